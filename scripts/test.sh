@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the tests need from this repo's own files, then run the whole suite.
+# Works on a fresh Debian machine with Python 3.11 (root, or a user with sudo for the apt step).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian's chromium drives the browser test (Playwright never downloads a browser here).
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip uv
+.venv/bin/uv pip install -q --python .venv/bin/python -r requirements-dev.txt
+
+.venv/bin/python -m pytest "$@"

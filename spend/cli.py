@@ -1,0 +1,125 @@
+"""``python -m spend``: warm the cache or export the usage table from a terminal (or cron).
+
+    python -m spend fetch  --start 2026-10-01 --end 2026-10-31 [--source auto|legacy|admin|demo] [--per-user]
+    python -m spend export --start 2026-10-01 --end 2026-10-31 --out usage.csv
+    python -m spend plan   --start ... --end ...
+
+The same code path as the app. Credentials come from OPENAI_API_KEY / OPENAI_ADMIN_KEY and
+OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Sequence, TextIO
+
+from spend import errors
+from spend.config import SOURCE_CHOICES, Settings
+from spend.export import to_csv
+from spend.sources import FetchProgress, Plan, make_source
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m spend", description="Where your OpenAI API money goes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("fetch", "fetch a range into the disk cache, with a progress bar"),
+                            ("export", "write the usage table for a range as CSV"),
+                            ("plan", "say how many requests a range needs and how long they take")):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--start", type=parse_day, help="first UTC day (default: 30 days before --end)")
+        cmd.add_argument("--end", type=parse_day, help="last UTC day, inclusive (default: today)")
+        cmd.add_argument("--source", choices=SOURCE_CHOICES, default=None,
+                         help="auto (default): demo without a key, admin for sk-admin- keys, else legacy")
+        cmd.add_argument("--per-user", action="store_true",
+                         help="legacy source: one request per user per day, so usage is attributed to users")
+        cmd.add_argument("-v", "--verbose", action="store_true", help="log each request (never the key)")
+        if name == "export":
+            cmd.add_argument("--out", required=True, help="CSV file to write, or - for stdout")
+    return parser
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds into a short duration, e.g. ``3725 -> "1h02m"``, ``75 -> "1m15s"``, ``4 -> "4s"``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def describe_plan(plan: Plan) -> str:
+    """A plan into one line, e.g. ``"31 requests for 2026-10-01..2026-10-30: 12 cached, 19 to fetch (~3m48s at 5/min)"``."""
+    line = (f"{plan.total} requests for {plan.start}..{plan.end} ({plan.source}): "
+            f"{plan.total - plan.missing} cached, {plan.missing} to fetch")
+    if plan.missing and plan.rate_per_min:
+        line += f" (~{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min)"
+    return line
+
+
+def progress_printer(stream: TextIO, width: int = 30) -> Callable[[FetchProgress], None]:
+    """A progress callback that redraws one stderr line: bar, done/planned, ETA."""
+
+    def show(state: FetchProgress) -> None:
+        filled = int(width * state.fraction)
+        bar = "#" * filled + "." * (width - filled)
+        eta = "done" if state.finished else f"ETA {format_duration(state.eta_seconds)}"
+        stream.write(f"\r[{bar}] {state.done}/{state.planned} requests, {eta}   ")
+        if state.finished:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+         clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(environ)
+        if args.source:
+            settings = settings.with_(source=args.source)
+        today = datetime.fromtimestamp(clock(), tz=timezone.utc).date()
+        end = args.end or today
+        start = args.start or end - timedelta(days=29)
+        source = make_source(settings, per_user=args.per_user, clock=clock, sleep=sleep)
+        plan = source.plan(start, end)
+        stderr.write(describe_plan(plan) + "\n")
+        if args.command == "plan":
+            return 0
+        source.fetch(plan, progress=progress_printer(stderr))
+        result = source.assemble(plan)
+        for notice in result.notices:
+            stderr.write(f"note: {notice}\n")
+        if args.command == "export":
+            text = to_csv(result.frame)
+            if args.out == "-":
+                stdout.write(text)
+            else:
+                with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(text)
+                stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
+        else:
+            stderr.write(f"{len(result.frame)} usage rows cached for {start}..{end}\n")
+        return 0
+    except errors.SpendError as exc:
+        stderr.write(f"error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        stderr.write("\ninterrupted: what was fetched is kept; run the same command again to resume\n")
+        return 130

@@ -1,0 +1,111 @@
+"""Background fetches, shared by every browser session of one server process.
+
+A Streamlit rerun (any click) would interrupt a fetch that ran inside the script, so fetches run
+in a daemon thread owned by this module-level registry. Sessions asking for the same data
+(same credential fingerprint, source, range, mode) get the same job; every answer is stored in the
+disk cache as it arrives, so a stop, a crash or a server restart resumes from what was stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Hashable
+
+from spend.errors import SpendError
+from spend.sources import FetchProgress, Plan, Source
+
+
+@dataclass
+class FetchJob:
+    """One running or finished fetch; read ``progress`` from any thread."""
+
+    key: Hashable
+    plan: Plan
+    progress: FetchProgress
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    error: SpendError | None = None
+    finished_at: float | None = None
+    rate_limited_until: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_event.is_set()
+
+    def stop(self) -> None:
+        """Ask the fetch to end after the request in flight (that one is still stored)."""
+        self.stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (for tests and the CLI); True when it did."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+
+class JobRegistry:
+    """At most one live job per key; finished jobs are kept so late readers see the outcome."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._jobs: dict[Hashable, FetchJob] = {}
+        self._lock = threading.Lock()
+        self.clock = clock
+
+    def get(self, key: Hashable) -> FetchJob | None:
+        with self._lock:
+            return self._jobs.get(key)
+
+    def start(self, key: Hashable, source: Source, plan: Plan) -> FetchJob:
+        """Start fetching ``plan`` unless a live job already holds ``key``; return the job."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.running:
+                return job
+            job = FetchJob(key=key, plan=plan, progress=FetchProgress(planned=plan.missing, started_at=self.clock(),
+                                                                        now=self.clock(), rate_per_min=plan.rate_per_min))
+            self._jobs[key] = job
+            job.thread = threading.Thread(target=self._run, args=(job, source), name=f"spend-fetch-{len(self._jobs)}", daemon=True)
+            job.thread.start()
+            return job
+
+    def _run(self, job: FetchJob, source: Source) -> None:
+        def on_progress(state: FetchProgress) -> None:
+            job.progress = FetchProgress(**{**state.__dict__})
+
+        client = getattr(source, "client", None)
+        previous = getattr(client, "on_event", None)
+
+        def on_event(event: str, data: dict) -> None:
+            if event == "rate_limited":
+                job.rate_limited_until = self.clock() + float(data.get("seconds") or 0)
+            if previous is not None:
+                previous(event, data)
+
+        if client is not None:
+            client.on_event = on_event
+        try:
+            source.fetch(job.plan, progress=on_progress, stop=job.stop_event)
+        except SpendError as exc:
+            job.error = exc
+            job.progress.error = str(exc)
+        finally:
+            if client is not None:
+                client.on_event = previous
+            job.finished_at = self.clock()
+
+    def forget(self, key: Hashable) -> None:
+        """Drop a finished job so the next request for ``key`` starts afresh."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and not job.running:
+                del self._jobs[key]
+
+
+#: The process-wide registry the app uses (one per Streamlit server process).
+REGISTRY = JobRegistry()

@@ -1,0 +1,87 @@
+"""A rate limiter shared by every thread, browser session and process using one credential.
+
+State lives in a small diskcache (SQLite) store beside the response cache, under the credential's
+fingerprint: each ``acquire()`` reserves the next free slot ``60 / rate`` seconds after the last one
+inside one SQLite transaction, then sleeps until it. Spacing requests evenly (as tipani86's tool and
+Elastic's metricbeat do for the legacy endpoint's ~5/min) makes the ETA exact and never bursts.
+A 429 calls ``pause(seconds)``, which pushes every caller's next slot past ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import diskcache
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LimiterStatus:
+    """What the UI shows: seconds until the next slot, and whether that wait is a 429 pause."""
+
+    wait_seconds: float
+    paused: bool
+
+
+class RateLimiter:
+    """Evenly spaced request slots per credential, held in SQLite so processes share them."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        fingerprint: str,
+        *,
+        per_minute: float,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be above 0")
+        self.interval = 60.0 / per_minute
+        self.per_minute = per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self._key = f"limiter:{fingerprint}"
+        self._store = diskcache.Cache(str(Path(directory) / "ratelimit"))
+
+    def reserve(self) -> float:
+        """Take the next slot and return how long to wait for it (no sleeping)."""
+        with self._store.transact():
+            now = self.clock()
+            state = self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
+            slot = max(now, state["next_at"], state["paused_until"])
+            state["next_at"] = slot + self.interval
+            self._store.set(self._key, state)
+        return slot - now
+
+    def acquire(self) -> float:
+        """Block until this caller may send one request; return the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            logger.debug("rate limiter: waiting %.2f s", wait)
+            self.sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller of this credential for ``seconds`` from now (a 429's Retry-After)."""
+        with self._store.transact():
+            now = self.clock()
+            state = self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
+            state["paused_until"] = max(state["paused_until"], now + seconds)
+            self._store.set(self._key, state)
+        logger.debug("rate limiter: paused %.1f s after a 429", seconds)
+
+    def status(self) -> LimiterStatus:
+        """Seconds until the next free slot, and whether a 429 pause causes it."""
+        now = self.clock()
+        state = self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
+        wait = max(0.0, state["next_at"] - now, state["paused_until"] - now)
+        return LimiterStatus(wait_seconds=wait, paused=state["paused_until"] > now)
+
+    def close(self) -> None:
+        self._store.close()

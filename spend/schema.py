@@ -1,0 +1,99 @@
+"""The usage table: one row per UTC day x dimensions x kind of usage.
+
+Every source (legacy, admin, demo) ends in a frame with exactly these columns and dtypes; the same
+names are the CSV export's header. Extra columns may follow them.
+
+Money rules:
+- ``cost_basis == "estimated"``: ``cost_usd`` = tokens/units x price (``spend.pricing``).
+- ``cost_basis == "billed"``: a row from the Costs API (admin source only). It carries money and a
+  ``line_item`` but no tokens; its ``operation`` is ``"cost"``.
+- ``cost_basis == "unpriced"``: no price is known; ``cost_usd`` is NA (never a silent 0) while its
+  tokens/units still count.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: Column name -> pandas dtype, in export order.
+COLUMNS: dict[str, str] = {
+    "date": "datetime64[ns]",  # UTC day, midnight, tz-naive
+    "source": "string",  # legacy | admin | demo
+    "project_id": "string",
+    "project_name": "string",
+    "user_id": "string",
+    "user_name": "string",
+    "user_email": "string",
+    "api_key_id": "string",
+    "api_key_name": "string",
+    "model": "string",  # snapshot id as reported, e.g. gpt-4o-2024-08-06, ft:...
+    "model_family": "string",  # base model for grouping, e.g. gpt-4o
+    "operation": "string",  # completion, embeddings, moderation, image, tts, transcription, ...
+    "n_requests": "Int64",
+    "input_tokens": "Int64",  # all input, cached included
+    "cached_input_tokens": "Int64",  # part of input_tokens
+    "output_tokens": "Int64",
+    "units": "Float64",  # non-token quantity
+    "unit": "string",  # images, characters, seconds, bytes, sessions, calls
+    "cost_usd": "Float64",  # NA when unpriced
+    "cost_basis": "string",  # estimated | billed | unpriced
+}
+
+#: Extra columns some sources fill; kept after COLUMNS when present.
+EXTRA_COLUMNS: dict[str, str] = {
+    "batch": "boolean",  # admin completions grouped by batch
+    "service_tier": "string",
+    "line_item": "string",  # costs rows
+    "image_size": "string",
+}
+
+SOURCES = ("legacy", "admin", "demo")
+COST_BASES = ("estimated", "billed", "unpriced")
+COUNT_COLUMNS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens")
+TEXT_COLUMNS = tuple(name for name, dtype in COLUMNS.items() if dtype == "string")
+
+
+def empty_frame() -> pd.DataFrame:
+    """No rows into a frame with the usage table's columns and dtypes, e.g. ``empty_frame().shape == (0, 20)``."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Any frame into the usage table's columns and dtypes, e.g. a dict-of-lists frame -> typed table.
+
+    Missing columns are added as NA (counts as 0), known extras are typed and kept after the
+    schema columns, unknown extras are kept as they are. Returns a new frame.
+
+    :param frame: rows with some or all of the usage table's columns
+    """
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for name, dtype in COLUMNS.items():
+        if name in frame.columns:
+            values = frame[name].reset_index(drop=True)
+            if name == "date":
+                values = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.normalize()
+            out[name] = values.astype(dtype)
+        elif name in COUNT_COLUMNS:
+            out[name] = pd.Series(0, index=out.index, dtype=dtype)
+        else:
+            out[name] = pd.Series(pd.NA, index=out.index, dtype=dtype)
+    for name in frame.columns:
+        if name in COLUMNS:
+            continue
+        values = frame[name].reset_index(drop=True)
+        out[name] = values.astype(EXTRA_COLUMNS[name]) if name in EXTRA_COLUMNS else values
+    return out
+
+
+def validate(frame: pd.DataFrame) -> None:
+    """Raise ``ValueError`` naming the first column whose presence or dtype breaks the schema."""
+    for name, dtype in COLUMNS.items():
+        if name not in frame.columns:
+            raise ValueError(f"usage table lacks column {name!r}")
+        if str(frame[name].dtype) != dtype:
+            raise ValueError(f"usage table column {name!r} is {frame[name].dtype}, expected {dtype}")
+    bad = set(frame["cost_basis"].dropna()) - set(COST_BASES)
+    if bad:
+        raise ValueError(f"unknown cost_basis values: {sorted(bad)}")
+    if frame["cost_basis"].isna().any():
+        raise ValueError("cost_basis is missing on some rows")

@@ -1,0 +1,224 @@
+"""Sources end to end against the fake server: plans, fetches, resumes, totals, empty answers."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from spend import errors
+from spend.config import Settings
+from spend.jobs import JobRegistry
+from spend.schema import validate
+from spend.sources import AdminSource, LegacySource, make_client, make_source, requests_for_range
+from tests.clock import FakeClock
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+
+
+def clock_at(fake, hour=12):
+    """A fake clock at ``hour`` UTC on the fake's last day (so the last two days are not final)."""
+    last = fake.days[-1]
+    return FakeClock(datetime(last.year, last.month, last.day, hour, tzinfo=timezone.utc).timestamp())
+
+
+def source_for(fake, tmp_path, *, key=LEGACY_KEY, per_user=False, clock=None, rate=6000.0, org=ORG_ID):
+    clock = clock or clock_at(fake)
+    fake.configure(wall_clock=clock)  # the fake's "now" (end_time checks) is ours
+    settings = Settings(api_key=key, org_id=org, base_url=fake.base_url, cache_dir=tmp_path, rate_limit_per_min=rate)
+    client = make_client(settings, sleep=clock.sleep, clock=clock)
+    client.rand = lambda: 0.0
+    source = make_source(settings, per_user=per_user, client=client, clock=clock)
+    return source, clock
+
+
+def test_legacy__org_wide_plan_is_one_request_a_day_plus_users(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path)
+    plan = source.plan(fake_openai.days[-10], fake_openai.days[-1])
+    assert plan.total == 11 == requests_for_range(10, source="legacy")
+    assert plan.missing == 11
+    assert plan.eta_seconds == pytest.approx(11 * 60 / 6000)
+    assert fake_openai.count() == 0  # planning an org-wide fetch asks nothing
+
+
+def test_legacy__totals_equal_the_servers(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path)
+    start, end = fake_openai.days[0], fake_openai.days[-1]
+    result = source.load(start, end)
+    validate(result.frame)
+    expected = fake_openai.legacy_totals(start, end)
+    frame = result.frame
+    assert int(frame["n_requests"].sum()) == expected["n_requests"]
+    text = frame[frame["unit"].isna()]
+    assert int(text["input_tokens"].sum()) == expected["input_tokens"]
+    assert int(text["output_tokens"].sum()) == expected["output_tokens"]
+    assert not result.partial and result.source == "legacy"
+    assert set(frame["cost_basis"]) <= {"estimated", "unpriced"}
+    assert frame.loc[frame["cost_basis"] == "unpriced", "cost_usd"].isna().all()  # never a silent 0
+
+
+def test_legacy__per_user_attributes_usage_and_joins_names(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path, per_user=True)
+    days = fake_openai.days[-5:]
+    plan = source.plan(days[0], days[-1])
+    assert plan.total == 1 + 5 * len(fake_openai.user_ids)
+    result = source.load(days[0], days[-1])
+    assert set(result.frame["user_id"].dropna()) <= set(fake_openai.user_ids)
+    assert result.frame["user_id"].notna().all()
+    named = result.frame.dropna(subset=["user_email"])
+    assert len(named) == len(result.frame)
+
+
+def test_legacy__a_rerun_of_a_final_range_makes_no_request(fake_openai, tmp_path):
+    source, clock = source_for(fake_openai, tmp_path)
+    start, end = fake_openai.days[0], fake_openai.days[-5]  # all final
+    first = source.load(start, end)
+    made = fake_openai.count()
+    clock.advance(30 * 86400)
+    again, _ = source_for(fake_openai, tmp_path, clock=clock)
+    plan = again.plan(start, end)
+    assert plan.missing == 1  # only the users list, which is not final
+    second = again.assemble(plan)
+    assert fake_openai.count() == made
+    assert second.frame["n_requests"].sum() == first.frame["n_requests"].sum()
+
+
+def test_legacy__recent_days_are_fetched_again_after_expiry(fake_openai, tmp_path):
+    source, clock = source_for(fake_openai, tmp_path)
+    days = fake_openai.days[-4:]
+    source.load(days[0], days[-1])
+    clock.advance(3600)
+    plan = source.plan(days[0], days[-1])
+    not_final = [r for r in plan.requests if not r.final]
+    # at noon on the last day, it and the two days before it ended less than 48 h ago
+    assert plan.missing == len(not_final) == 4  # users + three days
+    source.fetch(plan)
+    assert fake_openai.count() == 5 + 4
+
+
+def test_legacy__interrupted_fetch_resumes_with_exactly_the_rest(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path)
+    start, end = fake_openai.days[-12], fake_openai.days[-1]
+    plan = source.plan(start, end)
+    n = plan.missing
+    stop = threading.Event()
+    k = 5
+
+    def progress(state):
+        if state.done == k:
+            stop.set()
+
+    state = source.fetch(plan, progress=progress, stop=stop)
+    assert state.done == k and not state.finished
+    partial = source.assemble(plan)
+    assert partial.partial and partial.missing_requests == n - k
+    before = fake_openai.count()
+    resumed, _ = source_for(fake_openai, tmp_path)  # a new process after a crash
+    again = resumed.plan(start, end)
+    assert again.missing == n - k
+    resumed.fetch(again)
+    assert fake_openai.count() - before == n - k
+    assert not resumed.assemble(again).partial
+
+
+def test_legacy__a_failure_mid_fetch_keeps_what_was_stored(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path)
+    start, end = fake_openai.days[-6], fake_openai.days[-1]
+    plan = source.plan(start, end)
+    fake_openai.fail_next(5, status=500, path_prefix="/v1/usage")  # one request, every attempt
+    calls = []
+    with pytest.raises(errors.ServerError):
+        source.fetch(plan, progress=lambda s: calls.append(s.done))
+    assert source.assemble(plan).missing_requests == plan.total - 1  # only the users list got through
+    source.fetch(source.plan(start, end))
+    assert not source.assemble(source.plan(start, end)).partial
+
+
+def test_legacy__empty_answers_say_so_and_suggest_an_admin_key(fake_openai, tmp_path):
+    fake_openai.reset(legacy_empty=True)
+    source, _ = source_for(fake_openai, tmp_path)
+    result = source.load(fake_openai.days[-3], fake_openai.days[-1])
+    assert result.frame.empty
+    assert any("returned no usage" in n and "admin key" in n for n in result.notices)
+
+
+def test_legacy__2023_field_set_parses(fake_openai, tmp_path):
+    fake_openai.reset(field_set="2023")
+    source, _ = source_for(fake_openai, tmp_path)
+    start, end = fake_openai.days[-3], fake_openai.days[-1]
+    result = source.load(start, end)
+    text = result.frame[result.frame["unit"].isna()]
+    assert int(text["input_tokens"].sum()) == fake_openai.legacy_totals(start, end)["input_tokens"]
+
+
+def test_legacy__needs_an_org_id(fake_openai, tmp_path):
+    with pytest.raises(errors.ConfigError, match="organization id"):
+        source_for(fake_openai, tmp_path, org=None)
+
+
+@pytest.mark.parametrize("start_offset, end_offset, message", [(0, -1, "empty"), (2, 5, "future")])
+def test_source__bad_ranges_are_clear(fake_openai, tmp_path, start_offset, end_offset, message):
+    source, clock = source_for(fake_openai, tmp_path)
+    today = fake_openai.days[-1]
+    with pytest.raises(errors.ConfigError, match=message):
+        source.plan(today + timedelta(days=start_offset), today + timedelta(days=end_offset))
+
+
+def test_admin__plan_is_ceil_days_over_31_per_endpoint(fake_openai, tmp_path):
+    fake_openai.reset(days=70)
+    source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
+    assert isinstance(source, AdminSource)
+    plan = source.plan(fake_openai.days[0], fake_openai.days[-1])
+    usage = [r for r in plan.requests if r.kind.startswith("usage:")]
+    assert len(usage) == 10 * math.ceil(70 / 31)
+    assert len([r for r in plan.requests if r.kind == "costs"]) == 1
+    assert plan.total == requests_for_range(70, source="admin")
+
+
+def test_admin__totals_through_pages_equal_the_servers(fake_openai, tmp_path):
+    fake_openai.reset(days=40)
+    source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
+    start, end = fake_openai.days[0], fake_openai.days[-1]
+    result = source.load(start, end)
+    frame = result.frame
+    validate(frame)
+    completions = frame[frame["operation"] == "completion"]
+    expected = fake_openai.admin_totals("completions", start, end)
+    assert int(completions["input_tokens"].sum()) == expected["input_tokens"]
+    assert int(completions["n_requests"].sum()) == expected["num_model_requests"]
+    billed = frame[frame["cost_basis"] == "billed"]
+    assert billed["cost_usd"].sum() == pytest.approx(float(fake_openai.costs_total(start, end)), abs=0.01)
+    # names joined from the users/projects/keys lists
+    assert completions["user_email"].notna().any() and completions["project_name"].notna().any()
+    assert frame.loc[frame["api_key_id"].notna(), "api_key_name"].notna().any()
+
+
+def test_admin__legacy_key_gets_the_admin_key_message(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path, key=LEGACY_KEY)
+    settings = source.settings.with_(source="admin")
+    admin = make_source(settings, client=source.client, clock=source.clock)
+    with pytest.raises(errors.PermissionDeniedError, match="admin key"):
+        admin.load(fake_openai.days[-3], fake_openai.days[-1])
+
+
+def test_jobs__two_consumers_of_one_range_share_one_fetch(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path)
+    start, end = fake_openai.days[-8], fake_openai.days[-1]
+    registry = JobRegistry()
+    key = ("fp", "legacy", start, end)
+    gate = threading.Event()
+    original = source.client.send_once
+
+    def slow_send(path, params=None):
+        gate.wait(5)
+        return original(path, params)
+
+    source.client.send_once = slow_send
+    first = registry.start(key, source, source.plan(start, end))
+    second = registry.start(key, source, source.plan(start, end))
+    assert first is second
+    gate.set()
+    assert first.wait(10)
+    assert fake_openai.count() == 9
+    assert first.progress.done == 9 and first.error is None
