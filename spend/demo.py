@@ -1,0 +1,554 @@
+"""The demo source: a deterministic synthetic organization that answers like the legacy API.
+
+With no API key the app runs on ``DemoOrg``. It emits payloads shaped exactly like the legacy,
+undocumented endpoints (API-NOTES.md section 1, the 2024 field set), so the demo exercises the real
+normalize path::
+
+    org = DemoOrg("small", seed=7)
+    org.users_payload()                 # GET /v1/organizations/{org}/users
+    org.usage_payload(date(2025, 3, 4)) # GET /v1/usage?date=2025-03-04
+    org.usage_payload(day, "user-...")  # GET /v1/usage?date=...&user_public_id=user-...
+    for day, user, payload in org.payloads(): ...   # org-wide, one per day (user is None)
+
+The range covers ``days`` full UTC days ending **yesterday**; today is left out (a real day-so-far
+would be partial and still being revised). Days outside the range answer with every array empty.
+
+What the data contains, on purpose:
+
+- 3-5 projects with two keys each (``-prod``/``-staging``); each user works in one or two.
+- A model mix across completions, embeddings, images (``dall-e-3``), speech (``tts-1``),
+  transcription (``whisper-1``), realtime (large size), cached input tokens on some rows.
+- Weekends at roughly a third of weekdays, a slow growth trend, heavy-tailed users.
+- One obvious spike: one user, one model, one day at about 10x that user's usual day
+  (``describe()["spike"]``).
+- One fine-tune no price table knows (``UNPRICED_MODEL``), so the app must show "unpriced".
+- One user without a name (a service account).
+
+Determinism: the organization (users, projects, keys, who uses which model) comes from
+``random.Random(seed)``; each day's numbers from
+``numpy.random.default_rng([seed, day.toordinal()])``, so one day can be generated without
+generating the days before it. Same seed and ``today`` give
+identical payloads.
+"""
+
+from __future__ import annotations
+
+import calendar
+import random
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+__all__ = [
+    "ARRAYS",
+    "DEMO_SIZES",
+    "UNPRICED_MODEL",
+    "DemoOrg",
+    "DemoSize",
+    "empty_usage_payload",
+]
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How big a demo organization is."""
+
+    days: int
+    users: int
+    models: int  # the first ``models`` entries of the catalog
+    projects: int  # the first ``projects`` entries of the project list
+    windows: tuple[int, int]  # aggregation windows per user-model-day, (min, max)
+    weekday_usd: float  # rough org spend on a weekday at the start: calibration only
+
+
+DEMO_SIZES: dict[str, DemoSize] = {
+    "small": DemoSize(days=120, users=12, models=10, projects=4, windows=(2, 4), weekday_usd=125.0),
+    "large": DemoSize(
+        days=365, users=200, models=25, projects=5, windows=(1, 1), weekday_usd=1100.0
+    ),
+}
+
+#: The arrays of a legacy ``/v1/usage`` body, all present on every answer.
+ARRAYS = (
+    "data",
+    "ft_data",
+    "dalle_api_data",
+    "whisper_api_data",
+    "tts_api_data",
+    "assistant_code_interpreter_data",
+    "retrieval_storage_data",
+)
+
+#: A fine-tune of a retired base that genai-prices does not know (raises LookupError).
+UNPRICED_MODEL = "ft:davinci-002:acme:contracts:9kQ2xR7d"
+
+ORG_NAME = "Acme Inc."
+EMAIL_DOMAIN = "acme.example"
+
+GROWTH_PER_DAY = 0.0017  # about +5% a month
+WEEKEND_ACTIVITY = 0.6  # chance a weekday-active pair is also active on a weekend day
+WEEKEND_VOLUME = 0.6  # and how much it does then: together ~35% of a weekday
+DAY_SIGMA = 0.08  # org-wide day-to-day noise (lognormal sigma)
+PAIR_SIGMA = 0.35  # per user-model-day noise
+TOKEN_SIGMA = 0.15  # tokens per request, per window
+SPIKE_FACTOR = 10.0  # the spike model's spend that day, in multiples of the user's usual day
+SPIKE_AT = 0.7  # where in the range the spike falls
+SLOT_SECONDS = 300  # aggregation windows start on 5-minute boundaries
+SLOTS_PER_DAY = 86_400 // SLOT_SECONDS
+
+# Hour-of-day (UTC) activity: a company working US hours, with some overnight batch jobs.
+_HOURLY = np.array(
+    [4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 3, 4, 6, 8, 10, 10, 10, 10, 9, 9, 8, 7, 6, 5], float
+)
+SLOT_P = np.repeat(_HOURLY / _HOURLY.sum() / (SLOTS_PER_DAY // 24), SLOTS_PER_DAY // 24)
+
+
+@dataclass(frozen=True)
+class _Model:
+    """One model of the catalog and how a request to it typically looks."""
+
+    id: str
+    array: str  # which payload array its rows go to
+    operation: str | None  # `data` and `dalle_api_data` rows carry one
+    weight: float  # relative share of a user's spend on it
+    projects: tuple[str, ...]  # project slugs where it is used
+    usd_per_request: float  # rough list price: only turns dollars into request counts
+    input_tokens: int = 0  # per request (`data` rows)
+    output_tokens: int = 0
+    cache: float = 0.0  # largest share of input tokens served from the prompt cache
+    units: float = 0.0  # per request: images, characters or seconds
+
+
+def _usd(inp: int, out: int, usd_in: float, usd_out: float, cache: float = 0) -> float:
+    """Tokens a request and $/1M prices into rough dollars a request, e.g. (1e6, 0, 2, 8) -> 2.0."""
+    billed_input = inp * (1 - cache / 4)  # a quarter of the cacheable part hits, at half price
+    return (billed_input * usd_in + out * usd_out) / 1e6
+
+
+def _chat(model_id, weight, projects, inp, out, usd_in, usd_out, cache=0.0, op="completion"):
+    """A catalog line into a token ``_Model``, e.g. gpt-4o at 1800 tokens in / 350 out a request."""
+    usd = _usd(inp, out, usd_in, usd_out, cache)
+    return _Model(model_id, "data", op, weight, tuple(projects.split()), usd, inp, out, cache)
+
+
+def _unit(model_id, array, weight, projects, units, usd_per_unit, op=None):
+    """A catalog line into an image/audio ``_Model``, e.g. whisper-1 at 95 seconds a request."""
+    usd = units * usd_per_unit
+    return _Model(model_id, array, op, weight, tuple(projects.split()), usd, units=units)
+
+
+# Ordered: a size uses the first DemoSize.models entries, so the first 10 make the small demo.
+# _chat(id, spend weight, projects, tokens in and out a request, $/1M in and out, cacheable share)
+# _unit(id, array, spend weight, projects, units a request, $ a unit)
+CATALOG: tuple[_Model, ...] = (
+    _chat("gpt-4o-2024-08-06", 1.0, "support legal marketing platform", 1800, 350, 2.5, 10, 0.4),
+    _chat("gpt-4o-mini-2024-07-18", 0.35, "support search marketing platform", 1500, 300, 0.15, 0.6,
+          0.3),
+    _chat("o3-mini-2025-01-31", 0.5, "search legal platform", 2500, 1800, 1.1, 4.4, 0.2),
+    _chat("gpt-4.1-2025-04-14", 0.8, "support legal search platform", 4000, 450, 2.0, 8.0, 0.5),
+    _chat("text-embedding-3-small", 0.05, "search support", 700, 0, 0.02, 0, op="embeddings"),
+    _chat("text-embedding-3-large", 0.08, "search legal", 700, 0, 0.13, 0, op="embeddings"),
+    _unit("dall-e-3", "dalle_api_data", 0.4, "marketing", 1, 0.052, op="generations"),
+    _unit("tts-1", "tts_api_data", 0.2, "marketing support", 1100, 15e-6),
+    _unit("whisper-1", "whisper_api_data", 0.25, "support marketing", 95, 0.0001),
+    _chat(UNPRICED_MODEL, 0.6, "legal", 2200, 500, 12, 12),
+    # large only
+    _chat("gpt-4.1-mini-2025-04-14", 0.3, "support platform", 3000, 400, 0.4, 1.6, 0.4),
+    _chat("gpt-4.1-nano-2025-04-14", 0.1, "search platform", 1200, 150, 0.1, 0.4, 0.3),
+    _chat("o4-mini-2025-04-16", 0.4, "platform search", 2500, 2000, 1.1, 4.4, 0.3),
+    _chat("o3-2025-04-16", 0.5, "legal platform", 3000, 2500, 2.0, 8.0, 0.3),
+    _chat("o1-2024-12-17", 0.3, "legal", 2500, 3000, 15, 60, 0.2),
+    _chat("gpt-4o-2024-11-20", 0.5, "marketing support", 1800, 400, 2.5, 10, 0.4),
+    _chat("gpt-3.5-turbo-0125", 0.05, "platform", 900, 200, 0.5, 1.5),
+    _chat("gpt-4-turbo-2024-04-09", 0.15, "legal platform", 2000, 400, 10, 30),
+    _chat("text-embedding-ada-002", 0.03, "search", 600, 0, 0.1, 0, op="embeddings"),
+    _chat("gpt-4o-realtime-preview-2024-12-17", 0.3, "support", 3000, 900, 5, 20, 0.3,
+          op="completion-realtime"),
+    _chat("gpt-4o-mini-realtime-preview-2024-12-17", 0.1, "support platform", 3000, 900, 0.6, 2.4,
+          0.3, op="completion-realtime"),
+    _unit("tts-1-hd", "tts_api_data", 0.1, "marketing", 1100, 30e-6),
+    _chat("ft:gpt-4o-mini-2024-07-18:acme:support-tone:AbC12xYz", 0.2, "support", 1400, 250, 0.3,
+          1.2),
+    _chat("gpt-5-2025-08-07", 0.5, "platform legal", 3000, 2500, 1.25, 10, 0.4),
+    _chat("gpt-5-mini-2025-08-07", 0.2, "platform search", 2000, 1500, 0.25, 2.0, 0.3),
+)  # fmt: skip
+
+PROJECTS: tuple[tuple[str, str], ...] = (
+    ("support", "Support Assistant"),
+    ("search", "Knowledge Search"),
+    ("legal", "Contract Review"),
+    ("marketing", "Marketing Studio"),
+    ("platform", "Platform Sandbox"),
+)
+
+_FIRST = (
+    "Ava", "Ben", "Chloe", "Diego", "Elif", "Farah", "Gustav", "Hana", "Ines", "Jamal", "Kenji",
+    "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
+    "Wen", "Ximena", "Yusuf", "Zoe", "Amara", "Bruno", "Camille", "Dmitri", "Esther", "Felix",
+    "Grace", "Hugo", "Isla", "Jonas", "Keiko", "Luca", "Maya", "Noah",
+)  # fmt: skip
+_LAST = (
+    "Okafor", "Lindqvist", "Moreau", "Alvarez", "Yilmaz", "Haddad", "Berg", "Sato", "Costa",
+    "Williams", "Tanaka", "Fischer", "Rossi", "Petrova", "Nasser", "Iyer", "Murphy", "Silva",
+    "Johansson", "Rahman", "Kapoor", "Novak", "Chen", "Garcia", "Demir", "Dubois", "Mensah",
+    "Keller", "Laurent", "Volkov", "Cohen", "Schmidt", "Kim", "Martin", "Byrne", "Weber",
+    "Nakamura", "Romano", "Reyes", "Park",
+)  # fmt: skip
+NAMELESS_EMAIL = f"ops-bot@{EMAIL_DOMAIN}"  # the one user without a name: a service account
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def empty_usage_payload() -> dict:
+    """Nothing into a usage body with every array present and empty, e.g. ``{"data": [], ...}``."""
+    return {"object": "list", **{name: [] for name in ARRAYS}}
+
+
+def _token(rng: random.Random, n: int, alphabet: str = _ALNUM) -> str:
+    """A seeded generator into ``n`` random characters, e.g. ``"aZ3k..."``."""
+    return "".join(rng.choices(alphabet, k=n))
+
+
+def _as_date(value: date | str) -> date:
+    """A date, datetime or ``YYYY-MM-DD`` string into a date, e.g. ``"2025-03-04"`` -> a date."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def _spike_day(start: date, days: int) -> date:
+    """A range into the Tuesday-Thursday day ~70% through it, e.g. a 120-day range -> day ~84."""
+    day = start + timedelta(days=int(days * SPIKE_AT))
+    while day.weekday() not in (1, 2, 3):
+        day += timedelta(days=1)
+    return day
+
+
+class DemoOrg:
+    """A deterministic synthetic organization answering like the legacy usage API.
+
+    :param size: a key of ``DEMO_SIZES`` (``"small"`` or ``"large"``)
+    :param seed: everything random derives from it
+    :param today: the range ends the day before; defaults to today in UTC
+    """
+
+    def __init__(self, size: str = "small", *, seed: int = 7, today: date | None = None) -> None:
+        if size not in DEMO_SIZES:
+            raise ValueError(f"unknown demo size {size!r}; expected one of {sorted(DEMO_SIZES)}")
+        self.size = size
+        self.spec = DEMO_SIZES[size]
+        self.seed = seed
+        today = today if today is not None else datetime.now(UTC).date()
+        self.today = _as_date(today)
+        self.end = self.today - timedelta(days=1)
+        self.start = self.today - timedelta(days=self.spec.days)
+        self.spike_day = _spike_day(self.start, self.spec.days)
+        self.models = CATALOG[: self.spec.models]
+        self.projects = PROJECTS[: self.spec.projects]
+        rng = random.Random(seed)
+        self.org_id = "org-" + _token(rng, 24)
+        self.org_name = ORG_NAME
+        self._build_projects(rng)
+        self._build_users(rng)
+        self._build_pairs(rng)
+        self._user_day: tuple[date, dict] | None = None  # last org-wide day, for per-user calls
+
+    # -- the organization, built once ---------------------------------------------------------
+
+    def _build_projects(self, rng: random.Random) -> None:
+        """Projects and their two keys each."""
+        self._project = {}
+        for slug, name in self.projects:
+            keys = []
+            for suffix in ("prod", "staging"):
+                keys.append(
+                    {
+                        "api_key_id": "key_" + _token(rng, 16),
+                        "api_key_name": f"{slug}-{suffix}",
+                        "api_key_redacted": "sk-..." + _token(rng, 4),
+                        "api_key_type": "project",
+                    }
+                )
+            self._project[slug] = {
+                "project_id": "proj_" + _token(rng, 24),
+                "project_name": name,
+                "keys": keys,
+            }
+
+    def _build_users(self, rng: random.Random) -> None:
+        """Users: names, emails, roles, heavy-tailed budgets, one or two projects each."""
+        n = self.spec.users
+        combos = rng.sample([(f, s) for f in _FIRST for s in _LAST], n)
+        nameless = min(5, n - 1)
+        start_ts = calendar.timegm(self.start.timetuple())
+        slugs = [slug for slug, _ in self.projects]
+        budgets = [rng.lognormvariate(0, 1.1) for _ in range(n)]
+        scale = self.spec.weekday_usd / sum(budgets)
+        self.users = []
+        for i, (first, last) in enumerate(combos):
+            primary = slugs[i % len(slugs)]
+            projects = [primary]
+            if rng.random() < 0.4:
+                projects.append(rng.choice([s for s in slugs if s != primary]))
+            self.users.append(
+                {
+                    "id": "user-" + _token(rng, 24),
+                    "name": None if i == nameless else f"{first} {last}",
+                    "email": NAMELESS_EMAIL if i == nameless else _email(first, last),
+                    "role": "owner" if i == 0 or (i % 40 == 1 and n > 40) else "reader",
+                    "created": start_ts - rng.randrange(30, 720) * 86_400 - rng.randrange(86_400),
+                    "budget": budgets[i] * scale,
+                    "projects": projects,
+                }
+            )
+
+    def _build_pairs(self, rng: random.Random) -> None:
+        """Who uses which model in which project with which key, and how much on a weekday."""
+        lo, hi = (2, 4) if self.size == "small" else (2, 3)
+        # (user index, model, project slug, key index)
+        pairs: list[tuple[int, _Model, str, int]] = []
+        for u, user in enumerate(self.users):
+            for slug in user["projects"]:
+                candidates = [m for m in self.models if slug in m.projects]
+                k = min(len(candidates), rng.randint(lo, hi))
+                for model in _weighted_sample(rng, candidates, [m.weight for m in candidates], k):
+                    pairs.append((u, model, slug, 0 if rng.random() < 0.7 else 1))
+        used = {model.id for _, model, _, _ in pairs}
+        for model in self.models:  # every model of the size must show up
+            if model.id not in used:
+                slug = next(s for s, _ in self.projects if s in model.projects)
+                members = [u for u, user in enumerate(self.users) if slug in user["projects"]]
+                pairs.append((rng.choice(members), model, slug, 0))
+        # The spike belongs to a mid-sized spender, so it stands out against their usual days.
+        by_budget = sorted(range(len(self.users)), key=lambda u: -self.users[u]["budget"])
+        spike_user = by_budget[len(self.users) // 3]
+        if not any(u == spike_user and _spikeable(m) for u, m, _, _ in pairs):
+            slug = self.users[spike_user]["projects"][0]
+            model = next(m for m in self.models if _spikeable(m) and slug in m.projects)
+            pairs.append((spike_user, model, slug, 0))
+
+        shares = [m.weight * rng.lognormvariate(0, 0.5) for _, m, _, _ in pairs]
+        per_user = [0.0] * len(self.users)
+        for (u, _, _, _), share in zip(pairs, shares, strict=True):
+            per_user[u] += share
+        p_weekday = [0.55 + 0.4 * rng.random() for _ in pairs]
+        # Dollars on an active weekday, so that the expected weekday total is the user's budget.
+        usd = [
+            self.users[u]["budget"] * share / per_user[u] / p
+            for (u, _, _, _), share, p in zip(pairs, shares, p_weekday, strict=True)
+        ]
+        self._pairs = pairs
+        self._p_weekday = np.array(p_weekday)
+        self._p_weekend = self._p_weekday * WEEKEND_ACTIVITY
+        self._pair_usd = np.array(usd)
+        self._usd_per_request = np.array([m.usd_per_request for _, m, _, _ in pairs])
+        spike_candidates = [
+            i for i, (u, m, _, _) in enumerate(pairs) if u == spike_user and _spikeable(m)
+        ]
+        self._spike_pair = max(spike_candidates, key=lambda i: usd[i] * p_weekday[i])
+        self._spike_usd = SPIKE_FACTOR * self.users[spike_user]["budget"]
+        self._templates = [self._template(u, m, slug, key) for u, m, slug, key in pairs]
+
+    def _template(self, u: int, model: _Model, slug: str, key: int) -> dict:
+        """A pair into its row template: every field in API order, the measures still None."""
+        user, project = self.users[u], self._project[slug]
+        ids = {
+            "organization_id": self.org_id,
+            "organization_name": self.org_name,
+            "user_id": user["id"],
+            "email": user["email"],
+            **project["keys"][key],
+            "project_id": project["project_id"],
+            "project_name": project["project_name"],
+        }
+        if model.array == "data":
+            return {
+                "aggregation_timestamp": None,
+                "n_requests": None,
+                "operation": model.operation,
+                "snapshot_id": model.id,
+                "n_context_tokens_total": None,
+                "n_generated_tokens_total": None,
+                **ids,
+                "request_type": "",
+                "n_cached_context_tokens_total": None,
+            }
+        if model.array == "dalle_api_data":
+            head = {"timestamp": None, "num_images": None, "num_requests": None, "image_size": None}
+            return {**head, "operation": model.operation, "model_id": model.id, **ids}
+        measure = "num_characters" if model.array == "tts_api_data" else "num_seconds"
+        return {"timestamp": None, "model_id": model.id, measure: None, "num_requests": None, **ids}
+
+    # -- public answers -----------------------------------------------------------------------
+
+    def users_payload(self) -> dict:
+        """The org into a legacy users body, e.g. ``{"members": {"data": [{"user": ...}]}}``."""
+        members = [
+            {
+                "role": user["role"],
+                "created": user["created"],
+                "user": {"id": user["id"], "name": user["name"], "email": user["email"]},
+            }
+            for user in self.users
+        ]
+        return {"object": "list", "members": {"object": "list", "data": members}}
+
+    def usage_payload(self, day: date | str, user_public_id: str | None = None) -> dict:
+        """A day (maybe a user) into a ``/v1/usage`` body, e.g. 2025-03-04 -> ``{"data": [..]}``.
+
+        Org-wide bodies carry ``user_id`` and ``email`` on every row; with ``user_public_id`` only
+        that user's rows (an unknown id gets empty arrays). Days outside the range are empty.
+        """
+        day = _as_date(day)
+        if user_public_id is None:
+            return self._day_payload(day)
+        cached = self._user_day  # one read: another thread may swap it meanwhile
+        if cached is None or cached[0] != day:
+            cached = self._user_day = (day, self._day_payload(day))
+        full = cached[1]
+        out = empty_usage_payload()
+        for name in ARRAYS:
+            out[name] = [dict(row) for row in full[name] if row.get("user_id") == user_public_id]
+        return out
+
+    def payloads(
+        self, start: date | str | None = None, end: date | str | None = None
+    ) -> Iterator[tuple[date, None, dict]]:
+        """A date range into org-wide ``(day, None, body)`` triples, e.g. all days by default."""
+        day = _as_date(start) if start is not None else self.start
+        last = _as_date(end) if end is not None else self.end
+        while day <= last:
+            yield day, None, self._day_payload(day)
+            day += timedelta(days=1)
+
+    def describe(self) -> dict:
+        """The org into a summary for the UI notice and tests, e.g. ``{"users": 12, ...}``."""
+        spike_user_idx, spike_model, _, _ = self._pairs[self._spike_pair]
+        spike_user = self.users[spike_user_idx]
+        return {
+            "size": self.size,
+            "seed": self.seed,
+            "org_id": self.org_id,
+            "org_name": self.org_name,
+            "start": self.start,
+            "end": self.end,
+            "days": self.spec.days,
+            "users": len(self.users),
+            "models": len(self.models),
+            "projects": len(self.projects),
+            "api_keys": 2 * len(self.projects),
+            "model_ids": [m.id for m in self.models],
+            "project_names": [name for _, name in self.projects],
+            "unpriced_model": UNPRICED_MODEL,
+            "spike": {
+                "date": self.spike_day,
+                "user_id": spike_user["id"],
+                "email": spike_user["email"],
+                "model": spike_model.id,
+            },
+        }
+
+    # -- one day ------------------------------------------------------------------------------
+
+    def _day_payload(self, day: date) -> dict:
+        """A day into its org-wide usage body: fresh dicts on every call."""
+        out = empty_usage_payload()
+        if not (self.start <= day <= self.end):
+            return out
+        spec = self.spec
+        rng = np.random.default_rng([self.seed, day.toordinal()])
+        n_pairs = len(self._pairs)
+        lo, hi = spec.windows
+        weekend = day.weekday() >= 5
+        level = (1 + GROWTH_PER_DAY * (day - self.start).days) * rng.lognormal(0, DAY_SIGMA)
+        if weekend:
+            level *= WEEKEND_VOLUME
+
+        active = rng.random(n_pairs) < (self._p_weekend if weekend else self._p_weekday)
+        usd = self._pair_usd * level * rng.lognormal(-(PAIR_SIGMA**2) / 2, PAIR_SIGMA, n_pairs)
+        if day == self.spike_day:
+            active[self._spike_pair] = True
+            usd[self._spike_pair] = self._spike_usd * level
+        requests = np.maximum(1, np.rint(usd / self._usd_per_request)).astype(np.int64)
+        n_windows = rng.integers(lo, hi + 1, n_pairs)
+        fractions = rng.random((n_pairs, hi)) + 0.25
+        fractions[np.arange(hi)[None, :] >= n_windows[:, None]] = 0
+        fractions /= fractions.sum(axis=1, keepdims=True)
+        slots = rng.choice(SLOTS_PER_DAY, size=(n_pairs, hi), p=SLOT_P)
+        noise = rng.lognormal(0, TOKEN_SIGMA, (n_pairs, hi, 2))
+        extra = rng.random((n_pairs, hi, 2))  # cache hits; image sizes
+
+        day_ts = calendar.timegm(day.timetuple())
+        req_l, nw_l, frac_l = requests.tolist(), n_windows.tolist(), fractions.tolist()
+        slot_l, noise_l, extra_l = slots.tolist(), noise.tolist(), extra.tolist()
+        for i in np.flatnonzero(active).tolist():
+            model, template = self._pairs[i][1], self._templates[i]
+            rows = out[model.array]
+            taken: set[int] = set()
+            for j in range(nw_l[i]):
+                slot = slot_l[i][j]
+                while slot in taken:  # one row per window and pair
+                    slot = (slot + 1) % SLOTS_PER_DAY
+                taken.add(slot)
+                n = max(1, round(req_l[i] * frac_l[i][j]))
+                ts = day_ts + slot * SLOT_SECONDS
+                rows.append(_row(template, model, ts, n, noise_l[i][j], extra_l[i][j]))
+        for name in ("data", "dalle_api_data", "whisper_api_data", "tts_api_data"):
+            key = "aggregation_timestamp" if name == "data" else "timestamp"
+            out[name].sort(key=lambda row: row[key])
+        return out
+
+
+def _row(
+    template: dict, model: _Model, ts: int, n: int, noise: list[float], extra: list[float]
+) -> dict:
+    """A template and one window's draws into a payload row, e.g. 12 requests of gpt-4o at 09:05."""
+    row = template.copy()
+    if model.array == "data":
+        inp = int(n * model.input_tokens * noise[0])
+        row["aggregation_timestamp"] = ts
+        row["n_requests"] = n
+        row["n_context_tokens_total"] = inp
+        row["n_generated_tokens_total"] = int(n * model.output_tokens * noise[1])
+        hit = extra[0] < 0.6 and model.cache > 0  # some rows have cached input
+        row["n_cached_context_tokens_total"] = (
+            int(inp * model.cache * (0.4 + extra[0])) if hit else 0
+        )
+        return row
+    row["timestamp"] = ts
+    row["num_requests"] = n
+    if model.array == "dalle_api_data":
+        row["num_images"] = n  # dall-e-3 makes one image per request
+        row["image_size"] = "1024x1024" if extra[1] < 0.7 else "1024x1792"
+    elif model.array == "tts_api_data":
+        row["num_characters"] = int(n * model.units * noise[0])
+    else:
+        row["num_seconds"] = int(n * model.units * noise[0])
+    return row
+
+
+def _email(first: str, last: str) -> str:
+    """A name into a demo address, e.g. ("Ava", "Okafor") -> ``"ava.okafor@acme.example"``."""
+    return f"{first}.{last}@{EMAIL_DOMAIN}".lower()
+
+
+def _spikeable(model: _Model) -> bool:
+    """A model into whether the spike may use it: a priced chat completion, e.g. gpt-4o -> True."""
+    return (
+        model.array == "data" and model.operation == "completion" and not model.id.startswith("ft:")
+    )
+
+
+def _weighted_sample(rng: random.Random, items: list, weights: list[float], k: int) -> list:
+    """Items and weights into ``k`` distinct picks, heavier ones likelier, e.g. 2 of 4 models."""
+    items, weights, picks = list(items), list(weights), []
+    for _ in range(min(k, len(items))):
+        i = rng.choices(range(len(items)), weights=weights)[0]
+        picks.append(items.pop(i))
+        weights.pop(i)
+    return picks

@@ -1,0 +1,590 @@
+"""The demo source: legacy-API-shaped payloads of a deterministic synthetic organization.
+
+Money in these tests comes from the pinned genai-prices data (plus the per-image price of
+dall-e-3, which genai-prices lacks), never from numbers inside ``spend.demo``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import statistics
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+from genai_prices import Usage, calc_price
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spend.demo import ARRAYS, CATALOG, DEMO_SIZES, UNPRICED_MODEL, DemoOrg, empty_usage_payload
+
+TODAY = date(2025, 11, 25)  # a Tuesday
+
+#: Field names per payload part, as API-NOTES.md section 1 lists them.
+IDENTITY = {
+    "organization_id", "organization_name", "user_id", "email", "api_key_id", "api_key_name",
+    "api_key_redacted", "api_key_type", "project_id", "project_name",
+}  # fmt: skip
+ALLOWED = {
+    "body": {"object", *ARRAYS},
+    "data": IDENTITY | {
+        "aggregation_timestamp", "n_requests", "operation", "snapshot_id", "n_context_tokens_total",
+        "n_generated_tokens_total", "n_cached_context_tokens_total", "request_type",
+    },
+    "dalle_api_data": IDENTITY | {
+        "timestamp", "num_images", "num_requests", "image_size", "operation", "model_id",
+    },
+    "whisper_api_data": IDENTITY | {"timestamp", "model_id", "num_seconds", "num_requests"},
+    "tts_api_data": IDENTITY | {"timestamp", "model_id", "num_characters", "num_requests"},
+    "users_body": {"object", "members"},
+    "members": {"object", "data"},
+    "member": {"role", "created", "user"},
+    "user": {"id", "name", "email"},
+}  # fmt: skip
+
+#: dall-e-3 per image (standard quality, OpenAI's price list): genai-prices has no image prices.
+DALLE_3_USD = {"1024x1024": 0.04, "1024x1792": 0.08, "1792x1024": 0.08}
+
+ROW_ARRAYS = ("data", "dalle_api_data", "whisper_api_data", "tts_api_data")
+QUANTITY_FIELDS = ("num_images", "num_characters", "num_seconds")
+ZERO = {"input": 0, "cached": 0, "output": 0, "characters": 0, "seconds": 0}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _model(row: dict) -> str:
+    """A payload row into its model id, e.g. a dalle row -> ``"dall-e-3"``."""
+    return row.get("snapshot_id") or row["model_id"]
+
+
+def _rows(payload: dict):
+    """A usage body into ``(array, row)`` pairs over every array that has rows."""
+    for name in ROW_ARRAYS:
+        for row in payload[name]:
+            yield name, row
+
+
+def _usage(model: str, quantity: dict) -> Usage:
+    """Summed quantities into the genai-prices ``Usage`` for that model's unit."""
+    if model.startswith("tts-"):
+        return Usage(input_characters=quantity["characters"])
+    if model.startswith("whisper-"):
+        return Usage(audio_seconds=quantity["seconds"])
+    return Usage(
+        input_tokens=quantity["input"],
+        cache_read_tokens=quantity["cached"],
+        output_tokens=quantity["output"],
+    )
+
+
+def _price(model: str, quantity: dict) -> float:
+    """Summed quantities of one model into dollars (genai-prices; dall-e-3 per image)."""
+    if model == "dall-e-3":
+        return sum(quantity["images"].get(size, 0) * usd for size, usd in DALLE_3_USD.items())
+    return float(calc_price(_usage(model, quantity), model, provider_id="openai").total_price)
+
+
+def _quantities(payloads) -> dict:
+    """Payloads into summed quantities per (day, user_id, model)."""
+    out: dict = defaultdict(lambda: dict(ZERO, images=Counter()))
+    for day, _, payload in payloads:
+        for name, row in _rows(payload):
+            q = out[(day, row["user_id"], _model(row))]
+            if name == "data":
+                q["input"] += row["n_context_tokens_total"]
+                q["cached"] += row["n_cached_context_tokens_total"]
+                q["output"] += row["n_generated_tokens_total"]
+            elif name == "dalle_api_data":
+                q["images"][row["image_size"]] += row["num_images"]
+            elif name == "tts_api_data":
+                q["characters"] += row["num_characters"]
+            else:
+                q["seconds"] += row["num_seconds"]
+    return out
+
+
+def _costs(payloads) -> dict:
+    """Payloads into dollars per (day, user_id, model); the unpriced fine-tune is left out."""
+    return {
+        key: _price(key[2], q)
+        for key, q in _quantities(payloads).items()
+        if key[2] != UNPRICED_MODEL
+    }
+
+
+def _daily(costs: dict, days, user_id: str | None = None) -> dict:
+    """Costs per (day, user, model) into dollars per day (0 on quiet days), maybe for one user."""
+    out = dict.fromkeys(days, 0.0)
+    for (day, user, _), usd in costs.items():
+        if user_id is None or user == user_id:
+            out[day] += usd
+    return out
+
+
+def _tokens_by_user(payload: dict) -> Counter:
+    """A usage body into input+output tokens and units per user id."""
+    out: Counter = Counter()
+    for _, row in _rows(payload):
+        out[row["user_id"]] += sum(
+            row.get(k, 0)
+            for k in (*QUANTITY_FIELDS, "n_context_tokens_total", "n_generated_tokens_total")
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def small() -> DemoOrg:
+    return DemoOrg("small", seed=7, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def small_payloads(small) -> list:
+    return list(small.payloads())
+
+
+@pytest.fixture(scope="module")
+def small_costs(small_payloads) -> dict:
+    return _costs(small_payloads)
+
+
+# -- sizes, range, determinism ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "days", "min_users", "models"),
+    [("small", 120, 8, 10), ("large", 365, 200, 25)],
+)
+def test_demo_sizes__match_the_brief(size, days, min_users, models):
+    spec = DEMO_SIZES[size]
+    assert (spec.days, spec.models) == (days, models)
+    assert spec.users >= min_users
+
+
+@pytest.mark.parametrize(
+    "today",
+    [TODAY, date(2024, 3, 1), date(2025, 1, 1), date(2028, 2, 29), date(2025, 3, 31)],
+    ids=["tuesday", "after-leap-day", "new-year", "leap-day", "month-end"],
+)
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_demo_org__range_is_full_days_ending_yesterday(size, today):
+    org = DemoOrg(size, today=today)
+    days = DEMO_SIZES[size].days
+    assert org.end == today - timedelta(days=1)
+    assert (org.end - org.start).days + 1 == days
+    assert org.start <= org.describe()["spike"]["date"] <= org.end
+
+
+def test_demo_org__default_today_is_utc_today():
+    org = DemoOrg()
+    assert org.end == datetime.now(UTC).date() - timedelta(days=1)
+
+
+@pytest.mark.parametrize("size", ["medium", "", "SMALL", "Large "])
+def test_demo_org__unknown_size_raises(size):
+    with pytest.raises(ValueError, match="unknown demo size"):
+        DemoOrg(size)
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+@pytest.mark.parametrize("offset", [0, 45, 84, 119])
+def test_demo_org__same_seed_and_today_give_identical_payloads(size, offset):
+    a, b = DemoOrg(size, seed=3, today=TODAY), DemoOrg(size, seed=3, today=TODAY)
+    day = a.start + timedelta(days=offset)
+    assert a.users_payload() == b.users_payload()
+    assert a.usage_payload(day) == b.usage_payload(day)
+    assert a.usage_payload(day)["data"], "a day inside the range has rows"
+
+
+@pytest.mark.parametrize(("seed_a", "seed_b"), [(7, 8), (0, 1), (7, 700)])
+def test_demo_org__other_seed_gives_other_org(seed_a, seed_b):
+    a, b = DemoOrg(seed=seed_a, today=TODAY), DemoOrg(seed=seed_b, today=TODAY)
+    assert a.org_id != b.org_id
+    assert a.users_payload() != b.users_payload()
+    assert a.usage_payload(a.end) != b.usage_payload(b.end)
+
+
+def test_demo_org__one_day_alone_equals_that_day_in_the_full_run(small, small_payloads):
+    fresh = DemoOrg("small", seed=7, today=TODAY)
+    for day, _, payload in small_payloads[::17] + small_payloads[-1:]:
+        assert fresh.usage_payload(day) == payload
+
+
+@pytest.mark.parametrize(
+    ("start_offset", "end_offset", "expected_days", "expected_with_rows"),
+    [
+        (None, None, 120, 120),
+        (10, 12, 3, 3),
+        (119, 119, 1, 1),
+        (-3, 1, 5, 2),  # starts before the range: those days are empty
+        (120, 124, 5, 0),  # today and after
+        (5, 0, 0, 0),  # start after end
+    ],
+)
+def test_payloads__date_range(small, start_offset, end_offset, expected_days, expected_with_rows):
+    start = None if start_offset is None else small.start + timedelta(days=start_offset)
+    end = None if end_offset is None else small.start + timedelta(days=end_offset)
+    triples = list(small.payloads(start, end))
+    assert len(triples) == expected_days
+    assert all(user is None for _, user, _ in triples)
+    assert [d for d, _, _ in triples] == sorted({d for d, _, _ in triples})
+    assert sum(bool(p["data"]) for _, _, p in triples) == expected_with_rows
+
+
+def test_demo_org__small_counts_from_payloads(small, small_payloads):
+    members = small.users_payload()["members"]["data"]
+    user_ids = {row["user_id"] for _, _, p in small_payloads for _, row in _rows(p)}
+    models = {_model(row) for _, _, p in small_payloads for _, row in _rows(p)}
+    days = {d for d, _, p in small_payloads if p["data"]}
+    assert len(members) == 12 >= 8
+    assert user_ids == {m["user"]["id"] for m in members}
+    assert len(models) == 10
+    assert len(days) == 120
+    described = small.describe()
+    assert (described["users"], described["models"], described["days"]) == (12, 10, 120)
+    assert set(described["model_ids"]) == models
+
+
+def test_demo_org__large_counts_from_payloads():
+    org = DemoOrg("large", today=TODAY)
+    users, models, days = set(), set(), 0
+    for _, _, payload in org.payloads():  # streamed: the large run is ~170k rows
+        days += bool(payload["data"])
+        for _, row in _rows(payload):
+            users.add(row["user_id"])
+            models.add(_model(row))
+    assert len(org.users_payload()["members"]["data"]) == 200
+    assert len(users) == 200
+    assert len(models) == 25
+    assert days == 365
+    assert (org.describe()["users"], org.describe()["models"], org.describe()["days"]) == (
+        200,
+        25,
+        365,
+    )
+
+
+# -- payload shapes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offset", "user"),
+    [
+        (50, None),
+        (50, "first"),
+        (50, "user-unknown000000000000000000"),
+        (-1, None),  # the day before the range
+        (120, None),  # today: not in the range
+        (120, "first"),
+        (-5000, None),
+    ],
+)
+def test_usage_payload__every_array_present(small, offset, user):
+    day = small.start + timedelta(days=offset)
+    user_id = small.users_payload()["members"]["data"][0]["user"]["id"] if user == "first" else user
+    payload = small.usage_payload(day, user_id)
+    assert set(payload) == {"object", *ARRAYS}
+    assert payload["object"] == "list"
+    assert all(isinstance(payload[name], list) for name in ARRAYS)
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        TODAY - timedelta(days=121),
+        TODAY,
+        TODAY + timedelta(days=10),
+        date(2000, 1, 1),
+        "2025-07-27",  # the day before the range, as the API's date string
+        datetime(2025, 11, 25, 3, 0),  # today, as a datetime
+    ],
+)
+def test_usage_payload__outside_range_is_empty(small, day):
+    assert small.usage_payload(day) == empty_usage_payload()
+    assert small.usage_payload(day, small.users[0]["id"]) == empty_usage_payload()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["2025-10-01", date(2025, 10, 1), datetime(2025, 10, 1), datetime(2025, 10, 1, 23, 59)],
+)
+def test_usage_payload__day_spellings_agree(small, spelling):
+    assert small.usage_payload(spelling) == small.usage_payload(date(2025, 10, 1))
+
+
+def test_usage_payload__per_user_equals_that_users_org_rows(small, small_payloads):
+    member_ids = [m["user"]["id"] for m in small.users_payload()["members"]["data"]]
+    for day, _, org_wide in small_payloads:
+        per_user_tokens: Counter = Counter()
+        for user_id in member_ids:
+            mine = small.usage_payload(day, user_id)
+            for name in ARRAYS:
+                assert mine[name] == [
+                    row for row in org_wide[name] if row.get("user_id") == user_id
+                ]
+            per_user_tokens.update(_tokens_by_user(mine))
+        assert per_user_tokens == _tokens_by_user(org_wide)
+
+
+def test_usage_payload__returns_fresh_objects(small):
+    day = small.start + timedelta(days=30)
+    user_id = small.usage_payload(day)["data"][0]["user_id"]
+    for user in (None, user_id, user_id):  # twice: the second per-user call is served from memory
+        first = small.usage_payload(day, user)
+        first["data"][0]["n_requests"] = -1
+        first["data"].clear()
+        again = small.usage_payload(day, user)
+        assert again["data"] and all(row["n_requests"] > 0 for row in again["data"])
+
+
+@pytest.mark.parametrize("part", ["data", "dalle_api_data", "whisper_api_data", "tts_api_data"])
+def test_usage_rows__use_only_api_notes_field_names(small_payloads, part):
+    seen = {key for _, _, p in small_payloads for row in p[part] for key in row}
+    assert seen, f"the small demo has {part} rows"
+    assert seen <= ALLOWED[part], sorted(seen - ALLOWED[part])
+    assert IDENTITY <= seen, "org-wide rows carry user_id, email, project and key"
+
+
+def test_usage_payload__body_uses_only_api_notes_field_names(small_payloads):
+    assert all(set(p) == ALLOWED["body"] for _, _, p in small_payloads)
+    unknown_shape = ("ft_data", "assistant_code_interpreter_data", "retrieval_storage_data")
+    assert all(not p[name] for _, _, p in small_payloads for name in unknown_shape)
+
+
+def test_users_payload__uses_only_api_notes_field_names(small):
+    body = small.users_payload()
+    assert set(body) <= ALLOWED["users_body"]
+    assert set(body["members"]) <= ALLOWED["members"]
+    for member in body["members"]["data"]:
+        assert set(member) == ALLOWED["member"]
+        assert set(member["user"]) == ALLOWED["user"]
+
+
+def test_allowed_field_names__are_in_api_notes():
+    here = Path(__file__).resolve().parents[1]
+    found = [
+        p
+        for p in (here / "docs" / "API-NOTES.md", here.parent / "shared" / "API-NOTES.md")
+        if p.exists()
+    ]
+    if not found:
+        pytest.skip("API-NOTES.md is not beside this checkout")
+    text = found[0].read_text().split("## 2.")[0]  # section 1 only
+    missing = {name for names in ALLOWED.values() for name in names if name not in text}
+    assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_users_payload__realistic_members(size):
+    org = DemoOrg(size, today=TODAY)
+    members = org.users_payload()["members"]["data"]
+    users = [m["user"] for m in members]
+    start_ts = calendar.timegm(org.start.timetuple())
+    assert all(re.fullmatch(r"user-[A-Za-z0-9]{24}", u["id"]) for u in users)
+    assert all(re.fullmatch(r"[a-z0-9.\-]+@acme\.example", u["email"]) for u in users)
+    assert len({u["id"] for u in users}) == len({u["email"] for u in users}) == len(users)
+    assert [u["name"] for u in users].count(None) == 1
+    assert all(m["role"] in {"owner", "reader"} for m in members)
+    assert any(m["role"] == "owner" for m in members)
+    assert all(isinstance(m["created"], int) and m["created"] < start_ts for m in members)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "field"),
+    [
+        (r"org-[A-Za-z0-9]{24}", "organization_id"),
+        (r"proj_[A-Za-z0-9]{24}", "project_id"),
+        (r"key_[A-Za-z0-9]{16}", "api_key_id"),
+        (r"sk-\.\.\.[A-Za-z0-9]{4}", "api_key_redacted"),
+        (r"[a-z]+-(prod|staging)", "api_key_name"),
+        (r"user-[A-Za-z0-9]{24}", "user_id"),
+    ],
+)
+def test_usage_rows__ids_look_real(small_payloads, pattern, field):
+    values = {row[field] for _, _, p in small_payloads for _, row in _rows(p)}
+    assert values and all(re.fullmatch(pattern, v) for v in values), sorted(values)[:3]
+
+
+def test_usage_rows__projects_keys_and_membership(small_payloads):
+    keys_by_project, projects_by_user = defaultdict(set), defaultdict(set)
+    for _, _, p in small_payloads:
+        for _, row in _rows(p):
+            keys_by_project[row["project_id"]].add(row["api_key_id"])
+            projects_by_user[row["user_id"]].add(row["project_id"])
+    assert 3 <= len(keys_by_project) <= 5
+    assert all(1 <= len(keys) <= 2 for keys in keys_by_project.values())
+    assert sum(len(keys) for keys in keys_by_project.values()) >= 2 * len(keys_by_project) - 1
+    assert all(1 <= len(projects) <= 2 for projects in projects_by_user.values())
+    assert any(len(projects) == 2 for projects in projects_by_user.values())
+
+
+@pytest.mark.parametrize(("size", "lo", "hi"), [("small", 2, 4), ("large", 1, 1)])
+def test_usage_rows__windows_per_user_model_day(size, lo, hi):
+    org = DemoOrg(size, today=TODAY)
+    counts: Counter = Counter()
+    for day, _, payload in org.payloads(org.end - timedelta(days=6), org.end):
+        for _, row in _rows(payload):
+            counts[(day, row["user_id"], row["project_id"], _model(row))] += 1
+    assert counts and lo <= min(counts.values()) and max(counts.values()) <= hi
+
+
+def test_usage_rows__quantities_are_sane(small_payloads):
+    data = [row for _, _, p in small_payloads for row in p["data"]]
+    assert all(row["n_requests"] >= 1 for row in data)
+    assert all(
+        0 <= row["n_cached_context_tokens_total"] <= row["n_context_tokens_total"] for row in data
+    )
+    assert any(row["n_cached_context_tokens_total"] > 0 for row in data), (
+        "some rows have cached tokens"
+    )
+    assert any(
+        row["n_cached_context_tokens_total"] == 0
+        for row in data
+        if row["operation"] == "completion"
+    )
+    assert {row["operation"] for row in data} == {"completion", "embeddings"}
+    assert all(
+        row["n_generated_tokens_total"] == 0 for row in data if row["operation"] == "embeddings"
+    )
+    images = [row for _, _, p in small_payloads for row in p["dalle_api_data"]]
+    assert {row["image_size"] for row in images} == {"1024x1024", "1024x1792"}
+    assert all(row["operation"] == "generations" and row["num_images"] >= 1 for row in images)
+
+
+def test_usage_rows__large_has_realtime():
+    org = DemoOrg("large", today=TODAY)
+    ops = {
+        row["operation"]
+        for _, _, p in org.payloads(org.end - timedelta(days=2), org.end)
+        for row in p["data"]
+    }
+    assert ops == {"completion", "embeddings", "completion-realtime"}
+
+
+@given(
+    offset=st.integers(min_value=-30, max_value=150), user=st.integers(min_value=-1, max_value=11)
+)
+@settings(max_examples=40, deadline=None)
+def test_usage_rows__timestamps_fall_inside_their_day(offset, user):
+    org = _hypothesis_org()
+    day = org.start + timedelta(days=offset)
+    payload = org.usage_payload(day, None if user < 0 else org.users[user]["id"])
+    day_ts = calendar.timegm(day.timetuple())
+    for name, row in _rows(payload):
+        ts = row["aggregation_timestamp"] if name == "data" else row["timestamp"]
+        assert day_ts <= ts < day_ts + 86_400 and ts % 300 == 0
+    stamps = [
+        (r["aggregation_timestamp"], r["user_id"], r["api_key_id"], r["snapshot_id"])
+        for r in payload["data"]
+    ]
+    assert len(stamps) == len(set(stamps)), "one row per window, user, key and model"
+
+
+@cache
+def _hypothesis_org() -> DemoOrg:
+    return DemoOrg("small", seed=11, today=TODAY)
+
+
+# -- realism ----------------------------------------------------------------------------------
+
+
+def test_demo_org__monthly_spend_is_a_small_company(small, small_costs):
+    per_30_days = sum(small_costs.values()) / DEMO_SIZES["small"].days * 30
+    assert 1_500 < per_30_days < 8_000
+
+
+def test_demo_org__weekends_are_a_third_of_weekdays(small, small_payloads, small_costs):
+    daily = _daily(small_costs, [d for d, _, _ in small_payloads])
+    weekday = statistics.mean(usd for d, usd in daily.items() if d.weekday() < 5)
+    weekend = statistics.mean(usd for d, usd in daily.items() if d.weekday() >= 5)
+    assert 0.25 < weekend / weekday < 0.5
+
+
+def test_demo_org__spend_grows(small, small_payloads, small_costs):
+    daily = _daily(small_costs, [d for d, _, _ in small_payloads])
+    spike = small.describe()["spike"]["date"]
+    usd = [v for d, v in sorted(daily.items()) if d != spike]
+    assert sum(usd[-28:]) > sum(usd[:28])
+
+
+def test_demo_org__users_are_heavy_tailed(small, small_costs):
+    totals = sorted(_sum_by_user(small_costs).values(), reverse=True)
+    assert len(totals) == len(small.users), "every user spends something"
+    assert sum(totals[:3]) > 0.5 * sum(totals), "the top 3 of 12 users spend most of the money"
+    assert totals[0] > 10 * totals[-1]
+
+
+def _sum_by_user(costs: dict) -> dict:
+    """Costs per (day, user, model) into dollars per user."""
+    out: Counter = Counter()
+    for (_, user, _), usd in costs.items():
+        out[user] += usd
+    return dict(out)
+
+
+@pytest.mark.parametrize("seed", [7, 1, 42])
+def test_demo_org__spike_is_obvious(seed):
+    org = DemoOrg("small", seed=seed, today=TODAY)
+    spike = org.describe()["spike"]
+    days = [org.start + timedelta(days=i) for i in range(DEMO_SIZES["small"].days)]
+    mine = [(d, None, org.usage_payload(d, spike["user_id"])) for d in days]
+    costs = _costs(mine)
+    daily = _daily(costs, days)
+    worst = max(daily, key=daily.get)
+    assert worst == spike["date"]
+    assert daily[worst] > 5 * statistics.median(daily.values())
+    by_model = {model: usd for (d, _, model), usd in costs.items() if d == worst}
+    assert max(by_model, key=by_model.get) == spike["model"]
+    assert by_model[spike["model"]] > 0.8 * daily[worst], "one model makes the spike"
+
+
+def test_demo_org__spike_is_the_largest_day_over_its_users_median(
+    small, small_payloads, small_costs
+):
+    days = [d for d, _, _ in small_payloads]
+    ratios = {}
+    for user in {k[1] for k in small_costs}:
+        daily = _daily(small_costs, days, user)
+        median = statistics.median(daily.values())
+        if median > 0:
+            top = max(daily, key=daily.get)
+            ratios[(user, top)] = daily[top] / median
+    spike = small.describe()["spike"]
+    assert max(ratios, key=ratios.get) == (spike["user_id"], spike["date"])
+
+
+# -- prices -----------------------------------------------------------------------------------
+
+
+def test_unpriced_finetune__genai_prices_raises_lookup_error(small, small_payloads):
+    model = small.describe()["unpriced_model"]
+    assert model == UNPRICED_MODEL and model.startswith("ft:")
+    assert any(row["snapshot_id"] == model for _, _, p in small_payloads for row in p["data"])
+    with pytest.raises(LookupError):
+        calc_price(Usage(input_tokens=1), model, provider_id="openai")
+
+
+@pytest.mark.parametrize("model", [m.id for m in CATALOG], ids=[m.id for m in CATALOG])
+def test_catalog__every_other_model_is_priced(model):
+    quantity = {"input": 1_000, "cached": 0, "output": 100, "characters": 1_000, "seconds": 60,
+                "images": Counter({"1024x1024": 1})}  # fmt: skip
+    if model == UNPRICED_MODEL:
+        with pytest.raises(LookupError):
+            _price(model, quantity)
+    else:
+        assert _price(model, quantity) > 0
+
+
+def test_catalog__dall_e_3_is_not_in_genai_prices():
+    # The reason spend.pricing keeps a per-image table (API-NOTES section 4).
+    with pytest.raises(LookupError):
+        calc_price(Usage(input_tokens=1), "dall-e-3", provider_id="openai")
+
+
+def test_empty_usage_payload__fresh_each_call():
+    first = empty_usage_payload()
+    first["data"].append({"n_requests": 1})
+    assert empty_usage_payload() == {"object": "list", **{name: [] for name in ARRAYS}}
