@@ -1,0 +1,946 @@
+"""Tests for spend.pricing.
+
+Expected money is computed from the pinned genai-prices data itself (``genai()`` below), except
+where a number is hard-coded: those were checked against genai-prices 0.2.3 (pinned in
+requirements.txt) or come from spend/prices.toml / tests/data/prices-override.toml, and say so.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from genai_prices import Usage, calc_price
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from spend import pricing
+from spend.errors import PricingError
+from spend.pricing import (
+    Price,
+    PriceTable,
+    Rates,
+    attach_prices,
+    distinct_keys,
+    load_price_overrides,
+    local_prices,
+    price_period,
+    price_source_version,
+    row_key,
+    table_rates,
+    unpriced_summary,
+)
+from spend.schema import conform, empty_frame, validate
+
+DAY = "2025-03-01"
+OVERRIDE_FILE = Path(__file__).parent / "data" / "prices-override.toml"
+
+
+def usage_frame(*rows: dict) -> pd.DataFrame:
+    """Row dicts into a usage table, dated DAY unless a row says otherwise, e.g. one gpt-4o row."""
+    rows = [{"date": DAY, **row} for row in rows]
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return conform(pd.DataFrame({name: [row.get(name) for row in rows] for name in names}))
+
+
+def genai(model: str, day: str | None = DAY, context: dict | None = None, **usage: int) -> float:
+    """Usage priced by the pinned genai-prices itself, in USD: the expectation for one row."""
+    when = None if day is None else datetime.fromisoformat(day).replace(tzinfo=UTC)
+    calculation = calc_price(
+        Usage(**usage),
+        model,
+        provider_id="openai",
+        genai_request_timestamp=when,
+        price_context=context,
+    )
+    return float(calculation.total_price)
+
+
+def priced_one(row: dict, **kwargs) -> pd.Series:
+    """One row dict into that row after ``attach_prices``."""
+    return attach_prices(usage_frame(row), **kwargs).iloc[0]
+
+
+# --------------------------------------------------------------------------------------------
+# The pinned data says what API-NOTES says (hard-coded, checked against genai-prices 0.2.3)
+
+
+@pytest.mark.parametrize(
+    ("model", "usage", "day", "usd"),
+    [
+        ("gpt-4o-2024-08-06", {"input_tokens": 1_000_000}, DAY, 2.50),
+        (
+            "gpt-4o-2024-08-06",
+            {"input_tokens": 1_000_000, "cache_read_tokens": 1_000_000},
+            DAY,
+            1.25,
+        ),
+        ("gpt-4o-mini", {"output_tokens": 1_000_000}, DAY, 0.60),
+        (
+            "ft:gpt-4o-mini-2024-07-18:acme::x",
+            {"input_tokens": 1_000_000, "output_tokens": 1_000_000},
+            DAY,
+            1.50,
+        ),
+        ("o3", {"input_tokens": 1_000_000}, "2025-06-09", 10.0),
+        ("o3", {"input_tokens": 1_000_000}, "2025-06-10", 2.0),
+        ("whisper-1", {"audio_seconds": 60}, DAY, 0.006),
+        ("tts-1", {"input_characters": 1_000_000}, DAY, 15.0),
+        ("tts-1-hd", {"input_tokens": 1_000}, DAY, 0.0),  # wrong unit: genai-prices says $0
+    ],
+)
+def test_genai_prices__pinned_rates(model, usage, day, usd):
+    assert genai(model, day, **usage) == pytest.approx(usd)
+
+
+@pytest.mark.parametrize("model", ["dall-e-3", "dall-e-2", "no-such-model"])
+def test_genai_prices__lacks_model(model):
+    with pytest.raises(LookupError):
+        genai(model, input_tokens=1)
+
+
+def test_price_source_version__names_pinned_package():
+    assert price_source_version() == "genai-prices 0.2.3"
+
+
+# --------------------------------------------------------------------------------------------
+# attach_prices: estimated rows
+
+
+ESTIMATED = [
+    pytest.param(
+        {
+            "model": "gpt-4o-2024-08-06",
+            "input_tokens": 1_000_000,
+            "cached_input_tokens": 400_000,
+            "output_tokens": 200_000,
+        },
+        lambda: genai(
+            "gpt-4o-2024-08-06",
+            input_tokens=1_000_000,
+            cache_read_tokens=400_000,
+            output_tokens=200_000,
+        ),
+        id="gpt-4o-snapshot-with-cached",
+    ),
+    pytest.param(
+        {"model": "gpt-4o-mini", "input_tokens": 123_456, "output_tokens": 7_890, "n_requests": 12},
+        lambda: genai("gpt-4o-mini", input_tokens=123_456, output_tokens=7_890),
+        id="gpt-4o-mini",
+    ),
+    pytest.param(
+        {"model": "GPT-4o-Mini ", "input_tokens": 1_000},
+        lambda: genai("gpt-4o-mini", input_tokens=1_000),
+        id="model-id-case-and-space",
+    ),
+    pytest.param(
+        {
+            "date": "2025-06-09",
+            "model": "o3-2025-04-16",
+            "input_tokens": 500_000,
+            "output_tokens": 100_000,
+        },
+        lambda: genai("o3-2025-04-16", "2025-06-09", input_tokens=500_000, output_tokens=100_000),
+        id="o3-day-before-price-cut",
+    ),
+    pytest.param(
+        {
+            "date": "2025-06-10",
+            "model": "o3-2025-04-16",
+            "input_tokens": 500_000,
+            "output_tokens": 100_000,
+        },
+        lambda: genai("o3-2025-04-16", "2025-06-10", input_tokens=500_000, output_tokens=100_000),
+        id="o3-day-of-price-cut",
+    ),
+    pytest.param(
+        {
+            "model": "ft:gpt-4o-mini-2024-07-18:acme::x",
+            "input_tokens": 1_000_000,
+            "output_tokens": 1_000_000,
+        },
+        lambda: genai(
+            "ft:gpt-4o-mini-2024-07-18:acme::x", input_tokens=1_000_000, output_tokens=1_000_000
+        ),
+        id="fine-tune",
+    ),
+    pytest.param(
+        {"model": "text-embedding-3-small", "operation": "embeddings", "input_tokens": 5_000_000},
+        lambda: genai("text-embedding-3-small", input_tokens=5_000_000),
+        id="embeddings",
+    ),
+    pytest.param(
+        {"model": "whisper-1", "operation": "transcription", "units": 90, "unit": "seconds"},
+        lambda: genai("whisper-1", audio_seconds=90),
+        id="whisper-seconds",
+    ),
+    pytest.param(
+        {"model": "tts-1", "operation": "tts", "units": 2_500, "unit": "characters"},
+        lambda: genai("tts-1", input_characters=2_500),
+        id="tts-characters",
+    ),
+    pytest.param(
+        {"model": "gpt-4o", "operation": "web_search", "units": 1_000, "unit": "calls"},
+        lambda: genai("gpt-4o", web_searches=1_000),
+        id="web-search-calls-by-model",
+    ),
+    pytest.param(
+        {"model": "gpt-4o-mini", "input_tokens": 1_000_000, "batch": True},
+        lambda: genai("gpt-4o-mini", input_tokens=1_000_000) * 0.5,  # Batch API: half price
+        id="batch-discount",
+    ),
+    pytest.param(
+        {"model": "gpt-4o-mini", "input_tokens": 1_000_000, "batch": None},
+        lambda: genai("gpt-4o-mini", input_tokens=1_000_000),
+        id="batch-unknown-is-not-batch",
+    ),
+    pytest.param(
+        {"date": "2026-11-01", "model": "gpt-5", "input_tokens": 1_000_000, "service_tier": "flex"},
+        lambda: genai("gpt-5", "2026-11-01", {"service_tier": "flex"}, input_tokens=1_000_000),
+        id="flex-service-tier",
+    ),
+    pytest.param(
+        {"model": "gpt-4o", "input_tokens": 100, "cached_input_tokens": 300},
+        lambda: genai("gpt-4o", input_tokens=300, cache_read_tokens=300),
+        id="ugly-cached-above-input-priced-as-cached",
+    ),
+    pytest.param(
+        {"date": None, "model": "gpt-4o-mini", "input_tokens": 1_000},
+        lambda: genai("gpt-4o-mini", None, input_tokens=1_000),
+        id="ugly-no-date-priced-today",
+    ),
+    # Local table (spend/prices.toml): the numbers are its entries.
+    pytest.param(
+        {"model": "dall-e-3", "units": 3, "unit": "images", "image_size": "1024x1024"},
+        lambda: 3 * 0.040,
+        id="dall-e-3-square",
+    ),
+    pytest.param(
+        {"model": "dall-e-3", "units": 2, "unit": "images", "image_size": "1024x1792"},
+        lambda: 2 * 0.080,
+        id="dall-e-3-portrait",
+    ),
+    pytest.param(
+        {"model": "dall-e-3", "units": 1, "unit": "images", "image_size": "1792X1024 "},
+        lambda: 0.080,
+        id="dall-e-3-landscape-ugly-spelling",
+    ),
+    pytest.param(
+        {"model": "dall-e-3", "units": 5, "unit": "images"},
+        lambda: 5 * 0.040,
+        id="dall-e-3-no-size-is-default-size",
+    ),
+    pytest.param(
+        {"model": "dall-e-2", "units": 10, "unit": "images", "image_size": "512x512"},
+        lambda: 10 * 0.018,
+        id="dall-e-2-512",
+    ),
+    pytest.param(
+        {"model": "dall-e-2", "units": 10, "unit": "images", "image_size": "256x256"},
+        lambda: 10 * 0.016,
+        id="dall-e-2-256",
+    ),
+    pytest.param(
+        {"model": "gpt-4o-transcribe", "units": 120, "unit": "seconds"},
+        lambda: 2 * 0.006,
+        id="gpt-4o-transcribe-per-minute",
+    ),
+    pytest.param(
+        {"operation": "code_interpreter", "units": 4, "unit": "sessions"},
+        lambda: 4 * 0.03,
+        id="code-interpreter-sessions",
+    ),
+    pytest.param(
+        {"operation": "file_search", "units": 2_000, "unit": "calls"},
+        lambda: 2 * 2.50,
+        id="file-search-calls",
+    ),
+    pytest.param(
+        {"operation": "vector_stores", "units": 3e9, "unit": "bytes"},
+        lambda: 3 * 0.10,
+        id="vector-storage-gb-day",
+    ),
+    pytest.param(
+        {"model": "omni-moderation-latest", "operation": "moderation", "input_tokens": 10_000},
+        lambda: 0.0,
+        id="moderation-is-free",
+    ),
+    pytest.param(
+        {"model": None, "operation": "moderation", "input_tokens": 16},
+        lambda: 0.0,
+        id="moderation-without-model-is-free",
+    ),
+    # Nothing used costs nothing, whatever the model.
+    pytest.param(
+        {"model": "no-such-model", "n_requests": 3}, lambda: 0.0, id="zero-usage-unknown-model"
+    ),
+    pytest.param(
+        {"model": None, "unit": "images", "units": 0}, lambda: 0.0, id="zero-usage-no-model"
+    ),
+    pytest.param(
+        {"model": "gpt-4o", "input_tokens": 0, "output_tokens": -5},
+        lambda: 0.0,
+        id="ugly-negative-count-is-zero",
+    ),
+    pytest.param(
+        {
+            "model": "gpt-4o-mini",
+            "input_tokens": 1_000,
+            "cost_usd": 999.0,
+            "cost_basis": "estimated",
+        },
+        lambda: genai("gpt-4o-mini", input_tokens=1_000),
+        id="stale-estimate-repriced",
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "expected"), ESTIMATED)
+def test_attach_prices__estimated(row, expected):
+    priced = priced_one(row)
+    assert priced["cost_basis"] == "estimated"
+    assert priced["cost_usd"] == pytest.approx(expected(), rel=1e-12, abs=1e-15)
+
+
+def test_attach_prices__o3_price_changes_on_2025_06_10():
+    frame = usage_frame(
+        *(
+            {"date": day, "model": "o3", "input_tokens": 1_000_000}
+            for day in ("2025-06-09", "2025-06-10")
+        )
+    )
+    before, after = attach_prices(frame)["cost_usd"]
+    assert before == pytest.approx(5 * after)
+
+
+# --------------------------------------------------------------------------------------------
+# attach_prices: unpriced rows (never a silent 0)
+
+
+UNPRICED = [
+    pytest.param(
+        {"model": "no-such-model", "input_tokens": 1_000, "output_tokens": 10}, id="unknown-model"
+    ),
+    pytest.param({"model": None, "input_tokens": 1_000}, id="tokens-without-model"),
+    pytest.param(
+        {"model": "tts-1-hd", "operation": "tts", "input_tokens": 1_000},
+        id="tts-1-hd-tokens-wrong-unit",
+    ),
+    pytest.param(
+        {"model": "whisper-1", "units": 60, "unit": "characters"},
+        id="whisper-characters-wrong-unit",
+    ),
+    pytest.param(
+        {"model": "gpt-4o-mini-tts", "units": 500, "unit": "characters"},
+        id="token-priced-tts-given-characters",
+    ),
+    pytest.param(
+        {"model": "text-embedding-3-small", "input_tokens": 10, "output_tokens": 10},
+        id="embeddings-with-output-tokens",
+    ),
+    pytest.param(
+        {"model": "gpt-image-1", "units": 2, "unit": "images", "image_size": "1024x1024"},
+        id="gpt-image-1-per-image",
+    ),
+    pytest.param(
+        {"model": "dall-e-3", "units": 2, "unit": "images", "image_size": "999x999"},
+        id="dall-e-3-unknown-size",
+    ),
+    pytest.param(
+        {"model": None, "operation": "web_search", "units": 10, "unit": "calls"},
+        id="web-search-without-model",
+    ),
+    pytest.param({"model": "gpt-4o", "units": 10, "unit": "fortnights"}, id="unknown-unit"),
+    pytest.param(
+        {
+            "model": "gpt-4o",
+            "input_tokens": 1_000,
+            "cost_usd": 5.0,
+            "cost_basis": "estimated",
+            "units": 1,
+            "unit": "images",
+        },
+        id="tokens-priced-but-units-not",
+    ),
+]
+
+
+@pytest.mark.parametrize("row", UNPRICED)
+def test_attach_prices__unpriced(row):
+    priced = priced_one(row)
+    assert priced["cost_basis"] == "unpriced"
+    assert pd.isna(priced["cost_usd"])
+    for name in ("input_tokens", "output_tokens", "units"):
+        if row.get(name) is not None:
+            assert priced[name] == row[name]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(
+            {"operation": "cost", "cost_usd": 12.5, "cost_basis": "billed"}, id="costs-api-row"
+        ),
+        pytest.param(
+            {"model": "no-such-model", "input_tokens": 9, "cost_usd": 3.0, "cost_basis": "billed"},
+            id="billed-with-tokens",
+        ),
+        pytest.param(
+            {"model": "gpt-4o", "input_tokens": 1_000_000, "cost_usd": 1.0, "cost_basis": "billed"},
+            id="billed-not-repriced",
+        ),
+        pytest.param(
+            {"operation": "cost", "cost_usd": None, "cost_basis": "billed"},
+            id="billed-without-amount",
+        ),
+    ],
+)
+def test_attach_prices__billed_rows_untouched(row):
+    frame = usage_frame(row, {"model": "gpt-4o-mini", "input_tokens": 10})
+    out = attach_prices(frame)
+    pd.testing.assert_series_equal(out.iloc[0], frame.iloc[0])
+    assert out["cost_basis"].tolist() == ["billed", "estimated"]
+
+
+def test_attach_prices__keeps_schema_rows_and_input():
+    frame = usage_frame(
+        {
+            "model": "gpt-4o",
+            "input_tokens": 10,
+            "batch": True,
+            "user_id": "user-1",
+            "extra": "kept",
+        },
+        {"model": "no-such-model", "input_tokens": 10},
+        {"operation": "cost", "cost_usd": 1.0, "cost_basis": "billed"},
+    )
+    before = frame.copy(deep=True)
+    out = attach_prices(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    validate(out)
+    assert list(out.columns) == list(frame.columns)
+    pd.testing.assert_frame_equal(
+        out.drop(columns=["cost_usd", "cost_basis"]),
+        before.drop(columns=["cost_usd", "cost_basis"]),
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(empty_frame(), id="empty"),
+        pytest.param(usage_frame({"model": "gpt-4o"}).iloc[0:0], id="empty-with-extras"),
+    ],
+)
+def test_attach_prices__empty(frame):
+    out = attach_prices(frame)
+    validate(out)
+    assert out.empty
+
+
+def test_attach_prices__keeps_the_frame_index():
+    frame = usage_frame(
+        {"model": "gpt-4o-mini", "input_tokens": 1}, {"model": "nope", "input_tokens": 1}
+    )
+    frame.index = pd.Index([10, 3])
+    out = attach_prices(frame)
+    assert out.index.tolist() == [10, 3]
+    assert out["cost_basis"].tolist() == ["estimated", "unpriced"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([{"model": "mystery-1", "input_tokens": 5}], "mystery-1 (tokens)"),
+        ([{"model": "dall-e-9", "units": 1, "unit": "images"}], "dall-e-9 (images)"),
+        ([{"model": None, "input_tokens": 5}], "(none) (tokens)"),
+        ([{"model": f"m-{n}", "input_tokens": 5} for n in range(7)], "and 2 more"),
+    ],
+)
+def test_attach_prices__errors_raise_names_unpriced(rows, message):
+    with pytest.raises(PricingError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        attach_prices(usage_frame(*rows), errors="raise")
+
+
+def test_attach_prices__errors_raise_passes_when_all_priced():
+    out = attach_prices(usage_frame({"model": "gpt-4o-mini", "input_tokens": 5}), errors="raise")
+    assert out["cost_basis"].tolist() == ["estimated"]
+
+
+@pytest.mark.parametrize("errors", ["ignore", "", None])
+def test_attach_prices__bad_error_policy(errors):
+    with pytest.raises(ValueError, match="errors must be one of"):
+        attach_prices(usage_frame({"model": "gpt-4o"}), errors=errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Overrides
+
+
+OVERRIDDEN = [
+    pytest.param(
+        {
+            "model": "ft:gpt-4o-mini-2024-07-18:acme::abc",
+            "input_tokens": 1_000_000,
+            "cached_input_tokens": 500_000,
+            "output_tokens": 1_000_000,
+        },
+        lambda: 0.5 * 0.30 + 0.5 * 0.15 + 1.20,
+        id="glob-fine-tune-with-cached-rate",
+    ),
+    pytest.param(
+        {
+            "model": "ft:gpt-4o-mini-2024-07-18:other::abc",
+            "input_tokens": 1_000_000,
+            "cached_input_tokens": 500_000,
+        },
+        lambda: genai(
+            "ft:gpt-4o-mini-2024-07-18:other::abc",
+            input_tokens=1_000_000,
+            cache_read_tokens=500_000,
+        ),
+        id="glob-miss-falls-back-to-genai",
+    ),
+    pytest.param(
+        {"model": "gpt-4o", "input_tokens": 1_000_000, "output_tokens": 1_000_000},
+        lambda: 2.00 + 8.00,
+        id="exact-id",
+    ),
+    pytest.param(
+        {"model": "GPT-4O", "input_tokens": 1_000_000}, lambda: 2.00, id="exact-id-any-case"
+    ),
+    pytest.param(
+        {"model": "gpt-4o", "input_tokens": 1_000_000, "cached_input_tokens": 1_000_000},
+        lambda: 2.00,
+        id="no-cached-rate-means-input-rate",
+    ),
+    pytest.param(
+        {"model": "gpt-4o-2024-08-06", "input_tokens": 1_000_000},
+        lambda: genai("gpt-4o-2024-08-06", input_tokens=1_000_000),
+        id="exact-id-does-not-match-snapshot",
+    ),
+    pytest.param(
+        {"model": "gpt-4o", "input_tokens": 1_000_000, "batch": True},
+        lambda: 2.00 * 0.5,
+        id="batch-on-override",
+    ),
+    pytest.param(
+        {"model": "dall-e-3", "units": 2, "unit": "images", "image_size": "1024x1792"},
+        lambda: 2 * 0.05,
+        id="override-beats-local-table",
+    ),
+    pytest.param(
+        {"model": "dall-e-3", "units": 2, "unit": "images", "image_size": "999x999"},
+        lambda: 2 * 0.05,
+        id="override-without-size-any-size",
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "expected"), OVERRIDDEN)
+def test_attach_prices__overrides(row, expected):
+    priced = priced_one(row, overrides=load_price_overrides(OVERRIDE_FILE))
+    assert priced["cost_basis"] == "estimated"
+    assert priced["cost_usd"] == pytest.approx(expected(), rel=1e-12)
+
+
+def test_attach_prices__override_zero_is_a_price_and_missing_rate_is_not():
+    table = PriceTable((Price(model="house-model", input_per_mtok=0.0),))
+    frame = usage_frame(
+        {"model": "house-model", "input_tokens": 10}, {"model": "house-model", "output_tokens": 10}
+    )
+    out = attach_prices(frame, overrides=table)
+    assert out["cost_basis"].tolist() == ["estimated", "unpriced"]
+    assert out["cost_usd"].iloc[0] == 0.0
+
+
+def test_load_price_overrides__reads_entries_in_order():
+    table = load_price_overrides(OVERRIDE_FILE)
+    assert table.source == str(OVERRIDE_FILE)
+    assert [entry.model for entry in table.prices] == [
+        "ft:gpt-4o-mini-2024-07-18:acme::*",
+        "gpt-4o",
+        "dall-e-3",
+    ]
+    assert table.prices[0] == Price(
+        model="ft:gpt-4o-mini-2024-07-18:acme::*",
+        input_per_mtok=0.30,
+        cached_input_per_mtok=0.15,
+        output_per_mtok=1.20,
+    )
+    assert table.prices[2] == Price(model="dall-e-3", unit="images", per_unit=0.05)
+
+
+BAD_FILES = [
+    pytest.param(None, "cannot be read", id="missing-file"),
+    pytest.param(b"\xff\xfe\x00", "cannot be read", id="not-utf8"),
+    pytest.param("[[price]\nmodel = 'x'", "not valid TOML", id="bad-toml"),
+    pytest.param("[prices]\nmodel = 'x'", "unknown top-level key(s) prices", id="typo-table-name"),
+    pytest.param("price = 3", "must be an array of tables", id="price-not-array"),
+    pytest.param("price = [1]", "entry 1: expected a table", id="entry-not-table"),
+    pytest.param(
+        "[[price]]\ninput_per_mtok = 1",
+        "entry 1: 'model' must be a non-empty string",
+        id="no-model",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = ' '\ninput_per_mtok = 1",
+        "'model' must be a non-empty string",
+        id="blank-model",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\ninput_per_mtok = 1\n[[price]]\nmodel = 'b'\ninput_per_mtok = -1",
+        "entry 2: 'input_per_mtok' must be a finite number >= 0",
+        id="negative",
+    ),
+    pytest.param("[[price]]\nmodel = 'a'\ninput_per_mtok = inf", "finite number", id="infinite"),
+    pytest.param("[[price]]\nmodel = 'a'\ninput_per_mtok = nan", "finite number", id="nan"),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\ninput_per_mtok = '2.5'",
+        "'input_per_mtok' must be a number",
+        id="string-price",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\noutput_per_mtok = true",
+        "'output_per_mtok' must be a number",
+        id="bool-price",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\ninput_per_mtk = 1", "unknown key(s) input_per_mtk", id="typo-key"
+    ),
+    pytest.param("[[price]]\nmodel = 'a'", "no price", id="no-price"),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\nper_unit = 0.04",
+        "per_unit needs 'unit'",
+        id="per-unit-without-unit",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\nper_unit = 0.04\nunit = 'pictures'",
+        "got 'pictures'",
+        id="unknown-unit",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\nper_unit = 0.04\nunit = 'images'\ninput_per_mtok = 1",
+        "not both",
+        id="tokens-and-units",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\ninput_per_mtok = 1\nunit = 'images'",
+        "use per_unit",
+        id="tokens-with-unit",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\nper_unit = 1\nunit = 'calls'\nper = 0",
+        "'per' must be positive",
+        id="zero-per",
+    ),
+    pytest.param(
+        "[[price]]\nmodel = 'a'\ninput_per_mtok = 1\noperation = 3",
+        "'operation' must be a string",
+        id="operation-not-string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_FILES)
+def test_load_price_overrides__bad_file_raises(tmp_path, content, message):
+    path = tmp_path / "prices.toml"
+    if content is not None:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(PricingError) as caught:
+        load_price_overrides(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_load_price_overrides__empty_file_is_empty_table(tmp_path):
+    path = tmp_path / "empty.toml"
+    path.write_text("# nothing negotiated yet\n")
+    assert load_price_overrides(path).prices == ()
+
+
+def test_local_prices__shipped_table_loads():
+    table = local_prices()
+    assert table.source.endswith("prices.toml")
+    assert {entry.unit for entry in table.prices} == {
+        "tokens",
+        "images",
+        "seconds",
+        "sessions",
+        "calls",
+        "bytes",
+    }
+    assert all((entry.per_unit or 0) >= 0 for entry in table.prices)
+
+
+# --------------------------------------------------------------------------------------------
+# Small pieces
+
+
+@pytest.mark.parametrize(
+    ("price", "key", "matches"),
+    [
+        (Price(model="gpt-4o", input_per_mtok=1), ("gpt-4o", "", "", "tokens"), True),
+        (Price(model="gpt-4o", input_per_mtok=1), ("GPT-4o", "", "", "tokens"), True),
+        (Price(model="gpt-4o", input_per_mtok=1), ("gpt-4o-mini", "", "", "tokens"), False),
+        (Price(model="gpt-4o*", input_per_mtok=1), ("gpt-4o-mini", "", "", "tokens"), True),
+        (Price(model="gpt-4o", input_per_mtok=1), ("gpt-4o", "", "", "images"), False),
+        (
+            Price(model="*", unit="sessions", per_unit=1),
+            ("", "code_interpreter", "", "sessions"),
+            True,
+        ),
+        (
+            Price(model="*", operation="*file*", unit="calls", per_unit=1),
+            ("", "web_search", "", "calls"),
+            False,
+        ),
+        (
+            Price(model="*", operation="*file*", unit="calls", per_unit=1),
+            ("", "File_Search", "", "calls"),
+            True,
+        ),
+        (Price(model="d", image_size="", unit="images", per_unit=1), ("d", "", "", "images"), True),
+        (
+            Price(model="d", image_size="", unit="images", per_unit=1),
+            ("d", "", "512x512", "images"),
+            False,
+        ),
+        (Price(model="d", unit="images", per_unit=1), ("d", "", "512x512", "images"), True),
+    ],
+)
+def test_price_matches__table(price, key, matches):
+    assert price.matches(*key) is matches
+
+
+@pytest.mark.parametrize(
+    ("price", "rates"),
+    [
+        (
+            Price(model="m", input_per_mtok=2.5, cached_input_per_mtok=1.25, output_per_mtok=10),
+            Rates(2.5e-6, 1.25e-6, 1e-5),
+        ),
+        (Price(model="m", input_per_mtok=2.0), Rates(2e-6, 2e-6, math.nan)),
+        (Price(model="m", output_per_mtok=0.0), Rates(math.nan, math.nan, 0.0)),
+        (Price(model="m", unit="calls", per_unit=2.5, per=1000), Rates(unit=0.0025)),
+        (Price(model="m", unit="images", per_unit=0.04), Rates(unit=0.04)),
+    ],
+)
+def test_table_rates__table(price, rates):
+    np.testing.assert_allclose(table_rates(price), rates, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("model", "day", "period"),
+    [
+        ("o3", date(2025, 6, 9), date(2025, 6, 9)),
+        ("o3", date(2024, 1, 1), date(2025, 6, 9)),
+        ("o3", date(2025, 6, 10), date(2025, 6, 10)),
+        ("o3", date(2025, 12, 31), date(2025, 6, 10)),
+        ("no-such-model", date(2025, 12, 31), date(2020, 1, 1)),
+        ("", date(2025, 12, 31), date(2020, 1, 1)),
+    ],
+)
+def test_price_period__table(model, day, period):
+    assert price_period(model, day) == period
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({}, ("", "", "", "", "")),
+        (
+            {"model": " GPT-4o ", "unit": " Images", "image_size": "1792X1024"},
+            ("GPT-4o", "", "1792x1024", "images", ""),
+        ),
+        ({"model": pd.NA, "operation": None, "service_tier": "Flex"}, ("", "", "", "", "flex")),
+        ({"model": float("nan"), "date": "ignored"}, ("", "", "", "", "")),
+    ],
+)
+def test_row_key__table(values, key):
+    assert tuple(row_key(values)) == key
+
+
+@pytest.mark.parametrize(
+    ("columns", "codes", "first"),
+    [
+        ([["a", "b", "a"]], [0, 1, 0], [0, 1]),
+        ([["a", "a", "a"], [1, 2, 1]], [0, 1, 0], [0, 1]),
+        ([["a", None, None], [None, None, 1]], [0, 1, 2], [0, 1, 2]),
+        ([[None, None]], [0, 0], [0]),
+        ([["b", "a"], ["x", "x"]], [0, 1], [0, 1]),
+    ],
+)
+def test_distinct_keys__table(columns, codes, first):
+    got_codes, got_first = distinct_keys([pd.Series(column) for column in columns], len(columns[0]))
+    assert got_codes.tolist() == codes
+    assert got_first.tolist() == first
+
+
+def test_attach_prices__calls_genai_per_distinct_key_not_per_row(monkeypatch):
+    calls = []
+
+    def counting_calc_price(*args, **kwargs):
+        calls.append(args[1])
+        return calc_price(*args, **kwargs)
+
+    monkeypatch.setattr(pricing, "calc_price", counting_calc_price)
+    pricing.clear_caches()
+    days = pd.date_range("2025-01-01", periods=400, freq="D")
+    models = ["o3", "gpt-4o-mini", "no-such-model"]
+    frame = conform(
+        pd.DataFrame(
+            {
+                "date": np.repeat(days, 75),
+                "model": np.tile(np.repeat(models, 25), 400),
+                "user_id": [f"user-{n % 25}" for n in range(30_000)],
+                "input_tokens": 1_000,
+            }
+        )
+    )
+    out = attach_prices(frame)
+    pricing.clear_caches()
+    assert len(out) == 30_000
+    # o3: one model lookup + 3 probes x 2 price periods; gpt-4o-mini: 1 + 3; unknown: 1.
+    assert len(calls) <= 12
+    assert out.groupby("model")["cost_basis"].first().to_dict() == {
+        "gpt-4o-mini": "estimated",
+        "no-such-model": "unpriced",
+        "o3": "estimated",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# unpriced_summary
+
+
+def test_unpriced_summary__groups_by_model_and_unit():
+    frame = attach_prices(
+        usage_frame(
+            {"model": "mystery", "input_tokens": 10, "output_tokens": 1, "n_requests": 2},
+            {"model": "mystery", "input_tokens": 5, "cached_input_tokens": 2, "n_requests": 1},
+            {"model": "gpt-image-1", "units": 3, "unit": "images"},
+            {"model": None, "input_tokens": 7},
+            {"model": "gpt-4o-mini", "input_tokens": 100},
+            {"operation": "cost", "cost_usd": 1.0, "cost_basis": "billed"},
+        )
+    )
+    summary = unpriced_summary(frame)
+    assert summary.to_dict("records") == [
+        {
+            "model": "mystery",
+            "unit": "tokens",
+            "rows": 2,
+            "n_requests": 3,
+            "input_tokens": 15,
+            "cached_input_tokens": 2,
+            "output_tokens": 1,
+            "units": 0.0,
+        },
+        {
+            "model": "(none)",
+            "unit": "tokens",
+            "rows": 1,
+            "n_requests": 0,
+            "input_tokens": 7,
+            "cached_input_tokens": 0,
+            "output_tokens": 0,
+            "units": 0.0,
+        },
+        {
+            "model": "gpt-image-1",
+            "unit": "images",
+            "rows": 1,
+            "n_requests": 0,
+            "input_tokens": 0,
+            "cached_input_tokens": 0,
+            "output_tokens": 0,
+            "units": 3.0,
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(empty_frame(), id="empty"),
+        pytest.param(
+            usage_frame({"model": "gpt-4o-mini", "input_tokens": 1, "cost_basis": "estimated"}),
+            id="all-priced",
+        ),
+    ],
+)
+def test_unpriced_summary__empty_when_nothing_unpriced(frame):
+    summary = unpriced_summary(frame)
+    assert summary.empty
+    assert list(summary.columns) == [
+        "model",
+        "unit",
+        "rows",
+        "n_requests",
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "units",
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+
+
+MODELS = ["gpt-4o-2024-08-06", "gpt-4o-mini", "o3", "text-embedding-3-small", "no-such-model", None]
+
+usage_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "date": st.dates(date(2024, 6, 1), date(2026, 6, 1)).map(str),
+            "model": st.sampled_from(MODELS),
+            "input_tokens": st.integers(0, 10**9),
+            "cached_input_tokens": st.integers(0, 10**8),
+            "output_tokens": st.integers(0, 10**8),
+            "batch": st.sampled_from([True, False, None]),
+        }
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=usage_rows)
+def test_attach_prices__property_model_sums_add_up_rows_kept(rows):
+    frame = usage_frame(*rows) if rows else empty_frame()
+    before = frame.copy(deep=True)
+    out = attach_prices(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert len(out) == len(frame)
+    per_model = out.groupby(out["model"].fillna("(none)"))["cost_usd"].sum()
+    assert per_model.sum() == pytest.approx(out["cost_usd"].sum(), rel=1e-9)
+    assert ((out["cost_basis"] == "unpriced") == out["cost_usd"].isna()).all()
+    assert (out["cost_usd"].dropna() >= 0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=usage_rows.filter(bool), split=st.floats(0, 1))
+def test_attach_prices__property_splitting_a_row_keeps_its_cost(rows, split):
+    row = {
+        **rows[0],
+        "cached_input_tokens": min(rows[0]["cached_input_tokens"], rows[0]["input_tokens"]),
+    }
+    part = {
+        name: int(row[name] * split)
+        for name in ("input_tokens", "cached_input_tokens", "output_tokens")
+    }
+    rest = {name: row[name] - part[name] for name in part}  # cached stays inside input in both
+    whole = attach_prices(usage_frame(row))
+    halves = attach_prices(usage_frame({**row, **part}, {**row, **rest}))
+    if whole["cost_basis"].iloc[0] == "estimated":
+        assert halves["cost_usd"].sum() == pytest.approx(
+            whole["cost_usd"].iloc[0], rel=1e-9, abs=1e-12
+        )
+    else:
+        assert (halves["cost_basis"] == "unpriced").any()
