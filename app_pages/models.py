@@ -1,0 +1,36 @@
+"""Models: cost, tokens and unit prices per model, and cost over time per model."""
+
+import streamlit as st
+
+from spend import analysis, charts
+from spend.ui import sidebar, tables
+from spend.ui.view import get_view
+
+view = get_view()
+st.title("Models")
+sidebar.notices(view)
+if view.frame.empty:
+    st.info("No usage in this range with these filters.", icon=":material/search_off:")
+    st.stop()
+
+per_model = analysis.by_model(view.frame)
+tokens = per_model[per_model["unit"].isna()]
+others = per_model[per_model["unit"].notna()]
+
+st.subheader("Token models")
+tables.show(tokens, columns=["model", "model_family", "operation", "requests", "input_tokens", "cached_input_tokens",
+                             "output_tokens", "cost_usd", "cost_per_1m_tokens", "cost_per_1k_requests", "share",
+                             "cost_basis"])
+if len(others):
+    st.subheader("Images, audio and tools (in their own units)")
+    tables.show(others, columns=["model", "operation", "units", "unit", "requests", "cost_usd", "cost_per_1k_requests",
+                                 "share", "cost_basis"])
+if per_model["any_unpriced"].any():
+    st.caption("Rows marked *unpriced* have no known price: their cost is empty, never $0. "
+               "Add a price in a prices file (SPEND_PRICES_FILE) to include them.")
+
+st.subheader("Cost over time per model")
+st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="model", start=view.start, end=view.end, top_n=10)))
+st.subheader("Tokens over time per model")
+st.altair_chart(charts.tokens_over_time(analysis.daily(view.frame, by="model", value="total_tokens",
+                                                       start=view.start, end=view.end, top_n=10)))

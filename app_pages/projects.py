@@ -1,0 +1,29 @@
+"""Projects & keys: spend per project and per API key (billed where the Costs API gives it)."""
+
+import streamlit as st
+
+from spend import analysis, charts
+from spend.ui import sidebar, tables
+from spend.ui.view import get_view
+
+view = get_view()
+st.title("Projects & API keys")
+sidebar.notices(view)
+if view.frame.empty:
+    st.info("No usage in this range with these filters.", icon=":material/search_off:")
+    st.stop()
+
+columns = ["label", "id", "requests", "total_tokens", "cost_usd", "billed_usd", "share"]
+for dim, title in (("project", "Projects"), ("api_key", "API keys")):
+    st.subheader(title)
+    table = analysis.by_dimension(view.frame, dim)
+    if table["id"].eq(analysis.UNKNOWN).all():
+        st.info(f"This source reports no {title.lower()} for this range.", icon=":material/info:")
+        continue
+    tables.show(table, columns=columns)
+    st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by=f"{dim}_name", start=view.start, end=view.end),
+                                          color_title=title[:-1]))
+
+by_operation = analysis.by_dimension(view.frame, "operation")
+st.subheader("By kind of usage")
+tables.show(by_operation, columns=["label", "requests", "total_tokens", "units", "cost_usd", "billed_usd", "share"])

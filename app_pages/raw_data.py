@@ -1,0 +1,24 @@
+"""Raw data: the filtered usage table, and exactly that as CSV."""
+
+import streamlit as st
+
+from spend.export import to_csv
+from spend.ui import sidebar, tables
+from spend.ui.view import get_view
+
+#: The browser table shows at most this many rows (newest first); the CSV always has every row.
+MAX_TABLE_ROWS = 20_000
+
+view = get_view()
+st.title("Raw data")
+sidebar.notices(view)
+
+rows = view.frame
+st.caption(f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one row per day x project x user x key x "
+           "model x kind of usage. Unpriced rows have an empty cost, never $0. Column names are the CSV header.")
+st.download_button("Download CSV", lambda: to_csv(rows), file_name=f"openai-usage-{view.start}-{view.end}.csv",
+                   mime="text/csv", icon=":material/download:", key="download_csv", on_click="ignore")
+shown = rows.sort_values("date", ascending=False, kind="stable").head(MAX_TABLE_ROWS)
+if len(rows) > MAX_TABLE_ROWS:
+    st.caption(f"Showing the newest {MAX_TABLE_ROWS:,} rows; the CSV has all {len(rows):,}.")
+tables.show(shown, height=600)

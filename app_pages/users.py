@@ -1,0 +1,33 @@
+"""Users: spend per user, the top users over time, and one user's models."""
+
+import streamlit as st
+
+from spend import analysis, charts
+from spend.ui import sidebar, tables
+from spend.ui.view import get_view
+
+view = get_view()
+st.title("Users")
+sidebar.notices(view)
+if view.frame.empty:
+    st.info("No usage in this range with these filters.", icon=":material/search_off:")
+    st.stop()
+
+per_user = analysis.by_user(view.frame)
+if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
+    st.info("The legacy endpoint's org-wide answer names no users. Turn on **Attribute usage to users** under "
+            "*Connection* to fetch usage user by user (more requests), or use an admin key.", icon=":material/group_off:")
+
+tables.show(per_user, columns=["label", "email", "requests", "total_tokens", "cost_usd", "share", "top_model"])
+st.caption("Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user.")
+
+st.subheader("Cost over time, top users")
+st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="user_email", start=view.start, end=view.end, top_n=8),
+                                      color_title="User"))
+
+st.subheader("One user")
+labels = dict(zip(per_user["user_id"], per_user["label"]))
+chosen = st.selectbox("User", list(labels), format_func=labels.get, key="user_detail")
+series, models = analysis.user_detail(view.frame, chosen, start=view.start, end=view.end)
+st.altair_chart(charts.user_models_over_time(series))
+tables.show(models, columns=["model", "operation", "requests", "total_tokens", "units", "unit", "cost_usd", "share"])

@@ -1,0 +1,107 @@
+"""Loading the usage table for the sidebar's choices, without ever blocking the page.
+
+Demo data is built once and cached. For the API sources: the plan (what the range needs, what is
+stored) is computed on every run; missing requests are fetched by a background job shared by every
+session (``spend.jobs.REGISTRY``); the page shows what the cache holds so far, marked partial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import streamlit as st
+
+from spend import errors
+from spend.config import Settings
+from spend.jobs import REGISTRY, FetchJob
+from spend.sources import LoadResult, Plan, Source, make_source
+
+#: A fetch whose ETA is below this starts by itself; a longer one waits for the user's click.
+AUTO_START_SECONDS = 10 * 60
+#: How long a run waits for a just-started fetch before drawing partial data (errors surface at once).
+INLINE_WAIT_SECONDS = 4.0
+
+
+@dataclass
+class Loaded:
+    """What the frame hands to every page."""
+
+    result: LoadResult | None
+    source: str
+    plan: Plan | None = None
+    job: FetchJob | None = None
+    job_key: tuple | None = None
+    error: errors.SpendError | None = None
+    awaiting_confirmation: bool = False
+    notices: list[str] = field(default_factory=list)
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+@st.cache_data(ttl=3600, max_entries=4, show_spinner="Building the demo organization…")
+def demo_result(size: str, today: date, start: date, end: date, prices_file: str | None) -> LoadResult:
+    """The demo source's table for a range (cached per size, day and range)."""
+    settings = Settings(source="demo", demo_size=size, prices_file=Path(prices_file) if prices_file else None)
+    source = make_source(settings)
+    return source.assemble(source.plan(start, end))
+
+
+@st.cache_resource(max_entries=8)
+def api_source(fingerprint: str, name: str, per_user: bool, rate: float, cache_dir: str, _settings: Settings) -> Source:
+    """One source (and HTTP client) per credential and mode; the key is hashed in ``fingerprint`` only."""
+    return make_source(_settings, per_user=per_user)
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def assembled(fingerprint: str, name: str, start: date, end: date, per_user: bool, stored: int,
+              _source: Source, _plan: Plan) -> LoadResult:
+    """What the cache holds for a plan, priced; recomputed when ``stored`` (answers on disk) changes."""
+    return _source.assemble(_plan)
+
+
+def job_key(settings: Settings, per_user: bool, start: date, end: date) -> tuple:
+    return (settings.fingerprint, settings.resolved_source, per_user, start.isoformat(), end.isoformat())
+
+
+def load(settings: Settings, start: date, end: date, *, per_user: bool = False, confirmed: bool = False,
+         refresh: bool = False) -> Loaded:
+    """The sidebar's choices into a Loaded view; expected failures are returned, never raised."""
+    name = settings.resolved_source
+    try:
+        if name == "demo":
+            result = demo_result(settings.demo_size, utc_today(), start, end,
+                                 str(settings.prices_file) if settings.prices_file else None)
+            return Loaded(result=result, source=name)
+        source = api_source(settings.fingerprint, name, per_user, settings.effective_rate_limit,
+                            str(settings.cache_dir), settings)
+        plan = source.plan(start, end)
+        key = job_key(settings, per_user, start, end)
+        job = REGISTRY.get(key)
+        if refresh and not (job and job.running):
+            source.forget_non_final(plan)
+            REGISTRY.forget(key)
+            job = None
+        if job is not None and not job.running and job.error is not None:
+            REGISTRY.forget(key)  # show the error once; the next run may try again
+            return Loaded(result=None, source=name, plan=plan, job=job, job_key=key, error=job.error)
+        awaiting = False
+        if plan.missing and not (job and job.running):
+            stopped_by_user = job is not None and job.stopped
+            if confirmed or (plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user):
+                job = REGISTRY.start(key, source, plan)
+                job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
+                if job.error is not None and not job.running:
+                    REGISTRY.forget(key)
+                    return Loaded(result=None, source=name, plan=plan, job=job, job_key=key, error=job.error)
+                plan = source.plan(start, end)
+            else:
+                awaiting = True
+        stored = plan.total - plan.missing
+        result = assembled(settings.fingerprint, name, start, end, per_user, stored, source, plan)
+        return Loaded(result=result, source=name, plan=plan, job=job, job_key=key, awaiting_confirmation=awaiting)
+    except errors.SpendError as exc:
+        return Loaded(result=None, source=name, error=exc)

@@ -1,0 +1,223 @@
+"""The sidebar every page shares: connection, source, date range, filters and the fetch status.
+
+Its widgets have explicit keys and are drawn by the frame on every run, so choices survive page
+switches; the range and filters (never the key) are mirrored in the URL (``spend.ui.query``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import streamlit as st
+
+from spend import analysis
+from spend.cli import format_duration
+from spend.config import Settings, key_kind
+from spend.dates import DEFAULT_PRESET, PRESETS, preset_range, previous_period
+from spend.jobs import REGISTRY
+from spend.ui import data, query
+from spend.ui.settings import base_settings
+from spend.ui.view import View, set_view
+
+SOURCE_LABELS = {
+    "auto": "Automatic (from the key)",
+    "admin": "Admin API (sk-admin- key)",
+    "legacy": "Legacy usage API (key + org id)",
+    "demo": "Demo data",
+}
+ACTIVE_LABELS = {"demo": "Demo data", "legacy": "Legacy usage API", "admin": "Admin Usage & Costs API"}
+FILTERS = {
+    "filter_models": ("Models", "models"),
+    "filter_users": ("Users", "users"),
+    "filter_projects": ("Projects", "projects"),
+    "filter_keys": ("API keys", "api_keys"),
+}
+
+
+def _connection(base: Settings) -> tuple[Settings, bool]:
+    """Key, org id, source and mode widgets into the settings for this session."""
+    st.session_state.setdefault("org_id", base.org_id or "")
+    st.session_state.setdefault("source_choice", base.source)
+    with st.expander("Connection", icon=":material/key:", expanded=not base.api_key):
+        typed = st.text_input(
+            "API key or admin key",
+            type="password",
+            key="api_key",
+            placeholder="configured by the app (leave empty)" if base.api_key else "sk-… (leave empty for demo data)",
+            help="An admin key (sk-admin-…) reads the official Usage and Costs APIs; a normal key plus an "
+            "org id reads the legacy usage endpoint. A key typed here lives only in this browser session.",
+        )
+        org = st.text_input("Organization id", key="org_id", placeholder="org-…",
+                            help="Needed with a normal key: platform.openai.com/settings/organization/general")
+        choice = st.selectbox("Source", list(SOURCE_LABELS), key="source_choice", format_func=SOURCE_LABELS.get)
+        settings = base.with_(api_key=typed.strip() or base.api_key, org_id=org.strip() or None, source=choice)
+        per_user = False
+        if settings.resolved_source == "legacy":
+            per_user = st.toggle(
+                "Attribute usage to users", key="per_user",
+                help="One request per user per day instead of one per day: the legacy endpoint's "
+                "org-wide answer names no users. Needs many more requests at ~5 a minute.",
+            )
+    return settings, per_user
+
+
+def _date_range(today: date) -> tuple[str, date, date]:
+    """Preset and custom-date widgets into (preset id, start, end)."""
+    st.session_state.setdefault("range_preset", DEFAULT_PRESET)
+    preset = st.selectbox("Date range", list(PRESETS), key="range_preset", format_func=PRESETS.get)
+    if preset == "custom":
+        st.session_state.setdefault("range_custom", preset_range(DEFAULT_PRESET, today))
+        picked = st.date_input("From – to (UTC)", key="range_custom", max_value=today, format="YYYY-MM-DD")
+        if isinstance(picked, (tuple, list)) and len(picked) == 2:
+            return preset, picked[0], picked[1]
+        first = picked[0] if isinstance(picked, (tuple, list)) and picked else today
+        st.caption("Pick the last day of the range.")
+        return preset, first, first
+    start, end = preset_range(preset, today)
+    st.caption(f"{start:%b %d, %Y} – {end:%b %d, %Y} (UTC)")
+    return preset, start, end
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _options(token: tuple, _frame: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
+    return analysis.options(_frame)
+
+
+def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
+    """The filter multiselects (only those with something to choose) into selected ids per filter."""
+    choices = _options(token, frame)
+    selected: dict[str, list[str]] = {}
+    for state_key, (label, kind) in FILTERS.items():
+        pairs = choices.get(kind, [])
+        ids = [i for i, _ in pairs]
+        names = dict(pairs)
+        from_url = query.url_selection(state_key, ids)
+        if from_url is not None:
+            st.session_state[state_key] = from_url
+        elif state_key in st.session_state:
+            st.session_state[state_key] = [v for v in st.session_state[state_key] if v in names]
+        if kind in ("projects", "api_keys") and not ids:
+            selected[state_key] = []
+            continue
+        selected[state_key] = st.multiselect(label, ids, key=state_key, format_func=lambda i, n=names: n.get(i, i),
+                                             placeholder=f"All {label.lower()}")
+    return selected
+
+
+def _status(loaded: data.Loaded) -> bool:
+    """The fetch plan / progress / refresh controls; returns True when the user asked to fetch now."""
+    plan, job = loaded.plan, loaded.job
+    if plan is None:
+        return False
+    stored = plan.total - plan.missing
+    if job is not None and job.running:
+        _progress(loaded.job_key)
+    elif plan.missing:
+        st.caption(f"{plan.missing} of {plan.total} requests still to fetch, about "
+                   f"{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min.")
+        if loaded.awaiting_confirmation:
+            return st.button(f"Fetch {plan.missing} requests (~{format_duration(plan.eta_seconds)})",
+                             key="confirm_fetch", icon=":material/download:", type="primary")
+    else:
+        st.caption(f":material/check_circle: All {stored} answers for this range are stored.")
+    return False
+
+
+@st.fragment(run_every=2)
+def _progress(key: tuple | None) -> None:
+    """Live progress of the background fetch; reruns the whole app once it ends."""
+    job = REGISTRY.get(key) if key else None
+    if job is None:
+        return
+    state = job.progress
+    now = datetime.now(timezone.utc).timestamp()
+    if not job.running:
+        if st.session_state.get("_shown_job") != id(job):
+            st.session_state["_shown_job"] = id(job)
+            st.rerun()
+        return
+    state.now = now
+    st.progress(state.fraction, text=f"Fetching: {state.done}/{state.planned} requests · ETA {format_duration(state.eta_seconds)}")
+    if job.rate_limited_until > now:
+        st.caption(f":material/hourglass_top: waiting {job.rate_limited_until - now:.0f} s for OpenAI's rate limit")
+    if st.button("Stop", key="stop_fetch", icon=":material/stop_circle:"):
+        job.stop()
+        st.rerun()
+
+
+def render() -> View | None:
+    """Draw the sidebar, load the data it selects, publish the View; None when loading failed (message shown)."""
+    base = base_settings()
+    query.seed_state_from_url()
+    today = data.utc_today()
+    with st.sidebar:
+        settings, per_user = _connection(base)
+        active = settings.resolved_source
+        kind = key_kind(settings.api_key)
+        badge = ACTIVE_LABELS[active] + (f" · {kind} key" if kind and active != "demo" else "")
+        st.badge(badge, icon=":material/database:", color="orange" if active == "demo" else "green")
+        preset, start, end = _date_range(today)
+        prev_start, prev_end = previous_period(start, end)
+        confirmed = st.session_state.pop("_confirmed_fetch", False)
+        refresh = st.session_state.pop("_refresh", False)
+        loaded = data.load(settings, prev_start, end, per_user=per_user, confirmed=confirmed, refresh=refresh)
+        failed = loaded.error is not None or loaded.result is None
+        if failed:
+            query.write_state_to_url(preset, start, end, {})
+            _status(loaded)
+        else:
+            full = loaded.result.frame
+            token = (active, settings.fingerprint, per_user, prev_start, end, len(full),
+                     loaded.plan.missing if loaded.plan else 0)
+            st.divider()
+            filters = _filters(full, token)
+            query.write_state_to_url(preset, start, end, filters)
+            st.divider()
+            if _status(loaded):
+                st.session_state["_confirmed_fetch"] = True
+                st.rerun()
+            if active != "demo" and not (loaded.job and loaded.job.running):
+                if st.button("Refresh recent days", key="refresh", icon=":material/refresh:",
+                             help="Fetch again the days that are not final yet (the last 48 hours)."):
+                    st.session_state["_refresh"] = True
+                    st.rerun()
+    if failed:
+        set_view(None)
+        _show_error(loaded)
+        return None
+    kw = dict(models=filters["filter_models"], users=filters["filter_users"],
+              projects=filters["filter_projects"], api_keys=filters["filter_keys"])
+    history = analysis.filter_usage(full, start=prev_start, end=end, **kw)
+    view = View(
+        loaded=loaded, start=start, end=end, previous_start=prev_start, previous_end=prev_end, filters=filters,
+        frame=analysis.filter_usage(history, start=start, end=end), history=history, full=full,
+        now=datetime.now(timezone.utc),
+    )
+    set_view(view)
+    return view
+
+
+def _show_error(loaded: data.Loaded) -> None:
+    exc = loaded.error
+    if exc is None:
+        st.warning("No data yet.")
+        return
+    st.error(str(exc), icon=":material/error:")
+
+
+def notices(view: View) -> None:
+    """Banners above every page: demo data, partial data, empty answers."""
+    result = view.loaded.result
+    if view.source == "demo":
+        st.info("**Demo data**: a synthetic organization, so you can try every page. Enter an API key and org id "
+                "(or an admin key) under *Connection* in the sidebar to see your own.", icon=":material/science:")
+    if view.partial:
+        plan = view.loaded.plan
+        done = (plan.total - plan.missing) if plan else 0
+        st.warning(f"**Partial data**: {done} of {plan.total if plan else '?'} answers are in; the figures below grow "
+                   "as the rest arrive (newest days first).", icon=":material/downloading:")
+    if result is not None:
+        for note in result.notices:
+            if view.source != "demo":
+                st.warning(note, icon=":material/info:")

@@ -1,0 +1,51 @@
+"""Readable column formats for the tables the pages show (money as $1,234.56, counts with separators)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+MONEY = {"cost_usd", "billed_usd", "estimated", "billed", "gap", "cost_per_1k_requests"}
+COUNTS = {"requests", "n_requests", "input_tokens", "cached_input_tokens", "output_tokens", "total_tokens"}
+
+LABELS = {
+    "model": "Model", "model_family": "Family", "operation": "Operation", "unit": "Unit", "units": "Units",
+    "requests": "Requests", "n_requests": "Requests", "input_tokens": "Input tokens",
+    "cached_input_tokens": "Cached input", "output_tokens": "Output tokens", "total_tokens": "Tokens",
+    "cost_usd": "Cost (est.)", "billed_usd": "Billed", "cost_basis": "Cost basis",
+    "cost_per_1m_tokens": "$ / 1M tokens", "cost_per_1k_requests": "$ / 1k requests", "share": "Share of spend",
+    "name": "Name", "email": "Email", "label": "Name", "top_model": "Top model", "id": "Id",
+    "date": "Date", "source": "Source", "project_id": "Project id", "project_name": "Project",
+    "user_id": "User id", "user_name": "User", "user_email": "Email", "api_key_id": "Key id",
+    "api_key_name": "Key", "line_item": "Line item", "image_size": "Image size", "batch": "Batch",
+    "any_unpriced": "Unpriced?",
+}
+
+
+def column_config(columns) -> dict:
+    """Column names into Streamlit column configs: money, counts, shares, dates, progress bars for share."""
+    config: dict = {}
+    for name in columns:
+        label = LABELS.get(name, name)
+        if name in MONEY:
+            config[name] = st.column_config.NumberColumn(label, format="dollar")
+        elif name == "cost_per_1m_tokens":
+            config[name] = st.column_config.NumberColumn(label, format="$%.4f")
+        elif name in COUNTS:
+            config[name] = st.column_config.NumberColumn(label, format="localized")
+        elif name == "units":
+            config[name] = st.column_config.NumberColumn(label, format="localized")
+        elif name == "share":
+            config[name] = st.column_config.ProgressColumn(label, format="percent", min_value=0.0, max_value=1.0)
+        elif name == "date":
+            config[name] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        else:
+            config[name] = st.column_config.Column(label)
+    return config
+
+
+def show(frame, *, columns=None, height="auto", key=None) -> None:
+    """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
+    if columns is not None:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    st.dataframe(frame, hide_index=True, column_config=column_config(frame.columns),
+                 height=height, key=key)

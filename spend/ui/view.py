@@ -1,0 +1,58 @@
+"""The view every page reads: the loaded table cut to the sidebar's range and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pandas as pd
+import streamlit as st
+
+from spend.ui.data import Loaded
+
+STATE_KEY = "_spend_view"
+
+
+@dataclass
+class View:
+    """What the frame hands to the page it runs."""
+
+    loaded: Loaded
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    filters: dict[str, list[str]]
+    frame: pd.DataFrame  # filtered rows in [start, end]
+    history: pd.DataFrame  # filtered rows in [previous_start, end], for period comparisons
+    full: pd.DataFrame  # every loaded row, unfiltered (sidebar options, freshness)
+    now: datetime
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return self.loaded.source
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.loaded.result is not None and self.loaded.result.partial)
+
+    @property
+    def previous_complete(self) -> bool:
+        """Whether the previous period is fully loaded (a comparison against part of it would mislead)."""
+        if not self.partial or self.loaded.plan is None:
+            return True
+        return False
+
+
+def set_view(view: View) -> None:
+    st.session_state[STATE_KEY] = view
+
+
+def get_view() -> View:
+    """The view the frame built in this run (pages call this first)."""
+    view = st.session_state.get(STATE_KEY)
+    if view is None:
+        st.error("Open this page through the app (streamlit run streamlit_app.py), not on its own.")
+        st.stop()
+    return view

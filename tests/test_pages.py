@@ -1,0 +1,293 @@
+"""Every page under streamlit.testing.v1.AppTest: demo mode, the fake OpenAI server, error states.
+
+Expected figures are computed here from the usage table (``spend`` functions called directly),
+never copied from the page.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from spend import analysis
+from spend import formatting as fmt
+from spend.config import Settings
+from spend.dates import preset_range
+from spend.export import to_csv
+from spend.jobs import REGISTRY
+from spend.sources import make_source
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [str(ROOT / "app_pages" / name) for name in ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")]
+TIMEOUT = 90
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_caches():
+    """One test's cached frames, sources and background jobs never leak into the next."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    REGISTRY._jobs.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def app(**secrets) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    for name, value in secrets.items():
+        at.secrets[name] = value
+    return at
+
+
+def run_until_complete(at: AppTest, tries: int = 20) -> AppTest:
+    """Rerun while the page says the data is partial (a background fetch still running)."""
+    at.run()
+    for _ in range(tries):
+        if not any("Partial data" in w.value for w in at.warning):
+            break
+        REGISTRY_jobs = list(REGISTRY._jobs.values())
+        for job in REGISTRY_jobs:
+            job.wait(10)
+        at.run()
+    return at
+
+
+def url_values(at: AppTest, name: str) -> list[str]:
+    value = at.query_params[name]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def metric(at: AppTest, prefix: str):
+    found = [m for m in at.metric if m.label.startswith(prefix)]
+    assert found, [m.label for m in at.metric]
+    return found[0]
+
+
+def demo_frame() -> pd.DataFrame:
+    source = make_source(Settings(source="demo"))
+    start, end = preset_range("last_30_days", today())
+    return source.assemble(source.plan(start - timedelta(days=30), end)).frame
+
+
+# --- demo mode ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages__every_page_renders_on_demo_data(page):
+    at = app()
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    no_exceptions(at)
+    assert at.title, "page drew no title"
+    assert any("Demo data" in i.value for i in at.info)
+    assert at.sidebar.selectbox(key="range_preset").value == "last_30_days"
+
+
+def test_overview__metrics_equal_the_usage_table_sums():
+    at = app()
+    at.run()
+    no_exceptions(at)
+    frame = demo_frame()
+    start, end = preset_range("last_30_days", today())
+    expected = analysis.totals(frame, start=start, end=end)
+    assert metric(at, "Spend").value == fmt.usd(expected.spend)
+    assert metric(at, "Requests").value == fmt.integer(expected.requests)
+    assert metric(at, "Average per day").value == fmt.usd(expected.spend / 30)
+    previous = analysis.totals(frame, start=start - timedelta(days=30), end=start - timedelta(days=1))
+    assert metric(at, "Spend").delta == fmt.delta_pct(expected.spend / previous.spend - 1)
+
+
+def test_overview__a_model_filter_changes_the_figures():
+    at = app()
+    at.run()
+    before = metric(at, "Spend").value
+    frame = demo_frame()
+    start, end = preset_range("last_30_days", today())
+    model = "text-embedding-3-small"
+    at.sidebar.multiselect(key="filter_models").set_value([model]).run()
+    no_exceptions(at)
+    expected = analysis.totals(analysis.filter_usage(frame, models=[model]), start=start, end=end)
+    assert metric(at, "Spend").value == fmt.usd(expected.spend) != before
+    assert url_values(at, "model") == [model]
+
+
+def test_overview__the_range_preset_changes_the_figures_and_the_url():
+    at = app()
+    at.run()
+    at.sidebar.selectbox(key="range_preset").set_value("last_7_days").run()
+    no_exceptions(at)
+    frame = demo_frame()
+    start, end = preset_range("last_7_days", today())
+    assert metric(at, "Spend").value == fmt.usd(analysis.totals(frame, start=start, end=end).spend)
+    assert url_values(at, "range") == ["last_7_days"]
+
+
+def test_frame__a_shared_link_restores_the_view():
+    at = app()
+    at.query_params["range"] = "custom"
+    at.query_params["start"] = (today() - timedelta(days=20)).isoformat()
+    at.query_params["end"] = (today() - timedelta(days=10)).isoformat()
+    at.query_params["model"] = "gpt-4o-mini-2024-07-18"
+    at.run()
+    no_exceptions(at)
+    assert at.sidebar.selectbox(key="range_preset").value == "custom"
+    assert at.sidebar.multiselect(key="filter_models").value == ["gpt-4o-mini-2024-07-18"]
+    view = at.session_state["_spend_view"]
+    assert view.start == today() - timedelta(days=20) and view.end == today() - timedelta(days=10)
+    assert set(view.frame["model"].dropna()) == {"gpt-4o-mini-2024-07-18"}
+
+
+def test_frame__choices_survive_a_page_switch():
+    at = app()
+    at.run()
+    at.sidebar.selectbox(key="range_preset").set_value("last_90_days").run()
+    at.switch_page(PAGES[1]).run()
+    no_exceptions(at)
+    assert at.sidebar.selectbox(key="range_preset").value == "last_90_days"
+    assert at.title[0].value == "Models"
+
+
+def test_raw_data__table_and_csv_are_exactly_the_filtered_rows():
+    at = app()
+    at.run()
+    at.switch_page(PAGES[4]).run()
+    model = "gpt-4o-2024-08-06"
+    at.sidebar.multiselect(key="filter_models").set_value([model]).run()
+    no_exceptions(at)
+    view = at.session_state["_spend_view"]
+    shown = at.dataframe[0].value
+    assert len(shown) == len(view.frame) > 0
+    assert f"{len(view.frame):,} rows" in " ".join(c.value for c in at.caption)
+    csv = pd.read_csv(io.StringIO(to_csv(view.frame)))
+    assert list(csv.columns[:20]) == list(analysis.filter_usage(view.frame).columns[:20])
+    assert set(csv["model"]) == {model}
+    assert csv["cost_usd"].sum() == pytest.approx(float(shown["cost_usd"].sum()))
+
+
+def test_models__unpriced_fine_tune_is_shown_not_zero():
+    at = app()
+    at.run()
+    at.switch_page(PAGES[1]).run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    unpriced = table[table["cost_basis"] == "unpriced"]
+    assert len(unpriced) >= 1 and unpriced["cost_usd"].isna().all()
+
+
+def test_users__table_and_one_users_detail():
+    at = app()
+    at.run()
+    at.switch_page(PAGES[2]).run()
+    no_exceptions(at)
+    view = at.session_state["_spend_view"]
+    table = at.dataframe[0].value
+    expected = analysis.by_user(view.frame)
+    assert len(table) == len(expected)
+    assert table["cost_usd"].sum() == pytest.approx(expected["cost_usd"].sum())
+    second = expected["user_id"].iloc[1]
+    at.selectbox(key="user_detail").set_value(second).run()
+    no_exceptions(at)
+    assert at.dataframe[1].value["cost_usd"].sum() == pytest.approx(
+        analysis.by_user(analysis.filter_usage(view.frame, users=[second]))["cost_usd"].sum())
+
+
+# --- against the fake OpenAI server ---------------------------------------------------------------
+
+
+def test_pages__admin_source_shows_billed_and_estimated(fake_openai):
+    fake_openai.reset(days=70)
+    at = app(OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_BASE_URL=fake_openai.base_url, SPEND_RATE_LIMIT_PER_MIN="60000")
+    run_until_complete(at)
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    view = at.session_state["_spend_view"]
+    assert view.source == "admin"
+    start, end = preset_range("last_30_days", today())
+    billed = float(fake_openai.costs_total(start, end))
+    assert metric(at, "Billed").value == fmt.usd(billed)
+    assert metric(at, "Spend (billed)").value == fmt.usd(billed)
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        no_exceptions(at)
+        assert not at.error
+
+
+def test_pages__legacy_source_totals_equal_the_servers(fake_openai):
+    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at.query_params["range"] = "last_7_days"
+    run_until_complete(at)
+    no_exceptions(at)
+    start, end = preset_range("last_7_days", today())
+    assert metric(at, "Requests").value == fmt.integer(fake_openai.legacy_totals(start, end)["n_requests"])
+
+
+@pytest.mark.parametrize(
+    "secrets, fault, needle",
+    [
+        (dict(OPENAI_API_KEY="sk-wrong-0000000000000000", OPENAI_ORG_ID=ORG_ID), None, "rejected (401)"),
+        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID="org-Wrong0000000000000000"), None, "org-Wrong0000000000000000"),
+        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="admin"), None, "admin key"),
+        (dict(OPENAI_API_KEY=LEGACY_KEY), None, "organization id"),
+        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=429, retry_after="0"), "rate limit"),
+        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=502, kind="html"), "try again later"),
+        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=200, kind="truncated"), "cut off"),
+    ],
+)
+def test_pages__error_states_show_a_message_not_a_traceback(fake_openai, monkeypatch, secrets, fault, needle):
+    monkeypatch.setattr("spend.client.MAX_DELAY", 0.0)
+    monkeypatch.setattr("spend.client.INITIAL_DELAY", 0.0)
+    if fault:
+        fake_openai.fail_next(fault.pop("n"), **fault)
+    at = app(OPENAI_BASE_URL=fake_openai.base_url, SPEND_RATE_LIMIT_PER_MIN="60000", **secrets)
+    at.query_params["range"] = "last_7_days"
+    at.run()
+    for job in list(REGISTRY._jobs.values()):
+        job.wait(30)
+    at.run()
+    no_exceptions(at)
+    messages = " ".join(e.value for e in at.error)
+    assert needle in messages, messages
+    for value in secrets.values():
+        if value.startswith("sk-"):
+            assert value not in messages
+    # the rest of the sidebar still works
+    assert at.sidebar.selectbox(key="range_preset").value == "last_7_days"
+    at.sidebar.selectbox(key="range_preset").set_value("last_30_days").run()
+    no_exceptions(at)
+
+
+def test_pages__empty_legacy_answers_say_so(fake_openai):
+    fake_openai.reset(legacy_empty=True)
+    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at.query_params["range"] = "last_7_days"
+    run_until_complete(at)
+    no_exceptions(at)
+    assert any("returned no usage" in w.value for w in at.warning)
+    assert any("No usage in this range" in i.value for i in at.info)
+
+
+def test_pages__the_key_is_never_in_the_url_or_shown(fake_openai):
+    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+             SPEND_RATE_LIMIT_PER_MIN="60000")
+    run_until_complete(at)
+    assert all(LEGACY_KEY not in str(v) for v in at.query_params.values())
+    assert at.sidebar.text_input(key="api_key").value == ""  # a key from secrets never goes to the browser
