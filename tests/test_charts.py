@@ -1,0 +1,261 @@
+"""``spend.charts`` through ``Chart.to_dict()``: encodings, the stack, tooltips, colours, data size.
+
+``to_dict()`` also validates each chart against the Vega-Lite schema, and raises if the embedded
+data passes Altair's 5,000-row limit (which the charts must never switch off).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from spend import analysis as an
+from spend import charts
+from spend.schema import conform, empty_frame
+
+
+def daily_frame(groups: dict[str, list[float]], start: str = "2026-01-01") -> pd.DataFrame:
+    """Group -> daily values into a tidy ``date, group, value`` frame, e.g. ``{"a": [1, 2]}``."""
+    days = len(next(iter(groups.values()))) if groups else 0
+    dates = pd.date_range(start, periods=days, freq="D")
+    records = [
+        (day, group, value)
+        for group, values in groups.items()
+        for day, value in zip(dates, values, strict=True)
+    ]
+    return pd.DataFrame.from_records(records, columns=["date", "group", "value"])
+
+
+def data_values(spec: dict) -> list[list[dict]]:
+    """A chart's dict into the rows of each embedded dataset."""
+    return list(spec.get("datasets", {}).values())
+
+
+def usage_table(
+    n_rows: int = 2_000, days: int = 400, models: int = 30, seed: int = 1
+) -> pd.DataFrame:
+    """Sizes into a random priced usage table, e.g. ``usage_table(10)`` -> 10 rows."""
+    rng = np.random.default_rng(seed)
+    return conform(
+        pd.DataFrame(
+            {
+                "date": pd.Timestamp("2025-01-01")
+                + pd.to_timedelta(rng.integers(0, days, n_rows), unit="D"),
+                "model": [f"model-{i}" for i in rng.integers(0, models, n_rows)],
+                "model_family": [f"family-{i}" for i in rng.integers(0, models, n_rows)],
+                "user_id": [f"user-{i}" for i in rng.integers(0, 50, n_rows)],
+                "n_requests": rng.integers(1, 9, n_rows),
+                "input_tokens": rng.integers(0, 10_000, n_rows),
+                "output_tokens": rng.integers(0, 1_000, n_rows),
+                "cost_usd": rng.random(n_rows),
+                "cost_basis": "estimated",
+            }
+        )
+    )
+
+
+STACKED = [
+    (charts.cost_over_time, "Cost (USD)", charts.USD_FORMAT),
+    (charts.requests_over_time, "Requests", charts.COUNT_FORMAT),
+    (charts.tokens_over_time, "Tokens", charts.COUNT_FORMAT),
+    (charts.user_models_over_time, "Cost (USD)", charts.USD_FORMAT),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "title", "number_format"), STACKED, ids=lambda x: getattr(x, "__name__", None)
+)
+def test_stacked_bars__encoding(build, title, number_format):
+    frame = daily_frame(
+        {"small": [1.0, 0.0, 2.0], an.OTHERS: [9.0, 9.0, 9.0], "big": [5.0, 6.0, 7.0]}
+    )
+    spec = build(frame).to_dict()
+    encoding = spec["encoding"]
+    assert spec["mark"]["type"] == "bar"
+    assert (encoding["x"]["field"], encoding["x"]["type"], encoding["x"]["timeUnit"]) == (
+        "date",
+        "temporal",
+        "yearmonthdate",
+    )
+    assert (encoding["y"]["field"], encoding["y"]["type"], encoding["y"]["stack"]) == (
+        "value",
+        "quantitative",
+        "zero",
+    )
+    assert encoding["y"]["title"] == title
+    assert (encoding["color"]["field"], encoding["color"]["type"]) == ("group", "nominal")
+    # biggest first, "others" last and grey, whatever its size
+    assert encoding["color"]["sort"] == ["big", "small", an.OTHERS]
+    assert encoding["color"]["scale"]["range"] == [
+        charts.PALETTE[0],
+        charts.PALETTE[1],
+        charts.OTHERS_COLOR,
+    ]
+    assert encoding["order"]["field"] == "order"
+    assert [(t["field"], t.get("format")) for t in encoding["tooltip"]] == [
+        ("date", "%Y-%m-%d"),
+        ("group", None),
+        ("value", number_format),
+    ]
+    assert encoding["color"]["legend"]["orient"] in ("bottom", "right")
+    assert encoding["color"]["legend"]["labelLimit"] == charts.LABEL_LIMIT
+    assert (spec["width"], spec["height"]) == ("container", charts.HEIGHT)
+
+
+def test_cost_over_time__dollar_axis_and_custom_title():
+    spec = charts.cost_over_time(daily_frame({"a": [1.0]}), color_title="User").to_dict()
+    assert spec["encoding"]["y"]["axis"]["format"].startswith("$")
+    assert spec["encoding"]["color"]["title"] == "User"
+    assert spec["encoding"]["tooltip"][1]["title"] == "User"
+
+
+def test_cost_over_time__stack_order_column_follows_the_legend():
+    frame = daily_frame({"small": [1.0], an.OTHERS: [9.0], "big": [5.0]})
+    (rows,) = data_values(charts.cost_over_time(frame).to_dict())
+    assert {row["group"]: row["order"] for row in rows} == {"big": 0, "small": 1, an.OTHERS: 2}
+
+
+def test_cost_over_time__input_frame_untouched():
+    frame = daily_frame({"a": [1.0, 2.0]})
+    before = frame.copy()
+    charts.cost_over_time(frame).to_dict()
+    pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        ([], ([], [])),
+        (["a"], (["a"], [charts.PALETTE[0]])),
+        ([an.OTHERS], ([an.OTHERS], [charts.OTHERS_COLOR])),
+        (
+            [f"g{i}" for i in range(11)],
+            ([f"g{i}" for i in range(11)], [*charts.PALETTE, *charts.PALETTE[:2]]),
+        ),
+    ],
+)
+def test_color_scale__table(groups, expected):
+    scale = charts.color_scale(groups).to_dict()
+    assert (scale["domain"], scale["range"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("groups", "other_label", "expected"),
+    [
+        ({}, an.OTHERS, []),
+        ({"a": [1.0], "b": [3.0]}, an.OTHERS, ["b", "a"]),
+        ({"rest": [99.0], "b": [1.0], "a": [1.0]}, "rest", ["a", "b", "rest"]),  # ties by name
+    ],
+)
+def test_group_order__table(groups, other_label, expected):
+    assert charts.group_order(daily_frame(groups), other_label) == expected
+
+
+def test_cost_over_time__empty_frame_still_a_valid_chart():
+    spec = charts.cost_over_time(an.daily(empty_frame())).to_dict()
+    assert spec["encoding"]["color"]["scale"]["domain"] == []
+
+
+def test_cost_over_time__year_by_model_fits_the_row_limit():
+    table = usage_table()
+    frame = an.daily(table, by="model", start="2025-01-01", end="2026-02-04")  # 400 days, 30 models
+    spec = charts.cost_over_time(frame).to_dict()
+    (rows,) = data_values(spec)
+    assert len(rows) == 400 * 9 <= 5000
+    assert spec["encoding"]["color"]["sort"][-1] == an.OTHERS
+    assert sum(row["value"] for row in rows) == pytest.approx(float(table["cost_usd"].sum()))
+
+
+def test_stacked_bars__too_many_rows_raise_instead_of_silently_embedding():
+    frame = daily_frame({f"g{i}": [1.0] * 1000 for i in range(6)})
+    with pytest.raises(alt.MaxRowsError):
+        charts.cost_over_time(frame).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("value", "label", "top_n", "expected_labels", "tooltip_format"),
+    [
+        ("cost_usd", "model", 2, ["b", "c"], charts.USD_FORMAT),
+        ("cost_usd", "model", 15, ["b", "c", "a"], charts.USD_FORMAT),  # the NA cost is left out
+        ("total_tokens", "model", 15, ["d", "a", "c", "b"], charts.COUNT_FORMAT),
+        ("share", "model", 1, ["b"], ".1%"),
+    ],
+)
+def test_bar_ranking__table(value, label, top_n, expected_labels, tooltip_format):
+    frame = pd.DataFrame(
+        {
+            "model": ["a", "b", "c", "d"],
+            "cost_usd": pd.array([1.0, 5.0, 2.0, None], dtype="Float64"),
+            "share": pd.array([0.125, 0.625, 0.25, None], dtype="Float64"),
+            "total_tokens": [300, 10, 200, 400],
+        }
+    )
+    spec = charts.bar_ranking(frame, value, label, top_n).to_dict()
+    (rows,) = data_values(spec)
+    assert [row[label] for row in rows] == expected_labels
+    encoding = spec["encoding"]
+    assert (encoding["x"]["field"], encoding["x"]["type"]) == (value, "quantitative")
+    assert (encoding["y"]["field"], encoding["y"]["type"], encoding["y"]["sort"]) == (
+        label,
+        "nominal",
+        "-x",
+    )
+    assert encoding["tooltip"][1]["format"] == tooltip_format
+    assert spec["width"] == "container" and spec["height"] >= charts.HEIGHT
+
+
+def test_bar_ranking__many_bars_grow_the_chart():
+    frame = pd.DataFrame({"label": [f"user-{i}" for i in range(40)], "cost_usd": np.arange(40.0)})
+    spec = charts.bar_ranking(frame, "cost_usd", "label", top_n=30).to_dict()
+    assert spec["height"] == 30 * charts.BAR_STEP
+
+
+def test_bar_ranking__from_by_user_with_custom_title():
+    rows = conform(
+        pd.DataFrame(
+            {
+                "date": ["2026-01-01"] * 2,
+                "user_id": ["u1", None],
+                "cost_usd": [2.0, 1.0],
+                "cost_basis": "estimated",
+            }
+        )
+    )
+    spec = charts.bar_ranking(an.by_user(rows), "cost_usd", "label", title="Spend").to_dict()
+    (data,) = data_values(spec)
+    assert [row["label"] for row in data] == ["u1", an.NO_USER]
+    assert spec["encoding"]["x"]["title"] == "Spend"
+
+
+@pytest.mark.parametrize(
+    ("billed", "expected_billed"),
+    [([2.5, None], [2.5, None]), ([None, None], [None, None])],
+    ids=["partial", "no-billed"],
+)
+def test_billed_vs_estimated_chart__table(billed, expected_billed):
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2026-01-01", periods=2, freq="D"),
+            "billed": pd.array(billed, dtype="Float64"),
+            "estimated": pd.array([2.0, 1.0], dtype="Float64"),
+        }
+    )
+    frame["gap"] = frame["billed"] - frame["estimated"]
+    spec = charts.billed_vs_estimated_chart(frame).to_dict()
+    (rows,) = data_values(spec)
+    assert [row["billed"] for row in rows] == expected_billed  # missing is null, never $0
+    assert spec["transform"] == [{"fold": ["billed", "estimated"], "as": ["series", "usd"]}]
+    encoding = spec["encoding"]
+    assert spec["mark"]["type"] == "line"
+    assert (encoding["y"]["field"], encoding["color"]["field"]) == ("usd", "series")
+    assert encoding["y"]["axis"]["format"].startswith("$")
+    assert {t["field"] for t in encoding["tooltip"]} == {"date", "series", "usd", "gap"}
+
+
+def test_billed_vs_estimated_chart__from_analysis():
+    frame = an.billed_vs_estimated(usage_table(200, days=30))
+    spec = charts.billed_vs_estimated_chart(frame).to_dict()
+    (rows,) = data_values(spec)
+    assert len(rows) == 30
