@@ -72,6 +72,7 @@ def progress_printer(stream: TextIO, width: int = 30) -> Callable[[FetchProgress
     """A progress callback that redraws one stderr line: bar, done/planned, ETA."""
 
     def show(state: FetchProgress) -> None:
+        show.open = not state.finished  # a line is drawn and not yet ended
         filled = int(width * state.fraction)
         bar = "#" * filled + "." * (width - filled)
         eta = "done" if state.finished else f"ETA {format_duration(state.eta_seconds)}"
@@ -80,6 +81,7 @@ def progress_printer(stream: TextIO, width: int = 30) -> Callable[[FetchProgress
             stream.write("\n")
         stream.flush()
 
+    show.open = False
     return show
 
 
@@ -90,6 +92,7 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
     args = build_parser().parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(name)s: %(message)s")
+    progress = progress_printer(stderr)
     try:
         settings = Settings.from_env(environ)
         if args.source:
@@ -102,7 +105,7 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
         stderr.write(describe_plan(plan) + "\n")
         if args.command == "plan":
             return 0
-        source.fetch(plan, progress=progress_printer(stderr))
+        source.fetch(plan, progress=progress)
         result = source.assemble(plan)
         for notice in result.notices:
             stderr.write(f"note: {notice}\n")
@@ -118,6 +121,8 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
             stderr.write(f"{len(result.frame)} usage rows cached for {start}..{end}\n")
         return 0
     except errors.SpendError as exc:
+        if progress.open:
+            stderr.write("\n")
         stderr.write(f"error: {exc}\n")
         return 1
     except KeyboardInterrupt:
