@@ -1,0 +1,102 @@
+"""Progress of long fetches: figures with an injected clock, and pages during a background fetch."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from spend.config import Settings
+from spend.jobs import REGISTRY
+from spend.sources import FetchProgress, make_client, make_source
+from tests.clock import FakeClock
+from tests.fake_openai import LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "planned, done, elapsed, rate, waiting, eta",
+    [
+        (10, 0, 0, 5, 0, 120.0),  # nothing done: the rate-limit bound, 12 s a request
+        (10, 4, 48, 5, 0, 72.0),  # on pace
+        (10, 4, 96, 5, 0, 144.0),  # slower than the limit: the observed pace wins
+        (10, 4, 48, 5, 30, 102.0),  # held by a 429: the wait is added
+        (10, 10, 120, 5, 0, 0.0),
+        (0, 0, 0, 5, 0, 0.0),
+        (3, 1, 1, None, 0, 2.0),  # no limiter: the observed pace alone
+    ],
+)
+def test_fetch_progress__eta_table(planned, done, elapsed, rate, waiting, eta):
+    state = FetchProgress(planned=planned, done=done, started_at=100.0, now=100.0 + elapsed, rate_per_min=rate,
+                          waiting_seconds=waiting)
+    assert state.eta_seconds == pytest.approx(eta)
+    assert state.remaining == planned - done
+
+
+def test_fetch__progress_figures_follow_the_injected_clock(fake_openai, tmp_path):
+    last = fake_openai.days[-1]
+    clock = FakeClock(datetime(last.year, last.month, last.day, 12, tzinfo=timezone.utc).timestamp())
+    fake_openai.configure(wall_clock=clock)
+    settings = Settings(api_key=LEGACY_KEY, org_id=ORG_ID, base_url=fake_openai.base_url, cache_dir=tmp_path,
+                        rate_limit_per_min=5)
+    source = make_source(settings, client=make_client(settings, clock=clock, sleep=clock.sleep), clock=clock)
+    plan = source.plan(fake_openai.days[-9], last)
+    assert plan.missing == 10 and plan.eta_seconds == 120.0
+    seen = []
+    source.fetch(plan, progress=lambda s: seen.append((s.done, s.planned, s.now - s.started_at, s.eta_seconds)))
+    # the first request goes at once, each later one 12 s after the previous (5 a minute)
+    assert seen[0] == (0, 10, 0.0, 120.0)
+    assert seen[1] == (1, 10, 0.0, 108.0)
+    assert seen[5] == (5, 10, 48.0, pytest.approx(max(60.0, 48.0 / 5 * 5)))
+    assert seen[-1][:3] == (10, 10, 108.0) and seen[-1][3] == 0.0
+
+
+@pytest.fixture
+def fresh_streamlit():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    REGISTRY._jobs.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    REGISTRY._jobs.clear()
+
+
+def test_pages__partial_data_with_progress_while_fetching_then_full_totals(fake_openai, monkeypatch, fresh_streamlit):
+    """A page opened during a background fetch shows what arrived, marked partial, and a progress bar."""
+    from spend.client import OpenAIClient
+
+    gate = threading.Event()
+    sent = []
+    original = OpenAIClient.send_once
+
+    def gated(self, path, params=None):
+        if len(sent) >= 4:
+            gate.wait(30)
+        sent.append(path)
+        return original(self, path, params)
+
+    monkeypatch.setattr(OpenAIClient, "send_once", gated)
+    monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 1.0)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.secrets.update(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+                      SPEND_RATE_LIMIT_PER_MIN="60000")
+    at.query_params["range"] = "last_7_days"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Partial data" in w.value for w in at.warning)
+    assert at.get("progress"), "no progress bar while fetching"
+    partial_requests = at.session_state["_spend_view"].frame["n_requests"].sum()
+    gate.set()
+    for job in list(REGISTRY._jobs.values()):
+        assert job.wait(30)
+    at.run()
+    assert not any("Partial data" in w.value for w in at.warning)
+    view = at.session_state["_spend_view"]
+    expected = fake_openai.legacy_totals(view.start, view.end)["n_requests"]
+    assert view.frame["n_requests"].sum() == expected > partial_requests
