@@ -1,5 +1,9 @@
 """Shared fixtures.
 
+- ``fake_openai_server`` (session) and ``fake_openai`` (per test, reset before and after): one fake
+  OpenAI server on 127.0.0.1 for the whole suite, from ``tests/fake_openai.py`` (registered below as a
+  plugin, so every module shares the same server).
+
 - ``clean_environ`` (autouse): removes every ``OPENAI_*`` and ``SPEND_*`` variable, so a developer's
   own key can never reach a test, and points ``SPEND_CACHE_DIR`` at a fresh temporary folder.
 """
@@ -9,6 +13,8 @@ from __future__ import annotations
 import os
 
 import pytest
+
+pytest_plugins = ["tests.fake_openai"]
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import pytest
 from spend.cli import describe_plan, format_duration, main
 from spend.schema import COLUMNS
 from tests.clock import FakeClock
-from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 

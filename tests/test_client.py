@@ -14,7 +14,7 @@ from spend.client import MAX_RETRIES, OpenAIClient
 from spend.config import Settings
 from spend.ratelimit import RateLimiter
 from tests.clock import FakeClock
-from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 
 def make(fake, tmp_path, *, key=LEGACY_KEY, org=ORG_ID, clock=None, per_minute=600.0, cache=True):

@@ -22,8 +22,6 @@ from tests.fake_openai import (
     build_world,
     day_start,
     decode_cursor,
-    fake_openai,  # noqa: F401  (fixture)
-    fake_openai_server,  # noqa: F401  (fixture)
     redact_key,
     split_metrics,
 )

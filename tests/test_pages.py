@@ -22,7 +22,7 @@ from spend.dates import preset_range
 from spend.export import to_csv
 from spend.jobs import REGISTRY
 from spend.sources import make_source
-from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [str(ROOT / "app_pages" / name) for name in ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")]

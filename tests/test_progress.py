@@ -14,7 +14,7 @@ from spend.config import Settings
 from spend.jobs import REGISTRY
 from spend.sources import FetchProgress, make_client, make_source
 from tests.clock import FakeClock
-from tests.fake_openai import LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+from tests.fake_openai import LEGACY_KEY, ORG_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from spend.jobs import JobRegistry
 from spend.schema import validate
 from spend.sources import AdminSource, LegacySource, make_client, make_source, requests_for_range
 from tests.clock import FakeClock
-from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID, fake_openai, fake_openai_server  # noqa: F401
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 
 def clock_at(fake, hour=12):

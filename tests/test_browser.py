@@ -1,0 +1,284 @@
+"""The app in a real browser: Playwright driving Debian's chromium against `streamlit run` on loopback.
+
+Fixture roles:
+
+- ``browser`` (module): one headless chromium at /usr/bin/chromium (never ``playwright install``).
+  Missing chromium or playwright skips these tests with the reason, or fails them when the
+  environment had ``SPEND_REQUIRE_BROWSER=1`` at import time (CI sets it; the autouse
+  ``clean_environ`` fixture removes SPEND_* inside tests, hence the import-time read).
+- ``demo_app`` (module): ``streamlit run streamlit_app.py`` with no key (demo data) and a cache in a tmp dir.
+- ``admin_app`` (module, used by one test): the fake OpenAI server (``python -m tests.fake_openai``)
+  and a second streamlit pointed at it with the admin key.
+- ``page`` (function): a fresh browser context (its own Streamlit session) with a 1400x900 viewport.
+
+Every page is opened by its own URL, as a shared link would be, and saved as a full-page screenshot
+in docs/screenshots/<page>.png. The helpers without a browser are tested at the bottom.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spend.schema import COLUMNS
+from tests import browser_support as bs
+from tests.fake_openai import ADMIN_KEY
+
+REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
+SCREENSHOTS = bs.ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 900}
+#: A full-page screenshot never grows taller than this (px).
+MAX_SHOT_HEIGHT = 6000
+#: Milliseconds to wait for a page, a chart or a fetch (the machine is slow and shared).
+TIMEOUT_MS = 30_000
+ADMIN_TIMEOUT_MS = 60_000
+RANGE = {"range": "last_30_days"}
+
+#: Every element holding a chart (Vega-Lite) or a table (glide data grid), and "drawn" for each.
+CHART = '[data-testid="stVegaLiteChart"]'
+DRAWN_CHART = ".vega-embed canvas, .vega-embed svg"
+TABLE = '[data-testid="stDataFrame"]'
+DRAWN_TABLE = "canvas"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+EXCEPTION = '[data-testid="stException"]'
+ERROR_BOX = '[data-testid="stAlertContentError"]'
+
+#: (screenshot name, path, expected h1, element that must be drawn, what "drawn" means inside it)
+PAGES = [
+    ("overview", "/", "Overview", CHART, DRAWN_CHART),
+    ("models", "/models", "Models", CHART, DRAWN_CHART),
+    ("users", "/users", "Users", CHART, DRAWN_CHART),
+    ("projects", "/projects", "Projects & API keys", CHART, DRAWN_CHART),
+    ("raw-data", "/raw-data", "Raw data", TABLE, DRAWN_TABLE),
+]
+
+#: True when every box of this kind has drawn its canvas/svg (and there is at least one).
+ALL_DRAWN_JS = """([box, drawn]) => {
+    const boxes = Array.from(document.querySelectorAll(box));
+    return boxes.length > 0 && boxes.every(b => b.querySelector(drawn));
+}"""
+#: The tallest scrolling part of the app (Streamlit scrolls inside stMain, not the document).
+CONTENT_HEIGHT_JS = """() => Math.max(
+    ...['[data-testid="stMain"]', '[data-testid="stSidebarContent"]']
+        .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))"""
+
+browser_test = pytest.mark.browser
+
+
+def _unavailable(reason: str):
+    """Skip with the reason, or fail when CI asked for the browser (SPEND_REQUIRE_BROWSER=1)."""
+    if REQUIRE_BROWSER:
+        pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(bs.CHROMIUM).exists():
+        _unavailable(f"{bs.CHROMIUM} is missing (apt-get install chromium; never `playwright install`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo-app")
+    env = bs.clean_env(os.environ, SPEND_CACHE_DIR=str(tmp / "cache"))
+    proc, url = bs.start_streamlit(env, tmp / "streamlit.log")
+    yield url
+    bs.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def admin_app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("admin-app")
+    env = bs.clean_env(os.environ)
+    fake, fake_url = bs.start_fake_openai(env, "--days", "40", "--users", "4", "--seed", "1",
+                                          "--rate-limit-per-min", "600")
+    try:
+        app_env = bs.clean_env(os.environ, OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_BASE_URL=fake_url,
+                               SPEND_RATE_LIMIT_PER_MIN="6000", SPEND_CACHE_DIR=str(tmp / "cache"))
+        proc, url = bs.start_streamlit(app_env, tmp / "streamlit.log")
+        yield url
+        bs.stop(proc)
+    finally:
+        bs.stop(fake)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def open_page(tab, url: str, title: str, box: str = CHART, drawn: str = DRAWN_CHART,
+              timeout: int = TIMEOUT_MS) -> None:
+    """Go to a URL and wait until its h1 reads ``title``, the script is idle and every chart/table is drawn."""
+    tab.goto(url)
+    tab.locator("h1", has_text=title).first.wait_for(timeout=timeout)
+    tab.wait_for_selector(IDLE, state="attached", timeout=timeout)
+    tab.wait_for_function(ALL_DRAWN_JS, arg=[box, drawn], timeout=timeout)
+
+
+def assert_healthy(tab, title: str) -> None:
+    """The shared sidebar is there, the h1 is ``title``, and no exception box is shown."""
+    sidebar = tab.locator('[data-testid="stSidebar"]')
+    assert "Date range" in sidebar.inner_text()
+    assert tab.locator("h1").first.inner_text().strip() == title
+    exceptions = tab.locator(EXCEPTION)
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def screenshot(tab, name: str) -> Path:
+    """A full-page PNG of the app (grown to its content's height, since Streamlit scrolls inside stMain)."""
+    height = min(max(tab.evaluate(CONTENT_HEIGHT_JS), VIEWPORT["height"]), MAX_SHOT_HEIGHT)
+    tab.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    tab.wait_for_timeout(300)  # let charts and tables lay out at the new size
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True, animations="disabled")
+    tab.set_viewport_size(VIEWPORT)
+    return path
+
+
+@browser_test
+@pytest.mark.parametrize(("name", "path", "title", "box", "drawn"), PAGES, ids=[p[0] for p in PAGES])
+def test_page__opens_by_link_draws_and_screenshots(page, demo_app, name, path, title, box, drawn):
+    open_page(page, bs.page_url(demo_app, path, RANGE), title, box, drawn)
+    assert_healthy(page, title)
+    assert bs.query_values(page.url, "range") == [RANGE["range"]]
+    shot = screenshot(page, name)
+    assert shot.stat().st_size > 10_000
+
+
+@browser_test
+def test_raw_data__csv_download_matches_the_page(page, demo_app):
+    open_page(page, bs.page_url(demo_app, "/raw-data", RANGE), "Raw data", TABLE, DRAWN_TABLE)
+    caption = page.locator('[data-testid="stCaptionContainer"]', has_text=" rows").first.inner_text()
+    shown = bs.rows_in_caption(caption)
+    assert shown, caption
+    with page.expect_download() as info:
+        page.locator('[data-testid="stDownloadButton"] button', has_text="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    table = pd.read_csv(download.path())
+    assert list(table.columns[: len(COLUMNS)]) == list(COLUMNS)
+    assert len(table) == shown
+    assert table["cost_usd"].sum() > 0
+
+
+@browser_test
+def test_query_string__range_survives_sidebar_navigation(page, demo_app):
+    from playwright.sync_api import expect
+
+    open_page(page, bs.page_url(demo_app, "/", {"range": "last_7_days"}), "Overview")
+    date_range = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Date range")
+    expect(date_range).to_have_value("Last 7 days")
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Models").click()
+    page.wait_for_url(lambda url: url.split("?")[0].endswith("/models")
+                      and bs.query_values(url, "range") == ["last_7_days"])
+    page.locator("h1", has_text="Models").first.wait_for()
+    expect(date_range).to_have_value("Last 7 days")
+    assert_healthy(page, "Models")
+
+
+@browser_test
+def test_admin_source__overview_shows_billed_metrics(page, admin_app):
+    page.goto(bs.page_url(admin_app, "/"))
+    # The background fetch shows partial data first; the sidebar says when every answer is in.
+    page.locator('[data-testid="stSidebar"]', has_text="answers for this range are stored").wait_for(
+        timeout=ADMIN_TIMEOUT_MS)
+    billed = page.locator('[data-testid="stMetric"]', has_text="Billed (authoritative)")
+    billed.wait_for(timeout=ADMIN_TIMEOUT_MS)
+    page.wait_for_selector(IDLE, state="attached", timeout=ADMIN_TIMEOUT_MS)
+    page.wait_for_function(ALL_DRAWN_JS, arg=[CHART, DRAWN_CHART], timeout=ADMIN_TIMEOUT_MS)
+    assert_healthy(page, "Overview")
+    errors = page.locator(ERROR_BOX)
+    assert errors.count() == 0, errors.first.inner_text()
+    assert billed.locator('[data-testid="stMetricValue"]').inner_text().startswith("$")
+    assert page.locator('[data-testid="stMetric"]', has_text="Gap (billed").count() == 1
+    screenshot(page, "overview-admin")
+
+
+# --- the helpers, without a browser ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("**1,234 rows** · 2026-01-01 to 2026-01-30 (UTC)", 1234),
+        ("0 rows · 2026-01-01 to 2026-01-01", 0),
+        ("1 row", 1),
+        ("12 rows", 12),
+        ("Showing the newest 20,000 rows; the CSV has all 31,000.", 20000),
+        ("no count here", None),
+        ("", None),
+        ("rows: 12", None),
+    ],
+)
+def test_rows_in_caption__reads_the_first_count(text, expected):
+    assert bs.rows_in_caption(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "params", "expected"),
+    [
+        ("http://127.0.0.1:8501", "/", None, "http://127.0.0.1:8501/"),
+        ("http://127.0.0.1:8501/", "/models", {"range": "last_7_days"}, "http://127.0.0.1:8501/models?range=last_7_days"),
+        ("http://h:1", "raw-data", {}, "http://h:1/raw-data"),
+        ("http://h:1", "/users", {"user": "a b&c"}, "http://h:1/users?user=a+b%26c"),
+        ("http://h:1", "/_stcore/health", None, "http://h:1/_stcore/health"),
+    ],
+)
+def test_page_url__joins_path_and_query(base, path, params, expected):
+    assert bs.page_url(base, path, params) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "expected"),
+    [
+        ("http://h:1/models?range=last_7_days", "range", ["last_7_days"]),
+        ("http://h:1/?range=custom&start=2026-01-01&end=2026-01-31", "start", ["2026-01-01"]),
+        ("http://h:1/users?model=a&model=b", "model", ["a", "b"]),
+        ("http://h:1/models", "range", []),
+        ("http://h:1/models?range=", "range", []),
+    ],
+)
+def test_query_values__reads_every_value(url, name, expected):
+    assert bs.query_values(url, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("base", "extra", "expected"),
+    [
+        ({"PATH": "/bin", "OPENAI_API_KEY": "sk-dev", "SPEND_CACHE_DIR": "/home/me"}, {}, {"PATH": "/bin"}),
+        ({"OPENAI_ADMIN_KEY": "sk-admin-dev"}, {"OPENAI_ADMIN_KEY": "sk-admin-test"}, {"OPENAI_ADMIN_KEY": "sk-admin-test"}),
+        ({"HOME": "/root", "MY_OPENAI_KEY": "x"}, {"SPEND_CACHE_DIR": "/tmp/c"},
+         {"HOME": "/root", "MY_OPENAI_KEY": "x", "SPEND_CACHE_DIR": "/tmp/c"}),
+        ({}, {}, {}),
+    ],
+)
+def test_clean_env__drops_private_settings(base, extra, expected):
+    before = dict(base)
+    assert bs.clean_env(base, **extra) == expected
+    assert base == before
+
+
+def test_free_port__can_be_bound():
+    port = bs.free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+    assert 0 < port < 65536
