@@ -45,6 +45,7 @@ EXTRA_COLUMNS: dict[str, str] = {
     "service_tier": "string",
     "line_item": "string",  # costs rows
     "image_size": "string",
+    "image_source": "string",  # admin images: image.generation, image.edit, ...
 }
 
 SOURCES = ("legacy", "admin", "demo")

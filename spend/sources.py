@@ -418,8 +418,16 @@ class AdminSource(Source):
                 key_pages[request.label] = pages
             elif request.kind == "costs":
                 frames.append(normalize.admin_costs_to_frame(pages))
+                currencies = frames[-1].attrs.get("non_usd_currencies") or {}
+                if currencies:
+                    notices.append(f"Some billed rows are not in USD ({', '.join(sorted(currencies))}): they are "
+                                   "shown as they came, not converted.")
             elif request.kind.startswith("usage:"):
-                frames.append(normalize.admin_usage_to_frame(request.kind.split(":", 1)[1], pages))
+                kind = request.kind.split(":", 1)[1]
+                frames.append(normalize.admin_usage_to_frame(kind, pages))
+                if frames[-1].attrs.get("skipped"):
+                    notices.append(f"{frames[-1].attrs['skipped']} {kind} results of a shape this app does not "
+                                   "know were left out.")
         frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else empty_frame()
         frame = conform(frame)
         frame = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))].reset_index(drop=True)

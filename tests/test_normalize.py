@@ -643,7 +643,7 @@ def _expected_total(rows, new, old):
     return total
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(_legacy_payloads)
 def test_legacy_usage_to_frame__preserves_token_and_request_totals(payloads):
     rows = [row for _, _, body in payloads for row in body["data"]]
