@@ -17,7 +17,7 @@ if view.frame.empty:
 
 now = analysis.totals(view.history, start=view.start, end=view.end)
 deltas = analysis.compare(view.history, start=view.start, end=view.end)
-versus = f"vs previous {now.days} days" if view.previous_complete else "previous period still loading"
+versus = f"vs prior {now.days} days" if view.previous_complete else "no full prior period to compare"
 
 
 def _delta(name: str) -> str | None:
@@ -54,18 +54,22 @@ if now.unpriced_share > 0:
                f"{', '.join(missing['model'].astype(str).head(5))}. Add its price in a prices file (SPEND_PRICES_FILE) "
                "to include it.", icon=":material/money_off:")
 
+families = analysis.by_dimension(view.frame, "model_family")
 st.subheader("Spend over time by model")
-st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="model_family", start=view.start, end=view.end)))
+st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="model_family", start=view.start, end=view.end),
+                                      order=list(families["id"])))
 st.subheader("Requests over time")
 st.altair_chart(charts.requests_over_time(analysis.daily(view.frame, by="operation", value="n_requests",
-                                                         start=view.start, end=view.end)))
+                                                         start=view.start, end=view.end),
+                                          color_title="Kind of usage"))
 
 left, right = st.columns(2)
 with left:
     st.subheader("Top models")
-    st.altair_chart(charts.bar_ranking(analysis.by_model(view.frame), value="cost_usd", label="model", top_n=10))
+    st.altair_chart(charts.bar_ranking(analysis.by_dimension(view.frame, "model"), value="cost_usd", label="label",
+                                       top_n=10, title="Cost (USD)"))
 with right:
     st.subheader("Top users")
-    st.altair_chart(charts.bar_ranking(analysis.by_user(view.frame), value="cost_usd", label="label", top_n=10))
+    st.altair_chart(charts.bar_ranking(analysis.by_user(view.frame), value="cost_usd", label="short_label", top_n=10))
 
 st.caption(analysis.freshness(view.full, now=view.now).text + " (UTC days).")

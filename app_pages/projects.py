@@ -13,7 +13,7 @@ if view.frame.empty:
     st.info("No usage in this range with these filters.", icon=":material/search_off:")
     st.stop()
 
-columns = ["label", "id", "requests", "total_tokens", "cost_usd", "billed_usd", "share"]
+columns = ["label", "billed_usd", "cost_usd", "share", "requests", "total_tokens", "id"]
 for dim, title in (("project", "Projects"), ("api_key", "API keys")):
     st.subheader(title)
     table = analysis.by_dimension(view.frame, dim)
@@ -26,4 +26,4 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
 
 by_operation = analysis.by_dimension(view.frame, "operation")
 st.subheader("By kind of usage")
-tables.show(by_operation, columns=["label", "requests", "total_tokens", "units", "cost_usd", "billed_usd", "share"])
+tables.show(by_operation, columns=["label", "cost_usd", "share", "requests", "total_tokens", "units"])

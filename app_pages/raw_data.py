@@ -15,10 +15,12 @@ sidebar.notices(view)
 
 rows = view.frame
 st.caption(f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one row per day x project x user x key x "
-           "model x kind of usage. Unpriced rows have an empty cost, never $0. Column names are the CSV header.")
+           "model x kind of usage. Unpriced rows have an empty cost, never $0. The CSV's header is the usage "
+           "table's column names (`date, source, project_id, …`).")
 st.download_button("Download CSV", lambda: to_csv(rows), file_name=f"openai-usage-{view.start}-{view.end}.csv",
                    mime="text/csv", icon=":material/download:", key="download_csv", on_click="ignore")
 shown = rows.sort_values("date", ascending=False, kind="stable").head(MAX_TABLE_ROWS)
 if len(rows) > MAX_TABLE_ROWS:
     st.caption(f"Showing the newest {MAX_TABLE_ROWS:,} rows; the CSV has all {len(rows):,}.")
-tables.show(shown, height=600)
+tables.show(shown, columns=tables.RAW_ORDER + [c for c in shown.columns if c not in tables.RAW_ORDER], height=600,
+            drop_empty=False)

@@ -638,7 +638,7 @@ _TOKEN_COLUMNS = [
 def by_user(df: pd.DataFrame, users: pd.DataFrame | None = None) -> pd.DataFrame:
     """Usage rows into one row per user, e.g. ``user-1 | Ann | a@x.io | ... | gpt-4o``.
 
-    Columns: ``user_id, name, email, label, requests, input_tokens, cached_input_tokens,
+    Columns: ``user_id, name, email, label, short_label (name, else email, else id), requests, input_tokens, cached_input_tokens,
     output_tokens, total_tokens, units, cost_usd, any_unpriced, share, top_model``. Org-level rows
     are the user ``NO_USER``. ``top_model`` is the model with the most money, or the most tokens
     when none of the user's usage is priced. Sorted by cost desc, users with only unpriced usage
@@ -670,12 +670,14 @@ def by_user(df: pd.DataFrame, users: pd.DataFrame | None = None) -> pd.DataFrame
         label=pd.Series(info["label"].reindex(ids).to_numpy(), index=frame.index).astype("string"),
         top_model=pd.Series(top.reindex(ids).to_numpy(), index=frame.index).astype("string"),
     )
+    frame["short_label"] = frame["name"].fillna(frame["email"]).fillna(frame["user_id"]).astype("string")
     frame = _with_share(frame)
     columns = [
         "user_id",
         "name",
         "email",
         "label",
+        "short_label",
         *_TOKEN_COLUMNS,
         "units",
         "cost_usd",

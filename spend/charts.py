@@ -63,12 +63,23 @@ def group_order(frame: pd.DataFrame, other_label: str = OTHERS) -> list[str]:
     return [str(group) for group in ranked]
 
 
-def color_scale(groups: list[str], other_label: str = OTHERS) -> alt.Scale:
-    """Ordered groups into a colour scale, others grey, e.g. ``["a", "others"] -> [blue, grey]``."""
-    colors = [
-        OTHERS_COLOR if group == other_label else PALETTE[index % len(PALETTE)]
-        for index, group in enumerate(groups)
-    ]
+def color_scale(groups: list[str], other_label: str = OTHERS, *, order: list[str] | None = None) -> alt.Scale:
+    """Ordered groups into a colour scale, others grey, e.g. ``["a", "others"] -> [blue, grey]``.
+
+    ``order`` (e.g. every model of the page ranked by spend) pins each group's colour to its place
+    in that ranking, so one model keeps one colour in every chart of a page; groups not in it take
+    the colours left over.
+    """
+    fixed = {g: i % len(PALETTE) for i, g in enumerate(order or []) if g != other_label}
+    colors: list[str] = []
+    spare = (i for i in range(10_000) if i not in set(fixed.values()))
+    for group in groups:
+        if group == other_label:
+            colors.append(OTHERS_COLOR)
+        elif group in fixed:
+            colors.append(PALETTE[fixed[group]])
+        else:
+            colors.append(PALETTE[next(spare) % len(PALETTE)])
     return alt.Scale(domain=list(groups), range=colors)
 
 
@@ -88,28 +99,37 @@ def _axis(number_format: str) -> alt.Axis:
     return alt.Axis(format=number_format)
 
 
+def _day_axis(days: int) -> alt.X:
+    """The x encoding shared by daily charts: one band per UTC day, labels thinned to fit."""
+    return alt.X(
+        "yearmonthdate(date):O",
+        title=None,
+        axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap="greedy", labelSeparation=8,
+                      ticks=days <= 62),
+    )
+
+
 def _stacked_bars(
-    daily_frame: pd.DataFrame, *, value: str, color_title: str, other_label: str
+    daily_frame: pd.DataFrame, *, value: str, color_title: str, other_label: str,
+    order: list[str] | None = None,
 ) -> alt.Chart:
     """A tidy ``date, group, value`` frame into stacked bars per day, e.g. biggest group lowest."""
     title, axis_format, number_format = VALUES[value]
-    order = group_order(daily_frame, other_label)
-    rank = {group: index for index, group in enumerate(order)}
+    ranked = group_order(daily_frame, other_label)
+    rank = {group: index for index, group in enumerate(ranked)}
     data = _plain(daily_frame[["date", "group", "value"]])
     data["order"] = data["group"].map(rank).astype("int64")
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X(
-                "yearmonthdate(date):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)
-            ),
+            x=_day_axis(data["date"].nunique()),
             y=alt.Y("value:Q", title=title, stack="zero", axis=_axis(axis_format)),
             color=alt.Color(
                 "group:N",
                 title=color_title,
-                scale=color_scale(order, other_label),
-                sort=order,
+                scale=color_scale(ranked, other_label, order=order),
+                sort=ranked,
                 legend=alt.Legend(orient="bottom", labelLimit=LABEL_LIMIT, columns=4),
             ),
             order=alt.Order("order:Q", sort="ascending"),
@@ -124,40 +144,58 @@ def _stacked_bars(
 
 
 def cost_over_time(
-    daily_frame: pd.DataFrame, *, color_title: str = "Model", other_label: str = OTHERS
+    daily_frame: pd.DataFrame,
+    *,
+    color_title: str = "Model",
+    other_label: str = OTHERS,
+    order: list[str] | None = None,
 ) -> alt.Chart:
     """A daily cost frame (``analysis.daily``) into stacked bars, e.g. a colour per model."""
     return _stacked_bars(
-        daily_frame, value="cost_usd", color_title=color_title, other_label=other_label
+        daily_frame, value="cost_usd", color_title=color_title, other_label=other_label, order=order
     )
 
 
 def requests_over_time(
-    daily_frame: pd.DataFrame, *, color_title: str = "Model", other_label: str = OTHERS
+    daily_frame: pd.DataFrame,
+    *,
+    color_title: str = "Model",
+    other_label: str = OTHERS,
+    order: list[str] | None = None,
 ) -> alt.Chart:
     """A daily requests frame (``analysis.daily(value="n_requests")``) into stacked bars per day."""
     return _stacked_bars(
-        daily_frame, value="n_requests", color_title=color_title, other_label=other_label
+        daily_frame, value="n_requests", color_title=color_title, other_label=other_label, order=order
     )
 
 
 def tokens_over_time(
-    daily_frame: pd.DataFrame, *, color_title: str = "Model", other_label: str = OTHERS
+    daily_frame: pd.DataFrame,
+    *,
+    color_title: str = "Model",
+    other_label: str = OTHERS,
+    order: list[str] | None = None,
 ) -> alt.Chart:
     """A daily tokens frame (``analysis.daily(value="total_tokens")``) into stacked bars per day."""
     return _stacked_bars(
-        daily_frame, value="total_tokens", color_title=color_title, other_label=other_label
+        daily_frame, value="total_tokens", color_title=color_title, other_label=other_label, order=order
     )
 
 
 def user_models_over_time(
-    daily_frame: pd.DataFrame, *, value: str = "cost_usd", other_label: str = OTHERS
+    daily_frame: pd.DataFrame,
+    *,
+    value: str = "cost_usd",
+    other_label: str = OTHERS,
+    order: list[str] | None = None,
 ) -> alt.Chart:
     """One user's daily frame (``analysis.user_detail(...)[0]``) into stacked bars, e.g. per model.
 
     :param value: what the frame sums: ``cost_usd``, ``n_requests`` or ``total_tokens``
     """
-    return _stacked_bars(daily_frame, value=value, color_title="Model", other_label=other_label)
+    return _stacked_bars(
+        daily_frame, value=value, color_title="Model", other_label=other_label, order=order
+    )
 
 
 def bar_ranking(
@@ -202,9 +240,10 @@ def bar_ranking(
 
 
 def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
-    """A ``billed_vs_estimated`` frame into two daily lines, e.g. billed and estimated money.
+    """A ``billed_vs_estimated`` frame into two daily lines, e.g. billed (solid) and estimated (dashed).
 
     Days without a billed value (no Costs API access) leave the billed line empty rather than at $0.
+    The estimate is dashed so it stays visible where it lies on the billed line.
     """
     data = _plain(frame[["date", "billed", "estimated", "gap"]])
     series = ["billed", "estimated"]
@@ -213,15 +252,16 @@ def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
         .transform_fold(series, as_=["series", "usd"])
         .mark_line(point=True)
         .encode(
-            x=alt.X(
-                "yearmonthdate(date):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)
-            ),
+            x=_day_axis(data["date"].nunique()),
             y=alt.Y("usd:Q", title="Cost (USD)", axis=alt.Axis(format=USD_AXIS_FORMAT)),
             color=alt.Color(
                 "series:N",
                 title="Money",
                 scale=alt.Scale(domain=series, range=[PALETTE[0], PALETTE[1]]),
                 legend=alt.Legend(orient="bottom"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N", title="Money", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]])
             ),
             tooltip=[
                 alt.Tooltip("yearmonthdate(date):T", title="Date", format="%Y-%m-%d"),

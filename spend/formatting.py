@@ -91,9 +91,15 @@ def tokens_compact(x: Any, *, na: str = DASH) -> str:
 
 
 def pct(x: Any, *, na: str = DASH, decimals: int = 1) -> str:
-    """A fraction into a percentage, e.g. ``0.1234 -> "12.3%"``, ``NA -> "—"``."""
+    """A fraction into a percentage, e.g. ``0.1234 -> "12.3%"``, ``0.0001 -> "<0.1%"``, ``NA -> "—"``.
+
+    A share that is not zero never prints as zero: below the last digit it says ``"<0.1%"``.
+    """
     if _is_na(x):
         return na
+    smallest = 10.0**-decimals
+    if 0 < abs(float(x)) * 100 < smallest:
+        return f"{'<' if x > 0 else '>-'}{smallest:.{decimals}f}%"
     value = round(float(x) * 100, decimals)
     return f"{value + 0.0:,.{decimals}f}%"  # + 0.0 turns -0.0 into 0.0
 

@@ -256,6 +256,9 @@ def _finish_usage(columns: dict[str, list], n_rows: int) -> pd.DataFrame:
     if "model" in frame.columns:
         frame["model"] = frame["model"].astype("string")
         frame["model_family"] = model_families(frame["model"])
+        if "operation" in frame.columns:
+            # Usage with no model (vector storage, code interpreter, file search) groups by its tool.
+            frame["model_family"] = frame["model_family"].fillna(frame["operation"].astype("string"))
     for name, dtype in USAGE_EXTRAS.items():
         if name not in frame.columns:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=dtype)

@@ -76,7 +76,7 @@ def test_stacked_bars__encoding(build, title, number_format):
     assert spec["mark"]["type"] == "bar"
     assert (encoding["x"]["field"], encoding["x"]["type"], encoding["x"]["timeUnit"]) == (
         "date",
-        "temporal",
+        "ordinal",  # one band per day: no half-empty band after the last day
         "yearmonthdate",
     )
     assert (encoding["y"]["field"], encoding["y"]["type"], encoding["y"]["stack"]) == (
@@ -259,3 +259,30 @@ def test_billed_vs_estimated_chart__from_analysis():
     spec = charts.billed_vs_estimated_chart(frame).to_dict()
     (rows,) = data_values(spec)
     assert len(rows) == 30
+
+
+@pytest.mark.parametrize(
+    "groups, order, expected",
+    [
+        # a group keeps the colour of its place in the page-wide order, whatever this chart holds
+        (["b", "a"], ["a", "b"], [charts.PALETTE[1], charts.PALETTE[0]]),
+        (["c", an.OTHERS], ["a", "b", "c"], [charts.PALETTE[2], charts.OTHERS_COLOR]),
+        # a group missing from the order takes the first colour nobody owns
+        (["z", "a"], ["a"], [charts.PALETTE[1], charts.PALETTE[0]]),
+        (["x", "y"], None, [charts.PALETTE[0], charts.PALETTE[1]]),
+    ],
+)
+def test_color_scale__page_order_pins_colours(groups, order, expected):
+    scale = charts.color_scale(groups, order=order).to_dict()
+    assert scale["domain"] == groups and scale["range"] == expected
+
+
+def test_cost_over_time__same_model_same_colour_in_two_charts():
+    order = ["gpt-4o", "o3", "tts-1"]
+    by_cost = charts.cost_over_time(daily_frame({"o3": [5.0, 5.0], "gpt-4o": [1.0, 1.0]}), order=order)
+    by_tokens = charts.tokens_over_time(daily_frame({"gpt-4o": [9.0, 9.0], "o3": [1.0, 1.0]}), order=order)
+    colours = []
+    for chart in (by_cost, by_tokens):
+        scale = chart.to_dict()["encoding"]["color"]["scale"]
+        colours.append(dict(zip(scale["domain"], scale["range"])))
+    assert colours[0] == colours[1]

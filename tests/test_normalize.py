@@ -998,3 +998,20 @@ def test_join_names__no_tables_is_a_copy():
     joined = join_names(frame)
     assert joined is not frame
     pd.testing.assert_frame_equal(joined, frame)
+
+
+@pytest.mark.parametrize(
+    "kind, result, family",
+    [
+        ("vector_stores", {"object": "organization.usage.vector_stores.result", "usage_bytes": 10}, "vector_storage"),
+        ("code_interpreter_sessions", {"object": "organization.usage.code_interpreter_sessions.result",
+                                       "num_sessions": 2}, "code_interpreter"),
+        ("completions", {"object": "organization.usage.completions.result", "input_tokens": 5, "output_tokens": 1,
+                         "num_model_requests": 1, "model": "gpt-4o-2024-08-06"}, "gpt-4o"),
+    ],
+)
+def test_admin_usage_to_frame__usage_without_a_model_groups_by_its_tool(kind, result, family):
+    page = {"object": "page", "has_more": False, "next_page": None,
+            "data": [{"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": [result]}]}
+    frame = admin_usage_to_frame(kind, [page])
+    assert list(frame["model_family"]) == [family]

@@ -27,11 +27,11 @@ SOURCE_LABELS = {
     "demo": "Demo data",
 }
 ACTIVE_LABELS = {"demo": "Demo data", "legacy": "Legacy usage API", "admin": "Admin Usage & Costs API"}
-FILTERS = {
-    "filter_models": ("Models", "models"),
-    "filter_users": ("Users", "users"),
-    "filter_projects": ("Projects", "projects"),
-    "filter_keys": ("API keys", "api_keys"),
+FILTERS = {  # widget key -> (label, analysis.options key, placeholder)
+    "filter_models": ("Models", "models", "All models"),
+    "filter_users": ("Users", "users", "All users"),
+    "filter_projects": ("Projects", "projects", "All projects"),
+    "filter_keys": ("API keys", "api_keys", "All API keys"),
 }
 
 
@@ -88,7 +88,7 @@ def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
     """The filter multiselects (only those with something to choose) into selected ids per filter."""
     choices = _options(token, frame)
     selected: dict[str, list[str]] = {}
-    for state_key, (label, kind) in FILTERS.items():
+    for state_key, (label, kind, placeholder) in FILTERS.items():
         pairs = choices.get(kind, [])
         ids = [i for i, _ in pairs]
         names = dict(pairs)
@@ -101,7 +101,7 @@ def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
             selected[state_key] = []
             continue
         selected[state_key] = st.multiselect(label, ids, key=state_key, format_func=lambda i, n=names: n.get(i, i),
-                                             placeholder=f"All {label.lower()}")
+                                             placeholder=placeholder)
     return selected
 
 

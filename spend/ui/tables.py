@@ -16,7 +16,7 @@ LABELS = {
     "name": "Name", "email": "Email", "label": "Name", "top_model": "Top model", "id": "Id",
     "date": "Date", "source": "Source", "project_id": "Project id", "project_name": "Project",
     "user_id": "User id", "user_name": "User", "user_email": "Email", "api_key_id": "Key id",
-    "api_key_name": "Key", "line_item": "Line item", "image_size": "Image size", "batch": "Batch",
+    "api_key_name": "Key", "short_label": "User", "line_item": "Line item", "image_size": "Image size", "batch": "Batch",
     "any_unpriced": "Unpriced?",
 }
 
@@ -43,9 +43,24 @@ def column_config(columns) -> dict:
     return config
 
 
-def show(frame, *, columns=None, height="auto", key=None) -> None:
-    """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
+#: The raw table on screen: what people read first (the CSV keeps the schema's order).
+RAW_ORDER = ["date", "model", "user_name", "user_email", "project_name", "api_key_name", "operation", "n_requests",
+             "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit", "cost_usd", "cost_basis"]
+
+
+def readable(frame, *, columns=None, drop_empty=True):
+    """A frame into what a table shows: ``columns`` in that order, columns empty throughout dropped
+    (``drop_empty``), and missing text as blank instead of "None"."""
     if columns is not None:
         frame = frame[[c for c in columns if c in frame.columns]]
+    if drop_empty:
+        frame = frame[[c for c in frame.columns if frame[c].notna().any()]]
+    text = [c for c in frame.columns if str(frame[c].dtype) in ("string", "object")]
+    return frame.assign(**{c: frame[c].fillna("") for c in text}) if text else frame
+
+
+def show(frame, *, columns=None, height="auto", key=None, drop_empty=True) -> None:
+    """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
+    frame = readable(frame, columns=columns, drop_empty=drop_empty)
     st.dataframe(frame, hide_index=True, column_config=column_config(frame.columns),
                  height=height, key=key)

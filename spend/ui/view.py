@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -39,10 +39,16 @@ class View:
 
     @property
     def previous_complete(self) -> bool:
-        """Whether the previous period is fully loaded (a comparison against part of it would mislead)."""
-        if not self.partial or self.loaded.plan is None:
-            return True
-        return False
+        """Whether the previous period is loaded and the data reaches back into its start.
+
+        A comparison against part of a period (still fetching, or an organization whose data begins
+        halfway through it) would show a growth that is not there, so then no delta is shown.
+        """
+        if self.partial or self.full.empty:
+            return False
+        length = (self.previous_end - self.previous_start).days + 1
+        first = self.full["date"].min().date()
+        return first <= self.previous_start + timedelta(days=max(1, length // 10))
 
 
 def set_view(view: View) -> None:
