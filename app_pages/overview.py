@@ -4,16 +4,9 @@ import streamlit as st
 
 from spend import analysis, charts
 from spend import formatting as fmt
-from spend.ui import sidebar, tables
-from spend.ui.view import get_view
+from spend.ui.view import open_page
 
-view = get_view()
-st.title("Overview")
-sidebar.notices(view)
-
-if view.frame.empty:
-    st.info("No usage in this range with these filters. Widen the date range or clear the filters.", icon=":material/search_off:")
-    st.stop()
+view = open_page("Overview")
 
 now = analysis.totals(view.history, start=view.start, end=view.end)
 deltas = analysis.compare(view.history, start=view.start, end=view.end)

@@ -3,15 +3,10 @@
 import streamlit as st
 
 from spend import analysis, charts
-from spend.ui import sidebar, tables
-from spend.ui.view import get_view
+from spend.ui import tables
+from spend.ui.view import open_page
 
-view = get_view()
-st.title("Projects & API keys")
-sidebar.notices(view)
-if view.frame.empty:
-    st.info("No usage in this range with these filters.", icon=":material/search_off:")
-    st.stop()
+view = open_page("Projects & API keys")
 
 columns = ["label", "billed_usd", "cost_usd", "share", "requests", "total_tokens", "id"]
 for dim, title in (("project", "Projects"), ("api_key", "API keys")):

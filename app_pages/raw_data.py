@@ -3,15 +3,13 @@
 import streamlit as st
 
 from spend.export import to_csv
-from spend.ui import sidebar, tables
-from spend.ui.view import get_view
+from spend.ui import tables
+from spend.ui.view import open_page
 
 #: The browser table shows at most this many rows (newest first); the CSV always has every row.
 MAX_TABLE_ROWS = 20_000
 
-view = get_view()
-st.title("Raw data")
-sidebar.notices(view)
+view = open_page("Raw data", require_rows=False)
 
 rows = view.frame
 st.caption(f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one row per day x project x user x key x "

@@ -3,15 +3,10 @@
 import streamlit as st
 
 from spend import analysis, charts
-from spend.ui import sidebar, tables
-from spend.ui.view import get_view
+from spend.ui import tables
+from spend.ui.view import open_page
 
-view = get_view()
-st.title("Users")
-sidebar.notices(view)
-if view.frame.empty:
-    st.info("No usage in this range with these filters.", icon=":material/search_off:")
-    st.stop()
+view = open_page("Users")
 
 per_user = analysis.by_user(view.frame)
 if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():

@@ -7,13 +7,12 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from spend.cli import describe_plan, format_duration, main
+from spend.cli import format_duration, main
 from spend.schema import COLUMNS
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID

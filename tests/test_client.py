@@ -45,7 +45,7 @@ def test_client__sends_bearer_and_org_and_reads_users(fake_openai, tmp_path):
     "key, org, path, cls, needle",
     [
         ("sk-wrong-000000000000", ORG_ID, "/usage", errors.AuthError, "rejected (401)"),
-        (LEGACY_KEY, "org-Wrong0000000000000000", f"/organizations/org-Wrong0000000000000000/users", errors.NotFoundError, "org-Wrong"),
+        (LEGACY_KEY, "org-Wrong0000000000000000", "/organizations/org-Wrong0000000000000000/users", errors.NotFoundError, "org-Wrong"),
         (LEGACY_KEY, "org-Wrong0000000000000000", "/usage", errors.PermissionDeniedError, "no access"),
         (LEGACY_KEY, ORG_ID, "/organization/usage/completions", errors.PermissionDeniedError, "admin key"),
     ],

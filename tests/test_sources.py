@@ -12,7 +12,7 @@ from spend import errors
 from spend.config import Settings
 from spend.jobs import JobRegistry
 from spend.schema import validate
-from spend.sources import AdminSource, LegacySource, make_client, make_source, requests_for_range
+from spend.sources import AdminSource, make_client, make_source, requests_for_range
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 

@@ -204,20 +204,3 @@ def _show_error(loaded: data.Loaded) -> None:
         st.warning("No data yet.")
         return
     st.error(str(exc), icon=":material/error:")
-
-
-def notices(view: View) -> None:
-    """Banners above every page: demo data, partial data, empty answers."""
-    result = view.loaded.result
-    if view.source == "demo":
-        st.info("**Demo data**: a synthetic organization, so you can try every page. Enter an API key and org id "
-                "(or an admin key) under *Connection* in the sidebar to see your own.", icon=":material/science:")
-    if view.partial:
-        plan = view.loaded.plan
-        done = (plan.total - plan.missing) if plan else 0
-        st.warning(f"**Partial data**: {done} of {plan.total if plan else '?'} answers are in; the figures below grow "
-                   "as the rest arrive (newest days first).", icon=":material/downloading:")
-    if result is not None:
-        for note in result.notices:
-            if view.source != "demo":
-                st.warning(note, icon=":material/info:")

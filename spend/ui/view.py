@@ -62,3 +62,34 @@ def get_view() -> View:
         st.error("Open this page through the app (streamlit run streamlit_app.py), not on its own.")
         st.stop()
     return view
+
+
+NO_ROWS = "No usage in this range with these filters. Widen the date range or clear the filters."
+
+
+def open_page(title: str, *, require_rows: bool = True) -> View:
+    """A page's opening: the view, its title, the banners; stops with a note when there is nothing to show."""
+    view = get_view()
+    st.title(title)
+    notices(view)
+    if require_rows and view.frame.empty:
+        st.info(NO_ROWS, icon=":material/search_off:")
+        st.stop()
+    return view
+
+
+def notices(view: View) -> None:
+    """Banners above every page: demo data, partial data, empty answers."""
+    result = view.loaded.result
+    if view.source == "demo":
+        st.info("**Demo data**: a synthetic organization, so you can try every page. Enter an API key and org id "
+                "(or an admin key) under *Connection* in the sidebar to see your own.", icon=":material/science:")
+    if view.partial:
+        plan = view.loaded.plan
+        done = (plan.total - plan.missing) if plan else 0
+        st.warning(f"**Partial data**: {done} of {plan.total if plan else '?'} answers are in; the figures below grow "
+                   "as the rest arrive (newest days first).", icon=":material/downloading:")
+    if result is not None:
+        for note in result.notices:
+            if view.source != "demo":
+                st.warning(note, icon=":material/info:")
