@@ -11,6 +11,7 @@ from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -291,3 +292,22 @@ def test_pages__the_key_is_never_in_the_url_or_shown(fake_openai):
     run_until_complete(at)
     assert all(LEGACY_KEY not in str(v) for v in at.query_params.values())
     assert at.sidebar.text_input(key="api_key").value == ""  # a key from secrets never goes to the browser
+
+
+def test_pages__large_demo_renders_every_page_within_altairs_row_limit():
+    """A year, 200 users, 25 models: every page draws, every chart holds at most 5,000 rows."""
+    at = app(SPEND_DEMO_SIZE="large")
+    at.query_params["range"] = "last_90_days"
+    at.run()
+    drawn = 0
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_exceptions(at)
+        assert not at.error, [e.value for e in at.error]
+        for chart in at.get("vega_lite_chart"):
+            rows = sum(pa.ipc.open_stream(d.data.data).read_all().num_rows for d in chart.proto.datasets)
+            assert 0 < rows <= analysis.MAX_CHART_ROWS
+            drawn += 1
+    assert drawn >= 8
+    view = at.session_state["_spend_view"]
+    assert view.frame["user_id"].nunique() >= 150 and view.frame["model"].nunique() >= 20
