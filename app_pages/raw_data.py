@@ -7,7 +7,7 @@ from spend.ui import tables
 from spend.ui.view import open_page
 
 #: The browser table shows at most this many rows (newest first); the CSV always has every row.
-MAX_TABLE_ROWS = 20_000
+MAX_TABLE_ROWS = 5_000
 
 view = open_page("Raw data", require_rows=False)
 
@@ -17,7 +17,7 @@ st.caption(f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one r
            "table's column names (`date, source, project_id, …`).")
 st.download_button("Download CSV", lambda: to_csv(rows), file_name=f"openai-usage-{view.start}-{view.end}.csv",
                    mime="text/csv", icon=":material/download:", key="download_csv", on_click="ignore")
-shown = rows.sort_values("date", ascending=False, kind="stable").head(MAX_TABLE_ROWS)
+shown = tables.newest_first(rows, MAX_TABLE_ROWS)
 if len(rows) > MAX_TABLE_ROWS:
     st.caption(f"Showing the newest {MAX_TABLE_ROWS:,} rows; the CSV has all {len(rows):,}.")
 tables.show(shown, columns=tables.RAW_ORDER + [c for c in shown.columns if c not in tables.RAW_ORDER], height=600,

@@ -66,41 +66,68 @@ def is_final(last_day: date, now: datetime) -> bool:
     return now - day_end >= FINAL_AFTER
 
 
+#: A non-final answer is kept this long after it went stale, as a fallback for showing data
+#: (a long fetch outlives NON_FINAL_TTL); planning still treats it as missing.
+STALE_KEEP = 7 * 24 * 3600
+
+
 class ResponseCache:
-    """JSON bodies on disk under secret-free keys, with the finality rule as expiry."""
+    """JSON bodies on disk under secret-free keys, with the finality rule as expiry.
+
+    Each entry is two records: the body, and a small ``meta:`` record (when stored, when stale) so
+    that checking what is stored never loads the bodies. Nothing is evicted for size: a final
+    answer is never fetched twice.
+    """
 
     def __init__(self, directory: str | Path, *, clock: Callable[[], float] = time.time) -> None:
         self.directory = Path(directory)
         self.clock = clock
         try:
-            self._cache = diskcache.Cache(str(self.directory / "responses"))
+            self._cache = diskcache.Cache(str(self.directory / "responses"), eviction_policy="none")
         except Exception as exc:  # sqlite3/OSError: unwritable folder, corrupt file
             raise CacheError(f"Cannot open the cache folder {self.directory}: {exc}. Set SPEND_CACHE_DIR to a writable folder.") from exc
 
-    def get(self, key: str) -> Any | None:
-        """The stored body for ``key``, or None when absent or expired."""
-        entry = self._cache.get(key)
-        if entry is None:
+    def _meta(self, key: str) -> dict | None:
+        return self._cache.get("meta:" + key)
+
+    def fresh(self, key: str) -> bool:
+        """Whether ``key`` holds an answer that is final or not yet stale (no body is read)."""
+        meta = self._meta(key)
+        return meta is not None and (meta["expires_at"] is None or self.clock() < meta["expires_at"])
+
+    def get(self, key: str, *, stale_ok: bool = False) -> Any | None:
+        """The stored body for ``key``: None when absent, or when stale unless ``stale_ok``."""
+        if not stale_ok and not self.fresh(key):
             return None
-        expires_at = entry.get("expires_at")
-        if expires_at is not None and self.clock() >= expires_at:
-            return None
-        return entry["body"]
+        return self._cache.get(key)
 
     def __contains__(self, key: str) -> bool:
-        return self.get(key) is not None
+        return self.fresh(key)
 
     def set(self, key: str, body: Any, *, final: bool, ttl: float = NON_FINAL_TTL) -> None:
-        """Store ``body``; final bodies never expire, others after ``ttl`` seconds (by the injected clock)."""
-        entry = {"body": body, "stored_at": self.clock(), "expires_at": None if final else self.clock() + ttl}
+        """Store ``body``; final bodies never expire, others go stale after ``ttl`` seconds (by the injected clock)."""
+        now = self.clock()
+        meta = {"stored_at": now, "expires_at": None if final else now + ttl}
+        keep = None if final else ttl + STALE_KEEP  # diskcache's own expiry (wall clock) drops old stale ones
         try:
-            self._cache.set(key, entry)
+            with self._cache.transact():
+                self._cache.set(key, body, expire=keep)
+                self._cache.set("meta:" + key, meta, expire=keep)
+                self._cache.incr("generation", default=0)
         except Exception as exc:
             raise CacheError(f"Cannot write to the cache folder {self.directory}: {exc}") from exc
 
     def delete(self, key: str) -> None:
         """Forget one entry (a refresh of a day that is not final yet)."""
-        self._cache.delete(key)
+        with self._cache.transact():
+            self._cache.delete(key)
+            self._cache.delete("meta:" + key)
+            self._cache.incr("generation", default=0)
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every write or delete: what was assembled before a change is stale after it."""
+        return int(self._cache.get("generation", default=0))
 
     def clear(self) -> None:
         self._cache.clear()
@@ -109,4 +136,5 @@ class ResponseCache:
         self._cache.close()
 
     def __len__(self) -> int:
-        return len(self._cache)
+        """Stored answers (not counting their meta records or the generation counter)."""
+        return sum(1 for key in self._cache.iterkeys() if not str(key).startswith("meta:") and key != "generation")

@@ -190,10 +190,19 @@ class Source:
         return Plan(self.name, start, end, requests, cached, rate_per_min=self.settings.effective_rate_limit)
 
     def _is_cached(self, request: PlannedRequest) -> bool:
-        return self.client is not None and self.client.is_cached(request.path, request.params_dict)
+        """Whether every page of ``request`` is stored and fresh (one page: no body is read)."""
+        if self.client is None:
+            return False
+        if request.paged:
+            return self._pages(request, network=False) is not None
+        return self.client.is_cached(request.path, request.params_dict)
 
-    def _pages(self, request: PlannedRequest, *, network: bool) -> list[Any] | None:
-        """The bodies of a planned request (all its pages), from the cache only unless ``network``."""
+    def _pages(self, request: PlannedRequest, *, network: bool, stale_ok: bool = False) -> list[Any] | None:
+        """The bodies of a planned request (all its pages), from the cache only unless ``network``.
+
+        ``stale_ok``: a non-final answer past its freshness still counts (for showing data: a long
+        fetch outlives the freshness of its first answers; planning asks for fresh ones).
+        """
         assert self.client is not None
         params = request.params_dict
         bodies: list[Any] = []
@@ -201,7 +210,8 @@ class Source:
             if network:
                 body = self.client.get_json(request.path, params, final=request.final)
             else:
-                body = self.client.cache.get(self.client.key_for(request.path, params)) if self.client.cache else None
+                key = self.client.key_for(request.path, params)
+                body = self.client.cache.get(key, stale_ok=stale_ok) if self.client.cache else None
                 if body is None:
                     return None
             bodies.append(body)
@@ -214,23 +224,42 @@ class Source:
             if len(bodies) > 10_000:
                 raise errors.MalformedResponseError(f"{request.path} kept paginating", endpoint=request.path)
 
+    def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        """Requests named by answers already stored (per-user days, per-project key lists); none by default."""
+        return []
+
     def fetch(self, plan: Plan, *, progress: Progress | None = None, stop: threading.Event | None = None) -> FetchProgress:
-        """Send every missing request of ``plan`` (each answer stored at once); return the final progress."""
+        """Send every missing request of ``plan`` (each answer stored at once); return the final progress.
+
+        Requests that depend on an answer (the users list names the per-user requests, the projects
+        list the key lists) join the plan as soon as that answer is stored.
+        """
         state = FetchProgress(planned=plan.missing, started_at=self.clock(), now=self.clock(),
                               rate_per_min=plan.rate_per_min)
         if progress:
             progress(state)
-        for request, cached in zip(plan.requests, plan.cached):
-            if cached and self._pages(request, network=False) is not None:
-                continue
-            if stop is not None and stop.is_set():
+        stopped = lambda: stop is not None and stop.is_set()  # noqa: E731
+        position = 0
+        while not stopped():
+            for request in plan.requests[position:]:
+                position += 1
+                if self._is_cached(request):
+                    continue
+                if stopped():
+                    break
+                self._pages(request, network=True)
+                state.done += 1
+                state.now = self.clock()
+                if progress:
+                    progress(state)
+            known = set(plan.requests)
+            extra = [r for r in self.dependent_requests(plan.start, plan.end) if r not in known]
+            if not extra:
                 break
-            self._pages(request, network=True)
-            state.done += 1
-            state.now = self.clock()
-            if progress:
-                progress(state)
-        state.finished = stop is None or not stop.is_set()
+            plan.requests.extend(extra)
+            plan.cached.extend(self._is_cached(r) for r in extra)
+            state.planned += sum(1 for c in plan.cached[-len(extra):] if not c)
+        state.finished = not stopped()
         state.now = self.clock()
         if progress:
             progress(state)
@@ -241,7 +270,7 @@ class Source:
         bodies: dict[PlannedRequest, list[Any]] = {}
         missing = 0
         for request in plan.requests:
-            pages = self._pages(request, network=False) if self.client is not None else None
+            pages = self._pages(request, network=False, stale_ok=True) if self.client is not None else None
             if pages is None:
                 missing += 1
             else:
@@ -286,18 +315,14 @@ class LegacySource(Source):
     def users_request(self) -> PlannedRequest:
         return PlannedRequest(f"/organizations/{self.settings.org_id}/users", (), final=False, kind="users", label="users")
 
-    def users(self) -> pd.DataFrame:
-        """The organization's users (network if not cached)."""
-        assert self.client is not None
-        request = self.users_request()
-        return normalize.legacy_users_to_frame(self.client.get_json(request.path, request.params_dict, final=False))
+    def stored_users(self) -> pd.DataFrame | None:
+        """The users list as stored (even if stale), or None before it was ever fetched; no network."""
+        pages = self._pages(self.users_request(), network=False, stale_ok=True) if self.client is not None else None
+        return None if pages is None else normalize.legacy_users_to_frame(pages[0])
 
-    def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
+    def _usage_requests(self, start: date, end: date, user_ids: list[str | None]) -> list[PlannedRequest]:
         now = self.now()
-        requests = [self.users_request()]
-        user_ids: list[str | None] = [None]
-        if self.per_user:
-            user_ids = list(self.users()["user_id"].dropna())
+        requests = []
         for day in reversed(day_range(start, min(end, now.date()))):  # newest first: useful data sooner
             final = is_final(day, now)
             for user_id in user_ids:
@@ -307,6 +332,19 @@ class LegacySource(Source):
                 requests.append(PlannedRequest("/usage", params, final=final, kind="usage",
                                                label=f"{day} {user_id or 'org'}"))
         return requests
+
+    def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        """Per-user mode: one request per stored user per day (none until the users list is stored)."""
+        if not self.per_user:
+            return []
+        users = self.stored_users()
+        return [] if users is None else self._usage_requests(start, end, list(users["user_id"].dropna()))
+
+    def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        """The users list, then org-wide days (or, per user, the days of every stored user); newest first."""
+        if self.per_user:
+            return [self.users_request(), *self.dependent_requests(start, end)]
+        return [self.users_request(), *self._usage_requests(start, end, [None])]
 
     def build(self, start, end, bodies):
         users = None
@@ -368,10 +406,10 @@ class AdminSource(Source):
             params = (("start_time", t0), ("end_time", t1), ("bucket_width", "1d"),
                       ("limit", COST_BUCKETS_PER_PAGE), ("group_by[]", COSTS_GROUP_BY))
             requests.append(PlannedRequest("/organization/costs", params, final=is_final(last, now), kind="costs", paged="page"))
-        requests.extend(self._api_key_requests())
+        requests.extend(self.dependent_requests(start, end))
         return requests
 
-    def _api_key_requests(self) -> list[PlannedRequest]:
+    def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
         """One list request per project, known once the projects list is cached (else none yet)."""
         projects = self._cached_projects()
         return [
@@ -383,27 +421,8 @@ class AdminSource(Source):
     def _cached_projects(self) -> pd.DataFrame | None:
         request = PlannedRequest("/organization/projects", (("limit", LIST_PAGE_SIZE), ("include_archived", True)),
                                  final=False, kind="projects", paged="after")
-        pages = self._pages(request, network=False) if self.client is not None else None
+        pages = self._pages(request, network=False, stale_ok=True) if self.client is not None else None
         return None if pages is None else normalize.admin_projects_to_frame(pages)
-
-    def fetch(self, plan: Plan, *, progress: Progress | None = None, stop: threading.Event | None = None) -> FetchProgress:
-        state = super().fetch(plan, progress=progress, stop=stop)
-        # The projects list names the per-project key lists: plan and fetch them once it is known.
-        extra = [r for r in self._api_key_requests() if r not in plan.requests]
-        if extra and not (stop is not None and stop.is_set()):
-            plan.requests.extend(extra)
-            plan.cached.extend(self._is_cached(r) for r in extra)
-            state.planned += sum(1 for r, c in zip(extra, plan.cached[-len(extra):]) if not c)
-            for request in extra:
-                if stop is not None and stop.is_set():
-                    break
-                if self._pages(request, network=False) is None:
-                    self._pages(request, network=True)
-                    state.done += 1
-                    state.now = self.clock()
-                    if progress:
-                        progress(state)
-        return state
 
     def build(self, start, end, bodies):
         frames, notices = [], []
@@ -460,9 +479,18 @@ class DemoSource(Source):
             progress(state)
         return state
 
+    #: Days normalized at a time: the raw rows of a chunk are dropped before the next is built,
+    #: which keeps the large demo's peak memory low (a year of 200 users is ~170k rows).
+    CHUNK_DAYS = 14
+
     def assemble(self, plan: Plan) -> LoadResult:
-        payloads = list(self.org.payloads(plan.start, plan.end))
-        frame = normalize.legacy_usage_to_frame(payloads, source=self.name)
+        days = day_range(plan.start, plan.end)
+        chunks = [
+            normalize.legacy_usage_to_frame(self.org.payloads(days[i], days[min(i + self.CHUNK_DAYS, len(days)) - 1]),
+                                            source=self.name)
+            for i in range(0, len(days), self.CHUNK_DAYS)
+        ]
+        frame = conform(pd.concat(chunks, ignore_index=True)) if chunks else empty_frame()
         frame = normalize.join_users(frame, normalize.legacy_users_to_frame(self.org.users_payload()))
         frame = pricing.attach_prices(frame, overrides=self.prices)
         return LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end,

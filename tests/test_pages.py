@@ -311,3 +311,23 @@ def test_pages__large_demo_renders_every_page_within_altairs_row_limit():
     assert drawn >= 8
     view = at.session_state["_spend_view"]
     assert view.frame["user_id"].nunique() >= 150 and view.frame["model"].nunique() >= 20
+
+
+def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_openai):
+    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at.query_params["range"] = "last_7_days"
+    run_until_complete(at)
+    view = at.session_state["_spend_view"]
+    now = datetime.now(timezone.utc)
+    final_through = (now - timedelta(hours=48)).date() - timedelta(days=1)
+    kept = fake_openai.legacy_totals(view.previous_start, final_through)["n_requests"]
+    assert view.history["n_requests"].sum() > kept
+    made = fake_openai.count()
+    fake_openai.configure(legacy_empty=True)  # OpenAI revised the recent days (here: to nothing)
+    at.sidebar.button(key="refresh").click()
+    run_until_complete(at)
+    no_exceptions(at)
+    refreshed = at.session_state["_spend_view"]
+    assert fake_openai.count() - made == 1 + (view.end - final_through).days  # users list + the non-final days
+    assert refreshed.history["n_requests"].sum() == kept

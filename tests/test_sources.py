@@ -62,8 +62,11 @@ def test_legacy__per_user_attributes_usage_and_joins_names(fake_openai, tmp_path
     source, _ = source_for(fake_openai, tmp_path, per_user=True)
     days = fake_openai.days[-5:]
     plan = source.plan(days[0], days[-1])
-    assert plan.total == 1 + 5 * len(fake_openai.user_ids)
+    assert plan.total == 1 and fake_openai.count() == 0  # planning asks nothing: the users list comes first
     result = source.load(days[0], days[-1])
+    again = source.plan(days[0], days[-1])
+    assert again.total == 1 + 5 * len(fake_openai.user_ids) and again.missing == 0
+    assert fake_openai.count() == again.total
     assert set(result.frame["user_id"].dropna()) <= set(fake_openai.user_ids)
     assert result.frame["user_id"].notna().all()
     named = result.frame.dropna(subset=["user_email"])
@@ -222,3 +225,17 @@ def test_jobs__two_consumers_of_one_range_share_one_fetch(fake_openai, tmp_path)
     assert first.wait(10)
     assert fake_openai.count() == 9
     assert first.progress.done == 9 and first.error is None
+
+
+def test_legacy__a_fetch_longer_than_the_freshness_window_still_assembles_everything(fake_openai, tmp_path):
+    """At 5/min, 61 requests take 12 minutes: the first answers (users, newest days) go stale on the way."""
+    fake_openai.reset(days=60)
+    source, clock = source_for(fake_openai, tmp_path, rate=5)
+    start, end = fake_openai.days[0], fake_openai.days[-1]
+    plan = source.plan(start, end)
+    state = source.fetch(plan)
+    assert state.done == 61 and clock.now - clock_at(fake_openai).now >= 12 * 60
+    result = source.assemble(plan)
+    assert not result.partial
+    assert int(result.frame["n_requests"].sum()) == fake_openai.legacy_totals(start, end)["n_requests"]
+    assert source.plan(start, end).missing == 4  # planning still asks again for what is stale

@@ -57,9 +57,9 @@ def api_source(fingerprint: str, name: str, per_user: bool, rate: float, cache_d
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def assembled(fingerprint: str, name: str, start: date, end: date, per_user: bool, stored: int,
+def assembled(fingerprint: str, name: str, start: date, end: date, per_user: bool, generation: int,
               _source: Source, _plan: Plan) -> LoadResult:
-    """What the cache holds for a plan, priced; recomputed when ``stored`` (answers on disk) changes."""
+    """What the cache holds for a plan, priced; recomputed whenever the disk cache changed (``generation``)."""
     return _source.assemble(_plan)
 
 
@@ -100,8 +100,8 @@ def load(settings: Settings, start: date, end: date, *, per_user: bool = False, 
                 plan = source.plan(start, end)
             else:
                 awaiting = True
-        stored = plan.total - plan.missing
-        result = assembled(settings.fingerprint, name, start, end, per_user, stored, source, plan)
+        generation = source.client.cache.generation if source.client and source.client.cache else 0
+        result = assembled(settings.fingerprint, name, start, end, per_user, generation, source, plan)
         return Loaded(result=result, source=name, plan=plan, job=job, job_key=key, awaiting_confirmation=awaiting)
     except errors.SpendError as exc:
         return Loaded(result=None, source=name, error=exc)

@@ -48,6 +48,13 @@ RAW_ORDER = ["date", "model", "user_name", "user_email", "project_name", "api_ke
              "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit", "cost_usd", "cost_basis"]
 
 
+def newest_first(frame, n: int):
+    """The ``n`` newest rows of a usage table, newest first, without copying the whole table to sort it."""
+    days = frame["date"].to_numpy().astype("int64")
+    order = (-days).argsort(kind="stable")[:n]
+    return frame.iloc[order]
+
+
 def readable(frame, *, columns=None, drop_empty=True):
     """A frame into what a table shows: ``columns`` in that order, columns empty throughout dropped
     (``drop_empty``), and missing text as blank instead of "None"."""
