@@ -909,15 +909,16 @@ def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") ->
 
     One row per day x project x key x line item: ``operation="cost"``, ``cost_basis="billed"``,
     ``cost_usd`` summed in Decimal (``amount.value`` may be a number or a string) and converted to
-    float at the end. Amounts in another currency are kept (their value in ``cost_usd``) and
-    counted in ``attrs["non_usd_currencies"]`` ({currency: rows}); unreadable amounts count as 0
-    and in ``attrs["unreadable_amounts"]`` (or raise); foreign result objects in ``attrs["skipped"]``.
+    float at the end. Amounts in another currency keep their rows (``currency`` column) but no
+    ``cost_usd`` (NA: never added to dollars), counted in ``attrs["non_usd_currencies"]``
+    ({currency: rows}); unreadable amounts make their row's ``cost_usd`` NA (never a silent 0) and
+    count in ``attrs["unreadable_amounts"]`` (or raise); foreign result objects in ``attrs["skipped"]``.
 
     :param pages: decoded page bodies
     :param errors: ``"coerce"`` or ``"raise"``
     """
     _check_errors(errors)
-    groups: dict[tuple, Decimal] = {}
+    groups: dict[tuple, Decimal | None] = {}
     skipped = 0
     unreadable = 0
     foreign: Counter[str] = Counter()
@@ -934,7 +935,6 @@ def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") ->
             value = to_decimal(amount.get("value"), errors)
             if value is None:
                 unreadable += 1
-                value = Decimal(0)
             currency = (to_text(amount.get("currency")) or "usd").lower()
             if currency != "usd":
                 foreign[currency] += 1
@@ -945,15 +945,19 @@ def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") ->
                 to_text(result.get("line_item")),
                 currency,
             )
-            groups[key] = groups.get(key, Decimal(0)) + value
+            previous = groups.get(key, Decimal(0))
+            groups[key] = None if previous is None or value is None else previous + value
     keys = list(groups)
-    columns: dict[str, list] = {name: [key[i] for key in keys] for i, name in enumerate(_COST_KEY[:4])}
+    columns: dict[str, list] = {name: [key[i] for key in keys] for i, name in enumerate(_COST_KEY)}
     n_rows = len(keys)
     columns.update(
         source=["admin"] * n_rows,
         operation=["cost"] * n_rows,
         model=[None] * n_rows,
-        cost_usd=[float(total) for total in groups.values()],
+        cost_usd=[
+            float(total) if total is not None and key[4] == "usd" else None
+            for key, total in groups.items()
+        ],
         cost_basis=["billed"] * n_rows,
     )
     frame = _finish_usage(columns, n_rows)

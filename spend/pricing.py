@@ -469,6 +469,13 @@ def _batch_factor(frame: pd.DataFrame) -> np.ndarray:
     return np.where(batch, 1.0 - BATCH_DISCOUNT, 1.0)
 
 
+#: Kinds of usage this module knows how to measure (spend.normalize's operation names).
+PRICEABLE_OPERATIONS = frozenset({
+    "completion", "embeddings", "moderation", "realtime", "image", "tts", "transcription",
+    "vector_storage", "code_interpreter", "file_search", "web_search",
+})
+
+
 def price_rows(
     frame: pd.DataFrame, overrides: PriceTable, local: PriceTable
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -486,6 +493,13 @@ def price_rows(
     )
     used = counts > 0
     missing = (used & np.isnan(rates)).any(axis=1)
+    # Usage this app cannot measure is never a priced $0: requests with no tokens or units, or a
+    # kind of usage it does not know (legacy ft_data, assistant_code_interpreter_data, ...).
+    requests = _counts(frame, "n_requests")
+    missing |= (requests > 0) & ~used.any(axis=1)
+    if "operation" in frame.columns:
+        operation = frame["operation"].astype("string")
+        missing |= (~operation.isin(PRICEABLE_OPERATIONS) & operation.notna()).to_numpy(dtype=bool)
     parts = np.where(used, counts * np.nan_to_num(rates), 0.0)
     cost = (parts[:, :3].sum(axis=1) * _batch_factor(frame)) + parts[:, 3]
     return cost, missing

@@ -44,6 +44,7 @@ EXTRA_COLUMNS: dict[str, str] = {
     "batch": "boolean",  # admin completions grouped by batch
     "service_tier": "string",
     "line_item": "string",  # costs rows
+    "currency": "string",  # costs rows: "usd"; another currency keeps its row but no cost_usd
     "image_size": "string",
     "image_source": "string",  # admin images: image.generation, image.edit, ...
 }

@@ -440,7 +440,10 @@ class AdminSource(Source):
                 currencies = frames[-1].attrs.get("non_usd_currencies") or {}
                 if currencies:
                     notices.append(f"Some billed rows are not in USD ({', '.join(sorted(currencies))}): they are "
-                                   "shown as they came, not converted.")
+                                   "listed in Raw data but left out of every dollar figure.")
+                if frames[-1].attrs.get("unreadable_amounts"):
+                    notices.append(f"{frames[-1].attrs['unreadable_amounts']} billed amounts could not be read: "
+                                   "their rows have no cost and are left out of the billed total.")
             elif request.kind.startswith("usage:"):
                 kind = request.kind.split(":", 1)[1]
                 frames.append(normalize.admin_usage_to_frame(kind, pages))

@@ -823,15 +823,17 @@ def cost(value, currency="usd", **fields):
         pytest.param([cost("12.50")], [12.5], id="string"),
         pytest.param([cost("0.1"), cost(0.2)], [0.3], id="decimal sum is exact"),
         pytest.param([cost("1.10", line_item="a"), cost("2.20", line_item="b")], [1.1, 2.2], id="line items stay apart"),
-        pytest.param([cost(None)], [0.0], id="null amount counts 0"),
-        pytest.param([{"object": "organization.costs.result"}], [0.0], id="no amount at all"),
+        pytest.param([cost(None)], [None], id="null amount is NA, never a silent 0"),
+        pytest.param([{"object": "organization.costs.result"}], [None], id="no amount at all is NA"),
         pytest.param([], [], id="empty bucket"),
     ],
 )
 def test_admin_costs_to_frame__amounts(results, expected):
     frame = admin_costs_to_frame([page(bucket(DAY_START, *results))])
     validate(frame)
-    assert sorted(frame["cost_usd"].tolist()) == expected
+    assert sorted(frame["cost_usd"].tolist(), key=lambda v: -1 if pd.isna(v) else v) == [
+        pd.NA if v is None else v for v in expected
+    ]
     assert set(frame["cost_basis"]) <= {"billed"} and set(frame["operation"]) <= {"cost"}
 
 
@@ -860,7 +862,9 @@ def test_admin_costs_to_frame__notes_other_currencies_and_unreadable_amounts():
     assert frame.attrs["non_usd_currencies"] == {"eur": 1}
     assert frame.attrs["unreadable_amounts"] == 1
     assert frame.attrs["skipped"] == 1
-    assert sorted(frame["cost_usd"].tolist()) == [1.0, 5.0]  # the euro row is kept, not merged with usd
+    # the euro row is kept apart with no dollar figure; the unreadable amount makes its group's total unknown
+    assert sorted(frame["currency"].tolist()) == ["eur", "usd"]
+    assert frame["cost_usd"].isna().all()
 
 
 @pytest.mark.parametrize("result", [cost("oops"), {"object": "organization.usage.completions.result"}])
@@ -1015,3 +1019,23 @@ def test_admin_usage_to_frame__usage_without_a_model_groups_by_its_tool(kind, re
             "data": [{"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": [result]}]}
     frame = admin_usage_to_frame(kind, [page])
     assert list(frame["model_family"]) == [family]
+
+
+@pytest.mark.parametrize(
+    "amounts, expected_cost, expected_currency",
+    [
+        ([{"value": "1.25", "currency": "usd"}, {"value": 0.75, "currency": "usd"}], 2.0, "usd"),
+        ([{"value": "9.00", "currency": "eur"}], None, "eur"),  # never added to dollars
+        ([{"value": "n/a", "currency": "usd"}], None, "usd"),  # unreadable: NA, never a silent 0
+        ([{"value": "1.00", "currency": "usd"}, {"value": None, "currency": "usd"}], None, "usd"),
+    ],
+)
+def test_admin_costs_to_frame__other_currencies_and_unreadable_amounts_are_not_dollars(amounts, expected_cost, expected_currency):
+    results = [{"object": "organization.costs.result", "amount": a, "line_item": "x", "project_id": "p"} for a in amounts]
+    page = {"object": "page", "has_more": False, "next_page": None,
+            "data": [{"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": results}]}
+    frame = admin_costs_to_frame([page])
+    assert len(frame) == 1 and frame["currency"].iloc[0] == expected_currency
+    cost = frame["cost_usd"].iloc[0]
+    assert (pd.isna(cost) if expected_cost is None else cost == expected_cost)
+    assert frame["cost_basis"].iloc[0] == "billed"

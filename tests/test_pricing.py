@@ -260,7 +260,7 @@ ESTIMATED = [
         id="file-search-calls",
     ),
     pytest.param(
-        {"operation": "vector_stores", "units": 3e9, "unit": "bytes"},
+        {"operation": "vector_storage", "units": 3e9, "unit": "bytes"},
         lambda: 3 * 0.10,
         id="vector-storage-gb-day",
     ),
@@ -276,7 +276,7 @@ ESTIMATED = [
     ),
     # Nothing used costs nothing, whatever the model.
     pytest.param(
-        {"model": "no-such-model", "n_requests": 3}, lambda: 0.0, id="zero-usage-unknown-model"
+        {"model": "no-such-model", "n_requests": 0}, lambda: 0.0, id="zero-usage-unknown-model"
     ),
     pytest.param(
         {"model": None, "unit": "images", "units": 0}, lambda: 0.0, id="zero-usage-no-model"
@@ -944,3 +944,21 @@ def test_attach_prices__property_splitting_a_row_keeps_its_cost(rows, split):
         )
     else:
         assert (halves["cost_basis"] == "unpriced").any()
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        # rows from legacy arrays this app cannot measure: never a priced $0
+        {"operation": "ft", "model": "ft:gpt-4o-mini-2024-07-18:acme::x", "n_requests": 0},
+        {"operation": "assistant_code_interpreter", "n_requests": 4},
+        {"operation": "retrieval_storage"},
+        # requests that came with no tokens or units at all
+        {"operation": "completion", "model": "gpt-4o-2024-08-06", "n_requests": 7},
+    ],
+)
+def test_attach_prices__usage_it_cannot_measure_is_unpriced_not_zero(row):
+    frame = conform(pd.DataFrame([{"date": "2025-01-02", "cost_basis": "unpriced", **row}]))
+    out = attach_prices(frame)
+    assert list(out["cost_basis"]) == ["unpriced"]
+    assert out["cost_usd"].isna().all()
