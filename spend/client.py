@@ -30,6 +30,7 @@ import requests
 
 from spend import errors
 from spend.cache import ResponseCache, cache_key, normalize_params
+from spend.config import check_credential
 from spend.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -225,6 +226,8 @@ class OpenAIClient:
     ) -> None:
         if not api_key:
             raise errors.ConfigError("No API key: set OPENAI_API_KEY or OPENAI_ADMIN_KEY, or type one in the sidebar.")
+        check_credential(api_key, "API key")
+        check_credential(org_id, "organization id")
         self._api_key = api_key
         self.org_id = org_id
         self.base_url = base_url.rstrip("/")

@@ -44,6 +44,17 @@ def _clean(value: object) -> str | None:
     return text or None
 
 
+_PRINTABLE_ASCII = set(map(chr, range(0x21, 0x7F)))
+
+
+def check_credential(value: str | None, what: str) -> None:
+    """Raise ConfigError when a key or org id has characters no HTTP header can carry (a pasted dash,
+    a space, a line break), naming what to fix but never the value."""
+    if value and not set(value) <= _PRINTABLE_ASCII:
+        raise ConfigError(f"The {what} contains a space or a character that is not plain ASCII (often a dash or "
+                          "quote changed by copy and paste). Copy it again from platform.openai.com.")
+
+
 def key_kind(api_key: str | None) -> str | None:
     """A key into its kind without revealing it, e.g. ``"sk-admin-..." -> "admin"``, ``"sk-proj-..." -> "project"``."""
     if not api_key:

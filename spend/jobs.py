@@ -94,6 +94,10 @@ class JobRegistry:
         except SpendError as exc:
             job.error = exc
             job.progress.error = str(exc)
+        except Exception as exc:  # a bug must not leave a dead job that looks like it is still fetching
+            job.error = SpendError(f"The fetch stopped on an unexpected {type(exc).__name__}; what was fetched is "
+                                   "kept. Try again, and report it if it repeats.")
+            job.progress.error = str(job.error)
         finally:
             if client is not None:
                 client.on_event = previous

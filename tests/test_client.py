@@ -187,3 +187,10 @@ def test_client__follows_usage_pages_until_has_more_is_false(fake_openai, tmp_pa
     buckets = [b for p in pages for b in p["data"]]
     total = sum(r["input_tokens"] for b in buckets for r in b["results"])
     assert total == fake_openai.admin_totals("completions")["input_tokens"]
+
+
+@pytest.mark.parametrize("key, org", [("sk-abc\u2013def-000000", ORG_ID), ("sk-abc def", ORG_ID), (LEGACY_KEY, "org-x\n")])
+def test_client__credentials_no_header_can_carry_are_a_clear_error(key, org):
+    with pytest.raises(errors.ConfigError, match="not plain ASCII") as info:
+        OpenAIClient(api_key=key, org_id=org, base_url="http://127.0.0.1:9/v1", fingerprint="fp")
+    assert key not in str(info.value)

@@ -247,6 +247,7 @@ def test_pages__legacy_source_totals_equal_the_servers(fake_openai):
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID="org-Wrong0000000000000000"), None, "org-Wrong0000000000000000"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="admin"), None, "admin key"),
         (dict(OPENAI_API_KEY=LEGACY_KEY), None, "organization id"),
+        (dict(OPENAI_API_KEY="sk-pasted\u2013key-0000000000", OPENAI_ORG_ID=ORG_ID), None, "not plain ASCII"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=429, retry_after="0"), "rate limit"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=502, kind="html"), "try again later"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=200, kind="truncated"), "cut off"),
@@ -331,3 +332,26 @@ def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_ope
     refreshed = at.session_state["_spend_view"]
     assert fake_openai.count() - made == 1 + (view.end - final_through).days  # users list + the non-final days
     assert refreshed.history["n_requests"].sum() == kept
+
+
+@pytest.mark.parametrize(
+    "start, end, preset",
+    [
+        ("2024-01-01", "2099-12-31", "custom"),  # the end is capped at today
+        ("2099-01-01", "2099-12-31", "last_30_days"),  # a range wholly in the future is ignored
+        ("yesterday", "2024-01-01", "last_30_days"),  # not dates
+        ("2024-02-10", "2024-02-01", "last_30_days"),  # reversed
+    ],
+)
+def test_frame__a_bad_shared_link_never_crashes(start, end, preset):
+    at = app()
+    at.query_params["range"] = "custom"
+    at.query_params["start"] = start
+    at.query_params["end"] = end
+    at.run()
+    no_exceptions(at)
+    view = at.session_state["_spend_view"]
+    if preset == "custom":
+        assert (view.start, view.end) == (date.fromisoformat(start), today())
+    else:  # the link's dates are dropped: the default range is shown
+        assert (view.start, view.end) == preset_range("last_30_days", today())

@@ -239,3 +239,15 @@ def test_legacy__a_fetch_longer_than_the_freshness_window_still_assembles_everyt
     assert not result.partial
     assert int(result.frame["n_requests"].sum()) == fake_openai.legacy_totals(start, end)["n_requests"]
     assert source.plan(start, end).missing == 4  # planning still asks again for what is stale
+
+
+def test_jobs__an_unexpected_exception_ends_the_job_with_an_error(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    source.fetch = broken
+    job = JobRegistry().start("k", source, source.plan(fake_openai.days[-2], fake_openai.days[-1]))
+    assert job.wait(10) and not job.running
+    assert isinstance(job.error, errors.SpendError) and "RuntimeError" in str(job.error)

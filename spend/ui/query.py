@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import streamlit as st
 
 from spend.dates import PRESETS, parse_iso
@@ -21,6 +23,8 @@ def seed_state_from_url() -> None:
     if preset in PRESETS:
         st.session_state["range_preset"] = preset
     start, end = parse_iso(params.get("start")), parse_iso(params.get("end"))
+    today = datetime.now(timezone.utc).date()
+    end = min(end, today) if end else end  # a link made "tomorrow" in another timezone still opens
     if start and end and start <= end:
         st.session_state["range_preset"] = "custom"
         st.session_state["range_custom"] = (start, end)
