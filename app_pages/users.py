@@ -17,7 +17,8 @@ tables.show(per_user, columns=["short_label", "email", "cost_usd", "share", "req
 st.caption("Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user.")
 
 st.subheader("Cost over time, top users")
-st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="user_email", start=view.start, end=view.end, top_n=8),
+st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="user_id", start=view.start, end=view.end, top_n=8,
+                                                     labels=dict(zip(per_user["user_id"], per_user["short_label"]))),
                                       color_title="User"))
 
 st.subheader("One user")

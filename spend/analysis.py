@@ -16,7 +16,7 @@ Money rules (see ``spend.schema``):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -513,6 +513,7 @@ def daily(
     other_label: str = OTHERS,
     start: Any = None,
     end: Any = None,
+    labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Usage rows into a tidy daily series, e.g. ``date, group, value`` with a row per day x group.
 
@@ -527,6 +528,8 @@ def daily(
     :param value: ``cost_usd`` (estimated money), ``n_requests`` or ``total_tokens``
     :param start: first day; defaults to the data's first day
     :param end: last day, inclusive; defaults to the data's last day
+    :param labels: names to show for group ids (e.g. user id -> "Ann"); ids stay the grouping key, so
+        two users who share a name stay apart (the second gets its id appended)
     """
     if value not in DAILY_VALUES:
         raise ValueError(f"daily() sums one of {DAILY_VALUES}, not {value!r}")
@@ -552,7 +555,21 @@ def daily(
         named = sums["group"].isin(ranked[:keep]).to_numpy(dtype=bool, na_value=False)
         sums["group"] = sums["group"].where(named, other_label)
     sums = sums.groupby(["date", "group"], sort=False)["value"].sum()
-    return _tidy_daily(days, order, sums)
+    frame = _tidy_daily(days, order, sums)
+    return _relabel(frame, labels, other_label) if labels else frame
+
+
+def _relabel(frame: pd.DataFrame, labels: Mapping[str, str], other_label: str) -> pd.DataFrame:
+    """A tidy daily frame's group ids into names, unique per id, e.g. ``user-1 -> "Ann"``."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for group in frame["group"].drop_duplicates():
+        name = group if group == other_label else str(labels.get(group, group))
+        if name in taken:
+            name = f"{name} ({group})"
+        taken.add(name)
+        names[group] = name
+    return frame.assign(group=frame["group"].map(names).astype("string"))
 
 
 # --- breakdowns ----------------------------------------------------------------------------------

@@ -1004,3 +1004,21 @@ def test_every_function__runs_on_a_big_table(big):
     assert len(an.billed_vs_estimated(big)) == 365
     assert sorted(an.unpriced(big)["model"]) == ["model-03", "model-13", "model-23"]
     assert an.freshness(big, now=dt.datetime(2027, 1, 1)).data_through == dt.date(2026, 12, 31)
+
+
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        ({"u1": "Ann", "u2": "Bob"}, {"Ann", "Bob"}),
+        ({"u1": "Ann", "u2": "Ann"}, {"Ann", "Ann (u2)"}),  # namesakes stay apart
+        ({"u1": "Ann"}, {"Ann", "u2"}),  # an id without a name keeps its id
+    ],
+)
+def test_daily__labels_name_groups_but_ids_keep_them_apart(labels, expected):
+    rows = conform(pd.DataFrame({
+        "date": ["2026-01-01", "2026-01-01", "2026-01-02"], "user_id": ["u1", "u2", "u2"],
+        "cost_usd": [3.0, 1.0, 1.0], "cost_basis": ["estimated"] * 3, "n_requests": [1, 1, 1],
+    }))
+    out = an.daily(rows, by="user_id", labels=labels)
+    assert set(out["group"]) == expected
+    assert out["value"].sum() == pytest.approx(5.0)

@@ -355,3 +355,25 @@ def test_frame__a_bad_shared_link_never_crashes(start, end, preset):
         assert (view.start, view.end) == (date.fromisoformat(start), today())
     else:  # the link's dates are dropped: the default range is shown
         assert (view.start, view.end) == preset_range("last_30_days", today())
+
+
+def test_frame__an_error_keeps_the_filters_in_the_sidebar_and_the_link(fake_openai, monkeypatch):
+    monkeypatch.setattr("spend.client.MAX_DELAY", 0.0)
+    monkeypatch.setattr("spend.client.INITIAL_DELAY", 0.0)
+    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at.query_params["range"] = "last_7_days"
+    run_until_complete(at)
+    model = at.session_state["_spend_view"].frame["model"].dropna().iloc[0]
+    at.sidebar.multiselect(key="filter_models").set_value([model]).run()
+    fake_openai.fail_next(50, status=503)
+    at.sidebar.button(key="refresh").click().run()
+    for job in list(REGISTRY._jobs.values()):
+        job.wait(30)
+    at.run()
+    assert any("try again later" in e.value for e in at.error)
+    assert url_values(at, "model") == [model]  # the link still carries the filter
+    fake_openai.reset()
+    run_until_complete(at)
+    no_exceptions(at)
+    assert at.sidebar.multiselect(key="filter_models").value == [model]  # and the sidebar got it back

@@ -42,6 +42,11 @@ def url_selection(state_key: str, options: list[str]) -> list[str] | None:
     return [v for v in values if v in options]
 
 
+def pending_filters() -> dict[str, list[str]]:
+    """Filters a link brought that no run has applied yet (loading failed so far), to keep them in the URL."""
+    return {key: st.session_state.get(f"_url_{key}", []) for key in LISTS}
+
+
 def write_state_to_url(preset: str, start, end, filters: dict[str, list[str]]) -> None:
     """The current view into the query string (replacing what was there)."""
     wanted: dict[str, str | list[str]] = {"range": preset}

@@ -27,6 +27,9 @@ SOURCE_LABELS = {
     "demo": "Demo data",
 }
 ACTIVE_LABELS = {"demo": "Demo data", "legacy": "Legacy usage API", "admin": "Admin Usage & Costs API"}
+#: The last filter choices, outside widget state (Streamlit drops a widget's state on a run that
+#: does not draw it, e.g. when loading failed), so an error never costs the user their selection.
+KEPT_FILTERS = "_kept_filters"
 FILTERS = {  # widget key -> (label, analysis.options key, placeholder)
     "filter_models": ("Models", "models", "All models"),
     "filter_users": ("Users", "users", "All users"),
@@ -93,10 +96,13 @@ def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
         ids = [i for i, _ in pairs]
         names = dict(pairs)
         from_url = query.url_selection(state_key, ids)
+        kept = st.session_state.get(KEPT_FILTERS, {}).get(state_key)
         if from_url is not None:
             st.session_state[state_key] = from_url
         elif state_key in st.session_state:
             st.session_state[state_key] = [v for v in st.session_state[state_key] if v in names]
+        elif kept:  # the widget was not drawn on a run that failed: bring its choice back
+            st.session_state[state_key] = [v for v in kept if v in names]
         if kind in ("projects", "api_keys") and not ids:
             selected[state_key] = []
             continue
@@ -164,7 +170,7 @@ def render() -> View | None:
         loaded = data.load(settings, prev_start, end, per_user=per_user, confirmed=confirmed, refresh=refresh)
         failed = loaded.error is not None or loaded.result is None
         if failed:
-            query.write_state_to_url(preset, start, end, {})
+            query.write_state_to_url(preset, start, end, st.session_state.get(KEPT_FILTERS) or query.pending_filters())
             _status(loaded)
         else:
             full = loaded.result.frame
@@ -172,6 +178,7 @@ def render() -> View | None:
                      loaded.plan.missing if loaded.plan else 0)
             st.divider()
             filters = _filters(full, token)
+            st.session_state[KEPT_FILTERS] = filters
             query.write_state_to_url(preset, start, end, filters)
             st.divider()
             if _status(loaded):
