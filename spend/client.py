@@ -21,6 +21,7 @@ import logging
 import math
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -241,14 +242,26 @@ class OpenAIClient:
         self.timeout = timeout
         self.rand = rand
         self.on_event = on_event
+        self._listeners: dict[int, Callable[[str, dict], None]] = {}
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
         return f"OpenAIClient(base_url={self.base_url!r}, org_id={self.org_id!r})"
 
+    def listen(self, handler: Callable[[str, dict], None] | None) -> None:
+        """Route this thread's events to ``handler`` (None stops): two background jobs sharing one
+        client each hear only their own requests."""
+        if handler is None:
+            self._listeners.pop(threading.get_ident(), None)
+        else:
+            self._listeners[threading.get_ident()] = handler
+
     def _emit(self, event: str, **data: Any) -> None:
         if self.on_event is not None:
             self.on_event(event, data)
+        handler = self._listeners.get(threading.get_ident())
+        if handler is not None:
+            handler(event, data)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}

@@ -8,6 +8,7 @@ disk cache as it arrives, so a stop, a crash or a server restart resumes from wh
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from typing import Callable, Hashable
 
 from spend.errors import SpendError
 from spend.sources import FetchProgress, Plan, Source
+
+
+_SERIALS = itertools.count(1)
 
 
 @dataclass
@@ -25,6 +29,7 @@ class FetchJob:
     plan: Plan
     progress: FetchProgress
     stop_event: threading.Event = field(default_factory=threading.Event)
+    serial: int = field(default_factory=lambda: next(_SERIALS))  # unlike id(), never reused
     thread: threading.Thread | None = None
     error: SpendError | None = None
     finished_at: float | None = None
@@ -78,17 +83,13 @@ class JobRegistry:
         def on_progress(state: FetchProgress) -> None:
             job.progress = FetchProgress(**{**state.__dict__})
 
-        client = getattr(source, "client", None)
-        previous = getattr(client, "on_event", None)
-
         def on_event(event: str, data: dict) -> None:
             if event == "rate_limited":
                 job.rate_limited_until = self.clock() + float(data.get("seconds") or 0)
-            if previous is not None:
-                previous(event, data)
 
+        client = getattr(source, "client", None)
         if client is not None:
-            client.on_event = on_event
+            client.listen(on_event)
         try:
             source.fetch(job.plan, progress=on_progress, stop=job.stop_event)
         except SpendError as exc:
@@ -100,7 +101,7 @@ class JobRegistry:
             job.progress.error = str(job.error)
         finally:
             if client is not None:
-                client.on_event = previous
+                client.listen(None)
             job.finished_at = self.clock()
 
     def forget(self, key: Hashable) -> None:

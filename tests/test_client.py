@@ -194,3 +194,28 @@ def test_client__credentials_no_header_can_carry_are_a_clear_error(key, org):
     with pytest.raises(errors.ConfigError, match="not plain ASCII") as info:
         OpenAIClient(api_key=key, org_id=org, base_url="http://127.0.0.1:9/v1", fingerprint="fp")
     assert key not in str(info.value)
+
+
+def test_client__each_thread_hears_only_its_own_events(fake_openai, tmp_path):
+    import threading
+
+    client, _ = make(fake_openai, tmp_path)
+    heard: dict[str, list[str]] = {"a": [], "b": []}
+    fake_openai.fail_next(1, status=429, retry_after="0", path_prefix="/v1/organizations")
+
+    def work(name, path, params):
+        client.listen(lambda event, data: heard[name].append(f"{event}:{data.get('path')}"))
+        try:
+            client.get_json(path, params)
+        finally:
+            client.listen(None)
+
+    threads = [threading.Thread(target=work, args=("a", f"/organizations/{ORG_ID}/users", None)),
+               threading.Thread(target=work, args=("b", "/usage", {"date": day(fake_openai)}))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert "rate_limited:" + f"/organizations/{ORG_ID}/users" in heard["a"]
+    assert all("/usage" in e for e in heard["b"]) and not any("rate_limited" in e for e in heard["b"])
+    assert not client._listeners

@@ -117,8 +117,9 @@ def _status(loaded: data.Loaded) -> bool:
     if plan is None:
         return False
     stored = plan.total - plan.missing
-    if job is not None and job.running:
-        _progress(loaded.job_key)
+    if job is not None and (job.running or (loaded.result is not None and loaded.result.partial
+                                             and job.error is None and not job.stopped)):
+        _progress(loaded.job_key)  # also when the job ended after this run read the cache: it reruns once
     elif plan.missing:
         st.caption(f"{plan.missing} of {plan.total} requests still to fetch, about "
                    f"{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min.")
@@ -139,8 +140,8 @@ def _progress(key: tuple | None) -> None:
     state = job.progress
     now = datetime.now(timezone.utc).timestamp()
     if not job.running:
-        if st.session_state.get("_shown_job") != id(job):
-            st.session_state["_shown_job"] = id(job)
+        if st.session_state.get("_shown_job") != job.serial:
+            st.session_state["_shown_job"] = job.serial
             st.rerun()
         return
     state.now = now
