@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from spend import errors
@@ -85,6 +87,19 @@ def progress_printer(stream: TextIO, width: int = 30) -> Callable[[FetchProgress
     return show
 
 
+def _unwritable(path: str) -> str | None:
+    """A path into why a file cannot be written there (checked before a long fetch), or None."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        return "it is a folder"
+    if not folder.is_dir():
+        return f"no folder {folder}"
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return "permission denied"
+    return None
+
+
 def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | None = None, stderr: TextIO | None = None,
          clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> int:
     stdout = stdout or sys.stdout
@@ -93,6 +108,11 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(name)s: %(message)s")
     progress = progress_printer(stderr)
+    if args.command == "export" and args.out != "-":
+        problem = _unwritable(args.out)
+        if problem:
+            stderr.write(f"error: cannot write {args.out}: {problem}\n")
+            return 1
     try:
         settings = Settings.from_env(environ)
         if args.source:
@@ -114,9 +134,17 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
             if args.out == "-":
                 stdout.write(text)
             else:
-                with open(args.out, "w", encoding="utf-8", newline="") as handle:
-                    handle.write(text)
+                try:
+                    with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                        handle.write(text)
+                except OSError as exc:
+                    stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
+                    return 1
                 stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
+        if result.partial:
+            stderr.write(f"warning: {result.missing_requests} answers are missing; run the command again to "
+                         "fetch them\n")
+            return 1
         else:
             stderr.write(f"{len(result.frame)} usage rows cached for {start}..{end}\n")
         return 0

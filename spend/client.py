@@ -141,11 +141,20 @@ def error_for_status(
                 f"scope api.usage.read). An organization owner can create one at {ADMIN_KEYS_URL}.",
                 **kw,
             )
+        if endpoint.lstrip("/").startswith("organization/"):
+            return errors.PermissionDeniedError(
+                f"This admin key may not read {endpoint} (403). Check that it belongs to the right "
+                f"organization and has read access: {ADMIN_KEYS_URL}.{said}",
+                **kw,
+            )
         return errors.PermissionDeniedError(
             f"{org} not found or the key has no access to it (403): check the org id on "
             f"{ORG_SETTINGS_URL} and that the key belongs to that organization.{said}",
             **kw,
         )
+    if status == 404 and endpoint.lstrip("/").startswith("organization/"):
+        return errors.NotFoundError(f"OpenAI does not know {endpoint} (404): an id in it may be deleted, or "
+                                    f"the API changed.{said}", **kw)
     if status == 404:
         return errors.NotFoundError(
             f"{org} not found or the key has no access to it (404): check the org id on "

@@ -224,6 +224,10 @@ class Source:
             if len(bodies) > 10_000:
                 raise errors.MalformedResponseError(f"{request.path} kept paginating", endpoint=request.path)
 
+    def fetch_request(self, request: PlannedRequest) -> None:
+        """Fetch one planned request (all its pages) into the cache."""
+        self._pages(request, network=True)
+
     def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
         """Requests named by answers already stored (per-user days, per-project key lists); none by default."""
         return []
@@ -247,7 +251,7 @@ class Source:
                     continue
                 if stopped():
                     break
-                self._pages(request, network=True)
+                self.fetch_request(request)
                 state.done += 1
                 state.now = self.clock()
                 if progress:
@@ -424,8 +428,25 @@ class AdminSource(Source):
         pages = self._pages(request, network=False, stale_ok=True) if self.client is not None else None
         return None if pages is None else normalize.admin_projects_to_frame(pages)
 
+    #: Lists that only name things: if one is refused, ids are shown instead of failing the dashboard.
+    NAME_KINDS = ("users", "projects", "api_keys")
+
+    def fetch_request(self, request: PlannedRequest) -> None:
+        try:
+            super().fetch_request(request)
+        except (errors.PermissionDeniedError, errors.NotFoundError, errors.BadRequestError) as exc:
+            if request.kind not in self.NAME_KINDS or self.client is None or self.client.cache is None:
+                raise
+            # Stored like an answer (not final: asked again later), so the rest of the fetch goes on.
+            placeholder = {"object": "list", "data": [], "has_more": False, "spend_error": exc.message}
+            self.client.cache.set(self.client.key_for(request.path, request.params_dict), placeholder, final=False)
+
     def build(self, start, end, bodies):
         frames, notices = [], []
+        refused = sorted({r.kind for r, pages in bodies.items() if isinstance(pages[0], dict) and pages[0].get("spend_error")})
+        if refused:
+            notices.append(f"OpenAI refused the {', '.join(k.replace('_', ' ') for k in refused)} list(s) to this key, so "
+                           "some ids are shown without names.")
         users = projects = None
         key_pages: dict[str, list[Any]] = {}
         for request, pages in bodies.items():

@@ -110,3 +110,11 @@ def test_cli__runs_as_a_module_in_a_subprocess(fake_openai, tmp_path):
     assert "error: The API key was rejected (401)" in proc.stderr
     assert "sk-bad" not in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("out, reason", [("/nonexistent-dir/x.csv", "no folder"), (".", "it is a folder")])
+def test_cli__an_unwritable_out_file_is_refused_before_fetching(fake_openai, tmp_path, out, reason):
+    env = env_for(fake_openai, tmp_path, OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID)
+    code, _, err = run(["export", "--out", out], env)
+    assert code == 1 and f"cannot write {out}: {reason}" in err
+    assert fake_openai.count() == 0 and "Traceback" not in err

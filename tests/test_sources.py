@@ -251,3 +251,22 @@ def test_jobs__an_unexpected_exception_ends_the_job_with_an_error(fake_openai, t
     job = JobRegistry().start("k", source, source.plan(fake_openai.days[-2], fake_openai.days[-1]))
     assert job.wait(10) and not job.running
     assert isinstance(job.error, errors.SpendError) and "RuntimeError" in str(job.error)
+
+
+def test_admin__a_refused_name_list_shows_ids_not_an_error(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
+    start, end = fake_openai.days[-5], fake_openai.days[-1]
+    fake_openai.fail_next(1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/users")
+    result = source.load(start, end)
+    assert not result.partial
+    assert any("refused the users list" in n for n in result.notices)
+    usage = result.frame[result.frame["operation"] == "completion"]
+    assert usage["user_id"].notna().any() and usage["user_name"].isna().all()
+    assert int(usage["input_tokens"].sum()) == fake_openai.admin_totals("completions", start, end)["input_tokens"]
+
+
+def test_admin__a_refused_usage_endpoint_is_an_error(fake_openai, tmp_path):
+    source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
+    fake_openai.fail_next(1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/usage")
+    with pytest.raises(errors.PermissionDeniedError, match="may not read /organization/usage"):
+        source.load(fake_openai.days[-5], fake_openai.days[-1])
