@@ -363,6 +363,10 @@ class LegacySource(Source):
         if users is not None and len(frame):
             frame = normalize.join_users(frame, users)
         notices = []
+        if self.per_user and len(frame):
+            notices.append("Usage is fetched user by user for the organization's current members: usage by service "
+                           "accounts or removed users is not in these figures (turn off *Attribute usage to users* "
+                           "to see the organization's total).")
         usage_bodies = [body for _, _, body in payloads]
         if usage_bodies and all(normalize.usage_is_empty(b) for b in usage_bodies):
             notices.append(

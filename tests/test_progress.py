@@ -100,3 +100,34 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(fake_
     view = at.session_state["_spend_view"]
     expected = fake_openai.legacy_totals(view.start, view.end)["n_requests"]
     assert view.frame["n_requests"].sum() == expected > partial_requests
+
+
+def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, fresh_streamlit):
+    from spend.client import OpenAIClient
+
+    gate = threading.Event()
+    original = OpenAIClient.send_once
+
+    def gated(self, path, params=None):
+        gate.wait(30)
+        return original(self, path, params)
+
+    monkeypatch.setattr(OpenAIClient, "send_once", gated)
+    monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 0.2)
+    sessions = []
+    for _ in range(2):
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+        at.secrets.update(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+                          SPEND_RATE_LIMIT_PER_MIN="60000")
+        at.query_params["range"] = "last_7_days"
+        at.run()
+        assert not at.exception
+        sessions.append(at)
+    assert len(REGISTRY._jobs) == 1
+    gate.set()
+    (job,) = REGISTRY._jobs.values()
+    assert job.wait(30) and job.error is None
+    for at in sessions:
+        at.run()
+    view = sessions[1].session_state["_spend_view"]
+    assert fake_openai.count() == 1 + (view.end - view.previous_start).days + 1  # users + each day, once
