@@ -225,7 +225,8 @@ def filter_usage(
     """The usage table into the rows the sidebar selects, e.g. ``models=["o3"]`` keeps o3's rows.
 
     Dates are inclusive days; ``None`` or an empty list means no filter (a multiselect with nothing
-    picked shows everything). ``users`` may hold ``NO_USER`` for org-level usage rows. Billed rows
+    picked shows everything); when nothing is filtered out the input itself comes back (results
+    are read-only here). ``users`` may hold ``NO_USER`` for org-level usage rows. Billed rows
     have no model or user, so any model or user filter drops them; project and key filters keep
     matching billed rows.
 
@@ -250,6 +251,8 @@ def filter_usage(
         mask = mask & _isin(df["project_id"], projects)
     if api_keys:
         mask = mask & _isin(df["api_key_id"], api_keys)
+    if mask.all() and isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df  # nothing filtered out: no copy of a large table (results are read, never written)
     return df.loc[mask].reset_index(drop=True)
 
 
