@@ -47,6 +47,7 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self._key = f"limiter:{fingerprint}"
+        self.last_slot: float | None = None
         self._store = diskcache.Cache(str(Path(directory) / "ratelimit"))
 
     def reserve(self) -> float:
@@ -57,6 +58,7 @@ class RateLimiter:
             slot = max(now, state["next_at"], state["paused_until"])
             state["next_at"] = slot + self.interval
             self._store.set(self._key, state)
+        self.last_slot = slot  # when this caller may send (clock time), for logs and tests
         return slot - now
 
     def acquire(self) -> float:
