@@ -118,3 +118,28 @@ def test_cli__an_unwritable_out_file_is_refused_before_fetching(fake_openai, tmp
     code, _, err = run(["export", "--out", out], env)
     assert code == 1 and f"cannot write {out}: {reason}" in err
     assert fake_openai.count() == 0 and "Traceback" not in err
+
+
+def test_cli__a_prices_file_prices_what_genai_prices_does_not_know(tmp_path):
+    from spend.demo import UNPRICED_MODEL
+
+    prices = tmp_path / "prices.toml"
+    prices.write_text(f'[[price]]\nmodel = "{UNPRICED_MODEL}"\ninput_per_mtok = 10.0\noutput_per_mtok = 20.0\n')
+    env = {"SPEND_CACHE_DIR": str(tmp_path)}
+    before = pd.read_csv(io.StringIO(run(["export", "--source", "demo", "--out", "-"], env)[1]))
+    code, out, err = run(["export", "--source", "demo", "--out", "-"], {**env, "SPEND_PRICES_FILE": str(prices)})
+    assert code == 0, err
+    after = pd.read_csv(io.StringIO(out))
+    was = before[before["model"] == UNPRICED_MODEL]
+    now = after[after["model"] == UNPRICED_MODEL]
+    assert len(was) and (was["cost_basis"] == "unpriced").all() and was["cost_usd"].isna().all()
+    assert (now["cost_basis"] == "estimated").all()
+    expected = (now["input_tokens"] * 10.0 + now["output_tokens"] * 20.0) / 1e6
+    assert now["cost_usd"].to_numpy() == pytest.approx(expected.to_numpy())
+
+
+def test_cli__a_broken_prices_file_is_one_clear_line(tmp_path):
+    prices = tmp_path / "prices.toml"
+    prices.write_text("[[price]]\nmodel = \n")
+    code, _, err = run(["plan", "--source", "demo"], {"SPEND_PRICES_FILE": str(prices)})
+    assert code == 1 and str(prices) in err and "Traceback" not in err
