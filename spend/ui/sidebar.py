@@ -131,9 +131,13 @@ def _status(loaded: data.Loaded) -> bool:
     return False
 
 
+#: While a fetch runs, the page itself is redrawn with the answers so far at most this often.
+PAGE_REFRESH_SECONDS = 10.0
+
+
 @st.fragment(run_every=2)
 def _progress(key: tuple | None) -> None:
-    """Live progress of the background fetch; reruns the whole app once it ends."""
+    """Live progress of the background fetch; redraws the page as answers arrive and once it ends."""
     job = REGISTRY.get(key) if key else None
     if job is None:
         return
@@ -144,6 +148,12 @@ def _progress(key: tuple | None) -> None:
             st.session_state["_shown_job"] = job.serial
             st.rerun()
         return
+    drawn = st.session_state.setdefault("_drawn_progress", (job.serial, state.done, now))
+    if drawn[0] != job.serial:
+        drawn = st.session_state["_drawn_progress"] = (job.serial, state.done, now)
+    if state.done > drawn[1] and now - drawn[2] >= PAGE_REFRESH_SECONDS:
+        st.session_state["_drawn_progress"] = (job.serial, state.done, now)
+        st.rerun()  # the whole app: the page shows the new answers
     state.now = now
     st.progress(state.fraction, text=f"Fetching: {state.done}/{state.planned} requests · ETA {format_duration(state.eta_seconds)}")
     if job.rate_limited_until > now:
@@ -177,12 +187,7 @@ def render() -> View | None:
             full = loaded.result.frame
             token = (active, settings.fingerprint, per_user, prev_start, end, len(full),
                      loaded.plan.missing if loaded.plan else 0)
-            st.divider()
-            filters = _filters(full, token)
-            st.session_state[KEPT_FILTERS] = filters
-            query.write_state_to_url(preset, start, end, filters)
-            st.divider()
-            if _status(loaded):
+            if _status(loaded):  # the fetch status sits above the filters, where it is seen
                 st.session_state["_confirmed_fetch"] = True
                 st.rerun()
             if active != "demo" and not (loaded.job and loaded.job.running):
@@ -190,6 +195,10 @@ def render() -> View | None:
                              help="Fetch again the days that are not final yet (the last 48 hours)."):
                     st.session_state["_refresh"] = True
                     st.rerun()
+            st.divider()
+            filters = _filters(full, token)
+            st.session_state[KEPT_FILTERS] = filters
+            query.write_state_to_url(preset, start, end, filters)
     if failed:
         set_view(None)
         _show_error(loaded)
