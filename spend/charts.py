@@ -235,7 +235,7 @@ def bar_ranking(
                 alt.Tooltip(f"{value}:Q", title=title, format=number_format),
             ],
         )
-        .properties(width=WIDTH, height=max(HEIGHT, BAR_STEP * len(data)))
+        .properties(width=WIDTH, height=alt.Step(BAR_STEP))  # one bar is one bar high, however few
     )
 
 

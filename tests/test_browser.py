@@ -26,7 +26,7 @@ import pytest
 
 from spend.schema import COLUMNS
 from tests import browser_support as bs
-from tests.fake_openai import ADMIN_KEY
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = bs.ROOT / "docs" / "screenshots"
@@ -108,6 +108,22 @@ def admin_app(tmp_path_factory):
     try:
         app_env = bs.clean_env(os.environ, OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_BASE_URL=fake_url,
                                SPEND_RATE_LIMIT_PER_MIN="6000", SPEND_CACHE_DIR=str(tmp / "cache"))
+        proc, url = bs.start_streamlit(app_env, tmp / "streamlit.log")
+        yield url
+        bs.stop(proc)
+    finally:
+        bs.stop(fake)
+
+
+@pytest.fixture(scope="module")
+def slow_legacy_app(tmp_path_factory):
+    """The legacy source at 30 requests a minute: a fetch of a week takes ~30 s, long enough to watch."""
+    tmp = tmp_path_factory.mktemp("legacy-app")
+    env = bs.clean_env(os.environ)
+    fake, fake_url = bs.start_fake_openai(env, "--days", "20", "--users", "3", "--seed", "2")
+    try:
+        app_env = bs.clean_env(os.environ, OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_url,
+                               SPEND_RATE_LIMIT_PER_MIN="30", SPEND_CACHE_DIR=str(tmp / "cache"))
         proc, url = bs.start_streamlit(app_env, tmp / "streamlit.log")
         yield url
         bs.stop(proc)
@@ -211,6 +227,26 @@ def test_admin_source__overview_shows_billed_metrics(page, admin_app):
     assert billed.locator('[data-testid="stMetricValue"]').inner_text().startswith("$")
     assert page.locator('[data-testid="stMetric"]', has_text="Gap (billed").count() == 1
     screenshot(page, "overview-admin")
+
+
+def test_background_fetch__partial_data_and_live_progress(page, slow_legacy_app):
+    page.goto(bs.page_url(slow_legacy_app, "/", {"range": "last_7_days"}))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stProgress"]').wait_for(timeout=TIMEOUT_MS)
+    first = sidebar.get_by_text("Fetching:").inner_text()
+    banner = page.locator('[data-testid="stAlert"]', has_text="Partial data")
+    banner.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function(ALL_DRAWN_JS, arg=[CHART, DRAWN_CHART], timeout=TIMEOUT_MS)
+    assert sidebar.get_by_role("button", name="Stop").count() == 1
+    done = lambda text: int(text.split("Fetching:")[1].split("/")[0])  # noqa: E731
+    # the bar moves by itself, without a click
+    page.wait_for_function(
+        "([before]) => { const el = [...document.querySelectorAll('[data-testid=stSidebar] *')]"
+        ".find(e => e.childElementCount === 0 && (e.textContent || '').startsWith('Fetching:'));"
+        " return el && parseInt(el.textContent.split('Fetching:')[1]) > before; }",
+        arg=[done(first)], timeout=TIMEOUT_MS)
+    assert page.locator(ERROR_BOX).count() == 0
+    screenshot(page, "fetching")
 
 
 # --- the helpers, without a browser ---------------------------------------------------------------

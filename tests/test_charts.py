@@ -203,13 +203,14 @@ def test_bar_ranking__table(value, label, top_n, expected_labels, tooltip_format
         "-x",
     )
     assert encoding["tooltip"][1]["format"] == tooltip_format
-    assert spec["width"] == "container" and spec["height"] >= charts.HEIGHT
+    assert spec["width"] == "container" and spec["height"] == {"step": charts.BAR_STEP}
 
 
 def test_bar_ranking__many_bars_grow_the_chart():
     frame = pd.DataFrame({"label": [f"user-{i}" for i in range(40)], "cost_usd": np.arange(40.0)})
     spec = charts.bar_ranking(frame, "cost_usd", "label", top_n=30).to_dict()
-    assert spec["height"] == 30 * charts.BAR_STEP
+    assert spec["height"] == {"step": charts.BAR_STEP}  # 30 bars -> 30 steps; one bar is never a block
+    assert len(spec["datasets"][spec["data"]["name"]]) == 30
 
 
 def test_bar_ranking__from_by_user_with_custom_title():
