@@ -4,6 +4,9 @@
   OpenAI server on 127.0.0.1 for the whole suite, from ``tests/fake_openai.py`` (registered below as a
   plugin, so every module shares the same server).
 
+- ``fresh_streamlit``: clears ``st.cache_data``, ``st.cache_resource`` and the background-job registry
+  before and after a test, so one page test's frames, sources and fetches never leak into the next.
+
 - ``clean_environ`` (autouse): removes every ``OPENAI_*`` and ``SPEND_*`` variable, so a developer's
   own key can never reach a test, and points ``SPEND_CACHE_DIR`` at a fresh temporary folder.
 """
@@ -24,3 +27,19 @@ def clean_environ(monkeypatch, tmp_path):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SPEND_CACHE_DIR", str(tmp_path / "spend-cache"))
     yield
+
+
+@pytest.fixture
+def fresh_streamlit():
+    import streamlit as st
+
+    from spend.jobs import REGISTRY
+
+    def clear():
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        REGISTRY._jobs.clear()
+
+    clear()
+    yield
+    clear()

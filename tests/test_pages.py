@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta, timezone
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from spend import analysis
@@ -30,15 +29,7 @@ PAGES = [str(ROOT / "app_pages" / name) for name in ("overview.py", "models.py",
 TIMEOUT = 90
 
 
-@pytest.fixture(autouse=True)
-def fresh_streamlit_caches():
-    """One test's cached frames, sources and background jobs never leak into the next."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    REGISTRY._jobs.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_streamlit")  # conftest: no cached frame or job leaks between tests
 
 
 def today() -> date:

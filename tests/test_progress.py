@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from spend.config import Settings
@@ -54,17 +53,6 @@ def test_fetch__progress_figures_follow_the_injected_clock(fake_openai, tmp_path
     assert seen[1] == (1, 10, 0.0, 108.0)
     assert seen[5] == (5, 10, 48.0, pytest.approx(max(60.0, 48.0 / 5 * 5)))
     assert seen[-1][:3] == (10, 10, 108.0) and seen[-1][3] == 0.0
-
-
-@pytest.fixture
-def fresh_streamlit():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    REGISTRY._jobs.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    REGISTRY._jobs.clear()
 
 
 def test_pages__partial_data_with_progress_while_fetching_then_full_totals(fake_openai, monkeypatch, fresh_streamlit):
