@@ -66,7 +66,7 @@ class JobRegistry:
         with self._lock:
             return self._jobs.get(key)
 
-    def start(self, key: Hashable, source: Source, plan: Plan) -> FetchJob:
+    def start(self, key: Hashable, source: Source, plan: Plan, *, expand_limit: float | None = None) -> FetchJob:
         """Start fetching ``plan`` unless a live job already holds ``key``; return the job."""
         with self._lock:
             job = self._jobs.get(key)
@@ -75,11 +75,11 @@ class JobRegistry:
             job = FetchJob(key=key, plan=plan, progress=FetchProgress(planned=plan.missing, started_at=self.clock(),
                                                                         now=self.clock(), rate_per_min=plan.rate_per_min))
             self._jobs[key] = job
-            job.thread = threading.Thread(target=self._run, args=(job, source), name=f"spend-fetch-{len(self._jobs)}", daemon=True)
+            job.thread = threading.Thread(target=self._run, args=(job, source, expand_limit), name=f"spend-fetch-{len(self._jobs)}", daemon=True)
             job.thread.start()
             return job
 
-    def _run(self, job: FetchJob, source: Source) -> None:
+    def _run(self, job: FetchJob, source: Source, expand_limit: float | None = None) -> None:
         def on_progress(state: FetchProgress) -> None:
             job.progress = FetchProgress(**{**state.__dict__})
 
@@ -91,7 +91,7 @@ class JobRegistry:
         if client is not None:
             client.listen(on_event)
         try:
-            source.fetch(job.plan, progress=on_progress, stop=job.stop_event)
+            source.fetch(job.plan, progress=on_progress, stop=job.stop_event, expand_limit=expand_limit)
         except SpendError as exc:
             job.error = exc
             job.progress.error = str(exc)

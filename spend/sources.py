@@ -232,11 +232,14 @@ class Source:
         """Requests named by answers already stored (per-user days, per-project key lists); none by default."""
         return []
 
-    def fetch(self, plan: Plan, *, progress: Progress | None = None, stop: threading.Event | None = None) -> FetchProgress:
+    def fetch(self, plan: Plan, *, progress: Progress | None = None, stop: threading.Event | None = None,
+              expand_limit: float | None = None) -> FetchProgress:
         """Send every missing request of ``plan`` (each answer stored at once); return the final progress.
 
         Requests that depend on an answer (the users list names the per-user requests, the projects
-        list the key lists) join the plan as soon as that answer is stored.
+        list the key lists) join the plan as soon as that answer is stored, unless they would take
+        longer than ``expand_limit`` seconds at the rate limit (then the next plan shows them, for
+        the user to confirm).
         """
         state = FetchProgress(planned=plan.missing, started_at=self.clock(), now=self.clock(),
                               rate_per_min=plan.rate_per_min)
@@ -259,6 +262,8 @@ class Source:
             known = set(plan.requests)
             extra = [r for r in self.dependent_requests(plan.start, plan.end) if r not in known]
             if not extra:
+                break
+            if expand_limit is not None and plan.rate_per_min and len(extra) * 60.0 / plan.rate_per_min > expand_limit:
                 break
             plan.requests.extend(extra)
             plan.cached.extend(self._is_cached(r) for r in extra)
@@ -501,7 +506,7 @@ class DemoSource(Source):
         check_range(start, end, today=self.today())
         return Plan(self.name, start, end, [], [], rate_per_min=None)
 
-    def fetch(self, plan, *, progress=None, stop=None) -> FetchProgress:
+    def fetch(self, plan, *, progress=None, stop=None, expand_limit=None) -> FetchProgress:
         state = FetchProgress(planned=0, finished=True)
         if progress:
             progress(state)

@@ -270,3 +270,15 @@ def test_admin__a_refused_usage_endpoint_is_an_error(fake_openai, tmp_path):
     fake_openai.fail_next(1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/usage")
     with pytest.raises(errors.PermissionDeniedError, match="may not read /organization/usage"):
         source.load(fake_openai.days[-5], fake_openai.days[-1])
+
+
+def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(fake_openai, tmp_path):
+    """Unconfirmed, a per-user fetch stops after the users list when the rest would take > 10 min."""
+    source, _ = source_for(fake_openai, tmp_path, per_user=True, rate=5)
+    start, end = fake_openai.days[-30], fake_openai.days[-1]
+    state = source.fetch(source.plan(start, end), expand_limit=600)
+    assert state.done == 1 and fake_openai.count() == 1  # the users list only
+    plan = source.plan(start, end)
+    assert plan.missing == 30 * len(fake_openai.user_ids) and plan.eta_seconds > 600  # now shown, to confirm
+    small = source.fetch(source.plan(end, end), expand_limit=600)  # one day: 3 requests fit the bound
+    assert small.done == len(fake_openai.user_ids)

@@ -92,7 +92,9 @@ def load(settings: Settings, start: date, end: date, *, per_user: bool = False, 
         if plan.missing and not (job and job.running):
             stopped_by_user = job is not None and job.stopped
             if confirmed or (plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user):
-                job = REGISTRY.start(key, source, plan)
+                # Unconfirmed, a fetch may not grow past the auto-start bound once the users list names
+                # the per-user requests: the next run shows that plan and asks.
+                job = REGISTRY.start(key, source, plan, expand_limit=None if confirmed else AUTO_START_SECONDS)
                 job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
                 if job.error is not None and not job.running:
                     REGISTRY.forget(key)
