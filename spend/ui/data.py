@@ -7,6 +7,7 @@ session (``spend.jobs.REGISTRY``); the page shows what the cache holds so far, m
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,6 +37,21 @@ class Loaded:
     error: errors.SpendError | None = None
     awaiting_confirmation: bool = False
     notices: list[str] = field(default_factory=list)
+
+
+#: From this many loaded rows on, each run starts with a garbage collection (see ``release_garbage``).
+LARGE_TABLE_ROWS = 50_000
+
+
+def release_garbage(rows: int) -> None:
+    """Collect reference cycles left by the previous run when the table is large.
+
+    Every rerun leaves cycles (Altair's schema-validation errors, Streamlit's messages) that hold
+    chart payloads; Python frees them only when its allocation counters say so, which lets a large
+    table's reruns pile up tens of MB each. A collection costs ~0.1 s, so only large tables pay it.
+    """
+    if rows >= LARGE_TABLE_ROWS:
+        gc.collect()
 
 
 def utc_today() -> date:

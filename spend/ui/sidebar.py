@@ -185,6 +185,7 @@ def render() -> View | None:
             _status(loaded)
         else:
             full = loaded.result.frame
+            data.release_garbage(len(full))
             token = (active, settings.fingerprint, per_user, prev_start, end, len(full),
                      loaded.plan.missing if loaded.plan else 0)
             if _status(loaded):  # the fetch status sits above the filters, where it is seen
