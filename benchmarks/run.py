@@ -105,12 +105,13 @@ QUICK_FAKE = {"days": 35, "users": 2}
 def minimum_requests(source: str, days: int, *, users: int = 0, per_user: bool = False, projects: int = 0) -> int:
     """A fetch into the fewest requests it can take, e.g. ``("admin", 30, projects=3) -> 16``.
 
-    Legacy: the users list + one ``/v1/usage`` per day (per user and day when ``per_user``).
+    Legacy: the users list + one ``/v1/usage`` per day (per user, the org-wide answer and one per
+    user each day: the org-wide one gives the usage no current member made).
     Admin: users and projects lists, 10 usage endpoints x ceil(days / 31), costs x ceil(days / 180),
     one API-key list per project.
     """
     if source == "legacy":
-        return 1 + days * (users if per_user else 1)
+        return 1 + days * (users + 1 if per_user else 1)
     if source == "admin":
         usage = ADMIN_USAGE_ENDPOINTS * math.ceil(days / USAGE_DAYS_PER_REQUEST)
         return 2 + usage + math.ceil(days / COST_DAYS_PER_REQUEST) + projects
@@ -137,7 +138,7 @@ def non_final_requests(source: str, start: date, end: date, now: datetime, *, us
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     if source == "legacy":
         recent = sum(1 for d in days if d >= cutoff)
-        return 1 + recent * (users if per_user else 1)
+        return 1 + recent * (users + 1 if per_user else 1)
     if source == "admin":
         def recent_windows(size: int) -> int:
             return sum(1 for i in range(0, len(days), size) if days[min(i + size, len(days)) - 1] >= cutoff)

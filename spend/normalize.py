@@ -612,6 +612,43 @@ def _group_columns(groups: dict[tuple, list], key_names: tuple[str, ...]) -> dic
     return columns
 
 
+#: What identifies usage apart from who made it: the keys ``unattributed`` matches on.
+_REMAINDER_KEYS = ("date", "source", "project_id", "project_name", "api_key_id", "api_key_name", "model",
+                   "model_family", "operation", "unit", "image_size")
+_REMAINDER_COUNTS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens", "units")
+
+
+def unattributed(org_wide: pd.DataFrame, per_user: pd.DataFrame) -> pd.DataFrame:
+    """Org-wide usage minus what the per-user answers attribute, into rows with no user, e.g.
+    100 org requests of gpt-4o on a day - 90 by members -> one row of 10 requests (service accounts,
+    removed users).
+
+    Matches on day, project, key, model, kind and unit; a difference below zero (a member's answer
+    counted more than the org's) is 0, and rows where nothing is left are dropped.
+
+    :param org_wide: usage table from org-wide answers (no user)
+    :param per_user: usage table from per-user answers of the same days
+    """
+    if org_wide.empty:
+        return org_wide.copy()
+    keys = [k for k in _REMAINDER_KEYS if k in org_wide.columns]
+
+    def totals(frame: pd.DataFrame) -> pd.DataFrame:
+        counts = frame[list(_REMAINDER_COUNTS)].astype("float64").fillna(0.0)
+        return pd.concat([frame[keys], counts], axis=1).groupby(keys, dropna=False, sort=False).sum()
+
+    org = totals(org_wide)
+    attributed = totals(per_user).reindex(org.index, fill_value=0.0) if len(per_user) else 0.0
+    left = (org - attributed).clip(lower=0.0)
+    left = left[(left > 0).any(axis=1)].reset_index()
+    for name in ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens"):
+        left[name] = left[name].round().astype("int64")
+    has_unit = left["unit"].notna() if "unit" in left.columns else False
+    left["units"] = left["units"].where(has_unit)
+    left["cost_basis"] = "unpriced"
+    return conform(left)
+
+
 # --------------------------------------------------------------------------------------------
 # Joins
 # --------------------------------------------------------------------------------------------
@@ -1089,6 +1126,7 @@ __all__ = [
     "to_decimal",
     "to_quantity",
     "to_text",
+    "unattributed",
     "usage_is_empty",
     "utc_day",
 ]

@@ -343,11 +343,15 @@ class LegacySource(Source):
         return requests
 
     def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
-        """Per-user mode: one request per stored user per day (none until the users list is stored)."""
+        """Per-user mode: per day the org-wide answer and one per stored user (none until the users list is in).
+
+        The org-wide answer is what makes the total right: usage no current member made (service
+        accounts, removed users) is the org's total minus the members', shown as "(no user)".
+        """
         if not self.per_user:
             return []
         users = self.stored_users()
-        return [] if users is None else self._usage_requests(start, end, list(users["user_id"].dropna()))
+        return [] if users is None else self._usage_requests(start, end, [None, *users["user_id"].dropna()])
 
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         """The users list, then org-wide days (or, per user, the days of every stored user); newest first."""
@@ -364,14 +368,19 @@ class LegacySource(Source):
             else:
                 p = request.params_dict
                 payloads.append((date.fromisoformat(p["date"]), p.get("user_public_id"), pages[0]))
-        frame = normalize.legacy_usage_to_frame(payloads, source=self.name)
+        if self.per_user:
+            by_user = normalize.legacy_usage_to_frame([p for p in payloads if p[1]], source=self.name)
+            org_days = {p[0] for p in payloads if not p[1]}
+            org_wide = normalize.legacy_usage_to_frame([p for p in payloads if not p[1]], source=self.name)
+            same_days = by_user[by_user["date"].dt.date.isin(org_days)] if len(by_user) else by_user
+            rest = normalize.unattributed(org_wide, same_days)
+            frame = conform(pd.concat([f for f in (by_user, rest) if len(f)], ignore_index=True)) \
+                if len(by_user) or len(rest) else by_user
+        else:
+            frame = normalize.legacy_usage_to_frame(payloads, source=self.name)
         if users is not None and len(frame):
             frame = normalize.join_users(frame, users)
         notices = []
-        if self.per_user and len(frame):
-            notices.append("Usage is fetched user by user for the organization's current members: usage by service "
-                           "accounts or removed users is not in these figures (turn off *Attribute usage to users* "
-                           "to see the organization's total).")
         usage_bodies = [body for _, _, body in payloads]
         if usage_bodies and all(normalize.usage_is_empty(b) for b in usage_bodies):
             notices.append(
@@ -564,7 +573,7 @@ def make_source(settings: Settings, *, per_user: bool = False, client: OpenAICli
 def requests_for_range(days: int, *, source: str, users: int = 0, per_user: bool = False, projects: int = 0) -> int:
     """The request count a cold fetch needs, e.g. legacy 30 days org-wide -> 31 (users list + 30 days)."""
     if source == "legacy":
-        return 1 + days * (users if per_user else 1)
+        return 1 + days * (users + 1 if per_user else 1)  # per user: the org-wide answer too, for the remainder
     if source == "admin":
         usage = len(ADMIN_USAGE_GROUP_BY) * math.ceil(days / USAGE_BUCKETS_PER_PAGE)
         return 2 + usage + math.ceil(days / COST_BUCKETS_PER_PAGE) + projects

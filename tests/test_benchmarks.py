@@ -31,7 +31,7 @@ MIDNIGHT = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
     [
         ("legacy", 30, 0, False, 0, 31),  # users list + 30 days
         ("legacy", 30, 5, False, 0, 31),  # users do not matter org-wide
-        ("legacy", 30, 5, True, 0, 151),  # users list + 30 days x 5 users
+        ("legacy", 30, 5, True, 0, 181),  # users list + 30 days x (org-wide + 5 users)
         ("legacy", 1, 0, False, 0, 2),
         ("admin", 1, 0, False, 0, 13),  # 2 lists + 10 usage + 1 costs
         ("admin", 30, 0, False, 3, 16),
@@ -76,7 +76,7 @@ def test_first_non_final_day__is_48_hours_after_the_days_end(now, expected):
     ("source", "start", "end", "now", "users", "per_user", "projects", "expected"),
     [
         ("legacy", date(2026, 2, 9), date(2026, 3, 10), NOW, 0, False, 0, 4),  # users + Mar 8, 9, 10
-        ("legacy", date(2026, 2, 9), date(2026, 3, 10), NOW, 5, True, 0, 16),  # users + 3 days x 5
+        ("legacy", date(2026, 2, 9), date(2026, 3, 10), NOW, 5, True, 0, 19),  # users + 3 days x (org + 5)
         ("legacy", date(2026, 2, 9), date(2026, 3, 10), MIDNIGHT, 0, False, 0, 4),
         ("legacy", date(2026, 2, 1), date(2026, 3, 8), NOW, 0, False, 0, 2),  # only Mar 8 left
         ("legacy", date(2026, 2, 1), date(2026, 3, 7), NOW, 0, False, 0, 1),  # all final: users list only

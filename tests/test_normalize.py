@@ -41,7 +41,7 @@ from spend.normalize import (
     usage_is_empty,
     utc_day,
 )
-from spend.schema import COLUMNS, validate
+from spend.schema import COLUMNS, conform, validate
 
 DAY = date(2024, 5, 1)
 DAY_START = 1714521600  # 2024-05-01T00:00:00Z
@@ -1039,3 +1039,36 @@ def test_admin_costs_to_frame__other_currencies_and_unreadable_amounts_are_not_d
     cost = frame["cost_usd"].iloc[0]
     assert (pd.isna(cost) if expected_cost is None else cost == expected_cost)
     assert frame["cost_basis"].iloc[0] == "billed"
+
+
+def _usage(rows):
+    return conform(pd.DataFrame([{"date": "2026-01-02", "cost_basis": "unpriced", **r} for r in rows]))
+
+
+@pytest.mark.parametrize(
+    "org, members, expected",
+    [
+        # the service account's 10 requests are what the members' answers do not hold
+        ([{"model": "gpt-4o", "n_requests": 100, "input_tokens": 1000}],
+         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 60, "input_tokens": 700},
+          {"model": "gpt-4o", "user_id": "u2", "n_requests": 30, "input_tokens": 200}],
+         [("gpt-4o", 10, 100)]),
+        # everything attributed: nothing left
+        ([{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}],
+         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 5, "input_tokens": 50}], []),
+        # a member counted more than the org: never below zero
+        ([{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}],
+         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 9, "input_tokens": 80}], []),
+        # a model no member used stays whole; matching is per model
+        ([{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}, {"model": "o3", "n_requests": 2, "input_tokens": 9}],
+         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 5, "input_tokens": 50}], [("o3", 2, 9)]),
+        # no per-user answers at all
+        ([{"model": "gpt-4o", "n_requests": 3, "input_tokens": 30}], [], [("gpt-4o", 3, 30)]),
+    ],
+)
+def test_unattributed__org_total_minus_members(org, members, expected):
+    rest = normalize.unattributed(_usage(org), _usage(members) if members else _usage([]).iloc[0:0])
+    validate(rest)
+    assert rest["user_id"].isna().all()
+    got = sorted(zip(rest["model"], rest["n_requests"], rest["input_tokens"]))
+    assert got == sorted(expected)

@@ -65,12 +65,18 @@ def test_legacy__per_user_attributes_usage_and_joins_names(fake_openai, tmp_path
     assert plan.total == 1 and fake_openai.count() == 0  # planning asks nothing: the users list comes first
     result = source.load(days[0], days[-1])
     again = source.plan(days[0], days[-1])
-    assert again.total == 1 + 5 * len(fake_openai.user_ids) and again.missing == 0
+    assert again.total == 1 + 5 * (1 + len(fake_openai.user_ids)) and again.missing == 0  # org-wide + each user
     assert fake_openai.count() == again.total
-    assert set(result.frame["user_id"].dropna()) <= set(fake_openai.user_ids)
-    assert result.frame["user_id"].notna().all()
-    named = result.frame.dropna(subset=["user_email"])
-    assert len(named) == len(result.frame)
+    frame = result.frame
+    assert set(frame["user_id"].dropna()) <= set(fake_openai.user_ids)
+    members = frame[frame["user_id"].notna()]
+    assert members["user_email"].notna().all()  # names joined from the users list
+    # what no member made (the fake's service account) is the org total minus the members': nothing lost
+    total = fake_openai.legacy_totals(days[0], days[-1])
+    assert int(frame["n_requests"].sum()) == total["n_requests"]
+    text = frame[frame["unit"].isna()]
+    assert int(text["input_tokens"].sum()) == total["input_tokens"]
+    assert frame["user_id"].isna().any()
 
 
 def test_legacy__a_rerun_of_a_final_range_makes_no_request(fake_openai, tmp_path):
@@ -279,6 +285,6 @@ def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(fa
     state = source.fetch(source.plan(start, end), expand_limit=600)
     assert state.done == 1 and fake_openai.count() == 1  # the users list only
     plan = source.plan(start, end)
-    assert plan.missing == 30 * len(fake_openai.user_ids) and plan.eta_seconds > 600  # now shown, to confirm
-    small = source.fetch(source.plan(end, end), expand_limit=600)  # one day: 3 requests fit the bound
-    assert small.done == len(fake_openai.user_ids)
+    assert plan.missing == 30 * (1 + len(fake_openai.user_ids)) and plan.eta_seconds > 600  # shown, to confirm
+    small = source.fetch(source.plan(end, end), expand_limit=600)  # one day: 4 requests fit the bound
+    assert small.done == 1 + len(fake_openai.user_ids)

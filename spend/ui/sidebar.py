@@ -59,8 +59,9 @@ def _connection(base: Settings) -> tuple[Settings, bool]:
         if settings.resolved_source == "legacy":
             per_user = st.toggle(
                 "Attribute usage to users", key="per_user",
-                help="One request per user per day instead of one per day: the legacy endpoint's "
-                "org-wide answer names no users. Needs many more requests at ~5 a minute.",
+                help="Per day, the org-wide answer plus one per member instead of one per day: the legacy "
+                "endpoint's org-wide answer names no users. Usage no current member made (service accounts, "
+                "removed users) shows as (no user). Needs many more requests at ~5 a minute.",
             )
     return settings, per_user
 
