@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--source", choices=SOURCE_CHOICES, default=None,
                          help="auto (default): demo without a key, admin for sk-admin- keys, else legacy")
         cmd.add_argument("--per-user", action="store_true",
-                         help="legacy source: one request per user per day, so usage is attributed to users")
+                         help="legacy source: per day the org-wide answer and one per member, so usage is "
+                              "attributed to users (the rest shows as no user)")
         cmd.add_argument("-v", "--verbose", action="store_true", help="log each request (never the key)")
         if name == "export":
             cmd.add_argument("--out", required=True, help="CSV file to write, or - for stdout")
