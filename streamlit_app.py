@@ -10,7 +10,8 @@ from spend.ui import sidebar
 st.set_page_config(page_title="OpenAI Spend", page_icon=":material/payments:", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    # The default page lives at "/" (Streamlit serves it nowhere else), so it gets no url_path.
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("app_pages/models.py", title="Models", icon=":material/model_training:", url_path="models"),
     st.Page("app_pages/users.py", title="Users", icon=":material/group:", url_path="users"),
     st.Page("app_pages/projects.py", title="Projects & keys", icon=":material/folder_open:", url_path="projects"),

@@ -13,12 +13,13 @@ tokens = per_model[per_model["unit"].isna()]
 others = per_model[per_model["unit"].notna()]
 
 st.subheader("Token models")
-tables.show(tokens, columns=["model", "cost_usd", "share", "requests", "input_tokens", "cached_input_tokens",
-                             "output_tokens", "cost_per_1m_tokens", "cost_per_1k_requests", "cost_basis", "operation"])
+tables.show(tokens, columns=["model", "cost_usd", "cost_basis", "share", "requests", "input_tokens",
+                             "cached_input_tokens", "output_tokens", "cost_per_1m_tokens", "cost_per_1k_requests",
+                             "operation"])
 if len(others):
     st.subheader("Images, audio and tools (in their own units)")
-    tables.show(others, columns=["model", "cost_usd", "share", "units", "unit", "requests", "cost_per_1k_requests",
-                                 "cost_basis", "operation"])
+    tables.show(others, columns=["model", "cost_usd", "cost_basis", "share", "units", "unit", "requests",
+                                 "cost_per_1k_requests", "operation"])
 if per_model["any_unpriced"].any():
     st.caption("Rows marked *unpriced* have no known price: their cost is empty, never $0. "
                "Add a price in a prices file (SPEND_PRICES_FILE) to include them.")

@@ -22,4 +22,4 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
 
 by_operation = analysis.by_dimension(view.frame, "operation")
 st.subheader("By kind of usage")
-tables.show(by_operation, columns=["label", "cost_usd", "share", "requests", "total_tokens", "units"])
+tables.show(by_operation, columns=["label", "cost_usd", "share", "requests", "total_tokens"])

@@ -20,5 +20,5 @@ st.download_button("Download CSV", lambda: to_csv(rows), file_name=f"openai-usag
 shown = tables.newest_first(rows, MAX_TABLE_ROWS)
 if len(rows) > MAX_TABLE_ROWS:
     st.caption(f"Showing the newest {MAX_TABLE_ROWS:,} rows; the CSV has all {len(rows):,}.")
-tables.show(shown, columns=tables.RAW_ORDER + [c for c in shown.columns if c not in tables.RAW_ORDER], height=600,
-            drop_empty=False)
+tables.show(shown, columns=tables.RAW_ORDER + [c for c in shown.columns if c not in tables.RAW_ORDER],
+            height=tables.fitted_height(len(shown), most=600), drop_empty=False)

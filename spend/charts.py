@@ -66,20 +66,22 @@ def group_order(frame: pd.DataFrame, other_label: str = OTHERS) -> list[str]:
 def color_scale(groups: list[str], other_label: str = OTHERS, *, order: list[str] | None = None) -> alt.Scale:
     """Ordered groups into a colour scale, others grey, e.g. ``["a", "others"] -> [blue, grey]``.
 
-    ``order`` (e.g. every model of the page ranked by spend) pins each group's colour to its place
-    in that ranking, so one model keeps one colour in every chart of a page; groups not in it take
-    the colours left over.
+    ``order`` (e.g. every model of the page ranked by spend) pins the first ``len(PALETTE)`` of it
+    to their place's colour, so one model keeps one colour in every chart of a page; the other
+    groups take the colours no group of this chart holds, so two groups never share one while
+    colours last.
     """
-    fixed = {g: i % len(PALETTE) for i, g in enumerate(order or []) if g != other_label}
+    pinned = {g: i for i, g in enumerate((order or [])[: len(PALETTE)]) if g != other_label}
+    taken = {pinned[g] for g in groups if g in pinned}
+    spare = iter([i for i in range(len(PALETTE)) if i not in taken])
     colors: list[str] = []
-    spare = (i for i in range(10_000) if i not in set(fixed.values()))
     for group in groups:
         if group == other_label:
             colors.append(OTHERS_COLOR)
-        elif group in fixed:
-            colors.append(PALETTE[fixed[group]])
+        elif group in pinned:
+            colors.append(PALETTE[pinned[group]])
         else:
-            colors.append(PALETTE[next(spare) % len(PALETTE)])
+            colors.append(PALETTE[next(spare, len(colors)) % len(PALETTE)])
     return alt.Scale(domain=list(groups), range=colors)
 
 
@@ -130,7 +132,7 @@ def _stacked_bars(
                 title=color_title,
                 scale=color_scale(ranked, other_label, order=order),
                 sort=ranked,
-                legend=alt.Legend(orient="bottom", labelLimit=LABEL_LIMIT, columns=4),
+                legend=alt.Legend(orient="bottom", labelLimit=LABEL_LIMIT, columns=3),
             ),
             order=alt.Order("order:Q", sort="ascending"),
             tooltip=[

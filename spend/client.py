@@ -252,18 +252,24 @@ class OpenAIClient:
         self.rand = rand
         self.on_event = on_event
         self._listeners: dict[int, Callable[[str, dict], None]] = {}
+        self._stops: dict[int, threading.Event] = {}
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
         return f"OpenAIClient(base_url={self.base_url!r}, org_id={self.org_id!r})"
 
-    def listen(self, handler: Callable[[str, dict], None] | None) -> None:
+    def listen(self, handler: Callable[[str, dict], None] | None, *, stop: threading.Event | None = None) -> None:
         """Route this thread's events to ``handler`` (None stops): two background jobs sharing one
-        client each hear only their own requests."""
+        client each hear only their own requests. ``stop``: once set, this thread's next rate-limit
+        wait ends at once with FetchStopped instead of sending."""
+        ident = threading.get_ident()
         if handler is None:
-            self._listeners.pop(threading.get_ident(), None)
+            self._listeners.pop(ident, None)
+            self._stops.pop(ident, None)
         else:
-            self._listeners[threading.get_ident()] = handler
+            self._listeners[ident] = handler
+            if stop is not None:
+                self._stops[ident] = stop
 
     def _emit(self, event: str, **data: Any) -> None:
         if self.on_event is not None:
@@ -281,9 +287,12 @@ class OpenAIClient:
     # -- layer 1: one attempt --------------------------------------------------------------
     def send_once(self, path: str, params: Any = None) -> requests.Response:
         """Take a rate-limit slot, then send one GET; connection failures become ApiConnectionError."""
+        stop = self._stops.get(threading.get_ident())
         if self.limiter is not None:
-            waited = self.limiter.acquire()
+            waited = self.limiter.acquire(cancel=stop)
             self.stats.waited_seconds += waited
+        if stop is not None and stop.is_set():
+            raise errors.FetchStopped("The fetch was stopped; every answer that arrived is kept.")
         self.stats.requests += 1
         url = f"{self.base_url}/{path.lstrip('/')}"
         logger.debug("GET %s %s", path, normalize_params(params))

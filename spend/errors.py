@@ -12,6 +12,7 @@
     │   └── MalformedResponseError  2xx with a body that is not the JSON we expect (HTML, empty, cut)
     ├── ApiConnectionError          no answer at all (DNS, refused, timeout) after every retry
     ├── EmptyDataError              OpenAI answered, but with no usage for the whole range
+    ├── FetchStopped                the user stopped a background fetch (what was stored is kept)
     ├── CacheError                  the disk cache could not be read or written
     └── PricingError                a price file is unreadable
 
@@ -90,6 +91,10 @@ class ApiConnectionError(SpendError):
 
 class EmptyDataError(SpendError):
     """OpenAI answered every request, but with no usage at all for the range."""
+
+
+class FetchStopped(SpendError):
+    """A background fetch was asked to stop; raised while waiting for a rate-limit slot."""
 
 
 class CacheError(SpendError):

@@ -30,6 +30,8 @@ def to_csv(frame: pd.DataFrame) -> str:
     """The usage table into CSV text: schema columns first (the header), dates as YYYY-MM-DD, cells escaped."""
     columns = [c for c in COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in COLUMNS]
     out = safe_for_spreadsheet(frame[columns])
+    if "cost_usd" in out.columns:  # to the millionth of a dollar: no 7.543760000000001
+        out["cost_usd"] = out["cost_usd"].round(6)
     if "date" in out.columns:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     return out.to_csv(index=False)

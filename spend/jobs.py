@@ -89,7 +89,7 @@ class JobRegistry:
 
         client = getattr(source, "client", None)
         if client is not None:
-            client.listen(on_event)
+            client.listen(on_event, stop=job.stop_event)
         try:
             source.fetch(job.plan, progress=on_progress, stop=job.stop_event, expand_limit=expand_limit)
         except SpendError as exc:

@@ -10,6 +10,7 @@ A 429 calls ``pause(seconds)``, which pushes every caller's next slot past ``Ret
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +62,18 @@ class RateLimiter:
         self.last_slot = slot  # when this caller may send (clock time), for logs and tests
         return slot - now
 
-    def acquire(self) -> float:
-        """Block until this caller may send one request; return the seconds waited."""
+    def acquire(self, cancel: threading.Event | None = None) -> float:
+        """Block until this caller may send one request; return the seconds waited.
+
+        With ``cancel``, the wait ends as soon as it is set (the caller then checks it and gives up).
+        """
         wait = self.reserve()
         if wait > 0:
             logger.debug("rate limiter: waiting %.2f s", wait)
-            self.sleep(wait)
+            if cancel is not None:
+                cancel.wait(wait)
+            else:
+                self.sleep(wait)
         return wait
 
     def pause(self, seconds: float) -> None:

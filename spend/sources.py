@@ -28,7 +28,7 @@ import pandas as pd
 from spend import errors, normalize, pricing
 from spend.cache import ResponseCache, is_final
 from spend.client import OpenAIClient
-from spend.config import Settings
+from spend.config import Settings, key_kind
 from spend.ratelimit import RateLimiter
 from spend.schema import conform, empty_frame
 
@@ -254,7 +254,10 @@ class Source:
                     continue
                 if stopped():
                     break
-                self.fetch_request(request)
+                try:
+                    self.fetch_request(request)
+                except errors.FetchStopped:
+                    break
                 state.done += 1
                 state.now = self.clock()
                 if progress:
@@ -316,6 +319,9 @@ class LegacySource(Source):
 
     def __init__(self, settings: Settings, *, per_user: bool = False, **kw: Any) -> None:
         super().__init__(settings, **kw)
+        if key_kind(settings.api_key) == "admin":
+            raise errors.ConfigError("An admin key (sk-admin-…) cannot read the legacy usage endpoint: set Source to "
+                                     "Automatic or Admin API, or use a normal API key with an org id.")
         if not settings.org_id:
             raise errors.ConfigError("The legacy source needs an organization id (org-...): set OPENAI_ORG_ID or type it in the sidebar. "
                                      "Find it at https://platform.openai.com/settings/organization/general")

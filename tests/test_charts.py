@@ -287,3 +287,11 @@ def test_cost_over_time__same_model_same_colour_in_two_charts():
         scale = chart.to_dict()["encoding"]["color"]["scale"]
         colours.append(dict(zip(scale["domain"], scale["range"])))
     assert colours[0] == colours[1]
+
+
+def test_color_scale__groups_of_one_chart_never_share_a_colour():
+    order = [f"model-{i}" for i in range(12)]  # more models on the page than colours
+    groups = ["model-0", "model-9", "model-10", "model-3"]
+    scale = charts.color_scale(groups, order=order).to_dict()
+    assert len(set(scale["range"])) == len(groups)
+    assert scale["range"][0] == charts.PALETTE[0] and scale["range"][3] == charts.PALETTE[3]

@@ -238,6 +238,8 @@ def test_pages__legacy_source_totals_equal_the_servers(fake_openai):
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID="org-Wrong0000000000000000"), None, "org-Wrong0000000000000000"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="admin"), None, "admin key"),
         (dict(OPENAI_API_KEY=LEGACY_KEY), None, "organization id"),
+        (dict(OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="legacy"), None,
+         "cannot read the legacy usage endpoint"),
         (dict(OPENAI_API_KEY="sk-pasted\u2013key-0000000000", OPENAI_ORG_ID=ORG_ID), None, "not plain ASCII"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=429, retry_after="0"), "rate limit"),
         (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=502, kind="html"), "try again later"),
@@ -368,3 +370,29 @@ def test_frame__an_error_keeps_the_filters_in_the_sidebar_and_the_link(fake_open
     run_until_complete(at)
     no_exceptions(at)
     assert at.sidebar.multiselect(key="filter_models").value == [model]  # and the sidebar got it back
+
+
+def test_frame__a_half_picked_custom_range_keeps_the_last_range():
+    at = app()
+    at.run()
+    at.sidebar.selectbox(key="range_preset").set_value("last_7_days").run()
+    at.sidebar.selectbox(key="range_preset").set_value("custom").run()
+    start, end = preset_range("last_7_days", today())
+    assert at.sidebar.date_input(key="range_custom").value == (start, end)  # Custom starts from the range shown
+    at.sidebar.date_input(key="range_custom").set_value((today() - timedelta(days=3),)).run()
+    no_exceptions(at)
+    view = at.session_state["_spend_view"]
+    assert (view.start, view.end) == (start, end)
+    assert any("Pick the last day" in c.value for c in at.sidebar.caption)
+
+
+def test_pages__a_long_fetch_waits_for_a_click_and_says_so(fake_openai):
+    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
+             SPEND_RATE_LIMIT_PER_MIN="1")
+    at.query_params["range"] = "last_30_days"  # 61 requests at 1 a minute: over the auto-start bound
+    at.run()
+    no_exceptions(at)
+    assert any("Fetch not started" in w.value for w in at.warning)
+    assert not any("No usage in this range" in i.value for i in at.info)
+    assert at.sidebar.button(key="confirm_fetch").label.startswith("Fetch 61 requests")
+    assert fake_openai.count() == 0

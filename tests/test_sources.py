@@ -288,3 +288,23 @@ def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(fa
     assert plan.missing == 30 * (1 + len(fake_openai.user_ids)) and plan.eta_seconds > 600  # shown, to confirm
     small = source.fetch(source.plan(end, end), expand_limit=600)  # one day: 4 requests fit the bound
     assert small.done == 1 + len(fake_openai.user_ids)
+
+
+def test_jobs__stop_ends_a_rate_limit_wait_at_once_and_sends_nothing_more(fake_openai, tmp_path):
+    """At 1 request a minute the second request waits 60 s; Stop ends that wait without sending it."""
+    import time as real_time
+
+    settings = Settings(api_key=LEGACY_KEY, org_id=ORG_ID, base_url=fake_openai.base_url, cache_dir=tmp_path,
+                        rate_limit_per_min=1)
+    source = make_source(settings)  # the real clock: the wait below is a real one
+    start, end = fake_openai.days[-3], fake_openai.days[-1]
+    job = JobRegistry().start("k", source, source.plan(start, end))
+    deadline = real_time.monotonic() + 10
+    while fake_openai.count() < 1 and real_time.monotonic() < deadline:
+        real_time.sleep(0.02)
+    real_time.sleep(0.2)  # the job is now waiting ~60 s for its second slot
+    began = real_time.monotonic()
+    job.stop()
+    assert job.wait(5) and real_time.monotonic() - began < 2
+    assert fake_openai.count() == 1 and job.error is None and job.progress.done == 1
+    assert not job.progress.finished

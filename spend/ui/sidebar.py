@@ -27,6 +27,8 @@ SOURCE_LABELS = {
     "demo": "Demo data",
 }
 ACTIVE_LABELS = {"demo": "Demo data", "legacy": "Legacy usage API", "admin": "Admin Usage & Costs API"}
+#: The last complete range shown, for a Custom range that is half picked or just chosen.
+LAST_RANGE = "_last_range"
 #: The last filter choices, outside widget state (Streamlit drops a widget's state on a run that
 #: does not draw it, e.g. when loading failed), so an error never costs the user their selection.
 KEPT_FILTERS = "_kept_filters"
@@ -70,15 +72,18 @@ def _date_range(today: date) -> tuple[str, date, date]:
     """Preset and custom-date widgets into (preset id, start, end)."""
     st.session_state.setdefault("range_preset", DEFAULT_PRESET)
     preset = st.selectbox("Date range", list(PRESETS), key="range_preset", format_func=PRESETS.get)
+    last = st.session_state.get(LAST_RANGE) or preset_range(DEFAULT_PRESET, today)
     if preset == "custom":
-        st.session_state.setdefault("range_custom", preset_range(DEFAULT_PRESET, today))
+        st.session_state.setdefault("range_custom", last)  # Custom starts from the range on screen
         picked = st.date_input("From – to (UTC)", key="range_custom", max_value=today, format="YYYY-MM-DD")
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
+            st.session_state[LAST_RANGE] = (picked[0], picked[1])
             return preset, picked[0], picked[1]
-        first = picked[0] if isinstance(picked, (tuple, list)) and picked else today
-        st.caption("Pick the last day of the range.")
-        return preset, first, first
+        # Half picked: keep showing the last complete range (never load or fetch a range nobody chose).
+        st.caption(f"Pick the last day of the range. Showing {last[0]:%b %d} – {last[1]:%b %d} meanwhile.")
+        return preset, last[0], last[1]
     start, end = preset_range(preset, today)
+    st.session_state[LAST_RANGE] = (start, end)
     st.caption(f"{start:%b %d, %Y} – {end:%b %d, %Y} (UTC)")
     return preset, start, end
 
@@ -156,7 +161,13 @@ def _progress(key: tuple | None) -> None:
         st.session_state["_drawn_progress"] = (job.serial, state.done, now)
         st.rerun()  # the whole app: the page shows the new answers
     state.now = now
-    st.progress(state.fraction, text=f"Fetching: {state.done}/{state.planned} requests · ETA {format_duration(state.eta_seconds)}")
+    total = job.plan.total
+    stored = total - (state.planned - state.done)  # the same measure as the page's banner: answers stored
+    if job.stopped:
+        st.caption(":material/stop_circle: Stopping…")
+        return
+    st.progress(stored / total if total else 1.0,
+                text=f"Fetching: {stored} of {total} answers · ETA {format_duration(state.eta_seconds)}")
     if job.rate_limited_until > now:
         st.caption(f":material/hourglass_top: waiting {job.rate_limited_until - now:.0f} s for OpenAI's rate limit")
     if st.button("Stop", key="stop_fetch", icon=":material/stop_circle:"):
@@ -174,16 +185,20 @@ def render() -> View | None:
         active = settings.resolved_source
         kind = key_kind(settings.api_key)
         badge = ACTIVE_LABELS[active] + (f" · {kind} key" if kind and active != "demo" else "")
-        st.badge(badge, icon=":material/database:", color="orange" if active == "demo" else "green")
+        badge_slot = st.empty()  # drawn once loading tells whether the source works
         preset, start, end = _date_range(today)
         prev_start, prev_end = previous_period(start, end)
         confirmed = st.session_state.pop("_confirmed_fetch", False)
         refresh = st.session_state.pop("_refresh", False)
         loaded = data.load(settings, prev_start, end, per_user=per_user, confirmed=confirmed, refresh=refresh)
         failed = loaded.error is not None or loaded.result is None
+        with badge_slot:
+            if failed:
+                st.badge(badge + " · error", icon=":material/error:", color="red")
+            else:
+                st.badge(badge, icon=":material/database:", color="orange" if active == "demo" else "green")
         if failed:
             query.write_state_to_url(preset, start, end, st.session_state.get(KEPT_FILTERS) or query.pending_filters())
-            _status(loaded)
         else:
             full = loaded.result.frame
             data.release_garbage(len(full))
@@ -192,7 +207,7 @@ def render() -> View | None:
             if _status(loaded):  # the fetch status sits above the filters, where it is seen
                 st.session_state["_confirmed_fetch"] = True
                 st.rerun()
-            if active != "demo" and not (loaded.job and loaded.job.running):
+            if active != "demo" and loaded.plan is not None and not loaded.plan.missing:
                 if st.button("Refresh recent days", key="refresh", icon=":material/refresh:",
                              help="Fetch again the days that are not final yet (the last 48 hours)."):
                     st.session_state["_refresh"] = True

@@ -48,6 +48,14 @@ RAW_ORDER = ["date", "model", "user_name", "user_email", "project_name", "api_ke
              "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit", "cost_usd", "cost_basis"]
 
 
+ROW_PX = 35
+
+
+def fitted_height(rows: int, *, most: int = 600) -> int:
+    """A row count into a table height that fits them, at most ``most`` pixels, e.g. 3 rows -> 143."""
+    return min(most, ROW_PX * (rows + 1) + 3)
+
+
 def newest_first(frame, n: int):
     """The ``n`` newest rows of a usage table, newest first, without copying the whole table to sort it."""
     days = frame["date"].to_numpy().astype("int64")
@@ -70,4 +78,4 @@ def show(frame, *, columns=None, height="auto", key=None, drop_empty=True) -> No
     """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
     frame = readable(frame, columns=columns, drop_empty=drop_empty)
     st.dataframe(frame, hide_index=True, column_config=column_config(frame.columns),
-                 height=height, key=key)
+                 height=height, key=key, placeholder="—")  # a missing number (unpriced cost) is a dash, not "None"
