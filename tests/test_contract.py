@@ -1,7 +1,8 @@
 """Contract: the official example bodies (openai/openai-openapi) parse into the usage table.
 
-The examples live in ``shared/openai-spec/examples/`` beside the clone (``../shared`` from the repo
-root). ``SPEND_SPEC_DIR`` overrides the location: the ``openai-spec`` folder (holding
+The examples are kept in ``tests/data/openai-spec/examples/`` (a copy of the team's
+``shared/openai-spec/examples/``, checked to match it when ``../shared`` is beside the clone), so
+any clone runs these tests. ``SPEND_SPEC_DIR`` overrides the location: the ``openai-spec`` folder (holding
 ``examples/``) or the examples folder itself. It is read at import time because the autouse
 ``clean_environ`` fixture removes every ``SPEND_*`` variable before each test. A missing folder
 or file FAILS (never skips): the examples are part of the contract.
@@ -38,19 +39,25 @@ from spend.schema import validate
 _OVERRIDE = os.environ.get("SPEND_SPEC_DIR")  # read now: clean_environ deletes it before each test
 
 
+#: The copy kept in the repo, so any clone can run the contract tests.
+IN_REPO = Path(__file__).resolve().parent / "data" / "openai-spec" / "examples"
+#: The team's shared folder beside the clone, when present: the copy must match it.
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "openai-spec" / "examples"
+
+
 def examples_dir(override: str | None = _OVERRIDE) -> Path:
-    """The override or the repo layout into the examples folder, e.g. None -> <clone>/../shared/openai-spec/examples."""
+    """The override or the in-repo copy into the examples folder, e.g. None -> tests/data/openai-spec/examples."""
     if override:
         base = Path(override).expanduser()
         return base / "examples" if (base / "examples").is_dir() else base
-    return Path(__file__).resolve().parents[1].parent / "shared" / "openai-spec" / "examples"
+    return IN_REPO
 
 
 EXAMPLES = examples_dir()
 _MISSING = (
     f"the OpenAI spec examples are missing at {EXAMPLES}: the contract tests need them. Check out "
-    "`shared/` beside the clone (shared/openai-spec/examples/*.json) or set SPEND_SPEC_DIR to the "
-    "openai-spec folder."
+    "tests/data/openai-spec/examples/*.json (a copy of shared/openai-spec/examples) or set SPEND_SPEC_DIR "
+    "to the openai-spec folder."
 )
 
 
@@ -126,10 +133,17 @@ def test_examples_dir__exists():
     assert EXAMPLES.is_dir(), _MISSING
 
 
+@pytest.mark.skipif(not SHARED.is_dir(), reason="no shared/ folder beside this clone to compare with")
+def test_in_repo_examples__match_the_shared_spec():
+    ours = {p.relative_to(IN_REPO): p.read_bytes() for p in IN_REPO.rglob("*.json")}
+    theirs = {p.relative_to(SHARED): p.read_bytes() for p in SHARED.rglob("*.json")}
+    assert ours == theirs
+
+
 @pytest.mark.parametrize(
     ("override", "layout", "expected"),
     [
-        (None, None, Path(__file__).resolve().parents[1].parent / "shared" / "openai-spec" / "examples"),
+        (None, None, IN_REPO),
         ("SPEC", "spec", "SPEC/examples"),
         ("SPEC/examples", "examples", "SPEC/examples"),
     ],
