@@ -151,7 +151,10 @@ def open_page(tab, url: str, title: str, box: str = CHART, drawn: str = DRAWN_CH
 
 def assert_healthy(tab, title: str) -> None:
     """The shared sidebar is there, the h1 is ``title``, and no exception box is shown."""
-    sidebar = tab.locator('[data-testid="stSidebar"]')
+    # The frontend may still be swapping elements of a rerun in: wait for the label rather than read once.
+    sidebar = tab.locator('[data-testid="stSidebar"]', has_text="Date range")
+    sidebar.wait_for(timeout=TIMEOUT_MS)
+    tab.wait_for_selector(IDLE, state="attached", timeout=TIMEOUT_MS)
     assert "Date range" in sidebar.inner_text()
     assert tab.locator("h1").first.inner_text().strip() == title
     exceptions = tab.locator(EXCEPTION)
