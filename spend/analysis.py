@@ -617,11 +617,7 @@ def by_model(df: pd.DataFrame) -> pd.DataFrame:
         frame[column] = frame[column].astype("string")
     columns = [
         *keys,
-        "requests",
-        "input_tokens",
-        "cached_input_tokens",
-        "output_tokens",
-        "total_tokens",
+        *_TOKEN_COLUMNS,
         "units",
         "cost_usd",
         "cost_basis",
