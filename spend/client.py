@@ -387,13 +387,26 @@ class OpenAIClient:
             if not isinstance(body, dict):
                 raise errors.MalformedResponseError(f"OpenAI answered {path} with a list where a page was expected", endpoint=path)
             yield body
-            if not body.get("has_more"):
+            following = next_page_params(path, params, body, cursor)
+            if following is None:
                 return
-            token = body.get("next_page") if cursor == "page" else body.get("last_id")
-            if not token:
-                raise errors.MalformedResponseError(f"{path} said has_more but gave no cursor", endpoint=path)
-            params[cursor] = token
+            params = following
         raise errors.MalformedResponseError(f"{path} kept paginating past {max_pages} pages", endpoint=path)
+
+
+def next_page_params(path: str, params: Mapping[str, Any], body: Any, cursor: str) -> dict[str, Any] | None:
+    """A page and its request params into the params of the next page, or None after the last, e.g.
+    ``{"has_more": true, "next_page": "p2"}`` with cursor ``"page"`` -> ``{..., "page": "p2"}``.
+
+    ``cursor="page"``: usage/costs style (``next_page`` into ``page``); ``"after"``: list style
+    (``last_id`` into ``after``). ``has_more`` without a cursor is a MalformedResponseError.
+    """
+    if not isinstance(body, dict) or not body.get("has_more"):
+        return None
+    token = body.get("next_page") if cursor == "page" else body.get("last_id")
+    if not token:
+        raise errors.MalformedResponseError(f"{path} said has_more but gave no cursor", endpoint=path)
+    return {**params, cursor: token}
 
 
 def _as_query(params: Any) -> list[tuple[str, str]] | None:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from spend import errors, normalize, pricing
 from spend.cache import ResponseCache, is_final
-from spend.client import OpenAIClient
+from spend.client import OpenAIClient, next_page_params
 from spend.config import Settings, key_kind
 from spend.ratelimit import RateLimiter
 from spend.schema import conform, empty_frame
@@ -141,7 +141,6 @@ class LoadResult:
     partial: bool = False
     missing_requests: int = 0
     notices: list[str] = field(default_factory=list)
-    empty_reason: str | None = None
 
 
 def day_range(start: date, end: date) -> list[date]:
@@ -215,12 +214,10 @@ class Source:
                 if body is None:
                     return None
             bodies.append(body)
-            if not request.paged or not isinstance(body, dict) or not body.get("has_more"):
+            following = next_page_params(request.path, params, body, request.paged) if request.paged else None
+            if following is None:
                 return bodies
-            token = body.get("next_page") if request.paged == "page" else body.get("last_id")
-            if not token:
-                raise errors.MalformedResponseError(f"{request.path} said has_more but gave no cursor", endpoint=request.path)
-            params = {**params, request.paged: token}
+            params = following
             if len(bodies) > 10_000:
                 raise errors.MalformedResponseError(f"{request.path} kept paginating", endpoint=request.path)
 

@@ -10,6 +10,7 @@ from spend.client import (
     MAX_DELAY,
     MAX_RETRY_AFTER,
     describe_body,
+    next_page_params,
     error_for_status,
     parse_retry_after,
     redact,
@@ -129,3 +130,22 @@ def test_redact__table(text, expected):
 )
 def test_describe_body__table(text, content_type, expected):
     assert expected in describe_body(text, content_type)
+
+
+@pytest.mark.parametrize(
+    "body, cursor, expected",
+    [
+        ({"has_more": True, "next_page": "p2"}, "page", {"limit": 7, "page": "p2"}),
+        ({"has_more": True, "last_id": "user_9"}, "after", {"limit": 7, "after": "user_9"}),
+        ({"has_more": False, "next_page": "p2"}, "page", None),
+        ({"data": []}, "page", None),
+        (["not", "a", "page"], "page", None),
+    ],
+)
+def test_next_page_params__table(body, cursor, expected):
+    assert next_page_params("/x", {"limit": 7}, body, cursor) == expected
+
+
+def test_next_page_params__has_more_without_a_cursor_is_malformed():
+    with pytest.raises(errors.MalformedResponseError, match="has_more but gave no cursor"):
+        next_page_params("/x", {}, {"has_more": True, "next_page": None}, "page")

@@ -8,7 +8,7 @@ session (``spend.jobs.REGISTRY``); the page shows what the cache holds so far, m
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -36,7 +36,6 @@ class Loaded:
     job_key: tuple | None = None
     error: errors.SpendError | None = None
     awaiting_confirmation: bool = False
-    notices: list[str] = field(default_factory=list)
 
 
 #: From this many loaded rows on, each run starts with a garbage collection (see ``release_garbage``).

@@ -8,8 +8,8 @@ import streamlit as st
 
 from spend.dates import PRESETS, parse_iso
 
-#: Widget state key -> query-string name. Filters are lists; the rest are single values.
-SINGLE = {"range_preset": "range", "range_start": "start", "range_end": "end"}
+#: Filter widget key -> query-string name (repeated for several values); the range travels as
+#: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``.
 LISTS = {"filter_models": "model", "filter_users": "user", "filter_projects": "project", "filter_keys": "key"}
 
 
