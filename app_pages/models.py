@@ -13,21 +13,58 @@ tokens = per_model[per_model["unit"].isna()]
 others = per_model[per_model["unit"].notna()]
 
 st.subheader("Token models")
-tables.show(tokens, columns=["model", "cost_usd", "cost_basis", "share", "requests", "input_tokens",
-                             "cached_input_tokens", "output_tokens", "cost_per_1m_tokens", "cost_per_1k_requests",
-                             "operation"])
+tables.show(
+    tokens,
+    columns=[
+        "model",
+        "cost_usd",
+        "cost_basis",
+        "share",
+        "requests",
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "cost_per_1m_tokens",
+        "cost_per_1k_requests",
+        "operation",
+    ],
+)
 if len(others):
     st.subheader("Images, audio and tools (in their own units)")
-    tables.show(others, columns=["model", "cost_usd", "cost_basis", "share", "units", "unit", "requests",
-                                 "cost_per_1k_requests", "operation"])
+    tables.show(
+        others,
+        columns=[
+            "model",
+            "cost_usd",
+            "cost_basis",
+            "share",
+            "units",
+            "unit",
+            "requests",
+            "cost_per_1k_requests",
+            "operation",
+        ],
+    )
 if per_model["any_unpriced"].any():
-    st.caption("Rows marked *unpriced* have no known price: their cost is empty, never $0. "
-               "Add a price in a prices file (SPEND_PRICES_FILE) to include them.")
+    st.caption(
+        "Rows marked *unpriced* have no known price: their cost is empty, never $0. "
+        "Add a price in a prices file (SPEND_PRICES_FILE) to include them."
+    )
 
 ranking = list(per_model["model"].dropna().unique())  # one colour per model in both charts
 st.subheader("Cost over time per model")
-st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by="model", start=view.start, end=view.end, top_n=8),
-                                      order=ranking))
+st.altair_chart(
+    charts.cost_over_time(
+        analysis.daily(view.frame, by="model", start=view.start, end=view.end, top_n=8),
+        order=ranking,
+    )
+)
 st.subheader("Tokens over time per model")
-st.altair_chart(charts.tokens_over_time(analysis.daily(view.frame, by="model", value="total_tokens",
-                                                       start=view.start, end=view.end, top_n=8), order=ranking))
+st.altair_chart(
+    charts.tokens_over_time(
+        analysis.daily(
+            view.frame, by="model", value="total_tokens", start=view.start, end=view.end, top_n=8
+        ),
+        order=ranking,
+    )
+)

@@ -16,9 +16,18 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
         st.info(f"This source reports no {title.lower()} for this range.", icon=":material/info:")
         continue
     tables.show(table, columns=columns)
-    st.altair_chart(charts.cost_over_time(analysis.daily(view.frame, by=f"{dim}_id", start=view.start, end=view.end,
-                                                         labels=dict(zip(table["id"], table["label"]))),
-                                          color_title=title[:-1]))
+    st.altair_chart(
+        charts.cost_over_time(
+            analysis.daily(
+                view.frame,
+                by=f"{dim}_id",
+                start=view.start,
+                end=view.end,
+                labels=dict(zip(table["id"], table["label"])),
+            ),
+            color_title=title[:-1],
+        )
+    )
 
 by_operation = analysis.by_dimension(view.frame, "operation")
 st.subheader("By kind of usage")

@@ -12,13 +12,26 @@ MAX_TABLE_ROWS = 5_000
 view = open_page("Raw data", require_rows=False)
 
 rows = view.frame
-st.caption(f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one row per day x project x user x key x "
-           "model x kind of usage. Unpriced rows have an empty cost, never $0. The CSV's header is the usage "
-           "table's column names (`date, source, project_id, …`).")
-st.download_button("Download CSV", lambda: to_csv(rows), file_name=f"openai-usage-{view.start}-{view.end}.csv",
-                   mime="text/csv", icon=":material/download:", key="download_csv", on_click="ignore")
+st.caption(
+    f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one row per day x project x user x key x "
+    "model x kind of usage. Unpriced rows have an empty cost, never $0. The CSV's header is the usage "
+    "table's column names (`date, source, project_id, …`)."
+)
+st.download_button(
+    "Download CSV",
+    lambda: to_csv(rows),
+    file_name=f"openai-usage-{view.start}-{view.end}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="download_csv",
+    on_click="ignore",
+)
 shown = tables.newest_first(rows, MAX_TABLE_ROWS)
 if len(rows) > MAX_TABLE_ROWS:
     st.caption(f"Showing the newest {MAX_TABLE_ROWS:,} rows; the CSV has all {len(rows):,}.")
-tables.show(shown, columns=tables.RAW_ORDER + [c for c in shown.columns if c not in tables.RAW_ORDER],
-            height=tables.fitted_height(len(shown), most=600), drop_empty=False)
+tables.show(
+    shown,
+    columns=tables.RAW_ORDER + [c for c in shown.columns if c not in tables.RAW_ORDER],
+    height=tables.fitted_height(len(shown), most=600),
+    drop_empty=False,
+)

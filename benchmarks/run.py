@@ -92,7 +92,10 @@ QUICK_SCENARIOS = (
     Scenario("admin 35 d", "admin", 35),
 )
 #: Wall-time runs: ~4.5 s + ~12.7 s of rate-limit spacing at 600/min.
-FULL_WALL_SCENARIOS = (Scenario("legacy org-wide 45 d", "legacy", 45), Scenario("admin 365 d", "admin", 365))
+FULL_WALL_SCENARIOS = (
+    Scenario("legacy org-wide 45 d", "legacy", 45),
+    Scenario("admin 365 d", "admin", 365),
+)
 QUICK_WALL_SCENARIOS = (Scenario("legacy org-wide 4 d", "legacy", 4),)
 FULL_FAKE = {"days": 365, "users": 5}
 QUICK_FAKE = {"days": 35, "users": 2}
@@ -102,7 +105,9 @@ QUICK_FAKE = {"days": 35, "users": 2}
 # First principles
 
 
-def minimum_requests(source: str, days: int, *, users: int = 0, per_user: bool = False, projects: int = 0) -> int:
+def minimum_requests(
+    source: str, days: int, *, users: int = 0, per_user: bool = False, projects: int = 0
+) -> int:
     """A fetch into the fewest requests it can take, e.g. ``("admin", 30, projects=3) -> 16``.
 
     Legacy: the users list + one ``/v1/usage`` per day (per user, the org-wide answer and one per
@@ -127,8 +132,16 @@ def first_non_final_day(now: datetime) -> date:
     return (now - FINAL_AFTER).date()
 
 
-def non_final_requests(source: str, start: date, end: date, now: datetime, *, users: int = 0,
-                       per_user: bool = False, projects: int = 0) -> int:
+def non_final_requests(
+    source: str,
+    start: date,
+    end: date,
+    now: datetime,
+    *,
+    users: int = 0,
+    per_user: bool = False,
+    projects: int = 0,
+) -> int:
     """A fetched range into how many requests a rerun makes once fresh entries expired, e.g. legacy 30 d ending today -> 4.
 
     Those are the lists (users; projects and keys for admin, whose contents can change any time)
@@ -140,10 +153,18 @@ def non_final_requests(source: str, start: date, end: date, now: datetime, *, us
         recent = sum(1 for d in days if d >= cutoff)
         return 1 + recent * (users + 1 if per_user else 1)
     if source == "admin":
-        def recent_windows(size: int) -> int:
-            return sum(1 for i in range(0, len(days), size) if days[min(i + size, len(days)) - 1] >= cutoff)
 
-        return 2 + projects + ADMIN_USAGE_ENDPOINTS * recent_windows(USAGE_DAYS_PER_REQUEST) + recent_windows(COST_DAYS_PER_REQUEST)
+        def recent_windows(size: int) -> int:
+            return sum(
+                1 for i in range(0, len(days), size) if days[min(i + size, len(days)) - 1] >= cutoff
+            )
+
+        return (
+            2
+            + projects
+            + ADMIN_USAGE_ENDPOINTS * recent_windows(USAGE_DAYS_PER_REQUEST)
+            + recent_windows(COST_DAYS_PER_REQUEST)
+        )
     raise ValueError(f"unknown source {source!r}")
 
 
@@ -213,8 +234,13 @@ class RequestRow:
         return self.cold == self.minimum
 
 
-def measure_requests(fake: Any, scenario: Scenario, *, clock: Callable[[], float] = time.time,
-                     sleep: Callable[[float], None] = time.sleep) -> RequestRow:
+def measure_requests(
+    fake: Any,
+    scenario: Scenario,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RequestRow:
     """A scenario against the running fake into the requests it made cold and warm (counted at the fake)."""
     now = datetime.fromtimestamp(clock(), tz=UTC)
     start, end = scenario_range(scenario, now)
@@ -224,7 +250,9 @@ def measure_requests(fake: Any, scenario: Scenario, *, clock: Callable[[], float
 
         def run(client: Any = None) -> tuple[int, int]:
             before = fake.count()
-            source = make_source(settings, per_user=scenario.per_user, client=client, clock=clock, sleep=sleep)
+            source = make_source(
+                settings, per_user=scenario.per_user, client=client, clock=clock, sleep=sleep
+            )
             try:
                 _fetch(source, start, end)
                 made = fake.count() - before
@@ -240,13 +268,25 @@ def measure_requests(fake: Any, scenario: Scenario, *, clock: Callable[[], float
         warm_expired, _ = run(later)
     return RequestRow(
         name=scenario.name,
-        minimum=minimum_requests(scenario.source, scenario.days, users=users, per_user=scenario.per_user,
-                                 projects=projects),
+        minimum=minimum_requests(
+            scenario.source,
+            scenario.days,
+            users=users,
+            per_user=scenario.per_user,
+            projects=projects,
+        ),
         cold=cold,
         warm_fresh=warm_fresh,
         warm_expired=warm_expired,
-        expected_warm=non_final_requests(scenario.source, start, end, now, users=users,
-                                         per_user=scenario.per_user, projects=projects),
+        expected_warm=non_final_requests(
+            scenario.source,
+            start,
+            end,
+            now,
+            users=users,
+            per_user=scenario.per_user,
+            projects=projects,
+        ),
         missing_after=missing,
     )
 
@@ -267,9 +307,14 @@ class WallRow:
         return over_bound_pct(self.measured_s, self.bound_s)
 
 
-def measure_fetch_time(fake: Any, scenario: Scenario, *, rate_per_min: float = WALL_RATE_PER_MIN,
-                       clock: Callable[[], float] = time.time,
-                       sleep: Callable[[float], None] = time.sleep) -> WallRow:
+def measure_fetch_time(
+    fake: Any,
+    scenario: Scenario,
+    *,
+    rate_per_min: float = WALL_RATE_PER_MIN,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> WallRow:
     """A scenario fetched cold at ``rate_per_min`` into its wall time (by ``clock``) and the bound."""
     now = datetime.fromtimestamp(clock(), tz=UTC)
     start, end = scenario_range(scenario, now)
@@ -288,8 +333,13 @@ def measure_fetch_time(fake: Any, scenario: Scenario, *, rate_per_min: float = W
     return WallRow(
         name=scenario.name,
         requests=made,
-        minimum=minimum_requests(scenario.source, scenario.days, users=len(fake.user_ids),
-                                 per_user=scenario.per_user, projects=len(fake.project_ids)),
+        minimum=minimum_requests(
+            scenario.source,
+            scenario.days,
+            users=len(fake.user_ids),
+            per_user=scenario.per_user,
+            projects=len(fake.project_ids),
+        ),
         rate_per_min=rate_per_min,
         measured_s=elapsed,
         bound_s=rate_bound_seconds(made, rate_per_min),
@@ -330,7 +380,9 @@ class DemoBuildRow:
         return self.org_s + self.generate_s + self.normalize_s + self.pricing_s
 
 
-def demo_build(size: str, start: date, end: date, *, timer: Callable[[], float] = time.perf_counter):
+def demo_build(
+    size: str, start: date, end: date, *, timer: Callable[[], float] = time.perf_counter
+):
     """A demo size and range into (the priced usage table, its DemoBuildRow), phase by phase."""
     from spend.demo import DemoOrg
 
@@ -346,8 +398,15 @@ def demo_build(size: str, start: date, end: date, *, timer: Callable[[], float] 
     t3 = timer()
     frame = pricing.attach_prices(frame)
     t4 = timer()
-    row = DemoBuildRow(size=size, days=(end - start).days + 1, rows=len(frame), org_s=t1 - t0,
-                       generate_s=t2 - t1, normalize_s=t3 - t2, pricing_s=t4 - t3)
+    row = DemoBuildRow(
+        size=size,
+        days=(end - start).days + 1,
+        rows=len(frame),
+        org_s=t1 - t0,
+        generate_s=t2 - t1,
+        normalize_s=t3 - t2,
+        pricing_s=t4 - t3,
+    )
     return frame, row
 
 
@@ -433,8 +492,14 @@ def _timed(fn: Callable[[], Any], timer: Callable[[], float] = time.perf_counter
     return timer() - t0
 
 
-def page_benchmarks(size: str, pages: Sequence[str] = PAGES, *, preset: str | None = None, warm_runs: int = 3,
-                    timeout: float = 180) -> list[PageRow]:
+def page_benchmarks(
+    size: str,
+    pages: Sequence[str] = PAGES,
+    *,
+    preset: str | None = None,
+    warm_runs: int = 3,
+    timeout: float = 180,
+) -> list[PageRow]:
     """Every page of the app on the ``size`` demo into its cold and warm render time and memory."""
     from streamlit.testing.v1 import AppTest
 
@@ -450,23 +515,44 @@ def page_benchmarks(size: str, pages: Sequence[str] = PAGES, *, preset: str | No
             at.switch_page(str(ROOT / "app_pages" / page))
             cold = _timed(at.run)
             warm = statistics.median(_timed(at.run) for _ in range(max(1, warm_runs)))
-            rows.append(PageRow(size=size, view=preset or DEFAULT_PRESET, page=page,
-                                title=at.title[0].value if at.title else None, exceptions=len(at.exception),
-                                cold_s=cold, warm_s=warm, rss_mb=rss_mb(), peak_mb=peak_rss_mb()))
+            rows.append(
+                PageRow(
+                    size=size,
+                    view=preset or DEFAULT_PRESET,
+                    page=page,
+                    title=at.title[0].value if at.title else None,
+                    exceptions=len(at.exception),
+                    cold_s=cold,
+                    warm_s=warm,
+                    rss_mb=rss_mb(),
+                    peak_mb=peak_rss_mb(),
+                )
+            )
         clear_streamlit_caches()
     return rows
 
 
-def pages_in_subprocess(size: str, *, preset: str | None = None, warm_runs: int = 3,
-                        timeout: float = 900) -> list[PageRow]:
+def pages_in_subprocess(
+    size: str, *, preset: str | None = None, warm_runs: int = 3, timeout: float = 900
+) -> list[PageRow]:
     """``page_benchmarks`` in a fresh Python process, so its peak RSS belongs to this size and view alone."""
     import json
     import subprocess
 
-    argv = [sys.executable, "-m", "benchmarks.run", "--pages-worker", size, "--warm-runs", str(warm_runs)]
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.run",
+        "--pages-worker",
+        size,
+        "--warm-runs",
+        str(warm_runs),
+    ]
     if preset:
         argv += ["--preset", preset]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"page worker for {size} {preset or ''} failed:\n{done.stderr[-3000:]}")
     return [PageRow(**row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
@@ -514,20 +600,32 @@ def profile_page(size: str, page: str, *, preset: str | None = None, top: int = 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Headers and rows into an aligned text table, e.g. ``(["a"], [[1]]) -> "a\\n-\\n1"``; numbers right-aligned."""
+
     def cell(value: Any) -> str:
         if isinstance(value, bool):
             return "yes" if value else "NO"
         if isinstance(value, float):
-            return f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}" if abs(value) < 1000 else f"{value:.0f}"
+            return (
+                f"{value:.3f}"
+                if abs(value) < 10
+                else f"{value:.2f}"
+                if abs(value) < 1000
+                else f"{value:.0f}"
+            )
         return "" if value is None else str(value)
 
     texts = [[cell(v) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in texts)]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows) and bool(rows)
-               for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
+        and bool(rows)
+        for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
+        ).rstrip()
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in texts)])
 
@@ -545,8 +643,13 @@ class Verdict:
         return f"{word}  {self.target}: {self.detail}"
 
 
-def verdicts(requests: Sequence[RequestRow], walls: Sequence[WallRow], pages: Sequence[PageRow],
-             *, page_size: str = "large") -> list[Verdict]:
+def verdicts(
+    requests: Sequence[RequestRow],
+    walls: Sequence[WallRow],
+    pages: Sequence[PageRow],
+    *,
+    page_size: str = "large",
+) -> list[Verdict]:
     """Measured rows into PASS/MISS per target from the issue; SKIP where a part did not run.
 
     Page time and memory are judged on every view measured with the ``page_size`` demo, one line each.
@@ -554,33 +657,58 @@ def verdicts(requests: Sequence[RequestRow], walls: Sequence[WallRow], pages: Se
     out = []
     if requests:
         off = [r.name for r in requests if not r.at_minimum]
-        out.append(Verdict("requests = minimum", not off,
-                           "every fetch at its minimum" if not off else "above the minimum: " + ", ".join(off)))
+        out.append(
+            Verdict(
+                "requests = minimum",
+                not off,
+                "every fetch at its minimum" if not off else "above the minimum: " + ", ".join(off),
+            )
+        )
     else:
         out.append(Verdict("requests = minimum", None, "not run"))
     wall_target = f"fetch wall time within {WALL_TOLERANCE_PCT:g}% of the rate-limit bound"
     if walls:
         worst = max(walls, key=lambda w: w.over_pct)
-        out.append(Verdict(wall_target, all(w.over_pct <= WALL_TOLERANCE_PCT for w in walls),
-                           f"worst {worst.over_pct:+.1f}% ({worst.name}: {worst.measured_s:.2f} s vs {worst.bound_s:.2f} s)"))
+        out.append(
+            Verdict(
+                wall_target,
+                all(w.over_pct <= WALL_TOLERANCE_PCT for w in walls),
+                f"worst {worst.over_pct:+.1f}% ({worst.name}: {worst.measured_s:.2f} s vs {worst.bound_s:.2f} s)",
+            )
+        )
     else:
         out.append(Verdict(wall_target, None, "not run"))
     views = list(dict.fromkeys(p.view for p in pages if p.size == page_size))
     if not views:
-        out.append(Verdict(f"every page under {PAGE_WARM_LIMIT_S:g} s warm ({page_size} demo)", None, "not run"))
-        out.append(Verdict(f"memory under {MEMORY_LIMIT_MB:g} MB ({page_size} demo)", None, "not run"))
+        out.append(
+            Verdict(
+                f"every page under {PAGE_WARM_LIMIT_S:g} s warm ({page_size} demo)", None, "not run"
+            )
+        )
+        out.append(
+            Verdict(f"memory under {MEMORY_LIMIT_MB:g} MB ({page_size} demo)", None, "not run")
+        )
     for view in views:
         judged = [p for p in pages if p.size == page_size and p.view == view]
         slowest = max(judged, key=lambda p: p.warm_s)
         broken = [p.page for p in judged if p.exceptions]
-        out.append(Verdict(f"every page under {PAGE_WARM_LIMIT_S:g} s warm ({page_size} demo, {view})",
-                           all(p.warm_s < PAGE_WARM_LIMIT_S for p in judged) and not broken,
-                           f"slowest {slowest.page} {slowest.warm_s:.2f} s"
-                           + (f"; raised: {', '.join(broken)}" if broken else "")))
+        out.append(
+            Verdict(
+                f"every page under {PAGE_WARM_LIMIT_S:g} s warm ({page_size} demo, {view})",
+                all(p.warm_s < PAGE_WARM_LIMIT_S for p in judged) and not broken,
+                f"slowest {slowest.page} {slowest.warm_s:.2f} s"
+                + (f"; raised: {', '.join(broken)}" if broken else ""),
+            )
+        )
     for view in views:
         peak = max(p.peak_mb for p in pages if p.size == page_size and p.view == view)
-        out.append(Verdict(f"memory under {MEMORY_LIMIT_MB:g} MB ({page_size} demo, {view})", peak < MEMORY_LIMIT_MB,
-                           f"peak RSS {peak:.0f} MB (ru_maxrss of the process that ran its pages)"))
+        out.append(
+            Verdict(
+                f"memory under {MEMORY_LIMIT_MB:g} MB ({page_size} demo, {view})",
+                peak < MEMORY_LIMIT_MB,
+                f"peak RSS {peak:.0f} MB (ru_maxrss of the process that ran its pages)",
+            )
+        )
     return out
 
 
@@ -590,30 +718,67 @@ def _number(value: float) -> int | float:
 
 def request_table(rows: Sequence[RequestRow]) -> str:
     return format_table(
-        ["fetch", "minimum", "cold", "cold = min", "warm <10 min", "warm >10 min", "non-final", "missing after"],
-        [[r.name, r.minimum, r.cold, r.at_minimum, r.warm_fresh, r.warm_expired, r.expected_warm, r.missing_after]
-         for r in rows],
+        [
+            "fetch",
+            "minimum",
+            "cold",
+            "cold = min",
+            "warm <10 min",
+            "warm >10 min",
+            "non-final",
+            "missing after",
+        ],
+        [
+            [
+                r.name,
+                r.minimum,
+                r.cold,
+                r.at_minimum,
+                r.warm_fresh,
+                r.warm_expired,
+                r.expected_warm,
+                r.missing_after,
+            ]
+            for r in rows
+        ],
     )
 
 
 def wall_table(rows: Sequence[WallRow]) -> str:
     return format_table(
         ["fetch", "requests", "minimum", "rate/min", "measured s", "bound s", "over %"],
-        [[r.name, r.requests, r.minimum, _number(r.rate_per_min), r.measured_s, r.bound_s, r.over_pct] for r in rows],
+        [
+            [
+                r.name,
+                r.requests,
+                r.minimum,
+                _number(r.rate_per_min),
+                r.measured_s,
+                r.bound_s,
+                r.over_pct,
+            ]
+            for r in rows
+        ],
     )
 
 
 def demo_table(rows: Sequence[DemoBuildRow]) -> str:
     return format_table(
         ["size", "days", "rows", "org s", "generate s", "normalize s", "pricing s", "total s"],
-        [[r.size, r.days, r.rows, r.org_s, r.generate_s, r.normalize_s, r.pricing_s, r.total_s] for r in rows],
+        [
+            [r.size, r.days, r.rows, r.org_s, r.generate_s, r.normalize_s, r.pricing_s, r.total_s]
+            for r in rows
+        ],
     )
 
 
 def page_table(rows: Sequence[PageRow]) -> str:
     return format_table(
         ["demo", "view", "page", "title", "errors", "cold s", "warm s", "RSS MB", "peak MB"],
-        [[r.size, r.view, r.page, r.title, r.exceptions, r.cold_s, r.warm_s, r.rss_mb, r.peak_mb] for r in rows],
+        [
+            [r.size, r.view, r.page, r.title, r.exceptions, r.cold_s, r.warm_s, r.rss_mb, r.peak_mb]
+            for r in rows
+        ],
     )
 
 
@@ -630,13 +795,27 @@ def _say(text: str = "") -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and print their tables and verdicts; 0 when every measured target is met."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny settings: seconds, for the smoke test")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
-    parser.add_argument("--profile", metavar="PAGE", help="cProfile one warm run of app_pages/PAGE(.py) and exit")
-    parser.add_argument("--size", default="large", choices=("small", "large"), help="demo size for --profile")
-    parser.add_argument("--preset", default=None, help="range preset for --profile (default: the app's)")
-    parser.add_argument("--pages-worker", metavar="SIZE", help=argparse.SUPPRESS)  # one size, JSON rows on stdout
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny settings: seconds, for the smoke test"
+    )
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}"
+    )
+    parser.add_argument(
+        "--profile", metavar="PAGE", help="cProfile one warm run of app_pages/PAGE(.py) and exit"
+    )
+    parser.add_argument(
+        "--size", default="large", choices=("small", "large"), help="demo size for --profile"
+    )
+    parser.add_argument(
+        "--preset", default=None, help="range preset for --profile (default: the app's)"
+    )
+    parser.add_argument(
+        "--pages-worker", metavar="SIZE", help=argparse.SUPPRESS
+    )  # one size, JSON rows on stdout
     parser.add_argument("--warm-runs", type=int, default=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -663,36 +842,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     pages: list[PageRow] = []
     if "requests" in parts or "walltime" in parts:
         with running_fake(**(QUICK_FAKE if quick else FULL_FAKE)) as fake:
-            _say(f"Fake OpenAI at {fake.base_url}: {len(fake.days)} days, {len(fake.user_ids)} users, "
-                 f"{len(fake.project_ids)} projects")
+            _say(
+                f"Fake OpenAI at {fake.base_url}: {len(fake.days)} days, {len(fake.user_ids)} users, "
+                f"{len(fake.project_ids)} projects"
+            )
             if "requests" in parts:
-                _say("\n## 1. Requests against the minimum (counted at the fake; limiter unthrottled)\n")
-                requests = [measure_requests(fake, s) for s in (QUICK_SCENARIOS if quick else FULL_SCENARIOS)]
+                _say(
+                    "\n## 1. Requests against the minimum (counted at the fake; limiter unthrottled)\n"
+                )
+                requests = [
+                    measure_requests(fake, s)
+                    for s in (QUICK_SCENARIOS if quick else FULL_SCENARIOS)
+                ]
                 _say(request_table(requests))
-                _say("\nminimum: legacy 1 users list + days (x users); admin 2 + 10*ceil(days/31) + ceil(days/180) "
-                     "+ projects.\nwarm <10 min: a new client while every stored answer is fresh (none is asked for "
-                     "again).\nwarm >10 min: a new client after the non-final answers expired (cache clock +10 min): "
-                     "the lists\n(users; projects and keys for admin) and every request covering a day that ended "
-                     "less than 48 h ago\n(today, yesterday, the day before), which OpenAI may still revise; "
-                     "'non-final' is that count from first principles.")
+                _say(
+                    "\nminimum: legacy 1 users list + days (x users); admin 2 + 10*ceil(days/31) + ceil(days/180) "
+                    "+ projects.\nwarm <10 min: a new client while every stored answer is fresh (none is asked for "
+                    "again).\nwarm >10 min: a new client after the non-final answers expired (cache clock +10 min): "
+                    "the lists\n(users; projects and keys for admin) and every request covering a day that ended "
+                    "less than 48 h ago\n(today, yesterday, the day before), which OpenAI may still revise; "
+                    "'non-final' is that count from first principles."
+                )
             if "walltime" in parts:
                 rate = WALL_RATE_PER_MIN
-                _say(f"\n## 2. Fetch wall time against the rate-limit bound (limiter {rate:g}/min, fake unlimited, "
-                     "real clock)\n")
-                walls = [measure_fetch_time(fake, s, rate_per_min=rate)
-                         for s in (QUICK_WALL_SCENARIOS if quick else FULL_WALL_SCENARIOS)]
+                _say(
+                    f"\n## 2. Fetch wall time against the rate-limit bound (limiter {rate:g}/min, fake unlimited, "
+                    "real clock)\n"
+                )
+                walls = [
+                    measure_fetch_time(fake, s, rate_per_min=rate)
+                    for s in (QUICK_WALL_SCENARIOS if quick else FULL_WALL_SCENARIOS)
+                ]
                 _say(wall_table(walls))
                 _say("\nbound = (requests - 1) * 60 / rate: the first request goes at once.")
     if "pages" in parts:
-        sizes = [("small", None)] if quick else [("small", None), ("large", None), ("large", "last_90_days")]
+        sizes = (
+            [("small", None)]
+            if quick
+            else [("small", None), ("large", None), ("large", "last_90_days")]
+        )
         _say("\n## 3a. Pages under AppTest, one fresh process per demo size and view\n")
-        _say("cold: Streamlit caches cleared before the page's first run, so it includes building the demo table;\n"
-             "warm: the page rerun with caches hot (median of reruns).\n")
+        _say(
+            "cold: Streamlit caches cleared before the page's first run, so it includes building the demo table;\n"
+            "warm: the page rerun with caches hot (median of reruns).\n"
+        )
         for size, preset in sizes:
             pages += pages_in_subprocess(size, preset=preset, warm_runs=1 if quick else 3)
         _say(page_table(pages))
-        _say("\nRSS: resident memory after the page's runs (/proc/self/status VmRSS); peak: ru_maxrss of the worker "
-             "process so far\n(imports, AppTest, every page before it in the same row group).")
+        _say(
+            "\nRSS: resident memory after the page's runs (/proc/self/status VmRSS); peak: ru_maxrss of the worker "
+            "process so far\n(imports, AppTest, every page before it in the same row group)."
+        )
         today = datetime.now(UTC).date()
         _say("\n## 3b. Building the demo table (what DemoSource.assemble does, by phase)\n")
         builds = []
@@ -702,12 +902,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             builds.append(demo_build(size, *app_default_range(today))[1])
             if not quick:
                 builds.append(demo_build(size, *app_default_range(today, "last_90_days"))[1])
-                builds.append(demo_build(size, today - timedelta(days=DEMO_SIZES[size].days),
-                                         today - timedelta(days=1))[1])
+                builds.append(
+                    demo_build(
+                        size,
+                        today - timedelta(days=DEMO_SIZES[size].days),
+                        today - timedelta(days=1),
+                    )[1]
+                )
         _say(demo_table(builds))
-        _say("\nThe app loads the chosen period and the one before it (last 30 days -> 60 days, last 90 days -> 180);\n"
-             "the last row of each size is the whole demo (it ends yesterday). org: DemoOrg(); generate: the "
-             "legacy-shaped\npayloads; normalize: legacy_usage_to_frame + join_users; pricing: attach_prices.")
+        _say(
+            "\nThe app loads the chosen period and the one before it (last 30 days -> 60 days, last 90 days -> 180);\n"
+            "the last row of each size is the whole demo (it ends yesterday). org: DemoOrg(); generate: the "
+            "legacy-shaped\npayloads; normalize: legacy_usage_to_frame + join_users; pricing: attach_prices."
+        )
     judged_size = "small" if quick else "large"
     _say("\n## Targets\n")
     results = verdicts(requests, walls, pages, page_size=judged_size)

@@ -251,8 +251,15 @@ def filter_usage(
         mask = mask & _isin(df["project_id"], projects)
     if api_keys:
         mask = mask & _isin(df["api_key_id"], api_keys)
-    if mask.all() and isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
-        return df  # nothing filtered out: no copy of a large table (results are read, never written)
+    if (
+        mask.all()
+        and isinstance(df.index, pd.RangeIndex)
+        and df.index.start == 0
+        and df.index.step == 1
+    ):
+        return (
+            df  # nothing filtered out: no copy of a large table (results are read, never written)
+        )
     return df.loc[mask].reset_index(drop=True)
 
 
@@ -686,7 +693,9 @@ def by_user(df: pd.DataFrame, users: pd.DataFrame | None = None) -> pd.DataFrame
         label=pd.Series(info["label"].reindex(ids).to_numpy(), index=frame.index).astype("string"),
         top_model=pd.Series(top.reindex(ids).to_numpy(), index=frame.index).astype("string"),
     )
-    frame["short_label"] = frame["name"].fillna(frame["email"]).fillna(frame["user_id"]).astype("string")
+    frame["short_label"] = (
+        frame["name"].fillna(frame["email"]).fillna(frame["user_id"]).astype("string")
+    )
     frame = _with_share(frame)
     columns = [
         "user_id",

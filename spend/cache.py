@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import diskcache
 
@@ -25,7 +26,9 @@ FINAL_AFTER = timedelta(hours=48)
 NON_FINAL_TTL = 10 * 60
 
 
-def normalize_params(params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> list[tuple[str, str]]:
+def normalize_params(
+    params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None,
+) -> list[tuple[str, str]]:
     """Query params into a canonical sorted list, e.g. ``{"group_by[]": ["model", "batch"]}`` ->
     ``[("group_by", "batch"), ("group_by", "model")]``.
 
@@ -52,7 +55,11 @@ def _scalar(value: Any) -> str:
 def cache_key(endpoint: str, params: Any, fingerprint: str) -> str:
     """Endpoint + params + credential fingerprint into a hex key, e.g. ``cache_key("/usage", {"date": "2024-01-01"}, "ab12")``."""
     material = json.dumps(
-        {"endpoint": "/" + endpoint.strip("/"), "params": normalize_params(params), "who": fingerprint},
+        {
+            "endpoint": "/" + endpoint.strip("/"),
+            "params": normalize_params(params),
+            "who": fingerprint,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(material.encode()).hexdigest()
@@ -60,9 +67,9 @@ def cache_key(endpoint: str, params: Any, fingerprint: str) -> str:
 
 def is_final(last_day: date, now: datetime) -> bool:
     """A UTC day into whether its data is final at ``now``, e.g. ``is_final(date(2024,1,1), datetime(2024,1,4, tzinfo=utc)) -> True``."""
-    day_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    day_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return now - day_end >= FINAL_AFTER
 
 
@@ -85,7 +92,9 @@ class ResponseCache:
         try:
             self._cache = diskcache.Cache(str(self.directory / "responses"), eviction_policy="none")
         except Exception as exc:  # sqlite3/OSError: unwritable folder, corrupt file
-            raise CacheError(f"Cannot open the cache folder {self.directory}: {exc}. Set SPEND_CACHE_DIR to a writable folder.") from exc
+            raise CacheError(
+                f"Cannot open the cache folder {self.directory}: {exc}. Set SPEND_CACHE_DIR to a writable folder."
+            ) from exc
 
     def _meta(self, key: str) -> dict | None:
         return self._cache.get("meta:" + key)
@@ -93,7 +102,9 @@ class ResponseCache:
     def fresh(self, key: str) -> bool:
         """Whether ``key`` holds an answer that is final or not yet stale (no body is read)."""
         meta = self._meta(key)
-        return meta is not None and (meta["expires_at"] is None or self.clock() < meta["expires_at"])
+        return meta is not None and (
+            meta["expires_at"] is None or self.clock() < meta["expires_at"]
+        )
 
     def get(self, key: str, *, stale_ok: bool = False) -> Any | None:
         """The stored body for ``key``: None when absent, or when stale unless ``stale_ok``."""
@@ -108,7 +119,9 @@ class ResponseCache:
         """Store ``body``; final bodies never expire, others go stale after ``ttl`` seconds (by the injected clock)."""
         now = self.clock()
         meta = {"stored_at": now, "expires_at": None if final else now + ttl}
-        keep = None if final else ttl + STALE_KEEP  # diskcache's own expiry (wall clock) drops old stale ones
+        keep = (
+            None if final else ttl + STALE_KEEP
+        )  # diskcache's own expiry (wall clock) drops old stale ones
         try:
             with self._cache.transact():
                 self._cache.set(key, body, expire=keep)
@@ -137,4 +150,8 @@ class ResponseCache:
 
     def __len__(self) -> int:
         """Stored answers (not counting their meta records or the generation counter)."""
-        return sum(1 for key in self._cache.iterkeys() if not str(key).startswith("meta:") and key != "generation")
+        return sum(
+            1
+            for key in self._cache.iterkeys()
+            if not str(key).startswith("meta:") and key != "generation"
+        )

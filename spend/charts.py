@@ -63,7 +63,9 @@ def group_order(frame: pd.DataFrame, other_label: str = OTHERS) -> list[str]:
     return [str(group) for group in ranked]
 
 
-def color_scale(groups: list[str], other_label: str = OTHERS, *, order: list[str] | None = None) -> alt.Scale:
+def color_scale(
+    groups: list[str], other_label: str = OTHERS, *, order: list[str] | None = None
+) -> alt.Scale:
     """Ordered groups into a colour scale, others grey, e.g. ``["a", "others"] -> [blue, grey]``.
 
     ``order`` (e.g. every model of the page ranked by spend) pins the first ``len(PALETTE)`` of it
@@ -106,13 +108,18 @@ def _day_axis(days: int) -> alt.X:
     return alt.X(
         "yearmonthdate(date):O",
         title=None,
-        axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap="greedy", labelSeparation=8,
-                      ticks=days <= 62),
+        axis=alt.Axis(
+            format="%b %d", labelAngle=0, labelOverlap="greedy", labelSeparation=8, ticks=days <= 62
+        ),
     )
 
 
 def _stacked_bars(
-    daily_frame: pd.DataFrame, *, value: str, color_title: str, other_label: str,
+    daily_frame: pd.DataFrame,
+    *,
+    value: str,
+    color_title: str,
+    other_label: str,
     order: list[str] | None = None,
 ) -> alt.Chart:
     """A tidy ``date, group, value`` frame into stacked bars per day, e.g. biggest group lowest."""
@@ -167,7 +174,11 @@ def requests_over_time(
 ) -> alt.Chart:
     """A daily requests frame (``analysis.daily(value="n_requests")``) into stacked bars per day."""
     return _stacked_bars(
-        daily_frame, value="n_requests", color_title=color_title, other_label=other_label, order=order
+        daily_frame,
+        value="n_requests",
+        color_title=color_title,
+        other_label=other_label,
+        order=order,
     )
 
 
@@ -180,7 +191,11 @@ def tokens_over_time(
 ) -> alt.Chart:
     """A daily tokens frame (``analysis.daily(value="total_tokens")``) into stacked bars per day."""
     return _stacked_bars(
-        daily_frame, value="total_tokens", color_title=color_title, other_label=other_label, order=order
+        daily_frame,
+        value="total_tokens",
+        color_title=color_title,
+        other_label=other_label,
+        order=order,
     )
 
 

@@ -15,13 +15,15 @@ import logging
 import os
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import TextIO
 
 from spend import errors
 from spend.config import SOURCE_CHOICES, Settings
 from spend.export import to_csv
+from spend.formatting import format_duration
 from spend.sources import FetchProgress, Plan, make_source
 
 
@@ -33,39 +35,46 @@ def parse_day(text: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m spend", description="Where your OpenAI API money goes.")
+    parser = argparse.ArgumentParser(
+        prog="python -m spend", description="Where your OpenAI API money goes."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("fetch", "fetch a range into the disk cache, with a progress bar"),
-                            ("export", "write the usage table for a range as CSV"),
-                            ("plan", "say how many requests a range needs and how long they take")):
+    for name, help_text in (
+        ("fetch", "fetch a range into the disk cache, with a progress bar"),
+        ("export", "write the usage table for a range as CSV"),
+        ("plan", "say how many requests a range needs and how long they take"),
+    ):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("--start", type=parse_day, help="first UTC day (default: 30 days before --end)")
+        cmd.add_argument(
+            "--start", type=parse_day, help="first UTC day (default: 30 days before --end)"
+        )
         cmd.add_argument("--end", type=parse_day, help="last UTC day, inclusive (default: today)")
-        cmd.add_argument("--source", choices=SOURCE_CHOICES, default=None,
-                         help="auto (default): demo without a key, admin for sk-admin- keys, else legacy")
-        cmd.add_argument("--per-user", action="store_true",
-                         help="legacy source: per day the org-wide answer and one per member, so usage is "
-                              "attributed to users (the rest shows as no user)")
-        cmd.add_argument("-v", "--verbose", action="store_true", help="log each request (never the key)")
+        cmd.add_argument(
+            "--source",
+            choices=SOURCE_CHOICES,
+            default=None,
+            help="auto (default): demo without a key, admin for sk-admin- keys, else legacy",
+        )
+        cmd.add_argument(
+            "--per-user",
+            action="store_true",
+            help="legacy source: per day the org-wide answer and one per member, so usage is "
+            "attributed to users (the rest shows as no user)",
+        )
+        cmd.add_argument(
+            "-v", "--verbose", action="store_true", help="log each request (never the key)"
+        )
         if name == "export":
             cmd.add_argument("--out", required=True, help="CSV file to write, or - for stdout")
     return parser
 
 
-def format_duration(seconds: float) -> str:
-    """Seconds into a short duration, e.g. ``3725 -> "1h02m"``, ``75 -> "1m15s"``, ``4 -> "4s"``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
 def describe_plan(plan: Plan) -> str:
     """A plan into one line, e.g. ``"31 requests for 2026-10-01..2026-10-30: 12 cached, 19 to fetch (~3m48s at 5/min)"``."""
-    line = (f"{plan.total} requests for {plan.start}..{plan.end} ({plan.source}): "
-            f"{plan.total - plan.missing} cached, {plan.missing} to fetch")
+    line = (
+        f"{plan.total} requests for {plan.start}..{plan.end} ({plan.source}): "
+        f"{plan.total - plan.missing} cached, {plan.missing} to fetch"
+    )
     if plan.missing and plan.rate_per_min:
         line += f" (~{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min)"
     return line
@@ -101,8 +110,15 @@ def _unwritable(path: str) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | None = None, stderr: TextIO | None = None,
-         clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ=None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = build_parser().parse_args(argv)
@@ -118,7 +134,7 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
         settings = Settings.from_env(environ)
         if args.source:
             settings = settings.with_(source=args.source)
-        today = datetime.fromtimestamp(clock(), tz=timezone.utc).date()
+        today = datetime.fromtimestamp(clock(), tz=UTC).date()
         end = args.end or today
         start = args.start or end - timedelta(days=29)
         source = make_source(settings, per_user=args.per_user, clock=clock, sleep=sleep)
@@ -143,8 +159,10 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
                     return 1
                 stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
         if result.partial:
-            stderr.write(f"warning: {result.missing_requests} answers are missing; run the command again to "
-                         "fetch them\n")
+            stderr.write(
+                f"warning: {result.missing_requests} answers are missing; run the command again to "
+                "fetch them\n"
+            )
             return 1
         else:
             stderr.write(f"{len(result.frame)} usage rows cached for {start}..{end}\n")
@@ -155,5 +173,7 @@ def main(argv: Sequence[str] | None = None, *, environ=None, stdout: TextIO | No
         stderr.write(f"error: {exc}\n")
         return 1
     except KeyboardInterrupt:
-        stderr.write("\ninterrupted: what was fetched is kept; run the same command again to resume\n")
+        stderr.write(
+            "\ninterrupted: what was fetched is kept; run the same command again to resume\n"
+        )
         return 130

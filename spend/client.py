@@ -23,9 +23,10 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 
@@ -72,7 +73,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         if when is None:
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         seconds = when.timestamp() - now()
     if math.isnan(seconds) or math.isinf(seconds):
         return None
@@ -133,7 +134,9 @@ def error_for_status(
     org = org_id or "the organization"
     kw = dict(status_code=status, request_id=request_id, body=body, endpoint=endpoint)
     if status == 401:
-        return errors.AuthError(f"The API key was rejected (401): check it on {KEYS_URL}.{said}", **kw)
+        return errors.AuthError(
+            f"The API key was rejected (401): check it on {KEYS_URL}.{said}", **kw
+        )
     if status == 403:
         if detail and "api.usage.read" in detail or (detail and "scope" in detail.lower()):
             return errors.PermissionDeniedError(
@@ -153,8 +156,11 @@ def error_for_status(
             **kw,
         )
     if status == 404 and endpoint.lstrip("/").startswith("organization/"):
-        return errors.NotFoundError(f"OpenAI does not know {endpoint} (404): an id in it may be deleted, or "
-                                    f"the API changed.{said}", **kw)
+        return errors.NotFoundError(
+            f"OpenAI does not know {endpoint} (404): an id in it may be deleted, or "
+            f"the API changed.{said}",
+            **kw,
+        )
     if status == 404:
         return errors.NotFoundError(
             f"{org} not found or the key has no access to it (404): check the org id on "
@@ -162,7 +168,9 @@ def error_for_status(
             **kw,
         )
     if status in (400, 422):
-        return errors.BadRequestError(f"OpenAI refused the request to {endpoint} ({status}).{said}", **kw)
+        return errors.BadRequestError(
+            f"OpenAI refused the request to {endpoint} ({status}).{said}", **kw
+        )
     if status == 429:
         return errors.RateLimitError(
             f"OpenAI's rate limit (429) held through {attempts} attempts. Wait a minute and try again, "
@@ -235,7 +243,9 @@ class OpenAIClient:
         on_event: Callable[[str, dict], None] | None = None,
     ) -> None:
         if not api_key:
-            raise errors.ConfigError("No API key: set OPENAI_API_KEY or OPENAI_ADMIN_KEY, or type one in the sidebar.")
+            raise errors.ConfigError(
+                "No API key: set OPENAI_API_KEY or OPENAI_ADMIN_KEY, or type one in the sidebar."
+            )
         check_credential(api_key, "API key")
         check_credential(org_id, "organization id")
         self._api_key = api_key
@@ -258,7 +268,9 @@ class OpenAIClient:
     def __repr__(self) -> str:
         return f"OpenAIClient(base_url={self.base_url!r}, org_id={self.org_id!r})"
 
-    def listen(self, handler: Callable[[str, dict], None] | None, *, stop: threading.Event | None = None) -> None:
+    def listen(
+        self, handler: Callable[[str, dict], None] | None, *, stop: threading.Event | None = None
+    ) -> None:
         """Route this thread's events to ``handler`` (None stops): two background jobs sharing one
         client each hear only their own requests. ``stop``: once set, this thread's next rate-limit
         wait ends at once with FetchStopped instead of sending."""
@@ -298,7 +310,9 @@ class OpenAIClient:
         logger.debug("GET %s %s", path, normalize_params(params))
         self._emit("request", path=path)
         try:
-            return self.session.get(url, params=_as_query(params), headers=self._headers(), timeout=self.timeout)
+            return self.session.get(
+                url, params=_as_query(params), headers=self._headers(), timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise errors.ApiConnectionError(
                 f"Could not reach {self.base_url} ({type(exc).__name__}). Check the network and OPENAI_BASE_URL."
@@ -320,8 +334,12 @@ class OpenAIClient:
                     return parse_body(response)
                 body = _json_or_text(response)
                 failure: errors.SpendError = error_for_status(
-                    status, body, request_id=headers.get("x-request-id"), endpoint=path,
-                    org_id=self.org_id, attempts=attempt,
+                    status,
+                    body,
+                    request_id=headers.get("x-request-id"),
+                    endpoint=path,
+                    org_id=self.org_id,
+                    attempts=attempt,
                 )
                 retryable = should_retry(status, headers)
             except errors.MalformedResponseError as exc:
@@ -337,13 +355,27 @@ class OpenAIClient:
                 logger.debug("GET %s failed for good: %s", path, type(failure).__name__)
                 raise failure
             delay = retry_delay(attempt, headers, rand=self.rand, now=self.clock)
-            if status == 429 and self.limiter is not None and headers.get("retry-after") is not None:
+            if (
+                status == 429
+                and self.limiter is not None
+                and headers.get("retry-after") is not None
+            ):
                 delay = 0.0  # the limiter already holds every caller for Retry-After
-            logger.debug("GET %s: retry %d in %.1f s (%s)", path, attempt, delay, status or type(failure).__name__)
+            logger.debug(
+                "GET %s: retry %d in %.1f s (%s)",
+                path,
+                attempt,
+                delay,
+                status or type(failure).__name__,
+            )
             self.stats.retries += 1
             self._emit("retry", path=path, status=status, delay=delay, attempt=attempt)
             if status == 429:
-                self._emit("rate_limited", path=path, seconds=delay or parse_retry_after(headers.get("retry-after")) or 0)
+                self._emit(
+                    "rate_limited",
+                    path=path,
+                    seconds=delay or parse_retry_after(headers.get("retry-after")) or 0,
+                )
             if delay > 0:
                 self.stats.waited_seconds += delay
                 self.sleep(delay)
@@ -367,15 +399,23 @@ class OpenAIClient:
         body = self.request_with_retry(path, params)
         if not isinstance(body, (dict, list)):
             raise errors.MalformedResponseError(
-                f"OpenAI answered {path} with JSON of an unexpected shape ({type(body).__name__})", endpoint=path
+                f"OpenAI answered {path} with JSON of an unexpected shape ({type(body).__name__})",
+                endpoint=path,
             )
         if self.cache is not None:
             self.cache.set(key, body, final=final)
         return body
 
     # -- layer 4: pagination -------------------------------------------------------------
-    def fetch_all_pages(self, path: str, params: Mapping[str, Any] | None = None, *, final: bool = False,
-                        cursor: str = "page", max_pages: int = 10_000) -> Iterator[dict]:
+    def fetch_all_pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        final: bool = False,
+        cursor: str = "page",
+        max_pages: int = 10_000,
+    ) -> Iterator[dict]:
         """Every page of a paginated endpoint, each cached on its own.
 
         ``cursor="page"``: usage/costs style (``has_more`` + ``next_page`` into ``page``);
@@ -385,16 +425,22 @@ class OpenAIClient:
         for _ in range(max_pages):
             body = self.get_json(path, params, final=final)
             if not isinstance(body, dict):
-                raise errors.MalformedResponseError(f"OpenAI answered {path} with a list where a page was expected", endpoint=path)
+                raise errors.MalformedResponseError(
+                    f"OpenAI answered {path} with a list where a page was expected", endpoint=path
+                )
             yield body
             following = next_page_params(path, params, body, cursor)
             if following is None:
                 return
             params = following
-        raise errors.MalformedResponseError(f"{path} kept paginating past {max_pages} pages", endpoint=path)
+        raise errors.MalformedResponseError(
+            f"{path} kept paginating past {max_pages} pages", endpoint=path
+        )
 
 
-def next_page_params(path: str, params: Mapping[str, Any], body: Any, cursor: str) -> dict[str, Any] | None:
+def next_page_params(
+    path: str, params: Mapping[str, Any], body: Any, cursor: str
+) -> dict[str, Any] | None:
     """A page and its request params into the params of the next page, or None after the last, e.g.
     ``{"has_more": true, "next_page": "p2"}`` with cursor ``"page"`` -> ``{..., "page": "p2"}``.
 
@@ -405,7 +451,9 @@ def next_page_params(path: str, params: Mapping[str, Any], body: Any, cursor: st
         return None
     token = body.get("next_page") if cursor == "page" else body.get("last_id")
     if not token:
-        raise errors.MalformedResponseError(f"{path} said has_more but gave no cursor", endpoint=path)
+        raise errors.MalformedResponseError(
+            f"{path} said has_more but gave no cursor", endpoint=path
+        )
     return {**params, cursor: token}
 
 
@@ -417,7 +465,11 @@ def _as_query(params: Any) -> list[tuple[str, str]] | None:
     out: list[tuple[str, str]] = []
     for name, value in items:
         values = value if isinstance(value, (list, tuple)) else [value]
-        out.extend((name, "true" if v is True else "false" if v is False else str(v)) for v in values if v is not None)
+        out.extend(
+            (name, "true" if v is True else "false" if v is False else str(v))
+            for v in values
+            if v is not None
+        )
     return out
 
 
@@ -430,4 +482,4 @@ def _json_or_text(response: requests.Response) -> Any:
 
 def utc_now(clock: Callable[[], float] = time.time) -> datetime:
     """The injected clock into an aware UTC datetime."""
-    return datetime.fromtimestamp(clock(), tz=timezone.utc)
+    return datetime.fromtimestamp(clock(), tz=UTC)

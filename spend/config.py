@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from spend.errors import ConfigError
 
@@ -51,8 +51,10 @@ def check_credential(value: str | None, what: str) -> None:
     """Raise ConfigError when a key or org id has characters no HTTP header can carry (a pasted dash,
     a space, a line break), naming what to fix but never the value."""
     if value and not set(value) <= _PRINTABLE_ASCII:
-        raise ConfigError(f"The {what} contains a space or a character that is not plain ASCII (often a dash or "
-                          "quote changed by copy and paste). Copy it again from platform.openai.com.")
+        raise ConfigError(
+            f"The {what} contains a space or a character that is not plain ASCII (often a dash or "
+            "quote changed by copy and paste). Copy it again from platform.openai.com."
+        )
 
 
 def key_kind(api_key: str | None) -> str | None:
@@ -80,7 +82,7 @@ class Settings:
     prices_file: Path | None = None
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, object]) -> "Settings":
+    def from_mapping(cls, values: Mapping[str, object]) -> Settings:
         """Env-like mapping into settings, e.g. ``{"OPENAI_API_KEY": "sk-..."}`` -> legacy settings.
 
         ``OPENAI_ADMIN_KEY`` wins over ``OPENAI_API_KEY`` when both are set (the supported path).
@@ -95,10 +97,14 @@ class Settings:
             raise ConfigError("SPEND_RATE_LIMIT_PER_MIN must be above 0")
         source = (get("SPEND_SOURCE") or "auto").lower()
         if source not in SOURCE_CHOICES:
-            raise ConfigError(f"SPEND_SOURCE must be one of {', '.join(SOURCE_CHOICES)}, got {source!r}")
+            raise ConfigError(
+                f"SPEND_SOURCE must be one of {', '.join(SOURCE_CHOICES)}, got {source!r}"
+            )
         demo_size = (get("SPEND_DEMO_SIZE") or "small").lower()
         if demo_size not in DEMO_SIZES:
-            raise ConfigError(f"SPEND_DEMO_SIZE must be one of {', '.join(DEMO_SIZES)}, got {demo_size!r}")
+            raise ConfigError(
+                f"SPEND_DEMO_SIZE must be one of {', '.join(DEMO_SIZES)}, got {demo_size!r}"
+            )
         prices = get("SPEND_PRICES_FILE")
         return cls(
             api_key=get("OPENAI_ADMIN_KEY") or get("OPENAI_API_KEY"),
@@ -112,11 +118,11 @@ class Settings:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The process environment into settings."""
         return cls.from_mapping(os.environ if environ is None else environ)
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed, e.g. ``settings.with_(org_id="org-x")``."""
         return replace(self, **changes)
 

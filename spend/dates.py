@@ -22,7 +22,7 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     Raises ValueError for "custom" or an unknown id (the caller supplies custom dates).
     """
     if preset.startswith("last_") and preset.endswith("_days"):
-        days = int(preset[len("last_"):-len("_days")])
+        days = int(preset[len("last_") : -len("_days")])
         return today - timedelta(days=days - 1), today
     if preset == "month_to_date":
         return today.replace(day=1), today

@@ -28,7 +28,9 @@ def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv(frame: pd.DataFrame) -> str:
     """The usage table into CSV text: schema columns first (the header), dates as YYYY-MM-DD, cells escaped."""
-    columns = [c for c in COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in COLUMNS]
+    columns = [c for c in COLUMNS if c in frame.columns] + [
+        c for c in frame.columns if c not in COLUMNS
+    ]
     out = safe_for_spreadsheet(frame[columns])
     if "cost_usd" in out.columns:  # to the millionth of a dollar: no 7.543760000000001
         out["cost_usd"] = out["cost_usd"].round(6)

@@ -115,3 +115,13 @@ def delta_pct(x: Any, *, na: str = DASH, decimals: int = 1) -> str:
     value = round(float(x) * 100, decimals) + 0.0
     sign = "+" if value > 0 else ""
     return f"{sign}{value:,.{decimals}f}%"
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds into a short duration, e.g. ``3725 -> "1h02m"``, ``75 -> "1m15s"``, ``4 -> "4s"``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

@@ -11,12 +11,11 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Callable, Hashable
 
 from spend.errors import SpendError
 from spend.sources import FetchProgress, Plan, Source
-
 
 _SERIALS = itertools.count(1)
 
@@ -66,16 +65,31 @@ class JobRegistry:
         with self._lock:
             return self._jobs.get(key)
 
-    def start(self, key: Hashable, source: Source, plan: Plan, *, expand_limit: float | None = None) -> FetchJob:
+    def start(
+        self, key: Hashable, source: Source, plan: Plan, *, expand_limit: float | None = None
+    ) -> FetchJob:
         """Start fetching ``plan`` unless a live job already holds ``key``; return the job."""
         with self._lock:
             job = self._jobs.get(key)
             if job is not None and job.running:
                 return job
-            job = FetchJob(key=key, plan=plan, progress=FetchProgress(planned=plan.missing, started_at=self.clock(),
-                                                                        now=self.clock(), rate_per_min=plan.rate_per_min))
+            job = FetchJob(
+                key=key,
+                plan=plan,
+                progress=FetchProgress(
+                    planned=plan.missing,
+                    started_at=self.clock(),
+                    now=self.clock(),
+                    rate_per_min=plan.rate_per_min,
+                ),
+            )
             self._jobs[key] = job
-            job.thread = threading.Thread(target=self._run, args=(job, source, expand_limit), name=f"spend-fetch-{len(self._jobs)}", daemon=True)
+            job.thread = threading.Thread(
+                target=self._run,
+                args=(job, source, expand_limit),
+                name=f"spend-fetch-{len(self._jobs)}",
+                daemon=True,
+            )
             job.thread.start()
             return job
 
@@ -91,13 +105,19 @@ class JobRegistry:
         if client is not None:
             client.listen(on_event, stop=job.stop_event)
         try:
-            source.fetch(job.plan, progress=on_progress, stop=job.stop_event, expand_limit=expand_limit)
+            source.fetch(
+                job.plan, progress=on_progress, stop=job.stop_event, expand_limit=expand_limit
+            )
         except SpendError as exc:
             job.error = exc
             job.progress.error = str(exc)
-        except Exception as exc:  # a bug must not leave a dead job that looks like it is still fetching
-            job.error = SpendError(f"The fetch stopped on an unexpected {type(exc).__name__}; what was fetched is "
-                                   "kept. Try again, and report it if it repeats.")
+        except (
+            Exception
+        ) as exc:  # a bug must not leave a dead job that looks like it is still fetching
+            job.error = SpendError(
+                f"The fetch stopped on an unexpected {type(exc).__name__}; what was fetched is "
+                "kept. Try again, and report it if it repeats."
+            )
             job.progress.error = str(job.error)
         finally:
             if client is not None:

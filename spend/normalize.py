@@ -71,7 +71,9 @@ def require_dict(payload: Any, what: str = "response body") -> dict:
     if isinstance(payload, dict):
         return payload
     kind = "null" if payload is None else type(payload).__name__
-    raise MalformedResponseError(f"expected a JSON object as the {what}, got {kind}: {payload!r:.80}")
+    raise MalformedResponseError(
+        f"expected a JSON object as the {what}, got {kind}: {payload!r:.80}"
+    )
 
 
 def to_count(value: Any, errors: Errors = "coerce") -> int:
@@ -258,7 +260,9 @@ def _finish_usage(columns: dict[str, list], n_rows: int) -> pd.DataFrame:
         frame["model_family"] = model_families(frame["model"])
         if "operation" in frame.columns:
             # Usage with no model (vector storage, code interpreter, file search) groups by its tool.
-            frame["model_family"] = frame["model_family"].fillna(frame["operation"].astype("string"))
+            frame["model_family"] = frame["model_family"].fillna(
+                frame["operation"].astype("string")
+            )
     for name, dtype in USAGE_EXTRAS.items():
         if name not in frame.columns:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
@@ -269,7 +273,9 @@ def _finish_usage(columns: dict[str, list], n_rows: int) -> pd.DataFrame:
     return out[order + [name for name in out.columns if name not in order]]
 
 
-def _name_table(rows: list[dict], columns: Iterable[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
+def _name_table(
+    rows: list[dict], columns: Iterable[str], dtypes: Mapping[str, str]
+) -> pd.DataFrame:
     """Row dicts into a frame with exactly these columns (string unless told), e.g. users table."""
     columns = list(columns)
     frame = pd.DataFrame(rows, columns=columns, index=pd.RangeIndex(len(rows)))
@@ -330,7 +336,9 @@ def legacy_users_to_frame(payload: dict) -> pd.DataFrame:
         items = body.get("data")
     if not isinstance(items, list):
         items = []
-    rows = [row for item in items if isinstance(item, dict) for row in [_legacy_member_row(item)] if row]
+    rows = [
+        row for item in items if isinstance(item, dict) for row in [_legacy_member_row(item)] if row
+    ]
     return _name_table(_dedupe(rows, "user_id"), USER_COLUMNS, {})
 
 
@@ -455,7 +463,10 @@ def legacy_dims(row: dict, array: str, user_public_id: str | None) -> tuple:
     else:
         operation = array[: -len("_data")] if array.endswith("_data") else array
         unit = None
-    model = next((text for name in ("snapshot_id", "model_id", "model") if (text := to_text(row.get(name)))), None)
+    model = next(
+        (text for name in ("snapshot_id", "model_id", "model") if (text := to_text(row.get(name)))),
+        None,
+    )
     return (*legacy_identity(row, user_public_id), operation, model, unit, image_size)
 
 
@@ -491,7 +502,9 @@ def legacy_metrics(row: dict, array: str, errors: Errors = "coerce") -> list:
     ]
 
 
-def legacy_row(row: dict, array: str, user_public_id: str | None, errors: Errors = "coerce") -> tuple[tuple, list]:
+def legacy_row(
+    row: dict, array: str, user_public_id: str | None, errors: Errors = "coerce"
+) -> tuple[tuple, list]:
     """A legacy usage row into (dimensions, metrics), e.g. a data[] row -> ((..., "completion", "gpt-4o", None, None), [1, 10, 0, 5, None]).
 
     :param row: one element of ``array``
@@ -510,7 +523,9 @@ def _legacy_arrays(body: dict, errors: Errors) -> Iterable[tuple[str, list]]:
         if isinstance(value, list):
             yield name, value
         elif value is not None and errors == "raise":
-            raise MalformedResponseError(f"/v1/usage array {name!r} is {type(value).__name__}, not a list")
+            raise MalformedResponseError(
+                f"/v1/usage array {name!r} is {type(value).__name__}, not a list"
+            )
 
 
 def _hashable(values: tuple) -> tuple:
@@ -540,7 +555,9 @@ def legacy_usage_to_frame(
     _check_errors(errors)
     raw_groups: dict[tuple, list] = {}
     skipped = 0
-    days: dict[Any, int] = {}  # day as given -> position in stamps (cheap to hash, unlike Timestamp)
+    days: dict[
+        Any, int
+    ] = {}  # day as given -> position in stamps (cheap to hash, unlike Timestamp)
     stamps: list[pd.Timestamp] = []
     for day, user_public_id, payload in payloads:
         body = require_dict(payload, f"/v1/usage body for {day}")
@@ -554,7 +571,9 @@ def legacy_usage_to_frame(
             for row in rows:
                 if not isinstance(row, dict):
                     if errors == "raise":
-                        raise MalformedResponseError(f"/v1/usage {array}[] holds a {type(row).__name__}, not an object")
+                        raise MalformedResponseError(
+                            f"/v1/usage {array}[] holds a {type(row).__name__}, not an object"
+                        )
                     skipped += 1
                     continue
                 get = row.get
@@ -613,8 +632,19 @@ def _group_columns(groups: dict[tuple, list], key_names: tuple[str, ...]) -> dic
 
 
 #: What identifies usage apart from who made it: the keys ``unattributed`` matches on.
-_REMAINDER_KEYS = ("date", "source", "project_id", "project_name", "api_key_id", "api_key_name", "model",
-                   "model_family", "operation", "unit", "image_size")
+_REMAINDER_KEYS = (
+    "date",
+    "source",
+    "project_id",
+    "project_name",
+    "api_key_id",
+    "api_key_name",
+    "model",
+    "model_family",
+    "operation",
+    "unit",
+    "image_size",
+)
 _REMAINDER_COUNTS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens", "units")
 
 
@@ -635,7 +665,9 @@ def unattributed(org_wide: pd.DataFrame, per_user: pd.DataFrame) -> pd.DataFrame
 
     def totals(frame: pd.DataFrame) -> pd.DataFrame:
         counts = frame[list(_REMAINDER_COUNTS)].astype("float64").fillna(0.0)
-        return pd.concat([frame[keys], counts], axis=1).groupby(keys, dropna=False, sort=False).sum()
+        return (
+            pd.concat([frame[keys], counts], axis=1).groupby(keys, dropna=False, sort=False).sum()
+        )
 
     org = totals(org_wide)
     attributed = totals(per_user).reindex(org.index, fill_value=0.0) if len(per_user) else 0.0
@@ -663,7 +695,9 @@ def _lookup(table: pd.DataFrame | None, key: str, value: str) -> dict:
     return dict(zip(pairs[key], pairs[value], strict=True))
 
 
-def _fill(frame: pd.DataFrame, column: str, by: str, mapping: dict, *, transform=None) -> pd.DataFrame:
+def _fill(
+    frame: pd.DataFrame, column: str, by: str, mapping: dict, *, transform=None
+) -> pd.DataFrame:
     """Fill a column's NA cells from mapping[frame[by]], e.g. user_name from user_id; returns a new frame."""
     if not mapping or column not in frame.columns or by not in frame.columns:
         return frame
@@ -689,11 +723,17 @@ def join_users(frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
     """
     if users is None or users.empty:
         return frame.copy()
-    by_email = users.assign(_email=users["user_email"].str.lower()) if "user_email" in users else users
-    out = _fill(frame, "user_id", "user_email", _lookup(by_email, "_email", "user_id"), transform=_lower)
+    by_email = (
+        users.assign(_email=users["user_email"].str.lower()) if "user_email" in users else users
+    )
+    out = _fill(
+        frame, "user_id", "user_email", _lookup(by_email, "_email", "user_id"), transform=_lower
+    )
     out = _fill(out, "user_name", "user_id", _lookup(users, "user_id", "user_name"))
     out = _fill(out, "user_email", "user_id", _lookup(users, "user_id", "user_email"))
-    out = _fill(out, "user_name", "user_email", _lookup(by_email, "_email", "user_name"), transform=_lower)
+    out = _fill(
+        out, "user_name", "user_email", _lookup(by_email, "_email", "user_name"), transform=_lower
+    )
     return out if out is not frame else frame.copy()
 
 
@@ -813,7 +853,9 @@ def _to_flag(value: Any) -> bool | None:
     return {"true": True, "1": True, "false": False, "0": False}.get(text)
 
 
-def iter_buckets(pages: Iterable[dict], what: str, errors: Errors = "coerce") -> Iterable[tuple[pd.Timestamp, list]]:
+def iter_buckets(
+    pages: Iterable[dict], what: str, errors: Errors = "coerce"
+) -> Iterable[tuple[pd.Timestamp, list]]:
     """Admin ``page`` bodies into (UTC day, results) per bucket, e.g. one page of 2 buckets -> 2 pairs.
 
     Buckets that are not objects, or whose ``start_time`` cannot be read, are skipped (coerce) or
@@ -830,13 +872,17 @@ def iter_buckets(pages: Iterable[dict], what: str, errors: Errors = "coerce") ->
             continue
         if not isinstance(buckets, list):
             if errors == "raise":
-                raise MalformedResponseError(f"{what} page 'data' is {type(buckets).__name__}, not a list")
+                raise MalformedResponseError(
+                    f"{what} page 'data' is {type(buckets).__name__}, not a list"
+                )
             continue
         for bucket in buckets:
             day = utc_day(bucket.get("start_time")) if isinstance(bucket, dict) else None
             if day is None:
                 if errors == "raise":
-                    raise MalformedResponseError(f"{what} page holds a bucket without a readable start_time: {bucket!r:.80}")
+                    raise MalformedResponseError(
+                        f"{what} page holds a bucket without a readable start_time: {bucket!r:.80}"
+                    )
                 continue
             results = bucket.get("results")
             yield day, results if isinstance(results, list) else []
@@ -871,7 +917,9 @@ def admin_result_row(kind: str, result: dict, errors: Errors = "coerce") -> tupl
     return dims, [requests, *tokens, units]
 
 
-def admin_usage_to_frame(kind: str, pages: Iterable[dict], *, errors: Errors = "coerce") -> pd.DataFrame:
+def admin_usage_to_frame(
+    kind: str, pages: Iterable[dict], *, errors: Errors = "coerce"
+) -> pd.DataFrame:
     """Admin ``/organization/usage/{kind}`` pages into the usage table, e.g. completions buckets -> one row per day x group.
 
     ``date`` is the bucket's UTC day; hourly/minute buckets of one day are added up (storage,
@@ -886,7 +934,9 @@ def admin_usage_to_frame(kind: str, pages: Iterable[dict], *, errors: Errors = "
     """
     _check_errors(errors)
     if kind not in ADMIN_KINDS:
-        raise ValueError(f"unknown admin usage kind {kind!r}; expected one of {sorted(ADMIN_KINDS)}")
+        raise ValueError(
+            f"unknown admin usage kind {kind!r}; expected one of {sorted(ADMIN_KINDS)}"
+        )
     spec = ADMIN_KINDS[kind]
     expected = spec["object"]
     level = spec.get("level", False)
@@ -897,13 +947,17 @@ def admin_usage_to_frame(kind: str, pages: Iterable[dict], *, errors: Errors = "
         for result in results:
             if not isinstance(result, dict):
                 if errors == "raise":
-                    raise MalformedResponseError(f"usage/{kind} bucket holds a {type(result).__name__}, not an object")
+                    raise MalformedResponseError(
+                        f"usage/{kind} bucket holds a {type(result).__name__}, not an object"
+                    )
                 skipped[type(result).__name__] += 1
                 continue
             obj = result.get("object")
             if obj is not None and obj != expected:
                 if errors == "raise":
-                    raise MalformedResponseError(f"usage/{kind} returned a {obj!r} result; expected {expected!r}")
+                    raise MalformedResponseError(
+                        f"usage/{kind} returned a {obj!r} result; expected {expected!r}"
+                    )
                 skipped[str(obj)] += 1
                 continue
             dims, metrics = admin_result_row(kind, result, errors)
@@ -926,7 +980,9 @@ def admin_usage_to_frame(kind: str, pages: Iterable[dict], *, errors: Errors = "
     return frame
 
 
-def _add_metrics(groups: dict[tuple, list], key: tuple, metrics: list, *, peak: bool = False) -> None:
+def _add_metrics(
+    groups: dict[tuple, list], key: tuple, metrics: list, *, peak: bool = False
+) -> None:
     """Accumulate metrics into groups[key] (sum, or max of units when ``peak``); mutates only ``groups``."""
     total = groups.get(key)
     if total is None:
@@ -962,9 +1018,13 @@ def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") ->
     for day, results in iter_buckets(pages, "costs", errors):
         for result in results:
             obj = result.get("object") if isinstance(result, dict) else type(result).__name__
-            if not isinstance(result, dict) or (obj is not None and obj != "organization.costs.result"):
+            if not isinstance(result, dict) or (
+                obj is not None and obj != "organization.costs.result"
+            ):
                 if errors == "raise":
-                    raise MalformedResponseError(f"costs returned a {obj!r} result; expected 'organization.costs.result'")
+                    raise MalformedResponseError(
+                        f"costs returned a {obj!r} result; expected 'organization.costs.result'"
+                    )
                 skipped += 1
                 continue
             amount = result.get("amount")

@@ -470,10 +470,21 @@ def _batch_factor(frame: pd.DataFrame) -> np.ndarray:
 
 
 #: Kinds of usage this module knows how to measure (spend.normalize's operation names).
-PRICEABLE_OPERATIONS = frozenset({
-    "completion", "embeddings", "moderation", "realtime", "image", "tts", "transcription",
-    "vector_storage", "code_interpreter", "file_search", "web_search",
-})
+PRICEABLE_OPERATIONS = frozenset(
+    {
+        "completion",
+        "embeddings",
+        "moderation",
+        "realtime",
+        "image",
+        "tts",
+        "transcription",
+        "vector_storage",
+        "code_interpreter",
+        "file_search",
+        "web_search",
+    }
+)
 
 
 def price_rows(

@@ -93,7 +93,9 @@ def validate(frame: pd.DataFrame) -> None:
         if name not in frame.columns:
             raise ValueError(f"usage table lacks column {name!r}")
         if str(frame[name].dtype) != dtype:
-            raise ValueError(f"usage table column {name!r} is {frame[name].dtype}, expected {dtype}")
+            raise ValueError(
+                f"usage table column {name!r} is {frame[name].dtype}, expected {dtype}"
+            )
     bad = set(frame["cost_basis"].dropna()) - set(COST_BASES)
     if bad:
         raise ValueError(f"unknown cost_basis values: {sorted(bad)}")

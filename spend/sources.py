@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -42,7 +43,11 @@ ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
     "audio_transcriptions": ("project_id", "user_id", "api_key_id", "model"),
     "vector_stores": ("project_id",),
     "code_interpreter_sessions": ("project_id",),
-    "file_search_calls": ("project_id", "user_id", "api_key_id"),  # no model: it has vector_store_id instead
+    "file_search_calls": (
+        "project_id",
+        "user_id",
+        "api_key_id",
+    ),  # no model: it has vector_store_id instead
     "web_search_calls": ("project_id", "user_id", "api_key_id", "model"),
 }
 COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
@@ -151,9 +156,13 @@ def day_range(start: date, end: date) -> list[date]:
 def check_range(start: date, end: date, *, today: date) -> None:
     """Raise ConfigError when the range is empty or starts in the future."""
     if end < start:
-        raise errors.ConfigError(f"The date range is empty: {start} is after {end}. Pick an end on or after the start.")
+        raise errors.ConfigError(
+            f"The date range is empty: {start} is after {end}. Pick an end on or after the start."
+        )
     if start > today:
-        raise errors.ConfigError(f"The range starts in the future ({start}); pick dates up to today ({today}).")
+        raise errors.ConfigError(
+            f"The range starts in the future ({start}); pick dates up to today ({today})."
+        )
 
 
 class Source:
@@ -161,15 +170,21 @@ class Source:
 
     name = "base"
 
-    def __init__(self, settings: Settings, *, client: OpenAIClient | None = None,
-                 clock: Callable[[], float] = time.time, prices: pricing.PriceTable | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: OpenAIClient | None = None,
+        clock: Callable[[], float] = time.time,
+        prices: pricing.PriceTable | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock
         self.prices = prices
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
 
     def today(self) -> date:
         return self.now().date()
@@ -178,7 +193,9 @@ class Source:
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         raise NotImplementedError
 
-    def build(self, start: date, end: date, bodies: dict[PlannedRequest, list[Any]]) -> tuple[pd.DataFrame, list[str]]:
+    def build(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any]]
+    ) -> tuple[pd.DataFrame, list[str]]:
         raise NotImplementedError
 
     # shared machinery -----------------------------------------------------------------------
@@ -186,7 +203,9 @@ class Source:
         check_range(start, end, today=self.today())
         requests = self.plan_requests(start, end)
         cached = [self._is_cached(r) for r in requests]
-        return Plan(self.name, start, end, requests, cached, rate_per_min=self.settings.effective_rate_limit)
+        return Plan(
+            self.name, start, end, requests, cached, rate_per_min=self.settings.effective_rate_limit
+        )
 
     def _is_cached(self, request: PlannedRequest) -> bool:
         """Whether every page of ``request`` is stored and fresh (one page: no body is read)."""
@@ -196,7 +215,9 @@ class Source:
             return self._pages(request, network=False) is not None
         return self.client.is_cached(request.path, request.params_dict)
 
-    def _pages(self, request: PlannedRequest, *, network: bool, stale_ok: bool = False) -> list[Any] | None:
+    def _pages(
+        self, request: PlannedRequest, *, network: bool, stale_ok: bool = False
+    ) -> list[Any] | None:
         """The bodies of a planned request (all its pages), from the cache only unless ``network``.
 
         ``stale_ok``: a non-final answer past its freshness still counts (for showing data: a long
@@ -214,12 +235,18 @@ class Source:
                 if body is None:
                     return None
             bodies.append(body)
-            following = next_page_params(request.path, params, body, request.paged) if request.paged else None
+            following = (
+                next_page_params(request.path, params, body, request.paged)
+                if request.paged
+                else None
+            )
             if following is None:
                 return bodies
             params = following
             if len(bodies) > 10_000:
-                raise errors.MalformedResponseError(f"{request.path} kept paginating", endpoint=request.path)
+                raise errors.MalformedResponseError(
+                    f"{request.path} kept paginating", endpoint=request.path
+                )
 
     def fetch_request(self, request: PlannedRequest) -> None:
         """Fetch one planned request (all its pages) into the cache."""
@@ -229,8 +256,14 @@ class Source:
         """Requests named by answers already stored (per-user days, per-project key lists); none by default."""
         return []
 
-    def fetch(self, plan: Plan, *, progress: Progress | None = None, stop: threading.Event | None = None,
-              expand_limit: float | None = None) -> FetchProgress:
+    def fetch(
+        self,
+        plan: Plan,
+        *,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        expand_limit: float | None = None,
+    ) -> FetchProgress:
         """Send every missing request of ``plan`` (each answer stored at once); return the final progress.
 
         Requests that depend on an answer (the users list names the per-user requests, the projects
@@ -238,8 +271,12 @@ class Source:
         longer than ``expand_limit`` seconds at the rate limit (then the next plan shows them, for
         the user to confirm).
         """
-        state = FetchProgress(planned=plan.missing, started_at=self.clock(), now=self.clock(),
-                              rate_per_min=plan.rate_per_min)
+        state = FetchProgress(
+            planned=plan.missing,
+            started_at=self.clock(),
+            now=self.clock(),
+            rate_per_min=plan.rate_per_min,
+        )
         if progress:
             progress(state)
         stopped = lambda: stop is not None and stop.is_set()  # noqa: E731
@@ -263,11 +300,15 @@ class Source:
             extra = [r for r in self.dependent_requests(plan.start, plan.end) if r not in known]
             if not extra:
                 break
-            if expand_limit is not None and plan.rate_per_min and len(extra) * 60.0 / plan.rate_per_min > expand_limit:
+            if (
+                expand_limit is not None
+                and plan.rate_per_min
+                and len(extra) * 60.0 / plan.rate_per_min > expand_limit
+            ):
                 break
             plan.requests.extend(extra)
             plan.cached.extend(self._is_cached(r) for r in extra)
-            state.planned += sum(1 for c in plan.cached[-len(extra):] if not c)
+            state.planned += sum(1 for c in plan.cached[-len(extra) :] if not c)
         state.finished = not stopped()
         state.now = self.clock()
         if progress:
@@ -279,15 +320,26 @@ class Source:
         bodies: dict[PlannedRequest, list[Any]] = {}
         missing = 0
         for request in plan.requests:
-            pages = self._pages(request, network=False, stale_ok=True) if self.client is not None else None
+            pages = (
+                self._pages(request, network=False, stale_ok=True)
+                if self.client is not None
+                else None
+            )
             if pages is None:
                 missing += 1
             else:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
         frame = pricing.attach_prices(frame, overrides=self.prices)
-        result = LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end,
-                            partial=missing > 0, missing_requests=missing, notices=notices)
+        result = LoadResult(
+            frame=frame,
+            source=self.name,
+            start=plan.start,
+            end=plan.end,
+            partial=missing > 0,
+            missing_requests=missing,
+            notices=notices,
+        )
         return result
 
     def forget_non_final(self, plan: Plan) -> int:
@@ -317,32 +369,57 @@ class LegacySource(Source):
     def __init__(self, settings: Settings, *, per_user: bool = False, **kw: Any) -> None:
         super().__init__(settings, **kw)
         if key_kind(settings.api_key) == "admin":
-            raise errors.ConfigError("An admin key (sk-admin-…) cannot read the legacy usage endpoint: set Source to "
-                                     "Automatic or Admin API, or use a normal API key with an org id.")
+            raise errors.ConfigError(
+                "An admin key (sk-admin-…) cannot read the legacy usage endpoint: set Source to "
+                "Automatic or Admin API, or use a normal API key with an org id."
+            )
         if not settings.org_id:
-            raise errors.ConfigError("The legacy source needs an organization id (org-...): set OPENAI_ORG_ID or type it in the sidebar. "
-                                     "Find it at https://platform.openai.com/settings/organization/general")
+            raise errors.ConfigError(
+                "The legacy source needs an organization id (org-...): set OPENAI_ORG_ID or type it in the sidebar. "
+                "Find it at https://platform.openai.com/settings/organization/general"
+            )
         self.per_user = per_user
 
     def users_request(self) -> PlannedRequest:
-        return PlannedRequest(f"/organizations/{self.settings.org_id}/users", (), final=False, kind="users", label="users")
+        return PlannedRequest(
+            f"/organizations/{self.settings.org_id}/users",
+            (),
+            final=False,
+            kind="users",
+            label="users",
+        )
 
     def stored_users(self) -> pd.DataFrame | None:
         """The users list as stored (even if stale), or None before it was ever fetched; no network."""
-        pages = self._pages(self.users_request(), network=False, stale_ok=True) if self.client is not None else None
+        pages = (
+            self._pages(self.users_request(), network=False, stale_ok=True)
+            if self.client is not None
+            else None
+        )
         return None if pages is None else normalize.legacy_users_to_frame(pages[0])
 
-    def _usage_requests(self, start: date, end: date, user_ids: list[str | None]) -> list[PlannedRequest]:
+    def _usage_requests(
+        self, start: date, end: date, user_ids: list[str | None]
+    ) -> list[PlannedRequest]:
         now = self.now()
         requests = []
-        for day in reversed(day_range(start, min(end, now.date()))):  # newest first: useful data sooner
+        for day in reversed(
+            day_range(start, min(end, now.date()))
+        ):  # newest first: useful data sooner
             final = is_final(day, now)
             for user_id in user_ids:
                 params: tuple[tuple[str, Any], ...] = (("date", day.isoformat()),)
                 if user_id:
                     params += (("user_public_id", user_id),)
-                requests.append(PlannedRequest("/usage", params, final=final, kind="usage",
-                                               label=f"{day} {user_id or 'org'}"))
+                requests.append(
+                    PlannedRequest(
+                        "/usage",
+                        params,
+                        final=final,
+                        kind="usage",
+                        label=f"{day} {user_id or 'org'}",
+                    )
+                )
         return requests
 
     def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
@@ -354,7 +431,11 @@ class LegacySource(Source):
         if not self.per_user:
             return []
         users = self.stored_users()
-        return [] if users is None else self._usage_requests(start, end, [None, *users["user_id"].dropna()])
+        return (
+            []
+            if users is None
+            else self._usage_requests(start, end, [None, *users["user_id"].dropna()])
+        )
 
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         """The users list, then org-wide days (or, per user, the days of every stored user); newest first."""
@@ -372,13 +453,20 @@ class LegacySource(Source):
                 p = request.params_dict
                 payloads.append((date.fromisoformat(p["date"]), p.get("user_public_id"), pages[0]))
         if self.per_user:
-            by_user = normalize.legacy_usage_to_frame([p for p in payloads if p[1]], source=self.name)
+            by_user = normalize.legacy_usage_to_frame(
+                [p for p in payloads if p[1]], source=self.name
+            )
             org_days = {p[0] for p in payloads if not p[1]}
-            org_wide = normalize.legacy_usage_to_frame([p for p in payloads if not p[1]], source=self.name)
+            org_wide = normalize.legacy_usage_to_frame(
+                [p for p in payloads if not p[1]], source=self.name
+            )
             same_days = by_user[by_user["date"].dt.date.isin(org_days)] if len(by_user) else by_user
             rest = normalize.unattributed(org_wide, same_days)
-            frame = conform(pd.concat([f for f in (by_user, rest) if len(f)], ignore_index=True)) \
-                if len(by_user) or len(rest) else by_user
+            frame = (
+                conform(pd.concat([f for f in (by_user, rest) if len(f)], ignore_index=True))
+                if len(by_user) or len(rest)
+                else by_user
+            )
         else:
             frame = normalize.legacy_usage_to_frame(payloads, source=self.name)
         if users is not None and len(frame):
@@ -406,7 +494,7 @@ class AdminSource(Source):
         windows = []
         days = day_range(start, end)
         for i in range(0, len(days), per_page):
-            chunk = days[i:i + per_page]
+            chunk = days[i : i + per_page]
             t0 = _epoch(chunk[0])
             t1 = min(_epoch(chunk[-1] + timedelta(days=1)), clamp)
             if t1 <= t0:
@@ -417,20 +505,56 @@ class AdminSource(Source):
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         now = self.now()
         requests = [
-            PlannedRequest("/organization/users", (("limit", LIST_PAGE_SIZE),), final=False, kind="users", paged="after"),
-            PlannedRequest("/organization/projects", (("limit", LIST_PAGE_SIZE), ("include_archived", True)),
-                           final=False, kind="projects", paged="after"),
+            PlannedRequest(
+                "/organization/users",
+                (("limit", LIST_PAGE_SIZE),),
+                final=False,
+                kind="users",
+                paged="after",
+            ),
+            PlannedRequest(
+                "/organization/projects",
+                (("limit", LIST_PAGE_SIZE), ("include_archived", True)),
+                final=False,
+                kind="projects",
+                paged="after",
+            ),
         ]
         for kind, group_by in ADMIN_USAGE_GROUP_BY.items():
             for t0, t1, last in self._time_windows(start, end, USAGE_BUCKETS_PER_PAGE):
-                params = (("start_time", t0), ("end_time", t1), ("bucket_width", "1d"),
-                          ("limit", USAGE_BUCKETS_PER_PAGE), ("group_by[]", tuple(group_by)))
-                requests.append(PlannedRequest(f"/organization/usage/{kind}", params, final=is_final(last, now),
-                                               kind=f"usage:{kind}", paged="page"))
+                params = (
+                    ("start_time", t0),
+                    ("end_time", t1),
+                    ("bucket_width", "1d"),
+                    ("limit", USAGE_BUCKETS_PER_PAGE),
+                    ("group_by[]", tuple(group_by)),
+                )
+                requests.append(
+                    PlannedRequest(
+                        f"/organization/usage/{kind}",
+                        params,
+                        final=is_final(last, now),
+                        kind=f"usage:{kind}",
+                        paged="page",
+                    )
+                )
         for t0, t1, last in self._time_windows(start, end, COST_BUCKETS_PER_PAGE):
-            params = (("start_time", t0), ("end_time", t1), ("bucket_width", "1d"),
-                      ("limit", COST_BUCKETS_PER_PAGE), ("group_by[]", COSTS_GROUP_BY))
-            requests.append(PlannedRequest("/organization/costs", params, final=is_final(last, now), kind="costs", paged="page"))
+            params = (
+                ("start_time", t0),
+                ("end_time", t1),
+                ("bucket_width", "1d"),
+                ("limit", COST_BUCKETS_PER_PAGE),
+                ("group_by[]", COSTS_GROUP_BY),
+            )
+            requests.append(
+                PlannedRequest(
+                    "/organization/costs",
+                    params,
+                    final=is_final(last, now),
+                    kind="costs",
+                    paged="page",
+                )
+            )
         requests.extend(self.dependent_requests(start, end))
         return requests
 
@@ -438,15 +562,28 @@ class AdminSource(Source):
         """One list request per project, known once the projects list is cached (else none yet)."""
         projects = self._cached_projects()
         return [
-            PlannedRequest(f"/organization/projects/{pid}/api_keys", (("limit", LIST_PAGE_SIZE), ("owner_project_access", "any")),
-                           final=False, kind="api_keys", paged="after", label=pid)
+            PlannedRequest(
+                f"/organization/projects/{pid}/api_keys",
+                (("limit", LIST_PAGE_SIZE), ("owner_project_access", "any")),
+                final=False,
+                kind="api_keys",
+                paged="after",
+                label=pid,
+            )
             for pid in ([] if projects is None else list(projects["project_id"].dropna()))
         ]
 
     def _cached_projects(self) -> pd.DataFrame | None:
-        request = PlannedRequest("/organization/projects", (("limit", LIST_PAGE_SIZE), ("include_archived", True)),
-                                 final=False, kind="projects", paged="after")
-        pages = self._pages(request, network=False, stale_ok=True) if self.client is not None else None
+        request = PlannedRequest(
+            "/organization/projects",
+            (("limit", LIST_PAGE_SIZE), ("include_archived", True)),
+            final=False,
+            kind="projects",
+            paged="after",
+        )
+        pages = (
+            self._pages(request, network=False, stale_ok=True) if self.client is not None else None
+        )
         return None if pages is None else normalize.admin_projects_to_frame(pages)
 
     #: Lists that only name things: if one is refused, ids are shown instead of failing the dashboard.
@@ -456,18 +593,37 @@ class AdminSource(Source):
         try:
             super().fetch_request(request)
         except (errors.PermissionDeniedError, errors.NotFoundError, errors.BadRequestError) as exc:
-            if request.kind not in self.NAME_KINDS or self.client is None or self.client.cache is None:
+            if (
+                request.kind not in self.NAME_KINDS
+                or self.client is None
+                or self.client.cache is None
+            ):
                 raise
             # Stored like an answer (not final: asked again later), so the rest of the fetch goes on.
-            placeholder = {"object": "list", "data": [], "has_more": False, "spend_error": exc.message}
-            self.client.cache.set(self.client.key_for(request.path, request.params_dict), placeholder, final=False)
+            placeholder = {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "spend_error": exc.message,
+            }
+            self.client.cache.set(
+                self.client.key_for(request.path, request.params_dict), placeholder, final=False
+            )
 
     def build(self, start, end, bodies):
         frames, notices = [], []
-        refused = sorted({r.kind for r, pages in bodies.items() if isinstance(pages[0], dict) and pages[0].get("spend_error")})
+        refused = sorted(
+            {
+                r.kind
+                for r, pages in bodies.items()
+                if isinstance(pages[0], dict) and pages[0].get("spend_error")
+            }
+        )
         if refused:
-            notices.append(f"OpenAI refused the {', '.join(k.replace('_', ' ') for k in refused)} list(s) to this key, so "
-                           "some ids are shown without names.")
+            notices.append(
+                f"OpenAI refused the {', '.join(k.replace('_', ' ') for k in refused)} list(s) to this key, so "
+                "some ids are shown without names."
+            )
         users = projects = None
         key_pages: dict[str, list[Any]] = {}
         for request, pages in bodies.items():
@@ -481,25 +637,39 @@ class AdminSource(Source):
                 frames.append(normalize.admin_costs_to_frame(pages))
                 currencies = frames[-1].attrs.get("non_usd_currencies") or {}
                 if currencies:
-                    notices.append(f"Some billed rows are not in USD ({', '.join(sorted(currencies))}): they are "
-                                   "listed in Raw data but left out of every dollar figure.")
+                    notices.append(
+                        f"Some billed rows are not in USD ({', '.join(sorted(currencies))}): they are "
+                        "listed in Raw data but left out of every dollar figure."
+                    )
                 if frames[-1].attrs.get("unreadable_amounts"):
-                    notices.append(f"{frames[-1].attrs['unreadable_amounts']} billed amounts could not be read: "
-                                   "their rows have no cost and are left out of the billed total.")
+                    notices.append(
+                        f"{frames[-1].attrs['unreadable_amounts']} billed amounts could not be read: "
+                        "their rows have no cost and are left out of the billed total."
+                    )
             elif request.kind.startswith("usage:"):
                 kind = request.kind.split(":", 1)[1]
                 frames.append(normalize.admin_usage_to_frame(kind, pages))
                 if frames[-1].attrs.get("skipped"):
-                    notices.append(f"{frames[-1].attrs['skipped']} {kind} results of a shape this app does not "
-                                   "know were left out.")
-        frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else empty_frame()
+                    notices.append(
+                        f"{frames[-1].attrs['skipped']} {kind} results of a shape this app does not "
+                        "know were left out."
+                    )
+        frame = (
+            pd.concat([f for f in frames if len(f)], ignore_index=True)
+            if any(len(f) for f in frames)
+            else empty_frame()
+        )
         frame = conform(frame)
-        frame = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))].reset_index(drop=True)
+        frame = frame[
+            (frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))
+        ].reset_index(drop=True)
         api_keys = normalize.admin_api_keys_to_frame(key_pages) if key_pages else None
         frame = normalize.join_names(frame, users=users, projects=projects, api_keys=api_keys)
         if not len(frame) and bodies:
-            notices.append(f"OpenAI's Usage and Costs APIs returned nothing for {start} to {end}: the organization "
-                           "had no API usage in that range.")
+            notices.append(
+                f"OpenAI's Usage and Costs APIs returned nothing for {start} to {end}: the organization "
+                "had no API usage in that range."
+            )
         return frame, notices
 
 
@@ -531,52 +701,95 @@ class DemoSource(Source):
     def assemble(self, plan: Plan) -> LoadResult:
         days = day_range(plan.start, plan.end)
         chunks = [
-            normalize.legacy_usage_to_frame(self.org.payloads(days[i], days[min(i + self.CHUNK_DAYS, len(days)) - 1]),
-                                            source=self.name)
+            normalize.legacy_usage_to_frame(
+                self.org.payloads(days[i], days[min(i + self.CHUNK_DAYS, len(days)) - 1]),
+                source=self.name,
+            )
             for i in range(0, len(days), self.CHUNK_DAYS)
         ]
         frame = conform(pd.concat(chunks, ignore_index=True)) if chunks else empty_frame()
-        frame = normalize.join_users(frame, normalize.legacy_users_to_frame(self.org.users_payload()))
+        frame = normalize.join_users(
+            frame, normalize.legacy_users_to_frame(self.org.users_payload())
+        )
         frame = pricing.attach_prices(frame, overrides=self.prices)
-        return LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end,
-                          notices=["Demo data: a synthetic organization. Enter an API key and org id (or an admin key) in the sidebar to see yours."])
+        return LoadResult(
+            frame=frame,
+            source=self.name,
+            start=plan.start,
+            end=plan.end,
+            notices=[
+                "Demo data: a synthetic organization. Enter an API key and org id (or an admin key) in the sidebar to see yours."
+            ],
+        )
 
 
 def _epoch(day: date) -> int:
-    return int(datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc).timestamp())
+    return int(datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp())
 
 
-def make_client(settings: Settings, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
-                session: Any = None, on_event: Callable[[str, dict], None] | None = None) -> OpenAIClient:
+def make_client(
+    settings: Settings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+    session: Any = None,
+    on_event: Callable[[str, dict], None] | None = None,
+) -> OpenAIClient:
     """Settings into a client with the disk cache and the shared per-credential rate limiter."""
     cache = ResponseCache(settings.cache_dir, clock=clock)
-    limiter = RateLimiter(settings.cache_dir, settings.fingerprint, per_minute=settings.effective_rate_limit,
-                          clock=clock, sleep=sleep)
-    return OpenAIClient(api_key=settings.api_key or "", org_id=settings.org_id, base_url=settings.base_url,
-                        fingerprint=settings.fingerprint, cache=cache, limiter=limiter, session=session,
-                        sleep=sleep, clock=clock, on_event=on_event)
+    limiter = RateLimiter(
+        settings.cache_dir,
+        settings.fingerprint,
+        per_minute=settings.effective_rate_limit,
+        clock=clock,
+        sleep=sleep,
+    )
+    return OpenAIClient(
+        api_key=settings.api_key or "",
+        org_id=settings.org_id,
+        base_url=settings.base_url,
+        fingerprint=settings.fingerprint,
+        cache=cache,
+        limiter=limiter,
+        session=session,
+        sleep=sleep,
+        clock=clock,
+        on_event=on_event,
+    )
 
 
-def make_source(settings: Settings, *, per_user: bool = False, client: OpenAIClient | None = None,
-                clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                on_event: Callable[[str, dict], None] | None = None) -> Source:
+def make_source(
+    settings: Settings,
+    *,
+    per_user: bool = False,
+    client: OpenAIClient | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    on_event: Callable[[str, dict], None] | None = None,
+) -> Source:
     """Settings into the source they select (demo without a key, admin for sk-admin-, else legacy)."""
     prices = pricing.load_price_overrides(settings.prices_file) if settings.prices_file else None
     name = settings.resolved_source
     if name == "demo":
         return DemoSource(settings, clock=clock, prices=prices)
     if not settings.api_key:
-        raise errors.ConfigError(f"The {name} source needs a key: set OPENAI_API_KEY / OPENAI_ADMIN_KEY or type one in the sidebar.")
+        raise errors.ConfigError(
+            f"The {name} source needs a key: set OPENAI_API_KEY / OPENAI_ADMIN_KEY or type one in the sidebar."
+        )
     client = client or make_client(settings, sleep=sleep, clock=clock, on_event=on_event)
     if name == "admin":
         return AdminSource(settings, client=client, clock=clock, prices=prices)
     return LegacySource(settings, per_user=per_user, client=client, clock=clock, prices=prices)
 
 
-def requests_for_range(days: int, *, source: str, users: int = 0, per_user: bool = False, projects: int = 0) -> int:
+def requests_for_range(
+    days: int, *, source: str, users: int = 0, per_user: bool = False, projects: int = 0
+) -> int:
     """The request count a cold fetch needs, e.g. legacy 30 days org-wide -> 31 (users list + 30 days)."""
     if source == "legacy":
-        return 1 + days * (users + 1 if per_user else 1)  # per user: the org-wide answer too, for the remainder
+        return 1 + days * (
+            users + 1 if per_user else 1
+        )  # per user: the org-wide answer too, for the remainder
     if source == "admin":
         usage = len(ADMIN_USAGE_GROUP_BY) * math.ceil(days / USAGE_BUCKETS_PER_PAGE)
         return 2 + usage + math.ceil(days / COST_BUCKETS_PER_PAGE) + projects

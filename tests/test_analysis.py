@@ -1015,10 +1015,17 @@ def test_every_function__runs_on_a_big_table(big):
     ],
 )
 def test_daily__labels_name_groups_but_ids_keep_them_apart(labels, expected):
-    rows = conform(pd.DataFrame({
-        "date": ["2026-01-01", "2026-01-01", "2026-01-02"], "user_id": ["u1", "u2", "u2"],
-        "cost_usd": [3.0, 1.0, 1.0], "cost_basis": ["estimated"] * 3, "n_requests": [1, 1, 1],
-    }))
+    rows = conform(
+        pd.DataFrame(
+            {
+                "date": ["2026-01-01", "2026-01-01", "2026-01-02"],
+                "user_id": ["u1", "u2", "u2"],
+                "cost_usd": [3.0, 1.0, 1.0],
+                "cost_basis": ["estimated"] * 3,
+                "n_requests": [1, 1, 1],
+            }
+        )
+    )
     out = an.daily(rows, by="user_id", labels=labels)
     assert set(out["group"]) == expected
     assert out["value"].sum() == pytest.approx(5.0)

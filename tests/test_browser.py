@@ -79,11 +79,15 @@ def _unavailable(reason: str):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(bs.CHROMIUM).exists():
-        _unavailable(f"{bs.CHROMIUM} is missing (apt-get install chromium; never `playwright install`)")
+        _unavailable(
+            f"{bs.CHROMIUM} is missing (apt-get install chromium; never `playwright install`)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+        _unavailable(
+            "the playwright package is not installed (pip install -r requirements-dev.txt)"
+        )
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
         yield chromium
@@ -103,11 +107,17 @@ def demo_app(tmp_path_factory):
 def admin_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("admin-app")
     env = bs.clean_env(os.environ)
-    fake, fake_url = bs.start_fake_openai(env, "--days", "40", "--users", "4", "--seed", "1",
-                                          "--rate-limit-per-min", "600")
+    fake, fake_url = bs.start_fake_openai(
+        env, "--days", "40", "--users", "4", "--seed", "1", "--rate-limit-per-min", "600"
+    )
     try:
-        app_env = bs.clean_env(os.environ, OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_BASE_URL=fake_url,
-                               SPEND_RATE_LIMIT_PER_MIN="6000", SPEND_CACHE_DIR=str(tmp / "cache"))
+        app_env = bs.clean_env(
+            os.environ,
+            OPENAI_ADMIN_KEY=ADMIN_KEY,
+            OPENAI_BASE_URL=fake_url,
+            SPEND_RATE_LIMIT_PER_MIN="6000",
+            SPEND_CACHE_DIR=str(tmp / "cache"),
+        )
         proc, url = bs.start_streamlit(app_env, tmp / "streamlit.log")
         yield url
         bs.stop(proc)
@@ -122,8 +132,14 @@ def slow_legacy_app(tmp_path_factory):
     env = bs.clean_env(os.environ)
     fake, fake_url = bs.start_fake_openai(env, "--days", "20", "--users", "3", "--seed", "2")
     try:
-        app_env = bs.clean_env(os.environ, OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_url,
-                               SPEND_RATE_LIMIT_PER_MIN="30", SPEND_CACHE_DIR=str(tmp / "cache"))
+        app_env = bs.clean_env(
+            os.environ,
+            OPENAI_API_KEY=LEGACY_KEY,
+            OPENAI_ORG_ID=ORG_ID,
+            OPENAI_BASE_URL=fake_url,
+            SPEND_RATE_LIMIT_PER_MIN="30",
+            SPEND_CACHE_DIR=str(tmp / "cache"),
+        )
         proc, url = bs.start_streamlit(app_env, tmp / "streamlit.log")
         yield url
         bs.stop(proc)
@@ -140,8 +156,9 @@ def page(browser):
     context.close()
 
 
-def open_page(tab, url: str, title: str, box: str = CHART, drawn: str = DRAWN_CHART,
-              timeout: int = TIMEOUT_MS) -> None:
+def open_page(
+    tab, url: str, title: str, box: str = CHART, drawn: str = DRAWN_CHART, timeout: int = TIMEOUT_MS
+) -> None:
     """Go to a URL and wait until its h1 reads ``title``, the script is idle and every chart/table is drawn."""
     tab.goto(url)
     tab.locator("h1", has_text=title).first.wait_for(timeout=timeout)
@@ -174,7 +191,9 @@ def screenshot(tab, name: str) -> Path:
 
 
 @browser_test
-@pytest.mark.parametrize(("name", "path", "title", "box", "drawn"), PAGES, ids=[p[0] for p in PAGES])
+@pytest.mark.parametrize(
+    ("name", "path", "title", "box", "drawn"), PAGES, ids=[p[0] for p in PAGES]
+)
 def test_page__opens_by_link_draws_and_screenshots(page, demo_app, name, path, title, box, drawn):
     open_page(page, bs.page_url(demo_app, path, RANGE), title, box, drawn)
     assert_healthy(page, title)
@@ -186,7 +205,9 @@ def test_page__opens_by_link_draws_and_screenshots(page, demo_app, name, path, t
 @browser_test
 def test_raw_data__csv_download_matches_the_page(page, demo_app):
     open_page(page, bs.page_url(demo_app, "/raw-data", RANGE), "Raw data", TABLE, DRAWN_TABLE)
-    caption = page.locator('[data-testid="stCaptionContainer"]', has_text=" rows").first.inner_text()
+    caption = page.locator(
+        '[data-testid="stCaptionContainer"]', has_text=" rows"
+    ).first.inner_text()
     shown = bs.rows_in_caption(caption)
     assert shown, caption
     with page.expect_download() as info:
@@ -204,11 +225,17 @@ def test_query_string__range_survives_sidebar_navigation(page, demo_app):
     from playwright.sync_api import expect
 
     open_page(page, bs.page_url(demo_app, "/", {"range": "last_7_days"}), "Overview")
-    date_range = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Date range")
+    date_range = page.locator('[data-testid="stSidebar"]').get_by_role(
+        "combobox", name="Date range"
+    )
     expect(date_range).to_have_value("Last 7 days")
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Models").click()
-    page.wait_for_url(lambda url: url.split("?")[0].endswith("/models")
-                      and bs.query_values(url, "range") == ["last_7_days"])
+    page.wait_for_url(
+        lambda url: (
+            url.split("?")[0].endswith("/models")
+            and bs.query_values(url, "range") == ["last_7_days"]
+        )
+    )
     page.locator("h1", has_text="Models").first.wait_for()
     expect(date_range).to_have_value("Last 7 days")
     assert_healthy(page, "Models")
@@ -218,8 +245,9 @@ def test_query_string__range_survives_sidebar_navigation(page, demo_app):
 def test_admin_source__overview_shows_billed_metrics(page, admin_app):
     page.goto(bs.page_url(admin_app, "/"))
     # The background fetch shows partial data first; the sidebar says when every answer is in.
-    page.locator('[data-testid="stSidebar"]', has_text="answers for this range are stored").wait_for(
-        timeout=ADMIN_TIMEOUT_MS)
+    page.locator(
+        '[data-testid="stSidebar"]', has_text="answers for this range are stored"
+    ).wait_for(timeout=ADMIN_TIMEOUT_MS)
     billed = page.locator('[data-testid="stMetric"]', has_text="Billed (authoritative)")
     billed.wait_for(timeout=ADMIN_TIMEOUT_MS)
     page.wait_for_selector(IDLE, state="attached", timeout=ADMIN_TIMEOUT_MS)
@@ -247,7 +275,9 @@ def test_background_fetch__partial_data_and_live_progress(page, slow_legacy_app)
         "([before]) => { const el = [...document.querySelectorAll('[data-testid=stSidebar] *')]"
         ".find(e => e.childElementCount === 0 && (e.textContent || '').startsWith('Fetching:'));"
         " return el && parseInt(el.textContent.split('Fetching:')[1]) > before; }",
-        arg=[done(first)], timeout=TIMEOUT_MS)
+        arg=[done(first)],
+        timeout=TIMEOUT_MS,
+    )
     assert page.locator(ERROR_BOX).count() == 0
     screenshot(page, "fetching")
 
@@ -276,7 +306,12 @@ def test_rows_in_caption__reads_the_first_count(text, expected):
     ("base", "path", "params", "expected"),
     [
         ("http://127.0.0.1:8501", "/", None, "http://127.0.0.1:8501/"),
-        ("http://127.0.0.1:8501/", "/models", {"range": "last_7_days"}, "http://127.0.0.1:8501/models?range=last_7_days"),
+        (
+            "http://127.0.0.1:8501/",
+            "/models",
+            {"range": "last_7_days"},
+            "http://127.0.0.1:8501/models?range=last_7_days",
+        ),
         ("http://h:1", "raw-data", {}, "http://h:1/raw-data"),
         ("http://h:1", "/users", {"user": "a b&c"}, "http://h:1/users?user=a+b%26c"),
         ("http://h:1", "/_stcore/health", None, "http://h:1/_stcore/health"),
@@ -303,10 +338,21 @@ def test_query_values__reads_every_value(url, name, expected):
 @pytest.mark.parametrize(
     ("base", "extra", "expected"),
     [
-        ({"PATH": "/bin", "OPENAI_API_KEY": "sk-dev", "SPEND_CACHE_DIR": "/home/me"}, {}, {"PATH": "/bin"}),
-        ({"OPENAI_ADMIN_KEY": "sk-admin-dev"}, {"OPENAI_ADMIN_KEY": "sk-admin-test"}, {"OPENAI_ADMIN_KEY": "sk-admin-test"}),
-        ({"HOME": "/root", "MY_OPENAI_KEY": "x"}, {"SPEND_CACHE_DIR": "/tmp/c"},
-         {"HOME": "/root", "MY_OPENAI_KEY": "x", "SPEND_CACHE_DIR": "/tmp/c"}),
+        (
+            {"PATH": "/bin", "OPENAI_API_KEY": "sk-dev", "SPEND_CACHE_DIR": "/home/me"},
+            {},
+            {"PATH": "/bin"},
+        ),
+        (
+            {"OPENAI_ADMIN_KEY": "sk-admin-dev"},
+            {"OPENAI_ADMIN_KEY": "sk-admin-test"},
+            {"OPENAI_ADMIN_KEY": "sk-admin-test"},
+        ),
+        (
+            {"HOME": "/root", "MY_OPENAI_KEY": "x"},
+            {"SPEND_CACHE_DIR": "/tmp/c"},
+            {"HOME": "/root", "MY_OPENAI_KEY": "x", "SPEND_CACHE_DIR": "/tmp/c"},
+        ),
         ({}, {}, {}),
     ],
 )

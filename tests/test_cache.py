@@ -1,6 +1,6 @@
 """Cache keys, finality and the response cache (unit level; the client tests cover the wiring)."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -18,7 +18,11 @@ from tests.clock import FakeClock
     ],
 )
 def test_cache_key__spellings_of_the_same_request_share_a_key(spelling):
-    reference = cache_key("/organization/usage/completions", {"start_time": 10, "group_by": ["model", "project_id"]}, "fp")
+    reference = cache_key(
+        "/organization/usage/completions",
+        {"start_time": 10, "group_by": ["model", "project_id"]},
+        "fp",
+    )
     assert cache_key("organization/usage/completions/", spelling, "fp") == reference
 
 
@@ -32,7 +36,9 @@ def test_cache_key__spellings_of_the_same_request_share_a_key(spelling):
     ],
 )
 def test_cache_key__different_requests_or_credentials_differ(endpoint, params, fingerprint):
-    assert cache_key(endpoint, params, fingerprint) != cache_key("/usage", {"date": "2024-01-01"}, "fp")
+    assert cache_key(endpoint, params, fingerprint) != cache_key(
+        "/usage", {"date": "2024-01-01"}, "fp"
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,7 +55,7 @@ def test_normalize_params__table(params, expected):
     assert normalize_params(params) == expected
 
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

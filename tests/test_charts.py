@@ -209,7 +209,9 @@ def test_bar_ranking__table(value, label, top_n, expected_labels, tooltip_format
 def test_bar_ranking__many_bars_grow_the_chart():
     frame = pd.DataFrame({"label": [f"user-{i}" for i in range(40)], "cost_usd": np.arange(40.0)})
     spec = charts.bar_ranking(frame, "cost_usd", "label", top_n=30).to_dict()
-    assert spec["height"] == {"step": charts.BAR_STEP}  # 30 bars -> 30 steps; one bar is never a block
+    assert spec["height"] == {
+        "step": charts.BAR_STEP
+    }  # 30 bars -> 30 steps; one bar is never a block
     assert len(spec["datasets"][spec["data"]["name"]]) == 30
 
 
@@ -280,8 +282,12 @@ def test_color_scale__page_order_pins_colours(groups, order, expected):
 
 def test_cost_over_time__same_model_same_colour_in_two_charts():
     order = ["gpt-4o", "o3", "tts-1"]
-    by_cost = charts.cost_over_time(daily_frame({"o3": [5.0, 5.0], "gpt-4o": [1.0, 1.0]}), order=order)
-    by_tokens = charts.tokens_over_time(daily_frame({"gpt-4o": [9.0, 9.0], "o3": [1.0, 1.0]}), order=order)
+    by_cost = charts.cost_over_time(
+        daily_frame({"o3": [5.0, 5.0], "gpt-4o": [1.0, 1.0]}), order=order
+    )
+    by_tokens = charts.tokens_over_time(
+        daily_frame({"gpt-4o": [9.0, 9.0], "o3": [1.0, 1.0]}), order=order
+    )
     colours = []
     for chart in (by_cost, by_tokens):
         scale = chart.to_dict()["encoding"]["color"]["scale"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,17 @@ def make(fake, tmp_path, *, key=LEGACY_KEY, org=ORG_ID, clock=None, per_minute=6
     clock = clock or FakeClock()
     settings = Settings(api_key=key, org_id=org, base_url=fake.base_url, cache_dir=tmp_path)
     return OpenAIClient(
-        api_key=key, org_id=org, base_url=fake.base_url, fingerprint=settings.fingerprint,
+        api_key=key,
+        org_id=org,
+        base_url=fake.base_url,
+        fingerprint=settings.fingerprint,
         cache=ResponseCache(tmp_path, clock=clock) if cache else None,
-        limiter=RateLimiter(tmp_path, settings.fingerprint, per_minute=per_minute, clock=clock, sleep=clock.sleep),
-        sleep=clock.sleep, clock=clock, rand=lambda: 0.0,
+        limiter=RateLimiter(
+            tmp_path, settings.fingerprint, per_minute=per_minute, clock=clock, sleep=clock.sleep
+        ),
+        sleep=clock.sleep,
+        clock=clock,
+        rand=lambda: 0.0,
     ), clock
 
 
@@ -38,19 +45,41 @@ def test_client__sends_bearer_and_org_and_reads_users(fake_openai, tmp_path):
     assert len(body["members"]["data"]) == len(fake_openai.user_ids)
     sent = fake_openai.requests[-1]
     assert sent.headers.get("OpenAI-Organization") == ORG_ID
-    assert "Authorization" not in sent.headers  # the fake never records it; the client did send it (no 401)
+    assert (
+        "Authorization" not in sent.headers
+    )  # the fake never records it; the client did send it (no 401)
 
 
 @pytest.mark.parametrize(
     "key, org, path, cls, needle",
     [
         ("sk-wrong-000000000000", ORG_ID, "/usage", errors.AuthError, "rejected (401)"),
-        (LEGACY_KEY, "org-Wrong0000000000000000", "/organizations/org-Wrong0000000000000000/users", errors.NotFoundError, "org-Wrong"),
-        (LEGACY_KEY, "org-Wrong0000000000000000", "/usage", errors.PermissionDeniedError, "no access"),
-        (LEGACY_KEY, ORG_ID, "/organization/usage/completions", errors.PermissionDeniedError, "admin key"),
+        (
+            LEGACY_KEY,
+            "org-Wrong0000000000000000",
+            "/organizations/org-Wrong0000000000000000/users",
+            errors.NotFoundError,
+            "org-Wrong",
+        ),
+        (
+            LEGACY_KEY,
+            "org-Wrong0000000000000000",
+            "/usage",
+            errors.PermissionDeniedError,
+            "no access",
+        ),
+        (
+            LEGACY_KEY,
+            ORG_ID,
+            "/organization/usage/completions",
+            errors.PermissionDeniedError,
+            "admin key",
+        ),
     ],
 )
-def test_client__auth_failures_are_clear_and_not_retried(fake_openai, tmp_path, key, org, path, cls, needle):
+def test_client__auth_failures_are_clear_and_not_retried(
+    fake_openai, tmp_path, key, org, path, cls, needle
+):
     client, clock = make(fake_openai, tmp_path, key=key, org=org)
     params = {"date": day(fake_openai)} if path == "/usage" else {"start_time": 1_700_000_000}
     with pytest.raises(cls) as info:
@@ -95,7 +124,9 @@ def test_client__transient_failures_are_retried_then_succeed(fake_openai, tmp_pa
         (dict(kind="not_json"), errors.MalformedResponseError, "not JSON"),
     ],
 )
-def test_client__persistent_failures_become_clear_errors(fake_openai, tmp_path, kwargs, cls, needle):
+def test_client__persistent_failures_become_clear_errors(
+    fake_openai, tmp_path, kwargs, cls, needle
+):
     client, _ = make(fake_openai, tmp_path)
     fake_openai.fail_next(MAX_RETRIES + 1, **kwargs)
     with pytest.raises(cls) as info:
@@ -107,8 +138,14 @@ def test_client__persistent_failures_become_clear_errors(fake_openai, tmp_path, 
 
 def test_client__connection_refused_is_a_clear_error(tmp_path):
     clock = FakeClock()
-    client = OpenAIClient(api_key=LEGACY_KEY, base_url="http://127.0.0.1:9/v1", fingerprint="fp",
-                          sleep=clock.sleep, clock=clock, rand=lambda: 0.0)
+    client = OpenAIClient(
+        api_key=LEGACY_KEY,
+        base_url="http://127.0.0.1:9/v1",
+        fingerprint="fp",
+        sleep=clock.sleep,
+        clock=clock,
+        rand=lambda: 0.0,
+    )
     with pytest.raises(errors.ApiConnectionError, match="Could not reach http://127.0.0.1:9/v1"):
         client.get_json("/usage", {"date": "2024-01-01"})
     assert len(clock.sleeps) == MAX_RETRIES
@@ -124,7 +161,9 @@ def test_client__every_attempt_takes_a_rate_limit_slot(fake_openai, tmp_path):
 
 def test_client__a_429_pauses_other_callers_of_the_same_key(fake_openai, tmp_path):
     client, clock = make(fake_openai, tmp_path, per_minute=600)
-    other = RateLimiter(tmp_path, client.fingerprint, per_minute=600, clock=clock, sleep=clock.sleep)
+    other = RateLimiter(
+        tmp_path, client.fingerprint, per_minute=600, clock=clock, sleep=clock.sleep
+    )
     fake_openai.fail_next(1, status=429, retry_after="30")
     client.get_json("/usage", {"date": day(fake_openai)})
     before = clock()
@@ -153,7 +192,9 @@ def test_client__non_final_answers_are_fetched_again_after_expiry(fake_openai, t
     assert fake_openai.count() == 2
 
 
-@pytest.mark.parametrize("other", [dict(key="sk-other-key-000000000"), dict(org="org-Other00000000000000000")])
+@pytest.mark.parametrize(
+    "other", [dict(key="sk-other-key-000000000"), dict(org="org-Other00000000000000000")]
+)
 def test_client__another_key_or_org_never_reads_the_cache(fake_openai, tmp_path, other):
     client, clock = make(fake_openai, tmp_path)
     client.get_json("/usage", {"date": day(fake_openai)}, final=True)
@@ -171,7 +212,9 @@ def test_client__key_never_reaches_disk_logs_or_urls(fake_openai, tmp_path, capl
     fake_openai.fail_next(1, status=429, retry_after="1")
     client.get_json("/usage", {"date": day(fake_openai, -2)})
     assert LEGACY_KEY not in caplog.text
-    assert all(LEGACY_KEY not in r.path and LEGACY_KEY not in str(r.query) for r in fake_openai.requests)
+    assert all(
+        LEGACY_KEY not in r.path and LEGACY_KEY not in str(r.query) for r in fake_openai.requests
+    )
     assert LEGACY_KEY not in repr(client)
     for path in Path(tmp_path).rglob("*"):
         if path.is_file():
@@ -181,15 +224,23 @@ def test_client__key_never_reaches_disk_logs_or_urls(fake_openai, tmp_path, capl
 def test_client__follows_usage_pages_until_has_more_is_false(fake_openai, tmp_path):
     fake_openai.reset(days=40)
     client, _ = make(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
-    start = int(datetime.combine(fake_openai.days[0], time(), tzinfo=timezone.utc).timestamp())
-    pages = list(client.fetch_all_pages("/organization/usage/completions", {"start_time": start, "bucket_width": "1d", "limit": 7}))
+    start = int(datetime.combine(fake_openai.days[0], time(), tzinfo=UTC).timestamp())
+    pages = list(
+        client.fetch_all_pages(
+            "/organization/usage/completions",
+            {"start_time": start, "bucket_width": "1d", "limit": 7},
+        )
+    )
     assert len(pages) == 6  # 40 days, 7 buckets a page
     buckets = [b for p in pages for b in p["data"]]
     total = sum(r["input_tokens"] for b in buckets for r in b["results"])
     assert total == fake_openai.admin_totals("completions")["input_tokens"]
 
 
-@pytest.mark.parametrize("key, org", [("sk-abc\u2013def-000000", ORG_ID), ("sk-abc def", ORG_ID), (LEGACY_KEY, "org-x\n")])
+@pytest.mark.parametrize(
+    "key, org",
+    [("sk-abc\u2013def-000000", ORG_ID), ("sk-abc def", ORG_ID), (LEGACY_KEY, "org-x\n")],
+)
 def test_client__credentials_no_header_can_carry_are_a_clear_error(key, org):
     with pytest.raises(errors.ConfigError, match="not plain ASCII") as info:
         OpenAIClient(api_key=key, org_id=org, base_url="http://127.0.0.1:9/v1", fingerprint="fp")
@@ -210,12 +261,16 @@ def test_client__each_thread_hears_only_its_own_events(fake_openai, tmp_path):
         finally:
             client.listen(None)
 
-    threads = [threading.Thread(target=work, args=("a", f"/organizations/{ORG_ID}/users", None)),
-               threading.Thread(target=work, args=("b", "/usage", {"date": day(fake_openai)}))]
+    threads = [
+        threading.Thread(target=work, args=("a", f"/organizations/{ORG_ID}/users", None)),
+        threading.Thread(target=work, args=("b", "/usage", {"date": day(fake_openai)})),
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert "rate_limited:" + f"/organizations/{ORG_ID}/users" in heard["a"]
-    assert all("/usage" in e for e in heard["b"]) and not any("rate_limited" in e for e in heard["b"])
+    assert all("/usage" in e for e in heard["b"]) and not any(
+        "rate_limited" in e for e in heard["b"]
+    )
     assert not client._listeners

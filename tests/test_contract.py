@@ -76,13 +76,24 @@ def results_of(body: dict) -> list[dict]:
 
 def as_page(result: dict, start_time: int = 1730419200) -> dict:
     """One result object into a one-bucket page body."""
-    bucket = {"object": "bucket", "start_time": start_time, "end_time": start_time + 86400, "results": [result]}
+    bucket = {
+        "object": "bucket",
+        "start_time": start_time,
+        "end_time": start_time + 86400,
+        "results": [result],
+    }
     return {"object": "page", "data": [bucket], "has_more": False, "next_page": None}
 
 
 def as_list(*items: dict) -> dict:
     """Objects into a list-endpoint body."""
-    return {"object": "list", "data": list(items), "first_id": None, "last_id": None, "has_more": False}
+    return {
+        "object": "list",
+        "data": list(items),
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
 
 
 # kind -> (example file, object example, operation, unit, {usage column: example field})
@@ -92,12 +103,41 @@ METRICS: dict[str, tuple[str, str, str, str | None, dict[str, str]]] = {
         "UsageCompletionsResult.json",
         "completion",
         None,
-        {"input_tokens": "input_tokens", "cached_input_tokens": "input_cached_tokens", "output_tokens": "output_tokens", "n_requests": "num_model_requests"},
+        {
+            "input_tokens": "input_tokens",
+            "cached_input_tokens": "input_cached_tokens",
+            "output_tokens": "output_tokens",
+            "n_requests": "num_model_requests",
+        },
     ),
-    "embeddings": ("usage-embeddings.json", "UsageEmbeddingsResult.json", "embeddings", None, {"input_tokens": "input_tokens", "n_requests": "num_model_requests"}),
-    "moderations": ("usage-moderations.json", "UsageModerationsResult.json", "moderation", None, {"input_tokens": "input_tokens", "n_requests": "num_model_requests"}),
-    "images": ("usage-images.json", "UsageImagesResult.json", "image", "images", {"units": "images", "n_requests": "num_model_requests"}),
-    "audio_speeches": ("usage-audio-speeches.json", "UsageAudioSpeechesResult.json", "tts", "characters", {"units": "characters", "n_requests": "num_model_requests"}),
+    "embeddings": (
+        "usage-embeddings.json",
+        "UsageEmbeddingsResult.json",
+        "embeddings",
+        None,
+        {"input_tokens": "input_tokens", "n_requests": "num_model_requests"},
+    ),
+    "moderations": (
+        "usage-moderations.json",
+        "UsageModerationsResult.json",
+        "moderation",
+        None,
+        {"input_tokens": "input_tokens", "n_requests": "num_model_requests"},
+    ),
+    "images": (
+        "usage-images.json",
+        "UsageImagesResult.json",
+        "image",
+        "images",
+        {"units": "images", "n_requests": "num_model_requests"},
+    ),
+    "audio_speeches": (
+        "usage-audio-speeches.json",
+        "UsageAudioSpeechesResult.json",
+        "tts",
+        "characters",
+        {"units": "characters", "n_requests": "num_model_requests"},
+    ),
     "audio_transcriptions": (
         "usage-audio-transcriptions.json",
         "UsageAudioTranscriptionsResult.json",
@@ -105,7 +145,13 @@ METRICS: dict[str, tuple[str, str, str, str | None, dict[str, str]]] = {
         "seconds",
         {"units": "seconds", "n_requests": "num_model_requests"},
     ),
-    "vector_stores": ("usage-vector-stores.json", "UsageVectorStoresResult.json", "vector_storage", "bytes", {"units": "usage_bytes"}),
+    "vector_stores": (
+        "usage-vector-stores.json",
+        "UsageVectorStoresResult.json",
+        "vector_storage",
+        "bytes",
+        {"units": "usage_bytes"},
+    ),
     "code_interpreter_sessions": (
         "usage-code-interpreter-sessions.json",
         "UsageCodeInterpreterSessionsResult.json",
@@ -113,8 +159,20 @@ METRICS: dict[str, tuple[str, str, str, str | None, dict[str, str]]] = {
         "sessions",
         {"units": "num_sessions"},
     ),
-    "file_search_calls": ("usage-file-search-calls.json", "UsageFileSearchCallsResult.json", "file_search", "calls", {"units": "num_requests", "n_requests": "num_requests"}),
-    "web_search_calls": ("usage-web-search-calls.json", "UsageWebSearchCallsResult.json", "web_search", "calls", {"units": "num_requests", "n_requests": "num_requests"}),
+    "file_search_calls": (
+        "usage-file-search-calls.json",
+        "UsageFileSearchCallsResult.json",
+        "file_search",
+        "calls",
+        {"units": "num_requests", "n_requests": "num_requests"},
+    ),
+    "web_search_calls": (
+        "usage-web-search-calls.json",
+        "UsageWebSearchCallsResult.json",
+        "web_search",
+        "calls",
+        {"units": "num_requests", "n_requests": "num_requests"},
+    ),
 }
 
 
@@ -133,7 +191,9 @@ def test_examples_dir__exists():
     assert EXAMPLES.is_dir(), _MISSING
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="no shared/ folder beside this clone to compare with")
+@pytest.mark.skipif(
+    not SHARED.is_dir(), reason="no shared/ folder beside this clone to compare with"
+)
 def test_in_repo_examples__match_the_shared_spec():
     ours = {p.relative_to(IN_REPO): p.read_bytes() for p in IN_REPO.rglob("*.json")}
     theirs = {p.relative_to(SHARED): p.read_bytes() for p in SHARED.rglob("*.json")}
@@ -180,7 +240,9 @@ def test_usage_example__parses_into_usage_table(kind):
     assert_sums(frame, results, metrics)
     assert set(frame["operation"]) == {operation}
     assert frame["unit"].isna().all() if unit is None else set(frame["unit"]) == {unit}
-    assert set(frame["date"]) == {utc_day(bucket["start_time"]) for bucket in body["data"] if bucket["results"]}
+    assert set(frame["date"]) == {
+        utc_day(bucket["start_time"]) for bucket in body["data"] if bucket["results"]
+    }
     assert set(frame["source"]) == {"admin"} and set(frame["cost_basis"]) == {"unpriced"}
 
 
@@ -194,7 +256,9 @@ def test_usage_object_example__keeps_dimensions(kind):
     assert_sums(frame, [result], metrics)
     for column in ("project_id", "user_id", "api_key_id", "model"):
         expected = result.get(column)
-        assert (frame[column].isna().all() if expected is None else frame[column].tolist() == [expected]), column
+        assert (
+            frame[column].isna().all() if expected is None else frame[column].tolist() == [expected]
+        ), column
 
 
 def test_usage_examples__concatenate_into_one_valid_table():
@@ -235,7 +299,9 @@ def test_costs_object_example__keeps_line_item_and_project():
     as_string = {**result, "amount": {**result["amount"], "value": str(result["amount"]["value"])}}
     frame = admin_costs_to_frame([as_page(as_string)])
     validate(frame)
-    assert frame[["line_item", "project_id"]].astype(object).values.tolist() == [[result["line_item"], result["project_id"]]]
+    assert frame[["line_item", "project_id"]].astype(object).values.tolist() == [
+        [result["line_item"], result["project_id"]]
+    ]
     assert frame["cost_usd"].tolist() == [float(Decimal(str(result["amount"]["value"])))]
 
 
@@ -248,7 +314,10 @@ def test_users_list_example__parses_into_users_table():
     body = load("users-list.json")
     frame = admin_users_to_frame([body])
     expected = [[u["id"], u.get("name"), u.get("email"), u.get("role")] for u in body["data"]]
-    assert frame[["user_id", "user_name", "user_email", "role"]].astype(object).values.tolist() == expected
+    assert (
+        frame[["user_id", "user_name", "user_email", "role"]].astype(object).values.tolist()
+        == expected
+    )
 
 
 def test_projects_list_example__parses_into_projects_table():
@@ -270,11 +339,15 @@ def test_project_api_keys_list_example__parses_into_keys_table():
 
 
 def test_object_examples__name_the_usage_object_example():
-    usage = admin_usage_to_frame("completions", [as_page(load("objects/UsageCompletionsResult.json"))])
+    usage = admin_usage_to_frame(
+        "completions", [as_page(load("objects/UsageCompletionsResult.json"))]
+    )
     users = admin_users_to_frame([as_list(load("objects/User.json"))])
     projects = admin_projects_to_frame([as_list(load("objects/Project.json"))])
     keys = admin_api_keys_to_frame({"proj_abc": [as_list(load("objects/ProjectApiKey.json"))]})
     named = join_names(usage, users=users, projects=projects, api_keys=keys)
     validate(named)
     # the examples use "user-abc" in usage but "user_abc" in the users list: only project and key match
-    assert named[["project_name", "api_key_name"]].astype(object).values.tolist() == [["Project example", "My API Key"]]
+    assert named[["project_name", "api_key_name"]].astype(object).values.tolist() == [
+        ["Project example", "My API Key"]
+    ]

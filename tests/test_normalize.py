@@ -79,7 +79,12 @@ def page(*buckets, has_more=False):
 
 def bucket(start, *results):
     """Results into a bucket starting at unix second ``start``."""
-    return {"object": "bucket", "start_time": start, "end_time": start + 86400, "results": list(results)}
+    return {
+        "object": "bucket",
+        "start_time": start,
+        "end_time": start + 86400,
+        "results": list(results),
+    }
 
 
 def records(frame, columns):
@@ -93,7 +98,9 @@ def records(frame, columns):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [name for name in normalize.__all__ if inspect.isfunction(getattr(normalize, name))])
+@pytest.mark.parametrize(
+    "name", [name for name in normalize.__all__ if inspect.isfunction(getattr(normalize, name))]
+)
 def test_public_function__docstring_says_x_into_y_eg(name):
     summary = inspect.getdoc(getattr(normalize, name)).splitlines()[0]
     assert " into " in summary and "e.g." in summary, summary
@@ -140,7 +147,15 @@ def test_to_count__raise(value):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1.5, 1.5), ("1.5", 1.5), (3, 3.0), (None, 0.0), ("x", 0.0), (float("inf"), 0.0), (False, 0.0)],
+    [
+        (1.5, 1.5),
+        ("1.5", 1.5),
+        (3, 3.0),
+        (None, 0.0),
+        ("x", 0.0),
+        (float("inf"), 0.0),
+        (False, 0.0),
+    ],
 )
 def test_to_quantity__coerce(value, expected):
     assert to_quantity(value) == expected
@@ -266,14 +281,22 @@ def test_model_family__table(model, expected):
 
 def test_model_families__matches_model_family_and_keeps_index():
     models = pd.Series(
-        ["gpt-4o-2024-08-06", None, "gpt-4o-2024-08-06", "dall-e-3", "ft:gpt-4o-mini-2024-07-18:a::b"],
+        [
+            "gpt-4o-2024-08-06",
+            None,
+            "gpt-4o-2024-08-06",
+            "dall-e-3",
+            "ft:gpt-4o-mini-2024-07-18:a::b",
+        ],
         index=[10, 11, 12, 13, 14],
         dtype="string",
     )
     families = model_families(models)
     assert str(families.dtype) == "string"
     assert list(families.index) == [10, 11, 12, 13, 14]
-    assert [None if pd.isna(v) else v for v in families] == [model_family(m) for m in models.astype(object)]
+    assert [None if pd.isna(v) else v for v in families] == [
+        model_family(m) for m in models.astype(object)
+    ]
 
 
 def test_model_families__computes_each_distinct_value_once(monkeypatch):
@@ -297,7 +320,13 @@ ANN = {"id": "user-ann", "name": "Ann", "email": "ann@acme.io"}
     ("payload", "expected"),
     [
         pytest.param(
-            {"object": "list", "members": {"object": "list", "data": [{"role": "owner", "created": 1, "user": ANN}]}},
+            {
+                "object": "list",
+                "members": {
+                    "object": "list",
+                    "data": [{"role": "owner", "created": 1, "user": ANN}],
+                },
+            },
             [("user-ann", "Ann", "ann@acme.io", "owner")],
             id="members.data",
         ),
@@ -312,12 +341,26 @@ ANN = {"id": "user-ann", "name": "Ann", "email": "ann@acme.io"}
             id="flat users",
         ),
         pytest.param(
-            {"members": {"data": [{"role": "owner", "user": {**ANN, "picture": "x", "groups": []}, "is_default": True}]}},
+            {
+                "members": {
+                    "data": [
+                        {
+                            "role": "owner",
+                            "user": {**ANN, "picture": "x", "groups": []},
+                            "is_default": True,
+                        }
+                    ]
+                }
+            },
             [("user-ann", "Ann", "ann@acme.io", "owner")],
             id="extra keys ignored",
         ),
         pytest.param(
-            {"members": {"data": [{"role": "owner", "user": ANN}, {"role": "reader", "user": ANN}]}},
+            {
+                "members": {
+                    "data": [{"role": "owner", "user": ANN}, {"role": "reader", "user": ANN}]
+                }
+            },
             [("user-ann", "Ann", "ann@acme.io", "owner")],
             id="duplicate user kept once",
         ),
@@ -351,12 +394,37 @@ def test_legacy_users_to_frame__not_a_dict_raises():
 @pytest.mark.parametrize(
     ("row", "asked", "expected"),
     [
-        pytest.param({"user_id": "user-a"}, None, ("user-a", None, None, None, None, None), id="user id on row"),
-        pytest.param({"user_id": None}, "user-b", ("user-b", None, None, None, None, None), id="asked user fills null"),
+        pytest.param(
+            {"user_id": "user-a"},
+            None,
+            ("user-a", None, None, None, None, None),
+            id="user id on row",
+        ),
+        pytest.param(
+            {"user_id": None},
+            "user-b",
+            ("user-b", None, None, None, None, None),
+            id="asked user fills null",
+        ),
         pytest.param({}, None, (None, None, None, None, None, None), id="org-wide, nothing known"),
-        pytest.param({"user_id": "ann@acme.io"}, "user-a", ("user-a", "ann@acme.io", None, None, None, None), id="email as user id"),
-        pytest.param({"user_id": "ann@acme.io"}, None, (None, "ann@acme.io", None, None, None, None), id="email as user id, org-wide"),
-        pytest.param({"email": "ann@acme.io", "user_id": "user-a"}, None, ("user-a", "ann@acme.io", None, None, None, None), id="email field"),
+        pytest.param(
+            {"user_id": "ann@acme.io"},
+            "user-a",
+            ("user-a", "ann@acme.io", None, None, None, None),
+            id="email as user id",
+        ),
+        pytest.param(
+            {"user_id": "ann@acme.io"},
+            None,
+            (None, "ann@acme.io", None, None, None, None),
+            id="email as user id, org-wide",
+        ),
+        pytest.param(
+            {"email": "ann@acme.io", "user_id": "user-a"},
+            None,
+            ("user-a", "ann@acme.io", None, None, None, None),
+            id="email field",
+        ),
         pytest.param(
             {"api_key_id": "key_1", "api_key_name": None, "api_key_redacted": "sk-...abcd"},
             None,
@@ -369,7 +437,12 @@ def test_legacy_users_to_frame__not_a_dict_raises():
             (None, None, "key_1", "ci", None, None),
             id="key name wins",
         ),
-        pytest.param({"project_id": "proj_1"}, None, (None, None, None, None, "proj_1", None), id="project id"),
+        pytest.param(
+            {"project_id": "proj_1"},
+            None,
+            (None, None, None, None, "proj_1", None),
+            id="project id",
+        ),
         pytest.param(
             {"project_id": "Default project", "project_name": None},
             None,
@@ -382,8 +455,18 @@ def test_legacy_users_to_frame__not_a_dict_raises():
             (None, None, None, None, "legacy", "Legacy app"),
             id="non-proj id with a name keeps the name",
         ),
-        pytest.param({"user_id": "", "project_id": "  "}, "user-c", ("user-c", None, None, None, None, None), id="blank strings are null"),
-        pytest.param({"user_id": {"id": "x"}}, None, (None, None, None, None, None, None), id="object where a name should be"),
+        pytest.param(
+            {"user_id": "", "project_id": "  "},
+            "user-c",
+            ("user-c", None, None, None, None, None),
+            id="blank strings are null",
+        ),
+        pytest.param(
+            {"user_id": {"id": "x"}},
+            None,
+            (None, None, None, None, None, None),
+            id="object where a name should be",
+        ),
     ],
 )
 def test_legacy_identity__table(row, asked, expected):
@@ -394,29 +477,80 @@ def test_legacy_identity__table(row, asked, expected):
     ("row", "array", "expected"),
     [
         pytest.param(
-            {"n_requests": 2, "n_context_tokens_total": 100, "n_generated_tokens_total": 20, "n_cached_context_tokens_total": 40},
+            {
+                "n_requests": 2,
+                "n_context_tokens_total": 100,
+                "n_generated_tokens_total": 20,
+                "n_cached_context_tokens_total": 40,
+            },
             "data",
             [2, 100, 40, 20, None],
             id="2024 fields",
         ),
-        pytest.param({"n_requests": 1, "n_context": 41, "n_generated": 9}, "data", [1, 41, 0, 9, None], id="2023 fields only"),
         pytest.param(
-            {"n_requests": 1, "n_context": 1, "n_context_tokens_total": 41, "n_generated": 1, "n_generated_tokens_total": 9},
+            {"n_requests": 1, "n_context": 41, "n_generated": 9},
+            "data",
+            [1, 41, 0, 9, None],
+            id="2023 fields only",
+        ),
+        pytest.param(
+            {
+                "n_requests": 1,
+                "n_context": 1,
+                "n_context_tokens_total": 41,
+                "n_generated": 1,
+                "n_generated_tokens_total": 9,
+            },
             "data",
             [1, 41, 0, 9, None],
             id="both present: the 2024 field, never added",
         ),
         pytest.param(
-            {"n_context_tokens_total": None, "n_context": 5, "n_generated_tokens_total": None}, "data", [0, 5, 0, 0, None], id="null 2024 field falls back"
+            {"n_context_tokens_total": None, "n_context": 5, "n_generated_tokens_total": None},
+            "data",
+            [0, 5, 0, 0, None],
+            id="null 2024 field falls back",
         ),
-        pytest.param({"n_requests": "3", "n_context_tokens_total": "12"}, "data", [3, 12, 0, 0, None], id="numbers as strings"),
-        pytest.param({"n_requests": "lots", "n_context_tokens_total": [1]}, "data", [0, 0, 0, 0, None], id="garbage counts as 0"),
+        pytest.param(
+            {"n_requests": "3", "n_context_tokens_total": "12"},
+            "data",
+            [3, 12, 0, 0, None],
+            id="numbers as strings",
+        ),
+        pytest.param(
+            {"n_requests": "lots", "n_context_tokens_total": [1]},
+            "data",
+            [0, 0, 0, 0, None],
+            id="garbage counts as 0",
+        ),
         pytest.param({}, "data", [0, 0, 0, 0, None], id="empty row"),
-        pytest.param({"num_images": 2, "num_requests": 1}, "dalle_api_data", [1, 0, 0, 0, 2.0], id="dall-e images"),
-        pytest.param({"num_seconds": 61.5, "num_requests": 2}, "whisper_api_data", [2, 0, 0, 0, 61.5], id="whisper seconds"),
-        pytest.param({"num_characters": 45, "num_requests": 1}, "tts_api_data", [1, 0, 0, 0, 45.0], id="tts characters"),
-        pytest.param({"num_requests": None}, "tts_api_data", [0, 0, 0, 0, 0.0], id="tts without numbers"),
-        pytest.param({"num_requests": 4, "n_context_tokens_total": 7}, "ft_data", [4, 7, 0, 0, None], id="unknown array"),
+        pytest.param(
+            {"num_images": 2, "num_requests": 1},
+            "dalle_api_data",
+            [1, 0, 0, 0, 2.0],
+            id="dall-e images",
+        ),
+        pytest.param(
+            {"num_seconds": 61.5, "num_requests": 2},
+            "whisper_api_data",
+            [2, 0, 0, 0, 61.5],
+            id="whisper seconds",
+        ),
+        pytest.param(
+            {"num_characters": 45, "num_requests": 1},
+            "tts_api_data",
+            [1, 0, 0, 0, 45.0],
+            id="tts characters",
+        ),
+        pytest.param(
+            {"num_requests": None}, "tts_api_data", [0, 0, 0, 0, 0.0], id="tts without numbers"
+        ),
+        pytest.param(
+            {"num_requests": 4, "n_context_tokens_total": 7},
+            "ft_data",
+            [4, 7, 0, 0, None],
+            id="unknown array",
+        ),
     ],
 )
 def test_legacy_metrics__table(row, array, expected):
@@ -431,22 +565,72 @@ def test_legacy_metrics__raise_on_garbage():
 @pytest.mark.parametrize(
     ("row", "array", "expected"),
     [
-        pytest.param({"operation": "completion", "snapshot_id": "gpt-4o"}, "data", ("completion", "gpt-4o", None, None), id="completion"),
-        pytest.param({"operation": "embeddings", "snapshot_id": "text-embedding-3-small"}, "data", ("embeddings", "text-embedding-3-small", None, None), id="embeddings"),
-        pytest.param({"operation": "completion-realtime", "snapshot_id": "gpt-4o-realtime-preview"}, "data", ("realtime", "gpt-4o-realtime-preview", None, None), id="realtime"),
-        pytest.param({"snapshot_id": "gpt-4o"}, "data", ("completion", "gpt-4o", None, None), id="no operation"),
-        pytest.param({"operation": "audio-speech", "snapshot_id": "x"}, "data", ("audio-speech", "x", None, None), id="unknown operation kept"),
+        pytest.param(
+            {"operation": "completion", "snapshot_id": "gpt-4o"},
+            "data",
+            ("completion", "gpt-4o", None, None),
+            id="completion",
+        ),
+        pytest.param(
+            {"operation": "embeddings", "snapshot_id": "text-embedding-3-small"},
+            "data",
+            ("embeddings", "text-embedding-3-small", None, None),
+            id="embeddings",
+        ),
+        pytest.param(
+            {"operation": "completion-realtime", "snapshot_id": "gpt-4o-realtime-preview"},
+            "data",
+            ("realtime", "gpt-4o-realtime-preview", None, None),
+            id="realtime",
+        ),
+        pytest.param(
+            {"snapshot_id": "gpt-4o"},
+            "data",
+            ("completion", "gpt-4o", None, None),
+            id="no operation",
+        ),
+        pytest.param(
+            {"operation": "audio-speech", "snapshot_id": "x"},
+            "data",
+            ("audio-speech", "x", None, None),
+            id="unknown operation kept",
+        ),
         pytest.param(
             {"model_id": "dall-e-3", "image_size": "1024x1024", "operation": "generations"},
             "dalle_api_data",
             ("image", "dall-e-3", "images", "1024x1024"),
             id="dall-e",
         ),
-        pytest.param({"model_id": "whisper-1"}, "whisper_api_data", ("transcription", "whisper-1", "seconds", None), id="whisper"),
-        pytest.param({"model_id": "tts-1", "image_size": "x"}, "tts_api_data", ("tts", "tts-1", "characters", None), id="tts ignores image size"),
-        pytest.param({"model": "ft:gpt-4o-mini:a::b"}, "ft_data", ("ft", "ft:gpt-4o-mini:a::b", None, None), id="ft_data"),
-        pytest.param({}, "assistant_code_interpreter_data", ("assistant_code_interpreter", None, None, None), id="code interpreter, no model"),
-        pytest.param({"snapshot_id": None, "model_id": "", "model": "m"}, "future_widget_data", ("future_widget", "m", None, None), id="model fallbacks"),
+        pytest.param(
+            {"model_id": "whisper-1"},
+            "whisper_api_data",
+            ("transcription", "whisper-1", "seconds", None),
+            id="whisper",
+        ),
+        pytest.param(
+            {"model_id": "tts-1", "image_size": "x"},
+            "tts_api_data",
+            ("tts", "tts-1", "characters", None),
+            id="tts ignores image size",
+        ),
+        pytest.param(
+            {"model": "ft:gpt-4o-mini:a::b"},
+            "ft_data",
+            ("ft", "ft:gpt-4o-mini:a::b", None, None),
+            id="ft_data",
+        ),
+        pytest.param(
+            {},
+            "assistant_code_interpreter_data",
+            ("assistant_code_interpreter", None, None, None),
+            id="code interpreter, no model",
+        ),
+        pytest.param(
+            {"snapshot_id": None, "model_id": "", "model": "m"},
+            "future_widget_data",
+            ("future_widget", "m", None, None),
+            id="model fallbacks",
+        ),
     ],
 )
 def test_legacy_dims__table(row, array, expected):
@@ -457,15 +641,61 @@ def test_legacy_dims__table(row, array, expected):
 # Legacy usage: whole bodies
 # --------------------------------------------------------------------------------------------
 
-USAGE_VIEW = ("date", "user_id", "user_email", "project_id", "project_name", "operation", "model", "n_requests", "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit")
+USAGE_VIEW = (
+    "date",
+    "user_id",
+    "user_email",
+    "project_id",
+    "project_name",
+    "operation",
+    "model",
+    "n_requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "units",
+    "unit",
+)
 
 
 @pytest.mark.parametrize(
     ("payloads", "expected"),
     [
         pytest.param(
-            [(DAY, None, {"data": [completion_row(aggregation_timestamp=DAY_START + 300 * i, n_requests=1, n_context_tokens_total=10, n_generated_tokens_total=2) for i in range(288)]})],
-            [(pd.Timestamp(DAY), None, None, None, None, "completion", "gpt-4o-2024-08-06", 288, 2880, 0, 576, None, None)],
+            [
+                (
+                    DAY,
+                    None,
+                    {
+                        "data": [
+                            completion_row(
+                                aggregation_timestamp=DAY_START + 300 * i,
+                                n_requests=1,
+                                n_context_tokens_total=10,
+                                n_generated_tokens_total=2,
+                            )
+                            for i in range(288)
+                        ]
+                    },
+                )
+            ],
+            [
+                (
+                    pd.Timestamp(DAY),
+                    None,
+                    None,
+                    None,
+                    None,
+                    "completion",
+                    "gpt-4o-2024-08-06",
+                    288,
+                    2880,
+                    0,
+                    576,
+                    None,
+                    None,
+                )
+            ],
             id="288 windows of one day -> one row",
         ),
         pytest.param(
@@ -474,44 +704,226 @@ USAGE_VIEW = ("date", "user_id", "user_email", "project_id", "project_name", "op
                 (date(2024, 5, 2), "user-a", {"data": [completion_row(n_context_tokens_total=7)]}),
             ],
             [
-                (pd.Timestamp("2024-05-01"), "user-a", None, None, None, "completion", "gpt-4o-2024-08-06", 1, 5, 0, 0, None, None),
-                (pd.Timestamp("2024-05-02"), "user-a", None, None, None, "completion", "gpt-4o-2024-08-06", 1, 7, 0, 0, None, None),
+                (
+                    pd.Timestamp("2024-05-01"),
+                    "user-a",
+                    None,
+                    None,
+                    None,
+                    "completion",
+                    "gpt-4o-2024-08-06",
+                    1,
+                    5,
+                    0,
+                    0,
+                    None,
+                    None,
+                ),
+                (
+                    pd.Timestamp("2024-05-02"),
+                    "user-a",
+                    None,
+                    None,
+                    None,
+                    "completion",
+                    "gpt-4o-2024-08-06",
+                    1,
+                    7,
+                    0,
+                    0,
+                    None,
+                    None,
+                ),
             ],
             id="two days stay apart; asked user fills user_id",
         ),
         pytest.param(
-            [(DAY, None, {"data": [completion_row(n_context=41, n_context_tokens_total=None, n_generated=9, n_generated_tokens_total=None), completion_row(n_context_tokens_total=100, n_generated_tokens_total=1, n_context=1, n_generated=1)]})],
-            [(pd.Timestamp(DAY), None, None, None, None, "completion", "gpt-4o-2024-08-06", 2, 141, 0, 10, None, None)],
+            [
+                (
+                    DAY,
+                    None,
+                    {
+                        "data": [
+                            completion_row(
+                                n_context=41,
+                                n_context_tokens_total=None,
+                                n_generated=9,
+                                n_generated_tokens_total=None,
+                            ),
+                            completion_row(
+                                n_context_tokens_total=100,
+                                n_generated_tokens_total=1,
+                                n_context=1,
+                                n_generated=1,
+                            ),
+                        ]
+                    },
+                )
+            ],
+            [
+                (
+                    pd.Timestamp(DAY),
+                    None,
+                    None,
+                    None,
+                    None,
+                    "completion",
+                    "gpt-4o-2024-08-06",
+                    2,
+                    141,
+                    0,
+                    10,
+                    None,
+                    None,
+                )
+            ],
             id="2023 and 2024 rows in one day",
         ),
         pytest.param(
-            [(DAY, None, {"data": [completion_row(user_id="ann@acme.io", project_id="Default project")]})],
-            [(pd.Timestamp(DAY), None, "ann@acme.io", "Default project", "Default project", "completion", "gpt-4o-2024-08-06", 1, 0, 0, 0, None, None)],
+            [
+                (
+                    DAY,
+                    None,
+                    {"data": [completion_row(user_id="ann@acme.io", project_id="Default project")]},
+                )
+            ],
+            [
+                (
+                    pd.Timestamp(DAY),
+                    None,
+                    "ann@acme.io",
+                    "Default project",
+                    "Default project",
+                    "completion",
+                    "gpt-4o-2024-08-06",
+                    1,
+                    0,
+                    0,
+                    0,
+                    None,
+                    None,
+                )
+            ],
             id="email as user id, project name as project id",
         ),
         pytest.param(
-            [(DAY, None, {"dalle_api_data": [{"timestamp": DAY_START, "num_images": 2, "num_requests": 1, "image_size": "1024x1024", "model_id": "dall-e-3"}, {"timestamp": DAY_START + 60, "num_images": 3, "num_requests": 1, "image_size": "1024x1024", "model_id": "dall-e-3"}]})],
-            [(pd.Timestamp(DAY), None, None, None, None, "image", "dall-e-3", 2, 0, 0, 0, 5.0, "images")],
+            [
+                (
+                    DAY,
+                    None,
+                    {
+                        "dalle_api_data": [
+                            {
+                                "timestamp": DAY_START,
+                                "num_images": 2,
+                                "num_requests": 1,
+                                "image_size": "1024x1024",
+                                "model_id": "dall-e-3",
+                            },
+                            {
+                                "timestamp": DAY_START + 60,
+                                "num_images": 3,
+                                "num_requests": 1,
+                                "image_size": "1024x1024",
+                                "model_id": "dall-e-3",
+                            },
+                        ]
+                    },
+                )
+            ],
+            [
+                (
+                    pd.Timestamp(DAY),
+                    None,
+                    None,
+                    None,
+                    None,
+                    "image",
+                    "dall-e-3",
+                    2,
+                    0,
+                    0,
+                    0,
+                    5.0,
+                    "images",
+                )
+            ],
             id="dall-e windows add images",
         ),
         pytest.param(
-            [(DAY, None, {"retrieval_storage_data": [{"num_requests": 2, "weird": {"nested": [1]}}], "future_data": [{"model": "m"}], "foo": [1], "bar_data": None})],
             [
-                (pd.Timestamp(DAY), None, None, None, None, "retrieval_storage", None, 2, 0, 0, 0, None, None),
+                (
+                    DAY,
+                    None,
+                    {
+                        "retrieval_storage_data": [{"num_requests": 2, "weird": {"nested": [1]}}],
+                        "future_data": [{"model": "m"}],
+                        "foo": [1],
+                        "bar_data": None,
+                    },
+                )
+            ],
+            [
+                (
+                    pd.Timestamp(DAY),
+                    None,
+                    None,
+                    None,
+                    None,
+                    "retrieval_storage",
+                    None,
+                    2,
+                    0,
+                    0,
+                    0,
+                    None,
+                    None,
+                ),
                 (pd.Timestamp(DAY), None, None, None, None, "future", "m", 0, 0, 0, 0, None, None),
             ],
             id="unknown arrays kept, non-usage keys ignored",
         ),
         pytest.param(
-            [(DAY, None, {"object": "list", "data": [], "ft_data": [], "dalle_api_data": [], "current_usage_usd": 0})],
+            [
+                (
+                    DAY,
+                    None,
+                    {
+                        "object": "list",
+                        "data": [],
+                        "ft_data": [],
+                        "dalle_api_data": [],
+                        "current_usage_usd": 0,
+                    },
+                )
+            ],
             [],
             id="empty arrays -> no rows",
         ),
         pytest.param([(DAY, None, {})], [], id="empty body"),
         pytest.param([], [], id="no payloads"),
         pytest.param(
-            [("2024-05-01", None, {"data": [completion_row()]}), (datetime(2024, 5, 1, 13, 0), None, {"data": [completion_row()]})],
-            [(pd.Timestamp(DAY), None, None, None, None, "completion", "gpt-4o-2024-08-06", 2, 0, 0, 0, None, None)],
+            [
+                ("2024-05-01", None, {"data": [completion_row()]}),
+                (datetime(2024, 5, 1, 13, 0), None, {"data": [completion_row()]}),
+            ],
+            [
+                (
+                    pd.Timestamp(DAY),
+                    None,
+                    None,
+                    None,
+                    None,
+                    "completion",
+                    "gpt-4o-2024-08-06",
+                    2,
+                    0,
+                    0,
+                    0,
+                    None,
+                    None,
+                )
+            ],
             id="day as string or datetime is the same day",
         ),
     ],
@@ -525,17 +937,33 @@ def test_legacy_usage_to_frame__table(payloads, expected):
 
 
 def test_legacy_usage_to_frame__row_identity_beats_asked_user_and_rows_split_by_identity():
-    body = {"data": [completion_row(user_id="user-x", api_key_id="key_1", api_key_redacted="sk-...1"), completion_row(user_id=None, api_key_id="key_2", api_key_name="ci")]}
+    body = {
+        "data": [
+            completion_row(user_id="user-x", api_key_id="key_1", api_key_redacted="sk-...1"),
+            completion_row(user_id=None, api_key_id="key_2", api_key_name="ci"),
+        ]
+    }
     frame = legacy_usage_to_frame([(DAY, "user-asked", body)])
-    assert sorted(records(frame, ("user_id", "api_key_id", "api_key_name"))) == [("user-asked", "key_2", "ci"), ("user-x", "key_1", "sk-...1")]
+    assert sorted(records(frame, ("user_id", "api_key_id", "api_key_name"))) == [
+        ("user-asked", "key_2", "ci"),
+        ("user-x", "key_1", "sk-...1"),
+    ]
 
 
 def test_legacy_usage_to_frame__model_family_and_extras_typed():
-    body = {"data": [completion_row(snapshot_id="ft:gpt-4o-mini-2024-07-18:acme::abc123")], "dalle_api_data": [{"model_id": "dall-e-3", "image_size": "512x512", "num_images": 1}]}
+    body = {
+        "data": [completion_row(snapshot_id="ft:gpt-4o-mini-2024-07-18:acme::abc123")],
+        "dalle_api_data": [{"model_id": "dall-e-3", "image_size": "512x512", "num_images": 1}],
+    }
     frame = legacy_usage_to_frame([(DAY, None, body)])
-    assert sorted(records(frame, ("model_family", "image_size"))) == [("dall-e-3", "512x512"), ("ft:gpt-4o-mini", None)]
+    assert sorted(records(frame, ("model_family", "image_size"))) == [
+        ("dall-e-3", "512x512"),
+        ("ft:gpt-4o-mini", None),
+    ]
     assert list(frame.columns[: len(COLUMNS)]) == list(COLUMNS)
-    assert {name: str(frame[name].dtype) for name in normalize.USAGE_EXTRAS} == normalize.USAGE_EXTRAS
+    assert {
+        name: str(frame[name].dtype) for name in normalize.USAGE_EXTRAS
+    } == normalize.USAGE_EXTRAS
 
 
 def test_legacy_usage_to_frame__demo_source():
@@ -544,7 +972,10 @@ def test_legacy_usage_to_frame__demo_source():
 
 
 def test_legacy_usage_to_frame__non_object_rows_skipped_and_counted():
-    body = {"data": [completion_row(n_context_tokens_total=3), None, "row", 7], "tts_api_data": [[1, 2]]}
+    body = {
+        "data": [completion_row(n_context_tokens_total=3), None, "row", 7],
+        "tts_api_data": [[1, 2]],
+    }
     frame = legacy_usage_to_frame([(DAY, None, body)])
     assert frame["input_tokens"].sum() == 3
     assert frame.attrs["skipped"] == 4
@@ -555,7 +986,9 @@ def test_legacy_usage_to_frame__non_object_rows_skipped_and_counted():
     [
         pytest.param({"data": [None]}, "holds a NoneType", id="null row"),
         pytest.param({"data": {"rows": []}}, "not a list", id="array is an object"),
-        pytest.param({"data": [completion_row(n_requests="lots")]}, "expected a count", id="garbage count"),
+        pytest.param(
+            {"data": [completion_row(n_requests="lots")]}, "expected a count", id="garbage count"
+        ),
     ],
 )
 def test_legacy_usage_to_frame__errors_raise(body, match):
@@ -575,7 +1008,10 @@ def test_legacy_usage_to_frame__bad_errors_argument():
 
 
 def test_legacy_usage_to_frame__does_not_mutate_payloads():
-    body = {"data": [completion_row(user_id="ann@acme.io", project_id="Default")], "dalle_api_data": [{"num_images": 1}]}
+    body = {
+        "data": [completion_row(user_id="ann@acme.io", project_id="Default")],
+        "dalle_api_data": [{"num_images": 1}],
+    }
     before = copy.deepcopy(body)
     legacy_usage_to_frame([(DAY, "user-a", body)])
     assert body == before
@@ -584,7 +1020,17 @@ def test_legacy_usage_to_frame__does_not_mutate_payloads():
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"object": "list", "data": [], "ft_data": [], "dalle_api_data": [], "whisper_api_data": [], "tts_api_data": []}, True),
+        (
+            {
+                "object": "list",
+                "data": [],
+                "ft_data": [],
+                "dalle_api_data": [],
+                "whisper_api_data": [],
+                "tts_api_data": [],
+            },
+            True,
+        ),
         ({"object": "list", "data": [], "current_usage_usd": 0}, True),
         ({}, True),
         ({"data": None}, True),
@@ -649,11 +1095,29 @@ def test_legacy_usage_to_frame__preserves_token_and_request_totals(payloads):
     rows = [row for _, _, body in payloads for row in body["data"]]
     frame = legacy_usage_to_frame(payloads)
     assert int(frame["n_requests"].sum()) == sum(row["n_requests"] or 0 for row in rows)
-    assert int(frame["input_tokens"].sum()) == _expected_total(rows, "n_context_tokens_total", "n_context")
-    assert int(frame["output_tokens"].sum()) == _expected_total(rows, "n_generated_tokens_total", "n_generated")
-    assert int(frame["cached_input_tokens"].sum()) == sum(row.get("n_cached_context_tokens_total") or 0 for row in rows)
+    assert int(frame["input_tokens"].sum()) == _expected_total(
+        rows, "n_context_tokens_total", "n_context"
+    )
+    assert int(frame["output_tokens"].sum()) == _expected_total(
+        rows, "n_generated_tokens_total", "n_generated"
+    )
+    assert int(frame["cached_input_tokens"].sum()) == sum(
+        row.get("n_cached_context_tokens_total") or 0 for row in rows
+    )
     assert len(frame) <= len(rows)
-    dims = ["date", "user_id", "user_email", "api_key_id", "api_key_name", "project_id", "project_name", "operation", "model", "unit", "image_size"]
+    dims = [
+        "date",
+        "user_id",
+        "user_email",
+        "api_key_id",
+        "api_key_name",
+        "project_id",
+        "project_name",
+        "operation",
+        "model",
+        "unit",
+        "image_size",
+    ]
     assert not frame[dims].astype(object).fillna("<NA>").duplicated().any()
 
 
@@ -671,12 +1135,22 @@ _admin_results = st.fixed_dictionaries(
 
 
 @settings(max_examples=40, deadline=None, database=None)
-@given(st.lists(st.tuples(st.integers(min_value=0, max_value=47), st.lists(_admin_results, max_size=5)), max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=47), st.lists(_admin_results, max_size=5)),
+        max_size=6,
+    )
+)
 def test_admin_usage_to_frame__preserves_token_and_request_totals(hour_results):
     pages = [page(*(bucket(DAY_START + hour * HOUR, *results) for hour, results in hour_results))]
     results = [result for _, rs in hour_results for result in rs]
     frame = admin_usage_to_frame("completions", pages)
-    for column, field in [("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"), ("cached_input_tokens", "input_cached_tokens"), ("n_requests", "num_model_requests")]:
+    for column, field in [
+        ("input_tokens", "input_tokens"),
+        ("output_tokens", "output_tokens"),
+        ("cached_input_tokens", "input_cached_tokens"),
+        ("n_requests", "num_model_requests"),
+    ]:
         assert int(frame[column].sum()) == sum(result[field] or 0 for result in results)
     assert set(frame["date"]) <= {pd.Timestamp("2024-05-01"), pd.Timestamp("2024-05-02")}
 
@@ -685,7 +1159,16 @@ def test_admin_usage_to_frame__preserves_token_and_request_totals(hour_results):
 # Admin usage
 # --------------------------------------------------------------------------------------------
 
-ADMIN_VIEW = ("operation", "model", "n_requests", "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit")
+ADMIN_VIEW = (
+    "operation",
+    "model",
+    "n_requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "units",
+    "unit",
+)
 
 
 @pytest.mark.parametrize(
@@ -693,19 +1176,83 @@ ADMIN_VIEW = ("operation", "model", "n_requests", "input_tokens", "cached_input_
     [
         (
             "completions",
-            {"object": "organization.usage.completions.result", "input_tokens": 1000, "input_cached_tokens": 400, "output_tokens": 500, "num_model_requests": 5, "input_audio_tokens": 7, "input_cache_write_tokens": 3, "model": "gpt-4o-2024-08-06"},
+            {
+                "object": "organization.usage.completions.result",
+                "input_tokens": 1000,
+                "input_cached_tokens": 400,
+                "output_tokens": 500,
+                "num_model_requests": 5,
+                "input_audio_tokens": 7,
+                "input_cache_write_tokens": 3,
+                "model": "gpt-4o-2024-08-06",
+            },
             ("completion", "gpt-4o-2024-08-06", 5, 1000, 400, 500, None, None),
         ),
-        ("completions", {"input_tokens": 10, "output_tokens": None}, ("completion", None, 0, 10, 0, 0, None, None)),
-        ("embeddings", {"object": "organization.usage.embeddings.result", "input_tokens": 16, "num_model_requests": 2, "model": "text-embedding-ada-002-v2"}, ("embeddings", "text-embedding-ada-002-v2", 2, 16, 0, 0, None, None)),
-        ("moderations", {"input_tokens": 16, "num_model_requests": 2}, ("moderation", None, 2, 16, 0, 0, None, None)),
-        ("images", {"images": 2, "num_model_requests": 2, "model": "dall-e-3"}, ("image", "dall-e-3", 2, 0, 0, 0, 2.0, "images")),
-        ("audio_speeches", {"characters": 45, "num_model_requests": 1, "model": "tts-1"}, ("tts", "tts-1", 1, 0, 0, 0, 45.0, "characters")),
-        ("audio_transcriptions", {"seconds": 20, "num_model_requests": 1, "model": "whisper-1"}, ("transcription", "whisper-1", 1, 0, 0, 0, 20.0, "seconds")),
-        ("vector_stores", {"usage_bytes": 1024}, ("vector_storage", None, 0, 0, 0, 0, 1024.0, "bytes")),
-        ("code_interpreter_sessions", {"num_sessions": 3}, ("code_interpreter", None, 0, 0, 0, 0, 3.0, "sessions")),
-        ("file_search_calls", {"object": "organization.usage.file_searches.result", "num_requests": 2, "vector_store_id": "vs_1"}, ("file_search", None, 2, 0, 0, 0, 2.0, "calls")),
-        ("web_search_calls", {"object": "organization.usage.web_searches.result", "num_requests": 4, "num_model_requests": 9, "model": "gpt-4o-mini", "context_level": "medium"}, ("web_search", "gpt-4o-mini", 4, 0, 0, 0, 4.0, "calls")),
+        (
+            "completions",
+            {"input_tokens": 10, "output_tokens": None},
+            ("completion", None, 0, 10, 0, 0, None, None),
+        ),
+        (
+            "embeddings",
+            {
+                "object": "organization.usage.embeddings.result",
+                "input_tokens": 16,
+                "num_model_requests": 2,
+                "model": "text-embedding-ada-002-v2",
+            },
+            ("embeddings", "text-embedding-ada-002-v2", 2, 16, 0, 0, None, None),
+        ),
+        (
+            "moderations",
+            {"input_tokens": 16, "num_model_requests": 2},
+            ("moderation", None, 2, 16, 0, 0, None, None),
+        ),
+        (
+            "images",
+            {"images": 2, "num_model_requests": 2, "model": "dall-e-3"},
+            ("image", "dall-e-3", 2, 0, 0, 0, 2.0, "images"),
+        ),
+        (
+            "audio_speeches",
+            {"characters": 45, "num_model_requests": 1, "model": "tts-1"},
+            ("tts", "tts-1", 1, 0, 0, 0, 45.0, "characters"),
+        ),
+        (
+            "audio_transcriptions",
+            {"seconds": 20, "num_model_requests": 1, "model": "whisper-1"},
+            ("transcription", "whisper-1", 1, 0, 0, 0, 20.0, "seconds"),
+        ),
+        (
+            "vector_stores",
+            {"usage_bytes": 1024},
+            ("vector_storage", None, 0, 0, 0, 0, 1024.0, "bytes"),
+        ),
+        (
+            "code_interpreter_sessions",
+            {"num_sessions": 3},
+            ("code_interpreter", None, 0, 0, 0, 0, 3.0, "sessions"),
+        ),
+        (
+            "file_search_calls",
+            {
+                "object": "organization.usage.file_searches.result",
+                "num_requests": 2,
+                "vector_store_id": "vs_1",
+            },
+            ("file_search", None, 2, 0, 0, 0, 2.0, "calls"),
+        ),
+        (
+            "web_search_calls",
+            {
+                "object": "organization.usage.web_searches.result",
+                "num_requests": 4,
+                "num_model_requests": 9,
+                "model": "gpt-4o-mini",
+                "context_level": "medium",
+            },
+            ("web_search", "gpt-4o-mini", 4, 0, 0, 0, 4.0, "calls"),
+        ),
         ("images", {"images": None}, ("image", None, 0, 0, 0, 0, 0.0, "images")),
     ],
 )
@@ -713,22 +1260,64 @@ def test_admin_usage_to_frame__kind_table(kind, result, expected):
     frame = admin_usage_to_frame(kind, [page(bucket(DAY_START, result))])
     validate(frame)
     assert records(frame, ADMIN_VIEW) == [expected]
-    assert records(frame, ("date", "source", "cost_basis")) == [(pd.Timestamp(DAY), "admin", "unpriced")]
+    assert records(frame, ("date", "source", "cost_basis")) == [
+        (pd.Timestamp(DAY), "admin", "unpriced")
+    ]
 
 
 def test_admin_usage_to_frame__covers_the_ten_endpoints():
     assert sorted(normalize.ADMIN_KINDS) == sorted(
-        ["completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions", "vector_stores", "code_interpreter_sessions", "file_search_calls", "web_search_calls"]
+        [
+            "completions",
+            "embeddings",
+            "moderations",
+            "images",
+            "audio_speeches",
+            "audio_transcriptions",
+            "vector_stores",
+            "code_interpreter_sessions",
+            "file_search_calls",
+            "web_search_calls",
+        ]
     )
 
 
 def test_admin_usage_to_frame__dimensions_and_extras():
     results = [
-        {"input_tokens": 1, "project_id": "proj_1", "user_id": "user-a", "api_key_id": "key_1", "model": "gpt-4o-mini-2024-07-18", "batch": True, "service_tier": "flex"},
-        {"input_tokens": 2, "project_id": "proj_1", "user_id": "user-a", "api_key_id": "key_1", "model": "gpt-4o-mini-2024-07-18", "batch": False, "service_tier": "default"},
+        {
+            "input_tokens": 1,
+            "project_id": "proj_1",
+            "user_id": "user-a",
+            "api_key_id": "key_1",
+            "model": "gpt-4o-mini-2024-07-18",
+            "batch": True,
+            "service_tier": "flex",
+        },
+        {
+            "input_tokens": 2,
+            "project_id": "proj_1",
+            "user_id": "user-a",
+            "api_key_id": "key_1",
+            "model": "gpt-4o-mini-2024-07-18",
+            "batch": False,
+            "service_tier": "default",
+        },
     ]
     frame = admin_usage_to_frame("completions", [page(bucket(DAY_START, *results))])
-    assert sorted(records(frame, ("project_id", "user_id", "api_key_id", "model_family", "batch", "service_tier", "input_tokens"))) == [
+    assert sorted(
+        records(
+            frame,
+            (
+                "project_id",
+                "user_id",
+                "api_key_id",
+                "model_family",
+                "batch",
+                "service_tier",
+                "input_tokens",
+            ),
+        )
+    ) == [
         ("proj_1", "user-a", "key_1", "gpt-4o-mini", False, "default", 2),
         ("proj_1", "user-a", "key_1", "gpt-4o-mini", True, "flex", 1),
     ]
@@ -736,19 +1325,36 @@ def test_admin_usage_to_frame__dimensions_and_extras():
 
 
 def test_admin_usage_to_frame__images_size_and_source():
-    result = {"images": 3, "num_model_requests": 1, "size": "1024x1024", "source": "image.generation", "model": "dall-e-3"}
+    result = {
+        "images": 3,
+        "num_model_requests": 1,
+        "size": "1024x1024",
+        "source": "image.generation",
+        "model": "dall-e-3",
+    }
     frame = admin_usage_to_frame("images", [page(bucket(DAY_START, result))])
-    assert records(frame, ("image_size", "image_source", "source")) == [("1024x1024", "image.generation", "admin")]
+    assert records(frame, ("image_size", "image_source", "source")) == [
+        ("1024x1024", "image.generation", "admin")
+    ]
 
 
 def test_admin_usage_to_frame__hourly_buckets_add_up_per_day():
-    buckets = [bucket(DAY_START + h * HOUR, {"input_tokens": 10, "num_model_requests": 1}) for h in range(30)]
+    buckets = [
+        bucket(DAY_START + h * HOUR, {"input_tokens": 10, "num_model_requests": 1})
+        for h in range(30)
+    ]
     frame = admin_usage_to_frame("completions", [page(*buckets[:20]), page(*buckets[20:])])
-    assert records(frame, ("date", "input_tokens", "n_requests")) == [(pd.Timestamp("2024-05-01"), 240, 24), (pd.Timestamp("2024-05-02"), 60, 6)]
+    assert records(frame, ("date", "input_tokens", "n_requests")) == [
+        (pd.Timestamp("2024-05-01"), 240, 24),
+        (pd.Timestamp("2024-05-02"), 60, 6),
+    ]
 
 
 def test_admin_usage_to_frame__storage_keeps_the_daily_peak_not_the_sum():
-    buckets = [bucket(DAY_START + h * HOUR, {"usage_bytes": size, "project_id": "proj_1"}) for h, size in enumerate([100, 300, 200])]
+    buckets = [
+        bucket(DAY_START + h * HOUR, {"usage_bytes": size, "project_id": "proj_1"})
+        for h, size in enumerate([100, 300, 200])
+    ]
     frame = admin_usage_to_frame("vector_stores", [page(*buckets)])
     assert records(frame, ("project_id", "units", "unit")) == [("proj_1", 300.0, "bytes")]
 
@@ -761,16 +1367,39 @@ def test_admin_usage_to_frame__storage_keeps_the_daily_peak_not_the_sum():
         pytest.param([{"object": "page"}], 0, {}, id="no data key"),
         pytest.param([{"object": "page", "data": None}], 0, {}, id="null data"),
         pytest.param([{"data": "x"}], 0, {}, id="data not a list"),
-        pytest.param([page({"object": "bucket", "start_time": DAY_START, "results": None})], 0, {}, id="null results"),
-        pytest.param([page({"object": "bucket", "results": [{"input_tokens": 1}]})], 0, {}, id="bucket without start_time"),
+        pytest.param(
+            [page({"object": "bucket", "start_time": DAY_START, "results": None})],
+            0,
+            {},
+            id="null results",
+        ),
+        pytest.param(
+            [page({"object": "bucket", "results": [{"input_tokens": 1}]})],
+            0,
+            {},
+            id="bucket without start_time",
+        ),
         pytest.param([page(None, "bucket")], 0, {}, id="buckets that are not objects"),
         pytest.param(
-            [page(bucket(DAY_START, {"object": "organization.usage.embeddings.result", "input_tokens": 5}, {"object": "organization.usage.completions.result", "input_tokens": 1}))],
+            [
+                page(
+                    bucket(
+                        DAY_START,
+                        {"object": "organization.usage.embeddings.result", "input_tokens": 5},
+                        {"object": "organization.usage.completions.result", "input_tokens": 1},
+                    )
+                )
+            ],
             1,
             {"organization.usage.embeddings.result": 1},
             id="foreign result object skipped",
         ),
-        pytest.param([page(bucket(DAY_START, None, 3, {"input_tokens": 1}))], 1, {"NoneType": 1, "int": 1}, id="results that are not objects"),
+        pytest.param(
+            [page(bucket(DAY_START, None, 3, {"input_tokens": 1}))],
+            1,
+            {"NoneType": 1, "int": 1},
+            id="results that are not objects",
+        ),
         pytest.param([], 0, {}, id="no pages"),
     ],
 )
@@ -785,7 +1414,10 @@ def test_admin_usage_to_frame__ugly_pages(pages, rows, skipped):
 @pytest.mark.parametrize(
     "pages",
     [
-        pytest.param([page(bucket(DAY_START, {"object": "organization.usage.images.result"}))], id="foreign object"),
+        pytest.param(
+            [page(bucket(DAY_START, {"object": "organization.usage.images.result"}))],
+            id="foreign object",
+        ),
         pytest.param([page({"object": "bucket", "results": []})], id="bucket without start_time"),
         pytest.param([{"data": "x"}], id="data not a list"),
         pytest.param([page(bucket(DAY_START, {"input_tokens": "many"}))], id="garbage count"),
@@ -813,7 +1445,13 @@ def test_admin_usage_to_frame__non_dict_page_raises(body):
 
 
 def cost(value, currency="usd", **fields):
-    return {"object": "organization.costs.result", "amount": {"value": value, "currency": currency}, "line_item": None, "project_id": None, **fields}
+    return {
+        "object": "organization.costs.result",
+        "amount": {"value": value, "currency": currency},
+        "line_item": None,
+        "project_id": None,
+        **fields,
+    }
 
 
 @pytest.mark.parametrize(
@@ -822,9 +1460,15 @@ def cost(value, currency="usd", **fields):
         pytest.param([cost(0.06)], [0.06], id="number"),
         pytest.param([cost("12.50")], [12.5], id="string"),
         pytest.param([cost("0.1"), cost(0.2)], [0.3], id="decimal sum is exact"),
-        pytest.param([cost("1.10", line_item="a"), cost("2.20", line_item="b")], [1.1, 2.2], id="line items stay apart"),
+        pytest.param(
+            [cost("1.10", line_item="a"), cost("2.20", line_item="b")],
+            [1.1, 2.2],
+            id="line items stay apart",
+        ),
         pytest.param([cost(None)], [None], id="null amount is NA, never a silent 0"),
-        pytest.param([{"object": "organization.costs.result"}], [None], id="no amount at all is NA"),
+        pytest.param(
+            [{"object": "organization.costs.result"}], [None], id="no amount at all is NA"
+        ),
         pytest.param([], [], id="empty bucket"),
     ],
 )
@@ -846,11 +1490,34 @@ def test_admin_costs_to_frame__decimal_sum_beats_float_sum():
 
 def test_admin_costs_to_frame__keeps_dimensions_and_days():
     pages = [
-        page(bucket(DAY_START, cost("1", project_id="proj_1", api_key_id="key_1", line_item="gpt-4o-2024-08-06, input")), bucket(DAY_START + 86400, cost("2", project_id="proj_1"))),
-        page(bucket(DAY_START, cost("3", project_id="proj_1", api_key_id="key_1", line_item="gpt-4o-2024-08-06, input"))),
+        page(
+            bucket(
+                DAY_START,
+                cost(
+                    "1",
+                    project_id="proj_1",
+                    api_key_id="key_1",
+                    line_item="gpt-4o-2024-08-06, input",
+                ),
+            ),
+            bucket(DAY_START + 86400, cost("2", project_id="proj_1")),
+        ),
+        page(
+            bucket(
+                DAY_START,
+                cost(
+                    "3",
+                    project_id="proj_1",
+                    api_key_id="key_1",
+                    line_item="gpt-4o-2024-08-06, input",
+                ),
+            )
+        ),
     ]
     frame = admin_costs_to_frame(pages)
-    assert sorted(records(frame, ("date", "project_id", "api_key_id", "line_item", "cost_usd"))) == [
+    assert sorted(
+        records(frame, ("date", "project_id", "api_key_id", "line_item", "cost_usd"))
+    ) == [
         (pd.Timestamp("2024-05-01"), "proj_1", "key_1", "gpt-4o-2024-08-06, input", 4.0),
         (pd.Timestamp("2024-05-02"), "proj_1", None, None, 2.0),
     ]
@@ -858,7 +1525,19 @@ def test_admin_costs_to_frame__keeps_dimensions_and_days():
 
 
 def test_admin_costs_to_frame__notes_other_currencies_and_unreadable_amounts():
-    frame = admin_costs_to_frame([page(bucket(DAY_START, cost("5", "EUR"), cost("oops"), cost("1"), {"object": "organization.usage.completions.result"}))])
+    frame = admin_costs_to_frame(
+        [
+            page(
+                bucket(
+                    DAY_START,
+                    cost("5", "EUR"),
+                    cost("oops"),
+                    cost("1"),
+                    {"object": "organization.usage.completions.result"},
+                )
+            )
+        ]
+    )
     assert frame.attrs["non_usd_currencies"] == {"eur": 1}
     assert frame.attrs["unreadable_amounts"] == 1
     assert frame.attrs["skipped"] == 1
@@ -867,7 +1546,9 @@ def test_admin_costs_to_frame__notes_other_currencies_and_unreadable_amounts():
     assert frame["cost_usd"].isna().all()
 
 
-@pytest.mark.parametrize("result", [cost("oops"), {"object": "organization.usage.completions.result"}])
+@pytest.mark.parametrize(
+    "result", [cost("oops"), {"object": "organization.usage.completions.result"}]
+)
 def test_admin_costs_to_frame__errors_raise(result):
     with pytest.raises(MalformedResponseError):
         admin_costs_to_frame([page(bucket(DAY_START, result))], errors="raise")
@@ -884,16 +1565,49 @@ def test_admin_costs_to_frame__non_dict_page_raises():
 
 
 def listing(*items):
-    return {"object": "list", "data": list(items), "first_id": None, "last_id": None, "has_more": False}
+    return {
+        "object": "list",
+        "data": list(items),
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
 
 
 @pytest.mark.parametrize(
     ("pages", "expected"),
     [
-        pytest.param([listing({"object": "organization.user", "id": "user_abc", "name": "First Last", "email": "u@x.io", "role": "owner", "added_at": 1})], [("user_abc", "First Last", "u@x.io", "owner")], id="full"),
-        pytest.param([listing({"id": "user_a"}), listing({"id": "user_b", "email": None})], [("user_a", None, None, None), ("user_b", None, None, None)], id="two pages, sparse"),
-        pytest.param([listing({"id": "user_a", "name": "A"}, {"id": "user_a", "name": "A2"})], [("user_a", "A", None, None)], id="duplicate"),
-        pytest.param([listing(None, {"name": "no id"}), {"object": "list"}], [], id="junk items, missing data"),
+        pytest.param(
+            [
+                listing(
+                    {
+                        "object": "organization.user",
+                        "id": "user_abc",
+                        "name": "First Last",
+                        "email": "u@x.io",
+                        "role": "owner",
+                        "added_at": 1,
+                    }
+                )
+            ],
+            [("user_abc", "First Last", "u@x.io", "owner")],
+            id="full",
+        ),
+        pytest.param(
+            [listing({"id": "user_a"}), listing({"id": "user_b", "email": None})],
+            [("user_a", None, None, None), ("user_b", None, None, None)],
+            id="two pages, sparse",
+        ),
+        pytest.param(
+            [listing({"id": "user_a", "name": "A"}, {"id": "user_a", "name": "A2"})],
+            [("user_a", "A", None, None)],
+            id="duplicate",
+        ),
+        pytest.param(
+            [listing(None, {"name": "no id"}), {"object": "list"}],
+            [],
+            id="junk items, missing data",
+        ),
         pytest.param([], [], id="no pages"),
     ],
 )
@@ -906,9 +1620,21 @@ def test_admin_users_to_frame__table(pages, expected):
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        pytest.param({"id": "proj_abc", "name": "Project example", "archived_at": None, "status": "active"}, [("proj_abc", "Project example", "active", False)], id="active"),
-        pytest.param({"id": "proj_old", "name": "Old", "archived_at": 1711471533, "status": "archived"}, [("proj_old", "Old", "archived", True)], id="archived"),
-        pytest.param({"id": "proj_x", "status": "archived"}, [("proj_x", None, "archived", True)], id="archived by status only"),
+        pytest.param(
+            {"id": "proj_abc", "name": "Project example", "archived_at": None, "status": "active"},
+            [("proj_abc", "Project example", "active", False)],
+            id="active",
+        ),
+        pytest.param(
+            {"id": "proj_old", "name": "Old", "archived_at": 1711471533, "status": "archived"},
+            [("proj_old", "Old", "archived", True)],
+            id="archived",
+        ),
+        pytest.param(
+            {"id": "proj_x", "status": "archived"},
+            [("proj_x", None, "archived", True)],
+            id="archived by status only",
+        ),
         pytest.param({"id": "proj_y"}, [("proj_y", None, None, None)], id="archived unknown"),
         pytest.param({"name": "no id"}, [], id="no id dropped"),
     ],
@@ -920,13 +1646,37 @@ def test_admin_projects_to_frame__table(item, expected):
 
 
 def test_admin_api_keys_to_frame__user_and_service_account_owners():
-    user_key = {"object": "organization.project.api_key", "id": "key_abc", "name": "My API Key", "redacted_value": "sk-abc...def", "owner": {"type": "user", "user": {"id": "user_abc", "name": "First Last", "email": "u@x.io"}}}
-    bot_key = {"id": "key_bot", "name": "bot", "owner": {"type": "service_account", "service_account": {"id": "svc_1", "name": "ci"}}}
+    user_key = {
+        "object": "organization.project.api_key",
+        "id": "key_abc",
+        "name": "My API Key",
+        "redacted_value": "sk-abc...def",
+        "owner": {
+            "type": "user",
+            "user": {"id": "user_abc", "name": "First Last", "email": "u@x.io"},
+        },
+    }
+    bot_key = {
+        "id": "key_bot",
+        "name": "bot",
+        "owner": {"type": "service_account", "service_account": {"id": "svc_1", "name": "ci"}},
+    }
     bare_key = {"id": "key_bare", "owner": None}
-    frame = admin_api_keys_to_frame({"proj_1": [listing(user_key, bot_key)], "proj_2": [listing(bare_key), listing(None)]})
+    frame = admin_api_keys_to_frame(
+        {"proj_1": [listing(user_key, bot_key)], "proj_2": [listing(bare_key), listing(None)]}
+    )
     assert list(frame.columns) == list(normalize.API_KEY_COLUMNS)
     assert records(frame, frame.columns) == [
-        ("key_abc", "My API Key", "proj_1", "user", "user_abc", "First Last", "u@x.io", "sk-abc...def"),
+        (
+            "key_abc",
+            "My API Key",
+            "proj_1",
+            "user",
+            "user_abc",
+            "First Last",
+            "u@x.io",
+            "sk-abc...def",
+        ),
         ("key_bot", "bot", "proj_1", "service_account", None, None, None, None),
         ("key_bare", None, "proj_2", None, None, None, None, None),
     ]
@@ -948,7 +1698,11 @@ def test_admin_lists__non_dict_page_raises(function):
 # --------------------------------------------------------------------------------------------
 
 USERS = pd.DataFrame(
-    {"user_id": ["user-a", "user-b", None], "user_name": ["Ann", None, "Ghost"], "user_email": ["Ann@Acme.io", "bob@acme.io", "ghost@acme.io"]},
+    {
+        "user_id": ["user-a", "user-b", None],
+        "user_name": ["Ann", None, "Ghost"],
+        "user_email": ["Ann@Acme.io", "bob@acme.io", "ghost@acme.io"],
+    },
     dtype="string",
 )
 
@@ -957,16 +1711,32 @@ USERS = pd.DataFrame(
     ("row", "expected"),
     [
         pytest.param({"user_id": "user-a"}, ("user-a", "Ann", "Ann@Acme.io"), id="by id"),
-        pytest.param({"user_email": "ann@acme.io"}, ("user-a", "Ann", "ann@acme.io"), id="id from email, case-insensitive"),
-        pytest.param({"user_id": "user-a", "user_name": "Annie"}, ("user-a", "Annie", "Ann@Acme.io"), id="never overwrites"),
-        pytest.param({"user_id": "user-b"}, ("user-b", None, "bob@acme.io"), id="user without a name"),
-        pytest.param({"user_email": "ghost@acme.io"}, (None, "Ghost", "ghost@acme.io"), id="name by email when the table has no id"),
+        pytest.param(
+            {"user_email": "ann@acme.io"},
+            ("user-a", "Ann", "ann@acme.io"),
+            id="id from email, case-insensitive",
+        ),
+        pytest.param(
+            {"user_id": "user-a", "user_name": "Annie"},
+            ("user-a", "Annie", "Ann@Acme.io"),
+            id="never overwrites",
+        ),
+        pytest.param(
+            {"user_id": "user-b"}, ("user-b", None, "bob@acme.io"), id="user without a name"
+        ),
+        pytest.param(
+            {"user_email": "ghost@acme.io"},
+            (None, "Ghost", "ghost@acme.io"),
+            id="name by email when the table has no id",
+        ),
         pytest.param({"user_id": "user-zz"}, ("user-zz", None, None), id="unknown user"),
         pytest.param({}, (None, None, None), id="org-level row"),
     ],
 )
 def test_join_users__table(row, expected):
-    frame = legacy_usage_to_frame([(DAY, None, {"data": [completion_row()]})]).assign(**{k: pd.array([v], dtype="string") for k, v in row.items()})
+    frame = legacy_usage_to_frame([(DAY, None, {"data": [completion_row()]})]).assign(
+        **{k: pd.array([v], dtype="string") for k, v in row.items()}
+    )
     before = frame.copy()
     joined = join_users(frame, USERS)
     assert records(joined, ("user_id", "user_name", "user_email")) == [expected]
@@ -989,11 +1759,21 @@ def test_join_names__fills_only_nulls():
     frame = admin_usage_to_frame("completions", [page(bucket(DAY_START, *results))])
     frame.loc[1, "project_name"] = "Kept"
     before = frame.copy()
-    projects = admin_projects_to_frame([listing({"id": "proj_abc", "name": "Project example"}, {"id": "proj_zzz", "name": "Replaced?"})])
+    projects = admin_projects_to_frame(
+        [
+            listing(
+                {"id": "proj_abc", "name": "Project example"},
+                {"id": "proj_zzz", "name": "Replaced?"},
+            )
+        ]
+    )
     keys = admin_api_keys_to_frame({"proj_abc": [listing({"id": "key_abc", "name": "My API Key"})]})
     joined = join_names(frame, users=USERS, projects=projects, api_keys=keys)
     validate(joined)
-    assert records(joined, ("project_name", "api_key_name", "user_name")) == [("Project example", "My API Key", "Ann"), ("Kept", None, None)]
+    assert records(joined, ("project_name", "api_key_name", "user_name")) == [
+        ("Project example", "My API Key", "Ann"),
+        ("Kept", None, None),
+    ]
     pd.testing.assert_frame_equal(frame, before)
 
 
@@ -1007,16 +1787,43 @@ def test_join_names__no_tables_is_a_copy():
 @pytest.mark.parametrize(
     "kind, result, family",
     [
-        ("vector_stores", {"object": "organization.usage.vector_stores.result", "usage_bytes": 10}, "vector_storage"),
-        ("code_interpreter_sessions", {"object": "organization.usage.code_interpreter_sessions.result",
-                                       "num_sessions": 2}, "code_interpreter"),
-        ("completions", {"object": "organization.usage.completions.result", "input_tokens": 5, "output_tokens": 1,
-                         "num_model_requests": 1, "model": "gpt-4o-2024-08-06"}, "gpt-4o"),
+        (
+            "vector_stores",
+            {"object": "organization.usage.vector_stores.result", "usage_bytes": 10},
+            "vector_storage",
+        ),
+        (
+            "code_interpreter_sessions",
+            {"object": "organization.usage.code_interpreter_sessions.result", "num_sessions": 2},
+            "code_interpreter",
+        ),
+        (
+            "completions",
+            {
+                "object": "organization.usage.completions.result",
+                "input_tokens": 5,
+                "output_tokens": 1,
+                "num_model_requests": 1,
+                "model": "gpt-4o-2024-08-06",
+            },
+            "gpt-4o",
+        ),
     ],
 )
 def test_admin_usage_to_frame__usage_without_a_model_groups_by_its_tool(kind, result, family):
-    page = {"object": "page", "has_more": False, "next_page": None,
-            "data": [{"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": [result]}]}
+    page = {
+        "object": "page",
+        "has_more": False,
+        "next_page": None,
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": 1730419200,
+                "end_time": 1730505600,
+                "results": [result],
+            }
+        ],
+    }
     frame = admin_usage_to_frame(kind, [page])
     assert list(frame["model_family"]) == [family]
 
@@ -1030,38 +1837,72 @@ def test_admin_usage_to_frame__usage_without_a_model_groups_by_its_tool(kind, re
         ([{"value": "1.00", "currency": "usd"}, {"value": None, "currency": "usd"}], None, "usd"),
     ],
 )
-def test_admin_costs_to_frame__other_currencies_and_unreadable_amounts_are_not_dollars(amounts, expected_cost, expected_currency):
-    results = [{"object": "organization.costs.result", "amount": a, "line_item": "x", "project_id": "p"} for a in amounts]
-    page = {"object": "page", "has_more": False, "next_page": None,
-            "data": [{"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": results}]}
+def test_admin_costs_to_frame__other_currencies_and_unreadable_amounts_are_not_dollars(
+    amounts, expected_cost, expected_currency
+):
+    results = [
+        {"object": "organization.costs.result", "amount": a, "line_item": "x", "project_id": "p"}
+        for a in amounts
+    ]
+    page = {
+        "object": "page",
+        "has_more": False,
+        "next_page": None,
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": 1730419200,
+                "end_time": 1730505600,
+                "results": results,
+            }
+        ],
+    }
     frame = admin_costs_to_frame([page])
     assert len(frame) == 1 and frame["currency"].iloc[0] == expected_currency
     cost = frame["cost_usd"].iloc[0]
-    assert (pd.isna(cost) if expected_cost is None else cost == expected_cost)
+    assert pd.isna(cost) if expected_cost is None else cost == expected_cost
     assert frame["cost_basis"].iloc[0] == "billed"
 
 
 def _usage(rows):
-    return conform(pd.DataFrame([{"date": "2026-01-02", "cost_basis": "unpriced", **r} for r in rows]))
+    return conform(
+        pd.DataFrame([{"date": "2026-01-02", "cost_basis": "unpriced", **r} for r in rows])
+    )
 
 
 @pytest.mark.parametrize(
     "org, members, expected",
     [
         # the service account's 10 requests are what the members' answers do not hold
-        ([{"model": "gpt-4o", "n_requests": 100, "input_tokens": 1000}],
-         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 60, "input_tokens": 700},
-          {"model": "gpt-4o", "user_id": "u2", "n_requests": 30, "input_tokens": 200}],
-         [("gpt-4o", 10, 100)]),
+        (
+            [{"model": "gpt-4o", "n_requests": 100, "input_tokens": 1000}],
+            [
+                {"model": "gpt-4o", "user_id": "u1", "n_requests": 60, "input_tokens": 700},
+                {"model": "gpt-4o", "user_id": "u2", "n_requests": 30, "input_tokens": 200},
+            ],
+            [("gpt-4o", 10, 100)],
+        ),
         # everything attributed: nothing left
-        ([{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}],
-         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 5, "input_tokens": 50}], []),
+        (
+            [{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}],
+            [{"model": "gpt-4o", "user_id": "u1", "n_requests": 5, "input_tokens": 50}],
+            [],
+        ),
         # a member counted more than the org: never below zero
-        ([{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}],
-         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 9, "input_tokens": 80}], []),
+        (
+            [{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}],
+            [{"model": "gpt-4o", "user_id": "u1", "n_requests": 9, "input_tokens": 80}],
+            [],
+        ),
         # a model no member used stays whole; matching is per model
-        ([{"model": "gpt-4o", "n_requests": 5, "input_tokens": 50}, {"model": "o3", "n_requests": 2, "input_tokens": 9}],
-         [{"model": "gpt-4o", "user_id": "u1", "n_requests": 5, "input_tokens": 50}], [("o3", 2, 9)]),
+        (
+            [
+                {"model": "gpt-4o", "n_requests": 5, "input_tokens": 50},
+                {"model": "o3", "n_requests": 2, "input_tokens": 9},
+            ],
+            [{"model": "gpt-4o", "user_id": "u1", "n_requests": 5, "input_tokens": 50}],
+            [("o3", 2, 9)],
+        ),
         # no per-user answers at all
         ([{"model": "gpt-4o", "n_requests": 3, "input_tokens": 30}], [], [("gpt-4o", 3, 30)]),
     ],

@@ -7,8 +7,8 @@ never copied from the page.
 from __future__ import annotations
 
 import io
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pyarrow as pa
@@ -25,15 +25,20 @@ from spend.sources import make_source
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [str(ROOT / "app_pages" / name) for name in ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")]
+PAGES = [
+    str(ROOT / "app_pages" / name)
+    for name in ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")
+]
 TIMEOUT = 90
 
 
-pytestmark = pytest.mark.usefixtures("fresh_streamlit")  # conftest: no cached frame or job leaks between tests
+pytestmark = pytest.mark.usefixtures(
+    "fresh_streamlit"
+)  # conftest: no cached frame or job leaks between tests
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def app(**secrets) -> AppTest:
@@ -102,7 +107,9 @@ def test_overview__metrics_equal_the_usage_table_sums():
     assert metric(at, "Spend").value == fmt.usd(expected.spend)
     assert metric(at, "Requests").value == fmt.integer(expected.requests)
     assert metric(at, "Average per day").value == fmt.usd(expected.spend / 30)
-    previous = analysis.totals(frame, start=start - timedelta(days=30), end=start - timedelta(days=1))
+    previous = analysis.totals(
+        frame, start=start - timedelta(days=30), end=start - timedelta(days=1)
+    )
     assert metric(at, "Spend").delta == fmt.delta_pct(expected.spend / previous.spend - 1)
 
 
@@ -197,7 +204,8 @@ def test_users__table_and_one_users_detail():
     at.selectbox(key="user_detail").set_value(second).run()
     no_exceptions(at)
     assert at.dataframe[1].value["cost_usd"].sum() == pytest.approx(
-        analysis.by_user(analysis.filter_usage(view.frame, users=[second]))["cost_usd"].sum())
+        analysis.by_user(analysis.filter_usage(view.frame, users=[second]))["cost_usd"].sum()
+    )
 
 
 # --- against the fake OpenAI server ---------------------------------------------------------------
@@ -205,7 +213,11 @@ def test_users__table_and_one_users_detail():
 
 def test_pages__admin_source_shows_billed_and_estimated(fake_openai):
     fake_openai.reset(days=70)
-    at = app(OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_BASE_URL=fake_openai.base_url, SPEND_RATE_LIMIT_PER_MIN="60000")
+    at = app(
+        OPENAI_ADMIN_KEY=ADMIN_KEY,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     run_until_complete(at)
     no_exceptions(at)
     assert not at.error, [e.value for e in at.error]
@@ -222,31 +234,70 @@ def test_pages__admin_source_shows_billed_and_estimated(fake_openai):
 
 
 def test_pages__legacy_source_totals_equal_the_servers(fake_openai):
-    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at = app(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
     no_exceptions(at)
     start, end = preset_range("last_7_days", today())
-    assert metric(at, "Requests").value == fmt.integer(fake_openai.legacy_totals(start, end)["n_requests"])
+    assert metric(at, "Requests").value == fmt.integer(
+        fake_openai.legacy_totals(start, end)["n_requests"]
+    )
 
 
 @pytest.mark.parametrize(
     "secrets, fault, needle",
     [
-        (dict(OPENAI_API_KEY="sk-wrong-0000000000000000", OPENAI_ORG_ID=ORG_ID), None, "rejected (401)"),
-        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID="org-Wrong0000000000000000"), None, "org-Wrong0000000000000000"),
-        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="admin"), None, "admin key"),
+        (
+            dict(OPENAI_API_KEY="sk-wrong-0000000000000000", OPENAI_ORG_ID=ORG_ID),
+            None,
+            "rejected (401)",
+        ),
+        (
+            dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID="org-Wrong0000000000000000"),
+            None,
+            "org-Wrong0000000000000000",
+        ),
+        (
+            dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="admin"),
+            None,
+            "admin key",
+        ),
         (dict(OPENAI_API_KEY=LEGACY_KEY), None, "organization id"),
-        (dict(OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="legacy"), None,
-         "cannot read the legacy usage endpoint"),
-        (dict(OPENAI_API_KEY="sk-pasted\u2013key-0000000000", OPENAI_ORG_ID=ORG_ID), None, "not plain ASCII"),
-        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=429, retry_after="0"), "rate limit"),
-        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=502, kind="html"), "try again later"),
-        (dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID), dict(n=50, status=200, kind="truncated"), "cut off"),
+        (
+            dict(OPENAI_ADMIN_KEY=ADMIN_KEY, OPENAI_ORG_ID=ORG_ID, SPEND_SOURCE="legacy"),
+            None,
+            "cannot read the legacy usage endpoint",
+        ),
+        (
+            dict(OPENAI_API_KEY="sk-pasted\u2013key-0000000000", OPENAI_ORG_ID=ORG_ID),
+            None,
+            "not plain ASCII",
+        ),
+        (
+            dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID),
+            dict(n=50, status=429, retry_after="0"),
+            "rate limit",
+        ),
+        (
+            dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID),
+            dict(n=50, status=502, kind="html"),
+            "try again later",
+        ),
+        (
+            dict(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID),
+            dict(n=50, status=200, kind="truncated"),
+            "cut off",
+        ),
     ],
 )
-def test_pages__error_states_show_a_message_not_a_traceback(fake_openai, monkeypatch, secrets, fault, needle):
+def test_pages__error_states_show_a_message_not_a_traceback(
+    fake_openai, monkeypatch, secrets, fault, needle
+):
     monkeypatch.setattr("spend.client.MAX_DELAY", 0.0)
     monkeypatch.setattr("spend.client.INITIAL_DELAY", 0.0)
     if fault:
@@ -271,8 +322,12 @@ def test_pages__error_states_show_a_message_not_a_traceback(fake_openai, monkeyp
 
 def test_pages__empty_legacy_answers_say_so(fake_openai):
     fake_openai.reset(legacy_empty=True)
-    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at = app(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
     no_exceptions(at)
@@ -281,11 +336,17 @@ def test_pages__empty_legacy_answers_say_so(fake_openai):
 
 
 def test_pages__the_key_is_never_in_the_url_or_shown(fake_openai):
-    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at = app(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     run_until_complete(at)
     assert all(LEGACY_KEY not in str(v) for v in at.query_params.values())
-    assert at.sidebar.text_input(key="api_key").value == ""  # a key from secrets never goes to the browser
+    assert (
+        at.sidebar.text_input(key="api_key").value == ""
+    )  # a key from secrets never goes to the browser
 
 
 def test_pages__large_demo_renders_every_page_within_altairs_row_limit():
@@ -299,7 +360,9 @@ def test_pages__large_demo_renders_every_page_within_altairs_row_limit():
         no_exceptions(at)
         assert not at.error, [e.value for e in at.error]
         for chart in at.get("vega_lite_chart"):
-            rows = sum(pa.ipc.open_stream(d.data.data).read_all().num_rows for d in chart.proto.datasets)
+            rows = sum(
+                pa.ipc.open_stream(d.data.data).read_all().num_rows for d in chart.proto.datasets
+            )
             assert 0 < rows <= analysis.MAX_CHART_ROWS
             drawn += 1
     assert drawn >= 8
@@ -308,12 +371,16 @@ def test_pages__large_demo_renders_every_page_within_altairs_row_limit():
 
 
 def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_openai):
-    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at = app(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
     view = at.session_state["_spend_view"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     final_through = (now - timedelta(hours=48)).date() - timedelta(days=1)
     kept = fake_openai.legacy_totals(view.previous_start, final_through)["n_requests"]
     assert view.history["n_requests"].sum() > kept
@@ -323,7 +390,9 @@ def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_ope
     run_until_complete(at)
     no_exceptions(at)
     refreshed = at.session_state["_spend_view"]
-    assert fake_openai.count() - made == 1 + (view.end - final_through).days  # users list + the non-final days
+    assert (
+        fake_openai.count() - made == 1 + (view.end - final_through).days
+    )  # users list + the non-final days
     assert refreshed.history["n_requests"].sum() == kept
 
 
@@ -353,8 +422,12 @@ def test_frame__a_bad_shared_link_never_crashes(start, end, preset):
 def test_frame__an_error_keeps_the_filters_in_the_sidebar_and_the_link(fake_openai, monkeypatch):
     monkeypatch.setattr("spend.client.MAX_DELAY", 0.0)
     monkeypatch.setattr("spend.client.INITIAL_DELAY", 0.0)
-    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-             SPEND_RATE_LIMIT_PER_MIN="60000")
+    at = app(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
     model = at.session_state["_spend_view"].frame["model"].dropna().iloc[0]
@@ -369,7 +442,9 @@ def test_frame__an_error_keeps_the_filters_in_the_sidebar_and_the_link(fake_open
     fake_openai.reset()
     run_until_complete(at)
     no_exceptions(at)
-    assert at.sidebar.multiselect(key="filter_models").value == [model]  # and the sidebar got it back
+    assert at.sidebar.multiselect(key="filter_models").value == [
+        model
+    ]  # and the sidebar got it back
 
 
 def test_frame__a_half_picked_custom_range_keeps_the_last_range():
@@ -378,7 +453,10 @@ def test_frame__a_half_picked_custom_range_keeps_the_last_range():
     at.sidebar.selectbox(key="range_preset").set_value("last_7_days").run()
     at.sidebar.selectbox(key="range_preset").set_value("custom").run()
     start, end = preset_range("last_7_days", today())
-    assert at.sidebar.date_input(key="range_custom").value == (start, end)  # Custom starts from the range shown
+    assert at.sidebar.date_input(key="range_custom").value == (
+        start,
+        end,
+    )  # Custom starts from the range shown
     at.sidebar.date_input(key="range_custom").set_value((today() - timedelta(days=3),)).run()
     no_exceptions(at)
     view = at.session_state["_spend_view"]
@@ -387,9 +465,15 @@ def test_frame__a_half_picked_custom_range_keeps_the_last_range():
 
 
 def test_pages__a_long_fetch_waits_for_a_click_and_says_so(fake_openai):
-    at = app(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-             SPEND_RATE_LIMIT_PER_MIN="1")
-    at.query_params["range"] = "last_30_days"  # 61 requests at 1 a minute: over the auto-start bound
+    at = app(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="1",
+    )
+    at.query_params["range"] = (
+        "last_30_days"  # 61 requests at 1 a minute: over the auto-start bound
+    )
     at.run()
     no_exceptions(at)
     assert any("Fetch not started" in w.value for w in at.warning)

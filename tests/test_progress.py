@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,23 +31,39 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
 )
 def test_fetch_progress__eta_table(planned, done, elapsed, rate, waiting, eta):
-    state = FetchProgress(planned=planned, done=done, started_at=100.0, now=100.0 + elapsed, rate_per_min=rate,
-                          waiting_seconds=waiting)
+    state = FetchProgress(
+        planned=planned,
+        done=done,
+        started_at=100.0,
+        now=100.0 + elapsed,
+        rate_per_min=rate,
+        waiting_seconds=waiting,
+    )
     assert state.eta_seconds == pytest.approx(eta)
     assert state.remaining == planned - done
 
 
 def test_fetch__progress_figures_follow_the_injected_clock(fake_openai, tmp_path):
     last = fake_openai.days[-1]
-    clock = FakeClock(datetime(last.year, last.month, last.day, 12, tzinfo=timezone.utc).timestamp())
+    clock = FakeClock(datetime(last.year, last.month, last.day, 12, tzinfo=UTC).timestamp())
     fake_openai.configure(wall_clock=clock)
-    settings = Settings(api_key=LEGACY_KEY, org_id=ORG_ID, base_url=fake_openai.base_url, cache_dir=tmp_path,
-                        rate_limit_per_min=5)
-    source = make_source(settings, client=make_client(settings, clock=clock, sleep=clock.sleep), clock=clock)
+    settings = Settings(
+        api_key=LEGACY_KEY,
+        org_id=ORG_ID,
+        base_url=fake_openai.base_url,
+        cache_dir=tmp_path,
+        rate_limit_per_min=5,
+    )
+    source = make_source(
+        settings, client=make_client(settings, clock=clock, sleep=clock.sleep), clock=clock
+    )
     plan = source.plan(fake_openai.days[-9], last)
     assert plan.missing == 10 and plan.eta_seconds == 120.0
     seen = []
-    source.fetch(plan, progress=lambda s: seen.append((s.done, s.planned, s.now - s.started_at, s.eta_seconds)))
+    source.fetch(
+        plan,
+        progress=lambda s: seen.append((s.done, s.planned, s.now - s.started_at, s.eta_seconds)),
+    )
     # the first request goes at once, each later one 12 s after the previous (5 a minute)
     assert seen[0] == (0, 10, 0.0, 120.0)
     assert seen[1] == (1, 10, 0.0, 108.0)
@@ -55,7 +71,9 @@ def test_fetch__progress_figures_follow_the_injected_clock(fake_openai, tmp_path
     assert seen[-1][:3] == (10, 10, 108.0) and seen[-1][3] == 0.0
 
 
-def test_pages__partial_data_with_progress_while_fetching_then_full_totals(fake_openai, monkeypatch, fresh_streamlit):
+def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
+    fake_openai, monkeypatch, fresh_streamlit
+):
     """A page opened during a background fetch shows what arrived, marked partial, and a progress bar."""
     from spend.client import OpenAIClient
 
@@ -72,8 +90,12 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(fake_
     monkeypatch.setattr(OpenAIClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 1.0)
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    at.secrets.update(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-                      SPEND_RATE_LIMIT_PER_MIN="60000")
+    at.secrets.update(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="60000",
+    )
     at.query_params["range"] = "last_7_days"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -105,8 +127,12 @@ def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, f
     sessions = []
     for _ in range(2):
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-        at.secrets.update(OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID, OPENAI_BASE_URL=fake_openai.base_url,
-                          SPEND_RATE_LIMIT_PER_MIN="60000")
+        at.secrets.update(
+            OPENAI_API_KEY=LEGACY_KEY,
+            OPENAI_ORG_ID=ORG_ID,
+            OPENAI_BASE_URL=fake_openai.base_url,
+            SPEND_RATE_LIMIT_PER_MIN="60000",
+        )
         at.query_params["range"] = "last_7_days"
         at.run()
         assert not at.exception
@@ -118,4 +144,6 @@ def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, f
     for at in sessions:
         at.run()
     view = sessions[1].session_state["_spend_view"]
-    assert fake_openai.count() == 1 + (view.end - view.previous_start).days + 1  # users + each day, once
+    assert (
+        fake_openai.count() == 1 + (view.end - view.previous_start).days + 1
+    )  # users + each day, once

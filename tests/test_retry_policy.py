@@ -1,6 +1,6 @@
 """The retry policy and the status-to-error ladder, as tables (openai-python tests/test_client.py style)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,15 +10,15 @@ from spend.client import (
     MAX_DELAY,
     MAX_RETRY_AFTER,
     describe_body,
-    next_page_params,
     error_for_status,
+    next_page_params,
     parse_retry_after,
     redact,
     retry_delay,
     should_retry,
 )
 
-NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.parametrize(
@@ -74,18 +74,32 @@ def test_should_retry__table(status, headers, expected):
     ],
 )
 def test_retry_delay__table(attempt, headers, rand, expected):
-    assert retry_delay(attempt, headers, rand=lambda: rand, now=lambda: NOW) == pytest.approx(expected)
+    assert retry_delay(attempt, headers, rand=lambda: rand, now=lambda: NOW) == pytest.approx(
+        expected
+    )
 
 
-ENVELOPE = lambda msg: {"error": {"message": msg, "type": "invalid_request_error", "param": None, "code": None}}  # noqa: E731
+ENVELOPE = lambda msg: {
+    "error": {"message": msg, "type": "invalid_request_error", "param": None, "code": None}
+}  # noqa: E731
 
 
 @pytest.mark.parametrize(
     "status, body, cls, needle",
     [
         (401, ENVELOPE("Incorrect API key provided: sk-abc***xyz"), errors.AuthError, "api-keys"),
-        (403, ENVELOPE("Missing scopes: api.usage.read."), errors.PermissionDeniedError, "admin key"),
-        (403, ENVELOPE("You are not allowed"), errors.PermissionDeniedError, "org-x not found or the key has no access"),
+        (
+            403,
+            ENVELOPE("Missing scopes: api.usage.read."),
+            errors.PermissionDeniedError,
+            "admin key",
+        ),
+        (
+            403,
+            ENVELOPE("You are not allowed"),
+            errors.PermissionDeniedError,
+            "org-x not found or the key has no access",
+        ),
         (404, ENVELOPE("No such organization"), errors.NotFoundError, "org-x not found"),
         (400, ENVELOPE("bad date"), errors.BadRequestError, "bad date"),
         (429, ENVELOPE("Rate limit reached"), errors.RateLimitError, "rate limit"),
@@ -94,7 +108,9 @@ ENVELOPE = lambda msg: {"error": {"message": msg, "type": "invalid_request_error
     ],
 )
 def test_error_for_status__table(status, body, cls, needle):
-    exc = error_for_status(status, body, request_id="req_1", endpoint="/usage", org_id="org-x", attempts=3)
+    exc = error_for_status(
+        status, body, request_id="req_1", endpoint="/usage", org_id="org-x", attempts=3
+    )
     assert type(exc) is cls
     assert exc.status_code == status and exc.request_id == "req_1"
     assert needle.lower() in str(exc).lower()
@@ -102,7 +118,12 @@ def test_error_for_status__table(status, body, cls, needle):
 
 
 def test_error_for_status__never_repeats_a_key_fragment():
-    exc = error_for_status(401, ENVELOPE("Incorrect API key provided: sk-proj-abcdef1234567890"), request_id=None, endpoint="/usage")
+    exc = error_for_status(
+        401,
+        ENVELOPE("Incorrect API key provided: sk-proj-abcdef1234567890"),
+        request_id=None,
+        endpoint="/usage",
+    )
     assert "abcdef" not in str(exc)
 
 

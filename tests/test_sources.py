@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,13 +20,17 @@ from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 def clock_at(fake, hour=12):
     """A fake clock at ``hour`` UTC on the fake's last day (so the last two days are not final)."""
     last = fake.days[-1]
-    return FakeClock(datetime(last.year, last.month, last.day, hour, tzinfo=timezone.utc).timestamp())
+    return FakeClock(datetime(last.year, last.month, last.day, hour, tzinfo=UTC).timestamp())
 
 
-def source_for(fake, tmp_path, *, key=LEGACY_KEY, per_user=False, clock=None, rate=6000.0, org=ORG_ID):
+def source_for(
+    fake, tmp_path, *, key=LEGACY_KEY, per_user=False, clock=None, rate=6000.0, org=ORG_ID
+):
     clock = clock or clock_at(fake)
     fake.configure(wall_clock=clock)  # the fake's "now" (end_time checks) is ours
-    settings = Settings(api_key=key, org_id=org, base_url=fake.base_url, cache_dir=tmp_path, rate_limit_per_min=rate)
+    settings = Settings(
+        api_key=key, org_id=org, base_url=fake.base_url, cache_dir=tmp_path, rate_limit_per_min=rate
+    )
     client = make_client(settings, sleep=clock.sleep, clock=clock)
     client.rand = lambda: 0.0
     source = make_source(settings, per_user=per_user, client=client, clock=clock)
@@ -62,10 +66,14 @@ def test_legacy__per_user_attributes_usage_and_joins_names(fake_openai, tmp_path
     source, _ = source_for(fake_openai, tmp_path, per_user=True)
     days = fake_openai.days[-5:]
     plan = source.plan(days[0], days[-1])
-    assert plan.total == 1 and fake_openai.count() == 0  # planning asks nothing: the users list comes first
+    assert (
+        plan.total == 1 and fake_openai.count() == 0
+    )  # planning asks nothing: the users list comes first
     result = source.load(days[0], days[-1])
     again = source.plan(days[0], days[-1])
-    assert again.total == 1 + 5 * (1 + len(fake_openai.user_ids)) and again.missing == 0  # org-wide + each user
+    assert (
+        again.total == 1 + 5 * (1 + len(fake_openai.user_ids)) and again.missing == 0
+    )  # org-wide + each user
     assert fake_openai.count() == again.total
     frame = result.frame
     assert set(frame["user_id"].dropna()) <= set(fake_openai.user_ids)
@@ -139,7 +147,9 @@ def test_legacy__a_failure_mid_fetch_keeps_what_was_stored(fake_openai, tmp_path
     calls = []
     with pytest.raises(errors.ServerError):
         source.fetch(plan, progress=lambda s: calls.append(s.done))
-    assert source.assemble(plan).missing_requests == plan.total - 1  # only the users list got through
+    assert (
+        source.assemble(plan).missing_requests == plan.total - 1
+    )  # only the users list got through
     source.fetch(source.plan(start, end))
     assert not source.assemble(source.plan(start, end)).partial
 
@@ -197,7 +207,9 @@ def test_admin__totals_through_pages_equal_the_servers(fake_openai, tmp_path):
     assert int(completions["input_tokens"].sum()) == expected["input_tokens"]
     assert int(completions["n_requests"].sum()) == expected["num_model_requests"]
     billed = frame[frame["cost_basis"] == "billed"]
-    assert billed["cost_usd"].sum() == pytest.approx(float(fake_openai.costs_total(start, end)), abs=0.01)
+    assert billed["cost_usd"].sum() == pytest.approx(
+        float(fake_openai.costs_total(start, end)), abs=0.01
+    )
     # names joined from the users/projects/keys lists
     assert completions["user_email"].notna().any() and completions["project_name"].notna().any()
     assert frame.loc[frame["api_key_id"].notna(), "api_key_name"].notna().any()
@@ -233,7 +245,9 @@ def test_jobs__two_consumers_of_one_range_share_one_fetch(fake_openai, tmp_path)
     assert first.progress.done == 9 and first.error is None
 
 
-def test_legacy__a_fetch_longer_than_the_freshness_window_still_assembles_everything(fake_openai, tmp_path):
+def test_legacy__a_fetch_longer_than_the_freshness_window_still_assembles_everything(
+    fake_openai, tmp_path
+):
     """At 5/min, 61 requests take 12 minutes: the first answers (users, newest days) go stale on the way."""
     fake_openai.reset(days=60)
     source, clock = source_for(fake_openai, tmp_path, rate=5)
@@ -243,7 +257,9 @@ def test_legacy__a_fetch_longer_than_the_freshness_window_still_assembles_everyt
     assert state.done == 61 and clock.now - clock_at(fake_openai).now >= 12 * 60
     result = source.assemble(plan)
     assert not result.partial
-    assert int(result.frame["n_requests"].sum()) == fake_openai.legacy_totals(start, end)["n_requests"]
+    assert (
+        int(result.frame["n_requests"].sum()) == fake_openai.legacy_totals(start, end)["n_requests"]
+    )
     assert source.plan(start, end).missing == 4  # planning still asks again for what is stale
 
 
@@ -262,31 +278,44 @@ def test_jobs__an_unexpected_exception_ends_the_job_with_an_error(fake_openai, t
 def test_admin__a_refused_name_list_shows_ids_not_an_error(fake_openai, tmp_path):
     source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
     start, end = fake_openai.days[-5], fake_openai.days[-1]
-    fake_openai.fail_next(1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/users")
+    fake_openai.fail_next(
+        1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/users"
+    )
     result = source.load(start, end)
     assert not result.partial
     assert any("refused the users list" in n for n in result.notices)
     usage = result.frame[result.frame["operation"] == "completion"]
     assert usage["user_id"].notna().any() and usage["user_name"].isna().all()
-    assert int(usage["input_tokens"].sum()) == fake_openai.admin_totals("completions", start, end)["input_tokens"]
+    assert (
+        int(usage["input_tokens"].sum())
+        == fake_openai.admin_totals("completions", start, end)["input_tokens"]
+    )
 
 
 def test_admin__a_refused_usage_endpoint_is_an_error(fake_openai, tmp_path):
     source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
-    fake_openai.fail_next(1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/usage")
+    fake_openai.fail_next(
+        1, status=403, kind="error", retry_after=None, path_prefix="/v1/organization/usage"
+    )
     with pytest.raises(errors.PermissionDeniedError, match="may not read /organization/usage"):
         source.load(fake_openai.days[-5], fake_openai.days[-1])
 
 
-def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(fake_openai, tmp_path):
+def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(
+    fake_openai, tmp_path
+):
     """Unconfirmed, a per-user fetch stops after the users list when the rest would take > 10 min."""
     source, _ = source_for(fake_openai, tmp_path, per_user=True, rate=5)
     start, end = fake_openai.days[-30], fake_openai.days[-1]
     state = source.fetch(source.plan(start, end), expand_limit=600)
     assert state.done == 1 and fake_openai.count() == 1  # the users list only
     plan = source.plan(start, end)
-    assert plan.missing == 30 * (1 + len(fake_openai.user_ids)) and plan.eta_seconds > 600  # shown, to confirm
-    small = source.fetch(source.plan(end, end), expand_limit=600)  # one day: 4 requests fit the bound
+    assert (
+        plan.missing == 30 * (1 + len(fake_openai.user_ids)) and plan.eta_seconds > 600
+    )  # shown, to confirm
+    small = source.fetch(
+        source.plan(end, end), expand_limit=600
+    )  # one day: 4 requests fit the bound
     assert small.done == 1 + len(fake_openai.user_ids)
 
 
@@ -294,8 +323,13 @@ def test_jobs__stop_ends_a_rate_limit_wait_at_once_and_sends_nothing_more(fake_o
     """At 1 request a minute the second request waits 60 s; Stop ends that wait without sending it."""
     import time as real_time
 
-    settings = Settings(api_key=LEGACY_KEY, org_id=ORG_ID, base_url=fake_openai.base_url, cache_dir=tmp_path,
-                        rate_limit_per_min=1)
+    settings = Settings(
+        api_key=LEGACY_KEY,
+        org_id=ORG_ID,
+        base_url=fake_openai.base_url,
+        cache_dir=tmp_path,
+        rate_limit_per_min=1,
+    )
     source = make_source(settings)  # the real clock: the wait below is a real one
     start, end = fake_openai.days[-3], fake_openai.days[-1]
     job = JobRegistry().start("k", source, source.plan(start, end))

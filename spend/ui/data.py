@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import streamlit as st
@@ -54,45 +54,83 @@ def release_garbage(rows: int) -> None:
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Building the demo organization…")
-def demo_result(size: str, today: date, start: date, end: date, prices_file: str | None) -> LoadResult:
+def demo_result(
+    size: str, today: date, start: date, end: date, prices_file: str | None
+) -> LoadResult:
     """The demo source's table for a range (cached per size, day and range)."""
-    settings = Settings(source="demo", demo_size=size, prices_file=Path(prices_file) if prices_file else None)
+    settings = Settings(
+        source="demo", demo_size=size, prices_file=Path(prices_file) if prices_file else None
+    )
     source = make_source(settings)
     return source.assemble(source.plan(start, end))
 
 
 @st.cache_resource(max_entries=8)
-def api_source(fingerprint: str, name: str, per_user: bool, rate: float, cache_dir: str, _settings: Settings) -> Source:
+def api_source(
+    fingerprint: str, name: str, per_user: bool, rate: float, cache_dir: str, _settings: Settings
+) -> Source:
     """One source (and HTTP client) per credential and mode; the key is hashed in ``fingerprint`` only."""
     return make_source(_settings, per_user=per_user)
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def assembled(fingerprint: str, name: str, start: date, end: date, per_user: bool, generation: int,
-              _source: Source, _plan: Plan) -> LoadResult:
+def assembled(
+    fingerprint: str,
+    name: str,
+    start: date,
+    end: date,
+    per_user: bool,
+    generation: int,
+    _source: Source,
+    _plan: Plan,
+) -> LoadResult:
     """What the cache holds for a plan, priced; recomputed whenever the disk cache changed (``generation``)."""
     return _source.assemble(_plan)
 
 
 def job_key(settings: Settings, per_user: bool, start: date, end: date) -> tuple:
-    return (settings.fingerprint, settings.resolved_source, per_user, start.isoformat(), end.isoformat())
+    return (
+        settings.fingerprint,
+        settings.resolved_source,
+        per_user,
+        start.isoformat(),
+        end.isoformat(),
+    )
 
 
-def load(settings: Settings, start: date, end: date, *, per_user: bool = False, confirmed: bool = False,
-         refresh: bool = False) -> Loaded:
+def load(
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    per_user: bool = False,
+    confirmed: bool = False,
+    refresh: bool = False,
+) -> Loaded:
     """The sidebar's choices into a Loaded view; expected failures are returned, never raised."""
     name = settings.resolved_source
     try:
         if name == "demo":
-            result = demo_result(settings.demo_size, utc_today(), start, end,
-                                 str(settings.prices_file) if settings.prices_file else None)
+            result = demo_result(
+                settings.demo_size,
+                utc_today(),
+                start,
+                end,
+                str(settings.prices_file) if settings.prices_file else None,
+            )
             return Loaded(result=result, source=name)
-        source = api_source(settings.fingerprint, name, per_user, settings.effective_rate_limit,
-                            str(settings.cache_dir), settings)
+        source = api_source(
+            settings.fingerprint,
+            name,
+            per_user,
+            settings.effective_rate_limit,
+            str(settings.cache_dir),
+            settings,
+        )
         plan = source.plan(start, end)
         key = job_key(settings, per_user, start, end)
         job = REGISTRY.get(key)
@@ -102,23 +140,38 @@ def load(settings: Settings, start: date, end: date, *, per_user: bool = False, 
             job = None
         if job is not None and not job.running and job.error is not None:
             REGISTRY.forget(key)  # show the error once; the next run may try again
-            return Loaded(result=None, source=name, plan=plan, job=job, job_key=key, error=job.error)
+            return Loaded(
+                result=None, source=name, plan=plan, job=job, job_key=key, error=job.error
+            )
         awaiting = False
         if plan.missing and not (job and job.running):
             stopped_by_user = job is not None and job.stopped
             if confirmed or (plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user):
                 # Unconfirmed, a fetch may not grow past the auto-start bound once the users list names
                 # the per-user requests: the next run shows that plan and asks.
-                job = REGISTRY.start(key, source, plan, expand_limit=None if confirmed else AUTO_START_SECONDS)
+                job = REGISTRY.start(
+                    key, source, plan, expand_limit=None if confirmed else AUTO_START_SECONDS
+                )
                 job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
                 if job.error is not None and not job.running:
                     REGISTRY.forget(key)
-                    return Loaded(result=None, source=name, plan=plan, job=job, job_key=key, error=job.error)
+                    return Loaded(
+                        result=None, source=name, plan=plan, job=job, job_key=key, error=job.error
+                    )
                 plan = source.plan(start, end)
             else:
                 awaiting = True
         generation = source.client.cache.generation if source.client and source.client.cache else 0
-        result = assembled(settings.fingerprint, name, start, end, per_user, generation, source, plan)
-        return Loaded(result=result, source=name, plan=plan, job=job, job_key=key, awaiting_confirmation=awaiting)
+        result = assembled(
+            settings.fingerprint, name, start, end, per_user, generation, source, plan
+        )
+        return Loaded(
+            result=result,
+            source=name,
+            plan=plan,
+            job=job,
+            job_key=key,
+            awaiting_confirmation=awaiting,
+        )
     except errors.SpendError as exc:
         return Loaded(result=None, source=name, error=exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -10,7 +10,12 @@ from spend.dates import PRESETS, parse_iso
 
 #: Filter widget key -> query-string name (repeated for several values); the range travels as
 #: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``.
-LISTS = {"filter_models": "model", "filter_users": "user", "filter_projects": "project", "filter_keys": "key"}
+LISTS = {
+    "filter_models": "model",
+    "filter_users": "user",
+    "filter_projects": "project",
+    "filter_keys": "key",
+}
 
 
 def seed_state_from_url() -> None:
@@ -23,7 +28,7 @@ def seed_state_from_url() -> None:
     if preset in PRESETS:
         st.session_state["range_preset"] = preset
     start, end = parse_iso(params.get("start")), parse_iso(params.get("end"))
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     end = min(end, today) if end else end  # a link made "tomorrow" in another timezone still opens
     if start and end and start <= end:
         st.session_state["range_preset"] = "custom"
@@ -56,6 +61,9 @@ def write_state_to_url(preset: str, start, end, filters: dict[str, list[str]]) -
     for state_key, name in LISTS.items():
         if filters.get(state_key):
             wanted[name] = list(filters[state_key])
-    current = {k: (st.query_params.get_all(k) if k in LISTS.values() else st.query_params.get(k)) for k in st.query_params}
+    current = {
+        k: (st.query_params.get_all(k) if k in LISTS.values() else st.query_params.get(k))
+        for k in st.query_params
+    }
     if current != wanted:
         st.query_params.from_dict(wanted)

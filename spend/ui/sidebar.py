@@ -6,15 +6,15 @@ switches; the range and filters (never the key) are mirrored in the URL (``spend
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import streamlit as st
 
 from spend import analysis
-from spend.cli import format_duration
 from spend.config import Settings, key_kind
 from spend.dates import DEFAULT_PRESET, PRESETS, preset_range, previous_period
+from spend.formatting import format_duration
 from spend.jobs import REGISTRY
 from spend.ui import data, query
 from spend.ui.settings import base_settings
@@ -26,7 +26,11 @@ SOURCE_LABELS = {
     "legacy": "Legacy usage API (key + org id)",
     "demo": "Demo data",
 }
-ACTIVE_LABELS = {"demo": "Demo data", "legacy": "Legacy usage API", "admin": "Admin Usage & Costs API"}
+ACTIVE_LABELS = {
+    "demo": "Demo data",
+    "legacy": "Legacy usage API",
+    "admin": "Admin Usage & Costs API",
+}
 #: The last complete range shown, for a Custom range that is half picked or just chosen.
 LAST_RANGE = "_last_range"
 #: The last filter choices, outside widget state (Streamlit drops a widget's state on a run that
@@ -49,18 +53,29 @@ def _connection(base: Settings) -> tuple[Settings, bool]:
             "API key or admin key",
             type="password",
             key="api_key",
-            placeholder="configured by the app (leave empty)" if base.api_key else "sk-… (leave empty for demo data)",
+            placeholder="configured by the app (leave empty)"
+            if base.api_key
+            else "sk-… (leave empty for demo data)",
             help="An admin key (sk-admin-…) reads the official Usage and Costs APIs; a normal key plus an "
             "org id reads the legacy usage endpoint. A key typed here lives only in this browser session.",
         )
-        org = st.text_input("Organization id", key="org_id", placeholder="org-…",
-                            help="Needed with a normal key: platform.openai.com/settings/organization/general")
-        choice = st.selectbox("Source", list(SOURCE_LABELS), key="source_choice", format_func=SOURCE_LABELS.get)
-        settings = base.with_(api_key=typed.strip() or base.api_key, org_id=org.strip() or None, source=choice)
+        org = st.text_input(
+            "Organization id",
+            key="org_id",
+            placeholder="org-…",
+            help="Needed with a normal key: platform.openai.com/settings/organization/general",
+        )
+        choice = st.selectbox(
+            "Source", list(SOURCE_LABELS), key="source_choice", format_func=SOURCE_LABELS.get
+        )
+        settings = base.with_(
+            api_key=typed.strip() or base.api_key, org_id=org.strip() or None, source=choice
+        )
         per_user = False
         if settings.resolved_source == "legacy":
             per_user = st.toggle(
-                "Attribute usage to users", key="per_user",
+                "Attribute usage to users",
+                key="per_user",
                 help="Per day, the org-wide answer plus one per member instead of one per day: the legacy "
                 "endpoint's org-wide answer names no users. Usage no current member made (service accounts, "
                 "removed users) shows as (no user). Needs many more requests at ~5 a minute.",
@@ -75,12 +90,16 @@ def _date_range(today: date) -> tuple[str, date, date]:
     last = st.session_state.get(LAST_RANGE) or preset_range(DEFAULT_PRESET, today)
     if preset == "custom":
         st.session_state.setdefault("range_custom", last)  # Custom starts from the range on screen
-        picked = st.date_input("From – to (UTC)", key="range_custom", max_value=today, format="YYYY-MM-DD")
+        picked = st.date_input(
+            "From – to (UTC)", key="range_custom", max_value=today, format="YYYY-MM-DD"
+        )
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
             st.session_state[LAST_RANGE] = (picked[0], picked[1])
             return preset, picked[0], picked[1]
         # Half picked: keep showing the last complete range (never load or fetch a range nobody chose).
-        st.caption(f"Pick the last day of the range. Showing {last[0]:%b %d} – {last[1]:%b %d} meanwhile.")
+        st.caption(
+            f"Pick the last day of the range. Showing {last[0]:%b %d} – {last[1]:%b %d} meanwhile."
+        )
         return preset, last[0], last[1]
     start, end = preset_range(preset, today)
     st.session_state[LAST_RANGE] = (start, end)
@@ -112,8 +131,13 @@ def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
         if kind in ("projects", "api_keys") and not ids:
             selected[state_key] = []
             continue
-        selected[state_key] = st.multiselect(label, ids, key=state_key, format_func=lambda i, n=names: n.get(i, i),
-                                             placeholder=placeholder)
+        selected[state_key] = st.multiselect(
+            label,
+            ids,
+            key=state_key,
+            format_func=lambda i, n=names: n.get(i, i),
+            placeholder=placeholder,
+        )
     return selected
 
 
@@ -123,15 +147,30 @@ def _status(loaded: data.Loaded) -> bool:
     if plan is None:
         return False
     stored = plan.total - plan.missing
-    if job is not None and (job.running or (loaded.result is not None and loaded.result.partial
-                                             and job.error is None and not job.stopped)):
-        _progress(loaded.job_key)  # also when the job ended after this run read the cache: it reruns once
+    if job is not None and (
+        job.running
+        or (
+            loaded.result is not None
+            and loaded.result.partial
+            and job.error is None
+            and not job.stopped
+        )
+    ):
+        _progress(
+            loaded.job_key
+        )  # also when the job ended after this run read the cache: it reruns once
     elif plan.missing:
-        st.caption(f"{plan.missing} of {plan.total} requests still to fetch, about "
-                   f"{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min.")
+        st.caption(
+            f"{plan.missing} of {plan.total} requests still to fetch, about "
+            f"{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min."
+        )
         if loaded.awaiting_confirmation:
-            return st.button(f"Fetch {plan.missing} requests (~{format_duration(plan.eta_seconds)})",
-                             key="confirm_fetch", icon=":material/download:", type="primary")
+            return st.button(
+                f"Fetch {plan.missing} requests (~{format_duration(plan.eta_seconds)})",
+                key="confirm_fetch",
+                icon=":material/download:",
+                type="primary",
+            )
     else:
         st.caption(f":material/check_circle: All {stored} answers for this range are stored.")
     return False
@@ -148,7 +187,7 @@ def _progress(key: tuple | None) -> None:
     if job is None:
         return
     state = job.progress
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     if not job.running:
         if st.session_state.get("_shown_job") != job.serial:
             st.session_state["_shown_job"] = job.serial
@@ -162,14 +201,20 @@ def _progress(key: tuple | None) -> None:
         st.rerun()  # the whole app: the page shows the new answers
     state.now = now
     total = job.plan.total
-    stored = total - (state.planned - state.done)  # the same measure as the page's banner: answers stored
+    stored = total - (
+        state.planned - state.done
+    )  # the same measure as the page's banner: answers stored
     if job.stopped:
         st.caption(":material/stop_circle: Stopping…")
         return
-    st.progress(stored / total if total else 1.0,
-                text=f"Fetching: {stored} of {total} answers · ETA {format_duration(state.eta_seconds)}")
+    st.progress(
+        stored / total if total else 1.0,
+        text=f"Fetching: {stored} of {total} answers · ETA {format_duration(state.eta_seconds)}",
+    )
     if job.rate_limited_until > now:
-        st.caption(f":material/hourglass_top: waiting {job.rate_limited_until - now:.0f} s for OpenAI's rate limit")
+        st.caption(
+            f":material/hourglass_top: waiting {job.rate_limited_until - now:.0f} s for OpenAI's rate limit"
+        )
     if st.button("Stop", key="stop_fetch", icon=":material/stop_circle:"):
         job.stop()
         st.rerun()
@@ -190,26 +235,45 @@ def render() -> View | None:
         prev_start, prev_end = previous_period(start, end)
         confirmed = st.session_state.pop("_confirmed_fetch", False)
         refresh = st.session_state.pop("_refresh", False)
-        loaded = data.load(settings, prev_start, end, per_user=per_user, confirmed=confirmed, refresh=refresh)
+        loaded = data.load(
+            settings, prev_start, end, per_user=per_user, confirmed=confirmed, refresh=refresh
+        )
         failed = loaded.error is not None or loaded.result is None
         with badge_slot:
             if failed:
                 st.badge(badge + " · error", icon=":material/error:", color="red")
             else:
-                st.badge(badge, icon=":material/database:", color="orange" if active == "demo" else "green")
+                st.badge(
+                    badge,
+                    icon=":material/database:",
+                    color="orange" if active == "demo" else "green",
+                )
         if failed:
-            query.write_state_to_url(preset, start, end, st.session_state.get(KEPT_FILTERS) or query.pending_filters())
+            query.write_state_to_url(
+                preset, start, end, st.session_state.get(KEPT_FILTERS) or query.pending_filters()
+            )
         else:
             full = loaded.result.frame
             data.release_garbage(len(full))
-            token = (active, settings.fingerprint, per_user, prev_start, end, len(full),
-                     loaded.plan.missing if loaded.plan else 0)
+            token = (
+                active,
+                settings.fingerprint,
+                per_user,
+                prev_start,
+                end,
+                len(full),
+                loaded.plan.missing if loaded.plan else 0,
+            )
             if _status(loaded):  # the fetch status sits above the filters, where it is seen
                 st.session_state["_confirmed_fetch"] = True
                 st.rerun()
             if active != "demo" and loaded.plan is not None and not loaded.plan.missing:
-                if st.button("Refresh recent days", key="refresh", icon=":material/refresh:",
-                             help="Fetch again the days that are not final yet (the last 48 hours)."):
+                if st.button(
+                    "Refresh recent days",
+                    key="refresh",
+                    icon=":material/refresh:",
+                    help="Fetch again the days that are not final yet (the last 48 hours).",
+                ):
                     st.session_state["_refresh"] = True
                     st.rerun()
             st.divider()
@@ -220,13 +284,24 @@ def render() -> View | None:
         set_view(None)
         _show_error(loaded)
         return None
-    kw = dict(models=filters["filter_models"], users=filters["filter_users"],
-              projects=filters["filter_projects"], api_keys=filters["filter_keys"])
+    kw = dict(
+        models=filters["filter_models"],
+        users=filters["filter_users"],
+        projects=filters["filter_projects"],
+        api_keys=filters["filter_keys"],
+    )
     history = analysis.filter_usage(full, start=prev_start, end=end, **kw)
     view = View(
-        loaded=loaded, start=start, end=end, previous_start=prev_start, previous_end=prev_end, filters=filters,
-        frame=analysis.filter_usage(history, start=start, end=end), history=history, full=full,
-        now=datetime.now(timezone.utc),
+        loaded=loaded,
+        start=start,
+        end=end,
+        previous_start=prev_start,
+        previous_end=prev_end,
+        filters=filters,
+        frame=analysis.filter_usage(history, start=start, end=end),
+        history=history,
+        full=full,
+        now=datetime.now(UTC),
     )
     set_view(view)
     return view

@@ -5,18 +5,51 @@ from __future__ import annotations
 import streamlit as st
 
 MONEY = {"cost_usd", "billed_usd", "estimated", "billed", "gap", "cost_per_1k_requests"}
-COUNTS = {"requests", "n_requests", "input_tokens", "cached_input_tokens", "output_tokens", "total_tokens"}
+COUNTS = {
+    "requests",
+    "n_requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "total_tokens",
+}
 
 LABELS = {
-    "model": "Model", "model_family": "Family", "operation": "Operation", "unit": "Unit", "units": "Units",
-    "requests": "Requests", "n_requests": "Requests", "input_tokens": "Input tokens",
-    "cached_input_tokens": "Cached input", "output_tokens": "Output tokens", "total_tokens": "Tokens",
-    "cost_usd": "Cost (est.)", "billed_usd": "Billed", "cost_basis": "Cost basis",
-    "cost_per_1m_tokens": "$ / 1M tokens", "cost_per_1k_requests": "$ / 1k requests", "share": "Share of spend",
-    "name": "Name", "email": "Email", "label": "Name", "top_model": "Top model", "id": "Id",
-    "date": "Date", "source": "Source", "project_id": "Project id", "project_name": "Project",
-    "user_id": "User id", "user_name": "User", "user_email": "Email", "api_key_id": "Key id",
-    "api_key_name": "Key", "short_label": "User", "line_item": "Line item", "image_size": "Image size", "batch": "Batch",
+    "model": "Model",
+    "model_family": "Family",
+    "operation": "Operation",
+    "unit": "Unit",
+    "units": "Units",
+    "requests": "Requests",
+    "n_requests": "Requests",
+    "input_tokens": "Input tokens",
+    "cached_input_tokens": "Cached input",
+    "output_tokens": "Output tokens",
+    "total_tokens": "Tokens",
+    "cost_usd": "Cost (est.)",
+    "billed_usd": "Billed",
+    "cost_basis": "Cost basis",
+    "cost_per_1m_tokens": "$ / 1M tokens",
+    "cost_per_1k_requests": "$ / 1k requests",
+    "share": "Share of spend",
+    "name": "Name",
+    "email": "Email",
+    "label": "Name",
+    "top_model": "Top model",
+    "id": "Id",
+    "date": "Date",
+    "source": "Source",
+    "project_id": "Project id",
+    "project_name": "Project",
+    "user_id": "User id",
+    "user_name": "User",
+    "user_email": "Email",
+    "api_key_id": "Key id",
+    "api_key_name": "Key",
+    "short_label": "User",
+    "line_item": "Line item",
+    "image_size": "Image size",
+    "batch": "Batch",
     "any_unpriced": "Unpriced?",
 }
 
@@ -35,7 +68,9 @@ def column_config(columns) -> dict:
         elif name == "units":
             config[name] = st.column_config.NumberColumn(label, format="localized")
         elif name == "share":
-            config[name] = st.column_config.ProgressColumn(label, format="percent", min_value=0.0, max_value=1.0)
+            config[name] = st.column_config.ProgressColumn(
+                label, format="percent", min_value=0.0, max_value=1.0
+            )
         elif name == "date":
             config[name] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
         else:
@@ -44,8 +79,23 @@ def column_config(columns) -> dict:
 
 
 #: The raw table on screen: what people read first (the CSV keeps the schema's order).
-RAW_ORDER = ["date", "model", "user_name", "user_email", "project_name", "api_key_name", "operation", "n_requests",
-             "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit", "cost_usd", "cost_basis"]
+RAW_ORDER = [
+    "date",
+    "model",
+    "user_name",
+    "user_email",
+    "project_name",
+    "api_key_name",
+    "operation",
+    "n_requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "units",
+    "unit",
+    "cost_usd",
+    "cost_basis",
+]
 
 
 ROW_PX = 35
@@ -77,5 +127,11 @@ def readable(frame, *, columns=None, drop_empty=True):
 def show(frame, *, columns=None, height="auto", key=None, drop_empty=True) -> None:
     """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
     frame = readable(frame, columns=columns, drop_empty=drop_empty)
-    st.dataframe(frame, hide_index=True, column_config=column_config(frame.columns),
-                 height=height, key=key, placeholder="—")  # a missing number (unpriced cost) is a dash, not "None"
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config=column_config(frame.columns),
+        height=height,
+        key=key,
+        placeholder="—",
+    )  # a missing number (unpriced cost) is a dash, not "None"

@@ -73,7 +73,9 @@ def open_page(title: str, *, require_rows: bool = True) -> View:
     st.title(title)
     notices(view)
     if require_rows and view.frame.empty:
-        if not view.partial:  # while answers are missing, the banner above says why there is nothing yet
+        if (
+            not view.partial
+        ):  # while answers are missing, the banner above says why there is nothing yet
             st.info(NO_ROWS, icon=":material/search_off:")
         st.stop()
     return view
@@ -83,8 +85,11 @@ def notices(view: View) -> None:
     """Banners above every page: demo data, partial data, empty answers."""
     result = view.loaded.result
     if view.source == "demo":
-        st.info("**Demo data**: a synthetic organization, so you can try every page. Enter an API key and org id "
-                "(or an admin key) under *Connection* in the sidebar to see your own.", icon=":material/science:")
+        st.info(
+            "**Demo data**: a synthetic organization, so you can try every page. Enter an API key and org id "
+            "(or an admin key) under *Connection* in the sidebar to see your own.",
+            icon=":material/science:",
+        )
     if view.partial:
         st.warning(partial_banner(view.loaded), icon=":material/downloading:")
     if result is not None:
@@ -96,12 +101,18 @@ def notices(view: View) -> None:
 def partial_banner(loaded: Loaded) -> str:
     """What the page says while answers are missing: fetching, waiting for a click, or stopped."""
     plan, job = loaded.plan, loaded.job
-    stored = f"{plan.total - plan.missing} of {plan.total} answers are in" if plan else "some answers are missing"
+    stored = (
+        f"{plan.total - plan.missing} of {plan.total} answers are in"
+        if plan
+        else "some answers are missing"
+    )
     if job is not None and job.running:
         return f"**Partial data**: {stored}; the figures below grow as the rest arrive (newest days first)."
     if loaded.awaiting_confirmation and job is not None and job.stopped:
         return f"**Fetch stopped**: {stored}. Press *Fetch* in the sidebar to go on; nothing is fetched twice."
     if loaded.awaiting_confirmation:
-        return (f"**Fetch not started**: {stored}. The rest takes a while at OpenAI's rate limit: press *Fetch* "
-                "in the sidebar to start it.")
+        return (
+            f"**Fetch not started**: {stored}. The rest takes a while at OpenAI's rate limit: press *Fetch* "
+            "in the sidebar to start it."
+        )
     return f"**Partial data**: {stored}."
