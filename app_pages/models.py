@@ -54,17 +54,18 @@ if per_model["any_unpriced"].any():
 ranking = list(per_model["model"].dropna().unique())  # one colour per model in both charts
 st.subheader("Cost over time per model")
 st.altair_chart(
-    charts.cost_over_time(
+    charts.over_time(
         analysis.daily(view.frame, by="model", start=view.start, end=view.end, top_n=8),
         order=ranking,
     )
 )
 st.subheader("Tokens over time per model")
 st.altair_chart(
-    charts.tokens_over_time(
+    charts.over_time(
         analysis.daily(
             view.frame, by="model", value="total_tokens", start=view.start, end=view.end, top_n=8
         ),
+        value="total_tokens",
         order=ranking,
     )
 )

@@ -1,4 +1,5 @@
-"""Overview: headline figures against the previous period, spend and requests over time, top models and users."""
+"""Overview: headline figures against the previous period, spend and requests over time, top models
+and users."""
 
 import streamlit as st
 
@@ -15,56 +16,46 @@ versus = (
 )
 
 
-def _delta(name: str) -> str | None:
-    change = deltas[name]
-    return (
-        fmt.delta_pct(change.pct_change)
-        if view.previous_complete and change.pct_change is not None
-        else None
-    )
+def _metric(column, label: str, value: str, compared: str, **kw) -> None:
+    """One headline figure with its change against the previous period (when that is complete)."""
+    change = deltas[compared].pct_change
+    shown = fmt.delta_pct(change) if view.previous_complete and change is not None else None
+    column.metric(label, value, shown, delta_description=versus, border=True, **kw)
 
 
 cols = st.columns(4)
-cols[0].metric(
+_metric(
+    cols[0],
     f"Spend ({now.basis})",
     fmt.usd(now.spend),
-    _delta("spend"),
+    "spend",
     delta_color="inverse",
-    delta_description=versus,
-    border=True,
-    help="Billed money from OpenAI's Costs API when available; otherwise estimated from tokens x prices.",
+    help="Billed money from OpenAI's Costs API when available; otherwise estimated from tokens x "
+    "prices.",
 )
-cols[1].metric(
-    "Requests",
-    fmt.integer(now.requests),
-    _delta("requests"),
-    delta_color="off",
-    delta_description=versus,
-    border=True,
-)
-cols[2].metric(
+_metric(cols[1], "Requests", fmt.integer(now.requests), "requests", delta_color="off")
+_metric(
+    cols[2],
     "Tokens",
     fmt.tokens_compact(now.total_tokens),
-    _delta("total_tokens"),
+    "total_tokens",
     delta_color="off",
-    delta_description=versus,
-    border=True,
     help=f"{fmt.integer(now.input_tokens)} input ({fmt.integer(now.cached_input_tokens)} cached) + "
     f"{fmt.integer(now.output_tokens)} output",
 )
-cols[3].metric(
+_metric(
+    cols[3],
     "Average per day",
     fmt.usd(now.avg_spend_per_day),
-    _delta("avg_spend_per_day"),
+    "avg_spend_per_day",
     delta_color="inverse",
-    delta_description=versus,
-    border=True,
 )
 
 if now.billed is not None:
     st.subheader("Billed against estimated")
     st.caption(
-        "**Billed** comes from OpenAI's Costs API and is what the invoice shows: it is authoritative. "
+        "**Billed** comes from OpenAI's Costs API and is what the invoice shows: it is "
+        "authoritative. "
         "**Estimated** is tokens x list prices, which is how per-model and per-user money is split."
     )
     b = st.columns(3)
@@ -80,9 +71,12 @@ if now.billed is not None:
 if now.unpriced_share > 0:
     missing = analysis.unpriced(view.frame)
     st.warning(
-        f"**{fmt.pct(now.unpriced_share)} of usage has no known price** and is not in the money figures "
-        f"({fmt.integer(now.unpriced_tokens)} tokens, {fmt.integer(now.unpriced_requests)} requests): "
-        f"{', '.join(missing['model'].astype(str).head(5))}. Add its price in a prices file (SPEND_PRICES_FILE) "
+        f"**{fmt.pct(now.unpriced_share)} of usage has no known price** and is not in the money "
+        "figures "
+        f"({fmt.integer(now.unpriced_tokens)} tokens, {fmt.integer(now.unpriced_requests)} "
+        "requests): "
+        f"{', '.join(missing['model'].astype(str).head(5))}. Add its price in a prices file "
+        "(SPEND_PRICES_FILE) "
         "to include it.",
         icon=":material/money_off:",
     )
@@ -90,17 +84,18 @@ if now.unpriced_share > 0:
 families = analysis.by_dimension(view.frame, "model_family")
 st.subheader("Spend over time by model")
 st.altair_chart(
-    charts.cost_over_time(
+    charts.over_time(
         analysis.daily(view.frame, by="model_family", start=view.start, end=view.end),
         order=list(families["id"]),
     )
 )
 st.subheader("Requests over time")
 st.altair_chart(
-    charts.requests_over_time(
+    charts.over_time(
         analysis.daily(
             view.frame, by="operation", value="n_requests", start=view.start, end=view.end
         ),
+        value="n_requests",
         color_title="Kind of usage",
     )
 )

@@ -17,13 +17,13 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
         continue
     tables.show(table, columns=columns)
     st.altair_chart(
-        charts.cost_over_time(
+        charts.over_time(
             analysis.daily(
                 view.frame,
                 by=f"{dim}_id",
                 start=view.start,
                 end=view.end,
-                labels=dict(zip(table["id"], table["label"])),
+                labels=dict(zip(table["id"], table["label"], strict=True)),
             ),
             color_title=title[:-1],
         )

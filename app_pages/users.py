@@ -11,7 +11,8 @@ view = open_page("Users")
 per_user = analysis.by_user(view.frame)
 if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
     st.info(
-        "The legacy endpoint's org-wide answer names no users. Turn on **Attribute usage to users** under "
+        "The legacy endpoint's org-wide answer names no users. Turn on **Attribute usage to "
+        "users** under "
         "*Connection* to fetch usage user by user (more requests), or use an admin key.",
         icon=":material/group_off:",
     )
@@ -26,27 +27,27 @@ st.caption(
 
 st.subheader("Cost over time, top users")
 st.altair_chart(
-    charts.cost_over_time(
+    charts.over_time(
         analysis.daily(
             view.frame,
             by="user_id",
             start=view.start,
             end=view.end,
             top_n=8,
-            labels=dict(zip(per_user["user_id"], per_user["short_label"])),
+            labels=dict(zip(per_user["user_id"], per_user["short_label"], strict=True)),
         ),
         color_title="User",
     )
 )
 
 st.subheader("One user")
-labels = dict(zip(per_user["user_id"], per_user["label"]))
+labels = dict(zip(per_user["user_id"], per_user["label"], strict=True))
 ranking = list(
     analysis.by_dimension(view.frame, "model")["id"]
 )  # the same colour per model as elsewhere
 chosen = st.selectbox("User", list(labels), format_func=labels.get, key="user_detail")
 series, models = analysis.user_detail(view.frame, chosen, start=view.start, end=view.end)
-st.altair_chart(charts.user_models_over_time(series, order=ranking))
+st.altair_chart(charts.over_time(series, order=ranking))
 tables.show(
     models,
     columns=[

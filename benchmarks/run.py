@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.run            # the full run (about two minutes)
     .venv/bin/python -m benchmarks.run --quick    # tiny settings (the smoke test's size)
     .venv/bin/python -m benchmarks.run --parts requests,walltime
-    .venv/bin/python -m benchmarks.run --profile overview   # cProfile of one warm page run (large demo)
+    .venv/bin/python -m benchmarks.run --profile overview   # cProfile of one warm page run
 
 1. **Requests**: fetches against the fake OpenAI server (``tests/fake_openai.py``, in-process on
    127.0.0.1), counted at the fake: cold (empty cache) against the minimum from first principles,
@@ -42,10 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from spend import normalize, pricing
-from spend.cache import NON_FINAL_TTL, ResponseCache
+from spend.cache import NON_FINAL_TTL
 from spend.config import Settings
 from spend.dates import DEFAULT_PRESET, preset_range, previous_period
 from spend.sources import Plan, Source, make_client, make_source
+from spend.sources.legacy import legacy_usage_to_frame, legacy_users_to_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"
@@ -142,7 +143,8 @@ def non_final_requests(
     per_user: bool = False,
     projects: int = 0,
 ) -> int:
-    """A fetched range into how many requests a rerun makes once fresh entries expired, e.g. legacy 30 d ending today -> 4.
+    """A fetched range into how many requests a rerun makes once fresh entries expired, e.g. legacy
+    30 d ending today -> 4.
 
     Those are the lists (users; projects and keys for admin, whose contents can change any time)
     and every request that covers a day that is not final yet.
@@ -169,12 +171,14 @@ def non_final_requests(
 
 
 def over_bound_pct(measured: float, bound: float) -> float:
-    """Measured and bound seconds into the percent over the bound, e.g. ``(10.3, 10.0) -> 3.0``; 0 for a zero bound."""
+    """Measured and bound seconds into the percent over the bound, e.g. ``(10.3, 10.0) -> 3.0``; 0
+    for a zero bound."""
     return 0.0 if bound <= 0 else (measured - bound) / bound * 100.0
 
 
 def rate_bound_seconds(requests: int, per_minute: float) -> float:
-    """Requests at an evenly spaced rate into the shortest wall time, e.g. ``(11, 600) -> 1.0`` (the first goes at once)."""
+    """Requests at an evenly spaced rate into the shortest wall time, e.g. ``(11, 600) -> 1.0`` (the
+    first goes at once)."""
     return max(0, requests - 1) * 60.0 / per_minute
 
 
@@ -196,19 +200,15 @@ def fake_settings(fake: Any, scenario: Scenario, cache_dir: Path, rate_per_min: 
 
 
 def scenario_range(scenario: Scenario, now: datetime) -> tuple[date, date]:
-    """A scenario into its inclusive date range ending today (UTC), e.g. 30 d -> (today - 29, today)."""
+    """A scenario into its inclusive date range ending today (UTC), e.g. 30 d -> (today - 29,
+    today)."""
     end = now.date()
     return end - timedelta(days=scenario.days - 1), end
 
 
 def _close(source: Source) -> None:
-    client = source.client
-    if client is None:
-        return
-    for part in (client.cache, client.limiter):
-        if part is not None:
-            part.close()
-    client.session.close()
+    if source.client is not None:
+        source.client.close()
 
 
 def _fetch(source: Source, start: date, end: date) -> Plan:
@@ -241,7 +241,8 @@ def measure_requests(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RequestRow:
-    """A scenario against the running fake into the requests it made cold and warm (counted at the fake)."""
+    """A scenario against the running fake into the requests it made cold and warm (counted at the
+    fake)."""
     now = datetime.fromtimestamp(clock(), tz=UTC)
     start, end = scenario_range(scenario, now)
     users, projects = len(fake.user_ids), len(fake.project_ids)
@@ -262,9 +263,8 @@ def measure_requests(
 
         cold, missing = run()
         warm_fresh, _ = run()
-        later = make_client(settings, clock=clock, sleep=sleep)
-        later.cache.close()
-        later.cache = ResponseCache(settings.cache_dir, clock=lambda: clock() + NON_FINAL_TTL + 1)
+        # a client whose clock is past the freshness of every non-final answer
+        later = make_client(settings, clock=lambda: clock() + NON_FINAL_TTL + 1, sleep=sleep)
         warm_expired, _ = run(later)
     return RequestRow(
         name=scenario.name,
@@ -315,7 +315,8 @@ def measure_fetch_time(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WallRow:
-    """A scenario fetched cold at ``rate_per_min`` into its wall time (by ``clock``) and the bound."""
+    """A scenario fetched cold at ``rate_per_min`` into its wall time (by ``clock``) and the
+    bound."""
     now = datetime.fromtimestamp(clock(), tz=UTC)
     start, end = scenario_range(scenario, now)
     with tempfile.TemporaryDirectory(prefix="spend-bench-") as tmp:
@@ -365,7 +366,8 @@ def running_fake(**options: Any) -> Iterator[Any]:
 
 @dataclass(frozen=True)
 class DemoBuildRow:
-    """Time to build the demo usage table for a range, by phase (what ``DemoSource.assemble`` does)."""
+    """Time to build the demo usage table for a range, by phase (what ``DemoSource.assemble``
+    does)."""
 
     size: str
     days: int
@@ -393,8 +395,8 @@ def demo_build(
     payloads = list(org.payloads(start, end))
     users_payload = org.users_payload()
     t2 = timer()
-    frame = normalize.legacy_usage_to_frame(payloads, source="demo")
-    frame = normalize.join_users(frame, normalize.legacy_users_to_frame(users_payload))
+    frame = legacy_usage_to_frame(payloads, source="demo")
+    frame = normalize.join_users(frame, legacy_users_to_frame(users_payload))
     t3 = timer()
     frame = pricing.attach_prices(frame)
     t4 = timer()
@@ -411,7 +413,8 @@ def demo_build(
 
 
 def app_default_range(today: date, preset: str = DEFAULT_PRESET) -> tuple[date, date]:
-    """Today into the range the app loads for a preset: the period and the one before it, e.g. 30 d -> 60 d."""
+    """Today into the range the app loads for a preset: the period and the one before it, e.g. 30 d
+    -> 60 d."""
     start, end = preset_range(preset, today)
     return previous_period(start, end)[0], end
 
@@ -449,7 +452,8 @@ def peak_rss_mb() -> float:
 
 @contextlib.contextmanager
 def demo_environment(size: str) -> Iterator[None]:
-    """Env for a demo-mode app of ``size`` (no OPENAI_*/SPEND_* of the caller), restored afterwards."""
+    """Env for a demo-mode app of ``size`` (no OPENAI_*/SPEND_* of the caller), restored
+    afterwards."""
     saved = {k: v for k, v in os.environ.items() if k.startswith(("OPENAI_", "SPEND_"))}
     with tempfile.TemporaryDirectory(prefix="spend-bench-") as tmp:
         for name in saved:
@@ -472,7 +476,8 @@ _EXPECTED_LOG_LINES = {
 
 
 def quiet_streamlit() -> None:
-    """Drop the log lines Streamlit prints whenever it runs without a server (every other line stays)."""
+    """Drop the log lines Streamlit prints whenever it runs without a server (every other line
+    stays)."""
     import logging
 
     for name, text in _EXPECTED_LOG_LINES.items():
@@ -535,7 +540,8 @@ def page_benchmarks(
 def pages_in_subprocess(
     size: str, *, preset: str | None = None, warm_runs: int = 3, timeout: float = 900
 ) -> list[PageRow]:
-    """``page_benchmarks`` in a fresh Python process, so its peak RSS belongs to this size and view alone."""
+    """``page_benchmarks`` in a fresh Python process, so its peak RSS belongs to this size and view
+    alone."""
     import json
     import subprocess
 
@@ -599,7 +605,8 @@ def profile_page(size: str, page: str, *, preset: str | None = None, top: int = 
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Headers and rows into an aligned text table, e.g. ``(["a"], [[1]]) -> "a\\n-\\n1"``; numbers right-aligned."""
+    """Headers and rows into an aligned text table, e.g. ``(["a"], [[1]]) -> "a\\n-\\n1"``; numbers
+    right-aligned."""
 
     def cell(value: Any) -> str:
         if isinstance(value, bool):
@@ -624,7 +631,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
         ).rstrip()
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in texts)])
@@ -652,7 +660,8 @@ def verdicts(
 ) -> list[Verdict]:
     """Measured rows into PASS/MISS per target from the issue; SKIP where a part did not run.
 
-    Page time and memory are judged on every view measured with the ``page_size`` demo, one line each.
+    Page time and memory are judged on every view measured with the ``page_size`` demo, one line
+    each.
     """
     out = []
     if requests:
@@ -673,7 +682,8 @@ def verdicts(
             Verdict(
                 wall_target,
                 all(w.over_pct <= WALL_TOLERANCE_PCT for w in walls),
-                f"worst {worst.over_pct:+.1f}% ({worst.name}: {worst.measured_s:.2f} s vs {worst.bound_s:.2f} s)",
+                f"worst {worst.over_pct:+.1f}% ({worst.name}: {worst.measured_s:.2f} s vs "
+                f"{worst.bound_s:.2f} s)",
             )
         )
     else:
@@ -794,7 +804,8 @@ def _say(text: str = "") -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmarks and print their tables and verdicts; 0 when every measured target is met."""
+    """Run the benchmarks and print their tables and verdicts; 0 when every measured target is
+    met."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
@@ -843,12 +854,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "requests" in parts or "walltime" in parts:
         with running_fake(**(QUICK_FAKE if quick else FULL_FAKE)) as fake:
             _say(
-                f"Fake OpenAI at {fake.base_url}: {len(fake.days)} days, {len(fake.user_ids)} users, "
+                f"Fake OpenAI at {fake.base_url}: {len(fake.days)} days, {len(fake.user_ids)} "
+                "users, "
                 f"{len(fake.project_ids)} projects"
             )
             if "requests" in parts:
                 _say(
-                    "\n## 1. Requests against the minimum (counted at the fake; limiter unthrottled)\n"
+                    "\n## 1. Requests against the minimum (counted at the fake; limiter "
+                    "unthrottled)\n"
                 )
                 requests = [
                     measure_requests(fake, s)
@@ -856,17 +869,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ]
                 _say(request_table(requests))
                 _say(
-                    "\nminimum: legacy 1 users list + days (x users); admin 2 + 10*ceil(days/31) + ceil(days/180) "
-                    "+ projects.\nwarm <10 min: a new client while every stored answer is fresh (none is asked for "
-                    "again).\nwarm >10 min: a new client after the non-final answers expired (cache clock +10 min): "
-                    "the lists\n(users; projects and keys for admin) and every request covering a day that ended "
-                    "less than 48 h ago\n(today, yesterday, the day before), which OpenAI may still revise; "
+                    "\nminimum: legacy 1 users list + days (x users); admin 2 + 10*ceil(days/31) + "
+                    "ceil(days/180) "
+                    "+ projects.\nwarm <10 min: a new client while every stored answer is fresh "
+                    "(none is asked for "
+                    "again).\nwarm >10 min: a new client after the non-final answers expired "
+                    "(cache clock +10 min): "
+                    "the lists\n(users; projects and keys for admin) and every request covering a "
+                    "day that ended "
+                    "less than 48 h ago\n(today, yesterday, the day before), which OpenAI may "
+                    "still revise; "
                     "'non-final' is that count from first principles."
                 )
             if "walltime" in parts:
                 rate = WALL_RATE_PER_MIN
                 _say(
-                    f"\n## 2. Fetch wall time against the rate-limit bound (limiter {rate:g}/min, fake unlimited, "
+                    f"\n## 2. Fetch wall time against the rate-limit bound (limiter {rate:g}/min, "
+                    "fake unlimited, "
                     "real clock)\n"
                 )
                 walls = [
@@ -883,14 +902,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _say("\n## 3a. Pages under AppTest, one fresh process per demo size and view\n")
         _say(
-            "cold: Streamlit caches cleared before the page's first run, so it includes building the demo table;\n"
+            "cold: Streamlit caches cleared before the page's first run, so it includes building "
+            "the demo table;\n"
             "warm: the page rerun with caches hot (median of reruns).\n"
         )
         for size, preset in sizes:
             pages += pages_in_subprocess(size, preset=preset, warm_runs=1 if quick else 3)
         _say(page_table(pages))
         _say(
-            "\nRSS: resident memory after the page's runs (/proc/self/status VmRSS); peak: ru_maxrss of the worker "
+            "\nRSS: resident memory after the page's runs (/proc/self/status VmRSS); peak: "
+            "ru_maxrss of the worker "
             "process so far\n(imports, AppTest, every page before it in the same row group)."
         )
         today = datetime.now(UTC).date()
@@ -911,9 +932,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         _say(demo_table(builds))
         _say(
-            "\nThe app loads the chosen period and the one before it (last 30 days -> 60 days, last 90 days -> 180);\n"
-            "the last row of each size is the whole demo (it ends yesterday). org: DemoOrg(); generate: the "
-            "legacy-shaped\npayloads; normalize: legacy_usage_to_frame + join_users; pricing: attach_prices."
+            "\nThe app loads the chosen period and the one before it (last 30 days -> 60 days, "
+            "last 90 days -> 180);\n"
+            "the last row of each size is the whole demo (it ends yesterday). org: DemoOrg(); "
+            "generate: the "
+            "legacy-shaped\npayloads; normalize: legacy_usage_to_frame + join_users; pricing: "
+            "attach_prices."
         )
     judged_size = "small" if quick else "large"
     _say("\n## Targets\n")

@@ -15,4 +15,8 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip uv
 .venv/bin/uv pip install -q --python .venv/bin/python -r requirements-dev.txt
 
+# Style is checked, not hoped for (read-only: nothing here rewrites a tracked file).
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 .venv/bin/python -m pytest "$@"

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spend.errors import ConfigError
+from spend.cache import FINAL_AFTER
+from spend.dates import as_day, previous_period
 
 #: Sidebar/filter sentinel and label for org-level rows (no user).
 NO_USER = "(no user)"
@@ -35,8 +36,6 @@ OTHERS = "others"
 ALL = "all"
 #: Altair refuses to embed more rows than this (``alt.data_transformers`` max_rows).
 MAX_CHART_ROWS = 5000
-#: A day is final once it ended this long ago (buckets keep being revised until then).
-FINAL_AFTER = dt.timedelta(hours=48)
 
 #: Values ``daily`` can sum per day.
 DAILY_VALUES = ("cost_usd", "n_requests", "total_tokens")
@@ -73,16 +72,6 @@ _MEASURE_SUMS = {name: (name, "sum") for name in _MEASURES}
 # --- small helpers -------------------------------------------------------------------------------
 
 
-def _day(value: Any) -> pd.Timestamp | None:
-    """A date, datetime, string or Timestamp into a naive UTC midnight, e.g. ``"2026-01-02"``."""
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.normalize()
-
-
 def _missing_label(column: str) -> str:
     """A column name into the label of its NA values, e.g. ``"user_id" -> "(no user)"``."""
     return NO_USER if column.startswith("user_") else UNKNOWN
@@ -92,10 +81,10 @@ def _span(
     df: pd.DataFrame, start: Any, end: Any
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """Optional bounds into days, defaulting to the data's first/last day, e.g. ``None -> min``."""
-    first, last = _day(start), _day(end)
+    first, last = as_day(start), as_day(end)
     if len(df):
-        first = first if first is not None else _day(df["date"].min())
-        last = last if last is not None else _day(df["date"].max())
+        first = first if first is not None else as_day(df["date"].min())
+        last = last if last is not None else as_day(df["date"].max())
     return first, last
 
 
@@ -237,7 +226,7 @@ def filter_usage(
     :param projects: values of ``project_id`` to keep
     :param api_keys: values of ``api_key_id`` to keep
     """
-    mask = _in_range(df, _day(start), _day(end))
+    mask = _in_range(df, as_day(start), as_day(end))
     billed = df["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
     if models:
         mask = mask & _isin(df["model"], models) & ~billed
@@ -443,21 +432,6 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
     )
 
 
-def previous_period(start: Any, end: Any) -> tuple[Any, Any]:
-    """A period into the equally long one before it, e.g. ``(Jan 8, Jan 14) -> (Jan 1, Jan 7)``.
-
-    Works on ``date``, ``datetime`` and ``Timestamp`` and returns the same type (strings become
-    ``date``).
-
-    :raises ConfigError: when ``end`` is before ``start``
-    """
-    start, end = (_day(day).date() if isinstance(day, str) else day for day in (start, end))
-    if end < start:
-        raise ConfigError(f"the period ends ({end}) before it starts ({start})")
-    length = (_day(end) - _day(start)).days + 1
-    return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
-
-
 @dataclass(frozen=True)
 class Delta:
     """A number now and before; ``pct_change`` is a fraction, None when previous is 0."""
@@ -538,7 +512,8 @@ def daily(
     :param value: ``cost_usd`` (estimated money), ``n_requests`` or ``total_tokens``
     :param start: first day; defaults to the data's first day
     :param end: last day, inclusive; defaults to the data's last day
-    :param labels: names to show for group ids (e.g. user id -> "Ann"); ids stay the grouping key, so
+    :param labels: names to show for group ids (e.g. user id -> "Ann"); ids stay the grouping key,
+    so
         two users who share a name stay apart (the second gets its id appended)
     """
     if value not in DAILY_VALUES:
@@ -661,7 +636,8 @@ _TOKEN_COLUMNS = [
 def by_user(df: pd.DataFrame, users: pd.DataFrame | None = None) -> pd.DataFrame:
     """Usage rows into one row per user, e.g. ``user-1 | Ann | a@x.io | ... | gpt-4o``.
 
-    Columns: ``user_id, name, email, label, short_label (name, else email, else id), requests, input_tokens, cached_input_tokens,
+    Columns: ``user_id, name, email, label, short_label (name, else email, else id), requests,
+    input_tokens, cached_input_tokens,
     output_tokens, total_tokens, units, cost_usd, any_unpriced, share, top_model``. Org-level rows
     are the user ``NO_USER``. ``top_model`` is the model with the most money, or the most tokens
     when none of the user's usage is priced. Sorted by cost desc, users with only unpriced usage
@@ -813,7 +789,7 @@ def freshness(df: pd.DataFrame, *, now: dt.datetime) -> Freshness:
     final_through = ((stamp - FINAL_AFTER).ceil("D") - pd.Timedelta(days=2)).date()
     if not len(df) or df["date"].isna().all():
         return Freshness(None, final_through, 0, "No data yet.")
-    data_through = _day(df["date"].max()).date()
+    data_through = as_day(df["date"].max()).date()
     pending = max((data_through - final_through).days, 0)
     if pending == 0:
         tail = "every day is final"

@@ -26,6 +26,25 @@ FINAL_AFTER = timedelta(hours=48)
 NON_FINAL_TTL = 10 * 60
 
 
+def query_items(
+    params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None,
+) -> list[tuple[str, str]]:
+    """Query params into (name, text) pairs as sent, e.g. ``{"group_by[]": ["model", "batch"],
+    "limit": 31}`` -> ``[("group_by[]", "model"), ("group_by[]", "batch"), ("limit", "31")]``.
+
+    Arrays repeat their name (bracket spellings kept), booleans are ``true``/``false``, ``None``
+    values are dropped.
+    """
+    if params is None:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[tuple[str, str]] = []
+    for name, value in items:
+        values = value if isinstance(value, (list, tuple, set)) else [value]
+        out.extend((name, _scalar(v)) for v in values if v is not None)
+    return out
+
+
 def normalize_params(
     params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None,
 ) -> list[tuple[str, str]]:
@@ -35,15 +54,7 @@ def normalize_params(
     Bracket and plain spellings of array params are the same param; ``None`` values are dropped;
     the order of repeated values does not matter.
     """
-    if params is None:
-        return []
-    items = params.items() if isinstance(params, Mapping) else params
-    out: list[tuple[str, str]] = []
-    for name, value in items:
-        name = name[:-2] if name.endswith("[]") else name
-        values = value if isinstance(value, (list, tuple, set)) else [value]
-        out.extend((name, _scalar(v)) for v in values if v is not None)
-    return sorted(out)
+    return sorted((name.removesuffix("[]"), value) for name, value in query_items(params))
 
 
 def _scalar(value: Any) -> str:
@@ -53,7 +64,8 @@ def _scalar(value: Any) -> str:
 
 
 def cache_key(endpoint: str, params: Any, fingerprint: str) -> str:
-    """Endpoint + params + credential fingerprint into a hex key, e.g. ``cache_key("/usage", {"date": "2024-01-01"}, "ab12")``."""
+    """Endpoint + params + credential fingerprint into a hex key, e.g. ``cache_key("/usage",
+    {"date": "2024-01-01"}, "ab12")``."""
     material = json.dumps(
         {
             "endpoint": "/" + endpoint.strip("/"),
@@ -66,7 +78,8 @@ def cache_key(endpoint: str, params: Any, fingerprint: str) -> str:
 
 
 def is_final(last_day: date, now: datetime) -> bool:
-    """A UTC day into whether its data is final at ``now``, e.g. ``is_final(date(2024,1,1), datetime(2024,1,4, tzinfo=utc)) -> True``."""
+    """A UTC day into whether its data is final at ``now``, e.g. ``is_final(date(2024,1,1),
+    datetime(2024,1,4, tzinfo=utc)) -> True``."""
     day_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -93,7 +106,8 @@ class ResponseCache:
             self._cache = diskcache.Cache(str(self.directory / "responses"), eviction_policy="none")
         except Exception as exc:  # sqlite3/OSError: unwritable folder, corrupt file
             raise CacheError(
-                f"Cannot open the cache folder {self.directory}: {exc}. Set SPEND_CACHE_DIR to a writable folder."
+                f"Cannot open the cache folder {self.directory}: {exc}. Set SPEND_CACHE_DIR to a "
+                "writable folder."
             ) from exc
 
     def _meta(self, key: str) -> dict | None:
@@ -116,7 +130,8 @@ class ResponseCache:
         return self.fresh(key)
 
     def set(self, key: str, body: Any, *, final: bool, ttl: float = NON_FINAL_TTL) -> None:
-        """Store ``body``; final bodies never expire, others go stale after ``ttl`` seconds (by the injected clock)."""
+        """Store ``body``; final bodies never expire, others go stale after ``ttl`` seconds (by the
+        injected clock)."""
         now = self.clock()
         meta = {"stored_at": now, "expires_at": None if final else now + ttl}
         keep = (
@@ -139,7 +154,8 @@ class ResponseCache:
 
     @property
     def generation(self) -> int:
-        """A counter bumped by every write or delete: what was assembled before a change is stale after it."""
+        """A counter bumped by every write or delete: what was assembled before a change is stale
+        after it."""
         return int(self._cache.get("generation", default=0))
 
     def clear(self) -> None:

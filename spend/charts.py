@@ -114,15 +114,20 @@ def _day_axis(days: int) -> alt.X:
     )
 
 
-def _stacked_bars(
+def over_time(
     daily_frame: pd.DataFrame,
     *,
-    value: str,
-    color_title: str,
-    other_label: str,
+    value: str = "cost_usd",
+    color_title: str = "Model",
+    other_label: str = OTHERS,
     order: list[str] | None = None,
 ) -> alt.Chart:
-    """A tidy ``date, group, value`` frame into stacked bars per day, e.g. biggest group lowest."""
+    """A tidy ``date, group, value`` frame (``analysis.daily``) into stacked bars per day, e.g. a
+    colour per model, the biggest group lowest.
+
+    :param value: what the frame sums: ``cost_usd``, ``n_requests`` or ``total_tokens``
+    :param order: the page's model order, so a model keeps its colour across the page's charts
+    """
     title, axis_format, number_format = VALUES[value]
     ranked = group_order(daily_frame, other_label)
     rank = {group: index for index, group in enumerate(ranked)}
@@ -149,69 +154,6 @@ def _stacked_bars(
             ],
         )
         .properties(width=WIDTH, height=HEIGHT)
-    )
-
-
-def cost_over_time(
-    daily_frame: pd.DataFrame,
-    *,
-    color_title: str = "Model",
-    other_label: str = OTHERS,
-    order: list[str] | None = None,
-) -> alt.Chart:
-    """A daily cost frame (``analysis.daily``) into stacked bars, e.g. a colour per model."""
-    return _stacked_bars(
-        daily_frame, value="cost_usd", color_title=color_title, other_label=other_label, order=order
-    )
-
-
-def requests_over_time(
-    daily_frame: pd.DataFrame,
-    *,
-    color_title: str = "Model",
-    other_label: str = OTHERS,
-    order: list[str] | None = None,
-) -> alt.Chart:
-    """A daily requests frame (``analysis.daily(value="n_requests")``) into stacked bars per day."""
-    return _stacked_bars(
-        daily_frame,
-        value="n_requests",
-        color_title=color_title,
-        other_label=other_label,
-        order=order,
-    )
-
-
-def tokens_over_time(
-    daily_frame: pd.DataFrame,
-    *,
-    color_title: str = "Model",
-    other_label: str = OTHERS,
-    order: list[str] | None = None,
-) -> alt.Chart:
-    """A daily tokens frame (``analysis.daily(value="total_tokens")``) into stacked bars per day."""
-    return _stacked_bars(
-        daily_frame,
-        value="total_tokens",
-        color_title=color_title,
-        other_label=other_label,
-        order=order,
-    )
-
-
-def user_models_over_time(
-    daily_frame: pd.DataFrame,
-    *,
-    value: str = "cost_usd",
-    other_label: str = OTHERS,
-    order: list[str] | None = None,
-) -> alt.Chart:
-    """One user's daily frame (``analysis.user_detail(...)[0]``) into stacked bars, e.g. per model.
-
-    :param value: what the frame sums: ``cost_usd``, ``n_requests`` or ``total_tokens``
-    """
-    return _stacked_bars(
-        daily_frame, value=value, color_title="Model", other_label=other_label, order=order
     )
 
 
@@ -257,7 +199,8 @@ def bar_ranking(
 
 
 def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
-    """A ``billed_vs_estimated`` frame into two daily lines, e.g. billed (solid) and estimated (dashed).
+    """A ``billed_vs_estimated`` frame into two daily lines, e.g. billed (solid) and estimated
+    (dashed).
 
     Days without a billed value (no Costs API access) leave the billed line empty rather than at $0.
     The estimate is dashed so it stays visible where it lies on the billed line.

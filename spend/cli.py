@@ -1,6 +1,7 @@
 """``python -m spend``: warm the cache or export the usage table from a terminal (or cron).
 
-    python -m spend fetch  --start 2026-10-01 --end 2026-10-31 [--source auto|legacy|admin|demo] [--per-user]
+    python -m spend fetch  --start 2026-10-01 --end 2026-10-31 [--source auto|legacy|admin|demo]
+                           [--per-user]
     python -m spend export --start 2026-10-01 --end 2026-10-31 --out usage.csv
     python -m spend plan   --start ... --end ...
 
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def describe_plan(plan: Plan) -> str:
-    """A plan into one line, e.g. ``"31 requests for 2026-10-01..2026-10-30: 12 cached, 19 to fetch (~3m48s at 5/min)"``."""
+    """A plan into one line, e.g. ``"31 requests for 2026-10-01..2026-10-30: 12 cached, 19 to fetch
+    (~3m48s at 5/min)"``."""
     line = (
         f"{plan.total} requests for {plan.start}..{plan.end} ({plan.source}): "
         f"{plan.total - plan.missing} cached, {plan.missing} to fetch"

@@ -2,10 +2,15 @@
 
 Layers, each doing one job (httpx's shape)::
 
-    fetch_all_pages()     follows cursors (usage `page`/`next_page`, lists `after`/`last_id`)
+    pages()               follows cursors (usage `page`/`next_page`, lists `after`/`last_id`)
       get_json()          disk cache: a stored body is returned without a request
         request_with_retry()   retries 429/5xx/connection errors/garbled bodies, maps errors
           send_once()          takes a rate-limiter slot, sends one GET with auth headers
+
+Sources and the UI see only this surface: ``pages`` (from the network, or ``cached_only`` from
+the disk), ``is_stored``, ``forget`` and ``generation``; the cache itself stays behind it. A fetch
+hands its ``stop`` event and ``on_event`` callback down through every layer as arguments, so two
+fetches sharing one client never hear each other.
 
 The retry policy is named constants plus two pure functions (``should_retry``, ``retry_delay``),
 as in openai-python's ``_constants.py``/``_base_client.py``. Time and transport are injected
@@ -23,15 +28,15 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import requests
 
 from spend import errors
-from spend.cache import ResponseCache, cache_key, normalize_params
+from spend.cache import ResponseCache, cache_key, normalize_params, query_items
 from spend.config import check_credential
 from spend.ratelimit import RateLimiter
 
@@ -54,12 +59,14 @@ _SECRET = re.compile(r"sk-[A-Za-z0-9_\-\*\.]{2,}")
 
 
 def redact(text: str) -> str:
-    """Any key-looking token in ``text`` into ``sk-…``, e.g. ``"bad key sk-abc123" -> "bad key sk-…"``."""
+    """Any key-looking token in ``text`` into ``sk-…``, e.g. ``"bad key sk-abc123" -> "bad key
+    sk-…"``."""
     return _SECRET.sub("sk-…", text)
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """A Retry-After header into seconds, e.g. ``"2" -> 2.0``, an HTTP date -> seconds from now, ``"inf"`` -> None."""
+    """A Retry-After header into seconds, e.g. ``"2" -> 2.0``, an HTTP date -> seconds from now,
+    ``"inf"`` -> None."""
     if value is None:
         return None
     value = value.strip()
@@ -81,7 +88,8 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 
 def should_retry(status: int | None, headers: Mapping[str, str] | None = None) -> bool:
-    """A status (None = no answer) into whether to try again, e.g. ``429 -> True``, ``401 -> False``.
+    """A status (None = no answer) into whether to try again, e.g. ``429 -> True``, ``401 ->
+    False``.
 
     ``x-should-retry`` from the server wins when present, as in openai-python.
     """
@@ -140,7 +148,8 @@ def error_for_status(
     if status == 403:
         if detail and "api.usage.read" in detail or (detail and "scope" in detail.lower()):
             return errors.PermissionDeniedError(
-                "This needs an admin key (sk-admin-...), which a project or user key is not (403: missing "
+                "This needs an admin key (sk-admin-...), which a project or user key is not (403: "
+                "missing "
                 f"scope api.usage.read). An organization owner can create one at {ADMIN_KEYS_URL}.",
                 **kw,
             )
@@ -173,20 +182,23 @@ def error_for_status(
         )
     if status == 429:
         return errors.RateLimitError(
-            f"OpenAI's rate limit (429) held through {attempts} attempts. Wait a minute and try again, "
+            f"OpenAI's rate limit (429) held through {attempts} attempts. Wait a minute and try "
+            "again, "
             "or lower SPEND_RATE_LIMIT_PER_MIN." + said,
             **kw,
         )
     if status >= 500:
         return errors.ServerError(
-            f"OpenAI answered {status} {attempts} time{'s' if attempts != 1 else ''}; try again later.{said}",
+            f"OpenAI answered {status} {attempts} time{'s' if attempts != 1 else ''}; try again "
+            f"later.{said}",
             **kw,
         )
     return errors.ApiError(f"Unexpected answer {status} from OpenAI for {endpoint}.{said}", **kw)
 
 
 def describe_body(text: str, content_type: str | None) -> str:
-    """A body that is not JSON into a few words, e.g. ``"<html>..." -> "an HTML page"``, ``"" -> "an empty body"``."""
+    """A body that is not JSON into a few words, e.g. ``"<html>..." -> "an HTML page"``, ``"" -> "an
+    empty body"``."""
     stripped = text.lstrip()
     if not stripped:
         return "an empty body"
@@ -202,14 +214,14 @@ def parse_body(response: requests.Response) -> Any:
     text = response.text
     try:
         return json.loads(text)
-    except ValueError:
+    except ValueError as exc:
         what = describe_body(text, response.headers.get("content-type"))
         raise errors.MalformedResponseError(
             f"OpenAI answered {response.status_code} with {what} instead of JSON",
             status_code=response.status_code,
             request_id=response.headers.get("x-request-id"),
             body=text[:200],
-        ) from None
+        ) from exc
 
 
 @dataclass
@@ -220,6 +232,14 @@ class ClientStats:
     cache_hits: int = 0
     retries: int = 0
     waited_seconds: float = 0.0
+
+
+#: A paginated endpoint that has not ended after this many pages is looping.
+MAX_PAGES = 10_000
+
+#: ``on_event(name, data)``: what a fetch hears of its own requests ("request", "cache_hit",
+#: "retry", "rate_limited" with ``seconds``).
+EventHandler = Callable[[str, dict], None]
 
 
 class OpenAIClient:
@@ -240,19 +260,14 @@ class OpenAIClient:
         max_retries: int = MAX_RETRIES,
         timeout: tuple[float, float] = TIMEOUT,
         rand: Callable[[], float] = random.random,
-        on_event: Callable[[str, dict], None] | None = None,
     ) -> None:
-        if not api_key:
-            raise errors.ConfigError(
-                "No API key: set OPENAI_API_KEY or OPENAI_ADMIN_KEY, or type one in the sidebar."
-            )
-        check_credential(api_key, "API key")
+        check_credential(api_key, "API key", required=True)
         check_credential(org_id, "organization id")
         self._api_key = api_key
         self.org_id = org_id
         self.base_url = base_url.rstrip("/")
         self.fingerprint = fingerprint
-        self.cache = cache
+        self._cache = cache
         self.limiter = limiter
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -260,35 +275,10 @@ class OpenAIClient:
         self.max_retries = max_retries
         self.timeout = timeout
         self.rand = rand
-        self.on_event = on_event
-        self._listeners: dict[int, Callable[[str, dict], None]] = {}
-        self._stops: dict[int, threading.Event] = {}
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
         return f"OpenAIClient(base_url={self.base_url!r}, org_id={self.org_id!r})"
-
-    def listen(
-        self, handler: Callable[[str, dict], None] | None, *, stop: threading.Event | None = None
-    ) -> None:
-        """Route this thread's events to ``handler`` (None stops): two background jobs sharing one
-        client each hear only their own requests. ``stop``: once set, this thread's next rate-limit
-        wait ends at once with FetchStopped instead of sending."""
-        ident = threading.get_ident()
-        if handler is None:
-            self._listeners.pop(ident, None)
-            self._stops.pop(ident, None)
-        else:
-            self._listeners[ident] = handler
-            if stop is not None:
-                self._stops[ident] = stop
-
-    def _emit(self, event: str, **data: Any) -> None:
-        if self.on_event is not None:
-            self.on_event(event, data)
-        handler = self._listeners.get(threading.get_ident())
-        if handler is not None:
-            handler(event, data)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
@@ -297,9 +287,18 @@ class OpenAIClient:
         return headers
 
     # -- layer 1: one attempt --------------------------------------------------------------
-    def send_once(self, path: str, params: Any = None) -> requests.Response:
-        """Take a rate-limit slot, then send one GET; connection failures become ApiConnectionError."""
-        stop = self._stops.get(threading.get_ident())
+    def send_once(
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        stop: threading.Event | None = None,
+        on_event: EventHandler | None = None,
+    ) -> requests.Response:
+        """Take a rate-limit slot, then send one GET; connection failures become ApiConnectionError.
+
+        ``stop``: once set, a rate-limit wait ends at once with FetchStopped instead of sending.
+        """
         if self.limiter is not None:
             waited = self.limiter.acquire(cancel=stop)
             self.stats.waited_seconds += waited
@@ -308,18 +307,26 @@ class OpenAIClient:
         self.stats.requests += 1
         url = f"{self.base_url}/{path.lstrip('/')}"
         logger.debug("GET %s %s", path, normalize_params(params))
-        self._emit("request", path=path)
+        _emit(on_event, "request", path=path)
         try:
             return self.session.get(
-                url, params=_as_query(params), headers=self._headers(), timeout=self.timeout
+                url, params=query_items(params), headers=self._headers(), timeout=self.timeout
             )
         except requests.RequestException as exc:
             raise errors.ApiConnectionError(
-                f"Could not reach {self.base_url} ({type(exc).__name__}). Check the network and OPENAI_BASE_URL."
-            ) from None
+                f"Could not reach {self.base_url} ({type(exc).__name__}). Check the network and "
+                "OPENAI_BASE_URL."
+            ) from exc
 
     # -- layer 2: retries and error mapping ----------------------------------------------
-    def request_with_retry(self, path: str, params: Any = None) -> Any:
+    def request_with_retry(
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        stop: threading.Event | None = None,
+        on_event: EventHandler | None = None,
+    ) -> Any:
         """GET ``path`` with retries; return the parsed JSON body or raise a SpendError."""
         attempt = 0
         while True:
@@ -327,7 +334,7 @@ class OpenAIClient:
             status: int | None = None
             headers: Mapping[str, str] = {}
             try:
-                response = self.send_once(path, params)
+                response = self.send_once(path, params, stop=stop, on_event=on_event)
                 status = response.status_code
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 if status < 400:
@@ -369,73 +376,126 @@ class OpenAIClient:
                 status or type(failure).__name__,
             )
             self.stats.retries += 1
-            self._emit("retry", path=path, status=status, delay=delay, attempt=attempt)
+            _emit(on_event, "retry", path=path, status=status, delay=delay, attempt=attempt)
             if status == 429:
-                self._emit(
-                    "rate_limited",
-                    path=path,
-                    seconds=delay or parse_retry_after(headers.get("retry-after")) or 0,
-                )
+                waits = delay or parse_retry_after(headers.get("retry-after")) or 0
+                _emit(on_event, "rate_limited", path=path, seconds=waits)
             if delay > 0:
                 self.stats.waited_seconds += delay
                 self.sleep(delay)
 
     # -- layer 3: the disk cache ---------------------------------------------------------
-    def key_for(self, path: str, params: Any = None) -> str:
+    def _key(self, path: str, params: Any = None) -> str:
         return cache_key(path, params, self.fingerprint)
 
-    def is_cached(self, path: str, params: Any = None) -> bool:
-        return self.cache is not None and self.key_for(path, params) in self.cache
+    def _stored(self, path: str, params: Any, *, stale_ok: bool) -> Any | None:
+        return (
+            None
+            if self._cache is None
+            else self._cache.get(self._key(path, params), stale_ok=stale_ok)
+        )
 
-    def get_json(self, path: str, params: Any = None, *, final: bool = False) -> Any:
-        """A GET through the cache: a stored body is returned as is; a fresh one is stored at once."""
-        key = self.key_for(path, params)
-        if self.cache is not None:
-            body = self.cache.get(key)
-            if body is not None:
-                self.stats.cache_hits += 1
-                self._emit("cache_hit", path=path)
-                return body
-        body = self.request_with_retry(path, params)
+    def get_json(
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        final: bool = False,
+        stop: threading.Event | None = None,
+        on_event: EventHandler | None = None,
+    ) -> Any:
+        """A GET through the cache: a stored body is returned as is; a fresh one is stored at
+        once."""
+        body = self._stored(path, params, stale_ok=False)
+        if body is not None:
+            self.stats.cache_hits += 1
+            _emit(on_event, "cache_hit", path=path)
+            return body
+        body = self.request_with_retry(path, params, stop=stop, on_event=on_event)
         if not isinstance(body, (dict, list)):
             raise errors.MalformedResponseError(
                 f"OpenAI answered {path} with JSON of an unexpected shape ({type(body).__name__})",
                 endpoint=path,
             )
-        if self.cache is not None:
-            self.cache.set(key, body, final=final)
+        if self._cache is not None:
+            self._cache.set(self._key(path, params), body, final=final)
         return body
 
     # -- layer 4: pagination -------------------------------------------------------------
-    def fetch_all_pages(
+    def pages(
         self,
         path: str,
         params: Mapping[str, Any] | None = None,
         *,
+        cursor: str | None = None,
         final: bool = False,
-        cursor: str = "page",
-        max_pages: int = 10_000,
-    ) -> Iterator[dict]:
-        """Every page of a paginated endpoint, each cached on its own.
+        cached_only: bool = False,
+        stale_ok: bool = False,
+        stop: threading.Event | None = None,
+        on_event: EventHandler | None = None,
+    ) -> list[Any] | None:
+        """Every page of a GET (one page unless ``cursor``), each cached on its own.
 
         ``cursor="page"``: usage/costs style (``has_more`` + ``next_page`` into ``page``);
         ``cursor="after"``: list style (``has_more`` + ``last_id`` into ``after``).
+        ``cached_only``: read the disk only and return None when a page is not stored (fresh, or
+        at all with ``stale_ok``: a long fetch outlives the freshness of its first answers).
         """
         params = dict(params or {})
-        for _ in range(max_pages):
-            body = self.get_json(path, params, final=final)
-            if not isinstance(body, dict):
-                raise errors.MalformedResponseError(
-                    f"OpenAI answered {path} with a list where a page was expected", endpoint=path
-                )
-            yield body
-            following = next_page_params(path, params, body, cursor)
+        bodies: list[Any] = []
+        while len(bodies) < MAX_PAGES:
+            if cached_only:
+                body = self._stored(path, params, stale_ok=stale_ok)
+                if body is None:
+                    return None
+            else:
+                body = self.get_json(path, params, final=final, stop=stop, on_event=on_event)
+            bodies.append(body)
+            following = next_page_params(path, params, body, cursor) if cursor else None
+            if following is None:
+                return bodies
+            params = following
+        raise errors.MalformedResponseError(
+            f"{path} kept paginating past {MAX_PAGES} pages", endpoint=path
+        )
+
+    def is_stored(self, path: str, params: Any = None, *, cursor: str | None = None) -> bool:
+        """Whether every page of a GET is stored and fresh (one page: no body is read)."""
+        if self._cache is None:
+            return False
+        if cursor:
+            return self.pages(path, params, cursor=cursor, cached_only=True) is not None
+        return self._key(path, params) in self._cache
+
+    def forget(self, path: str, params: Any = None, *, cursor: str | None = None) -> None:
+        """Drop every stored page of a GET, so the next fetch asks again (a refresh)."""
+        if self._cache is None:
+            return
+        params = dict(params or {})
+        for _ in range(MAX_PAGES):
+            body = self._stored(path, params, stale_ok=True)
+            self._cache.delete(self._key(path, params))
+            following = next_page_params(path, params, body, cursor) if cursor and body else None
             if following is None:
                 return
             params = following
-        raise errors.MalformedResponseError(
-            f"{path} kept paginating past {max_pages} pages", endpoint=path
-        )
+
+    def close(self) -> None:
+        """Close the disk cache, the rate limiter's store and the HTTP session."""
+        for part in (self._cache, self.limiter):
+            if part is not None:
+                part.close()
+        self.session.close()
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every stored or forgotten answer (0 without a cache)."""
+        return 0 if self._cache is None else self._cache.generation
+
+
+def _emit(on_event: EventHandler | None, event: str, **data: Any) -> None:
+    if on_event is not None:
+        on_event(event, data)
 
 
 def next_page_params(
@@ -457,29 +517,8 @@ def next_page_params(
     return {**params, cursor: token}
 
 
-def _as_query(params: Any) -> list[tuple[str, str]] | None:
-    """Params into a query list that keeps ``name[]`` spellings and repeats arrays."""
-    if params is None:
-        return None
-    items = params.items() if isinstance(params, Mapping) else params
-    out: list[tuple[str, str]] = []
-    for name, value in items:
-        values = value if isinstance(value, (list, tuple)) else [value]
-        out.extend(
-            (name, "true" if v is True else "false" if v is False else str(v))
-            for v in values
-            if v is not None
-        )
-    return out
-
-
 def _json_or_text(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return response.text[:200]
-
-
-def utc_now(clock: Callable[[], float] = time.time) -> datetime:
-    """The injected clock into an aware UTC datetime."""
-    return datetime.fromtimestamp(clock(), tz=UTC)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from spend.demo import DEMO_SIZES
 from spend.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -23,7 +24,6 @@ LEGACY_RATE_LIMIT_PER_MIN = 5.0
 #: Admin rate limits are unpublished; a polite default that still fetches a year in a minute.
 ADMIN_RATE_LIMIT_PER_MIN = 60.0
 SOURCE_CHOICES = ("auto", "legacy", "admin", "demo")
-DEMO_SIZES = ("small", "large")
 ADMIN_KEY_PREFIX = "sk-admin-"
 
 ENV_NAMES = (
@@ -47,9 +47,15 @@ def _clean(value: object) -> str | None:
 _PRINTABLE_ASCII = set(map(chr, range(0x21, 0x7F)))
 
 
-def check_credential(value: str | None, what: str) -> None:
-    """Raise ConfigError when a key or org id has characters no HTTP header can carry (a pasted dash,
-    a space, a line break), naming what to fix but never the value."""
+def check_credential(value: str | None, what: str, *, required: bool = False) -> None:
+    """Raise ConfigError when a key or org id has characters no HTTP header can carry (a pasted
+    dash,
+    a space, a line break), naming what to fix but never the value; or is missing and
+    ``required``."""
+    if required and not value:
+        raise ConfigError(
+            f"No {what}: set OPENAI_API_KEY or OPENAI_ADMIN_KEY, or type one in the sidebar."
+        )
     if value and not set(value) <= _PRINTABLE_ASCII:
         raise ConfigError(
             f"The {what} contains a space or a character that is not plain ASCII (often a dash or "
@@ -58,7 +64,8 @@ def check_credential(value: str | None, what: str) -> None:
 
 
 def key_kind(api_key: str | None) -> str | None:
-    """A key into its kind without revealing it, e.g. ``"sk-admin-..." -> "admin"``, ``"sk-proj-..." -> "project"``."""
+    """A key into its kind without revealing it, e.g. ``"sk-admin-..." -> "admin"``, ``"sk-proj-..."
+    -> "project"``."""
     if not api_key:
         return None
     if api_key.startswith(ADMIN_KEY_PREFIX):
@@ -70,7 +77,8 @@ def key_kind(api_key: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a source needs; ``api_key`` is excluded from ``repr`` so it never reaches a log."""
+    """Everything a source needs; ``api_key`` is excluded from ``repr`` so it never reaches a
+    log."""
 
     api_key: str | None = field(default=None, repr=False)
     org_id: str | None = None
@@ -128,7 +136,8 @@ class Settings:
 
     @property
     def resolved_source(self) -> str:
-        """Which source runs: the explicit choice, else demo without a key, admin for sk-admin-, else legacy."""
+        """Which source runs: the explicit choice, else demo without a key, admin for sk-admin-,
+        else legacy."""
         if self.source != "auto":
             return self.source
         if not self.api_key:
@@ -146,7 +155,8 @@ class Settings:
 
     @property
     def fingerprint(self) -> str:
-        """(key, org, base URL) into a short one-way hash that names cache entries and limiter state.
+        """(key, org, base URL) into a short one-way hash that names cache entries and limiter
+        state.
 
         Two credentials never share a fingerprint; the key cannot be recovered from it.
         """

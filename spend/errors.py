@@ -1,17 +1,16 @@
 """Every failure this package expects, as one small hierarchy.
 
     SpendError                      anything the app can show as a message instead of a traceback
-    ├── ConfigError                 missing/invalid settings (no org id for the legacy source, bad dates)
-    ├── ApiError                    OpenAI answered, or should have (status_code, request_id, body kept)
+    ├── ConfigError                 bad settings settings (no org id for the legacy source, dates)
+    ├── ApiError                    OpenAI answered, or should have (status_code, request_id, body)
     │   ├── AuthError               401: the key was rejected
     │   ├── PermissionDeniedError   403: key of the wrong kind, or no access to the org
     │   ├── NotFoundError           404: unknown org or endpoint
     │   ├── BadRequestError         400/422: the request was refused as malformed
     │   ├── RateLimitError          429 after every retry
     │   ├── ServerError             5xx after every retry
-    │   └── MalformedResponseError  2xx with a body that is not the JSON we expect (HTML, empty, cut)
+    │   └── MalformedResponseError  2xx with a body that is not the JSON we expect (HTML, empty)
     ├── ApiConnectionError          no answer at all (DNS, refused, timeout) after every retry
-    ├── EmptyDataError              OpenAI answered, but with no usage for the whole range
     ├── FetchStopped                the user stopped a background fetch (what was stored is kept)
     ├── CacheError                  the disk cache could not be read or written
     └── PricingError                a price file is unreadable
@@ -87,10 +86,6 @@ class MalformedResponseError(ApiError):
 
 class ApiConnectionError(SpendError):
     """OpenAI could not be reached (refused, DNS, timeout) after every retry."""
-
-
-class EmptyDataError(SpendError):
-    """OpenAI answered every request, but with no usage at all for the range."""
 
 
 class FetchStopped(SpendError):

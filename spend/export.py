@@ -6,12 +6,14 @@ import pandas as pd
 
 from spend.schema import COLUMNS
 
-#: A cell starting with one of these is run as a formula by Excel/Sheets/LibreOffice (CSV injection).
+#: A cell starting with one of these is run as a formula by Excel/Sheets/LibreOffice (CSV
+#: injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_cell(value: object) -> object:
-    """A text cell into one a spreadsheet shows as text, e.g. ``"=HYPERLINK(...)" -> "'=HYPERLINK(...)"``; numbers unchanged."""
+    """A text cell into one a spreadsheet shows as text, e.g. ``"=HYPERLINK(...)" ->
+    "'=HYPERLINK(...)"``; numbers unchanged."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -27,7 +29,8 @@ def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    """The usage table into CSV text: schema columns first (the header), dates as YYYY-MM-DD, cells escaped."""
+    """The usage table into CSV text: schema columns first (the header), dates as YYYY-MM-DD, cells
+    escaped."""
     columns = [c for c in COLUMNS if c in frame.columns] + [
         c for c in frame.columns if c not in COLUMNS
     ]

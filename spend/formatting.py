@@ -91,7 +91,8 @@ def tokens_compact(x: Any, *, na: str = DASH) -> str:
 
 
 def pct(x: Any, *, na: str = DASH, decimals: int = 1) -> str:
-    """A fraction into a percentage, e.g. ``0.1234 -> "12.3%"``, ``0.0001 -> "<0.1%"``, ``NA -> "—"``.
+    """A fraction into a percentage, e.g. ``0.1234 -> "12.3%"``, ``0.0001 -> "<0.1%"``, ``NA ->
+    "—"``.
 
     A share that is not zero never prints as zero: below the last digit it says ``"<0.1%"``.
     """

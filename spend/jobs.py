@@ -9,6 +9,7 @@ disk cache as it arrives, so a stop, a crash or a server restart resumes from wh
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 
 from spend.errors import SpendError
 from spend.sources import FetchProgress, Plan, Source
+
+logger = logging.getLogger(__name__)
 
 _SERIALS = itertools.count(1)
 
@@ -31,8 +34,6 @@ class FetchJob:
     serial: int = field(default_factory=lambda: next(_SERIALS))  # unlike id(), never reused
     thread: threading.Thread | None = None
     error: SpendError | None = None
-    finished_at: float | None = None
-    rate_limited_until: float = 0.0
 
     @property
     def running(self) -> bool:
@@ -60,6 +61,11 @@ class JobRegistry:
         self._jobs: dict[Hashable, FetchJob] = {}
         self._lock = threading.Lock()
         self.clock = clock
+
+    def jobs(self) -> list[FetchJob]:
+        """Every job the registry holds, running or finished."""
+        with self._lock:
+            return list(self._jobs.values())
 
     def get(self, key: Hashable) -> FetchJob | None:
         with self._lock:
@@ -95,34 +101,25 @@ class JobRegistry:
 
     def _run(self, job: FetchJob, source: Source, expand_limit: float | None = None) -> None:
         def on_progress(state: FetchProgress) -> None:
-            job.progress = FetchProgress(**{**state.__dict__})
+            job.progress = FetchProgress(**{**state.__dict__})  # a copy: readers never see it torn
 
-        def on_event(event: str, data: dict) -> None:
-            if event == "rate_limited":
-                job.rate_limited_until = self.clock() + float(data.get("seconds") or 0)
-
-        client = getattr(source, "client", None)
-        if client is not None:
-            client.listen(on_event, stop=job.stop_event)
         try:
             source.fetch(
                 job.plan, progress=on_progress, stop=job.stop_event, expand_limit=expand_limit
             )
         except SpendError as exc:
+            logger.info("fetch %s ended: %s", job.serial, exc)
             job.error = exc
             job.progress.error = str(exc)
         except (
             Exception
         ) as exc:  # a bug must not leave a dead job that looks like it is still fetching
+            logger.exception("fetch %s failed on a bug", job.serial)
             job.error = SpendError(
                 f"The fetch stopped on an unexpected {type(exc).__name__}; what was fetched is "
                 "kept. Try again, and report it if it repeats."
             )
             job.progress.error = str(job.error)
-        finally:
-            if client is not None:
-                client.listen(None)
-            job.finished_at = self.clock()
 
     def forget(self, key: Hashable) -> None:
         """Drop a finished job so the next request for ``key`` starts afresh."""
@@ -130,6 +127,16 @@ class JobRegistry:
             job = self._jobs.get(key)
             if job is not None and not job.running:
                 del self._jobs[key]
+
+    def clear(self) -> None:
+        """Stop every job and forget them all (tests; a server that switches credentials)."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+            self._jobs.clear()
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            job.wait(timeout=5)
 
 
 #: The process-wide registry the app uses (one per Streamlit server process).

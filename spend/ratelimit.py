@@ -65,7 +65,8 @@ class RateLimiter:
     def acquire(self, cancel: threading.Event | None = None) -> float:
         """Block until this caller may send one request; return the seconds waited.
 
-        With ``cancel``, the wait ends as soon as it is set (the caller then checks it and gives up).
+        With ``cancel``, the wait ends as soon as it is set (the caller then checks it and gives
+        up).
         """
         wait = self.reserve()
         if wait > 0:

@@ -56,12 +56,14 @@ TEXT_COLUMNS = tuple(name for name, dtype in COLUMNS.items() if dtype == "string
 
 
 def empty_frame() -> pd.DataFrame:
-    """No rows into a frame with the usage table's columns and dtypes, e.g. ``empty_frame().shape == (0, 20)``."""
+    """No rows into a frame with the usage table's columns and dtypes, e.g. ``empty_frame().shape ==
+    (0, 20)``."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Any frame into the usage table's columns and dtypes, e.g. a dict-of-lists frame -> typed table.
+    """Any frame into the usage table's columns and dtypes, e.g. a dict-of-lists frame -> typed
+    table.
 
     Missing columns are added as NA (counts as 0), known extras are typed and kept after the
     schema columns, unknown extras are kept as they are. Returns a new frame.

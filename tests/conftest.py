@@ -1,11 +1,12 @@
 """Shared fixtures.
 
 - ``fake_openai_server`` (session) and ``fake_openai`` (per test, reset before and after): one fake
-  OpenAI server on 127.0.0.1 for the whole suite, from ``tests/fake_openai.py`` (registered below as a
-  plugin, so every module shares the same server).
+  OpenAI server on 127.0.0.1 for the whole suite, from ``tests/fake_openai.py`` (registered below
+  as a plugin, so every module shares the same server).
 
-- ``fresh_streamlit``: clears ``st.cache_data``, ``st.cache_resource`` and the background-job registry
-  before and after a test, so one page test's frames, sources and fetches never leak into the next.
+- ``fresh_streamlit``: clears ``st.cache_data``, ``st.cache_resource`` and the background-job
+  registry before and after a test, so one page test's frames, sources and fetches never leak into
+  the next.
 
 - ``clean_environ`` (autouse): removes every ``OPENAI_*`` and ``SPEND_*`` variable, so a developer's
   own key can never reach a test, and points ``SPEND_CACHE_DIR`` at a fresh temporary folder.
@@ -38,7 +39,7 @@ def fresh_streamlit():
     def clear():
         st.cache_data.clear()
         st.cache_resource.clear()
-        REGISTRY._jobs.clear()
+        REGISTRY.clear()
 
     clear()
     yield

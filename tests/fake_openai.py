@@ -54,6 +54,13 @@ max (usage 1d 31, 1h 168, 1m 1440; costs 180) -> 400; unknown ``group_by`` value
 buckets a day's usage sits in the bucket holding 12:00 UTC. Project API keys whose owner left the
 project (``owner_project_access: inactive``) are hidden unless asked for with
 ``owner_project_access=any|inactive``.
+
+Spend controls (spec 2026-07, ``spend-controls-openapi.yaml``): ``/v1/organization/spend_limit``,
+``/spend_alerts`` and the same under ``/projects/{id}/``, from the options ``spend_limit_cents``,
+``spend_alert_cents``, ``project_spend_limit_cents`` and ``project_spend_alert_cents`` (projects
+named by id or name). No limit set -> 404 (our pick: the spec does not say); alerts are a list
+paginated like the other lists; ``spend_controls=False`` answers every such path 404 as an API
+from before 2026-07 would.
 """
 
 from __future__ import annotations
@@ -905,6 +912,12 @@ class Options:
     admin_key: str = ADMIN_KEY
     clock: Callable[[], float] = time.monotonic  # rate limiter
     wall_clock: Callable[[], float] = time.time  # "now" for end_time checks and defaults
+    # spend controls: amounts in integer cents (monthly, USD); projects by id or name
+    spend_controls: bool = True  # False: the spend-control paths are unknown (404)
+    spend_limit_cents: int | None = None  # the organization's hard limit; None: none set (404)
+    spend_alert_cents: tuple[int, ...] = ()  # the organization's spend alerts
+    project_spend_limit_cents: tuple[tuple[str, int], ...] = ()  # (project id or name, cents)
+    project_spend_alert_cents: tuple[tuple[str, int], ...] = ()  # (project id or name, cents), ...
 
 
 _WORLD_FIELDS = ("seed", "days", "users", "end_date", "org_id")
@@ -913,6 +926,8 @@ _ADMIN_USAGE = re.compile(r"^/v1/organization/usage/(?P<kind>[a-z_]+)$")
 _ADMIN_USER = re.compile(r"^/v1/organization/users/(?P<id>[^/]+)$")
 _ADMIN_PROJECT = re.compile(r"^/v1/organization/projects/(?P<id>[^/]+)$")
 _ADMIN_KEYS = re.compile(r"^/v1/organization/projects/(?P<id>[^/]+)/api_keys$")
+_PROJECT_SPEND_LIMIT = re.compile(r"^/v1/organization/projects/(?P<id>[^/]+)/spend_limit$")
+_PROJECT_SPEND_ALERTS = re.compile(r"^/v1/organization/projects/(?P<id>[^/]+)/spend_alerts$")
 
 
 class FakeOpenAI:
@@ -1238,6 +1253,10 @@ class FakeOpenAI:
             ("/v1/organization/projects", self._admin_projects),
             (_ADMIN_PROJECT, self._admin_project),
             (_ADMIN_KEYS, self._admin_keys),
+            ("/v1/organization/spend_limit", self._spend_limit),
+            ("/v1/organization/spend_alerts", self._spend_alerts),
+            (_PROJECT_SPEND_LIMIT, self._spend_limit),
+            (_PROJECT_SPEND_ALERTS, self._spend_alerts),
         ]
         for pattern, handler in routes:
             match = (
@@ -1635,6 +1654,76 @@ class FakeOpenAI:
             and (access == "any" or k.owner_project_access == (access or "active"))
         ]
         return self._list_page(request, [key_object(world, k) for k in keys])
+
+    # ---- spend controls
+
+    def _spend_owner(
+        self, request: Request, params: Mapping[str, str], options: Options, world: World
+    ) -> Project | None:
+        """A spend-control path into its project (None: the organization's), or a 404."""
+        if not options.spend_controls:
+            raise ApiFailure(404, f"Invalid URL ({request.method} {request.path})")
+        if "id" not in params:
+            return None
+        project = world.project(params["id"])
+        if project is None:
+            raise ApiFailure(404, f"No such project: {params['id']}.")
+        return project
+
+    def _spend_limit(
+        self, request: Request, params: Mapping[str, str], options: Options, world: World
+    ) -> dict[str, Any]:
+        project = self._spend_owner(request, params, options, world)
+        if project is None:
+            cents = options.spend_limit_cents
+        else:
+            cents = next(
+                (
+                    c
+                    for who, c in options.project_spend_limit_cents
+                    if who in (project.id, project.name)
+                ),
+                None,
+            )
+        if cents is None:
+            raise ApiFailure(404, "No hard spend limit is set.")
+        return {
+            "object": "project.spend_limit" if project else "organization.spend_limit",
+            "threshold_amount": cents,
+            "currency": "USD",
+            "interval": "month",
+            "enforcement": {"status": "enforcing"},
+        }
+
+    def _spend_alerts(
+        self, request: Request, params: Mapping[str, str], options: Options, world: World
+    ) -> dict[str, Any]:
+        project = self._spend_owner(request, params, options, world)
+        if project is None:
+            amounts = list(options.spend_alert_cents)
+        else:
+            amounts = [
+                c
+                for who, c in options.project_spend_alert_cents
+                if who in (project.id, project.name)
+            ]
+        prefix = f"alert_{project.id[-8:]}" if project else "alert_org"
+        alerts = [
+            {
+                "id": f"{prefix}_{n}",
+                "object": "project.spend_alert" if project else "organization.spend_alert",
+                "threshold_amount": cents,
+                "currency": "USD",
+                "interval": "month",
+                "notification_channel": {
+                    "type": "email",
+                    "recipients": ["finance@example.com"],
+                    "subject_prefix": "OpenAI spend alert",
+                },
+            }
+            for n, cents in enumerate(amounts, start=1)
+        ]
+        return self._list_page(request, alerts)
 
 
 def key_object(world: World, key: ApiKey) -> dict[str, Any]:

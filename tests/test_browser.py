@@ -1,4 +1,5 @@
-"""The app in a real browser: Playwright driving Debian's chromium against `streamlit run` on loopback.
+"""The app in a real browser: Playwright driving Debian's chromium against `streamlit run` on
+loopback.
 
 Fixture roles:
 
@@ -6,7 +7,8 @@ Fixture roles:
   Missing chromium or playwright skips these tests with the reason, or fails them when the
   environment had ``SPEND_REQUIRE_BROWSER=1`` at import time (CI sets it; the autouse
   ``clean_environ`` fixture removes SPEND_* inside tests, hence the import-time read).
-- ``demo_app`` (module): ``streamlit run streamlit_app.py`` with no key (demo data) and a cache in a tmp dir.
+- ``demo_app`` (module): ``streamlit run streamlit_app.py`` with no key (demo data) and a cache in a
+tmp dir.
 - ``admin_app`` (module, used by one test): the fake OpenAI server (``python -m tests.fake_openai``)
   and a second streamlit pointed at it with the admin key.
 - ``page`` (function): a fresh browser context (its own Streamlit session) with a 1400x900 viewport.
@@ -127,7 +129,8 @@ def admin_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def slow_legacy_app(tmp_path_factory):
-    """The legacy source at 30 requests a minute: a fetch of a week takes ~30 s, long enough to watch."""
+    """The legacy source at 30 requests a minute: a fetch of a week takes ~30 s, long enough to
+    watch."""
     tmp = tmp_path_factory.mktemp("legacy-app")
     env = bs.clean_env(os.environ)
     fake, fake_url = bs.start_fake_openai(env, "--days", "20", "--users", "3", "--seed", "2")
@@ -159,7 +162,8 @@ def page(browser):
 def open_page(
     tab, url: str, title: str, box: str = CHART, drawn: str = DRAWN_CHART, timeout: int = TIMEOUT_MS
 ) -> None:
-    """Go to a URL and wait until its h1 reads ``title``, the script is idle and every chart/table is drawn."""
+    """Go to a URL and wait until its h1 reads ``title``, the script is idle and every chart/table
+    is drawn."""
     tab.goto(url)
     tab.locator("h1", has_text=title).first.wait_for(timeout=timeout)
     tab.wait_for_selector(IDLE, state="attached", timeout=timeout)
@@ -168,7 +172,8 @@ def open_page(
 
 def assert_healthy(tab, title: str) -> None:
     """The shared sidebar is there, the h1 is ``title``, and no exception box is shown."""
-    # The frontend may still be swapping elements of a rerun in: wait for the label rather than read once.
+    # The frontend may still be swapping elements of a rerun in: wait for the label rather than read
+    # once.
     sidebar = tab.locator('[data-testid="stSidebar"]', has_text="Date range")
     sidebar.wait_for(timeout=TIMEOUT_MS)
     tab.wait_for_selector(IDLE, state="attached", timeout=TIMEOUT_MS)
@@ -179,7 +184,8 @@ def assert_healthy(tab, title: str) -> None:
 
 
 def screenshot(tab, name: str) -> Path:
-    """A full-page PNG of the app (grown to its content's height, since Streamlit scrolls inside stMain)."""
+    """A full-page PNG of the app (grown to its content's height, since Streamlit scrolls inside
+    stMain)."""
     height = min(max(tab.evaluate(CONTENT_HEIGHT_JS), VIEWPORT["height"]), MAX_SHOT_HEIGHT)
     tab.set_viewport_size({"width": VIEWPORT["width"], "height": height})
     tab.wait_for_timeout(300)  # let charts and tables lay out at the new size

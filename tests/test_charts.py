@@ -57,21 +57,18 @@ def usage_table(
 
 
 STACKED = [
-    (charts.cost_over_time, "Cost (USD)", charts.USD_FORMAT),
-    (charts.requests_over_time, "Requests", charts.COUNT_FORMAT),
-    (charts.tokens_over_time, "Tokens", charts.COUNT_FORMAT),
-    (charts.user_models_over_time, "Cost (USD)", charts.USD_FORMAT),
+    ("cost_usd", "Cost (USD)", charts.USD_FORMAT),
+    ("n_requests", "Requests", charts.COUNT_FORMAT),
+    ("total_tokens", "Tokens", charts.COUNT_FORMAT),
 ]
 
 
-@pytest.mark.parametrize(
-    ("build", "title", "number_format"), STACKED, ids=lambda x: getattr(x, "__name__", None)
-)
-def test_stacked_bars__encoding(build, title, number_format):
+@pytest.mark.parametrize(("value", "title", "number_format"), STACKED)
+def test_over_time__encoding(value, title, number_format):
     frame = daily_frame(
         {"small": [1.0, 0.0, 2.0], an.OTHERS: [9.0, 9.0, 9.0], "big": [5.0, 6.0, 7.0]}
     )
-    spec = build(frame).to_dict()
+    spec = charts.over_time(frame, value=value).to_dict()
     encoding = spec["encoding"]
     assert spec["mark"]["type"] == "bar"
     assert (encoding["x"]["field"], encoding["x"]["type"], encoding["x"]["timeUnit"]) == (
@@ -105,7 +102,7 @@ def test_stacked_bars__encoding(build, title, number_format):
 
 
 def test_cost_over_time__dollar_axis_and_custom_title():
-    spec = charts.cost_over_time(daily_frame({"a": [1.0]}), color_title="User").to_dict()
+    spec = charts.over_time(daily_frame({"a": [1.0]}), color_title="User").to_dict()
     assert spec["encoding"]["y"]["axis"]["format"].startswith("$")
     assert spec["encoding"]["color"]["title"] == "User"
     assert spec["encoding"]["tooltip"][1]["title"] == "User"
@@ -113,14 +110,14 @@ def test_cost_over_time__dollar_axis_and_custom_title():
 
 def test_cost_over_time__stack_order_column_follows_the_legend():
     frame = daily_frame({"small": [1.0], an.OTHERS: [9.0], "big": [5.0]})
-    (rows,) = data_values(charts.cost_over_time(frame).to_dict())
+    (rows,) = data_values(charts.over_time(frame).to_dict())
     assert {row["group"]: row["order"] for row in rows} == {"big": 0, "small": 1, an.OTHERS: 2}
 
 
 def test_cost_over_time__input_frame_untouched():
     frame = daily_frame({"a": [1.0, 2.0]})
     before = frame.copy()
-    charts.cost_over_time(frame).to_dict()
+    charts.over_time(frame).to_dict()
     pd.testing.assert_frame_equal(frame, before)
 
 
@@ -154,14 +151,14 @@ def test_group_order__table(groups, other_label, expected):
 
 
 def test_cost_over_time__empty_frame_still_a_valid_chart():
-    spec = charts.cost_over_time(an.daily(empty_frame())).to_dict()
+    spec = charts.over_time(an.daily(empty_frame())).to_dict()
     assert spec["encoding"]["color"]["scale"]["domain"] == []
 
 
 def test_cost_over_time__year_by_model_fits_the_row_limit():
     table = usage_table()
     frame = an.daily(table, by="model", start="2025-01-01", end="2026-02-04")  # 400 days, 30 models
-    spec = charts.cost_over_time(frame).to_dict()
+    spec = charts.over_time(frame).to_dict()
     (rows,) = data_values(spec)
     assert len(rows) == 400 * 9 <= 5000
     assert spec["encoding"]["color"]["sort"][-1] == an.OTHERS
@@ -171,7 +168,7 @@ def test_cost_over_time__year_by_model_fits_the_row_limit():
 def test_stacked_bars__too_many_rows_raise_instead_of_silently_embedding():
     frame = daily_frame({f"g{i}": [1.0] * 1000 for i in range(6)})
     with pytest.raises(alt.MaxRowsError):
-        charts.cost_over_time(frame).to_dict()
+        charts.over_time(frame).to_dict()
 
 
 @pytest.mark.parametrize(
@@ -282,16 +279,14 @@ def test_color_scale__page_order_pins_colours(groups, order, expected):
 
 def test_cost_over_time__same_model_same_colour_in_two_charts():
     order = ["gpt-4o", "o3", "tts-1"]
-    by_cost = charts.cost_over_time(
-        daily_frame({"o3": [5.0, 5.0], "gpt-4o": [1.0, 1.0]}), order=order
-    )
-    by_tokens = charts.tokens_over_time(
-        daily_frame({"gpt-4o": [9.0, 9.0], "o3": [1.0, 1.0]}), order=order
+    by_cost = charts.over_time(daily_frame({"o3": [5.0, 5.0], "gpt-4o": [1.0, 1.0]}), order=order)
+    by_tokens = charts.over_time(
+        daily_frame({"gpt-4o": [9.0, 9.0], "o3": [1.0, 1.0]}), value="total_tokens", order=order
     )
     colours = []
     for chart in (by_cost, by_tokens):
         scale = chart.to_dict()["encoding"]["color"]["scale"]
-        colours.append(dict(zip(scale["domain"], scale["range"])))
+        colours.append(dict(zip(scale["domain"], scale["range"], strict=True)))
     assert colours[0] == colours[1]
 
 

@@ -1,4 +1,5 @@
-"""``python -m spend`` end to end against the fake server (in-process, and once as a real subprocess)."""
+"""``python -m spend`` end to end against the fake server (in-process, and once as a real
+subprocess)."""
 
 from __future__ import annotations
 

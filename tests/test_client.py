@@ -1,4 +1,5 @@
-"""The client over real HTTP against the fake OpenAI server: auth, retries, errors, cache, secrecy."""
+"""The client over real HTTP against the fake OpenAI server: auth, retries, errors, cache,
+secrecy."""
 
 from __future__ import annotations
 
@@ -133,7 +134,7 @@ def test_client__persistent_failures_become_clear_errors(
         client.get_json("/usage", {"date": day(fake_openai)})
     assert needle in str(info.value)
     assert fake_openai.count() == MAX_RETRIES + 1  # bounded
-    assert len(client.cache) == 0  # nothing bad was stored
+    assert client.generation == 0  # nothing bad was stored
 
 
 def test_client__connection_refused_is_a_clear_error(tmp_path):
@@ -225,11 +226,10 @@ def test_client__follows_usage_pages_until_has_more_is_false(fake_openai, tmp_pa
     fake_openai.reset(days=40)
     client, _ = make(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
     start = int(datetime.combine(fake_openai.days[0], time(), tzinfo=UTC).timestamp())
-    pages = list(
-        client.fetch_all_pages(
-            "/organization/usage/completions",
-            {"start_time": start, "bucket_width": "1d", "limit": 7},
-        )
+    pages = client.pages(
+        "/organization/usage/completions",
+        {"start_time": start, "bucket_width": "1d", "limit": 7},
+        cursor="page",
     )
     assert len(pages) == 6  # 40 days, 7 buckets a page
     buckets = [b for p in pages for b in p["data"]]
@@ -247,7 +247,7 @@ def test_client__credentials_no_header_can_carry_are_a_clear_error(key, org):
     assert key not in str(info.value)
 
 
-def test_client__each_thread_hears_only_its_own_events(fake_openai, tmp_path):
+def test_client__each_caller_hears_only_its_own_events(fake_openai, tmp_path):
     import threading
 
     client, _ = make(fake_openai, tmp_path)
@@ -255,11 +255,11 @@ def test_client__each_thread_hears_only_its_own_events(fake_openai, tmp_path):
     fake_openai.fail_next(1, status=429, retry_after="0", path_prefix="/v1/organizations")
 
     def work(name, path, params):
-        client.listen(lambda event, data: heard[name].append(f"{event}:{data.get('path')}"))
-        try:
-            client.get_json(path, params)
-        finally:
-            client.listen(None)
+        client.get_json(
+            path,
+            params,
+            on_event=lambda event, data: heard[name].append(f"{event}:{data.get('path')}"),
+        )
 
     threads = [
         threading.Thread(target=work, args=("a", f"/organizations/{ORG_ID}/users", None)),
@@ -273,4 +273,3 @@ def test_client__each_thread_hears_only_its_own_events(fake_openai, tmp_path):
     assert all("/usage" in e for e in heard["b"]) and not any(
         "rate_limited" in e for e in heard["b"]
     )
-    assert not client._listeners

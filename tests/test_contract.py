@@ -2,7 +2,8 @@
 
 The examples are kept in ``tests/data/openai-spec/examples/`` (a copy of the team's
 ``shared/openai-spec/examples/``, checked to match it when ``../shared`` is beside the clone), so
-any clone runs these tests. ``SPEND_SPEC_DIR`` overrides the location: the ``openai-spec`` folder (holding
+any clone runs these tests. ``SPEND_SPEC_DIR`` overrides the location: the ``openai-spec`` folder
+(holding
 ``examples/``) or the examples folder itself. It is read at import time because the autouse
 ``clean_environ`` fixture removes every ``SPEND_*`` variable before each test. A missing folder
 or file FAILS (never skips): the examples are part of the contract.
@@ -25,16 +26,18 @@ import pandas as pd
 import pytest
 
 from spend.normalize import (
+    join_names,
+    utc_day,
+)
+from spend.schema import validate
+from spend.sources.admin import (
     ADMIN_KINDS,
     admin_api_keys_to_frame,
     admin_costs_to_frame,
     admin_projects_to_frame,
     admin_usage_to_frame,
     admin_users_to_frame,
-    join_names,
-    utc_day,
 )
-from spend.schema import validate
 
 _OVERRIDE = os.environ.get("SPEND_SPEC_DIR")  # read now: clean_environ deletes it before each test
 
@@ -46,7 +49,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "openai-spec" /
 
 
 def examples_dir(override: str | None = _OVERRIDE) -> Path:
-    """The override or the in-repo copy into the examples folder, e.g. None -> tests/data/openai-spec/examples."""
+    """The override or the in-repo copy into the examples folder, e.g. None ->
+    tests/data/openai-spec/examples."""
     if override:
         base = Path(override).expanduser()
         return base / "examples" if (base / "examples").is_dir() else base
@@ -56,7 +60,8 @@ def examples_dir(override: str | None = _OVERRIDE) -> Path:
 EXAMPLES = examples_dir()
 _MISSING = (
     f"the OpenAI spec examples are missing at {EXAMPLES}: the contract tests need them. Check out "
-    "tests/data/openai-spec/examples/*.json (a copy of shared/openai-spec/examples) or set SPEND_SPEC_DIR "
+    "tests/data/openai-spec/examples/*.json (a copy of shared/openai-spec/examples) or set "
+    "SPEND_SPEC_DIR "
     "to the openai-spec folder."
 )
 
@@ -347,7 +352,8 @@ def test_object_examples__name_the_usage_object_example():
     keys = admin_api_keys_to_frame({"proj_abc": [as_list(load("objects/ProjectApiKey.json"))]})
     named = join_names(usage, users=users, projects=projects, api_keys=keys)
     validate(named)
-    # the examples use "user-abc" in usage but "user_abc" in the users list: only project and key match
+    # the examples use "user-abc" in usage but "user_abc" in the users list: only project and key
+    # match
     assert named[["project_name", "api_key_name"]].astype(object).values.tolist() == [
         ["Project example", "My API Key"]
     ]

@@ -1,4 +1,5 @@
-"""CSV export: the usage table's header, exact rows, and cells a spreadsheet would run as formulas."""
+"""CSV export: the usage table's header, exact rows, and cells a spreadsheet would run as
+formulas."""
 
 import io
 

@@ -1,4 +1,5 @@
-"""Unit tests for ``spend.normalize``: payloads into the usage table, one parametrize table per function.
+"""Unit tests for ``spend.normalize``: payloads into the usage table, one parametrize table per
+function.
 
 Bodies here are hand-written in the shapes API-NOTES.md describes, ugly rows included (2023 vs
 2024 fields, nulls, unknown arrays, a project name in ``project_id``, an email as user id). The
@@ -20,28 +21,34 @@ from hypothesis import strategies as st
 from spend import normalize
 from spend.errors import MalformedResponseError
 from spend.normalize import (
-    admin_api_keys_to_frame,
-    admin_costs_to_frame,
-    admin_projects_to_frame,
-    admin_usage_to_frame,
-    admin_users_to_frame,
     join_names,
     join_users,
-    legacy_dims,
-    legacy_identity,
-    legacy_metrics,
-    legacy_usage_to_frame,
-    legacy_users_to_frame,
     model_families,
     model_family,
     to_count,
     to_decimal,
     to_quantity,
     to_text,
-    usage_is_empty,
     utc_day,
 )
 from spend.schema import COLUMNS, conform, validate
+from spend.sources import admin, legacy
+from spend.sources.admin import (
+    admin_api_keys_to_frame,
+    admin_costs_to_frame,
+    admin_projects_to_frame,
+    admin_usage_to_frame,
+    admin_users_to_frame,
+)
+from spend.sources.legacy import (
+    legacy_dims,
+    legacy_identity,
+    legacy_metrics,
+    legacy_usage_to_frame,
+    legacy_users_to_frame,
+    unattributed,
+    usage_is_empty,
+)
 
 DAY = date(2024, 5, 1)
 DAY_START = 1714521600  # 2024-05-01T00:00:00Z
@@ -98,11 +105,20 @@ def records(frame, columns):
 # --------------------------------------------------------------------------------------------
 
 
+PARSING_MODULES = (normalize, legacy, admin)
+
+
 @pytest.mark.parametrize(
-    "name", [name for name in normalize.__all__ if inspect.isfunction(getattr(normalize, name))]
+    ("module", "name"),
+    [
+        (module, name)
+        for module in PARSING_MODULES
+        for name in module.__all__
+        if inspect.isfunction(getattr(module, name))
+    ],
 )
-def test_public_function__docstring_says_x_into_y_eg(name):
-    summary = inspect.getdoc(getattr(normalize, name)).splitlines()[0]
+def test_public_function__docstring_says_x_into_y_eg(module, name):
+    summary = inspect.getdoc(getattr(module, name)).splitlines()[0]
     assert " into " in summary and "e.g." in summary, summary
 
 
@@ -1266,7 +1282,7 @@ def test_admin_usage_to_frame__kind_table(kind, result, expected):
 
 
 def test_admin_usage_to_frame__covers_the_ten_endpoints():
-    assert sorted(normalize.ADMIN_KINDS) == sorted(
+    assert sorted(admin.ADMIN_KINDS) == sorted(
         [
             "completions",
             "embeddings",
@@ -1541,7 +1557,8 @@ def test_admin_costs_to_frame__notes_other_currencies_and_unreadable_amounts():
     assert frame.attrs["non_usd_currencies"] == {"eur": 1}
     assert frame.attrs["unreadable_amounts"] == 1
     assert frame.attrs["skipped"] == 1
-    # the euro row is kept apart with no dollar figure; the unreadable amount makes its group's total unknown
+    # the euro row is kept apart with no dollar figure; the unreadable amount makes its group's
+    # total unknown
     assert sorted(frame["currency"].tolist()) == ["eur", "usd"]
     assert frame["cost_usd"].isna().all()
 
@@ -1908,8 +1925,8 @@ def _usage(rows):
     ],
 )
 def test_unattributed__org_total_minus_members(org, members, expected):
-    rest = normalize.unattributed(_usage(org), _usage(members) if members else _usage([]).iloc[0:0])
+    rest = unattributed(_usage(org), _usage(members) if members else _usage([]).iloc[0:0])
     validate(rest)
     assert rest["user_id"].isna().all()
-    got = sorted(zip(rest["model"], rest["n_requests"], rest["input_tokens"]))
+    got = sorted(zip(rest["model"], rest["n_requests"], rest["input_tokens"], strict=True))
     assert got == sorted(expected)

@@ -54,7 +54,7 @@ def run_until_complete(at: AppTest, tries: int = 20) -> AppTest:
     for _ in range(tries):
         if not any("Partial data" in w.value for w in at.warning):
             break
-        REGISTRY_jobs = list(REGISTRY._jobs.values())
+        REGISTRY_jobs = REGISTRY.jobs()
         for job in REGISTRY_jobs:
             job.wait(10)
         at.run()
@@ -305,7 +305,7 @@ def test_pages__error_states_show_a_message_not_a_traceback(
     at = app(OPENAI_BASE_URL=fake_openai.base_url, SPEND_RATE_LIMIT_PER_MIN="60000", **secrets)
     at.query_params["range"] = "last_7_days"
     at.run()
-    for job in list(REGISTRY._jobs.values()):
+    for job in REGISTRY.jobs():
         job.wait(30)
     at.run()
     no_exceptions(at)
@@ -434,7 +434,7 @@ def test_frame__an_error_keeps_the_filters_in_the_sidebar_and_the_link(fake_open
     at.sidebar.multiselect(key="filter_models").set_value([model]).run()
     fake_openai.fail_next(50, status=503)
     at.sidebar.button(key="refresh").click().run()
-    for job in list(REGISTRY._jobs.values()):
+    for job in REGISTRY.jobs():
         job.wait(30)
     at.run()
     assert any("try again later" in e.value for e in at.error)

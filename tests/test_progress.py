@@ -37,7 +37,7 @@ def test_fetch_progress__eta_table(planned, done, elapsed, rate, waiting, eta):
         started_at=100.0,
         now=100.0 + elapsed,
         rate_per_min=rate,
-        waiting_seconds=waiting,
+        rate_limited_until=100.0 + elapsed + waiting,
     )
     assert state.eta_seconds == pytest.approx(eta)
     assert state.remaining == planned - done
@@ -74,18 +74,19 @@ def test_fetch__progress_figures_follow_the_injected_clock(fake_openai, tmp_path
 def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
     fake_openai, monkeypatch, fresh_streamlit
 ):
-    """A page opened during a background fetch shows what arrived, marked partial, and a progress bar."""
+    """A page opened during a background fetch shows what arrived, marked partial, and a progress
+    bar."""
     from spend.client import OpenAIClient
 
     gate = threading.Event()
     sent = []
     original = OpenAIClient.send_once
 
-    def gated(self, path, params=None):
+    def gated(self, path, params=None, **kw):
         if len(sent) >= 4:
             gate.wait(30)
         sent.append(path)
-        return original(self, path, params)
+        return original(self, path, params, **kw)
 
     monkeypatch.setattr(OpenAIClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 1.0)
@@ -103,7 +104,7 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
     assert at.get("progress"), "no progress bar while fetching"
     partial_requests = at.session_state["_spend_view"].frame["n_requests"].sum()
     gate.set()
-    for job in list(REGISTRY._jobs.values()):
+    for job in REGISTRY.jobs():
         assert job.wait(30)
     at.run()
     assert not any("Partial data" in w.value for w in at.warning)
@@ -118,9 +119,9 @@ def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, f
     gate = threading.Event()
     original = OpenAIClient.send_once
 
-    def gated(self, path, params=None):
+    def gated(self, path, params=None, **kw):
         gate.wait(30)
-        return original(self, path, params)
+        return original(self, path, params, **kw)
 
     monkeypatch.setattr(OpenAIClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 0.2)
@@ -137,9 +138,9 @@ def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, f
         at.run()
         assert not at.exception
         sessions.append(at)
-    assert len(REGISTRY._jobs) == 1
+    assert len(REGISTRY.jobs()) == 1
     gate.set()
-    (job,) = REGISTRY._jobs.values()
+    (job,) = REGISTRY.jobs()
     assert job.wait(30) and job.error is None
     for at in sessions:
         at.run()

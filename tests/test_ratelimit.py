@@ -2,6 +2,7 @@
 
 import multiprocessing
 import time
+from itertools import pairwise
 
 from spend.ratelimit import RateLimiter
 from tests.clock import FakeClock
@@ -14,7 +15,7 @@ def test_rate_limiter__spaces_requests_evenly(tmp_path):
     for _ in range(11):
         limiter.acquire()
         sent.append(clock())
-    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    gaps = [b - a for a, b in pairwise(sent)]
     assert gaps == [12.0] * 10
     assert clock.sleeps == [12.0] * 10  # the first request did not wait
 
@@ -66,7 +67,8 @@ def _worker(directory, count, queue):
 def test_rate_limiter__holds_across_two_processes(tmp_path):
     """Two processes sharing one credential are given slots at least 60/rate apart between them.
 
-    The slots, not the wake-up times, are checked: a busy machine may wake a sleeper late, never early.
+    The slots, not the wake-up times, are checked: a busy machine may wake a sleeper late, never
+    early.
     """
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -78,7 +80,7 @@ def test_rate_limiter__holds_across_two_processes(tmp_path):
         w.join(timeout=30)
     assert len(slots) == 20
     interval = 60 / 1200
-    gaps = [b - a for a, b in zip(slots, slots[1:])]
+    gaps = [b - a for a, b in pairwise(slots)]
     assert min(gaps) >= interval - 1e-6
     for t in slots:  # so no 60 s / rate window ever holds more than one request per interval
         assert sum(1 for s in slots if t <= s < t + 10 * interval - 0.01) <= 10

@@ -1,4 +1,5 @@
-"""The retry policy and the status-to-error ladder, as tables (openai-python tests/test_client.py style)."""
+"""The retry policy and the status-to-error ladder, as tables (openai-python tests/test_client.py
+style)."""
 
 from datetime import UTC, datetime
 
@@ -79,9 +80,8 @@ def test_retry_delay__table(attempt, headers, rand, expected):
     )
 
 
-ENVELOPE = lambda msg: {
-    "error": {"message": msg, "type": "invalid_request_error", "param": None, "code": None}
-}  # noqa: E731
+def ENVELOPE(msg):  # noqa: N802 (reads like the constant it replaces)
+    return {"error": {"message": msg, "type": "invalid_request_error", "param": None, "code": None}}
 
 
 @pytest.mark.parametrize(

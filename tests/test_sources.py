@@ -79,7 +79,8 @@ def test_legacy__per_user_attributes_usage_and_joins_names(fake_openai, tmp_path
     assert set(frame["user_id"].dropna()) <= set(fake_openai.user_ids)
     members = frame[frame["user_id"].notna()]
     assert members["user_email"].notna().all()  # names joined from the users list
-    # what no member made (the fake's service account) is the org total minus the members': nothing lost
+    # what no member made (the fake's service account) is the org total minus the members': nothing
+    # lost
     total = fake_openai.legacy_totals(days[0], days[-1])
     assert int(frame["n_requests"].sum()) == total["n_requests"]
     text = frame[frame["unit"].isna()]
@@ -231,9 +232,9 @@ def test_jobs__two_consumers_of_one_range_share_one_fetch(fake_openai, tmp_path)
     gate = threading.Event()
     original = source.client.send_once
 
-    def slow_send(path, params=None):
+    def slow_send(path, params=None, **kw):
         gate.wait(5)
-        return original(path, params)
+        return original(path, params, **kw)
 
     source.client.send_once = slow_send
     first = registry.start(key, source, source.plan(start, end))
@@ -248,7 +249,8 @@ def test_jobs__two_consumers_of_one_range_share_one_fetch(fake_openai, tmp_path)
 def test_legacy__a_fetch_longer_than_the_freshness_window_still_assembles_everything(
     fake_openai, tmp_path
 ):
-    """At 5/min, 61 requests take 12 minutes: the first answers (users, newest days) go stale on the way."""
+    """At 5/min, 61 requests take 12 minutes: the first answers (users, newest days) go stale on the
+    way."""
     fake_openai.reset(days=60)
     source, clock = source_for(fake_openai, tmp_path, rate=5)
     start, end = fake_openai.days[0], fake_openai.days[-1]
@@ -304,7 +306,8 @@ def test_admin__a_refused_usage_endpoint_is_an_error(fake_openai, tmp_path):
 def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(
     fake_openai, tmp_path
 ):
-    """Unconfirmed, a per-user fetch stops after the users list when the rest would take > 10 min."""
+    """Unconfirmed, a per-user fetch stops after the users list when the rest would take > 10
+    min."""
     source, _ = source_for(fake_openai, tmp_path, per_user=True, rate=5)
     start, end = fake_openai.days[-30], fake_openai.days[-1]
     state = source.fetch(source.plan(start, end), expand_limit=600)
@@ -320,7 +323,8 @@ def test_legacy__per_user_fetch_waits_for_a_yes_before_growing_past_the_bound(
 
 
 def test_jobs__stop_ends_a_rate_limit_wait_at_once_and_sends_nothing_more(fake_openai, tmp_path):
-    """At 1 request a minute the second request waits 60 s; Stop ends that wait without sending it."""
+    """At 1 request a minute the second request waits 60 s; Stop ends that wait without sending
+    it."""
     import time as real_time
 
     settings = Settings(
@@ -331,12 +335,20 @@ def test_jobs__stop_ends_a_rate_limit_wait_at_once_and_sends_nothing_more(fake_o
         rate_limit_per_min=1,
     )
     source = make_source(settings)  # the real clock: the wait below is a real one
+    limiter = source.client.limiter
+    waiting = threading.Event()
+    reserve = limiter.reserve
+
+    def reserve_and_tell() -> float:
+        wait = reserve()
+        if wait > 0:
+            waiting.set()  # the job is about to wait ~60 s for its second slot
+        return wait
+
+    limiter.reserve = reserve_and_tell
     start, end = fake_openai.days[-3], fake_openai.days[-1]
     job = JobRegistry().start("k", source, source.plan(start, end))
-    deadline = real_time.monotonic() + 10
-    while fake_openai.count() < 1 and real_time.monotonic() < deadline:
-        real_time.sleep(0.02)
-    real_time.sleep(0.2)  # the job is now waiting ~60 s for its second slot
+    assert waiting.wait(10)
     began = real_time.monotonic()
     job.stop()
     assert job.wait(5) and real_time.monotonic() - began < 2

@@ -1,1 +1,2 @@
-"""The Streamlit glue: sidebar, cached loaders, the shared view. The only part of ``spend`` that imports streamlit."""
+"""The Streamlit glue: sidebar, cached loaders, the shared view. The only part of ``spend`` that
+imports streamlit."""

@@ -21,7 +21,8 @@ from spend.sources import LoadResult, Plan, Source, make_source
 
 #: A fetch whose ETA is below this starts by itself; a longer one waits for the user's click.
 AUTO_START_SECONDS = 10 * 60
-#: How long a run waits for a just-started fetch before drawing partial data (errors surface at once).
+#: How long a run waits for a just-started fetch before drawing partial data (errors surface at
+#: once).
 INLINE_WAIT_SECONDS = 4.0
 
 
@@ -36,9 +37,34 @@ class Loaded:
     job_key: tuple | None = None
     error: errors.SpendError | None = None
     awaiting_confirmation: bool = False
+    fetcher: Source | None = None  # the API source behind the plan (None for demo data)
+    generation: int = 0  # of the stored answers the table was assembled from
 
 
-#: From this many loaded rows on, each run starts with a garbage collection (see ``release_garbage``).
+def start_fetch(loaded: Loaded) -> None:
+    """The user confirmed a long fetch: start it in the background (no growth bound)."""
+    if loaded.fetcher is not None and loaded.plan is not None and loaded.job_key is not None:
+        REGISTRY.start(loaded.job_key, loaded.fetcher, loaded.plan)
+
+
+def stop_fetch(loaded: Loaded) -> None:
+    """Stop the background fetch of this view; every answer that arrived is kept."""
+    job = REGISTRY.get(loaded.job_key) if loaded.job_key is not None else None
+    if job is not None:
+        job.stop()
+
+
+def refresh(loaded: Loaded) -> None:
+    """Forget the stored answers that are not final yet, so the next run fetches them again."""
+    job = REGISTRY.get(loaded.job_key) if loaded.job_key is not None else None
+    if loaded.fetcher is None or loaded.plan is None or (job is not None and job.running):
+        return
+    loaded.fetcher.forget_non_final(loaded.plan)
+    REGISTRY.forget(loaded.job_key)
+
+
+#: From this many loaded rows on, each run starts with a garbage collection (see
+#: ``release_garbage``).
 LARGE_TABLE_ROWS = 50_000
 
 
@@ -73,7 +99,8 @@ def demo_result(
 def api_source(
     fingerprint: str, name: str, per_user: bool, rate: float, cache_dir: str, _settings: Settings
 ) -> Source:
-    """One source (and HTTP client) per credential and mode; the key is hashed in ``fingerprint`` only."""
+    """One source (and HTTP client) per credential and mode; the key is hashed in ``fingerprint``
+    only."""
     return make_source(_settings, per_user=per_user)
 
 
@@ -88,7 +115,8 @@ def assembled(
     _source: Source,
     _plan: Plan,
 ) -> LoadResult:
-    """What the cache holds for a plan, priced; recomputed whenever the disk cache changed (``generation``)."""
+    """What the cache holds for a plan, priced; recomputed whenever the disk cache changed
+    (``generation``)."""
     return _source.assemble(_plan)
 
 
@@ -102,26 +130,17 @@ def job_key(settings: Settings, per_user: bool, start: date, end: date) -> tuple
     )
 
 
-def load(
-    settings: Settings,
-    start: date,
-    end: date,
-    *,
-    per_user: bool = False,
-    confirmed: bool = False,
-    refresh: bool = False,
-) -> Loaded:
-    """The sidebar's choices into a Loaded view; expected failures are returned, never raised."""
+def load(settings: Settings, start: date, end: date, *, per_user: bool = False) -> Loaded:
+    """The sidebar's choices into a Loaded view; expected failures are returned, never raised.
+
+    A missing part whose fetch takes up to AUTO_START_SECONDS starts by itself; a longer one waits
+    for ``start_fetch`` (the Fetch button).
+    """
     name = settings.resolved_source
     try:
         if name == "demo":
-            result = demo_result(
-                settings.demo_size,
-                utc_today(),
-                start,
-                end,
-                str(settings.prices_file) if settings.prices_file else None,
-            )
+            prices = str(settings.prices_file) if settings.prices_file else None
+            result = demo_result(settings.demo_size, utc_today(), start, end, prices)
             return Loaded(result=result, source=name)
         source = api_source(
             settings.fingerprint,
@@ -134,44 +153,36 @@ def load(
         plan = source.plan(start, end)
         key = job_key(settings, per_user, start, end)
         job = REGISTRY.get(key)
-        if refresh and not (job and job.running):
-            source.forget_non_final(plan)
-            REGISTRY.forget(key)
-            job = None
         if job is not None and not job.running and job.error is not None:
             REGISTRY.forget(key)  # show the error once; the next run may try again
-            return Loaded(
-                result=None, source=name, plan=plan, job=job, job_key=key, error=job.error
-            )
+            return Loaded(None, name, plan, job, key, error=job.error, fetcher=source)
         awaiting = False
         if plan.missing and not (job and job.running):
             stopped_by_user = job is not None and job.stopped
-            if confirmed or (plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user):
-                # Unconfirmed, a fetch may not grow past the auto-start bound once the users list names
-                # the per-user requests: the next run shows that plan and asks.
-                job = REGISTRY.start(
-                    key, source, plan, expand_limit=None if confirmed else AUTO_START_SECONDS
-                )
+            if plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user:
+                # Unconfirmed, a fetch may not grow past the auto-start bound once the users list
+                # names the per-user requests: the next run shows that plan and asks.
+                job = REGISTRY.start(key, source, plan, expand_limit=AUTO_START_SECONDS)
                 job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
                 if job.error is not None and not job.running:
                     REGISTRY.forget(key)
-                    return Loaded(
-                        result=None, source=name, plan=plan, job=job, job_key=key, error=job.error
-                    )
+                    return Loaded(None, name, plan, job, key, error=job.error, fetcher=source)
                 plan = source.plan(start, end)
             else:
                 awaiting = True
-        generation = source.client.cache.generation if source.client and source.client.cache else 0
+        generation = source.generation
         result = assembled(
             settings.fingerprint, name, start, end, per_user, generation, source, plan
         )
         return Loaded(
-            result=result,
-            source=name,
-            plan=plan,
-            job=job,
-            job_key=key,
+            result,
+            name,
+            plan,
+            job,
+            key,
             awaiting_confirmation=awaiting,
+            fetcher=source,
+            generation=generation,
         )
     except errors.SpendError as exc:
         return Loaded(result=None, source=name, error=exc)

@@ -1,4 +1,5 @@
-"""Mirror the view (date range and filters, never a key) in the URL so a shared link shows the same view."""
+"""Mirror the view (date range and filters, never a key) in the URL so a shared link shows the same
+view."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def seed_state_from_url() -> None:
 
 
 def url_selection(state_key: str, options: list[str]) -> list[str] | None:
-    """The URL's filter values for a widget, limited to the options that exist; None when none came."""
+    """The URL's filter values for a widget, limited to the options that exist; None when none
+    came."""
     values = st.session_state.pop(f"_url_{state_key}", None)
     if values is None:
         return None
@@ -48,7 +50,8 @@ def url_selection(state_key: str, options: list[str]) -> list[str] | None:
 
 
 def pending_filters() -> dict[str, list[str]]:
-    """Filters a link brought that no run has applied yet (loading failed so far), to keep them in the URL."""
+    """Filters a link brought that no run has applied yet (loading failed so far), to keep them in
+    the URL."""
     return {key: st.session_state.get(f"_url_{key}", []) for key in LISTS}
 
 

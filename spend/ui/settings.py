@@ -15,7 +15,8 @@ from spend.config import ENV_NAMES, Settings
 
 
 def secrets_mapping() -> dict[str, Any]:
-    """``st.secrets`` into a plain dict of our setting names; empty when there is no secrets file."""
+    """``st.secrets`` into a plain dict of our setting names; empty when there is no secrets
+    file."""
     try:
         return {name: st.secrets[name] for name in ENV_NAMES if name in st.secrets}
     except Exception:  # no secrets.toml, or an unreadable one: run on env/demo

@@ -1,7 +1,10 @@
-"""The sidebar every page shares: connection, source, date range, filters and the fetch status.
+"""The sidebar every page shares, composed of small parts: connection, date range, fetch status,
+filters, and the view they build.
 
 Its widgets have explicit keys and are drawn by the frame on every run, so choices survive page
 switches; the range and filters (never the key) are mirrored in the URL (``spend.ui.query``).
+Buttons act through ``on_click`` callbacks (start, stop, refresh a fetch), so a click takes effect
+before the rerun it causes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from spend.config import Settings, key_kind
 from spend.dates import DEFAULT_PRESET, PRESETS, preset_range, previous_period
 from spend.formatting import format_duration
 from spend.jobs import REGISTRY
-from spend.ui import data, query
+from spend.ui import auth, data, query
 from spend.ui.settings import base_settings
 from spend.ui.view import View, set_view
 
@@ -42,13 +45,26 @@ FILTERS = {  # widget key -> (label, analysis.options key, placeholder)
     "filter_projects": ("Projects", "projects", "All projects"),
     "filter_keys": ("API keys", "api_keys", "All API keys"),
 }
+#: While a fetch runs, the page itself is redrawn with the answers so far at most this often.
+PAGE_REFRESH_SECONDS = 10.0
 
 
-def _connection(base: Settings) -> tuple[Settings, bool]:
-    """Key, org id, source and mode widgets into the settings for this session."""
-    st.session_state.setdefault("org_id", base.org_id or "")
+# --- connection --------------------------------------------------------------------------------
+
+
+def connection(base: Settings) -> tuple[Settings, bool]:
+    """Key, org id, source and mode widgets into the settings for this session and the per-user
+    mode.
+
+    The app's own key (secrets or env) is used only with the app's own org id: a visitor who wants
+    another organization brings their own key. Viewers who may not see the connection settings
+    get only the field for a key of their own.
+    """
+    full = auth.can_see_connection()
+    st.session_state.setdefault("org_id", (base.org_id or "") if full else "")
     st.session_state.setdefault("source_choice", base.source)
-    with st.expander("Connection", icon=":material/key:", expanded=not base.api_key):
+    title = "Connection" if full else "Your own key"
+    with st.expander(title, icon=":material/key:", expanded=not base.api_key):
         typed = st.text_input(
             "API key or admin key",
             type="password",
@@ -56,34 +72,60 @@ def _connection(base: Settings) -> tuple[Settings, bool]:
             placeholder="configured by the app (leave empty)"
             if base.api_key
             else "sk-… (leave empty for demo data)",
-            help="An admin key (sk-admin-…) reads the official Usage and Costs APIs; a normal key plus an "
-            "org id reads the legacy usage endpoint. A key typed here lives only in this browser session.",
-        )
+            help="An admin key (sk-admin-…) reads the official Usage and Costs APIs; a normal key "
+            "plus an org id reads the legacy usage endpoint. A key typed here lives only in this "
+            "browser session.",
+        ).strip()
         org = st.text_input(
             "Organization id",
             key="org_id",
             placeholder="org-…",
             help="Needed with a normal key: platform.openai.com/settings/organization/general",
-        )
-        choice = st.selectbox(
-            "Source", list(SOURCE_LABELS), key="source_choice", format_func=SOURCE_LABELS.get
-        )
-        settings = base.with_(
-            api_key=typed.strip() or base.api_key, org_id=org.strip() or None, source=choice
-        )
+        ).strip()
+        if full:
+            choice = st.selectbox(
+                "Source", list(SOURCE_LABELS), key="source_choice", format_func=SOURCE_LABELS.get
+            )
+        else:
+            choice = base.source
+        if typed:
+            settings = base.with_(api_key=typed, org_id=org or None, source=choice)
+        else:
+            if base.api_key and org and org != (base.org_id or ""):
+                st.caption(
+                    ":material/info: The app's key reads only its own organization; type your own "
+                    "key to see another."
+                )
+            settings = base.with_(source=choice)
         per_user = False
         if settings.resolved_source == "legacy":
             per_user = st.toggle(
                 "Attribute usage to users",
                 key="per_user",
-                help="Per day, the org-wide answer plus one per member instead of one per day: the legacy "
-                "endpoint's org-wide answer names no users. Usage no current member made (service accounts, "
-                "removed users) shows as (no user). Needs many more requests at ~5 a minute.",
+                help="Per day, the org-wide answer plus one per member instead of one per day: "
+                "the legacy endpoint's org-wide answer names no users. Usage no current member "
+                "made (service accounts, removed users) shows as (no user). Needs many more "
+                "requests at ~5 a minute.",
             )
     return settings, per_user
 
 
-def _date_range(today: date) -> tuple[str, date, date]:
+def source_badge(settings: Settings, *, failed: bool) -> None:
+    """Which source is active (and its key kind), red when loading it failed."""
+    active = settings.resolved_source
+    kind = key_kind(settings.api_key)
+    badge = ACTIVE_LABELS[active] + (f" · {kind} key" if kind and active != "demo" else "")
+    if failed:
+        st.badge(badge + " · error", icon=":material/error:", color="red")
+    else:
+        color = "orange" if active == "demo" else "green"
+        st.badge(badge, icon=":material/database:", color=color)
+
+
+# --- date range --------------------------------------------------------------------------------
+
+
+def date_range(today: date) -> tuple[str, date, date]:
     """Preset and custom-date widgets into (preset id, start, end)."""
     st.session_state.setdefault("range_preset", DEFAULT_PRESET)
     preset = st.selectbox("Date range", list(PRESETS), key="range_preset", format_func=PRESETS.get)
@@ -96,7 +138,7 @@ def _date_range(today: date) -> tuple[str, date, date]:
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
             st.session_state[LAST_RANGE] = (picked[0], picked[1])
             return preset, picked[0], picked[1]
-        # Half picked: keep showing the last complete range (never load or fetch a range nobody chose).
+        # Half picked: keep showing the last complete range (never load a range nobody chose).
         st.caption(
             f"Pick the last day of the range. Showing {last[0]:%b %d} – {last[1]:%b %d} meanwhile."
         )
@@ -107,13 +149,97 @@ def _date_range(today: date) -> tuple[str, date, date]:
     return preset, start, end
 
 
+# --- fetch status ------------------------------------------------------------------------------
+
+
+def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
+    """The fetch plan, its live progress, and (with ``controls``) Fetch and Refresh buttons."""
+    plan, job = loaded.plan, loaded.job
+    if plan is None:
+        return
+    stored = plan.total - plan.missing
+    partial = loaded.result is not None and loaded.result.partial
+    if job is not None and (job.running or (partial and job.error is None and not job.stopped)):
+        # also when the job ended after this run read the cache: the fragment reruns once
+        _progress(loaded.job_key, controls)
+    elif plan.missing:
+        eta = format_duration(plan.eta_seconds)
+        st.caption(
+            f"{plan.missing} of {plan.total} requests still to fetch, about {eta} at "
+            f"{plan.rate_per_min:g}/min."
+        )
+        if loaded.awaiting_confirmation and controls:
+            st.button(
+                f"Fetch {plan.missing} requests (~{eta})",
+                key="confirm_fetch",
+                icon=":material/download:",
+                type="primary",
+                on_click=data.start_fetch,
+                args=(loaded,),
+            )
+    else:
+        st.caption(f":material/check_circle: All {stored} answers for this range are stored.")
+        if controls:
+            st.button(
+                "Refresh recent days",
+                key="refresh",
+                icon=":material/refresh:",
+                help="Fetch again the days that are not final yet (the last 48 hours).",
+                on_click=data.refresh,
+                args=(loaded,),
+            )
+
+
+@st.fragment(run_every=2)
+def _progress(key: tuple | None, controls: bool) -> None:
+    """Live progress of the background fetch; redraws the page as answers arrive and once it
+    ends."""
+    job = REGISTRY.get(key) if key else None
+    if job is None:
+        return
+    state = job.progress
+    now = datetime.now(UTC).timestamp()
+    if not job.running:
+        if st.session_state.get("_shown_job") != job.serial:
+            st.session_state["_shown_job"] = job.serial
+            st.rerun()
+        return
+    drawn = st.session_state.setdefault("_drawn_progress", (job.serial, state.done, now))
+    if drawn[0] != job.serial:
+        drawn = st.session_state["_drawn_progress"] = (job.serial, state.done, now)
+    if state.done > drawn[1] and now - drawn[2] >= PAGE_REFRESH_SECONDS:
+        st.session_state["_drawn_progress"] = (job.serial, state.done, now)
+        st.rerun()  # the whole app: the page shows the new answers
+    state.now = now
+    total = job.plan.total
+    stored = total - (state.planned - state.done)  # the page banner's measure: answers stored
+    if job.stopped:
+        st.caption(":material/stop_circle: Stopping…")
+        return
+    eta = format_duration(state.eta_seconds)
+    st.progress(
+        stored / total if total else 1.0, text=f"Fetching: {stored} of {total} answers · ETA {eta}"
+    )
+    if state.waiting_seconds > 0:
+        st.caption(
+            f":material/hourglass_top: waiting {state.waiting_seconds:.0f} s for OpenAI's rate "
+            "limit"
+        )
+    if controls:
+        st.button("Stop", key="stop_fetch", icon=":material/stop_circle:", on_click=job.stop)
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _options(token: tuple, _frame: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     return analysis.options(_frame)
 
 
-def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
-    """The filter multiselects (only those with something to choose) into selected ids per filter."""
+def filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
+    """The filter multiselects (only those with something to choose) into selected ids per
+    filter; ``token`` names the table the options come from (it changes when the table does)."""
     choices = _options(token, frame)
     selected: dict[str, list[str]] = {}
     for state_key, (label, kind, placeholder) in FILTERS.items():
@@ -141,168 +267,74 @@ def _filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
     return selected
 
 
-def _status(loaded: data.Loaded) -> bool:
-    """The fetch plan / progress / refresh controls; returns True when the user asked to fetch now."""
-    plan, job = loaded.plan, loaded.job
-    if plan is None:
-        return False
-    stored = plan.total - plan.missing
-    if job is not None and (
-        job.running
-        or (
-            loaded.result is not None
-            and loaded.result.partial
-            and job.error is None
-            and not job.stopped
-        )
-    ):
-        _progress(
-            loaded.job_key
-        )  # also when the job ended after this run read the cache: it reruns once
-    elif plan.missing:
-        st.caption(
-            f"{plan.missing} of {plan.total} requests still to fetch, about "
-            f"{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min."
-        )
-        if loaded.awaiting_confirmation:
-            return st.button(
-                f"Fetch {plan.missing} requests (~{format_duration(plan.eta_seconds)})",
-                key="confirm_fetch",
-                icon=":material/download:",
-                type="primary",
-            )
-    else:
-        st.caption(f":material/check_circle: All {stored} answers for this range are stored.")
-    return False
+# --- the view ----------------------------------------------------------------------------------
 
 
-#: While a fetch runs, the page itself is redrawn with the answers so far at most this often.
-PAGE_REFRESH_SECONDS = 10.0
-
-
-@st.fragment(run_every=2)
-def _progress(key: tuple | None) -> None:
-    """Live progress of the background fetch; redraws the page as answers arrive and once it ends."""
-    job = REGISTRY.get(key) if key else None
-    if job is None:
-        return
-    state = job.progress
-    now = datetime.now(UTC).timestamp()
-    if not job.running:
-        if st.session_state.get("_shown_job") != job.serial:
-            st.session_state["_shown_job"] = job.serial
-            st.rerun()
-        return
-    drawn = st.session_state.setdefault("_drawn_progress", (job.serial, state.done, now))
-    if drawn[0] != job.serial:
-        drawn = st.session_state["_drawn_progress"] = (job.serial, state.done, now)
-    if state.done > drawn[1] and now - drawn[2] >= PAGE_REFRESH_SECONDS:
-        st.session_state["_drawn_progress"] = (job.serial, state.done, now)
-        st.rerun()  # the whole app: the page shows the new answers
-    state.now = now
-    total = job.plan.total
-    stored = total - (
-        state.planned - state.done
-    )  # the same measure as the page's banner: answers stored
-    if job.stopped:
-        st.caption(":material/stop_circle: Stopping…")
-        return
-    st.progress(
-        stored / total if total else 1.0,
-        text=f"Fetching: {stored} of {total} answers · ETA {format_duration(state.eta_seconds)}",
+def build_view(loaded: data.Loaded, start: date, end: date, chosen: dict[str, list[str]]) -> View:
+    """The loaded table, the range and the chosen filters into the View every page reads."""
+    full = loaded.result.frame
+    prev_start, prev_end = previous_period(start, end)
+    history = analysis.filter_usage(
+        full,
+        start=prev_start,
+        end=end,
+        models=chosen["filter_models"],
+        users=chosen["filter_users"],
+        projects=chosen["filter_projects"],
+        api_keys=chosen["filter_keys"],
     )
-    if job.rate_limited_until > now:
-        st.caption(
-            f":material/hourglass_top: waiting {job.rate_limited_until - now:.0f} s for OpenAI's rate limit"
-        )
-    if st.button("Stop", key="stop_fetch", icon=":material/stop_circle:"):
-        job.stop()
-        st.rerun()
-
-
-def render() -> View | None:
-    """Draw the sidebar, load the data it selects, publish the View; None when loading failed (message shown)."""
-    base = base_settings()
-    query.seed_state_from_url()
-    today = data.utc_today()
-    with st.sidebar:
-        settings, per_user = _connection(base)
-        active = settings.resolved_source
-        kind = key_kind(settings.api_key)
-        badge = ACTIVE_LABELS[active] + (f" · {kind} key" if kind and active != "demo" else "")
-        badge_slot = st.empty()  # drawn once loading tells whether the source works
-        preset, start, end = _date_range(today)
-        prev_start, prev_end = previous_period(start, end)
-        confirmed = st.session_state.pop("_confirmed_fetch", False)
-        refresh = st.session_state.pop("_refresh", False)
-        loaded = data.load(
-            settings, prev_start, end, per_user=per_user, confirmed=confirmed, refresh=refresh
-        )
-        failed = loaded.error is not None or loaded.result is None
-        with badge_slot:
-            if failed:
-                st.badge(badge + " · error", icon=":material/error:", color="red")
-            else:
-                st.badge(
-                    badge,
-                    icon=":material/database:",
-                    color="orange" if active == "demo" else "green",
-                )
-        if failed:
-            query.write_state_to_url(
-                preset, start, end, st.session_state.get(KEPT_FILTERS) or query.pending_filters()
-            )
-        else:
-            full = loaded.result.frame
-            data.release_garbage(len(full))
-            token = (
-                active,
-                settings.fingerprint,
-                per_user,
-                prev_start,
-                end,
-                len(full),
-                loaded.plan.missing if loaded.plan else 0,
-            )
-            if _status(loaded):  # the fetch status sits above the filters, where it is seen
-                st.session_state["_confirmed_fetch"] = True
-                st.rerun()
-            if active != "demo" and loaded.plan is not None and not loaded.plan.missing:
-                if st.button(
-                    "Refresh recent days",
-                    key="refresh",
-                    icon=":material/refresh:",
-                    help="Fetch again the days that are not final yet (the last 48 hours).",
-                ):
-                    st.session_state["_refresh"] = True
-                    st.rerun()
-            st.divider()
-            filters = _filters(full, token)
-            st.session_state[KEPT_FILTERS] = filters
-            query.write_state_to_url(preset, start, end, filters)
-    if failed:
-        set_view(None)
-        _show_error(loaded)
-        return None
-    kw = dict(
-        models=filters["filter_models"],
-        users=filters["filter_users"],
-        projects=filters["filter_projects"],
-        api_keys=filters["filter_keys"],
-    )
-    history = analysis.filter_usage(full, start=prev_start, end=end, **kw)
-    view = View(
+    return View(
         loaded=loaded,
         start=start,
         end=end,
         previous_start=prev_start,
         previous_end=prev_end,
-        filters=filters,
+        filters=chosen,
         frame=analysis.filter_usage(history, start=start, end=end),
         history=history,
         full=full,
         now=datetime.now(UTC),
     )
+
+
+def render() -> View | None:
+    """Draw the sidebar, load the data it selects, publish the View; None when loading failed
+    (the message is shown)."""
+    query.seed_state_from_url()
+    today = data.utc_today()
+    with st.sidebar:
+        settings, per_user = connection(base_settings())
+        badge_slot = st.empty()  # drawn once loading tells whether the source works
+        preset, start, end = date_range(today)
+        prev_start, _ = previous_period(start, end)
+        loaded = data.load(settings, prev_start, end, per_user=per_user)
+        failed = loaded.error is not None or loaded.result is None
+        with badge_slot:
+            source_badge(settings, failed=failed)
+        if failed:
+            kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
+            query.write_state_to_url(preset, start, end, kept)
+        else:
+            data.release_garbage(len(loaded.result.frame))
+            own_key = bool(st.session_state.get("api_key", "").strip())
+            fetch_status(loaded, controls=own_key or auth.can_control_fetches())
+            st.divider()
+            token = (
+                settings.resolved_source,
+                settings.fingerprint,
+                per_user,
+                prev_start,
+                end,
+                loaded.generation,
+            )
+            chosen = filters(loaded.result.frame, token)
+            st.session_state[KEPT_FILTERS] = chosen
+            query.write_state_to_url(preset, start, end, chosen)
+    if failed:
+        set_view(None)
+        _show_error(loaded)
+        return None
+    view = build_view(loaded, start, end, chosen)
     set_view(view)
     return view
 

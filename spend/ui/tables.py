@@ -1,4 +1,5 @@
-"""Readable column formats for the tables the pages show (money as $1,234.56, counts with separators)."""
+"""Readable column formats for the tables the pages show (money as $1,234.56, counts with
+separators)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ LABELS = {
 
 
 def column_config(columns) -> dict:
-    """Column names into Streamlit column configs: money, counts, shares, dates, progress bars for share."""
+    """Column names into Streamlit column configs: money, counts, shares, dates, progress bars for
+    share."""
     config: dict = {}
     for name in columns:
         label = LABELS.get(name, name)
@@ -102,12 +104,14 @@ ROW_PX = 35
 
 
 def fitted_height(rows: int, *, most: int = 600) -> int:
-    """A row count into a table height that fits them, at most ``most`` pixels, e.g. 3 rows -> 143."""
+    """A row count into a table height that fits them, at most ``most`` pixels, e.g. 3 rows ->
+    143."""
     return min(most, ROW_PX * (rows + 1) + 3)
 
 
 def newest_first(frame, n: int):
-    """The ``n`` newest rows of a usage table, newest first, without copying the whole table to sort it."""
+    """The ``n`` newest rows of a usage table, newest first, without copying the whole table to sort
+    it."""
     days = frame["date"].to_numpy().astype("int64")
     order = (-days).argsort(kind="stable")[:n]
     return frame.iloc[order]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -27,7 +27,6 @@ class View:
     history: pd.DataFrame  # filtered rows in [previous_start, end], for period comparisons
     full: pd.DataFrame  # every loaded row, unfiltered (sidebar options, freshness)
     now: datetime
-    labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -68,7 +67,8 @@ NO_ROWS = "No usage in this range with these filters. Widen the date range or cl
 
 
 def open_page(title: str, *, require_rows: bool = True) -> View:
-    """A page's opening: the view, its title, the banners; stops with a note when there is nothing to show."""
+    """A page's opening: the view, its title, the banners; stops with a note when there is nothing
+    to show."""
     view = get_view()
     st.title(title)
     notices(view)
@@ -86,7 +86,8 @@ def notices(view: View) -> None:
     result = view.loaded.result
     if view.source == "demo":
         st.info(
-            "**Demo data**: a synthetic organization, so you can try every page. Enter an API key and org id "
+            "**Demo data**: a synthetic organization, so you can try every page. Enter an API key "
+            "and org id "
             "(or an admin key) under *Connection* in the sidebar to see your own.",
             icon=":material/science:",
         )
@@ -94,8 +95,7 @@ def notices(view: View) -> None:
         st.warning(partial_banner(view.loaded), icon=":material/downloading:")
     if result is not None:
         for note in result.notices:
-            if view.source != "demo":
-                st.warning(note, icon=":material/info:")
+            st.warning(note, icon=":material/info:")
 
 
 def partial_banner(loaded: Loaded) -> str:
@@ -107,12 +107,19 @@ def partial_banner(loaded: Loaded) -> str:
         else "some answers are missing"
     )
     if job is not None and job.running:
-        return f"**Partial data**: {stored}; the figures below grow as the rest arrive (newest days first)."
+        return (
+            f"**Partial data**: {stored}; the figures below grow as the rest arrive (newest days "
+            "first)."
+        )
     if loaded.awaiting_confirmation and job is not None and job.stopped:
-        return f"**Fetch stopped**: {stored}. Press *Fetch* in the sidebar to go on; nothing is fetched twice."
+        return (
+            f"**Fetch stopped**: {stored}. Press *Fetch* in the sidebar to go on; nothing is "
+            "fetched twice."
+        )
     if loaded.awaiting_confirmation:
         return (
-            f"**Fetch not started**: {stored}. The rest takes a while at OpenAI's rate limit: press *Fetch* "
+            f"**Fetch not started**: {stored}. The rest takes a while at OpenAI's rate limit: "
+            "press *Fetch* "
             "in the sidebar to start it."
         )
     return f"**Partial data**: {stored}."

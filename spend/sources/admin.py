@@ -1,0 +1,616 @@
+"""The admin source: an admin key (``sk-admin-``) and OpenAI's official Usage and Costs APIs.
+
+Ten usage endpoints (``/organization/usage/{kind}``, daily buckets, the finest ``group_by`` each
+allows), ``/organization/costs`` (billed money per project, line item and key) and the lists that
+name ids (users, projects, each project's keys). Costs ``amount.value`` is read as a string into
+``Decimal``; amounts in other currencies stay out of dollar sums (API-NOTES §2).
+
+    admin_usage_to_frame("completions", pages).pipe(join_names, users=u, projects=p, api_keys=k)
+    admin_costs_to_frame(pages)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from spend.cache import is_final
+from spend.errors import MalformedResponseError
+from spend.normalize import (
+    API_KEY_COLUMNS,
+    PROJECT_COLUMNS,
+    USER_COLUMNS,
+    Errors,
+    add_metrics,
+    check_errors,
+    dedupe,
+    finish_usage,
+    first_present,
+    group_columns,
+    join_names,
+    name_table,
+    require_dict,
+    to_count,
+    to_decimal,
+    to_quantity,
+    to_text,
+    utc_day,
+)
+from spend.schema import conform, empty_frame
+from spend.sources.base import PlannedRequest, Refused, Source, day_range, epoch
+
+#: Admin usage endpoints (API-NOTES §2) and the finest group_by each allows.
+ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
+    "completions": ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier"),
+    "embeddings": ("project_id", "user_id", "api_key_id", "model"),
+    "moderations": ("project_id", "user_id", "api_key_id", "model"),
+    "images": ("project_id", "user_id", "api_key_id", "model", "size", "source"),
+    "audio_speeches": ("project_id", "user_id", "api_key_id", "model"),
+    "audio_transcriptions": ("project_id", "user_id", "api_key_id", "model"),
+    "vector_stores": ("project_id",),
+    "code_interpreter_sessions": ("project_id",),
+    # file search has no model: it has vector_store_id instead
+    "file_search_calls": ("project_id", "user_id", "api_key_id"),
+    "web_search_calls": ("project_id", "user_id", "api_key_id", "model"),
+}
+COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
+USAGE_BUCKETS_PER_PAGE = 31  # usage, bucket_width=1d: the API's maximum
+COST_BUCKETS_PER_PAGE = 180  # costs: the API's maximum
+LIST_PAGE_SIZE = 100
+#: end_time is clamped to now (a future value has made calls fail), rounded down to this many
+#: seconds so the cache key of the current window is stable while its entry is fresh.
+END_TIME_GRANULARITY = 600
+
+# --------------------------------------------------------------------------------------------
+# Payloads into frames
+# --------------------------------------------------------------------------------------------
+
+#: Admin usage endpoint -> how its results read: ``operation`` and ``object`` (the result type it
+#: returns), ``tokens`` (reads input/cached/output tokens), ``unit`` + ``quantity`` (field into
+#: ``units``), ``requests`` (fields for n_requests, first present wins), ``extras`` (usage column
+#: -> result field), ``level`` (a level such as storage: keep the day's peak across buckets).
+ADMIN_KINDS: dict[str, dict[str, Any]] = {
+    "completions": {
+        "operation": "completion",
+        "object": "organization.usage.completions.result",
+        "tokens": True,
+        "requests": ("num_model_requests",),
+        "extras": {"batch": "batch", "service_tier": "service_tier"},
+    },
+    "embeddings": {
+        "operation": "embeddings",
+        "object": "organization.usage.embeddings.result",
+        "tokens": True,
+        "requests": ("num_model_requests",),
+    },
+    "moderations": {
+        "operation": "moderation",
+        "object": "organization.usage.moderations.result",
+        "tokens": True,
+        "requests": ("num_model_requests",),
+    },
+    "images": {
+        "operation": "image",
+        "object": "organization.usage.images.result",
+        "unit": "images",
+        "quantity": "images",
+        "requests": ("num_model_requests",),
+        "extras": {"image_size": "size", "image_source": "source"},
+    },
+    "audio_speeches": {
+        "operation": "tts",
+        "object": "organization.usage.audio_speeches.result",
+        "unit": "characters",
+        "quantity": "characters",
+        "requests": ("num_model_requests",),
+    },
+    "audio_transcriptions": {
+        "operation": "transcription",
+        "object": "organization.usage.audio_transcriptions.result",
+        "unit": "seconds",
+        "quantity": "seconds",
+        "requests": ("num_model_requests",),
+    },
+    "vector_stores": {
+        "operation": "vector_storage",
+        "object": "organization.usage.vector_stores.result",
+        "unit": "bytes",
+        "quantity": "usage_bytes",
+        "requests": (),
+        # storage is a level, not a flow: hourly buckets of one day keep the peak, not the sum
+        "level": True,
+    },
+    "code_interpreter_sessions": {
+        "operation": "code_interpreter",
+        "object": "organization.usage.code_interpreter_sessions.result",
+        "unit": "sessions",
+        "quantity": "num_sessions",
+        "requests": (),
+    },
+    "file_search_calls": {
+        "operation": "file_search",
+        "object": "organization.usage.file_searches.result",
+        "unit": "calls",
+        "quantity": "num_requests",
+        "requests": ("num_requests",),
+    },
+    "web_search_calls": {
+        "operation": "web_search",
+        "object": "organization.usage.web_searches.result",
+        "unit": "calls",
+        "quantity": "num_requests",
+        # n_requests counts calls, like file search: the model requests are already in completions
+        "requests": ("num_requests",),
+    },
+}
+
+_ADMIN_DIMS = ("project_id", "user_id", "api_key_id", "model")
+_ADMIN_EXTRA_DIMS = ("batch", "service_tier", "image_size", "image_source")
+_ADMIN_KEY = ("date", *_ADMIN_DIMS, *_ADMIN_EXTRA_DIMS)
+
+
+def _to_flag(value: Any) -> bool | None:
+    """A JSON ``batch`` value into a bool or None, e.g. ``True -> True``, ``"false" -> False``,
+    ``None -> None``."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return {"true": True, "1": True, "false": False, "0": False}.get(text)
+
+
+def iter_buckets(
+    pages: Iterable[dict], what: str, errors: Errors = "coerce"
+) -> Iterable[tuple[pd.Timestamp, list]]:
+    """Admin ``page`` bodies into (UTC day, results) per bucket, e.g. one page of 2 buckets -> 2
+    pairs.
+
+    Buckets that are not objects, or whose ``start_time`` cannot be read, are skipped (coerce) or
+    raise; a bucket whose ``results`` is not a list yields no results.
+
+    :param pages: decoded page bodies (``{"object": "page", "data": [bucket, ...], ...}``)
+    :param what: endpoint, for messages
+    :param errors: policy for unreadable buckets
+    """
+    for page in pages:
+        body = require_dict(page, f"{what} page")
+        buckets = body.get("data")
+        if buckets is None:
+            continue
+        if not isinstance(buckets, list):
+            if errors == "raise":
+                raise MalformedResponseError(
+                    f"{what} page 'data' is {type(buckets).__name__}, not a list"
+                )
+            continue
+        for bucket in buckets:
+            day = utc_day(bucket.get("start_time")) if isinstance(bucket, dict) else None
+            if day is None:
+                if errors == "raise":
+                    raise MalformedResponseError(
+                        f"{what} page holds a bucket without a readable start_time: {bucket!r:.80}"
+                    )
+                continue
+            results = bucket.get("results")
+            yield day, results if isinstance(results, list) else []
+
+
+def admin_result_row(kind: str, result: dict, errors: Errors = "coerce") -> tuple[tuple, list]:
+    """An admin usage result into (dimensions, metrics), e.g. a completions result -> ((proj, user,
+    key, model, ...), [5, 1000, 400, 500, None]).
+
+    :param kind: one of ADMIN_KINDS
+    :param result: one element of a bucket's ``results``
+    :param errors: policy for unreadable numbers
+    """
+    spec = ADMIN_KINDS[kind]
+    extras = spec.get("extras", {})
+    extra_values = []
+    for name in _ADMIN_EXTRA_DIMS:
+        field = extras.get(name)
+        raw = result.get(field) if field else None
+        extra_values.append(_to_flag(raw) if name == "batch" else to_text(raw))
+    dims = (*(to_text(result.get(name)) for name in _ADMIN_DIMS), *extra_values)
+    if spec.get("tokens"):
+        tokens = [
+            to_count(result.get("input_tokens"), errors),
+            to_count(result.get("input_cached_tokens"), errors),
+            to_count(result.get("output_tokens"), errors),
+        ]
+    else:
+        tokens = [0, 0, 0]
+    quantity = spec.get("quantity")
+    units = to_quantity(result.get(quantity), errors) if quantity else None
+    requests = to_count(first_present(result, spec["requests"]), errors) if spec["requests"] else 0
+    return dims, [requests, *tokens, units]
+
+
+def admin_usage_to_frame(
+    kind: str, pages: Iterable[dict], *, errors: Errors = "coerce"
+) -> pd.DataFrame:
+    """Admin ``/organization/usage/{kind}`` pages into the usage table, e.g. completions buckets ->
+    one row per day x group.
+
+    ``date`` is the bucket's UTC day; hourly/minute buckets of one day are added up (storage,
+    a level, keeps the day's peak). Empty buckets give no rows. Results whose ``object`` names
+    another type are skipped and counted: ``attrs["skipped"]`` (total) and
+    ``attrs["skipped_objects"]`` ({object: count}); a result without ``object`` is read.
+
+    :param kind: completions, embeddings, moderations, images, audio_speeches,
+        audio_transcriptions, vector_stores, code_interpreter_sessions, file_search_calls,
+        web_search_calls
+    :param pages: decoded page bodies
+    :param errors: ``"coerce"`` or ``"raise"`` (unreadable numbers/buckets, unknown result objects)
+    """
+    check_errors(errors)
+    if kind not in ADMIN_KINDS:
+        raise ValueError(
+            f"unknown admin usage kind {kind!r}; expected one of {sorted(ADMIN_KINDS)}"
+        )
+    spec = ADMIN_KINDS[kind]
+    expected = spec["object"]
+    level = spec.get("level", False)
+    # first per (bucket day, bucket, dims) so a level is never summed across hours
+    per_bucket: dict[tuple, list] = {}
+    skipped: Counter[str] = Counter()
+    for bucket_index, (day, results) in enumerate(iter_buckets(pages, f"usage/{kind}", errors)):
+        for result in results:
+            if not isinstance(result, dict):
+                if errors == "raise":
+                    raise MalformedResponseError(
+                        f"usage/{kind} bucket holds a {type(result).__name__}, not an object"
+                    )
+                skipped[type(result).__name__] += 1
+                continue
+            obj = result.get("object")
+            if obj is not None and obj != expected:
+                if errors == "raise":
+                    raise MalformedResponseError(
+                        f"usage/{kind} returned a {obj!r} result; expected {expected!r}"
+                    )
+                skipped[str(obj)] += 1
+                continue
+            dims, metrics = admin_result_row(kind, result, errors)
+            key = (bucket_index if level else None, day, *dims)
+            add_metrics(per_bucket, key, metrics)
+    groups: dict[tuple, list] = {}
+    for (_, *key), metrics in per_bucket.items():
+        add_metrics(groups, tuple(key), metrics, peak=level)
+    columns = group_columns(groups, _ADMIN_KEY)
+    n_rows = len(groups)
+    columns.update(
+        source=["admin"] * n_rows,
+        operation=[spec["operation"]] * n_rows,
+        unit=[spec.get("unit")] * n_rows,
+        cost_basis=["unpriced"] * n_rows,
+    )
+    frame = finish_usage(columns, n_rows)
+    frame.attrs["skipped"] = sum(skipped.values())
+    frame.attrs["skipped_objects"] = dict(skipped)
+    return frame
+
+
+_COST_KEY = ("date", "project_id", "api_key_id", "line_item", "currency")
+
+
+def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") -> pd.DataFrame:
+    """Admin ``/organization/costs`` pages into billed usage rows, e.g. ``{"amount": {"value":
+    "12.50"}} -> cost_usd 12.5``.
+
+    One row per day x project x key x line item: ``operation="cost"``, ``cost_basis="billed"``,
+    ``cost_usd`` summed in Decimal (``amount.value`` may be a number or a string) and converted to
+    float at the end. Amounts in another currency keep their rows (``currency`` column) but no
+    ``cost_usd`` (NA: never added to dollars), counted in ``attrs["non_usd_currencies"]``
+    ({currency: rows}); unreadable amounts make their row's ``cost_usd`` NA (never a silent 0) and
+    count in ``attrs["unreadable_amounts"]`` (or raise); foreign result objects in
+    ``attrs["skipped"]``.
+
+    :param pages: decoded page bodies
+    :param errors: ``"coerce"`` or ``"raise"``
+    """
+    check_errors(errors)
+    groups: dict[tuple, Decimal | None] = {}
+    skipped = 0
+    unreadable = 0
+    foreign: Counter[str] = Counter()
+    for day, results in iter_buckets(pages, "costs", errors):
+        for result in results:
+            obj = result.get("object") if isinstance(result, dict) else type(result).__name__
+            if not isinstance(result, dict) or (
+                obj is not None and obj != "organization.costs.result"
+            ):
+                if errors == "raise":
+                    raise MalformedResponseError(
+                        f"costs returned a {obj!r} result; expected 'organization.costs.result'"
+                    )
+                skipped += 1
+                continue
+            amount = result.get("amount")
+            amount = amount if isinstance(amount, dict) else {}
+            value = to_decimal(amount.get("value"), errors)
+            if value is None:
+                unreadable += 1
+            currency = (to_text(amount.get("currency")) or "usd").lower()
+            if currency != "usd":
+                foreign[currency] += 1
+            key = (
+                day,
+                to_text(result.get("project_id")),
+                to_text(result.get("api_key_id")),
+                to_text(result.get("line_item")),
+                currency,
+            )
+            previous = groups.get(key, Decimal(0))
+            groups[key] = None if previous is None or value is None else previous + value
+    keys = list(groups)
+    columns: dict[str, list] = {name: [key[i] for key in keys] for i, name in enumerate(_COST_KEY)}
+    n_rows = len(keys)
+    columns.update(
+        source=["admin"] * n_rows,
+        operation=["cost"] * n_rows,
+        model=[None] * n_rows,
+        cost_usd=[
+            float(total) if total is not None and key[4] == "usd" else None
+            for key, total in groups.items()
+        ],
+        cost_basis=["billed"] * n_rows,
+    )
+    frame = finish_usage(columns, n_rows)
+    frame.attrs["skipped"] = skipped
+    frame.attrs["unreadable_amounts"] = unreadable
+    frame.attrs["non_usd_currencies"] = dict(foreign)
+    return frame
+
+
+def iter_list_items(pages: Iterable[dict], what: str) -> Iterable[dict]:
+    """List-endpoint bodies (``{"object": "list", "data": [...]}``) into their object items, e.g. 2
+    pages -> users."""
+    for page in pages:
+        body = require_dict(page, f"{what} list body")
+        items = body.get("data")
+        if isinstance(items, list):
+            yield from (item for item in items if isinstance(item, dict))
+
+
+def admin_users_to_frame(pages: Iterable[dict]) -> pd.DataFrame:
+    """``/organization/users`` pages into a users table, e.g. user_abc -> user_id, user_name,
+    user_email, role.
+
+    :param pages: decoded list bodies
+    """
+    rows = [
+        {
+            "user_id": to_text(item.get("id")),
+            "user_name": to_text(item.get("name")),
+            "user_email": to_text(item.get("email")),
+            "role": to_text(item.get("role")),
+        }
+        for item in iter_list_items(pages, "organization users")
+    ]
+    rows = [row for row in rows if row["user_id"] or row["user_email"]]
+    return name_table(dedupe(rows, "user_id"), USER_COLUMNS, {})
+
+
+def admin_projects_to_frame(pages: Iterable[dict]) -> pd.DataFrame:
+    """``/organization/projects`` pages into a projects table, e.g. proj_abc -> project_name,
+    status, archived.
+
+    ``archived`` is True when ``archived_at`` is set or ``status`` is ``archived``; NA when neither
+    is known.
+
+    :param pages: decoded list bodies
+    """
+    rows = []
+    for item in iter_list_items(pages, "organization projects"):
+        status = to_text(item.get("status"))
+        if item.get("archived_at") is not None or status == "archived":
+            archived: bool | None = True
+        elif status is not None or "archived_at" in item:
+            archived = False
+        else:
+            archived = None
+        rows.append(
+            {
+                "project_id": to_text(item.get("id")),
+                "project_name": to_text(item.get("name")),
+                "status": status,
+                "archived": archived,
+            }
+        )
+    rows = [row for row in rows if row["project_id"]]
+    return name_table(dedupe(rows, "project_id"), PROJECT_COLUMNS, {"archived": "boolean"})
+
+
+def _api_key_row(item: dict, project_id: str | None) -> dict:
+    """A project API key object into a keys row, e.g. key_abc -> name, owner user, redacted
+    value."""
+    owner = item.get("owner")
+    owner = owner if isinstance(owner, dict) else {}
+    owner_type = to_text(owner.get("type"))
+    user = owner.get("user")
+    user = user if isinstance(user, dict) else {}
+    return {
+        "api_key_id": to_text(item.get("id")),
+        "api_key_name": to_text(item.get("name")),
+        "project_id": project_id,
+        "owner_type": owner_type,
+        "owner_user_id": to_text(user.get("id")),
+        "owner_user_name": to_text(user.get("name")),
+        "owner_user_email": to_text(user.get("email")),
+        "redacted_value": to_text(item.get("redacted_value")),
+    }
+
+
+def admin_api_keys_to_frame(pages_by_project: Mapping[str, Iterable[dict]]) -> pd.DataFrame:
+    """``/organization/projects/{id}/api_keys`` pages per project into a keys table, e.g. key_abc ->
+    "My API Key".
+
+    Columns: api_key_id, api_key_name, project_id, owner_type (``user``/``service_account``),
+    owner_user_id/name/email (user owners only), redacted_value.
+
+    :param pages_by_project: project id -> its decoded list bodies
+    """
+    rows = [
+        _api_key_row(item, to_text(project_id))
+        for project_id, pages in pages_by_project.items()
+        for item in iter_list_items(pages, f"project {project_id} api keys")
+    ]
+    rows = [row for row in rows if row["api_key_id"]]
+    return name_table(dedupe(rows, ("project_id", "api_key_id")), API_KEY_COLUMNS, {})
+
+
+class AdminSource(Source):
+    """The official Admin API: ten usage endpoints, costs, and the users/projects/keys lists."""
+
+    name = "admin"
+
+    def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
+        """[start, end] into (start_time, end_time, last day) windows of ``per_page`` days, the
+        end clamped to now."""
+        now = self.clock()
+        clamp = int(now // END_TIME_GRANULARITY * END_TIME_GRANULARITY)
+        windows = []
+        days = day_range(start, end)
+        for i in range(0, len(days), per_page):
+            chunk = days[i : i + per_page]
+            t0 = epoch(chunk[0])
+            t1 = min(epoch(chunk[-1] + timedelta(days=1)), clamp)
+            if t1 <= t0:
+                continue
+            windows.append((t0, t1, chunk[-1]))
+        return windows
+
+    @staticmethod
+    def _list(path: str, params: tuple, kind: str, label: str = "") -> PlannedRequest:
+        """A list that only names ids: optional, so a refusal shows ids instead of failing."""
+        return PlannedRequest(
+            path, params, final=False, kind=kind, paged="after", label=label, optional=True
+        )
+
+    def _projects_request(self) -> PlannedRequest:
+        params = (("limit", LIST_PAGE_SIZE), ("include_archived", True))
+        return self._list("/organization/projects", params, "projects")
+
+    def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        now = self.now()
+        requests = [
+            self._list("/organization/users", (("limit", LIST_PAGE_SIZE),), "users"),
+            self._projects_request(),
+        ]
+
+        def windowed(path: str, kind: str, per_page: int, group_by: tuple) -> None:
+            for t0, t1, last in self._time_windows(start, end, per_page):
+                params = (
+                    ("start_time", t0),
+                    ("end_time", t1),
+                    ("bucket_width", "1d"),
+                    ("limit", per_page),
+                    ("group_by[]", group_by),
+                )
+                final = is_final(last, now)
+                requests.append(PlannedRequest(path, params, final=final, kind=kind, paged="page"))
+
+        for kind, group_by in ADMIN_USAGE_GROUP_BY.items():
+            path = f"/organization/usage/{kind}"
+            windowed(path, f"usage:{kind}", USAGE_BUCKETS_PER_PAGE, tuple(group_by))
+        windowed("/organization/costs", "costs", COST_BUCKETS_PER_PAGE, COSTS_GROUP_BY)
+        requests.extend(self.dependent_requests(start, end))
+        return requests
+
+    def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        """One list request per project, known once the projects list is stored (else none yet)."""
+        pages = self.stored(self._projects_request())
+        projects = [] if pages is None else admin_projects_to_frame(pages)["project_id"].dropna()
+        params = (("limit", LIST_PAGE_SIZE), ("owner_project_access", "any"))
+        return [
+            self._list(f"/organization/projects/{pid}/api_keys", params, "api_keys", label=pid)
+            for pid in projects
+        ]
+
+    def build(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
+    ) -> tuple[pd.DataFrame, list[str]]:
+        frames, notices = [], []
+        refused = sorted({r.kind for r, pages in bodies.items() if isinstance(pages, Refused)})
+        if refused:
+            lists = ", ".join(k.replace("_", " ") for k in refused)
+            notices.append(
+                f"OpenAI refused the {lists} list(s) to this key, so some ids are shown without "
+                "names."
+            )
+        users = projects = None
+        key_pages: dict[str, list[Any]] = {}
+        for request, pages in bodies.items():
+            if isinstance(pages, Refused):
+                continue
+            if request.kind == "users":
+                users = admin_users_to_frame(pages)
+            elif request.kind == "projects":
+                projects = admin_projects_to_frame(pages)
+            elif request.kind == "api_keys":
+                key_pages[request.label] = pages
+            elif request.kind == "costs":
+                frames.append(admin_costs_to_frame(pages))
+                currencies = frames[-1].attrs.get("non_usd_currencies") or {}
+                if currencies:
+                    notices.append(
+                        f"Some billed rows are not in USD ({', '.join(sorted(currencies))}): they "
+                        "are listed in Raw data but left out of every dollar figure."
+                    )
+                if frames[-1].attrs.get("unreadable_amounts"):
+                    notices.append(
+                        f"{frames[-1].attrs['unreadable_amounts']} billed amounts could not be "
+                        "read: their rows have no cost and are left out of the billed total."
+                    )
+            elif request.kind.startswith("usage:"):
+                kind = request.kind.split(":", 1)[1]
+                frames.append(admin_usage_to_frame(kind, pages))
+                if frames[-1].attrs.get("skipped"):
+                    notices.append(
+                        f"{frames[-1].attrs['skipped']} {kind} results of a shape this app does "
+                        "not know were left out."
+                    )
+        filled = [f for f in frames if len(f)]
+        frame = conform(pd.concat(filled, ignore_index=True) if filled else empty_frame())
+        in_range = (frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))
+        frame = frame[in_range].reset_index(drop=True)
+        api_keys = admin_api_keys_to_frame(key_pages) if key_pages else None
+        frame = join_names(frame, users=users, projects=projects, api_keys=api_keys)
+        if not len(frame) and bodies:
+            notices.append(
+                f"OpenAI's Usage and Costs APIs returned nothing for {start} to {end}: the "
+                "organization had no API usage in that range."
+            )
+        return frame, notices
+
+
+def cold_requests(days: int, *, projects: int = 0) -> int:
+    """Days into the requests a cold fetch needs, e.g. ``30 -> 13`` (2 lists, 10 usage, 1 costs)."""
+    usage = len(ADMIN_USAGE_GROUP_BY) * math.ceil(days / USAGE_BUCKETS_PER_PAGE)
+    return 2 + usage + math.ceil(days / COST_BUCKETS_PER_PAGE) + projects
+
+
+__all__ = [
+    "ADMIN_KINDS",
+    "ADMIN_USAGE_GROUP_BY",
+    "AdminSource",
+    "COSTS_GROUP_BY",
+    "COST_BUCKETS_PER_PAGE",
+    "END_TIME_GRANULARITY",
+    "LIST_PAGE_SIZE",
+    "USAGE_BUCKETS_PER_PAGE",
+    "admin_api_keys_to_frame",
+    "admin_costs_to_frame",
+    "admin_projects_to_frame",
+    "admin_result_row",
+    "admin_usage_to_frame",
+    "admin_users_to_frame",
+    "cold_requests",
+    "iter_buckets",
+    "iter_list_items",
+]

@@ -1,0 +1,380 @@
+"""What every source shares: a plan of requests, the fetch that stores their answers, the assembly.
+
+Every source works in three steps so a fetch can run in the background and a page can show what
+has arrived so far:
+
+1. ``plan(start, end)``: the requests the range needs, each marked stored or not (no network);
+2. ``fetch(plan, progress=, stop=)``: sends only the missing requests through the client, which
+   stores each answer the moment it arrives, so an interrupted fetch resumes where it stopped;
+3. ``assemble(plan)``: reads what is stored (never the network) into the priced usage table,
+   marked partial when some answers are still missing.
+
+``load()`` does all three. A source subclass says which requests a range needs
+(``plan_requests``, ``dependent_requests``) and how their answers become usage rows (``build``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from spend import errors, pricing
+from spend.cache import NON_FINAL_TTL
+from spend.client import OpenAIClient
+from spend.config import Settings
+
+Progress = Callable[["FetchProgress"], None]
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One GET the range needs. ``paged`` requests may continue over further cached pages.
+
+    ``optional``: a list that only names things (users, projects, keys); if OpenAI refuses it, the
+    fetch goes on and the pages show ids instead of names.
+    """
+
+    path: str
+    params: tuple[tuple[str, Any], ...]
+    final: bool
+    kind: str  # users, usage, costs, projects, api_keys, ...
+    label: str = ""
+    paged: str | None = None  # None, "page" (usage/costs) or "after" (lists)
+    optional: bool = False
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """What stands for the answer to an optional request that OpenAI refused (403/404/400)."""
+
+    message: str
+    at: float  # by the source's clock: asked again once NON_FINAL_TTL has passed
+
+
+@dataclass
+class Plan:
+    """The requests a range needs, and what is already stored."""
+
+    source: str
+    start: date
+    end: date
+    requests: list[PlannedRequest]
+    cached: list[bool]
+    rate_per_min: float | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.requests)
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for c in self.cached if not c)
+
+    @property
+    def eta_seconds(self) -> float:
+        """Seconds the missing requests take at the rate limit (the limiter spaces them evenly)."""
+        if not self.rate_per_min or not self.missing:
+            return 0.0
+        return self.missing * 60.0 / self.rate_per_min
+
+
+@dataclass
+class FetchProgress:
+    """Where a fetch stands: requests done of planned, the ETA, and any rate-limit wait."""
+
+    planned: int
+    done: int = 0
+    started_at: float = 0.0
+    now: float = 0.0
+    rate_per_min: float | None = None
+    rate_limited_until: float = 0.0  # held by a 429's Retry-After until then (by the clock)
+    finished: bool = False
+    error: str | None = None
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.planned - self.done)
+
+    @property
+    def waiting_seconds(self) -> float:
+        """Seconds still held by a 429's Retry-After at ``now``."""
+        return max(0.0, self.rate_limited_until - self.now)
+
+    @property
+    def eta_seconds(self) -> float:
+        """Seconds left: the rate-limit bound for what remains, or the observed pace if slower."""
+        bound = self.remaining * 60.0 / self.rate_per_min if self.rate_per_min else 0.0
+        elapsed = self.now - self.started_at
+        observed = elapsed / self.done * self.remaining if self.done and elapsed > 0 else 0.0
+        return max(bound, observed) + self.waiting_seconds
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.planned == 0 else min(1.0, self.done / self.planned)
+
+
+@dataclass
+class LoadResult:
+    """The priced usage table for a range, with what the UI must say about it."""
+
+    frame: pd.DataFrame
+    source: str
+    start: date
+    end: date
+    partial: bool = False
+    missing_requests: int = 0
+    notices: list[str] = field(default_factory=list)
+
+
+def day_range(start: date, end: date) -> list[date]:
+    """Inclusive dates into a list, e.g. ``(Jan 1, Jan 3) -> [Jan 1, Jan 2, Jan 3]``; empty when
+    end < start."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def check_range(start: date, end: date, *, today: date) -> None:
+    """Raise ConfigError when the range is empty or starts in the future."""
+    if end < start:
+        raise errors.ConfigError(
+            f"The date range is empty: {start} is after {end}. Pick an end on or after the start."
+        )
+    if start > today:
+        raise errors.ConfigError(
+            f"The range starts in the future ({start}); pick dates up to today ({today})."
+        )
+
+
+def epoch(day: date) -> int:
+    """A UTC day into the Unix time of its start, e.g. ``2024-05-01 -> 1714521600``."""
+    return int(datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp())
+
+
+class Source:
+    """Base class: plan, fetch, assemble (see the module docstring)."""
+
+    name = "base"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: OpenAIClient | None = None,
+        clock: Callable[[], float] = time.time,
+        prices: pricing.PriceTable | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.prices = prices
+        self._refused: dict[PlannedRequest, Refused] = {}
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    @property
+    def generation(self) -> int:
+        """Bumped whenever a stored answer changes: a table assembled before is stale after."""
+        return self.client.generation if self.client is not None else 0
+
+    # subclasses implement these -------------------------------------------------------------
+    def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        raise NotImplementedError
+
+    def build(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
+    ) -> tuple[pd.DataFrame, list[str]]:
+        raise NotImplementedError
+
+    def dependent_requests(self, start: date, end: date) -> list[PlannedRequest]:
+        """Requests named by answers already stored (per-user days, per-project key lists)."""
+        return []
+
+    # shared machinery -----------------------------------------------------------------------
+    def plan(self, start: date, end: date) -> Plan:
+        check_range(start, end, today=self.today())
+        requests = self.plan_requests(start, end)
+        cached = [self._is_cached(r) for r in requests]
+        rate = self.settings.effective_rate_limit
+        return Plan(self.name, start, end, requests, cached, rate_per_min=rate)
+
+    def _refusal(self, request: PlannedRequest) -> Refused | None:
+        """The refusal of ``request`` while it is recent (then it is not asked again)."""
+        refused = self._refused.get(request)
+        if refused is not None and self.clock() - refused.at < NON_FINAL_TTL:
+            return refused
+        return None
+
+    def _is_cached(self, request: PlannedRequest) -> bool:
+        """Whether every page of ``request`` is stored and fresh, or it was refused a moment ago."""
+        if self.client is None:
+            return False
+        if self._refusal(request) is not None:
+            return True
+        return self.client.is_stored(request.path, request.params_dict, cursor=request.paged)
+
+    def stored(self, request: PlannedRequest) -> list[Any] | None:
+        """The pages of ``request`` as stored, even if stale, or None; never the network."""
+        if self.client is None:
+            return None
+        return self.client.pages(
+            request.path,
+            request.params_dict,
+            cursor=request.paged,
+            cached_only=True,
+            stale_ok=True,
+        )
+
+    def fetch_request(
+        self,
+        request: PlannedRequest,
+        *,
+        stop: threading.Event | None = None,
+        on_event: Callable[[str, dict], None] | None = None,
+    ) -> None:
+        """Fetch one planned request (all its pages) into the cache.
+
+        An optional request that OpenAI refuses is remembered as ``Refused`` (in memory, asked
+        again later), so the rest of the fetch goes on.
+        """
+        assert self.client is not None
+        try:
+            self.client.pages(
+                request.path,
+                request.params_dict,
+                cursor=request.paged,
+                final=request.final,
+                stop=stop,
+                on_event=on_event,
+            )
+        except (errors.PermissionDeniedError, errors.NotFoundError, errors.BadRequestError) as exc:
+            if not request.optional:
+                raise
+            self._refused[request] = Refused(exc.message, self.clock())
+        else:
+            self._refused.pop(request, None)
+
+    def fetch(
+        self,
+        plan: Plan,
+        *,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        expand_limit: float | None = None,
+    ) -> FetchProgress:
+        """Send every missing request of ``plan`` (each answer stored at once); return the final
+        progress, reported to ``progress`` after every request and rate-limit pause.
+
+        ``stop``: once set, the fetch ends before its next request (a rate-limit wait ends at once).
+        Requests that depend on an answer (the users list names the per-user requests, the projects
+        list the key lists) join the plan as soon as that answer is stored, unless they would take
+        longer than ``expand_limit`` seconds at the rate limit (then the next plan shows them, for
+        the user to confirm).
+        """
+        state = FetchProgress(
+            planned=plan.missing,
+            started_at=self.clock(),
+            now=self.clock(),
+            rate_per_min=plan.rate_per_min,
+        )
+
+        def report() -> None:
+            state.now = self.clock()
+            if progress:
+                progress(state)
+
+        def on_event(event: str, data: dict) -> None:
+            if event == "rate_limited":
+                state.rate_limited_until = self.clock() + float(data.get("seconds") or 0)
+                report()
+
+        def stopped() -> bool:
+            return stop is not None and stop.is_set()
+
+        report()
+        position = 0
+        while not stopped():
+            for request in plan.requests[position:]:
+                position += 1
+                if self._is_cached(request):
+                    continue
+                if stopped():
+                    break
+                try:
+                    self.fetch_request(request, stop=stop, on_event=on_event)
+                except errors.FetchStopped:
+                    break
+                state.done += 1
+                report()
+            known = set(plan.requests)
+            extra = [r for r in self.dependent_requests(plan.start, plan.end) if r not in known]
+            if not extra:
+                break
+            if (
+                expand_limit is not None
+                and plan.rate_per_min
+                and len(extra) * 60.0 / plan.rate_per_min > expand_limit
+            ):
+                break
+            plan.requests.extend(extra)
+            plan.cached.extend(self._is_cached(r) for r in extra)
+            state.planned += sum(1 for c in plan.cached[-len(extra) :] if not c)
+        state.finished = not stopped()
+        report()
+        return state
+
+    def assemble(self, plan: Plan) -> LoadResult:
+        """What the cache holds for ``plan`` into the priced usage table (no network)."""
+        bodies: dict[PlannedRequest, list[Any] | Refused] = {}
+        missing = 0
+        for request in plan.requests:
+            pages = self.stored(request)
+            if pages is None:
+                pages = self._refusal(request)
+            if pages is None:
+                missing += 1
+            else:
+                bodies[request] = pages
+        frame, notices = self.build(plan.start, plan.end, bodies)
+        frame = pricing.attach_prices(frame, overrides=self.prices)
+        return LoadResult(
+            frame=frame,
+            source=self.name,
+            start=plan.start,
+            end=plan.end,
+            partial=missing > 0,
+            missing_requests=missing,
+            notices=notices,
+        )
+
+    def forget_non_final(self, plan: Plan) -> int:
+        """Drop the stored answers of ``plan`` that are not final, so the next fetch asks again;
+        return how many."""
+        if self.client is None:
+            return 0
+        dropped = 0
+        for i, request in enumerate(plan.requests):
+            if not request.final:
+                self.client.forget(request.path, request.params_dict, cursor=request.paged)
+                self._refused.pop(request, None)
+                plan.cached[i] = False
+                dropped += 1
+        return dropped
+
+    def load(self, start: date, end: date, *, progress: Progress | None = None) -> LoadResult:
+        """Plan, fetch what is missing, assemble: the usage table for [start, end]."""
+        plan = self.plan(start, end)
+        self.fetch(plan, progress=progress)
+        return self.assemble(plan)
