@@ -39,6 +39,7 @@ class Loaded:
     awaiting_confirmation: bool = False
     fetcher: Source | None = None  # the API source behind the plan (None for demo data)
     generation: int = 0  # of the stored answers the table was assembled from
+    may_fetch: bool = True  # False: a viewer who reads what is stored and starts nothing
 
 
 def start_fetch(loaded: Loaded) -> None:
@@ -130,11 +131,19 @@ def job_key(settings: Settings, per_user: bool, start: date, end: date) -> tuple
     )
 
 
-def load(settings: Settings, start: date, end: date, *, per_user: bool = False) -> Loaded:
+def load(
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    per_user: bool = False,
+    may_fetch: bool = True,
+) -> Loaded:
     """The sidebar's choices into a Loaded view; expected failures are returned, never raised.
 
     A missing part whose fetch takes up to AUTO_START_SECONDS starts by itself; a longer one waits
-    for ``start_fetch`` (the Fetch button).
+    for ``start_fetch`` (the Fetch button). Unless ``may_fetch`` (a viewer who is not an admin, on
+    the app's key): then nothing starts, and the view shows what is stored.
     """
     name = settings.resolved_source
     try:
@@ -159,7 +168,7 @@ def load(settings: Settings, start: date, end: date, *, per_user: bool = False) 
         awaiting = False
         if plan.missing and not (job and job.running):
             stopped_by_user = job is not None and job.stopped
-            if plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user:
+            if may_fetch and plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user:
                 # Unconfirmed, a fetch may not grow past the auto-start bound once the users list
                 # names the per-user requests: the next run shows that plan and asks.
                 job = REGISTRY.start(key, source, plan, expand_limit=AUTO_START_SECONDS)
@@ -183,6 +192,7 @@ def load(settings: Settings, start: date, end: date, *, per_user: bool = False) 
             awaiting_confirmation=awaiting,
             fetcher=source,
             generation=generation,
+            may_fetch=may_fetch,
         )
     except errors.SpendError as exc:
         return Loaded(result=None, source=name, error=exc)

@@ -307,7 +307,9 @@ def render() -> View | None:
         badge_slot = st.empty()  # drawn once loading tells whether the source works
         preset, start, end = date_range(today)
         prev_start, _ = previous_period(start, end)
-        loaded = data.load(settings, prev_start, end, per_user=per_user)
+        own_key = bool(st.session_state.get("api_key", "").strip())
+        controls = own_key or auth.can_control_fetches()
+        loaded = data.load(settings, prev_start, end, per_user=per_user, may_fetch=controls)
         failed = loaded.error is not None or loaded.result is None
         with badge_slot:
             source_badge(settings, failed=failed)
@@ -316,8 +318,7 @@ def render() -> View | None:
             query.write_state_to_url(preset, start, end, kept)
         else:
             data.release_garbage(len(loaded.result.frame))
-            own_key = bool(st.session_state.get("api_key", "").strip())
-            fetch_status(loaded, controls=own_key or auth.can_control_fetches())
+            fetch_status(loaded, controls=controls)
             st.divider()
             token = (
                 settings.resolved_source,

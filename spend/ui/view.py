@@ -88,7 +88,7 @@ def notices(view: View) -> None:
         st.info(
             "**Demo data**: a synthetic organization, so you can try every page. Enter an API key "
             "and org id "
-            "(or an admin key) under *Connection* in the sidebar to see your own.",
+            "(or an admin key) under the key icon in the sidebar to see your own.",
             icon=":material/science:",
         )
     if view.partial:
@@ -110,6 +110,11 @@ def partial_banner(loaded: Loaded) -> str:
         return (
             f"**Partial data**: {stored}; the figures below grow as the rest arrive (newest days "
             "first)."
+        )
+    if loaded.awaiting_confirmation and not loaded.may_fetch:
+        return (
+            f"**Not fetched yet**: {stored}. An admin of this app can fetch the rest, or a "
+            "scheduled `python -m spend fetch` does."
         )
     if loaded.awaiting_confirmation and job is not None and job.stopped:
         return (
