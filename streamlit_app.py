@@ -25,6 +25,12 @@ PAGES = [
         url_path="projects",
     ),
     st.Page(
+        "app_pages/budgets.py",
+        title="Budgets & alerts",
+        icon=":material/savings:",
+        url_path="budgets",
+    ),
+    st.Page(
         "app_pages/raw_data.py", title="Raw data", icon=":material/table:", url_path="raw-data"
     ),
 ]

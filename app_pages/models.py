@@ -4,11 +4,11 @@ import streamlit as st
 
 from spend import analysis, charts
 from spend.ui import tables
-from spend.ui.view import open_page
+from spend.ui.view import derive, open_page
 
 view = open_page("Models")
 
-per_model = analysis.by_model(view.frame)
+per_model = derive(view, analysis.by_model)
 tokens = per_model[per_model["unit"].isna()]
 others = per_model[per_model["unit"].notna()]
 
@@ -55,15 +55,21 @@ ranking = list(per_model["model"].dropna().unique())  # one colour per model in 
 st.subheader("Cost over time per model")
 st.altair_chart(
     charts.over_time(
-        analysis.daily(view.frame, by="model", start=view.start, end=view.end, top_n=8),
+        derive(view, analysis.daily, by="model", start=view.start, end=view.end, top_n=8),
         order=ranking,
     )
 )
 st.subheader("Tokens over time per model")
 st.altair_chart(
     charts.over_time(
-        analysis.daily(
-            view.frame, by="model", value="total_tokens", start=view.start, end=view.end, top_n=8
+        derive(
+            view,
+            analysis.daily,
+            by="model",
+            value="total_tokens",
+            start=view.start,
+            end=view.end,
+            top_n=8,
         ),
         value="total_tokens",
         order=ranking,

@@ -1,29 +1,54 @@
 """Overview: headline figures against the previous period, spend and requests over time, top models
 and users."""
 
+import pandas as pd
 import streamlit as st
 
-from spend import analysis, charts
+from spend import analysis, charts, pricing
 from spend import formatting as fmt
-from spend.ui.view import open_page
+from spend.ui import steer
+from spend.ui.view import derive, open_page
 
 view = open_page("Overview")
 
-now = analysis.totals(view.history, start=view.start, end=view.end)
-deltas = analysis.compare(view.history, start=view.start, end=view.end)
-versus = (
-    f"vs prior {now.days} days" if view.previous_complete else "no full prior period to compare"
-)
+now = derive(view, analysis.totals, of="history", start=view.start, end=view.end)
+compared = view.comparison
+if compared.current is not None:
+    complete = derive(
+        view, analysis.totals, of="history", start=compared.current[0], end=compared.current[1]
+    )
+    deltas = derive(
+        view,
+        analysis.compare,
+        of="history",
+        start=compared.current[0],
+        end=compared.current[1],
+        previous=compared.previous,
+    )
+else:
+    complete, deltas = None, {}
+versus = compared.label if view.previous_complete else "no full prior period to compare"
 
 
-def _metric(column, label: str, value: str, compared: str, **kw) -> None:
-    """One headline figure with its change against the previous period (when that is complete)."""
-    change = deltas[compared].pct_change
+def _metric(column, label: str, value: str, compared_as: str, **kw) -> None:
+    """One headline figure with its change, complete days against as many before them (when that
+    period is loaded whole)."""
+    change = deltas[compared_as].pct_change if compared_as in deltas else None
     shown = fmt.delta_pct(change) if view.previous_complete and change is not None else None
     column.metric(label, value, shown, delta_description=versus, border=True, **kw)
 
 
-cols = st.columns(4)
+if compared.today is not None and compared.current is None:
+    st.info(
+        "Today is the only day in this range and it is not over yet (UTC): figures are today's so "
+        "far, with no comparison until a day is complete.",
+        icon=":material/today:",
+    )
+# Today apart, once the data reaches it (the demo organization ends yesterday).
+show_today = compared.today is not None and view.history["date"].max() == pd.Timestamp(
+    compared.today
+)
+cols = st.columns(5 if show_today else 4)
 _metric(
     cols[0],
     f"Spend ({now.basis})",
@@ -31,7 +56,7 @@ _metric(
     "spend",
     delta_color="inverse",
     help="Billed money from OpenAI's Costs API when available; otherwise estimated from tokens x "
-    "prices.",
+    "prices. The change compares complete days only.",
 )
 _metric(cols[1], "Requests", fmt.integer(now.requests), "requests", delta_color="off")
 _metric(
@@ -45,11 +70,52 @@ _metric(
 )
 _metric(
     cols[3],
-    "Average per day",
-    fmt.usd(now.avg_spend_per_day),
+    "Average per complete day",
+    fmt.usd(complete.avg_spend_per_day) if complete is not None else fmt.DASH,
     "avg_spend_per_day",
     delta_color="inverse",
+    help="Spend per UTC day over the range's complete days (today, still running, is not in it).",
 )
+if show_today:
+    today = derive(view, analysis.totals, of="history", start=compared.today, end=compared.today)
+    cols[4].metric(
+        "Today so far",
+        fmt.usd(today.spend),
+        border=True,
+        help="Today's spend so far (UTC): a partial day, shown apart and left out of every "
+        "average and change.",
+    )
+
+with st.container(border=True):
+    steering = steer.steering(view)
+    forecast = steering.organization
+    nearest = steer.nearest_budget(steering.report)
+    month = st.columns([2, 2, 3])
+    month[0].metric(
+        f"{steering.as_of:%B} so far ({steering.basis})", fmt.usd(forecast.month_to_date)
+    )
+    month[1].metric(
+        "Month-end forecast",
+        fmt.usd(forecast.forecast_usd) if forecast.forecast_usd is not None else fmt.DASH,
+        help=(
+            f"80 % band {fmt.usd(forecast.low_usd)} – {fmt.usd(forecast.high_usd)}"
+            if forecast.low_usd is not None
+            else "Needs 7 complete days of history."
+        ),
+    )
+    if nearest is not None:
+        month[2].metric(
+            "Nearest budget",
+            f"{fmt.pct(nearest['percent'] / 100)} of {fmt.usd(nearest['budget_usd'])}",
+            help="Used so far; the Budgets & alerts page lists every budget.",
+        )
+    else:
+        month[2].caption("No budget set: see *Budgets & alerts* to add one.")
+    st.page_link(
+        "app_pages/budgets.py",
+        label="Budgets, forecast, spikes and savings",
+        icon=":material/savings:",
+    )
 
 if now.billed is not None:
     st.subheader("Billed against estimated")
@@ -64,36 +130,48 @@ if now.billed is not None:
     b[2].metric("Gap (billed − estimated)", fmt.usd(now.gap), border=True)
     st.altair_chart(
         charts.billed_vs_estimated_chart(
-            analysis.billed_vs_estimated(view.frame, start=view.start, end=view.end)
+            derive(view, analysis.billed_vs_estimated, start=view.start, end=view.end)
         )
     )
 
 if now.unpriced_share > 0:
-    missing = analysis.unpriced(view.frame)
+    missing = derive(view, analysis.unpriced)
     st.warning(
         f"**{fmt.pct(now.unpriced_share)} of usage has no known price** and is not in the money "
         "figures "
         f"({fmt.integer(now.unpriced_tokens)} tokens, {fmt.integer(now.unpriced_requests)} "
         "requests): "
-        f"{', '.join(missing['model'].astype(str).head(5))}. Add its price in a prices file "
+        f"{', '.join(map(fmt.escape_markdown, missing['model'].astype(str).head(5)))}. Add its "
+        "price in a prices file "
         "(SPEND_PRICES_FILE) "
         "to include it.",
         icon=":material/money_off:",
     )
 
-families = analysis.by_dimension(view.frame, "model_family")
+lower = derive(view, pricing.lower_bound_summary)
+if len(lower):
+    models = ", ".join(map(fmt.escape_markdown, lower["model"].astype(str).unique()[:5]))
+    st.info(
+        f"**{fmt.usd(float(lower['cost_usd'].sum()))} of the estimate is a lower bound**: usage "
+        f"of {models} came without its audio/image split (or at a tier without a price), so it is "
+        "priced as text at the base tier; the bill is higher. The admin key's Costs API gives the "
+        "billed figure.",
+        icon=":material/arrow_upward:",
+    )
+
+families = derive(view, analysis.by_dimension, "model_family")
 st.subheader("Spend over time by model")
 st.altair_chart(
     charts.over_time(
-        analysis.daily(view.frame, by="model_family", start=view.start, end=view.end),
+        derive(view, analysis.daily, by="model_family", start=view.start, end=view.end),
         order=list(families["id"]),
     )
 )
 st.subheader("Requests over time")
 st.altair_chart(
     charts.over_time(
-        analysis.daily(
-            view.frame, by="operation", value="n_requests", start=view.start, end=view.end
+        derive(
+            view, analysis.daily, by="operation", value="n_requests", start=view.start, end=view.end
         ),
         value="n_requests",
         color_title="Kind of usage",
@@ -105,9 +183,10 @@ with left:
     st.subheader("Top models")
     st.altair_chart(
         charts.bar_ranking(
-            analysis.by_dimension(view.frame, "model"),
+            derive(view, analysis.by_dimension, "model"),
             value="cost_usd",
             label="label",
+            label_title="Model",
             top_n=10,
             title="Cost (USD)",
         )
@@ -116,7 +195,11 @@ with right:
     st.subheader("Top users")
     st.altair_chart(
         charts.bar_ranking(
-            analysis.by_user(view.frame), value="cost_usd", label="short_label", top_n=10
+            derive(view, analysis.by_user),
+            value="cost_usd",
+            label="short_label",
+            label_title="User",
+            top_n=10,
         )
     )
 

@@ -4,22 +4,23 @@ import streamlit as st
 
 from spend import analysis, charts
 from spend.ui import tables
-from spend.ui.view import open_page
+from spend.ui.view import derive, open_page
 
 view = open_page("Projects & API keys")
 
-columns = ["label", "billed_usd", "cost_usd", "share", "requests", "total_tokens", "id"]
+columns = ["label", "project", "billed_usd", "cost_usd", "share", "requests", "total_tokens", "id"]
 for dim, title in (("project", "Projects"), ("api_key", "API keys")):
     st.subheader(title)
-    table = analysis.by_dimension(view.frame, dim)
+    table = derive(view, analysis.by_dimension, dim)
     if table["id"].eq(analysis.UNKNOWN).all():
         st.info(f"This source reports no {title.lower()} for this range.", icon=":material/info:")
         continue
     tables.show(table, columns=columns)
     st.altair_chart(
         charts.over_time(
-            analysis.daily(
-                view.frame,
+            derive(
+                view,
+                analysis.daily,
                 by=f"{dim}_id",
                 start=view.start,
                 end=view.end,
@@ -29,6 +30,6 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
         )
     )
 
-by_operation = analysis.by_dimension(view.frame, "operation")
+by_operation = derive(view, analysis.by_dimension, "operation")
 st.subheader("By kind of usage")
 tables.show(by_operation, columns=["label", "cost_usd", "share", "requests", "total_tokens"])

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from spend import analysis, charts
+from spend import formatting as fmt
 from spend.ui import tables
-from spend.ui.view import open_page
+from spend.ui.view import derive, open_page
 
 view = open_page("Users")
 
-per_user = analysis.by_user(view.frame)
+per_user = derive(view, analysis.by_user)
 if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
     st.info(
         "The legacy endpoint's org-wide answer names no users. Turn on **Attribute usage to "
@@ -25,28 +26,37 @@ st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
 )
 
-st.subheader("Cost over time, top users")
+TOP_USERS = 8
+st.subheader(f"Cost over time, top {TOP_USERS} users")
 st.altair_chart(
     charts.over_time(
-        analysis.daily(
-            view.frame,
+        derive(
+            view,
+            analysis.daily,
             by="user_id",
             start=view.start,
             end=view.end,
-            top_n=8,
+            top_n=TOP_USERS,
+            others=False,  # a long tail summed into one band would dwarf the users compared
             labels=dict(zip(per_user["user_id"], per_user["short_label"], strict=True)),
         ),
         color_title="User",
     )
 )
+if len(per_user) > TOP_USERS:
+    top_share = float(per_user["share"].head(TOP_USERS).fillna(0).sum())
+    st.caption(
+        f"The {TOP_USERS} users who spent most: {fmt.pct(top_share)} of the spend. The other "
+        f"{len(per_user) - TOP_USERS:,} users are in the table above."
+    )
 
 st.subheader("One user")
 labels = dict(zip(per_user["user_id"], per_user["label"], strict=True))
 ranking = list(
-    analysis.by_dimension(view.frame, "model")["id"]
+    derive(view, analysis.by_dimension, "model")["id"]
 )  # the same colour per model as elsewhere
 chosen = st.selectbox("User", list(labels), format_func=labels.get, key="user_detail")
-series, models = analysis.user_detail(view.frame, chosen, start=view.start, end=view.end)
+series, models = derive(view, analysis.user_detail, chosen, start=view.start, end=view.end)
 st.altair_chart(charts.over_time(series, order=ranking))
 tables.show(
     models,

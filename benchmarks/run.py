@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.run --quick    # tiny settings (the smoke test's size)
     .venv/bin/python -m benchmarks.run --parts requests,walltime
     .venv/bin/python -m benchmarks.run --profile overview   # cProfile of one warm page run
+    .venv/bin/python -m benchmarks.run --browser --size large   # what users get: see browser.py
 
 1. **Requests**: fetches against the fake OpenAI server (``tests/fake_openai.py``, in-process on
    127.0.0.1), counted at the fake: cold (empty cache) against the minimum from first principles,
@@ -17,7 +18,8 @@
    build the demo table, split into org, payload generation, normalize and pricing.
 
 Each function takes its clock and sizes as arguments so ``tests/test_benchmarks.py`` can run it in
-seconds without real waiting.
+seconds without real waiting. These AppTest figures are the fast inner loop; ``--browser`` (the
+other arguments go to ``benchmarks/browser.py``) measures a real ``streamlit run`` in chromium.
 """
 
 from __future__ import annotations
@@ -805,7 +807,13 @@ def _say(text: str = "") -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and print their tables and verdicts; 0 when every measured target is
-    met."""
+    met. ``--browser ARGS...`` runs ``python -m benchmarks.browser ARGS...`` instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--browser" in argv:
+        from benchmarks import browser
+
+        argv.remove("--browser")
+        return browser.main(argv)
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
@@ -819,7 +827,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", metavar="PAGE", help="cProfile one warm run of app_pages/PAGE(.py) and exit"
     )
     parser.add_argument(
-        "--size", default="large", choices=("small", "large"), help="demo size for --profile"
+        "--size",
+        default="large",
+        choices=("small", "large", "huge"),
+        help="demo size for --profile",
     )
     parser.add_argument(
         "--preset", default=None, help="range preset for --profile (default: the app's)"
@@ -828,6 +839,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pages-worker", metavar="SIZE", help=argparse.SUPPRESS
     )  # one size, JSON rows on stdout
     parser.add_argument("--warm-runs", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="run benchmarks/browser.py (chromium against streamlit run) with the other arguments",
+    )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = set(parts) - set(PARTS)

@@ -19,4 +19,15 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
-.venv/bin/python -m pytest "$@"
+# The test command never rewrites a tracked file (screenshots go to a temporary folder unless
+# SPEND_UPDATE_SCREENSHOTS=1 asks for docs/ to be refreshed).
+before="$(git status --porcelain 2>/dev/null || true)"
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+after="$(git status --porcelain 2>/dev/null || true)"
+if [ "$before" != "$after" ] && [ "${SPEND_UPDATE_SCREENSHOTS:-}" != "1" ]; then
+  echo "error: the tests changed files in the work tree:" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  status=1
+fi
+exit "$status"

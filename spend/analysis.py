@@ -72,6 +72,18 @@ _MEASURE_SUMS = {name: (name, "sum") for name in _MEASURES}
 # --- small helpers -------------------------------------------------------------------------------
 
 
+def _filled_category(series: pd.Series, label: str) -> pd.Series:
+    """A text column (strings or categories) into categories with NA as ``label``, e.g.
+    ``["a", NA] -> ["a", "(unknown)"]``; the shared table's categorical columns get the label as
+    one more category instead of an error."""
+    values = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
+    if not values.isna().any():
+        return values
+    if label not in values.cat.categories:
+        values = values.cat.add_categories([label])
+    return values.fillna(label)
+
+
 def _missing_label(column: str) -> str:
     """A column name into the label of its NA values, e.g. ``"user_id" -> "(no user)"``."""
     return NO_USER if column.startswith("user_") else UNKNOWN
@@ -133,7 +145,7 @@ def _lean(df: pd.DataFrame, keys: Iterable[str] = (), raw_keys: Iterable[str] = 
     input_tokens, output_tokens = count("input_tokens"), count("output_tokens")
     data: dict[str, Any] = {"date": df["date"].to_numpy()}
     for key in keys:
-        data[key] = df[key].fillna(_missing_label(key)).astype("category").array
+        data[key] = _filled_category(df[key], _missing_label(key)).array
     for key in raw_keys:
         data[key] = df[key].astype("category").array
     data.update(
@@ -273,7 +285,7 @@ def _user_info(df: pd.DataFrame, directory: pd.DataFrame | None = None) -> pd.Da
     """
     usage = ~df["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
     rows = df.loc[usage, ["user_id", "user_name", "user_email"]]
-    rows = rows.assign(user_id=rows["user_id"].fillna(NO_USER))
+    rows = rows.assign(user_id=_filled_category(rows["user_id"], NO_USER).astype("string"))
     info = rows.groupby("user_id", sort=False).agg(
         name=("user_name", "first"), email=("user_email", "first")
     )
@@ -463,14 +475,17 @@ def _delta(current: float, previous: float) -> Delta:
     )
 
 
-def compare(df_all: pd.DataFrame, *, start: Any, end: Any) -> dict[str, Delta]:
+def compare(
+    df_all: pd.DataFrame, *, start: Any, end: Any, previous: tuple[Any, Any] | None = None
+) -> dict[str, Delta]:
     """The usage table and a period into changes against the one before, e.g. ``{"spend": Delta}``.
 
-    ``df_all`` must reach back far enough to hold the previous period (filter it by everything but
-    dates). ``spend`` compares each period's headline (billed or estimated, see ``Totals.basis``);
-    ``estimated`` is always like for like.
+    ``previous`` is the period compared with (default: the one of equal length just before, see
+    ``spend.dates.comparison`` for month to date and calendar months). ``df_all`` must reach back
+    far enough to hold it (filter it by everything but dates). ``spend`` compares each period's
+    headline (billed or estimated, see ``Totals.basis``); ``estimated`` is always like for like.
     """
-    before = previous_period(start, end)
+    before = previous or previous_period(start, end)
     now, then = totals(df_all, start=start, end=end), totals(df_all, start=before[0], end=before[1])
     return {name: _delta(getattr(now, name), getattr(then, name)) for name in COMPARED}
 
@@ -498,6 +513,7 @@ def daily(
     start: Any = None,
     end: Any = None,
     labels: Mapping[str, str] | None = None,
+    others: bool = True,
 ) -> pd.DataFrame:
     """Usage rows into a tidy daily series, e.g. ``date, group, value`` with a row per day x group.
 
@@ -512,6 +528,8 @@ def daily(
     :param value: ``cost_usd`` (estimated money), ``n_requests`` or ``total_tokens``
     :param start: first day; defaults to the data's first day
     :param end: last day, inclusive; defaults to the data's last day
+    :param others: False leaves the rest out instead of summing it into ``other_label`` (when
+        a long tail would dwarf the groups a reader compares, e.g. 200 users)
     :param labels: names to show for group ids (e.g. user id -> "Ann"); ids stay the grouping key,
     so
         two users who share a name stay apart (the second gets its id appended)
@@ -536,9 +554,9 @@ def daily(
     keep = min(top_n, max(MAX_CHART_ROWS // max(len(days), 1) - 1, 0))
     order = ranked
     if len(ranked) > keep:
-        order = [*ranked[:keep], other_label]
+        order = [*ranked[:keep], other_label] if others else ranked[:keep]
         named = sums["group"].isin(ranked[:keep]).to_numpy(dtype=bool, na_value=False)
-        sums["group"] = sums["group"].where(named, other_label)
+        sums = sums.assign(group=sums["group"].where(named, other_label)) if others else sums[named]
     sums = sums.groupby(["date", "group"], sort=False)["value"].sum()
     frame = _tidy_daily(days, order, sums)
     return _relabel(frame, labels, other_label) if labels else frame
@@ -737,9 +755,22 @@ def by_dimension(df: pd.DataFrame, dim: str) -> pd.DataFrame:
         "any_unpriced",
         "share",
     ]
+    if id_column == "api_key_id":  # a key belongs to one project: name it beside the key
+        frame["project"] = _key_projects(df).reindex(frame["id"].to_numpy()).to_numpy()
+        frame["project"] = frame["project"].astype("string")
+        columns.append("project")
     return _sorted_by_money(
         frame[columns], "cost_usd", ["billed_usd", "total_tokens", "requests", "label"]
     )
+
+
+def _key_projects(df: pd.DataFrame) -> pd.Series:
+    """The usage table into each key's project name (its id where unnamed), e.g. key-1 -> Prod."""
+    rows = df.loc[df["api_key_id"].notna(), ["api_key_id", "project_id", "project_name"]]
+    project = rows["project_name"].astype("string").fillna(rows["project_id"].astype("string"))
+    named = pd.DataFrame({"key": rows["api_key_id"].astype("string"), "project": project})
+    named = named.dropna(subset=["project"]).drop_duplicates("key")
+    return named.set_index("key")["project"]
 
 
 def user_detail(

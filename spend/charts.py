@@ -8,6 +8,8 @@ it is given, so callers keep it under Altair's 5,000-row limit (``analysis.daily
 
 from __future__ import annotations
 
+import zlib
+
 import altair as alt
 import pandas as pd
 
@@ -15,7 +17,7 @@ from spend.analysis import OTHERS
 
 WIDTH = "container"
 HEIGHT = 300
-#: Vega's "tableau10" without its grey, which is kept for ``OTHERS_COLOR``.
+#: Vega's "tableau10" without its grey, which is kept for ``OTHERS_COLOR``: single-series charts.
 PALETTE = (
     "#4c78a8",
     "#f58518",
@@ -27,9 +29,34 @@ PALETTE = (
     "#ff9da6",
     "#9d755d",
 )
+#: Colours a group (a model, a user, a kind of usage) owns by its name: Vega's "tableau20"
+#: without its greys, dark and light tones apart so neighbouring slots stay distinct.
+GROUP_PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#b79a20",
+    "#439894",
+    "#d67195",
+    "#b279a2",
+    "#9e765f",
+    "#9ecae9",
+    "#ffbf79",
+    "#88d27a",
+    "#ff9d98",
+    "#f2cf5b",
+    "#83bcb6",
+    "#fcbfd2",
+    "#d6a5c9",
+    "#d8b5a5",
+)
 OTHERS_COLOR = "#bab0ac"
 #: Longest legend or axis label in pixels before Vega-Lite ellipsizes it.
 LABEL_LIMIT = 220
+#: Legend entries per row and their label width: two columns of 140 px fit a 390 px phone.
+LEGEND_COLUMNS = 2
+LEGEND_LABEL_LIMIT = 140
 #: Height of one bar in ``bar_ranking``.
 BAR_STEP = 24
 
@@ -63,27 +90,48 @@ def group_order(frame: pd.DataFrame, other_label: str = OTHERS) -> list[str]:
     return [str(group) for group in ranked]
 
 
+def color_slot(group: str) -> int:
+    """A group's name into its own slot of ``GROUP_PALETTE``, e.g. ``"gpt-4o" -> 7``: the same in
+    every chart, range, page, session and process (a checksum, not Python's salted ``hash``)."""
+    return zlib.crc32(str(group).encode()) % len(GROUP_PALETTE)
+
+
+def color_slots(groups: list[str], other_label: str = OTHERS) -> dict[str, int]:
+    """Groups into palette slots, each its own where it can, e.g. ``{"gpt-4o": 7, "o3": 2}``.
+
+    Groups are placed in name order; one whose slot a group before it took moves to the next free
+    slot, so no two groups of a set share a colour (while colours last) and the result depends on
+    the set alone, never on a range's ranking.
+    """
+    taken: dict[int, str] = {}
+    slots: dict[str, int] = {}
+    for group in sorted({str(g) for g in groups if g != other_label}):
+        slot = color_slot(group)
+        for step in range(len(GROUP_PALETTE)):
+            candidate = (slot + step) % len(GROUP_PALETTE)
+            if candidate not in taken:
+                slot = candidate
+                break
+        taken.setdefault(slot, group)
+        slots[group] = slot
+    return slots
+
+
 def color_scale(
     groups: list[str], other_label: str = OTHERS, *, order: list[str] | None = None
 ) -> alt.Scale:
-    """Ordered groups into a colour scale, others grey, e.g. ``["a", "others"] -> [blue, grey]``.
+    """Ordered groups into a colour scale, others grey, e.g. ``["gpt-4o", "others"] -> [its
+    colour, grey]``.
 
-    ``order`` (e.g. every model of the page ranked by spend) pins the first ``len(PALETTE)`` of it
-    to their place's colour, so one model keeps one colour in every chart of a page; the other
-    groups take the colours no group of this chart holds, so two groups never share one while
-    colours last.
+    A group's colour comes from its name (``color_slot``), so a model keeps its colour across
+    ranges, pages and reloads. ``order`` (every group a page shows) settles the rare clash of two
+    names on one slot the same way in all of the page's charts.
     """
-    pinned = {g: i for i, g in enumerate((order or [])[: len(PALETTE)]) if g != other_label}
-    taken = {pinned[g] for g in groups if g in pinned}
-    spare = iter([i for i in range(len(PALETTE)) if i not in taken])
-    colors: list[str] = []
-    for group in groups:
-        if group == other_label:
-            colors.append(OTHERS_COLOR)
-        elif group in pinned:
-            colors.append(PALETTE[pinned[group]])
-        else:
-            colors.append(PALETTE[next(spare, len(colors)) % len(PALETTE)])
+    slots = color_slots([*groups, *(order or [])], other_label)
+    colors = [
+        OTHERS_COLOR if group == other_label else GROUP_PALETTE[slots[str(group)]]
+        for group in groups
+    ]
     return alt.Scale(domain=list(groups), range=colors)
 
 
@@ -96,10 +144,17 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Count ticks the way people read them: "1.5B", not d3's SI "1.5G"; 0 as "0".
+COUNT_LABEL_EXPR = (
+    f"datum.value == 0 ? '0' : replace(format(datum.value, '{COUNT_AXIS_FORMAT}'), 'G', 'B')"
+)
+
+
 def _axis(number_format: str) -> alt.Axis:
-    """A d3 format into a value axis, e.g. ``"~s"`` -> ticks on whole numbers only (no "500m")."""
+    """A d3 format into a value axis, e.g. ``"~s"`` -> whole-number ticks read "12M", "1.5B"
+    (never "1.5G" or "500m")."""
     if number_format == COUNT_AXIS_FORMAT:
-        return alt.Axis(format=number_format, tickMinStep=1)
+        return alt.Axis(format=number_format, tickMinStep=1, labelExpr=COUNT_LABEL_EXPR)
     return alt.Axis(format=number_format)
 
 
@@ -135,6 +190,7 @@ def over_time(
     data["order"] = data["group"].map(rank).astype("int64")
     return (
         alt.Chart(data)
+        .transform_joinaggregate(day_total="sum(value)", groupby=["date"])
         .mark_bar()
         .encode(
             x=_day_axis(data["date"].nunique()),
@@ -144,13 +200,16 @@ def over_time(
                 title=color_title,
                 scale=color_scale(ranked, other_label, order=order),
                 sort=ranked,
-                legend=alt.Legend(orient="bottom", labelLimit=LABEL_LIMIT, columns=3),
+                legend=alt.Legend(
+                    orient="bottom", labelLimit=LEGEND_LABEL_LIMIT, columns=LEGEND_COLUMNS
+                ),
             ),
             order=alt.Order("order:Q", sort="ascending"),
             tooltip=[
                 alt.Tooltip("yearmonthdate(date):T", title="Date", format="%Y-%m-%d"),
                 alt.Tooltip("group:N", title=color_title),
                 alt.Tooltip("value:Q", title=title, format=number_format),
+                alt.Tooltip("day_total:Q", title="Day total", format=number_format),
             ],
         )
         .properties(width=WIDTH, height=HEIGHT)
@@ -165,6 +224,7 @@ def bar_ranking(
     *,
     title: str | None = None,
     number_format: str | None = None,
+    label_title: str = "Name",
 ) -> alt.Chart:
     """A breakdown (``by_model``, ``by_user``, ...) into horizontal bars, e.g. top users by cost.
 
@@ -174,6 +234,7 @@ def bar_ranking(
     :param label: column naming each bar, e.g. ``label`` or ``model``
     :param title: axis title; defaults from ``VALUES`` or the column name
     :param number_format: d3 format of the tooltip; defaults from ``VALUES`` (``$`` for money)
+    :param label_title: what a bar is, for the tooltip, e.g. ``"User"`` (never a column name)
     """
     default_title, axis_format, default_format = VALUES.get(
         value, (value, COUNT_AXIS_FORMAT, COUNT_FORMAT)
@@ -190,7 +251,7 @@ def bar_ranking(
             x=alt.X(f"{value}:Q", title=title, axis=_axis(axis_format)),
             y=alt.Y(f"{label}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
             tooltip=[
-                alt.Tooltip(f"{label}:N", title=label.replace("_", " ").capitalize()),
+                alt.Tooltip(f"{label}:N", title=label_title),
                 alt.Tooltip(f"{value}:Q", title=title, format=number_format),
             ],
         )
@@ -199,29 +260,37 @@ def bar_ranking(
 
 
 def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
-    """A ``billed_vs_estimated`` frame into two daily lines, e.g. billed (solid) and estimated
-    (dashed).
+    """A ``billed_vs_estimated`` frame into two daily lines, e.g. billed (thick, solid, round
+    points) and estimated (thin, dashed, square points).
 
     Days without a billed value (no Costs API access) leave the billed line empty rather than at $0.
-    The estimate is dashed so it stays visible where it lies on the billed line.
+    Width, dash, colour and point shape all differ, so the lines stay apart where they overlap.
     """
     data = _plain(frame[["date", "billed", "estimated", "gap"]])
     series = ["billed", "estimated"]
+    legend = alt.Legend(orient="bottom", title="Money")
     return (
         alt.Chart(data)
         .transform_fold(series, as_=["series", "usd"])
-        .mark_line(point=True)
+        .mark_line(point=alt.OverlayMarkDef(size=45, filled=True))
         .encode(
             x=_day_axis(data["date"].nunique()),
             y=alt.Y("usd:Q", title="Cost (USD)", axis=alt.Axis(format=USD_AXIS_FORMAT)),
             color=alt.Color(
                 "series:N",
-                title="Money",
                 scale=alt.Scale(domain=series, range=[PALETTE[0], PALETTE[1]]),
-                legend=alt.Legend(orient="bottom"),
+                legend=legend,
             ),
             strokeDash=alt.StrokeDash(
-                "series:N", title="Money", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]])
+                "series:N", scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]]), legend=legend
+            ),
+            strokeWidth=alt.StrokeWidth(
+                "series:N", scale=alt.Scale(domain=series, range=[3.5, 1.5]), legend=None
+            ),
+            shape=alt.Shape(
+                "series:N",
+                scale=alt.Scale(domain=series, range=["circle", "square"]),
+                legend=legend,
             ),
             tooltip=[
                 alt.Tooltip("yearmonthdate(date):T", title="Date", format="%Y-%m-%d"),
@@ -232,3 +301,58 @@ def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=WIDTH, height=HEIGHT)
     )
+
+
+def month_end_chart(frame: pd.DataFrame, budget_usd: float | None = None) -> alt.LayerChart:
+    """A ``forecast.cumulative_frame`` into the month so far (solid), its forecast to the month
+    end (dashed) inside the 80 % band, and the budget as a horizontal rule, e.g. one line rising
+    to $1,234 by the 12th and a dashed one to ~$3,100 on the 31st under a $3,000 rule."""
+    data = _plain(frame)
+    days = data["date"].nunique()
+    x = alt.X("yearmonthdate(date):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
+    y_axis = alt.Axis(format=USD_AXIS_FORMAT)
+    when = alt.Tooltip("yearmonthdate(date):T", title="Date", format="%Y-%m-%d")
+    band = (
+        alt.Chart(data)
+        .mark_area(opacity=0.18, color=PALETTE[0])
+        .encode(
+            x=x,
+            y=alt.Y("low:Q", title="Spend this month (USD, cumulative)", axis=y_axis),
+            y2="high:Q",
+            tooltip=[
+                when,
+                alt.Tooltip("low:Q", title="Band low (80 %)", format=USD_FORMAT),
+                alt.Tooltip("high:Q", title="Band high (80 %)", format=USD_FORMAT),
+            ],
+        )
+    )
+    actual = (
+        alt.Chart(data)
+        .mark_line(color=PALETTE[0], strokeWidth=2.5, point=days <= 31)
+        .encode(
+            x=x,
+            y="actual:Q",
+            tooltip=[when, alt.Tooltip("actual:Q", title="Spent so far", format=USD_FORMAT)],
+        )
+    )
+    forecast = (
+        alt.Chart(data)
+        .mark_line(color=PALETTE[0], strokeDash=[6, 4], strokeWidth=2)
+        .encode(
+            x=x,
+            y="forecast:Q",
+            tooltip=[when, alt.Tooltip("forecast:Q", title="Forecast", format=USD_FORMAT)],
+        )
+    )
+    layers = [band, actual, forecast]
+    if budget_usd:
+        rule = pd.DataFrame({"budget": [float(budget_usd)]})
+        layers.append(
+            alt.Chart(rule)
+            .mark_rule(color=PALETTE[2], strokeWidth=2)
+            .encode(
+                y="budget:Q",
+                tooltip=[alt.Tooltip("budget:Q", title="Budget", format=USD_FORMAT)],
+            )
+        )
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)

@@ -4,6 +4,7 @@
                            [--per-user]
     python -m spend export --start 2026-10-01 --end 2026-10-31 --out usage.csv
     python -m spend plan   --start ... --end ...
+    python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--notify URL ...] [--json]
 
 The same code path as the app. Credentials come from OPENAI_API_KEY / OPENAI_ADMIN_KEY and
 OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments).
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from spend import errors
+from spend.alerts import add_alerts_parser, run_alerts
 from spend.config import SOURCE_CHOICES, Settings
 from spend.export import to_csv
 from spend.formatting import format_duration
@@ -67,18 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "export":
             cmd.add_argument("--out", required=True, help="CSV file to write, or - for stdout")
+    add_alerts_parser(sub)
     return parser
 
 
 def describe_plan(plan: Plan) -> str:
     """A plan into one line, e.g. ``"31 requests for 2026-10-01..2026-10-30: 12 cached, 19 to fetch
-    (~3m48s at 5/min)"``."""
+    (~3m48s at 5/min)"``; it says so when a 429 pause left by an earlier run comes first ("waiting
+    109 s from an earlier 429"), and when an answer not stored yet decides the count."""
+    requests = f"{plan.total} request{'s' if plan.total != 1 else ''}"
     line = (
-        f"{plan.total} requests for {plan.start}..{plan.end} ({plan.source}): "
+        f"{requests} for {plan.start}..{plan.end} ({plan.source}): "
         f"{plan.total - plan.missing} cached, {plan.missing} to fetch"
     )
     if plan.missing and plan.rate_per_min:
-        line += f" (~{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min)"
+        line += f" (~{format_duration(plan.eta_seconds)} at {plan.rate_per_min:g}/min"
+        if plan.paused and plan.wait_seconds >= 1:
+            line += f", waiting {plan.wait_seconds:.0f} s from an earlier 429 first"
+        line += ")"
+    if plan.undecided:
+        line += f"; {plan.undecided}"
     return line
 
 
@@ -90,6 +100,8 @@ def progress_printer(stream: TextIO, width: int = 30) -> Callable[[FetchProgress
         filled = int(width * state.fraction)
         bar = "#" * filled + "." * (width - filled)
         eta = "done" if state.finished else f"ETA {format_duration(state.eta_seconds)}"
+        if not state.finished and state.waiting_seconds >= 1:
+            eta += f", waiting {state.waiting_seconds:.0f} s for OpenAI's rate limit"
         stream.write(f"\r[{bar}] {state.done}/{state.planned} requests, {eta}   ")
         if state.finished:
             stream.write("\n")
@@ -126,14 +138,20 @@ def main(
     args = build_parser().parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(name)s: %(message)s")
+    if args.command == "alerts":
+        return run_alerts(
+            args, environ=environ, stdout=stdout, stderr=stderr, clock=clock, sleep=sleep
+        )
     progress = progress_printer(stderr)
     if args.command == "export" and args.out != "-":
         problem = _unwritable(args.out)
         if problem:
             stderr.write(f"error: cannot write {args.out}: {problem}\n")
             return 1
+    secrets: list[str | None] = []  # cut from every line shown (the key, whatever its shape)
     try:
         settings = Settings.from_env(environ)
+        secrets.append(settings.api_key)
         if args.source:
             settings = settings.with_(source=args.source)
         today = datetime.fromtimestamp(clock(), tz=UTC).date()
@@ -144,10 +162,25 @@ def main(
         stderr.write(describe_plan(plan) + "\n")
         if args.command == "plan":
             return 0
-        source.fetch(plan, progress=progress)
+        lost_before = source.client.cache_lost if source.client is not None else 0
+        if source.read_only:
+            stderr.write(
+                f"note: the cache folder {settings.cache_dir} is read-only for this user: "
+                "showing what it holds, fetching nothing\n"
+            )
+        else:
+            source.fetch(plan, progress=progress)
         result = source.assemble(plan)
         for notice in result.notices:
-            stderr.write(f"note: {notice}\n")
+            stderr.write(f"note: {errors.redact(notice, secrets)}\n")
+        if source.client is not None and source.client.cache_lost != lost_before:
+            stderr.write(
+                f"error: the cache folder {settings.cache_dir} was deleted while fetching: every "
+                f"answer stored in it was lost with it, so {result.missing_requests} of "
+                f"{plan.total} answers for {plan.start}..{plan.end} are missing. Run the same "
+                "command again to fetch them.\n"
+            )
+            return 1
         if args.command == "export":
             text = to_csv(result.frame)
             if args.out == "-":
@@ -167,12 +200,12 @@ def main(
             )
             return 1
         else:
-            stderr.write(f"{len(result.frame)} usage rows cached for {start}..{end}\n")
+            stderr.write(f"{len(result.frame)} usage rows cached for {plan.start}..{plan.end}\n")
         return 0
     except errors.SpendError as exc:
         if progress.open:
             stderr.write("\n")
-        stderr.write(f"error: {exc}\n")
+        stderr.write(f"error: {errors.redact(str(exc), secrets)}\n")
         return 1
     except KeyboardInterrupt:
         stderr.write(

@@ -12,6 +12,13 @@ the disk), ``is_stored``, ``forget`` and ``generation``; the cache itself stays 
 hands its ``stop`` event and ``on_event`` callback down through every layer as arguments, so two
 fetches sharing one client never hear each other.
 
+Nothing bad is kept: every answer is validated (``validate``, one of ``spend.shapes``) before it
+is stored, and a failed validation is a failed attempt, retried like a garbled body; pages that
+loop, repeat a bucket or outnumber the buckets their range can hold are a ``PaginationError``, and
+none of their pages is kept. A stored answer that an older version kept unchecked is checked when
+read and, if bad, dropped and asked again. A fetcher takes the request's cross-process lock
+(``ResponseCache.claim``), so a second process waits for the first's answer instead of asking too.
+
 The retry policy is named constants plus two pure functions (``should_retry``, ``retry_delay``),
 as in openai-python's ``_constants.py``/``_base_client.py``. Time and transport are injected
 (``session``, ``sleep``, ``clock``) so tests never wait. The API key is only ever in the
@@ -20,24 +27,25 @@ as in openai-python's ``_constants.py``/``_base_client.py``. Time and transport 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
 import math
 import random
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from spend import errors
 from spend.cache import ResponseCache, cache_key, normalize_params, query_items
-from spend.config import check_credential
+from spend.config import check_base_url, check_credential
+from spend.errors import redact
 from spend.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -55,13 +63,12 @@ KEYS_URL = "https://platform.openai.com/api-keys"
 ADMIN_KEYS_URL = "https://platform.openai.com/settings/organization/admin-keys"
 ORG_SETTINGS_URL = "https://platform.openai.com/settings/organization/general"
 
-_SECRET = re.compile(r"sk-[A-Za-z0-9_\-\*\.]{2,}")
-
-
-def redact(text: str) -> str:
-    """Any key-looking token in ``text`` into ``sk-…``, e.g. ``"bad key sk-abc123" -> "bad key
-    sk-…"``."""
-    return _SECRET.sub("sk-…", text)
+#: A body validator (``spend.shapes``): returns nothing, or raises MalformedResponseError.
+Validator = Callable[[Any], None]
+#: A broken chain of pages is asked again from its first page this many times.
+CHAIN_RETRIES = 1
+#: Seconds in a bucket of each ``bucket_width`` (API-NOTES §2).
+BUCKET_SECONDS = {"1d": 86_400, "1h": 3_600, "1m": 60}
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -120,10 +127,10 @@ def retry_delay(
     return base * (1 - 0.25 * rand())
 
 
-def _error_message(body: Any) -> str | None:
+def _error_message(body: Any, secrets: Iterable[str | None] = ()) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         message = body["error"].get("message")
-        return redact(str(message)) if message else None
+        return redact(str(message), secrets) if message else None
     return None
 
 
@@ -135,9 +142,13 @@ def error_for_status(
     endpoint: str,
     org_id: str | None = None,
     attempts: int = 1,
+    secrets: Iterable[str | None] = (),
 ) -> errors.ApiError:
-    """A final HTTP status into the error class and a message that says what to fix."""
-    detail = _error_message(body)
+    """A final HTTP status into the error class and a message that says what to fix.
+
+    :param secrets: values to cut from anything OpenAI's message echoes (the key itself)
+    """
+    detail = _error_message(body, secrets)
     said = f' OpenAI said: "{detail}"' if detail else ""
     org = org_id or "the organization"
     kw = dict(status_code=status, request_id=request_id, body=body, endpoint=endpoint)
@@ -234,8 +245,9 @@ class ClientStats:
     waited_seconds: float = 0.0
 
 
-#: A paginated endpoint that has not ended after this many pages is looping.
-MAX_PAGES = 10_000
+#: A list (users, projects, keys: 100 a page) that has not ended after this many pages is looping;
+#: usage and costs pages are bounded tighter, by the buckets their range holds (``page_budget``).
+MAX_PAGES = 1_000
 
 #: ``on_event(name, data)``: what a fetch hears of its own requests ("request", "cache_hit",
 #: "retry", "rate_limited" with ``seconds``).
@@ -265,7 +277,7 @@ class OpenAIClient:
         check_credential(org_id, "organization id")
         self._api_key = api_key
         self.org_id = org_id
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         self.fingerprint = fingerprint
         self._cache = cache
         self.limiter = limiter
@@ -278,7 +290,21 @@ class OpenAIClient:
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
-        return f"OpenAIClient(base_url={self.base_url!r}, org_id={self.org_id!r})"
+        return f"OpenAIClient(base_url={redact(self.base_url)!r}, org_id={self.org_id!r})"
+
+    def redact(self, text: str) -> str:
+        """Text into what may be shown: the key and every secret-looking token cut."""
+        return redact(text, (self._api_key,))
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the disk cache can only be read (answers are shown, nothing is fetched)."""
+        return self._cache is not None and self._cache.read_only
+
+    @property
+    def cache_lost(self) -> int:
+        """How many times the cache folder was found deleted while this client used it."""
+        return 0 if self._cache is None else self._cache.lost
 
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
@@ -312,10 +338,21 @@ class OpenAIClient:
             return self.session.get(
                 url, params=query_items(params), headers=self._headers(), timeout=self.timeout
             )
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ) as exc:  # no retry can help: the settings are wrong
+            raise errors.ConfigError(
+                f"OPENAI_BASE_URL {redact(self.base_url)!r} cannot be used "
+                f"({type(exc).__name__}): it must be an http(s) URL such as "
+                "https://api.openai.com/v1."
+            ) from exc
         except requests.RequestException as exc:
             raise errors.ApiConnectionError(
-                f"Could not reach {self.base_url} ({type(exc).__name__}). Check the network and "
-                "OPENAI_BASE_URL."
+                f"Could not reach {redact(self.base_url)} ({type(exc).__name__}). Check the "
+                "network and OPENAI_BASE_URL."
             ) from exc
 
     # -- layer 2: retries and error mapping ----------------------------------------------
@@ -326,8 +363,17 @@ class OpenAIClient:
         *,
         stop: threading.Event | None = None,
         on_event: EventHandler | None = None,
+        fail_fast: bool = False,
+        validate: Validator | None = None,
     ) -> Any:
-        """GET ``path`` with retries; return the parsed JSON body or raise a SpendError."""
+        """GET ``path`` with retries; return the parsed JSON body or raise a SpendError.
+
+        ``validate``: the body's expected shape; a body that fails it is a failed attempt (retried
+        like a garbled one). Without it, any JSON object or list passes.
+
+        ``fail_fast``: a server that cannot be reached is not tried again (a first check of the
+        credentials and URL answers within one connect timeout instead of every retry's).
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -338,7 +384,9 @@ class OpenAIClient:
                 status = response.status_code
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 if status < 400:
-                    return parse_body(response)
+                    body = parse_body(response)
+                    check_shape(path, params, body, validate)
+                    return body
                 body = _json_or_text(response)
                 failure: errors.SpendError = error_for_status(
                     status,
@@ -347,13 +395,17 @@ class OpenAIClient:
                     endpoint=path,
                     org_id=self.org_id,
                     attempts=attempt,
+                    secrets=(self._api_key,),
                 )
                 retryable = should_retry(status, headers)
             except errors.MalformedResponseError as exc:
                 exc.endpoint = path
+                exc.message = self.redact(exc.message)
+                exc.status_code = exc.status_code or status
+                exc.request_id = exc.request_id or headers.get("x-request-id")
                 failure, retryable = exc, True
             except errors.ApiConnectionError as exc:
-                failure, retryable = exc, True
+                failure, retryable = exc, not fail_fast
             if status == 429 and self.limiter is not None:
                 pause = parse_retry_after(headers.get("retry-after"), now=self.clock)
                 if pause is not None:
@@ -388,12 +440,38 @@ class OpenAIClient:
     def _key(self, path: str, params: Any = None) -> str:
         return cache_key(path, params, self.fingerprint)
 
-    def _stored(self, path: str, params: Any, *, stale_ok: bool) -> Any | None:
-        return (
-            None
-            if self._cache is None
-            else self._cache.get(self._key(path, params), stale_ok=stale_ok)
-        )
+    def _stored(
+        self, path: str, params: Any, *, stale_ok: bool, validate: Validator | None = None
+    ) -> Any | None:
+        """The stored body of a GET, or None; with ``validate``, an answer an older version kept
+        unchecked is checked first, and one that fails is dropped (it is asked again)."""
+        if self._cache is None:
+            return None
+        key = self._key(path, params)
+        body = self._cache.get(key, stale_ok=stale_ok)
+        if body is None or validate is None or (self._cache.meta(key) or {}).get("checked"):
+            return body
+        try:
+            check_shape(path, params, body, validate)
+        except errors.MalformedResponseError as exc:
+            logger.info("stored answer to %s dropped: %s", path, exc)
+            with contextlib.suppress(errors.CacheError):
+                self._cache.delete(key)
+            return None
+        self._cache.mark_checked(key)
+        return body
+
+    def _pauser(self, stop: threading.Event | None) -> Callable[[float], bool]:
+        """A wait for another process's answer: real seconds (that process works in real time),
+        ended at once by ``stop``; returns False once stopped."""
+
+        def pause(seconds: float) -> bool:
+            if stop is not None:
+                return not stop.wait(seconds)
+            time.sleep(seconds)
+            return True
+
+        return pause
 
     def get_json(
         self,
@@ -403,22 +481,37 @@ class OpenAIClient:
         final: bool = False,
         stop: threading.Event | None = None,
         on_event: EventHandler | None = None,
+        fail_fast: bool = False,
+        validate: Validator | None = None,
     ) -> Any:
-        """A GET through the cache: a stored body is returned as is; a fresh one is stored at
-        once."""
-        body = self._stored(path, params, stale_ok=False)
+        """A GET through the cache: a stored body is returned as is; a fresh one is validated and
+        stored at once.
+
+        While this process asks, it holds the request's cross-process lock: another process
+        asking the same waits, then reads the answer stored here instead of asking again.
+        """
+        body = self._stored(path, params, stale_ok=False, validate=validate)
         if body is not None:
             self.stats.cache_hits += 1
             _emit(on_event, "cache_hit", path=path)
             return body
-        body = self.request_with_retry(path, params, stop=stop, on_event=on_event)
-        if not isinstance(body, (dict, list)):
-            raise errors.MalformedResponseError(
-                f"OpenAI answered {path} with JSON of an unexpected shape ({type(body).__name__})",
-                endpoint=path,
+        if self._cache is None:
+            return self.request_with_retry(
+                path, params, stop=stop, on_event=on_event, fail_fast=fail_fast, validate=validate
             )
-        if self._cache is not None:
-            self._cache.set(self._key(path, params), body, final=final)
+        key = self._key(path, params)
+        with self._cache.claim(key, pause=self._pauser(stop)) as waited:
+            # another process may have stored it since the look above (while this one waited for
+            # the lock, or just before taking it): then its answer is joined, not asked again
+            body = self._stored(path, params, stale_ok=False, validate=validate)
+            if body is not None:
+                self.stats.cache_hits += 1
+                _emit(on_event, "cache_hit", path=path, joined=waited)
+                return body
+            body = self.request_with_retry(
+                path, params, stop=stop, on_event=on_event, fail_fast=fail_fast, validate=validate
+            )
+            self._cache.set(key, body, final=final, checked=validate is not None)
         return body
 
     # -- layer 4: pagination -------------------------------------------------------------
@@ -433,51 +526,99 @@ class OpenAIClient:
         stale_ok: bool = False,
         stop: threading.Event | None = None,
         on_event: EventHandler | None = None,
+        fail_fast: bool = False,
+        validate: Validator | None = None,
     ) -> list[Any] | None:
-        """Every page of a GET (one page unless ``cursor``), each cached on its own.
+        """Every page of a GET (one page unless ``cursor``), each validated and cached on its own.
 
         ``cursor="page"``: usage/costs style (``has_more`` + ``next_page`` into ``page``);
         ``cursor="after"``: list style (``has_more`` + ``last_id`` into ``after``).
         ``cached_only``: read the disk only and return None when a page is not stored (fresh, or
-        at all with ``stale_ok``: a long fetch outlives the freshness of its first answers).
+        at all with ``stale_ok``: a long fetch outlives the freshness of its first answers), or
+        when the stored pages are not a sound chain (then the next fetch asks again).
+
+        Pages that loop, repeat a bucket or exceed ``page_budget`` raise PaginationError; from the
+        network, the chain's stored pages are dropped and it is asked once more from the start.
         """
         params = dict(params or {})
-        bodies: list[Any] = []
-        while len(bodies) < MAX_PAGES:
-            if cached_only:
-                body = self._stored(path, params, stale_ok=stale_ok)
-                if body is None:
-                    return None
-            else:
-                body = self.get_json(path, params, final=final, stop=stop, on_event=on_event)
-            bodies.append(body)
-            following = next_page_params(path, params, body, cursor) if cursor else None
-            if following is None:
-                return bodies
-            params = following
-        raise errors.MalformedResponseError(
-            f"{path} kept paginating past {MAX_PAGES} pages", endpoint=path
-        )
+        if cached_only:
 
-    def is_stored(self, path: str, params: Any = None, *, cursor: str | None = None) -> bool:
-        """Whether every page of a GET is stored and fresh (one page: no body is read)."""
+            def stored(page_params: dict) -> Any | None:
+                return self._stored(path, page_params, stale_ok=stale_ok, validate=validate)
+
+            try:
+                return walk_pages(path, params, cursor, stored)
+            except errors.MalformedResponseError as exc:
+                logger.info("stored pages of %s are not a sound chain: %s", path, exc)
+                return None
+        for attempt in range(CHAIN_RETRIES + 1):
+            walked: list[dict] = []
+
+            def fetched(page_params: dict, walked: list[dict] = walked) -> Any:
+                walked.append(page_params)
+                return self.get_json(
+                    path,
+                    page_params,
+                    final=final,
+                    stop=stop,
+                    on_event=on_event,
+                    fail_fast=fail_fast,
+                    validate=validate,
+                )
+
+            try:
+                return walk_pages(path, params, cursor, fetched)
+            except errors.PaginationError as exc:
+                for page_params in walked:  # nothing of a broken chain is kept
+                    with contextlib.suppress(errors.CacheError):
+                        if self._cache is not None:
+                            self._cache.delete(self._key(path, page_params))
+                if attempt == CHAIN_RETRIES:
+                    exc.message = f"{exc.message} (asked {attempt + 1} times)"
+                    raise
+                _emit(on_event, "retry", path=path, status=None, delay=0.0, attempt=attempt + 1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def is_stored(
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        cursor: str | None = None,
+        validate: Validator | None = None,
+    ) -> bool:
+        """Whether every page of a GET is stored, fresh and sound (one checked page: no body is
+        read)."""
         if self._cache is None:
             return False
         if cursor:
-            return self.pages(path, params, cursor=cursor, cached_only=True) is not None
-        return self._key(path, params) in self._cache
+            stored = self.pages(path, params, cursor=cursor, cached_only=True, validate=validate)
+            return stored is not None
+        key = self._key(path, params)
+        if key not in self._cache:
+            return False
+        if validate is None or (self._cache.meta(key) or {}).get("checked"):
+            return True
+        return self._stored(path, params, stale_ok=False, validate=validate) is not None
 
     def forget(self, path: str, params: Any = None, *, cursor: str | None = None) -> None:
         """Drop every stored page of a GET, so the next fetch asks again (a refresh)."""
         if self._cache is None:
             return
         params = dict(params or {})
+        seen: set[str] = set()
         for _ in range(MAX_PAGES):
             body = self._stored(path, params, stale_ok=True)
             self._cache.delete(self._key(path, params))
-            following = next_page_params(path, params, body, cursor) if cursor and body else None
-            if following is None:
+            try:
+                following = (
+                    next_page_params(path, params, body, cursor) if cursor and body else None
+                )
+            except errors.MalformedResponseError:
                 return
+            if following is None or following[cursor] in seen:
+                return
+            seen.add(following[cursor])
             params = following
 
     def close(self) -> None:
@@ -515,6 +656,123 @@ def next_page_params(
             f"{path} said has_more but gave no cursor", endpoint=path
         )
     return {**params, cursor: token}
+
+
+def describe_request(path: str, params: Any = None) -> str:
+    """A GET into a few words for messages, e.g. ``("/usage", {"date": "2024-05-01"})`` ->
+    ``"/usage for 2024-05-01"``, an admin window -> ``"... for 2024-05-01 to 2024-05-31"``."""
+    given = dict(query_items(params))
+    words = [path]
+    if "date" in given:
+        words.append(f"for {given['date']}")
+    if "user_public_id" in given:
+        words.append(f"(user {given['user_public_id']})")
+    try:
+        start = datetime.fromtimestamp(int(given["start_time"]), tz=UTC).date()
+        end = datetime.fromtimestamp(int(given["end_time"]) - 1, tz=UTC).date()
+    except (KeyError, ValueError, OverflowError, OSError):
+        pass
+    else:
+        words.append(f"for {start}" if start == end else f"for {start} to {end}")
+    return " ".join(words)
+
+
+def check_shape(path: str, params: Any, body: Any, validate: Validator | None) -> None:
+    """A decoded body into nothing when ``validate`` (or, without one, being a JSON object or
+    list) accepts it; else MalformedResponseError naming the request, e.g. "OpenAI's answer to
+    /usage for 2024-05-01 is not usable: data[0].n_requests is -5, not a count ..."."""
+    try:
+        if validate is not None:
+            validate(body)
+        elif not isinstance(body, (dict, list)):
+            raise errors.MalformedResponseError(
+                f"JSON of an unexpected shape ({type(body).__name__})"
+            )
+    except errors.MalformedResponseError as exc:
+        raise errors.MalformedResponseError(
+            f"OpenAI's answer to {describe_request(path, params)} is not usable: {exc.message}",
+            endpoint=path,
+        ) from exc
+
+
+def page_budget(params: Mapping[str, Any], cursor: str | None) -> tuple[int, int | None]:
+    """A paged GET's params into (most pages, most buckets) its answer may take, e.g. a 31-day
+    window of 1d buckets -> (32, 31); a list (``after`` cursor) -> (MAX_PAGES, None).
+
+    Every page of a usage or costs answer holds at least one of the range's buckets (the last may
+    be empty), so more pages than buckets + 1, or more buckets than the range holds, is a loop.
+    """
+    if cursor == "page":
+        width = BUCKET_SECONDS.get(str(params.get("bucket_width") or "1d"))
+        try:
+            start, end = int(params["start_time"]), int(params["end_time"])
+        except (KeyError, TypeError, ValueError):
+            return MAX_PAGES, None
+        if width and end > start:
+            buckets = math.ceil((end - start) / width)
+            return min(MAX_PAGES, buckets + 1), buckets
+    return MAX_PAGES, None
+
+
+def walk_pages(
+    path: str,
+    params: dict[str, Any],
+    cursor: str | None,
+    page: Callable[[dict[str, Any]], Any | None],
+) -> list[Any] | None:
+    """Follow a GET's cursor through ``page(params)`` (the network, or the disk) into its bodies;
+    None as soon as ``page`` gives None.
+
+    Raises PaginationError when a cursor comes back (a loop), a bucket's ``start_time`` repeats
+    (the same days twice would count twice), or the pages or buckets exceed ``page_budget``.
+    """
+    most_pages, most_buckets = page_budget(params, cursor)
+    cursors: set[str] = set()
+    buckets: set[Any] = set()
+    bodies: list[Any] = []
+    what = describe_request(path, params)
+    while True:
+        body = page(params)
+        if body is None:
+            return None
+        bodies.append(body)
+        if cursor == "page" and isinstance(body, dict) and isinstance(body.get("data"), list):
+            for bucket in body["data"]:
+                start = bucket.get("start_time") if isinstance(bucket, dict) else None
+                if start in buckets:
+                    try:
+                        day = datetime.fromtimestamp(int(start), tz=UTC).date().isoformat()
+                    except (TypeError, ValueError, OverflowError, OSError):
+                        day = str(start)[:40]
+                    raise errors.PaginationError(
+                        f"OpenAI's pages of {what} repeat the bucket of {day}: the same days "
+                        "would count twice",
+                        endpoint=path,
+                    )
+                buckets.add(start)
+            if most_buckets is not None and len(buckets) > most_buckets:
+                raise errors.PaginationError(
+                    f"OpenAI's pages of {what} hold {len(buckets)} buckets, more than the "
+                    f"{most_buckets} its range can hold",
+                    endpoint=path,
+                )
+        following = next_page_params(path, params, body, cursor) if cursor else None
+        if following is None:
+            return bodies
+        token = following[cursor]
+        if token in cursors:
+            raise errors.PaginationError(
+                f"OpenAI's pages of {what} loop: the cursor {str(token)[:40]!r} came back",
+                endpoint=path,
+            )
+        cursors.add(token)
+        if len(bodies) >= most_pages:
+            raise errors.PaginationError(
+                f"OpenAI's pages of {what} did not end after {most_pages} pages, more than its "
+                "range can take",
+                endpoint=path,
+            )
+        params = following
 
 
 def _json_or_text(response: requests.Response) -> Any:

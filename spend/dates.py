@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -73,3 +74,76 @@ def parse_iso(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a range's headline compares: its complete days against as many days before them.
+
+    ``current`` is None when the range has no complete day yet (the 1st of the month, or a range
+    of today alone); ``today`` is set when the range ends today, whose partial day is shown apart.
+    """
+
+    current: tuple[date, date] | None
+    previous: tuple[date, date] | None
+    today: date | None
+    label: str  # e.g. "6 complete days vs the 6 before", "Dec 1–14 vs Nov 1–14"
+
+    @property
+    def days(self) -> int:
+        """Complete days compared (0 when none)."""
+        return 0 if self.current is None else (self.current[1] - self.current[0]).days + 1
+
+    @property
+    def first_day(self) -> date | None:
+        """The earliest day the comparison needs loaded."""
+        return self.previous[0] if self.previous else None
+
+
+def _short(start: date, end: date) -> str:
+    """Two days into a short span, e.g. ``(Nov 1, Nov 14) -> "Nov 1–14"``."""
+    if start == end:
+        return f"{start:%b} {start.day}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start:%b} {start.day}–{end.day}"
+    return f"{start:%b} {start.day} – {end:%b} {end.day}"
+
+
+def _same_days_last_month(first: date, last: date) -> tuple[date, date]:
+    """Days 1..n of a month into days 1..n of the month before, clamped to its length, e.g.
+    ``(Mar 1, Mar 30) -> (Feb 1, Feb 28)``."""
+    before_end = first - timedelta(days=1)
+    start = before_end.replace(day=1)
+    return start, min(start + (last - first), before_end)
+
+
+def _month_end(day: date) -> date:
+    """A day into the last day of its month, e.g. ``Feb 10, 2024 -> Feb 29, 2024``."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def comparison(preset: str, start: date, end: date, today: date) -> Comparison:
+    """A range into what its headline compares like with like, e.g. ``("last_7_days", Nov 25 –
+    Dec 1, today Dec 1)`` -> Nov 25–30 (6 complete days) vs Nov 19–24, today apart.
+
+    Today is partial, so it never counts in an average or a delta. Month to date compares with
+    the same days of last month; last month with the calendar month before it; any other range
+    with the same number of complete days just before.
+    """
+    partial = today if start <= today <= end else None
+    last_complete = min(end, today - timedelta(days=1))
+    if last_complete < start:
+        return Comparison(None, None, partial, "no complete day yet")
+    current = (start, last_complete)
+    if preset == "last_month" or (start.day == 1 and end == _month_end(end) and end < today):
+        previous_end = start - timedelta(days=1)
+        previous = (previous_end.replace(day=1), previous_end)
+        return Comparison(current, previous, partial, f"{start:%B} vs {previous_end:%B}")
+    if preset == "month_to_date" or start.day == 1:
+        previous = _same_days_last_month(*current)
+        label = f"{_short(*current)} vs {_short(*previous)}"
+        return Comparison(current, previous, partial, label)
+    length = (last_complete - start).days + 1
+    previous = (start - timedelta(days=length), start - timedelta(days=1))
+    what = "complete day" if length == 1 else "complete days"
+    return Comparison(current, previous, partial, f"{length} {what} vs the {length} before")

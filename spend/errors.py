@@ -9,22 +9,58 @@
     │   ├── BadRequestError         400/422: the request was refused as malformed
     │   ├── RateLimitError          429 after every retry
     │   ├── ServerError             5xx after every retry
-    │   └── MalformedResponseError  2xx with a body that is not the JSON we expect (HTML, empty)
+    │   └── MalformedResponseError  2xx with a body that is not what we expect (HTML, empty, an
+    │       │                       error body, a wrong shape, an absurd count)
+    │       └── PaginationError     pages that loop, repeat a bucket or never end
     ├── ApiConnectionError          no answer at all (DNS, refused, timeout) after every retry
     ├── FetchStopped                the user stopped a background fetch (what was stored is kept)
     ├── CacheError                  the disk cache could not be read or written
     └── PricingError                a price file is unreadable
 
-Messages say what to fix and never contain the API key.
+Messages say what to fix and never contain the API key: ``str()`` of every error goes through
+``redact`` (whatever follows ``Bearer``, ``sk-…``, ``sk_live_…``, ``sess-…`` tokens and the
+``user:pass@`` of a URL), and code that knows the key itself passes it to ``redact`` as well.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
+
+#: Secret-looking tokens, each replaced by its prefix and an ellipsis (``redact``).
+_SECRETS = (
+    # whatever follows "Bearer" (an Authorization header echoed back), up to a space or quote
+    (re.compile(r"(?i)\b(bearer)(\s+|%20)[^\s\"'<>,;]+"), r"\1\2…"),
+    # OpenAI keys (sk-proj-…, sk-admin-…), Stripe-style live/test keys, session keys
+    # (possessive, so a token already cut stays as it is: redacting twice changes nothing)
+    (re.compile(r"\b(sk|rk)([-_])(live_|test_)?+[A-Za-z0-9_\-\*\.]{2,}+"), r"\1\2\3…"),
+    (re.compile(r"\b(sess|sk_live|sk_test)([-_])[A-Za-z0-9_\-\*\.]{2,}+"), r"\1\2…"),
+    # credentials in a URL: scheme://user:pass@host -> scheme://…@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@]+@"), r"\1…@"),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Text into the same text with every secret-looking token cut, e.g. ``"bad key sk-abc123"
+    -> "bad key sk-…"``, ``"Authorization: Bearer sess-xyz" -> "Authorization: Bearer …"``,
+    ``"https://u:p@proxy/v1" -> "https://…@proxy/v1"``.
+
+    :param secrets: exact values to cut wherever they appear (the key itself, whatever its shape)
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "…")
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class SpendError(Exception):
     """Base class: an expected failure with a message a user can act on."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class ConfigError(SpendError):
@@ -52,8 +88,8 @@ class ApiError(SpendError):
 
     def __str__(self) -> str:
         if self.request_id:
-            return f"{self.message} (request id {self.request_id})"
-        return self.message
+            return redact(f"{self.message} (request id {self.request_id})")
+        return redact(self.message)
 
 
 class AuthError(ApiError):
@@ -82,6 +118,10 @@ class ServerError(ApiError):
 
 class MalformedResponseError(ApiError):
     """A success status with a body that is not the expected JSON."""
+
+
+class PaginationError(MalformedResponseError):
+    """Pages of one request that loop, repeat a bucket, or exceed what the range can hold."""
 
 
 class ApiConnectionError(SpendError):

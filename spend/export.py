@@ -19,24 +19,50 @@ def escape_cell(value: object) -> object:
     return value
 
 
+def _escaped(column: pd.Series) -> pd.Series:
+    """A text column into one whose formula-like cells start with ``'``, vectorised: categories
+    are escaped once each (a few hundred names, not two million cells)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = pd.Series(column.cat.categories.astype(str))
+        risky = names.str.startswith(FORMULA_PREFIXES)
+        if not risky.any():
+            return column
+        escaped = names.where(~risky, "'" + names)
+        if escaped.duplicated().any():  # "'=x" was already a name: fall back to plain text
+            return _escaped(column.astype("string"))
+        return column.cat.rename_categories(list(escaped))
+    if column.dtype == object:  # mixed cells: only text is escaped, a number stays a number
+        return column.map(escape_cell, na_action="ignore")
+    text = column.astype("string")
+    risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+    return text.where(~risky, "'" + text) if risky.any() else column
+
+
 def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every text column's formula-like cells escaped; returns a new frame."""
-    out = frame.copy()
-    for name in out.columns:
-        if pd.api.types.is_string_dtype(out[name]) or out[name].dtype == object:
-            out[name] = out[name].map(escape_cell, na_action="ignore")
-    return out
+    """Every text column's formula-like cells escaped, e.g. ``"=1+1" -> "'=1+1"``; numbers and
+    missing cells unchanged; returns a new frame."""
+    text = [
+        name
+        for name in frame.columns
+        if pd.api.types.is_string_dtype(frame[name])
+        or frame[name].dtype == object
+        or isinstance(frame[name].dtype, pd.CategoricalDtype)
+    ]
+    return frame.assign(**{name: _escaped(frame[name]) for name in text})
 
 
 def to_csv(frame: pd.DataFrame) -> str:
     """The usage table into CSV text: schema columns first (the header), dates as YYYY-MM-DD, cells
-    escaped."""
+    escaped.
+
+    Numbers keep full precision (the shortest text that reads back as the same float, e.g.
+    ``7.543760000000001``), so sums of the CSV equal the figures on screen to the last digit;
+    rounding each row to the micro-dollar drifted by up to $0.003 over a large organization.
+    """
     columns = [c for c in COLUMNS if c in frame.columns] + [
         c for c in frame.columns if c not in COLUMNS
     ]
     out = safe_for_spreadsheet(frame[columns])
-    if "cost_usd" in out.columns:  # to the millionth of a dollar: no 7.543760000000001
-        out["cost_usd"] = out["cost_usd"].round(6)
     if "date" in out.columns:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     return out.to_csv(index=False)

@@ -3,11 +3,16 @@
 Every function accepts ``None``, ``NaN``, ``pd.NA`` and infinities and returns its ``na`` argument
 for them, so a page never prints ``nan`` or ``<NA>``. Unpriced money is the one case with a
 different default (``usd(pd.NA) == "unpriced"``): an unknown price must never read as ``$0.00``.
+
+Text is the other half: ``escape_markdown`` is the one way text that came from the API (a model,
+user, e-mail, project or key name, an error message) reaches anything Streamlit renders as Markdown
+(``st.markdown``/``caption``/``warning``/``info``/``error``, metric labels, expander titles).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -116,6 +121,39 @@ def delta_pct(x: Any, *, na: str = DASH, decimals: int = 1) -> str:
     value = round(float(x) * 100, decimals) + 0.0
     sign = "+" if value > 0 else ""
     return f"{sign}{value:,.{decimals}f}%"
+
+
+#: Every ASCII punctuation character: CommonMark lets a backslash make each of them literal.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+#: What GitHub-flavoured Markdown turns into a link even in plain text, after escapes are read
+#: (``https://…``, ``www.…``, an e-mail address): shown as code instead, which is never linked.
+_AUTOLINKED = re.compile(r"(?:https?://|www\.)\S+|[-.\w+]+@[-\w]+(?:\.[-\w]+)+", re.IGNORECASE)
+
+
+def _code_span(text: str) -> str:
+    """Text into a Markdown code span that shows it exactly, e.g. "a`b" -> "`` a`b ``"."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def escape_markdown(text: Any) -> str:
+    """Text from the API into Markdown that shows exactly that text, e.g. ``"[x](https://e.vil)"
+    -> "\\[x\\]\\(` https://e.vil) `"``: never a link, an image that the browser fetches, an
+    autolinked URL or e-mail (those become code spans), emphasis, a heading, HTML, LaTeX, or
+    Streamlit's ``:color[...]`` and ``:material/...:`` directives. Runs of whitespace (line breaks
+    too) become one space; ``None`` becomes ``""``.
+    """
+    if text is None or text is pd.NA:
+        return ""
+    text = " ".join(str(text).split())
+    out, at = [], 0
+    for found in _AUTOLINKED.finditer(text):
+        link = found.group().rstrip(".,:;!?*_~)")  # as GFM ends a link: a period stays text
+        out.append(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text[at : found.start()]))
+        out.append(_code_span(link))
+        at = found.start() + len(link)
+    out.append(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text[at:]))
+    return "".join(out)
 
 
 def format_duration(seconds: float) -> str:

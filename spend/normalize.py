@@ -77,14 +77,36 @@ def require_dict(payload: Any, what: str = "response body") -> dict:
     )
 
 
-def to_count(value: Any, errors: Errors = "coerce") -> int:
+#: The largest count or quantity an answer may hold: a quadrillion, far above any organization's
+#: day (all of OpenAI's API served under 10^13 tokens a day in 2025) and small enough that the sums
+#: of thousands of such rows still fit the usage table's int64 columns. A count above it, or below
+#: 0, is an answer gone wrong (``1e30`` tokens), never data.
+MAX_COUNT = 10**15
+
+
+def out_of_bounds(number: float) -> bool:
+    """A count or quantity into whether no answer can hold it, e.g. ``-1 -> True``, ``1e30 ->
+    True``, ``12 -> False``."""
+    return not 0 <= number <= MAX_COUNT
+
+
+def _bounds_error(value: Any, what: str | None) -> MalformedResponseError:
+    if what:
+        return MalformedResponseError(f"{what} is {value!r:.40}, not a count between 0 and 10^15")
+    return MalformedResponseError(f"expected a count between 0 and 10^15, got {value!r:.40}")
+
+
+def to_count(value: Any, errors: Errors = "coerce", *, what: str | None = None) -> int:
     """A JSON count into an int, e.g. ``"12" -> 12``, ``None -> 0``, ``12.0 -> 12``.
+
+    A negative count or one above MAX_COUNT (``1e30``) is unreadable too.
 
     :param value: int, float, numeric string, or null (0)
     :param errors: ``"coerce"`` turns unreadable values into 0, ``"raise"`` raises
-    MalformedResponseError
+        MalformedResponseError
+    :param what: the field, for the message (``"data[3].n_requests on 2024-05-01"``)
     """
-    if type(value) is int:
+    if type(value) is int and 0 <= value <= MAX_COUNT:
         return value
     if value is None:
         return 0
@@ -95,20 +117,29 @@ def to_count(value: Any, errors: Errors = "coerce") -> int:
         if isinstance(number, float):
             if not math.isfinite(number):
                 raise ValueError("not finite")
-            return int(round(number))
-        return int(number)
+            number = int(round(number))
+        number = int(number)
     except (TypeError, ValueError) as exc:
         if errors == "raise":
-            raise MalformedResponseError(f"expected a count, got {value!r:.40}") from exc
+            where = f" for {what}" if what else ""
+            raise MalformedResponseError(f"expected a count{where}, got {value!r:.40}") from exc
         return 0
+    if out_of_bounds(number):
+        if errors == "raise":
+            raise _bounds_error(value, what)
+        return 0
+    return number
 
 
-def to_quantity(value: Any, errors: Errors = "coerce") -> float:
+def to_quantity(value: Any, errors: Errors = "coerce", *, what: str | None = None) -> float:
     """A JSON quantity into a float, e.g. ``"1.5" -> 1.5``, ``None -> 0.0``, ``3 -> 3.0``.
+
+    A negative quantity or one above MAX_COUNT is unreadable too.
 
     :param value: number, numeric string, or null (0.0)
     :param errors: ``"coerce"`` turns unreadable values into 0.0, ``"raise"`` raises
-    MalformedResponseError
+        MalformedResponseError
+    :param what: the field, for the message
     """
     if value is None:
         return 0.0
@@ -118,11 +149,16 @@ def to_quantity(value: Any, errors: Errors = "coerce") -> float:
         number = float(value)
         if not math.isfinite(number):
             raise ValueError("not finite")
-        return number
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         if errors == "raise":
-            raise MalformedResponseError(f"expected a number, got {value!r:.40}") from exc
+            where = f" for {what}" if what else ""
+            raise MalformedResponseError(f"expected a number{where}, got {value!r:.40}") from exc
         return 0.0
+    if out_of_bounds(number):
+        if errors == "raise":
+            raise _bounds_error(value, what)
+        return 0.0
+    return number
 
 
 def to_text(value: Any) -> str | None:
@@ -431,6 +467,7 @@ def join_names(
 __all__ = [
     "API_KEY_COLUMNS",
     "Errors",
+    "MAX_COUNT",
     "METRICS",
     "PROJECT_COLUMNS",
     "USAGE_EXTRAS",
@@ -448,6 +485,7 @@ __all__ = [
     "model_families",
     "model_family",
     "name_table",
+    "out_of_bounds",
     "require_dict",
     "to_count",
     "to_decimal",

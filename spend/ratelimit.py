@@ -5,18 +5,23 @@ fingerprint: each ``acquire()`` reserves the next free slot ``60 / rate`` second
 inside one SQLite transaction, then sleeps until it. Spacing requests evenly (as tipani86's tool and
 Elastic's metricbeat do for the legacy endpoint's ~5/min) makes the ETA exact and never bursts.
 A 429 calls ``pause(seconds)``, which pushes every caller's next slot past ``Retry-After``.
+A store that cannot be opened or written is a ``CacheError`` naming the folder, never a raw
+``sqlite3`` traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import diskcache
+from spend.cache import DB_NAME, file_identity, open_store
+from spend.errors import CacheError
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +54,41 @@ class RateLimiter:
         self.sleep = sleep
         self._key = f"limiter:{fingerprint}"
         self.last_slot: float | None = None
-        self._store = diskcache.Cache(str(Path(directory) / "ratelimit"))
+        self.folder = Path(directory) / "ratelimit"
+        self._lock = threading.Lock()
+        self._store: Any = None
+        with self._using():
+            self._store = open_store(self.folder)
+        self._identity = file_identity(self.folder / DB_NAME)
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Turn any failure of the store (sqlite3, OSError) into one CacheError naming it; open it
+        afresh when its folder was deleted since."""
+        try:
+            if self._store is not None and file_identity(self.folder / DB_NAME) != self._identity:
+                with self._lock:
+                    with contextlib.suppress(Exception):
+                        self._store.close()
+                    self._store = open_store(self.folder)
+                    self._identity = file_identity(self.folder / DB_NAME)
+            yield
+        except CacheError:
+            raise
+        except Exception as exc:  # sqlite3.OperationalError, PermissionError, diskcache.Timeout
+            raise CacheError(
+                f"The rate limiter's store {self.folder} cannot be used ({type(exc).__name__}: "
+                f"{exc}). Set SPEND_CACHE_DIR to a folder this user may write."
+            ) from exc
+
+    def _state(self) -> dict:
+        return self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
 
     def reserve(self) -> float:
         """Take the next slot and return how long to wait for it (no sleeping)."""
-        with self._store.transact():
+        with self._using(), self._store.transact():
             now = self.clock()
-            state = self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
+            state = self._state()
             slot = max(now, state["next_at"], state["paused_until"])
             state["next_at"] = slot + self.interval
             self._store.set(self._key, state)
@@ -79,9 +112,9 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of this credential for ``seconds`` from now (a 429's Retry-After)."""
-        with self._store.transact():
+        with self._using(), self._store.transact():
             now = self.clock()
-            state = self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
+            state = self._state()
             state["paused_until"] = max(state["paused_until"], now + seconds)
             self._store.set(self._key, state)
         logger.debug("rate limiter: paused %.1f s after a 429", seconds)
@@ -89,7 +122,8 @@ class RateLimiter:
     def status(self) -> LimiterStatus:
         """Seconds until the next free slot, and whether a 429 pause causes it."""
         now = self.clock()
-        state = self._store.get(self._key) or {"next_at": 0.0, "paused_until": 0.0}
+        with self._using():
+            state = self._state()
         wait = max(0.0, state["next_at"] - now, state["paused_until"] - now)
         return LimiterStatus(wait_seconds=wait, paused=state["paused_until"] > now)
 

@@ -42,12 +42,38 @@ COLUMNS: dict[str, str] = {
 #: Extra columns some sources fill; kept after COLUMNS when present.
 EXTRA_COLUMNS: dict[str, str] = {
     "batch": "boolean",  # admin completions grouped by batch
-    "service_tier": "string",
+    "service_tier": "string",  # admin completions: default, flex, priority (fast reads priority)
     "line_item": "string",  # costs rows
     "currency": "string",  # costs rows: "usd"; another currency keeps its row but no cost_usd
     "image_size": "string",
     "image_source": "string",  # admin images: image.generation, image.edit, ...
+    "context_level": "string",  # admin web search calls: low, medium, high (priced by it)
+    # True where the estimate is known to be below the bill (spend.pricing): a row of a model with
+    # audio/image rates of its own but no modality split (legacy completion-realtime, priced as
+    # text), a priority-tier row without a priority price. False for billed rows.
+    "cost_lower_bound": "boolean",
 }
+
+#: The per-modality split of completions tokens (admin answers since 2026-07; NA where the answer
+#: has no split: older answers, other endpoints, the legacy and demo sources). Only frames that have
+#: a split carry these columns. ``input_tokens``, ``cached_input_tokens`` and ``output_tokens`` stay
+#: the totals: input = uncached text + uncached audio + uncached image + cached (text + audio +
+#: image) + cache writes; output = text + audio + image.
+SPLIT_COLUMNS: dict[str, str] = {
+    "input_text_tokens": "Int64",  # uncached text input (API input_text_tokens)
+    "cached_text_tokens": "Int64",  # API input_cached_text_tokens
+    "input_audio_tokens": "Int64",  # uncached audio input (API input_audio_tokens)
+    "cached_audio_tokens": "Int64",  # API input_cached_audio_tokens
+    "input_image_tokens": "Int64",  # uncached image input (API input_image_tokens)
+    "cached_image_tokens": "Int64",  # API input_cached_image_tokens
+    "cache_write_tokens": "Int64",  # input written to the cache (API input_cache_write_tokens)
+    "output_text_tokens": "Int64",
+    "output_audio_tokens": "Int64",
+    "output_image_tokens": "Int64",
+}
+
+#: Every extra column ``conform`` types when a frame has it.
+TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS}
 
 SOURCES = ("legacy", "admin", "demo")
 COST_BASES = ("estimated", "billed", "unpriced")
@@ -85,7 +111,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         if name in COLUMNS:
             continue
         values = frame[name].reset_index(drop=True)
-        out[name] = values.astype(EXTRA_COLUMNS[name]) if name in EXTRA_COLUMNS else values
+        out[name] = values.astype(TYPED_EXTRAS[name]) if name in TYPED_EXTRAS else values
     return out
 
 

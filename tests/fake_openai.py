@@ -24,6 +24,15 @@ Behaviour, in the order a request meets it:
    ``Authorization``) with its status (``fake.statuses``); every response has
    ``x-request-id: req_...``.
 2. Injected faults (``fail_next``) are consumed in order, before anything else (a proxy failing).
+   Besides failing statuses and garbled bodies they include answers that parse but must never be
+   kept (issue 10): ``kind="error"`` with ``status=200`` (an error envelope at 200), ``"null"``,
+   ``"string"``, ``"wrong_shape"``; the real answer altered: ``"huge_count"`` (a count of 1e30),
+   ``"negative_count"`` (-5), ``"cursor_loop"`` (``has_more`` with a cursor back to the same page:
+   the same days twice); and ``"echo_auth"`` (a 401 that echoes the ``Authorization`` header, a
+   ``sess-`` and an ``sk_live_`` token). Switches that hold until turned off: ``cursor_loop=True``
+   (every page points back to itself), ``rename`` (exact string values replaced in every answer,
+   e.g. a model named like a Markdown link: ``hostile_renames``), ``before_answer`` (called with
+   the path before each answer: a test deletes the cache there, or holds one request).
 3. Unknown path -> 404 ``Invalid URL (GET /v1/...)``; not GET -> 405.
 4. Auth. Missing or unknown bearer key -> 401 ``invalid_api_key`` (the key redacted in the message).
    Admin endpoints (``/v1/organization/...``) with the legacy key -> 403 ``Missing scopes:
@@ -54,6 +63,12 @@ max (usage 1d 31, 1h 168, 1m 1440; costs 180) -> 400; unknown ``group_by`` value
 buckets a day's usage sits in the bucket holding 12:00 UTC. Project API keys whose owner left the
 project (``owner_project_access: inactive``) are hidden unless asked for with
 ``owner_project_access=any|inactive``.
+
+Per-modality completions (spec 2026-07): every completions result carries the split fields
+(``input_text_tokens`` = uncached text, ...). ``realtime=True`` adds a voice app for the first user
+(``REALTIME_MODEL``, audio-heavy, billed per modality at ``REALTIME_PRICES``), whose legacy rows are
+``completion-realtime`` without a split. Tool endpoints count tool calls, sessions and bytes; the
+``num_model_requests`` of web search are requests the completions endpoint already counts.
 
 Spend controls (spec 2026-07, ``spend-controls-openapi.yaml``): ``/v1/organization/spend_limit``,
 ``/spend_alerts`` and the same under ``/projects/{id}/``, from the options ``spend_limit_cents``,
@@ -216,6 +231,17 @@ PRICES: dict[
     EMBEDDING_MODEL: (Decimal("0.02"), Decimal("0"), Decimal("0")),
 }
 IMAGE_PRICES = {"1024x1024": Decimal("0.04"), "1024x1792": Decimal("0.08")}
+# A voice app (option ``realtime=True``): realtime completions split by modality, at list prices per
+# 1M tokens (gpt-4o-realtime-preview-2024-12-17, openai.com/api/pricing): result field -> USD.
+REALTIME_MODEL = "gpt-4o-realtime-preview-2024-12-17"
+REALTIME_PRICES: dict[str, Decimal] = {
+    "input_text_tokens": Decimal("5.00"),
+    "input_cached_text_tokens": Decimal("2.50"),
+    "input_audio_tokens": Decimal("40.00"),
+    "input_cached_audio_tokens": Decimal("2.50"),
+    "output_text_tokens": Decimal("20.00"),
+    "output_audio_tokens": Decimal("80.00"),
+}
 
 _DEFAULT = object()
 
@@ -347,6 +373,12 @@ def cost_lines(
         )
 
     per_m = Decimal(1_000_000)
+    if kind == "completions" and model == REALTIME_MODEL:
+        return tuple(
+            line(f"{model}, {field.replace('_tokens', '').replace('_', ' ')}", qty, "tokens", price)
+            for field, usd in REALTIME_PRICES.items()
+            for qty, price in [(metrics[field], usd / per_m)]
+        )
     if kind == "completions":
         p_in, p_cached, p_out = PRICES[model]
         factor = Decimal("0.5") if dims.get("batch") else Decimal(1)
@@ -434,8 +466,20 @@ def make_record(
     )
 
 
-def build_world(seed: int, days: int, users: int, end_date: date, org_id: str = ORG_ID) -> World:
-    """A seed and a range into a deterministic World; a day's data never depends on the range."""
+def build_world(
+    seed: int,
+    days: int,
+    users: int,
+    end_date: date,
+    org_id: str = ORG_ID,
+    realtime: bool = False,
+) -> World:
+    """A seed and a range into a deterministic World; a day's data never depends on the range.
+
+    ``realtime``: the first user also runs a voice app every day (``REALTIME_MODEL``, completions
+    split by modality; ``completion-realtime`` rows in legacy answers), drawn from a random stream
+    of its own so every other record is the same as without it.
+    """
     if days < 1 or users < 1:
         raise ValueError("days and users must be >= 1")
     rng = random.Random(f"ids:{seed}")
@@ -606,6 +650,19 @@ def build_world(seed: int, days: int, users: int, end_date: date, org_id: str = 
                         drng,
                     )
                 )
+        if realtime:
+            first_key = next(k for k in keys if k.owner_user_id == people[0].id)
+            records.append(
+                realtime_record(
+                    day,
+                    {
+                        "project_id": first_key.project_id,
+                        "user_id": people[0].id,
+                        "api_key_id": first_key.id,
+                    },
+                    random.Random(f"realtime:{seed}:{day.isoformat()}"),
+                )
+            )
         # usage no user owns: the service account, and project-level storage and sessions
         if drng.random() < 0.9:
             records.append(
@@ -663,8 +720,10 @@ def build_world(seed: int, days: int, users: int, end_date: date, org_id: str = 
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_world(seed: int, days: int, users: int, end_date: date, org_id: str) -> World:
-    return build_world(seed, days, users, end_date, org_id)
+def _cached_world(
+    seed: int, days: int, users: int, end_date: date, org_id: str, realtime: bool = False
+) -> World:
+    return build_world(seed, days, users, end_date, org_id, realtime)
 
 
 def completion_record(day: date, model: str, ids: Mapping[str, Any], rng: random.Random) -> Record:
@@ -681,7 +740,7 @@ def completion_record(day: date, model: str, ids: Mapping[str, Any], rng: random
         "input_cached_tokens": cached,
         "input_uncached_tokens": input_tokens - cached,
         "output_tokens": output,
-        "input_text_tokens": input_tokens,
+        "input_text_tokens": input_tokens - cached,  # uncached text (spec 2026-07)
         "output_text_tokens": output,
         "input_cached_text_tokens": cached,
     }
@@ -692,6 +751,35 @@ def completion_record(day: date, model: str, ids: Mapping[str, Any], rng: random
         metrics,
         rng,
     )
+
+
+def realtime_record(
+    day: date, ids: Mapping[str, Any], rng: random.Random, model: str = REALTIME_MODEL
+) -> Record:
+    """Random voice-app usage for one key into a completions Record split by modality (spec
+    2026-07): audio dominates, some of each input is cached, totals add up."""
+    r = rng.randint(5, 60)
+    text_in, audio_in = r * rng.randint(200, 800), r * rng.randint(1_000, 4_000)
+    cached_text, cached_audio = (
+        text_in * rng.randint(0, 60) // 100,
+        audio_in * rng.randint(0, 60) // 100,
+    )
+    text_out, audio_out = r * rng.randint(50, 300), r * rng.randint(500, 2_500)
+    metrics = {
+        "num_model_requests": r,
+        "input_tokens": text_in + audio_in,
+        "input_cached_tokens": cached_text + cached_audio,
+        "input_uncached_tokens": text_in + audio_in - cached_text - cached_audio,
+        "output_tokens": text_out + audio_out,
+        "input_text_tokens": text_in - cached_text,
+        "input_cached_text_tokens": cached_text,
+        "input_audio_tokens": audio_in - cached_audio,
+        "input_cached_audio_tokens": cached_audio,
+        "output_text_tokens": text_out,
+        "output_audio_tokens": audio_out,
+    }
+    dims = {**ids, "model": model, "batch": False, "service_tier": "default"}
+    return make_record(day, "completions", dims, metrics, rng)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -832,7 +920,7 @@ class RecordedRequest(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Fault:
-    kind: str  # error | html | empty | truncated | not_json
+    kind: str  # one of FAULT_KINDS
     status: int
     retry_after: str | None
     path_prefix: str | None
@@ -864,6 +952,9 @@ _STATUS_MESSAGES = {
 def fault_response(fault: Fault) -> tuple[int, bytes, dict[str, str]]:
     """A Fault into (status, body, headers), e.g. html -> a Cloudflare page with text/html."""
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+    if fault.kind in _PARSED_FAULTS:
+        body = json.dumps(_PARSED_FAULTS[fault.kind]).encode()
+        return fault.status, body, {**headers, "Content-Type": "application/json"}
     if fault.kind == "html":
         return (
             fault.status,
@@ -883,6 +974,109 @@ def fault_response(fault: Fault) -> tuple[int, bytes, dict[str, str]]:
         fault.status,
         json.dumps(error_body(message, type_, None, code)).encode(),
         {**headers, "Content-Type": "application/json"},
+    )
+
+
+#: Fault kinds: answered instead of the endpoint, or (ALTERING_FAULTS) its real answer altered.
+ALTERING_FAULTS = ("huge_count", "negative_count", "cursor_loop")
+FAULT_KINDS = (
+    "error",
+    "html",
+    "empty",
+    "truncated",
+    "not_json",
+    "null",
+    "string",
+    "wrong_shape",
+    "echo_auth",
+    *ALTERING_FAULTS,
+)
+_PARSED_FAULTS = {
+    "null": None,
+    "string": "ok",
+    "wrong_shape": {"object": "list", "data": {"unexpected": "an object where a list belongs"}},
+}
+#: A name that is Markdown for a link and for an image the browser would fetch (issue 10).
+HOSTILE = "[x](https://evil.example) ![b](http://127.0.0.1:9/beacon.png)"
+#: The session token and Stripe-style key an ``echo_auth`` fault repeats.
+ECHOED_SECRETS = ("sess-AbCdEf0123456789secret", "sk_live_51HzZzSecretLiveKey0000")
+
+
+def hostile_renames(world: World) -> tuple[tuple[str, str], ...]:
+    """A world into ``rename`` pairs giving its first model, user, project and key hostile names,
+    e.g. ``gpt-4o-2024-08-06`` -> a Markdown link and image; the user's e-mail stays e-mail-like."""
+    user, project, key = world.users[0], world.projects[0], world.keys[0]
+    pairs = [
+        (CHAT_MODELS[0], HOSTILE),
+        (project.name, f":red[proj] {HOSTILE}"),
+        (key.name, f"<img src=x onerror=alert(1)> {HOSTILE}"),
+        (user.email, "[eve](https://evil.example)@evil.example"),
+    ]
+    if user.name is not None:
+        pairs.append((user.name, f"**Eve** {HOSTILE}"))
+    return tuple(pairs)
+
+
+def rename_values(body: Any, names: Mapping[str, str]) -> Any:
+    """A decoded answer into a copy with every string value found in ``names`` replaced, e.g.
+    ``{"model": "gpt-4o"}`` with ``{"gpt-4o": "x"}`` -> ``{"model": "x"}`` (keys untouched)."""
+    if isinstance(body, dict):
+        return {k: rename_values(v, names) for k, v in body.items()}
+    if isinstance(body, list):
+        return [rename_values(v, names) for v in body]
+    if isinstance(body, str):
+        return names.get(body, body)
+    return body
+
+
+def _first_count(body: Any) -> tuple[dict, str] | None:
+    """A usage answer into (row, field) of its first non-zero token count, or None."""
+    names = ("n_context_tokens_total", "input_tokens", "num_model_requests", "n_requests")
+    rows: list[Any] = []
+    if isinstance(body, dict) and body.get("object") == "page":
+        rows = [r for b in body.get("data") or [] for r in b.get("results") or []]
+    elif isinstance(body, dict):
+        rows = [r for k, v in body.items() if k.endswith("data") and isinstance(v, list) for r in v]
+    for row in rows:
+        for name in names:
+            if isinstance(row, dict) and row.get(name):
+                return row, name
+    return None
+
+
+def alter_answer(kind: str, body: Any, path: str) -> Any:
+    """A real answer into the altered one of an ALTERING_FAULTS kind, e.g. ``huge_count`` -> its
+    first token count 1e30; ``cursor_loop`` -> ``has_more`` with a cursor back to this page."""
+    body = json.loads(json.dumps(body))
+    if kind in ("huge_count", "negative_count"):
+        found = _first_count(body)
+        if found is not None:
+            row, name = found
+            row[name] = 1e30 if kind == "huge_count" else -5
+        return body
+    if isinstance(body, dict) and body.get("object") == "page" and body.get("data"):
+        match = _ADMIN_USAGE.match(path)
+        cursor_kind = match["kind"] if match else "costs"
+        body["has_more"] = True
+        body["next_page"] = encode_cursor(cursor_kind, body["data"][0]["start_time"])
+    elif isinstance(body, dict) and body.get("object") == "list" and "last_id" in body:
+        body["has_more"] = True
+        body["last_id"] = "loop_0000"
+    return body
+
+
+def echo_auth_response(request: Request, fault: Fault) -> tuple[int, bytes, dict[str, str]]:
+    """A 401 whose message repeats the request's ``Authorization`` header in full, and two other
+    secret-looking tokens (a badly written proxy or gateway)."""
+    header = request.headers.get("Authorization", "")
+    message = (
+        f"Unauthorized. Received 'Authorization: {header}'; session {ECHOED_SECRETS[0]} and "
+        f"key {ECHOED_SECRETS[1]} were not accepted."
+    )
+    return (
+        fault.status,
+        json.dumps(error_body(message, "invalid_request_error", None, "invalid_api_key")).encode(),
+        {"Content-Type": "application/json"},
     )
 
 
@@ -912,15 +1106,20 @@ class Options:
     admin_key: str = ADMIN_KEY
     clock: Callable[[], float] = time.monotonic  # rate limiter
     wall_clock: Callable[[], float] = time.time  # "now" for end_time checks and defaults
+    # issue 10 switches (held until turned off): see the module docstring
+    cursor_loop: bool = False  # every page says has_more with a cursor back to itself
+    rename: tuple[tuple[str, str], ...] = ()  # (exact string value, what answers say instead)
+    before_answer: Callable[[str], None] | None = None  # called with the path before answering
     # spend controls: amounts in integer cents (monthly, USD); projects by id or name
     spend_controls: bool = True  # False: the spend-control paths are unknown (404)
     spend_limit_cents: int | None = None  # the organization's hard limit; None: none set (404)
     spend_alert_cents: tuple[int, ...] = ()  # the organization's spend alerts
     project_spend_limit_cents: tuple[tuple[str, int], ...] = ()  # (project id or name, cents)
     project_spend_alert_cents: tuple[tuple[str, int], ...] = ()  # (project id or name, cents), ...
+    realtime: bool = False  # a voice app: realtime audio completions split by modality
 
 
-_WORLD_FIELDS = ("seed", "days", "users", "end_date", "org_id")
+_WORLD_FIELDS = ("seed", "days", "users", "end_date", "org_id", "realtime")
 _LEGACY_USERS = re.compile(r"^/v1/organizations/(?P<org>[^/]+)/users$")
 _ADMIN_USAGE = re.compile(r"^/v1/organization/usage/(?P<kind>[a-z_]+)$")
 _ADMIN_USER = re.compile(r"^/v1/organization/users/(?P<id>[^/]+)$")
@@ -1010,7 +1209,12 @@ class FakeOpenAI:
     @staticmethod
     def _build(options: Options) -> World:
         return _cached_world(
-            options.seed, options.days, options.users, options.end_date, options.org_id
+            options.seed,
+            options.days,
+            options.users,
+            options.end_date,
+            options.org_id,
+            options.realtime,
         )
 
     # ---- conveniences for tests
@@ -1061,11 +1265,15 @@ class FakeOpenAI:
 
         :param status: default 429 for ``kind="error"``, 502 for ``"html"``, else 200
         :param retry_after: ``Retry-After`` header; default "2" on 429s, none otherwise; None: never
-        :param kind: ``error`` (JSON envelope), ``html``, ``empty``, ``truncated`` or ``not_json``
+        :param kind: ``error`` (JSON envelope), ``html``, ``empty``, ``truncated``, ``not_json``,
+            ``null``, ``string``, ``wrong_shape``; the real answer altered: ``huge_count``,
+            ``negative_count``, ``cursor_loop``; or ``echo_auth`` (a 401 echoing the key)
         :param path_prefix: only requests under this path (with or without ``/v1``) consume it
         """
-        if kind not in ("error", "html", "empty", "truncated", "not_json"):
+        if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
+        if kind == "echo_auth" and status is None:
+            status = 401
         if status is None:
             status = {"error": 429, "html": 502}.get(kind, 200)
         if retry_after is _DEFAULT:
@@ -1223,9 +1431,30 @@ class FakeOpenAI:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
+        hook = self.options.before_answer
+        if hook is not None:
+            hook(request.path)
         fault = self._take_fault(request.path)
-        if fault is not None:
+        if fault is not None and fault.kind == "echo_auth":
+            return echo_auth_response(request, fault)
+        if fault is not None and fault.kind not in ALTERING_FAULTS:
             return fault_response(fault)
+        status, body, headers = self._answer(request)
+        if status != 200:
+            return status, body, headers
+        options = self.options
+        if fault is None and not options.cursor_loop and not options.rename:
+            return status, body, headers
+        decoded = json.loads(body)
+        if fault is not None:
+            decoded = alter_answer(fault.kind, decoded, request.path)
+        if options.cursor_loop:
+            decoded = alter_answer("cursor_loop", decoded, request.path)
+        if options.rename:
+            decoded = rename_values(decoded, dict(options.rename))
+        return status, json.dumps(decoded).encode(), headers
+
+    def _answer(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
         with self._lock:
             options, world = self.options, self.world
         try:
@@ -1884,7 +2113,13 @@ def legacy_row(
         row: dict[str, Any] = {
             "aggregation_timestamp": ts,
             "n_requests": part["num_model_requests"],
-            "operation": "completion" if record.kind == "completions" else "embeddings",
+            "operation": (
+                "embeddings"
+                if record.kind == "embeddings"
+                else "completion-realtime"
+                if record.dims["model"] == REALTIME_MODEL
+                else "completion"
+            ),
             "snapshot_id": record.dims["model"],
             "n_context_tokens_total": part["input_tokens"],
             "n_generated_tokens_total": part.get("output_tokens", 0),
@@ -1969,6 +2204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit-per-min", type=int, default=None)
     parser.add_argument("--field-set", choices=("2023", "2024"), default="2024")
     parser.add_argument("--legacy-empty", action="store_true")
+    parser.add_argument(
+        "--hostile-names",
+        action="store_true",
+        help="a model, user, project and key named like Markdown links and images (issue 10)",
+    )
     args = parser.parse_args(argv)
     fake = FakeOpenAI(
         seed=args.seed,
@@ -1979,6 +2219,8 @@ def main(argv: list[str] | None = None) -> int:
         field_set=args.field_set,
         legacy_empty=args.legacy_empty,
     )
+    if args.hostile_names:
+        fake.configure(rename=hostile_renames(fake.world))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -1029,3 +1029,25 @@ def test_daily__labels_name_groups_but_ids_keep_them_apart(labels, expected):
     out = an.daily(rows, by="user_id", labels=labels)
     assert set(out["group"]) == expected
     assert out["value"].sum() == pytest.approx(5.0)
+
+
+def test_daily__others_false_keeps_only_the_top_groups():
+    rows = usage(
+        *[{"user_id": f"u{i}", "cost_usd": float(10 - i)} for i in range(5)],
+    )
+    kept = an.daily(rows, by="user_id", top_n=2, others=False)
+    assert set(kept["group"]) == {"u0", "u1"}
+    assert kept["value"].sum() == pytest.approx(10.0 + 9.0)
+    summed = an.daily(rows, by="user_id", top_n=2)
+    assert set(summed["group"]) == {"u0", "u1", an.OTHERS}
+
+
+def test_by_dimension__a_key_names_its_project():
+    rows = usage(
+        {"api_key_id": "k1", "project_id": "p1", "project_name": "Prod"},
+        {"api_key_id": "k2", "project_id": "p2", "project_name": None},
+    )
+    keys = an.by_dimension(rows, "api_key").set_index("id")
+    assert keys.loc["k1", "project"] == "Prod"
+    assert keys.loc["k2", "project"] == "p2"  # unnamed: its id, never blank
+    assert "project" not in an.by_dimension(rows, "project").columns

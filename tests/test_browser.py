@@ -14,12 +14,15 @@ tmp dir.
 - ``page`` (function): a fresh browser context (its own Streamlit session) with a 1400x900 viewport.
 
 Every page is opened by its own URL, as a shared link would be, and saved as a full-page screenshot
-in docs/screenshots/<page>.png. The helpers without a browser are tested at the bottom.
+in the test's temporary folder; with ``SPEND_UPDATE_SCREENSHOTS=1`` also in docs/screenshots/ (the
+test command itself never rewrites a tracked file). The helpers without a browser are tested at
+the bottom.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -31,7 +34,18 @@ from tests import browser_support as bs
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
-SCREENSHOTS = bs.ROOT / "docs" / "screenshots"
+DOC_SCREENSHOTS = bs.ROOT / "docs" / "screenshots"
+#: Read at import: the autouse clean_environ fixture removes SPEND_* before each test.
+UPDATE_SCREENSHOTS = os.environ.get("SPEND_UPDATE_SCREENSHOTS") == "1"
+_SHOTS: list[Path] = []  # the folder this run saves screenshots in (set by the fixture below)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _screenshot_folder(tmp_path_factory):
+    _SHOTS[:] = [tmp_path_factory.mktemp("screenshots")]
+    yield
+
+
 VIEWPORT = {"width": 1400, "height": 900}
 #: A full-page screenshot never grows taller than this (px).
 MAX_SHOT_HEIGHT = 6000
@@ -55,6 +69,7 @@ PAGES = [
     ("models", "/models", "Models", CHART, DRAWN_CHART),
     ("users", "/users", "Users", CHART, DRAWN_CHART),
     ("projects", "/projects", "Projects & API keys", CHART, DRAWN_CHART),
+    ("budgets", "/budgets", "Budgets & alerts", CHART, DRAWN_CHART),
     ("raw-data", "/raw-data", "Raw data", TABLE, DRAWN_TABLE),
 ]
 
@@ -189,10 +204,11 @@ def screenshot(tab, name: str) -> Path:
     height = min(max(tab.evaluate(CONTENT_HEIGHT_JS), VIEWPORT["height"]), MAX_SHOT_HEIGHT)
     tab.set_viewport_size({"width": VIEWPORT["width"], "height": height})
     tab.wait_for_timeout(300)  # let charts and tables lay out at the new size
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    path = _SHOTS[0] / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True, animations="disabled")
     tab.set_viewport_size(VIEWPORT)
+    if UPDATE_SCREENSHOTS:
+        shutil.copyfile(path, DOC_SCREENSHOTS / path.name)
     return path
 
 
@@ -373,3 +389,65 @@ def test_free_port__can_be_bound():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
     assert 0 < port < 65536
+
+
+#: The tooltip Vega draws on hover, and the header cells a data grid exposes for the columns it
+#: has drawn (it draws only what fits: a column scrolled out of view is not among them).
+TOOLTIP_JS = """() => { const e = document.querySelector('.vg-tooltip.visible');
+    return e ? e.innerText : null }"""
+GRID_HEADERS_JS = """(n) => {
+    const grid = document.querySelectorAll('[data-testid="stDataFrame"]')[n];
+    return grid ? Array.from(grid.querySelectorAll('th')).map(th => th.textContent) : [] }"""
+CHART_WIDTHS_JS = """() => Array.from(
+    document.querySelectorAll('.vega-embed canvas, .vega-embed svg')
+).map(c => c.getBoundingClientRect().right)"""
+
+
+@browser_test
+def test_tooltip__a_stacked_bar_shows_its_segment_and_the_day_total(page, demo_app):
+    open_page(page, bs.page_url(demo_app, "/", RANGE), "Overview")
+    chart = page.locator(CHART).nth(1)  # requests over time, stacked by kind of usage
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    text = None
+    for fy in (0.45, 0.35, 0.25, 0.55):
+        for fx in (0.3, 0.5, 0.7, 0.9):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=6)
+            page.wait_for_timeout(200)
+            text = page.evaluate(TOOLTIP_JS)
+            if text:
+                break
+        if text:
+            break
+    assert text, "no tooltip over the bars"
+    for title in ("Date", "Kind of usage", "Requests", "Day total"):
+        assert title in text, text
+    assert "Label" not in text and "label" not in text
+
+
+@browser_test
+@pytest.mark.parametrize(
+    ("path", "title", "box"), [("/models", "Models", CHART), ("/raw-data", "Raw data", TABLE)]
+)
+def test_widths__cost_is_visible_without_scrolling_at_1400_px(page, demo_app, path, title, box):
+    drawn = DRAWN_TABLE if box == TABLE else DRAWN_CHART
+    open_page(page, bs.page_url(demo_app, path, RANGE), title, box, drawn)
+    page.locator(TABLE).first.locator('[data-testid="data-grid-canvas"]').wait_for()
+    page.wait_for_function(f"({GRID_HEADERS_JS})(0).length > 0")
+    headers = page.evaluate(GRID_HEADERS_JS, 0)
+    assert "Cost (est.)" in headers, headers
+
+
+@browser_test
+def test_phone__no_chart_is_wider_than_a_390_px_screen(browser, demo_app):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        tab = context.new_page()
+        open_page(tab, bs.page_url(demo_app, "/", RANGE), "Overview")
+        rights = tab.evaluate(CHART_WIDTHS_JS)
+        assert rights and max(rights) <= 390, rights  # legends wrap instead of being cut off
+        shot = _SHOTS[0] / "overview-phone.png"
+        tab.screenshot(path=str(shot), full_page=False)
+    finally:
+        context.close()

@@ -85,19 +85,27 @@ def test_over_time__encoding(value, title, number_format):
     assert (encoding["color"]["field"], encoding["color"]["type"]) == ("group", "nominal")
     # biggest first, "others" last and grey, whatever its size
     assert encoding["color"]["sort"] == ["big", "small", an.OTHERS]
+    slots = charts.color_slots(["big", "small"])
     assert encoding["color"]["scale"]["range"] == [
-        charts.PALETTE[0],
-        charts.PALETTE[1],
+        charts.GROUP_PALETTE[slots["big"]],
+        charts.GROUP_PALETTE[slots["small"]],
         charts.OTHERS_COLOR,
     ]
     assert encoding["order"]["field"] == "order"
-    assert [(t["field"], t.get("format")) for t in encoding["tooltip"]] == [
-        ("date", "%Y-%m-%d"),
-        ("group", None),
-        ("value", number_format),
+    # the segment and the whole day, and no internal field name as a title
+    assert [(t["field"], t.get("format"), t["title"]) for t in encoding["tooltip"]] == [
+        ("date", "%Y-%m-%d", "Date"),
+        ("group", None, "Model"),
+        ("value", number_format, title),
+        ("day_total", number_format, "Day total"),
     ]
-    assert encoding["color"]["legend"]["orient"] in ("bottom", "right")
-    assert encoding["color"]["legend"]["labelLimit"] == charts.LABEL_LIMIT
+    assert spec["transform"] == [
+        {"joinaggregate": [{"op": "sum", "field": "value", "as": "day_total"}], "groupby": ["date"]}
+    ]
+    legend = encoding["color"]["legend"]
+    assert legend["orient"] == "bottom"
+    # two columns of labels fit a 390 px phone (about 350 px of chart)
+    assert legend["columns"] * (legend["labelLimit"] + 30) <= 350
     assert (spec["width"], spec["height"]) == ("container", charts.HEIGHT)
 
 
@@ -125,12 +133,8 @@ def test_cost_over_time__input_frame_untouched():
     ("groups", "expected"),
     [
         ([], ([], [])),
-        (["a"], (["a"], [charts.PALETTE[0]])),
+        (["a"], (["a"], [charts.GROUP_PALETTE[charts.color_slot("a")]])),
         ([an.OTHERS], ([an.OTHERS], [charts.OTHERS_COLOR])),
-        (
-            [f"g{i}" for i in range(11)],
-            ([f"g{i}" for i in range(11)], [*charts.PALETTE, *charts.PALETTE[:2]]),
-        ),
     ],
 )
 def test_color_scale__table(groups, expected):
@@ -261,20 +265,43 @@ def test_billed_vs_estimated_chart__from_analysis():
     assert len(rows) == 30
 
 
-@pytest.mark.parametrize(
-    "groups, order, expected",
-    [
-        # a group keeps the colour of its place in the page-wide order, whatever this chart holds
-        (["b", "a"], ["a", "b"], [charts.PALETTE[1], charts.PALETTE[0]]),
-        (["c", an.OTHERS], ["a", "b", "c"], [charts.PALETTE[2], charts.OTHERS_COLOR]),
-        # a group missing from the order takes the first colour nobody owns
-        (["z", "a"], ["a"], [charts.PALETTE[1], charts.PALETTE[0]]),
-        (["x", "y"], None, [charts.PALETTE[0], charts.PALETTE[1]]),
-    ],
-)
-def test_color_scale__page_order_pins_colours(groups, order, expected):
+def colour_of(group: str, *, groups: list[str], order: list[str] | None = None) -> str:
     scale = charts.color_scale(groups, order=order).to_dict()
-    assert scale["domain"] == groups and scale["range"] == expected
+    return dict(zip(scale["domain"], scale["range"], strict=True))[group]
+
+
+@pytest.mark.parametrize(
+    "name", ["gpt-4o-mini", "dall-e-3", "gpt-4o", "o3", "whisper-1", "text-embedding-3-small"]
+)
+def test_color_scale__a_model_keeps_its_colour_whatever_else_the_chart_holds(name):
+    """gpt-4o-mini and dall-e-3 once swapped colours between the 30- and 90-day views."""
+    own = charts.GROUP_PALETTE[charts.color_slot(name)]
+    others = ["gpt-4o-mini", "dall-e-3", "gpt-4o", "o3", "whisper-1", "text-embedding-3-small"]
+    for groups in ([name], others, [name, an.OTHERS], sorted(others, reverse=True)):
+        assert colour_of(name, groups=groups) == own, groups
+
+
+def test_color_slot__same_in_another_process():
+    import subprocess
+    import sys
+
+    code = "from spend.charts import color_slot; print(color_slot('gpt-4o-mini'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) == charts.color_slot("gpt-4o-mini")
+
+
+def test_color_scale__a_clash_is_settled_by_name_the_same_in_every_chart():
+    clash = next(
+        (a, b)
+        for a in (f"m{i}" for i in range(50))
+        for b in (f"n{j}" for j in range(50))
+        if charts.color_slot(a) == charts.color_slot(b)
+    )
+    order = sorted(clash)
+    first, second = (colour_of(g, groups=list(clash), order=order) for g in order)
+    assert first == charts.GROUP_PALETTE[charts.color_slot(order[0])] and second != first
+    # with the page's order, a chart showing only the second still gives it the same colour
+    assert colour_of(order[1], groups=[order[1]], order=order) == second
 
 
 def test_cost_over_time__same_model_same_colour_in_two_charts():
@@ -291,8 +318,30 @@ def test_cost_over_time__same_model_same_colour_in_two_charts():
 
 
 def test_color_scale__groups_of_one_chart_never_share_a_colour():
-    order = [f"model-{i}" for i in range(12)]  # more models on the page than colours
+    order = [f"model-{i}" for i in range(12)]  # more models on the page than tableau10 has
     groups = ["model-0", "model-9", "model-10", "model-3"]
     scale = charts.color_scale(groups, order=order).to_dict()
     assert len(set(scale["range"])) == len(groups)
-    assert scale["range"][0] == charts.PALETTE[0] and scale["range"][3] == charts.PALETTE[3]
+    assert len(set(charts.color_slots(order).values())) == 12
+
+
+def test_axis__counts_read_billions_as_b_and_zero_as_zero():
+    axis = charts.over_time(daily_frame({"a": [2e9]}), value="total_tokens").to_dict()
+    expr = axis["encoding"]["y"]["axis"]["labelExpr"]
+    assert "'G', 'B'" in expr and "datum.value == 0 ? '0'" in expr
+    money = charts.over_time(daily_frame({"a": [1.0]})).to_dict()["encoding"]["y"]["axis"]
+    assert "labelExpr" not in money  # dollars keep their own format
+
+
+def test_bar_ranking__tooltip_names_what_a_bar_is():
+    frame = pd.DataFrame({"short_label": ["Ann"], "cost_usd": [1.0]})
+    spec = charts.bar_ranking(frame, "cost_usd", "short_label", label_title="User").to_dict()
+    assert [t["title"] for t in spec["encoding"]["tooltip"]] == ["User", "Cost (USD)"]
+
+
+def test_billed_vs_estimated_chart__lines_differ_in_every_channel():
+    frame = an.billed_vs_estimated(usage_table(50, days=5))
+    encoding = charts.billed_vs_estimated_chart(frame).to_dict()["encoding"]
+    for channel in ("color", "strokeDash", "strokeWidth", "shape"):
+        first, second = encoding[channel]["scale"]["range"]
+        assert first != second, channel

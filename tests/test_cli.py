@@ -183,3 +183,27 @@ def test_cli__a_broken_prices_file_is_one_clear_line(tmp_path):
     prices.write_text("[[price]]\nmodel = \n")
     code, _, err = run(["plan", "--source", "demo"], {"SPEND_PRICES_FILE": str(prices)})
     assert code == 1 and str(prices) in err and "Traceback" not in err
+
+
+def test_cli__alerts_runs_from_cron_as_a_module(tmp_path):
+    """What a crontab line runs: demo data, a budgets file, the JSON report on stdout."""
+    import json
+
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = 1\n')
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SPEND_"))},
+        "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+        "SPEND_BUDGETS_FILE": str(budgets),
+    }
+    argv = [sys.executable, "-m", "spend", "alerts", "--source", "demo", "--json"]
+    proc = subprocess.run(
+        [*argv, "--fail-on-overrun"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 3, proc.stderr  # a $1 budget is crossed by any demo month
+    report = json.loads(proc.stdout)
+    (entry,) = report["budgets"]
+    assert entry["crossed"] == [50, 80, 100] and entry["basis"] == "estimated"
+    assert set(report) >= {"as_of", "month", "budgets", "spikes", "savings_usd", "notified"}
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr

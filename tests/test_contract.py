@@ -32,6 +32,7 @@ from spend.normalize import (
 from spend.schema import validate
 from spend.sources.admin import (
     ADMIN_KINDS,
+    ADMIN_SPLIT_FIELDS,
     admin_api_keys_to_frame,
     admin_costs_to_frame,
     admin_projects_to_frame,
@@ -169,14 +170,14 @@ METRICS: dict[str, tuple[str, str, str, str | None, dict[str, str]]] = {
         "UsageFileSearchCallsResult.json",
         "file_search",
         "calls",
-        {"units": "num_requests", "n_requests": "num_requests"},
+        {"units": "num_requests"},  # tool calls, not requests: n_requests stays 0
     ),
     "web_search_calls": (
         "usage-web-search-calls.json",
         "UsageWebSearchCallsResult.json",
         "web_search",
         "calls",
-        {"units": "num_requests", "n_requests": "num_requests"},
+        {"units": "num_requests"},  # tool calls, not requests: n_requests stays 0
     ),
 }
 
@@ -264,6 +265,26 @@ def test_usage_object_example__keeps_dimensions(kind):
         assert (
             frame[column].isna().all() if expected is None else frame[column].tolist() == [expected]
         ), column
+
+
+@pytest.mark.parametrize(
+    "kind", ["file_search_calls", "web_search_calls", "code_interpreter_sessions", "vector_stores"]
+)
+def test_usage_example__tool_use_adds_no_requests(kind):
+    frame = admin_usage_to_frame(kind, [load(METRICS[kind][0])])
+    assert len(frame) and frame["n_requests"].sum() == 0 and frame["units"].sum() > 0
+
+
+def test_usage_object_example__completions_split_by_modality():
+    result = load("objects/UsageCompletionsResult.json")
+    frame = admin_usage_to_frame("completions", [as_page(result)])
+    for field, column in ADMIN_SPLIT_FIELDS.items():
+        assert frame[column].tolist() == [result[field]], column
+    # the example's parts add up to its totals
+    cached = sum(result[f"input_cached_{kind}_tokens"] for kind in ("text", "audio", "image"))
+    uncached = sum(result[f"input_{kind}_tokens"] for kind in ("text", "audio", "image"))
+    assert cached == result["input_cached_tokens"]
+    assert uncached + cached + result["input_cache_write_tokens"] == result["input_tokens"]
 
 
 def test_usage_examples__concatenate_into_one_valid_table():

@@ -1,4 +1,5 @@
-"""Meta-tests that keep the layout honest: pages registered, sources in the factory, layers clean."""
+"""Meta-tests that keep the layout honest: pages registered, sources in the factory, clean
+layers."""
 
 from __future__ import annotations
 

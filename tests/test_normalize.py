@@ -563,9 +563,18 @@ def test_legacy_identity__table(row, asked, expected):
         ),
         pytest.param(
             {"num_requests": 4, "n_context_tokens_total": 7},
-            "ft_data",
+            "future_widget_data",
             [4, 7, 0, 0, None],
             id="unknown array",
+        ),
+        pytest.param(
+            {"n_trained_tokens": 123_456}, "ft_data", [0, 0, 0, 0, 123_456.0], id="ft training"
+        ),
+        pytest.param(
+            {"trained_tokens": 99, "model_id": "ft:x"},
+            "ft_data",
+            [0, 0, 0, 0, 99.0],
+            id="ft training, fine-tuning job field name",
         ),
     ],
 )
@@ -632,7 +641,7 @@ def test_legacy_metrics__raise_on_garbage():
         pytest.param(
             {"model": "ft:gpt-4o-mini:a::b"},
             "ft_data",
-            ("ft", "ft:gpt-4o-mini:a::b", None, None),
+            ("fine-tuning", "ft:gpt-4o-mini:a::b", "training_tokens", None),
             id="ft_data",
         ),
         pytest.param(
@@ -1256,7 +1265,7 @@ ADMIN_VIEW = (
                 "num_requests": 2,
                 "vector_store_id": "vs_1",
             },
-            ("file_search", None, 2, 0, 0, 0, 2.0, "calls"),
+            ("file_search", None, 0, 0, 0, 0, 2.0, "calls"),  # tool calls are not requests
         ),
         (
             "web_search_calls",
@@ -1267,7 +1276,7 @@ ADMIN_VIEW = (
                 "model": "gpt-4o-mini",
                 "context_level": "medium",
             },
-            ("web_search", "gpt-4o-mini", 4, 0, 0, 0, 4.0, "calls"),
+            ("web_search", "gpt-4o-mini", 0, 0, 0, 0, 4.0, "calls"),  # calls, not requests
         ),
         ("images", {"images": None}, ("image", None, 0, 0, 0, 0, 0.0, "images")),
     ],
@@ -1930,3 +1939,47 @@ def test_unattributed__org_total_minus_members(org, members, expected):
     assert rest["user_id"].isna().all()
     got = sorted(zip(rest["model"], rest["n_requests"], rest["input_tokens"], strict=True))
     assert got == sorted(expected)
+
+
+# --------------------------------------------------------------------------------------------
+# Admin completions split by modality (spec 2026-07) and web search context levels
+# --------------------------------------------------------------------------------------------
+
+SPLIT_VIEW = ("input_tokens", "input_audio_tokens", "cached_audio_tokens", "output_audio_tokens")
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        pytest.param(
+            [
+                {"input_tokens": 100, "input_audio_tokens": 60, "input_cached_audio_tokens": 10},
+                {"input_tokens": 50, "input_audio_tokens": 5, "output_audio_tokens": 7},
+            ],
+            [(150, 65, 10, 7)],
+            id="hours-add-up-field-by-field",
+        ),
+        pytest.param(
+            [{"input_tokens": 100}, {"input_tokens": 50, "output_audio_tokens": 7}],
+            [(150, None, None, 7)],
+            id="a-field-no-hour-gives-stays-NA",
+        ),
+    ],
+)
+def test_admin_usage_to_frame__completions_split_sums_buckets(results, expected):
+    pages = [page(*(bucket(DAY_START + i * HOUR, result) for i, result in enumerate(results)))]
+    frame = admin_usage_to_frame("completions", pages)
+    validate(frame)
+    got = [tuple(None if pd.isna(v) else v for v in row) for row in records(frame, SPLIT_VIEW)]
+    assert got == expected
+
+
+def test_admin_usage_to_frame__answers_without_split_have_no_split_columns():
+    frame = admin_usage_to_frame("completions", [page(bucket(DAY_START, {"input_tokens": 5}))])
+    assert "input_audio_tokens" not in frame.columns
+
+
+def test_admin_usage_to_frame__web_search_keeps_context_level():
+    result = {"num_requests": 3, "num_model_requests": 3, "model": "gpt-4o", "context_level": "low"}
+    frame = admin_usage_to_frame("web_search_calls", [page(bucket(DAY_START, result))])
+    assert records(frame, ("context_level", "units", "n_requests")) == [("low", 3.0, 0)]

@@ -1,13 +1,54 @@
-"""The UI loader's small helpers."""
+"""The UI loader's small helpers: the shared, read-only table."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from spend.schema import conform
 from spend.ui import data
 
 
-@pytest.mark.parametrize("rows, collected", [(0, 0), (49_999, 0), (50_000, 1), (1_000_000, 1)])
-def test_release_garbage__only_large_tables_pay_for_a_collection(monkeypatch, rows, collected):
-    calls = []
-    monkeypatch.setattr(data.gc, "collect", lambda *a: calls.append(a) or 0)
-    data.release_garbage(rows)
-    assert len(calls) == collected
+def table() -> pd.DataFrame:
+    return conform(
+        pd.DataFrame(
+            {
+                "date": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+                "model": ["gpt-4o", None],
+                "n_requests": [1, 2],
+                "cost_usd": [0.5, None],
+                "cost_basis": ["estimated", "unpriced"],
+            }
+        )
+    )
+
+
+def test_compact__text_becomes_categories_and_values_stay_equal():
+    frame = table()
+    shared = data.compact(frame)
+    assert isinstance(shared["model"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(
+        shared.astype({c: "string" for c in shared.columns if shared[c].dtype == "category"}),
+        frame,
+        check_dtype=False,
+    )
+
+
+@pytest.mark.parametrize("column", ["n_requests", "cost_usd", "model"])
+def test_compact__buffers_are_read_only(column):
+    shared = data.compact(table())
+    values = shared[column].array
+    buffers = [getattr(values, name, None) for name in ("_ndarray", "_data", "_mask", "codes")]
+    arrays = [b for b in buffers if isinstance(b, np.ndarray)]
+    assert arrays and not any(a.flags.writeable for a in arrays)
+    with pytest.raises(ValueError, match="read-only"):
+        arrays[0][0] = arrays[0][0]
+
+
+def test_compact__a_page_changing_its_copy_never_changes_the_shared_table():
+    shared = data.compact(table())
+    mine = shared  # pages hold the shared object itself
+    changed = mine.assign(n_requests=mine["n_requests"] * 10)  # copy-on-write: a new frame
+    changed.loc[0, "cost_usd"] = 99.0
+    changed.loc[0, "date"] = pd.Timestamp("2030-01-01")
+    assert shared["n_requests"].tolist() == [1, 2] and shared["cost_usd"].iloc[0] == 0.5
+    assert shared["date"].iloc[0] == pd.Timestamp("2026-01-01")

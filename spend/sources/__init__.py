@@ -19,6 +19,7 @@ from spend import pricing
 from spend.cache import ResponseCache
 from spend.client import OpenAIClient
 from spend.config import Settings
+from spend.errors import CacheError
 from spend.ratelimit import RateLimiter
 from spend.sources import admin
 from spend.sources.admin import AdminSource
@@ -49,15 +50,26 @@ def make_client(
     clock: Callable[[], float] = time.time,
     session: Any = None,
 ) -> OpenAIClient:
-    """Settings into a client with the disk cache and the shared per-credential rate limiter."""
+    """Settings into a client with the disk cache and the shared per-credential rate limiter.
+
+    A read-only cache needs no limiter (nothing is fetched into it); an unwritable limiter store
+    next to a writable cache is a CacheError naming it.
+    """
     cache = ResponseCache(settings.cache_dir, clock=clock)
-    limiter = RateLimiter(
-        settings.cache_dir,
-        settings.fingerprint,
-        per_minute=settings.effective_rate_limit,
-        clock=clock,
-        sleep=sleep,
-    )
+    limiter: RateLimiter | None
+    try:
+        limiter = RateLimiter(
+            settings.cache_dir,
+            settings.fingerprint,
+            per_minute=settings.effective_rate_limit,
+            clock=clock,
+            sleep=sleep,
+        )
+    except CacheError:
+        if not cache.read_only:
+            cache.close()
+            raise
+        limiter = None
     return OpenAIClient(
         api_key=settings.api_key or "",
         org_id=settings.org_id,

@@ -20,7 +20,10 @@ from typing import Any
 
 import pandas as pd
 
+from spend import errors, shapes
+from spend.budgets import DEFAULT_ALERT_AT, Budget
 from spend.cache import is_final
+from spend.client import next_page_params
 from spend.errors import MalformedResponseError
 from spend.normalize import (
     API_KEY_COLUMNS,
@@ -57,12 +60,16 @@ ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
     "code_interpreter_sessions": ("project_id",),
     # file search has no model: it has vector_store_id instead
     "file_search_calls": ("project_id", "user_id", "api_key_id"),
-    "web_search_calls": ("project_id", "user_id", "api_key_id", "model"),
+    # context_level: web search is priced by the search context size where it is known
+    "web_search_calls": ("project_id", "user_id", "api_key_id", "model", "context_level"),
 }
 COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
 USAGE_BUCKETS_PER_PAGE = 31  # usage, bucket_width=1d: the API's maximum
 COST_BUCKETS_PER_PAGE = 180  # costs: the API's maximum
 LIST_PAGE_SIZE = 100
+#: Spend alerts per page (the spec's maximum), and a bound on pages.
+CONTROLS_PAGE_SIZE = 100
+MAX_CONTROL_PAGES = 50
 #: end_time is clamped to now (a future value has made calls fail), rounded down to this many
 #: seconds so the cache key of the current window is stable while its entry is fresh.
 END_TIME_GRANULARITY = 600
@@ -80,6 +87,8 @@ ADMIN_KINDS: dict[str, dict[str, Any]] = {
         "operation": "completion",
         "object": "organization.usage.completions.result",
         "tokens": True,
+        # the per-modality split (spec 2026-07) into spend.schema.SPLIT_COLUMNS, when present
+        "split": True,
         "requests": ("num_model_requests",),
         "extras": {"batch": "batch", "service_tier": "service_tier"},
     },
@@ -133,25 +142,43 @@ ADMIN_KINDS: dict[str, dict[str, Any]] = {
         "quantity": "num_sessions",
         "requests": (),
     },
+    # Tool use is not requests: num_requests counts tool calls made inside model requests that
+    # completions already counts (API-NOTES §5). The calls go to units; n_requests stays 0.
     "file_search_calls": {
         "operation": "file_search",
         "object": "organization.usage.file_searches.result",
         "unit": "calls",
         "quantity": "num_requests",
-        "requests": ("num_requests",),
+        "requests": (),
     },
     "web_search_calls": {
         "operation": "web_search",
         "object": "organization.usage.web_searches.result",
         "unit": "calls",
         "quantity": "num_requests",
-        # n_requests counts calls, like file search: the model requests are already in completions
-        "requests": ("num_requests",),
+        "requests": (),
+        "extras": {"context_level": "context_level"},
     },
 }
 
+#: Completions result field -> usage table column of the per-modality split (spec 2026-07;
+#: spend.schema.SPLIT_COLUMNS). The API's ``input_uncached_tokens`` is not kept: it is
+#: ``input_tokens - input_cached_tokens - input_cache_write_tokens``.
+ADMIN_SPLIT_FIELDS = {
+    "input_text_tokens": "input_text_tokens",
+    "input_cached_text_tokens": "cached_text_tokens",
+    "input_audio_tokens": "input_audio_tokens",
+    "input_cached_audio_tokens": "cached_audio_tokens",
+    "input_image_tokens": "input_image_tokens",
+    "input_cached_image_tokens": "cached_image_tokens",
+    "input_cache_write_tokens": "cache_write_tokens",
+    "output_text_tokens": "output_text_tokens",
+    "output_audio_tokens": "output_audio_tokens",
+    "output_image_tokens": "output_image_tokens",
+}
+
 _ADMIN_DIMS = ("project_id", "user_id", "api_key_id", "model")
-_ADMIN_EXTRA_DIMS = ("batch", "service_tier", "image_size", "image_source")
+_ADMIN_EXTRA_DIMS = ("batch", "service_tier", "image_size", "image_source", "context_level")
 _ADMIN_KEY = ("date", *_ADMIN_DIMS, *_ADMIN_EXTRA_DIMS)
 
 
@@ -230,6 +257,34 @@ def admin_result_row(kind: str, result: dict, errors: Errors = "coerce") -> tupl
     return dims, [requests, *tokens, units]
 
 
+def admin_split(result: dict, errors: Errors = "coerce") -> list[int | None] | None:
+    """A completions result into its modality split, e.g. ``{"input_audio_tokens": 3}`` -> [...].
+
+    The list is in ADMIN_SPLIT_FIELDS order with None where a field is absent (``[None, None, 3,
+    None, ...]``); None when the result has no split field at all (answers before 2026-07).
+
+    :param result: one completions result
+    :param errors: policy for unreadable numbers
+    """
+    values = [
+        None if result.get(field) is None else to_count(result.get(field), errors, what=field)
+        for field in ADMIN_SPLIT_FIELDS
+    ]
+    return values if any(value is not None for value in values) else None
+
+
+def add_split(splits: dict[tuple, list], key: tuple, parts: list[int | None]) -> None:
+    """A result's split into ``splits[key]`` in place, e.g. [1, None] + [2, None] -> [3, None]
+    (a field stays None until some result gives it)."""
+    total = splits.get(key)
+    if total is None:
+        splits[key] = list(parts)
+        return
+    for i, part in enumerate(parts):
+        if part is not None:
+            total[i] = part if total[i] is None else total[i] + part
+
+
 def admin_usage_to_frame(
     kind: str, pages: Iterable[dict], *, errors: Errors = "coerce"
 ) -> pd.DataFrame:
@@ -240,6 +295,9 @@ def admin_usage_to_frame(
     a level, keeps the day's peak). Empty buckets give no rows. Results whose ``object`` names
     another type are skipped and counted: ``attrs["skipped"]`` (total) and
     ``attrs["skipped_objects"]`` ({object: count}); a result without ``object`` is read.
+    Completions answers that split their tokens by modality (spec 2026-07) also fill
+    ``spend.schema.SPLIT_COLUMNS``; tool calls and sessions count in ``units``, never in
+    ``n_requests``.
 
     :param kind: completions, embeddings, moderations, images, audio_speeches,
         audio_transcriptions, vector_stores, code_interpreter_sessions, file_search_calls,
@@ -257,6 +315,7 @@ def admin_usage_to_frame(
     level = spec.get("level", False)
     # first per (bucket day, bucket, dims) so a level is never summed across hours
     per_bucket: dict[tuple, list] = {}
+    splits: dict[tuple, list] = {}  # (day, *dims) -> ADMIN_SPLIT_FIELDS sums (None: never given)
     skipped: Counter[str] = Counter()
     for bucket_index, (day, results) in enumerate(iter_buckets(pages, f"usage/{kind}", errors)):
         for result in results:
@@ -278,11 +337,18 @@ def admin_usage_to_frame(
             dims, metrics = admin_result_row(kind, result, errors)
             key = (bucket_index if level else None, day, *dims)
             add_metrics(per_bucket, key, metrics)
+            parts = admin_split(result, errors) if spec.get("split") else None
+            if parts is not None:
+                add_split(splits, (day, *dims), parts)
     groups: dict[tuple, list] = {}
     for (_, *key), metrics in per_bucket.items():
         add_metrics(groups, tuple(key), metrics, peak=level)
     columns = group_columns(groups, _ADMIN_KEY)
     n_rows = len(groups)
+    if splits:  # only answers that split their tokens get the columns (older ones: none)
+        unsplit = [None] * len(ADMIN_SPLIT_FIELDS)
+        for i, name in enumerate(ADMIN_SPLIT_FIELDS.values()):
+            columns[name] = [splits.get(key, unsplit)[i] for key in groups]
     columns.update(
         source=["admin"] * n_rows,
         operation=[spec["operation"]] * n_rows,
@@ -489,7 +555,14 @@ class AdminSource(Source):
     def _list(path: str, params: tuple, kind: str, label: str = "") -> PlannedRequest:
         """A list that only names ids: optional, so a refusal shows ids instead of failing."""
         return PlannedRequest(
-            path, params, final=False, kind=kind, paged="after", label=label, optional=True
+            path,
+            params,
+            final=False,
+            kind=kind,
+            paged="after",
+            label=label,
+            optional=True,
+            validate=shapes.list_page,
         )
 
     def _projects_request(self) -> PlannedRequest:
@@ -513,7 +586,12 @@ class AdminSource(Source):
                     ("group_by[]", group_by),
                 )
                 final = is_final(last, now)
-                requests.append(PlannedRequest(path, params, final=final, kind=kind, paged="page"))
+                shape = shapes.costs_page if kind == "costs" else shapes.usage_page
+                requests.append(
+                    PlannedRequest(
+                        path, params, final=final, kind=kind, paged="page", validate=shape
+                    )
+                )
 
         for kind, group_by in ADMIN_USAGE_GROUP_BY.items():
             path = f"/organization/usage/{kind}"
@@ -588,6 +666,63 @@ class AdminSource(Source):
             )
         return frame, notices
 
+    def spend_controls(self, project_ids: Iterable[str]) -> tuple[list[Budget], list[str]]:
+        """Project ids into OpenAI's spend limits and alerts as read-only budgets, with notices.
+
+        Asks ``/organization/spend_limit`` and ``/spend_alerts``, then the same per project (spec
+        2026-07, ``openai-spec/spend-controls-openapi.yaml``). A refused or missing endpoint (403,
+        404, any error) is a notice, never a failure; when the organization's alert list itself is
+        refused, the projects are not asked.
+        """
+        budgets: list[Budget] = []
+        notices: list[str] = []
+        refused: dict[tuple[str, str], list[str]] = {}
+
+        def ask(path: str, kind: str, owner: str, paged: bool) -> Any:
+            try:
+                if not paged:
+                    return self.client.get_json(path, None, final=False)
+                bodies: list[Any] = []
+                params: dict[str, Any] | None = {"limit": CONTROLS_PAGE_SIZE}
+                while params is not None and len(bodies) < MAX_CONTROL_PAGES:
+                    bodies.append(self.client.get_json(path, params, final=False))
+                    params = next_page_params(path, params, bodies[-1], "after")
+                return bodies
+            except errors.SpendError as exc:
+                status = getattr(exc, "status_code", None)
+                reason = f"HTTP {status}" if status else type(exc).__name__
+                refused.setdefault((kind, reason), []).append(owner)
+                return None
+
+        org_alerts = ask("/organization/spend_alerts", "spend alerts", "the organization", True)
+        org_limit = ask("/organization/spend_limit", "spend limit", "the organization", False)
+        for body, parse in ((org_limit, parse_spend_limit), (org_alerts, parse_spend_alerts)):
+            if body is not None:
+                found, more = parse(body)
+                budgets += found
+                notices += more
+        if org_alerts is not None:
+            for project_id in sorted(set(project_ids)):
+                base = f"/organization/projects/{project_id}"
+                owner = f"project {project_id}"
+                limit = ask(f"{base}/spend_limit", "spend limit", owner, False)
+                alerts = ask(f"{base}/spend_alerts", "spend alerts", owner, True)
+                if limit is not None:
+                    found, more = parse_spend_limit(limit, project_id=project_id)
+                    budgets += found
+                    notices += more
+                if alerts is not None:
+                    found, more = parse_spend_alerts(alerts, project_id=project_id)
+                    budgets += found
+                    notices += more
+        for (kind, reason), owners in refused.items():
+            more = f" and {len(owners) - 3} more" if len(owners) > 3 else ""
+            notices.append(
+                f"OpenAI's {kind} for {', '.join(owners[:3])}{more} could not be read ({reason}): "
+                "none set, or not available to this key; shown without them."
+            )
+        return budgets, notices
+
 
 def cold_requests(days: int, *, projects: int = 0) -> int:
     """Days into the requests a cold fetch needs, e.g. ``30 -> 13`` (2 lists, 10 usage, 1 costs)."""
@@ -595,8 +730,121 @@ def cold_requests(days: int, *, projects: int = 0) -> int:
     return 2 + usage + math.ceil(days / COST_BUCKETS_PER_PAGE) + projects
 
 
+# --------------------------------------------------------------------------------------------
+# OpenAI's spend controls (spend-controls-openapi.yaml): integer cents, monthly, USD, read-only
+
+
+def _control_amount(item: Mapping[str, Any], what: str) -> tuple[float | None, str | None]:
+    """A spend limit or alert object into (USD, None), or (None, why it is ignored).
+
+    E.g. ``{"threshold_amount": 150000, "currency": "USD", "interval": "month"}`` -> 1500.0, None.
+    """
+    cents = item.get("threshold_amount")
+    if isinstance(cents, bool) or not isinstance(cents, int) or cents <= 0:
+        return None, f"{what} has no usable amount ({cents!r}); ignored"
+    currency = str(item.get("currency") or "").upper()
+    if currency != "USD":
+        return None, f"{what} is in {currency or 'no currency'}, not USD; ignored"
+    interval = item.get("interval")
+    if interval != "month":
+        return None, f"{what} is per {interval!r}, not per month; ignored"
+    return cents / 100.0, None
+
+
+def parse_spend_limit(
+    body: Any, *, project_id: str | None = None
+) -> tuple[list[Budget], list[str]]:
+    """A spend limit body into ([a read-only budget], notices), e.g. 150000 cents -> $1,500 limit.
+
+    ``{"object": "organization.spend_limit", "threshold_amount": 150000, "currency": "USD",
+    "interval": "month", "enforcement": {"status": "enforcing"}}`` -> one ``Budget`` with
+    ``origin="openai"``, ``kind="spend_limit"``, ``note="enforcing"``. A body of another shape
+    gives no budget and a notice, never an exception.
+
+    :param project_id: the project it belongs to (None: the organization's)
+    """
+    scope = "project" if project_id else "organization"
+    what = (
+        f"OpenAI's hard spend limit for {scope} {project_id}"
+        if project_id
+        else ("OpenAI's hard spend limit for the organization")
+    )
+    expected = f"{scope}.spend_limit"
+    if not isinstance(body, Mapping) or body.get("object") != expected:
+        shown = body.get("object") if isinstance(body, Mapping) else type(body).__name__
+        return [], [f"{what}: expected a {expected} object, got {shown!r}; ignored"]
+    usd, problem = _control_amount(body, what)
+    if problem:
+        return [], [problem]
+    enforcement = body.get("enforcement")
+    status = enforcement.get("status") if isinstance(enforcement, Mapping) else None
+    budget = Budget(
+        scope=scope,
+        id=project_id,
+        monthly_usd=float(usd),
+        alert_at=DEFAULT_ALERT_AT,
+        origin="openai",
+        kind="spend_limit",
+        note=str(status) if status else None,
+    )
+    return [budget], []
+
+
+def parse_spend_alerts(
+    pages: Any, *, project_id: str | None = None
+) -> tuple[list[Budget], list[str]]:
+    """Spend alert list pages into (read-only budgets, notices), e.g. one $1,000 budget per alert.
+
+    E.g. a page with ``{"id": "alert_1", "object": "organization.spend_alert",
+    "threshold_amount": 100000, "currency": "USD", "interval": "month", ...}`` -> a $1,000
+    ``Budget`` with ``kind="spend_alert"``, ``alert_at=(100,)``, ``note="alert_1"``.
+
+    :param pages: one list body or a list of them (pagination)
+    :param project_id: the project they belong to (None: the organization's)
+    """
+    scope = "project" if project_id else "organization"
+    owner = f"project {project_id}" if project_id else "the organization"
+    bodies = [pages] if isinstance(pages, Mapping) else list(pages or [])
+    budgets: list[Budget] = []
+    notices: list[str] = []
+    expected = f"{scope}.spend_alert"
+    for body in bodies:
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, list):
+            notices.append(f"OpenAI's spend alerts for {owner}: not a list answer; ignored")
+            continue
+        for item in data:
+            if not isinstance(item, Mapping) or item.get("object") != expected:
+                notices.append(
+                    f"OpenAI's spend alerts for {owner}: an entry of unknown shape; ignored"
+                )
+                continue
+            what = f"OpenAI's spend alert {item.get('id')} for {owner}"
+            usd, problem = _control_amount(item, what)
+            if problem:
+                notices.append(problem)
+                continue
+            budgets.append(
+                Budget(
+                    scope=scope,
+                    id=project_id,
+                    monthly_usd=float(usd),
+                    alert_at=(100,),
+                    origin="openai",
+                    kind="spend_alert",
+                    note=str(item.get("id") or f"{usd:g}"),
+                )
+            )
+    return budgets, notices
+
+
 __all__ = [
+    "CONTROLS_PAGE_SIZE",
+    "MAX_CONTROL_PAGES",
+    "parse_spend_alerts",
+    "parse_spend_limit",
     "ADMIN_KINDS",
+    "ADMIN_SPLIT_FIELDS",
     "ADMIN_USAGE_GROUP_BY",
     "AdminSource",
     "COSTS_GROUP_BY",
@@ -608,6 +856,7 @@ __all__ = [
     "admin_costs_to_frame",
     "admin_projects_to_frame",
     "admin_result_row",
+    "admin_split",
     "admin_usage_to_frame",
     "admin_users_to_frame",
     "cold_requests",

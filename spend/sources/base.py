@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from spend import errors, pricing
+from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
 from spend.client import OpenAIClient
 from spend.config import Settings
@@ -38,6 +39,8 @@ class PlannedRequest:
 
     ``optional``: a list that only names things (users, projects, keys); if OpenAI refuses it, the
     fetch goes on and the pages show ids instead of names.
+    ``validate``: the answer's expected shape (one of ``spend.shapes``), checked before it is
+    stored; not part of the request's identity.
     """
 
     path: str
@@ -47,6 +50,7 @@ class PlannedRequest:
     label: str = ""
     paged: str | None = None  # None, "page" (usage/costs) or "after" (lists)
     optional: bool = False
+    validate: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -71,6 +75,13 @@ class Plan:
     requests: list[PlannedRequest]
     cached: list[bool]
     rate_per_min: float | None = None
+    #: seconds before the first request may go (the limiter's next slot), and whether a 429 pause
+    #: left by an earlier run is the reason
+    wait_seconds: float = 0.0
+    paused: bool = False
+    #: what still decides the count when an answer names further requests (the users list of a
+    #: per-user fetch), e.g. "the users list decides the rest: ..."; None when the count is known
+    undecided: str | None = None
 
     @property
     def total(self) -> int:
@@ -82,10 +93,11 @@ class Plan:
 
     @property
     def eta_seconds(self) -> float:
-        """Seconds the missing requests take at the rate limit (the limiter spaces them evenly)."""
+        """Seconds the missing requests take at the rate limit (the limiter spaces them evenly),
+        after any wait the limiter already holds (a 429 pause left by an earlier run)."""
         if not self.rate_per_min or not self.missing:
             return 0.0
-        return self.missing * 60.0 / self.rate_per_min
+        return self.wait_seconds + self.missing * 60.0 / self.rate_per_min
 
 
 @dataclass
@@ -100,6 +112,8 @@ class FetchProgress:
     rate_limited_until: float = 0.0  # held by a 429's Retry-After until then (by the clock)
     finished: bool = False
     error: str | None = None
+    #: the cache folder was deleted while this fetch ran: the answers stored before are gone
+    cache_lost: bool = False
 
     @property
     def remaining(self) -> int:
@@ -142,8 +156,18 @@ def day_range(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+#: No OpenAI API usage exists before this day (the API opened in June 2020); an earlier start is a
+#: typo that would plan hundreds of thousands of requests.
+FIRST_DAY = date(2020, 1, 1)
+
+
 def check_range(start: date, end: date, *, today: date) -> None:
-    """Raise ConfigError when the range is empty or starts in the future."""
+    """Raise ConfigError when the range is empty, starts in the future or before FIRST_DAY."""
+    if start < FIRST_DAY:
+        raise errors.ConfigError(
+            f"The range starts on {start}, before OpenAI's API had any usage: pick a start on or "
+            f"after {FIRST_DAY}."
+        )
     if end < start:
         raise errors.ConfigError(
             f"The date range is empty: {start} is after {end}. Pick an end on or after the start."
@@ -202,13 +226,34 @@ class Source:
         """Requests named by answers already stored (per-user days, per-project key lists)."""
         return []
 
+    def spend_controls(self, project_ids: Iterable[str]) -> tuple[list[Budget], list[str]]:
+        """The provider's own spend limits and alerts as read-only budgets, with notices; a
+        source without any has none."""
+        return [], []
+
     # shared machinery -----------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """Whether the cache can only be read: its answers are shown, nothing is fetched."""
+        return self.client is not None and self.client.read_only
+
+    def undecided(self, start: date, end: date) -> str | None:
+        """What still decides the request count (an answer not stored yet), or None."""
+        return None
+
     def plan(self, start: date, end: date) -> Plan:
         check_range(start, end, today=self.today())
+        end = min(end, self.today())  # no day after today has usage (and 9999-12-31 overflows)
         requests = self.plan_requests(start, end)
         cached = [self._is_cached(r) for r in requests]
         rate = self.settings.effective_rate_limit
-        return Plan(self.name, start, end, requests, cached, rate_per_min=rate)
+        plan = Plan(self.name, start, end, requests, cached, rate_per_min=rate)
+        plan.undecided = self.undecided(start, end)
+        limiter = self.client.limiter if self.client is not None else None
+        if limiter is not None and plan.missing:
+            status = limiter.status()
+            plan.wait_seconds, plan.paused = status.wait_seconds, status.paused
+        return plan
 
     def _refusal(self, request: PlannedRequest) -> Refused | None:
         """The refusal of ``request`` while it is recent (then it is not asked again)."""
@@ -223,7 +268,9 @@ class Source:
             return False
         if self._refusal(request) is not None:
             return True
-        return self.client.is_stored(request.path, request.params_dict, cursor=request.paged)
+        return self.client.is_stored(
+            request.path, request.params_dict, cursor=request.paged, validate=request.validate
+        )
 
     def stored(self, request: PlannedRequest) -> list[Any] | None:
         """The pages of ``request`` as stored, even if stale, or None; never the network."""
@@ -235,6 +282,7 @@ class Source:
             cursor=request.paged,
             cached_only=True,
             stale_ok=True,
+            validate=request.validate,
         )
 
     def fetch_request(
@@ -243,6 +291,7 @@ class Source:
         *,
         stop: threading.Event | None = None,
         on_event: Callable[[str, dict], None] | None = None,
+        fail_fast: bool = False,
     ) -> None:
         """Fetch one planned request (all its pages) into the cache.
 
@@ -258,6 +307,8 @@ class Source:
                 final=request.final,
                 stop=stop,
                 on_event=on_event,
+                fail_fast=fail_fast,
+                validate=request.validate,
             )
         except (errors.PermissionDeniedError, errors.NotFoundError, errors.BadRequestError) as exc:
             if not request.optional:
@@ -265,6 +316,15 @@ class Source:
             self._refused[request] = Refused(exc.message, self.clock())
         else:
             self._refused.pop(request, None)
+
+    def verify(self, plan: Plan) -> None:
+        """Send the plan's first request now when it is not stored (a list of names: cheap), so a
+        wrong key, org id or URL is a clear error before a long fetch is offered or started; a
+        server that cannot be reached fails within one connect timeout. Its answer is kept."""
+        if self.client is None or not plan.requests or plan.cached[0]:
+            return
+        self.fetch_request(plan.requests[0], fail_fast=True)
+        plan.cached[0] = True
 
     def fetch(
         self,
@@ -283,15 +343,28 @@ class Source:
         longer than ``expand_limit`` seconds at the rate limit (then the next plan shows them, for
         the user to confirm).
         """
+        if self.read_only and plan.missing:
+            raise errors.CacheError(
+                f"The cache folder {self.settings.cache_dir} is read-only for this user: what it "
+                "holds can be shown and exported, but nothing can be fetched into it."
+            )
         state = FetchProgress(
             planned=plan.missing,
             started_at=self.clock(),
             now=self.clock(),
             rate_per_min=plan.rate_per_min,
         )
+        limiter = self.client.limiter if self.client is not None else None
+        if limiter is not None and plan.missing:
+            held = limiter.status()  # a 429 pause left by an earlier run holds this one too
+            if held.paused:
+                state.rate_limited_until = self.clock() + held.wait_seconds
+        lost_before = self.client.cache_lost if self.client is not None else 0
 
         def report() -> None:
             state.now = self.clock()
+            if self.client is not None and self.client.cache_lost != lost_before:
+                state.cache_lost = True
             if progress:
                 progress(state)
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from spend import errors
+from spend import errors, shapes
 from spend.cache import is_final
 from spend.config import Settings, key_kind
 from spend.dates import as_day
 from spend.errors import MalformedResponseError
 from spend.normalize import (
+    MAX_COUNT,
     USER_COLUMNS,
     Errors,
     add_into,
@@ -108,7 +109,11 @@ LEGACY_UNIT_ARRAYS: dict[str, tuple[str, str, str]] = {
     "dalle_api_data": ("image", "images", "num_images"),
     "whisper_api_data": ("transcription", "seconds", "num_seconds"),
     "tts_api_data": ("tts", "characters", "num_characters"),
+    # fine-tuning jobs: tokens trained on, billed per base model (spend/prices.toml)
+    "ft_data": ("fine-tuning", "training_tokens", "n_trained_tokens"),
 }
+#: A quantity field -> the name it may have instead (``trained_tokens``: the fine-tuning job's).
+LEGACY_QUANTITY_ALIASES = {"n_trained_tokens": "trained_tokens"}
 
 _LEGACY_KEY = (
     "date",
@@ -176,8 +181,9 @@ def legacy_dims(row: dict, array: str, user_public_id: str | None) -> tuple:
     """A legacy usage row into its dimensions, e.g. a dall-e row -> (user, email, key, key name,
     project, project name, "image", "dall-e-3", "images", "1024x1024").
 
-    ``data[]`` operations map through LEGACY_OPERATIONS (none -> ``completion``); the three unit
-    arrays map through LEGACY_UNIT_ARRAYS; any other ``X_data`` array gives operation ``X``.
+    ``data[]`` operations map through LEGACY_OPERATIONS (none -> ``completion``); the unit arrays
+    (dall-e, whisper, tts, ft) map through LEGACY_UNIT_ARRAYS; any other ``X_data`` array gives
+    operation ``X``.
     The model is the first of ``snapshot_id``, ``model_id``, ``model``.
 
     :param row: one element of ``array``
@@ -209,7 +215,8 @@ def legacy_metrics(row: dict, array: str, errors: Errors = "coerce") -> list:
 
     Tokens come from the 2024 ``n_*_tokens_total`` fields, else the 2023 ``n_context`` /
     ``n_generated`` (never both added); requests from ``n_requests``, else ``num_requests``;
-    units (unit arrays only, else None) from ``num_images`` / ``num_seconds`` / ``num_characters``.
+    units (unit arrays only, else None) from ``num_images`` / ``num_seconds`` / ``num_characters``
+    / ``n_trained_tokens`` (or ``trained_tokens``: ``ft_data``).
 
     :param row: one element of ``array``
     :param array: the array's name in the body
@@ -228,12 +235,29 @@ def legacy_metrics(row: dict, array: str, errors: Errors = "coerce") -> list:
         outputs = get("n_generated")
     unit_array = LEGACY_UNIT_ARRAYS.get(array)
     return [
-        requests if type(requests) is int else to_count(requests, errors),
-        inputs if type(inputs) is int else to_count(inputs, errors),
-        cached if type(cached) is int else to_count(cached, errors),
-        outputs if type(outputs) is int else to_count(outputs, errors),
-        None if unit_array is None else to_quantity(get(unit_array[2]), errors),
+        # ints within bounds skip the call (the fast path); anything else is checked by to_count
+        requests
+        if type(requests) is int and 0 <= requests <= MAX_COUNT
+        else to_count(requests, errors, what="n_requests"),
+        inputs
+        if type(inputs) is int and 0 <= inputs <= MAX_COUNT
+        else to_count(inputs, errors, what="n_context_tokens_total"),
+        cached
+        if type(cached) is int and 0 <= cached <= MAX_COUNT
+        else to_count(cached, errors, what="n_cached_context_tokens_total"),
+        outputs
+        if type(outputs) is int and 0 <= outputs <= MAX_COUNT
+        else to_count(outputs, errors, what="n_generated_tokens_total"),
+        None
+        if unit_array is None
+        else to_quantity(_quantity(row, unit_array[2]), errors, what=unit_array[2]),
     ]
+
+
+def _quantity(row: dict, field: str) -> Any:
+    """A unit array row's quantity, under its name or its alias, e.g. ``trained_tokens``."""
+    value = row.get(field)
+    return row.get(LEGACY_QUANTITY_ALIASES.get(field, "")) if value is None else value
 
 
 def legacy_row(
@@ -317,7 +341,10 @@ def legacy_usage_to_frame(
                 get = row.get
                 raw = tuple(map(get, LEGACY_DIM_FIELDS))
                 key = (day_index, user_public_id, array, raw)
-                metrics = legacy_metrics(row, array, errors)
+                try:
+                    metrics = legacy_metrics(row, array, errors)
+                except MalformedResponseError as exc:  # raised only with errors="raise"
+                    raise MalformedResponseError(f"/v1/usage for {day}, {array}[]: {exc}") from exc
                 try:
                     total = raw_groups.get(key)
                 except TypeError:  # a dict or list where a name should be
@@ -427,6 +454,7 @@ class LegacySource(Source):
             final=False,
             kind="users",
             label="users",
+            validate=shapes.legacy_users,
         )
 
     def stored_users(self) -> pd.DataFrame | None:
@@ -455,6 +483,7 @@ class LegacySource(Source):
                         final=final,
                         kind="usage",
                         label=f"{day} {user_id or 'org'}",
+                        validate=shapes.legacy_usage,
                     )
                 )
         return requests
@@ -473,6 +502,16 @@ class LegacySource(Source):
             []
             if users is None
             else self._usage_requests(start, end, [None, *users["user_id"].dropna()])
+        )
+
+    def undecided(self, start: date, end: date) -> str | None:
+        """Per user, before the users list is stored: how the list decides the request count."""
+        if not self.per_user or self.stored_users() is not None:
+            return None
+        days = len(day_range(start, min(end, self.today())))
+        return (
+            f"the users list decides the rest: {days} day{'s' if days != 1 else ''} x "
+            "(1 org-wide + 1 per member) requests, counted once the list is in"
         )
 
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:

@@ -27,6 +27,7 @@ from spend.errors import ConfigError
 __all__ = [
     "Viewer",
     "can_control_fetches",
+    "may_start_long_fetch",
     "can_see_connection",
     "current_viewer",
     "gate",
@@ -96,6 +97,20 @@ def can_control_fetches() -> bool:
     """Whether this session may start, stop and refresh fetches (everyone without sign-in)."""
     viewer = current_viewer()
     return viewer.allowed and viewer.is_admin
+
+
+def may_start_long_fetch(*, own_key: bool, allow_long_fetch: bool) -> bool:
+    """Whether this session may start a fetch longer than the auto-start bound: always on a key of
+    its own; on the app's key only when sign-in is configured and this viewer is an admin, or when
+    the deployment says ``SPEND_ALLOW_LONG_FETCH=true`` (without sign-in everyone counts as an
+    admin, so that alone is no bound)."""
+    if own_key or allow_long_fetch:
+        return True
+    try:
+        rules = policy()
+    except ConfigError:
+        return False
+    return rules.sign_in and can_control_fetches()
 
 
 def can_see_connection() -> bool:

@@ -16,8 +16,9 @@ import streamlit as st
 
 from spend import analysis
 from spend.config import Settings, key_kind
-from spend.dates import DEFAULT_PRESET, PRESETS, preset_range, previous_period
-from spend.formatting import format_duration
+from spend.dates import DEFAULT_PRESET, PRESETS, comparison, preset_range
+from spend.errors import redact
+from spend.formatting import escape_markdown, format_duration
 from spend.jobs import REGISTRY
 from spend.ui import auth, data, query
 from spend.ui.settings import base_settings
@@ -167,8 +168,12 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
         st.caption(
             f"{plan.missing} of {plan.total} requests still to fetch, about {eta} at "
             f"{plan.rate_per_min:g}/min."
+            + (f" Then {plan.undecided}." if plan.undecided else "")
+            + (" The wait includes a 429 pause left by an earlier fetch." if plan.paused else "")
         )
-        if loaded.awaiting_confirmation and controls:
+        if loaded.read_only:
+            st.caption(":material/lock: The cache folder is read-only: nothing is fetched into it.")
+        elif loaded.awaiting_confirmation and controls and loaded.long_fetch:
             st.button(
                 f"Fetch {plan.missing} requests (~{eta})",
                 key="confirm_fetch",
@@ -177,9 +182,15 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
                 on_click=data.start_fetch,
                 args=(loaded,),
             )
+        elif loaded.awaiting_confirmation and controls:
+            st.caption(
+                ":material/lock: A fetch this long on the app's own key needs an admin signed in "
+                "(sign-in configured) or `SPEND_ALLOW_LONG_FETCH=true` in the app's settings; or "
+                "type a key of your own above."
+            )
     else:
         st.caption(f":material/check_circle: All {stored} answers for this range are stored.")
-        if controls:
+        if controls and not loaded.read_only:
             st.button(
                 "Refresh recent days",
                 key="refresh",
@@ -232,28 +243,56 @@ def _progress(key: tuple | None, controls: bool) -> None:
 # --- filters -----------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _options(token: tuple, _frame: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
-    return analysis.options(_frame)
+#: Filter widget key -> the ``analysis.filter_usage`` argument it sets.
+FILTER_ARGS = {
+    "filter_models": "models",
+    "filter_users": "users",
+    "filter_projects": "projects",
+    "filter_keys": "api_keys",
+}
 
 
-def filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
-    """The filter multiselects (only those with something to choose) into selected ids per
-    filter; ``token`` names the table the options come from (it changes when the table does)."""
-    choices = _options(token, frame)
-    selected: dict[str, list[str]] = {}
+@st.cache_data(max_entries=32, show_spinner=False)
+def _options(token: tuple, others: tuple, _frame: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
+    """The choices each filter offers, given what the other filters hold (``others``)."""
+    chosen = {FILTER_ARGS[key]: list(values) for key, values in others if values}
+    return analysis.options(analysis.filter_usage(_frame, **chosen) if chosen else _frame)
+
+
+def _current(state_key: str, valid: set[str]) -> list[str]:
+    """A filter's selection before its widget is drawn: from the link, the widget, or the choice
+    kept through a failed run; limited to ``valid``."""
+    from_url = query.url_selection(state_key, sorted(valid))
+    kept = st.session_state.get(KEPT_FILTERS, {}).get(state_key)
+    if from_url is not None:
+        values = from_url
+    elif state_key in st.session_state:
+        values = st.session_state[state_key]
+    else:  # the widget was not drawn on a run that failed: bring its choice back
+        values = kept or []
+    return [v for v in values if v in valid]
+
+
+def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The filter multiselects (only those with something to choose) into the selected ids per
+    filter and the names of every id offered; ``token`` names the table (it changes with it).
+
+    Filters narrow each other: each offers only what the others' choices leave (a project's keys
+    and users), and a choice the others rule out is dropped.
+    """
+    everything = _options(token, (), frame)
+    selected = {
+        key: _current(key, {i for i, _ in everything.get(kind, [])})
+        for key, (_, kind, _) in FILTERS.items()
+    }
+    names: dict[str, str] = {}
     for state_key, (label, kind, placeholder) in FILTERS.items():
-        pairs = choices.get(kind, [])
+        others = tuple((k, tuple(v)) for k, v in selected.items() if k != state_key)
+        pairs = _options(token, others, frame).get(kind, [])
         ids = [i for i, _ in pairs]
-        names = dict(pairs)
-        from_url = query.url_selection(state_key, ids)
-        kept = st.session_state.get(KEPT_FILTERS, {}).get(state_key)
-        if from_url is not None:
-            st.session_state[state_key] = from_url
-        elif state_key in st.session_state:
-            st.session_state[state_key] = [v for v in st.session_state[state_key] if v in names]
-        elif kept:  # the widget was not drawn on a run that failed: bring its choice back
-            st.session_state[state_key] = [v for v in kept if v in names]
+        names.update(pairs)
+        selected[state_key] = [v for v in selected[state_key] if v in ids]
+        st.session_state[state_key] = selected[state_key]
         if kind in ("projects", "api_keys") and not ids:
             selected[state_key] = []
             continue
@@ -261,40 +300,62 @@ def filters(frame: pd.DataFrame, token: tuple) -> dict[str, list[str]]:
             label,
             ids,
             key=state_key,
-            format_func=lambda i, n=names: n.get(i, i),
+            format_func=lambda i, n=dict(pairs): n.get(i, i),
             placeholder=placeholder,
         )
-    return selected
+    return selected, names
 
 
 # --- the view ----------------------------------------------------------------------------------
 
 
-def build_view(loaded: data.Loaded, start: date, end: date, chosen: dict[str, list[str]]) -> View:
+def build_view(
+    loaded: data.Loaded,
+    preset: str,
+    start: date,
+    end: date,
+    chosen: dict[str, list[str]],
+    *,
+    today: date,
+    names: dict[str, str] | None = None,
+) -> View:
     """The loaded table, the range and the chosen filters into the View every page reads."""
     full = loaded.result.frame
-    prev_start, prev_end = previous_period(start, end)
-    history = analysis.filter_usage(
-        full,
-        start=prev_start,
-        end=end,
-        models=chosen["filter_models"],
-        users=chosen["filter_users"],
-        projects=chosen["filter_projects"],
-        api_keys=chosen["filter_keys"],
-    )
+    compared = comparison(preset, start, end, today)
+    loaded_from = load_start(compared, start)
+    chosen_key = tuple((key, tuple(ids)) for key, ids in sorted(chosen.items()))
+    history = window(loaded.token, loaded_from, end, chosen_key, _frame=full)
+    frame = window(loaded.token, start, end, chosen_key, _frame=full)
     return View(
         loaded=loaded,
+        preset=preset,
         start=start,
         end=end,
-        previous_start=prev_start,
-        previous_end=prev_end,
+        comparison=compared,
+        loaded_from=loaded_from,
         filters=chosen,
-        frame=analysis.filter_usage(history, start=start, end=end),
+        filter_names=names or {},
+        frame=frame,
         history=history,
         full=full,
         now=datetime.now(UTC),
     )
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def window(
+    token: tuple, start: date, end: date, chosen: tuple, *, _frame: pd.DataFrame
+) -> pd.DataFrame:
+    """The shared table cut to a range and filters, once for every session that shows it (a
+    read-only frame, like the table it comes from)."""
+    kw = {FILTER_ARGS[key]: list(ids) for key, ids in chosen}
+    return data.freeze(analysis.filter_usage(_frame, start=start, end=end, **kw))
+
+
+def load_start(compared, start: date) -> date:
+    """A comparison and the range's first day into the first day to load, e.g. month to date from
+    Dec 1 with Nov 1–14 compared -> Nov 1."""
+    return min(start, compared.first_day or start)
 
 
 def render() -> View | None:
@@ -306,10 +367,13 @@ def render() -> View | None:
         settings, per_user = connection(base_settings())
         badge_slot = st.empty()  # drawn once loading tells whether the source works
         preset, start, end = date_range(today)
-        prev_start, _ = previous_period(start, end)
+        prev_start = load_start(comparison(preset, start, end, today), start)
         own_key = bool(st.session_state.get("api_key", "").strip())
         controls = own_key or auth.can_control_fetches()
         loaded = data.load(settings, prev_start, end, per_user=per_user, may_fetch=controls)
+        loaded.long_fetch = auth.may_start_long_fetch(
+            own_key=own_key, allow_long_fetch=settings.allow_long_fetch
+        )
         failed = loaded.error is not None or loaded.result is None
         with badge_slot:
             source_badge(settings, failed=failed)
@@ -317,7 +381,6 @@ def render() -> View | None:
             kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
             query.write_state_to_url(preset, start, end, kept)
         else:
-            data.release_garbage(len(loaded.result.frame))
             fetch_status(loaded, controls=controls)
             st.divider()
             token = (
@@ -328,21 +391,22 @@ def render() -> View | None:
                 end,
                 loaded.generation,
             )
-            chosen = filters(loaded.result.frame, token)
+            chosen, names = filters(loaded.result.frame, token)
             st.session_state[KEPT_FILTERS] = chosen
             query.write_state_to_url(preset, start, end, chosen)
     if failed:
         set_view(None)
-        _show_error(loaded)
+        _show_error(loaded, secrets=(settings.api_key,))
         return None
-    view = build_view(loaded, start, end, chosen)
+    view = build_view(loaded, preset, start, end, chosen, today=today, names=names)
     set_view(view)
     return view
 
 
-def _show_error(loaded: data.Loaded) -> None:
+def _show_error(loaded: data.Loaded, *, secrets: tuple[str | None, ...] = ()) -> None:
+    """The loading error, its secrets cut and its text (which may quote OpenAI) never Markdown."""
     exc = loaded.error
     if exc is None:
         st.warning("No data yet.")
         return
-    st.error(str(exc), icon=":material/error:")
+    st.error(escape_markdown(redact(str(exc), secrets)), icon=":material/error:")

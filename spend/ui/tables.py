@@ -52,6 +52,7 @@ LABELS = {
     "image_size": "Image size",
     "batch": "Batch",
     "any_unpriced": "Unpriced?",
+    "project": "Project",
 }
 
 
@@ -84,6 +85,8 @@ def column_config(columns) -> dict:
 RAW_ORDER = [
     "date",
     "model",
+    "cost_usd",
+    "cost_basis",
     "user_name",
     "user_email",
     "project_name",
@@ -95,8 +98,6 @@ RAW_ORDER = [
     "output_tokens",
     "units",
     "unit",
-    "cost_usd",
-    "cost_basis",
 ]
 
 
@@ -124,8 +125,10 @@ def readable(frame, *, columns=None, drop_empty=True):
         frame = frame[[c for c in columns if c in frame.columns]]
     if drop_empty:
         frame = frame[[c for c in frame.columns if frame[c].notna().any()]]
-    text = [c for c in frame.columns if str(frame[c].dtype) in ("string", "object")]
-    return frame.assign(**{c: frame[c].fillna("") for c in text}) if text else frame
+    text = [c for c in frame.columns if str(frame[c].dtype) in ("string", "object", "category")]
+    return (
+        frame.assign(**{c: frame[c].astype("string").fillna("") for c in text}) if text else frame
+    )
 
 
 def show(frame, *, columns=None, height="auto", key=None, drop_empty=True) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from spend.dates import Comparison
+from spend.formatting import escape_markdown
 from spend.ui.data import Loaded
 
 STATE_KEY = "_spend_view"
@@ -18,15 +23,23 @@ class View:
     """What the frame hands to the page it runs."""
 
     loaded: Loaded
+    preset: str
     start: date
     end: date
-    previous_start: date
-    previous_end: date
-    filters: dict[str, list[str]]
+    comparison: Comparison  # complete days against as many before; today apart
+    loaded_from: date  # the first day loaded: the range and what it is compared with
+    filters: dict[str, list[str]]  # filter widget key -> the ids chosen
+    filter_names: dict[str, str]  # id -> the name the filters show for it
     frame: pd.DataFrame  # filtered rows in [start, end]
-    history: pd.DataFrame  # filtered rows in [previous_start, end], for period comparisons
+    history: pd.DataFrame  # filtered rows in [loaded_from, end], for period comparisons
     full: pd.DataFrame  # every loaded row, unfiltered (sidebar options, freshness)
     now: datetime
+
+    @property
+    def token(self) -> tuple:
+        """Names what this view shows (table, range, filters): equal tokens, equal figures."""
+        chosen = tuple((key, tuple(ids)) for key, ids in sorted(self.filters.items()))
+        return (self.loaded.token, self.start, self.end, self.loaded_from, chosen)
 
     @property
     def source(self) -> str:
@@ -43,11 +56,12 @@ class View:
         A comparison against part of a period (still fetching, or an organization whose data begins
         halfway through it) would show a growth that is not there, so then no delta is shown.
         """
-        if self.partial or self.full.empty:
+        previous = self.comparison.previous
+        if previous is None or self.partial or self.full.empty:
             return False
-        length = (self.previous_end - self.previous_start).days + 1
+        length = (previous[1] - previous[0]).days + 1
         first = self.full["date"].min().date()
-        return first <= self.previous_start + timedelta(days=max(1, length // 10))
+        return first <= previous[0] + timedelta(days=max(1, length // 10))
 
 
 def set_view(view: View) -> None:
@@ -63,6 +77,11 @@ def get_view() -> View:
     return view
 
 
+JUST_BEGUN = (
+    "The month has just begun: no usage is recorded for today yet. Figures and comparisons fill "
+    "in as the day goes on; pick *Last month* to see the month that ended."
+)
+NO_USAGE_TODAY = "No usage recorded for today yet (UTC). Pick a longer range to see earlier days."
 NO_ROWS = "No usage in this range with these filters. Widen the date range or clear the filters."
 
 
@@ -72,13 +91,47 @@ def open_page(title: str, *, require_rows: bool = True) -> View:
     view = get_view()
     st.title(title)
     notices(view)
+    active_filters(view)
     if require_rows and view.frame.empty:
-        if (
-            not view.partial
-        ):  # while answers are missing, the banner above says why there is nothing yet
+        if view.partial:  # while answers are missing, the banner above says why there is nothing
+            pass
+        elif view.comparison.current is None and view.preset == "month_to_date":
+            st.info(JUST_BEGUN, icon=":material/calendar_today:")
+        elif view.comparison.current is None:
+            st.info(NO_USAGE_TODAY, icon=":material/today:")
+        else:
             st.info(NO_ROWS, icon=":material/search_off:")
         st.stop()
     return view
+
+
+#: Filter widget key -> what the filter line calls it.
+FILTER_TITLES = {
+    "filter_models": "Models",
+    "filter_users": "Users",
+    "filter_projects": "Projects",
+    "filter_keys": "API keys",
+}
+
+
+def filter_line(view: View) -> str | None:
+    """The active filters into one Markdown line, names escaped, e.g. ``"Filtered: Projects:
+    Prod · Models: gpt\\-4o"``; None when nothing is filtered (the whole organization)."""
+    parts = []
+    for key, title in FILTER_TITLES.items():
+        ids = view.filters.get(key) or []
+        if ids:
+            names = ", ".join(escape_markdown(view.filter_names.get(i, i)) for i in ids)
+            parts.append(f"**{title}:** {names}")
+    return ":material/filter_alt: Filtered · " + " · ".join(parts) if parts else None
+
+
+def active_filters(view: View) -> None:
+    """Say at the top of the page when it shows part of the organization (the sidebar may be
+    closed, e.g. on a phone)."""
+    line = filter_line(view)
+    if line:
+        st.caption(line)
 
 
 def notices(view: View) -> None:
@@ -94,8 +147,8 @@ def notices(view: View) -> None:
     if view.partial:
         st.warning(partial_banner(view.loaded), icon=":material/downloading:")
     if result is not None:
-        for note in result.notices:
-            st.warning(note, icon=":material/info:")
+        for note in result.notices:  # they quote the API (currencies, names): text, not Markdown
+            st.warning(escape_markdown(note), icon=":material/info:")
 
 
 def partial_banner(loaded: Loaded) -> str:
@@ -110,6 +163,23 @@ def partial_banner(loaded: Loaded) -> str:
         return (
             f"**Partial data**: {stored}; the figures below grow as the rest arrive (newest days "
             "first)."
+        )
+    if loaded.cache_lost:
+        return (
+            f"**The cache folder was deleted** while the app ran, and the answers it held with it: "
+            f"{stored} now. What was lost is fetched again (or by the next `python -m spend "
+            "fetch`)."
+        )
+    if loaded.read_only:
+        return (
+            f"**Read-only cache**: {stored}. The cache folder cannot be written by this app, so "
+            "nothing is fetched into it: a scheduled `python -m spend fetch` can."
+        )
+    if loaded.awaiting_confirmation and loaded.may_fetch and not loaded.long_fetch:
+        return (
+            f"**Not fetched yet**: {stored}. The rest takes longer than the app fetches on its own "
+            "key by itself: an admin signed in, or `SPEND_ALLOW_LONG_FETCH=true`, can start it; "
+            "so can a key of your own (sidebar), or a scheduled `python -m spend fetch`."
         )
     if loaded.awaiting_confirmation and not loaded.may_fetch:
         return (
@@ -128,3 +198,29 @@ def partial_banner(loaded: Loaded) -> str:
             "in the sidebar to start it."
         )
     return f"**Partial data**: {stored}."
+
+
+def derive(view: View, fn: Callable[..., Any], *args: Any, of: str = "frame", **kwargs: Any) -> Any:
+    """An ``analysis`` function applied to the view's ``frame`` (or ``history``/``full``), computed
+    once per view and arguments for every session: a rerun with nothing changed computes nothing.
+
+    E.g. ``derive(view, analysis.by_model)`` is ``analysis.by_model(view.frame)``, cached.
+    """
+    return _derived(
+        view.token, of, fn.__module__, fn.__qualname__, args, kwargs, _data=getattr(view, of)
+    )
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _derived(
+    token: tuple,
+    of: str,
+    module: str,
+    name: str,
+    args: tuple,
+    kwargs: dict,
+    *,
+    _data: pd.DataFrame,
+) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    return fn(_data, *args, **kwargs)

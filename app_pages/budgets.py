@@ -1,0 +1,195 @@
+"""Budgets & alerts: each budget's month so far, forecast and band; spikes; what caching and batch
+saved. The same figures ``python -m spend alerts`` sends from cron."""
+
+import pandas as pd
+import streamlit as st
+
+from spend import charts
+from spend import formatting as fmt
+from spend.forecast import cumulative_frame
+from spend.ui import steer
+from spend.ui.view import open_page
+
+view = open_page("Budgets & alerts", require_rows=False)
+steering = steer.steering(view)
+report = steering.report
+month = steering.as_of.strftime("%B %Y")
+st.caption(
+    f"Calendar month {month} in UTC, counted through {steering.as_of:%b %d} (the last complete "
+    "day). Billed money where OpenAI's Costs API gives it (organization, project, key), estimated "
+    "from usage otherwise (user, model). The sidebar's filters do not apply here."
+)
+for problem in steering.errors:
+    st.warning(fmt.escape_markdown(problem), icon=":material/error:")
+if view.loaded_from > steering.as_of.replace(day=1):
+    st.warning(
+        "The loaded range starts after this month began, so the month is counted only in part: "
+        "pick **Last 30 days** or longer.",
+        icon=":material/date_range:",
+    )
+
+# --- the organization's month end ---------------------------------------------------------------
+organization = steering.organization
+nearest = steer.nearest_budget(report)
+org_budget = next(
+    (e for e in report["budgets"] if e["scope"] == "organization" and e["kind"] != "spend_alert"),
+    None,
+)
+st.subheader("Month end")
+cols = st.columns(3)
+cols[0].metric(
+    f"Spent this month ({steering.basis})", fmt.usd(organization.month_to_date), border=True
+)
+if organization.enough_history and organization.forecast_usd is not None:
+    cols[1].metric(
+        "Forecast for the month",
+        fmt.usd(organization.forecast_usd),
+        border=True,
+        help=f"80 % band {fmt.usd(organization.low_usd)} – {fmt.usd(organization.high_usd)}: "
+        "month to date plus a trailing daily rate"
+        + (" with weekday factors" if organization.seasonal else "")
+        + "; the band comes from how far past forecasts missed.",
+    )
+    st.caption(
+        f"80 % band: {fmt.usd(organization.low_usd)} – {fmt.usd(organization.high_usd)} "
+        f"(from {organization.history_days} days of history)."
+    )
+else:
+    cols[1].metric("Forecast for the month", fmt.DASH, border=True)
+    st.caption(
+        f"Not enough history for a forecast yet ({organization.history_days} complete days; it "
+        "needs 7)."
+    )
+if nearest is not None:
+    cols[2].metric(
+        "Nearest budget",
+        fmt.pct(nearest["percent"] / 100),
+        border=True,
+        help="The budget closest to (or furthest past) its amount; the table below lists each.",
+    )
+st.altair_chart(
+    charts.month_end_chart(
+        cumulative_frame(steering.daily, organization),
+        org_budget["budget_usd"] if org_budget else None,
+    )
+)
+
+# --- budgets -----------------------------------------------------------------------------------
+st.subheader("Budgets")
+if not report["budgets"]:
+    st.info(
+        "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*) or "
+        "to a file named by `SPEND_BUDGETS_FILE`, for example:\n\n"
+        '```toml\n[[budgets.budget]]\nscope = "organization"\nmonthly_usd = 1500\n'
+        'alert_at = [50, 80, 100]\n\n[[budgets.budget]]\nscope = "project"\nid = "proj_abc"\n'
+        "monthly_usd = 800\n```\n\nIn a budgets file the tables are `[[budget]]`. With an admin "
+        "key, OpenAI's own spend limits and alerts show here too.",
+        icon=":material/savings:",
+    )
+else:
+    rows = pd.DataFrame(
+        [
+            {
+                "name": (e["name"] or e["id"] or "Organization")
+                + ("" if e["known"] else " (no usage seen)"),
+                "scope": e["scope"].replace("_", " "),
+                "from": {"openai": "OpenAI (read-only)"}.get(e["origin"], e["origin"]),
+                "budget": e["budget_usd"],
+                "spent": e["spent_usd"],
+                "used": e["percent"] / 100,
+                "forecast": e["forecast_usd"],
+                "band": (
+                    f"{fmt.usd(e['forecast_low'])} – {fmt.usd(e['forecast_high'])}"
+                    if e["forecast_low"] is not None
+                    else "not enough history"
+                ),
+                "crosses": e["crossing_date"],
+                "crossed": ", ".join(f"{p:g} %" for p in e["crossed"]) or "–",
+                "basis": e["basis"],
+                "view": e["link"],
+            }
+            for e in report["budgets"]
+        ]
+    )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "name": "Budget",
+            "scope": "Scope",
+            "from": "From",
+            "budget": st.column_config.NumberColumn("Budget", format="dollar"),
+            "spent": st.column_config.NumberColumn("Spent", format="dollar"),
+            "used": st.column_config.ProgressColumn("Used", format="percent", min_value=0.0),
+            "forecast": st.column_config.NumberColumn("Forecast", format="dollar"),
+            "band": "80 % band",
+            "crosses": st.column_config.DateColumn("Crosses on"),
+            "crossed": "Thresholds crossed",
+            "basis": "Basis",
+            "view": st.column_config.LinkColumn("View", display_text="open"),
+        },
+    )
+    if any(e["unpriced_rows"] for e in report["budgets"]):
+        st.caption(
+            "Some usage has no known price: it is not in the estimated figures (see the Overview)."
+        )
+
+# --- spikes ------------------------------------------------------------------------------------
+st.subheader("Spikes")
+st.caption(
+    "A complete day far above its own last 28 days (robust z-score ≥ 3.5) and large in money "
+    "(above 10 % of a typical day for the organization), per user, model, project and key; the "
+    f"last 7 days to {steering.as_of:%b %d}. Each links to the day, filtered to it."
+)
+
+
+def _spike_table(entries: list[dict]) -> None:
+    frame = pd.DataFrame(entries)[["date", "dimension", "name", "cost_usd", "typical_usd", "link"]]
+    frame["dimension"] = frame["dimension"].str.replace("_", " ")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "date": st.column_config.DateColumn("Day"),
+            "dimension": "Of",
+            "name": "Who / what",
+            "cost_usd": st.column_config.NumberColumn("That day", format="dollar"),
+            "typical_usd": st.column_config.NumberColumn("Typical day", format="dollar"),
+            "link": st.column_config.LinkColumn("View", display_text="explain"),
+        },
+    )
+
+
+if report["spikes"]:
+    _spike_table(report["spikes"])
+else:
+    st.caption(":material/check_circle: No spike in the last 7 days.")
+if report["newcomers"]:
+    st.markdown("**New keys and models spending**")
+    _spike_table(report["newcomers"])
+
+# --- savings -----------------------------------------------------------------------------------
+st.subheader("Savings this month")
+saved = report["savings_usd"]
+s = st.columns(3)
+s[0].metric(
+    "Saved by cached input",
+    fmt.usd(saved["cached_input"]),
+    border=True,
+    help="Cached input tokens at the full input rate minus what they cost at the cached rate.",
+)
+s[1].metric(
+    "Saved by batch",
+    fmt.usd(saved["batch"]) if saved["batch"] is not None else "unknown",
+    border=True,
+    help="List price without the batch discount minus what batch usage cost. Only the admin "
+    "source says which usage was batch.",
+)
+s[2].metric("Input tokens cached", fmt.pct(report["cached_input_share"]), border=True)
+if report["savings_unpriced_rows"]:
+    st.caption(
+        f"{report['savings_unpriced_rows']:,} usage rows have no known price: no saving is claimed "
+        "for them."
+    )

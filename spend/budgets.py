@@ -1,0 +1,477 @@
+"""Budgets: where they come from, and how much of each a calendar month (UTC) has used.
+
+Two places define budgets:
+
+1. a TOML file (``SPEND_BUDGETS_FILE``, ``--budgets``) or the same entries in a ``[budgets]`` table
+   of ``.streamlit/secrets.toml``::
+
+       [[budget]]
+       scope = "organization"        # organization | project | user | api_key | model
+       monthly_usd = 1500
+       alert_at = [50, 80, 100]      # percent of the budget; this is the default
+
+       [[budget]]
+       scope = "project"
+       id = "proj_abc"               # an id; the page shows its name
+       monthly_usd = 800
+
+   A malformed file is one ``ConfigError`` naming the file and the line. Ids are not checked
+   against the data: an id with no usage is kept and shown as unknown by the caller.
+
+2. with an admin key, OpenAI's own spend controls (``GET /v1/organization/spend_limit``,
+   ``/spend_alerts``, and the same under ``/projects/{id}/``): the admin source's
+   ``spend_controls`` reads them, and ``spend.sources.admin``'s ``parse_spend_limit`` and
+   ``parse_spend_alerts`` turn their bodies (integer cents, monthly, USD) into read-only
+   ``Budget`` records with ``origin="openai"``.
+
+Which money counts (``measure_budget``): budgets are calendar months in UTC, measured on billed
+money (Costs API rows) for the organization, a project or a key when the table has billed rows,
+and on estimated money (usage rows x prices) otherwise, always for users and models. The basis is
+returned with the figure; usage rows without a price are counted, never summed as $0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spend.errors import ConfigError
+
+#: What a budget can be about, and the usage table column that holds its id.
+SCOPES: dict[str, str | None] = {
+    "organization": None,
+    "project": "project_id",
+    "user": "user_id",
+    "api_key": "api_key_id",
+    "model": "model",
+}
+#: Scopes the Costs API groups money by (API-NOTES §2), so billed money exists for them.
+BILLED_SCOPES = ("organization", "project", "api_key")
+#: Percent thresholds when a budget names none.
+DEFAULT_ALERT_AT: tuple[int, ...] = (50, 80, 100)
+#: Keys a ``[[budget]]`` entry may have.
+BUDGET_KEYS = ("scope", "id", "name", "monthly_usd", "alert_at")
+#: Where a budget came from; ``openai`` ones are read-only here.
+ORIGINS = ("file", "secrets", "openai")
+#: What a budget is: ours, or one of OpenAI's hard limits or spend alerts.
+KINDS = ("budget", "spend_limit", "spend_alert")
+#: A threshold above this many percent is surely a typo (1000 for 100).
+MAX_ALERT_PERCENT = 1000
+
+_HEADER = re.compile(r"^\s*\[\[\s*budget\s*\]\]")
+_TABLE = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A monthly amount in USD for one scope, with the percent thresholds that alert.
+
+    ``id`` is None for the organization. ``line`` is where a file defines it; ``note`` carries
+    OpenAI's own details (a hard limit's enforcement, an alert's id).
+    """
+
+    scope: str
+    id: str | None
+    monthly_usd: float
+    alert_at: tuple[float, ...] = DEFAULT_ALERT_AT
+    name: str | None = None
+    origin: str = "file"
+    kind: str = "budget"
+    line: int | None = None
+    note: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the app only shows it (OpenAI's limits and alerts change on OpenAI's site)."""
+        return self.origin == "openai"
+
+    @property
+    def key(self) -> str:
+        """A stable id for notification state, e.g. ``"project:proj_abc"``.
+
+        OpenAI's carry their kind (and an alert its id): ``"openai-spend_alert:organization:-:a1"``.
+        File and secrets budgets share keys (the same budget moved to secrets is the same budget).
+        """
+        base = f"{self.scope}:{self.id or '-'}"
+        if self.origin != "openai":
+            return base
+        return f"openai-{self.kind}:{base}" + (
+            f":{self.note}" if self.kind == "spend_alert" else ""
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The budgets file
+
+
+def _entry_lines(text: str) -> list[tuple[int, int]]:
+    """A TOML text into the (first, last) line of each ``[[budget]]``, e.g. ``[(1, 4), (6, 9)]``.
+
+    Lines are 1-based; an entry ends before the next table header or at the end of the text.
+    """
+    lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines, start=1) if _TABLE.match(line)]
+    spans = []
+    for position, first in enumerate(headers):
+        if _HEADER.match(lines[first - 1]):
+            following = headers[position + 1] - 1 if position + 1 < len(headers) else len(lines)
+            spans.append((first, following))
+    return spans
+
+
+def _key_line(text: str, span: tuple[int, int] | None, key: str | None) -> int | None:
+    """The line setting ``key`` in an entry's span, e.g. ``monthly_usd`` -> 3; None if absent."""
+    if span is None or key is None:
+        return None
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    lines = text.splitlines()
+    return next((n for n in range(span[0], span[1] + 1) if pattern.match(lines[n - 1])), None)
+
+
+class _EntryError(ConfigError):
+    """A bad ``[[budget]]`` entry: the reason, and the key it is about (to find its line)."""
+
+    def __init__(self, where: str, reason: str, key: str | None = None) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.reason = reason
+        self.key = key
+
+
+def _number(value: Any) -> float | None:
+    """A TOML value into a finite float, or None if it is not a number, e.g. ``1500 -> 1500.0``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _tidy(value: float) -> float | int:
+    """A float into an int when it is whole, e.g. ``80.0 -> 80``, ``12.5 -> 12.5``."""
+    return int(value) if float(value).is_integer() else value
+
+
+def parse_budget_entry(raw: Any, *, where: str, origin: str = "file") -> Budget:
+    """One ``[[budget]]`` table into a ``Budget``, e.g. ``{"scope": "organization", ...}``.
+
+    Raises ``ConfigError`` starting with ``where`` on the first problem.
+
+    :param raw: the TOML table
+    :param where: the file and entry, for messages (e.g. ``"budgets file b.toml, entry 2"``)
+    :param origin: ``"file"`` or ``"secrets"``
+    """
+    if not isinstance(raw, Mapping):
+        raise _EntryError(where, f"expected a table of budget keys, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(BUDGET_KEYS))
+    if unknown:
+        raise _EntryError(
+            where,
+            f"unknown key(s) {', '.join(unknown)}; a budget has {', '.join(BUDGET_KEYS)}",
+            unknown[0],
+        )
+    scope = raw.get("scope")
+    if scope not in SCOPES:
+        raise _EntryError(
+            where, f"'scope' must be one of {', '.join(SCOPES)}, got {scope!r}", "scope"
+        )
+    budget_id = raw.get("id")
+    if scope == "organization":
+        if budget_id is not None:
+            raise _EntryError(where, "an organization budget takes no 'id'", "id")
+    elif not isinstance(budget_id, str) or not budget_id.strip():
+        raise _EntryError(where, f"a {scope} budget needs 'id', the {scope}'s id as a string", "id")
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        raise _EntryError(where, "'name' must be a string", "name")
+    monthly = _number(raw.get("monthly_usd"))
+    if monthly is None or monthly <= 0:
+        raise _EntryError(
+            where,
+            "'monthly_usd' must be a number above 0 (USD per calendar month), "
+            f"got {raw.get('monthly_usd')!r}",
+            "monthly_usd",
+        )
+    alert_at = raw.get("alert_at", list(DEFAULT_ALERT_AT))
+    percents = [_number(value) for value in alert_at] if isinstance(alert_at, list) else [None]
+    if any(p is None or not 0 < p <= MAX_ALERT_PERCENT for p in percents):
+        raise _EntryError(
+            where,
+            f"'alert_at' must be a list of percents above 0 and up to {MAX_ALERT_PERCENT}, "
+            f"e.g. [50, 80, 100]; got {alert_at!r}",
+            "alert_at",
+        )
+    return Budget(
+        scope=scope,
+        id=budget_id.strip() if isinstance(budget_id, str) else None,
+        monthly_usd=float(monthly),
+        alert_at=tuple(_tidy(p) for p in sorted(set(percents))),
+        name=name.strip() if isinstance(name, str) and name.strip() else None,
+        origin=origin,
+    )
+
+
+def _entries(document: Any, *, source: str) -> list[Any]:
+    """A parsed document into its budget tables, e.g. ``{"budget": [{...}]}`` -> ``[{...}]``.
+
+    Accepts ``{"budget": [...]}`` (a file, or ``[[budgets.budget]]`` in secrets) and a plain list
+    (``[[budgets]]`` in secrets).
+    """
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"{source}: expected [[budget]] tables, got {type(document).__name__}")
+    unknown = sorted(set(document) - {"budget"})
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown top-level key(s) {', '.join(unknown)}; expected [[budget]] entries"
+        )
+    entries = document.get("budget", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: 'budget' must be an array of tables, written [[budget]]")
+    return entries
+
+
+def _check_duplicates(budgets: list[Budget], head: str, wheres: list[str]) -> None:
+    """Raise ``ConfigError`` when two entries budget the same scope and id, naming both.
+
+    E.g. ``"budgets file b.toml, line 13 (entry 3): a second budget for project p (first: ...)"``.
+    """
+    seen: dict[tuple[str, str | None], str] = {}
+    for budget, where in zip(budgets, wheres, strict=True):
+        target = (budget.scope, budget.id)
+        if target in seen:
+            what = budget.scope + (f" {budget.id}" if budget.id else "")
+            raise ConfigError(
+                f"{head}, {where}: a second budget for {what} (first: {seen[target]})"
+            )
+        seen[target] = where
+
+
+def parse_budgets(text: str, *, source: str = "<budgets>") -> list[Budget]:
+    """A budgets TOML text into budgets in file order, e.g. one ``[[budget]]`` -> ``[Budget(...)]``.
+
+    Raises ``ConfigError`` naming ``source`` and the line: a TOML syntax error at the line
+    ``tomllib`` reports; a bad value at the line that sets it (else the entry's header line).
+
+    :param text: the file's content
+    :param source: the file name, for messages
+    """
+    head = f"budgets file {source}"
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _TOML_POSITION.search(message)
+        if position:
+            reason = _TOML_POSITION.sub("", message)
+            where = f"{head}, line {position[1]}, column {position[2]}"
+            raise ConfigError(f"{where}: not valid TOML ({reason})") from None
+        raise ConfigError(f"{head}: not valid TOML ({message})") from None
+    entries = _entries(document, source=head)
+    spans = _entry_lines(text)
+    budgets, wheres = [], []
+    for number, raw in enumerate(entries, start=1):
+        span = spans[number - 1] if len(spans) == len(entries) else None
+        where = f"line {span[0]} (entry {number})" if span else f"entry {number}"
+        try:
+            budget = parse_budget_entry(raw, where=f"{head}, {where}")
+        except _EntryError as exc:
+            line = _key_line(text, span, exc.key)
+            if line is not None:
+                where = f"line {line} (entry {number})"
+            raise ConfigError(f"{head}, {where}: {exc.reason}") from None
+        budgets.append(replace(budget, line=span[0] if span else None))
+        wheres.append(where)
+    _check_duplicates(budgets, head, wheres)
+    return budgets
+
+
+def load_budgets(path: str | Path) -> list[Budget]:
+    """A budgets TOML file into budgets, e.g. ``"budgets.toml"`` -> ``[Budget(...), ...]``.
+
+    Raises ``ConfigError`` naming the file (and the line) when it cannot be used.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"budgets file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"budgets file {path}: cannot be read ({type(exc).__name__})") from None
+    return parse_budgets(text, source=str(path))
+
+
+def budgets_from_secrets(table: Any, *, source: str = "secrets [budgets]") -> list[Budget]:
+    """A ``[budgets]`` table of ``st.secrets`` into budgets, e.g. ``{"budget": [{...}]}``.
+
+    Any mappings do (streamlit's ``AttrDict`` is one). Secrets carry no line numbers, so
+    messages name the entry number.
+    """
+    entries = _entries(table, source=source)
+    budgets = [
+        parse_budget_entry(raw, where=f"{source}, entry {number}", origin="secrets")
+        for number, raw in enumerate(entries, start=1)
+    ]
+    _check_duplicates(budgets, source, [f"entry {n}" for n in range(1, len(budgets) + 1)])
+    return budgets
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring a budget on the usage table
+
+
+def month_start(day: date) -> date:
+    """A day into the first day of its month, e.g. 2025-03-12 -> 2025-03-01."""
+    return day.replace(day=1)
+
+
+def scope_mask(frame: pd.DataFrame, scope: str, budget_id: str | None) -> np.ndarray:
+    """The usage table and a scope into a row mask, e.g. ``("project", "proj_a")`` -> its rows.
+
+    A model budget matches the snapshot id or the family (``gpt-4o`` covers
+    ``gpt-4o-2024-08-06``). The organization matches every row.
+    """
+    column = SCOPES[scope]
+    if column is None:
+        return np.ones(len(frame), dtype=bool)
+    mask = frame[column].astype("string").eq(budget_id).to_numpy(dtype=bool, na_value=False)
+    if scope == "model" and "model_family" in frame.columns:
+        family = frame["model_family"].astype("string").eq(budget_id)
+        mask |= family.to_numpy(dtype=bool, na_value=False)
+    return mask
+
+
+def basis_for(frame: pd.DataFrame, scope: str) -> str:
+    """A table and a scope into the money a budget counts, e.g. project + billed rows -> billed.
+
+    ``"billed"`` for organization, project and key when the table has billed rows with an amount
+    (the Costs API gives money only per project, key and line item); ``"estimated"`` otherwise.
+    """
+    if scope not in BILLED_SCOPES:
+        return "estimated"
+    billed = frame["cost_basis"].astype("string").eq("billed") & frame["cost_usd"].notna()
+    return "billed" if bool(billed.any()) else "estimated"
+
+
+def scope_name(frame: pd.DataFrame, scope: str, budget_id: str | None) -> str | None:
+    """A scope id into its name in the table, e.g. ``proj_a`` -> "Research"; None if unseen.
+
+    The organization is "Organization"; users show their name, else their email; models their id.
+    The latest name wins (a renamed project shows its new name).
+    """
+    if scope == "organization":
+        return "Organization"
+    rows = frame.loc[scope_mask(frame, scope, budget_id)]
+    if rows.empty:
+        return None
+    name_columns = {
+        "project": ["project_name"],
+        "user": ["user_name", "user_email"],
+        "api_key": ["api_key_name"],
+        "model": [],
+    }[scope]
+    latest = rows.sort_values("date", kind="stable")
+    for column in name_columns:
+        names = latest[column].dropna() if column in latest.columns else latest["date"].iloc[:0]
+        if len(names):
+            return str(names.iloc[-1])
+    return budget_id
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A budget measured on the usage table for the month of ``as_of``."""
+
+    budget: Budget
+    month: str  # "2025-03"
+    as_of: date
+    basis: str  # billed | estimated
+    spent_usd: float  # month to date, complete days up to as_of
+    daily: pd.Series  # USD per day for the scope on ``basis``, every day from the data's start
+    unpriced_rows: int  # rows of the scope this month whose money is unknown (not in spent_usd)
+    known: bool  # the id has usage in the table (the organization always does)
+    name: str | None
+
+    @property
+    def percent(self) -> float:
+        """Spent as a percent of the budget, e.g. 82.3."""
+        return 100.0 * self.spent_usd / self.budget.monthly_usd
+
+    @property
+    def crossed(self) -> list[float]:
+        """The thresholds the month's spend has reached, e.g. ``[50, 80]``."""
+        return [p for p in self.budget.alert_at if self.percent >= p - 1e-9]
+
+
+def scope_daily(
+    frame: pd.DataFrame, scope: str, budget_id: str | None, *, basis: str, start: date, end: date
+) -> tuple[pd.Series, pd.Series]:
+    """The table into (USD per day, rows without money per day) for a scope on a basis.
+
+    E.g. ``("organization", None, basis="billed")`` -> the Costs API total per day. Every day of
+    [start, end] is present (0 where there was none); billed rows count only on the billed basis,
+    priced usage rows only on the estimated one.
+    """
+    days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
+    mask = scope_mask(frame, scope, budget_id)
+    kinds = frame["cost_basis"].astype("string")
+    wanted = kinds.eq("billed") if basis == "billed" else kinds.isin(["estimated", "unpriced"])
+    rows = frame.loc[mask & wanted.to_numpy(dtype=bool, na_value=False), ["date", "cost_usd"]]
+    cost = rows["cost_usd"].astype("Float64")
+    money = cost.fillna(0.0).groupby(rows["date"]).sum()
+    missing = cost.isna().groupby(rows["date"]).sum()
+    daily = money.reindex(days, fill_value=0.0).astype("float64").rename("cost_usd")
+    unknown = missing.reindex(days, fill_value=0).astype("int64").rename("unpriced_rows")
+    return daily, unknown
+
+
+def measure_budget(
+    frame: pd.DataFrame, budget: Budget, *, as_of: date, history_start: date | None = None
+) -> Measure:
+    """A budget and the usage table into its month-to-date measure at ``as_of``.
+
+    E.g. an organization budget of $1,500 on a table with billed rows -> ``Measure(basis="billed",
+    spent_usd=1234.5, ...)``. Only complete days up to ``as_of`` count; ``daily`` starts at
+    ``history_start`` (default: the table's first day) for the forecast.
+
+    :param frame: the usage table (priced)
+    :param budget: the budget
+    :param as_of: the last complete UTC day
+    :param history_start: first day of ``daily``
+    """
+    dates = frame["date"]
+    first = history_start or (dates.min().date() if len(frame) else month_start(as_of))
+    first = min(first, month_start(as_of))
+    until = frame.loc[(dates <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
+    basis = basis_for(until, budget.scope)
+    daily, unknown = scope_daily(
+        until, budget.scope, budget.id, basis=basis, start=first, end=as_of
+    )
+    in_month = daily.index >= pd.Timestamp(month_start(as_of))
+    known = budget.scope == "organization" or bool(scope_mask(until, budget.scope, budget.id).any())
+    return Measure(
+        budget=budget,
+        month=as_of.strftime("%Y-%m"),
+        as_of=as_of,
+        basis=basis,
+        spent_usd=float(daily[in_month].sum()),
+        daily=daily,
+        unpriced_rows=int(unknown[in_month].sum()),
+        known=known,
+        name=budget.name or scope_name(until, budget.scope, budget.id),
+    )
+
+
+def measure_budgets(
+    frame: pd.DataFrame, budgets: Iterable[Budget], *, as_of: date
+) -> list[Measure]:
+    """Budgets and the usage table into one ``Measure`` each, in order (``measure_budget``)."""
+    return [measure_budget(frame, budget, as_of=as_of) for budget in budgets]

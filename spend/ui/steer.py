@@ -1,0 +1,118 @@
+"""Budgets, month-end forecast, spikes and savings for the pages: the same report the
+``python -m spend alerts`` command evaluates (``spend.alerts.evaluate``), cached per table.
+
+Budgets come from ``SPEND_BUDGETS_FILE`` (env or secrets) and a ``[budgets]`` table in secrets;
+with an admin key, OpenAI's own spend limits and alerts join them, read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from spend import alerts, errors
+from spend.budgets import (
+    Budget,
+    budgets_from_secrets,
+    load_budgets,
+    month_start,
+    scope_daily,
+)
+from spend.forecast import Forecast, forecast_month
+from spend.ui.view import View
+
+
+@dataclass
+class Steering:
+    """What the Budgets page and the Overview's month-end card show."""
+
+    as_of: date  # the last complete UTC day the figures count
+    report: dict[str, Any]  # spend.alerts.evaluate's report (budgets, spikes, savings, ...)
+    organization: Forecast  # the organization's month-end forecast (on its money basis)
+    basis: str  # "billed" or "estimated": where the organization's figure comes from
+    daily: pd.Series  # the organization's spend per day, this month, up to as_of
+    errors: list[str]  # budgets that could not be read (a clear message each)
+
+
+def as_of_day(view: View) -> date:
+    """The last complete UTC day with data loaded, e.g. yesterday for a range ending today."""
+    yesterday = view.now.date() - timedelta(days=1)
+    if view.full.empty:
+        return min(view.end, yesterday)
+    return min(view.end, yesterday, view.full["date"].max().date())
+
+
+def _secrets_budgets() -> list[Budget]:
+    try:
+        table = st.secrets.get("budgets")
+    except Exception:  # no secrets file: no budgets from there
+        return []
+    return budgets_from_secrets(table) if table else []
+
+
+def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
+    """The file's and secrets' budgets plus OpenAI's (admin key), and notices about them."""
+    budgets: list[Budget] = []
+    problems: list[str] = []
+    settings = view.loaded.settings
+    try:
+        if settings is not None and settings.budgets_file:
+            budgets += load_budgets(settings.budgets_file)
+        budgets += _secrets_budgets()
+    except errors.ConfigError as exc:
+        problems.append(str(exc))
+    source = view.loaded.fetcher
+    if source is not None and view.loaded.may_fetch:
+        projects = tuple(sorted(view.full["project_id"].dropna().astype(str).unique()))
+        found, notices = _controls(source.settings.fingerprint, projects, _source=source)
+        budgets += found
+        problems += notices
+    return budgets, problems
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _controls(
+    fingerprint: str, project_ids: tuple[str, ...], *, _source: Any
+) -> tuple[list[Budget], list[str]]:
+    """OpenAI's spend limits and alerts, asked at most every 10 minutes per credential."""
+    return _source.spend_controls(project_ids)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _evaluate(
+    token: tuple, budgets: tuple[Budget, ...], as_of: date, _frame: pd.DataFrame, _prices: Any
+) -> dict[str, Any]:
+    """The alerts report for the loaded table (``token`` names the table)."""
+    return alerts.evaluate(_frame, list(budgets), as_of, overrides=_prices, app_url="/")
+
+
+def steering(view: View) -> Steering:
+    """The view's unfiltered table into budgets, forecast, spikes and savings as of yesterday."""
+    as_of = as_of_day(view)
+    budgets, problems = configured_budgets(view)
+    frame = view.full
+    token = (view.loaded.source, view.loaded.job_key, view.loaded.generation, view.loaded_from)
+    prices = view.loaded.fetcher.prices if view.loaded.fetcher is not None else None
+    report = _evaluate(token, tuple(budgets), as_of, frame, prices)
+    until = frame.loc[(frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
+    basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
+    first = min(view.loaded_from, month_start(as_of))
+    daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
+    return Steering(
+        as_of=as_of,
+        report=report,
+        organization=forecast_month(daily, as_of),
+        basis=basis,
+        daily=daily[daily.index >= pd.Timestamp(month_start(as_of))],
+        errors=problems,
+    )
+
+
+def nearest_budget(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The budget closest to (or furthest past) its limit, e.g. the one at 92%."""
+    entries = [e for e in report["budgets"] if e["known"] and e["budget_usd"]]
+    return max(entries, key=lambda e: e["percent"], default=None)

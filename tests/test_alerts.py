@@ -1,0 +1,551 @@
+"""``python -m spend alerts``: the report, its messages, the sent-state, and end to end.
+
+End to end runs against the fake OpenAI server (admin key, spend controls configured) with a local
+HTTP receiver on 127.0.0.1 standing in for the webhook (an Apprise ``json://`` URL): it counts the
+messages, checks that a second run sends nothing new, and that a failed delivery is sent again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import stat
+import threading
+import time
+from collections import deque
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+from spend.alerts import (
+    AlertState,
+    Message,
+    Target,
+    add_alerts_parser,
+    deliver,
+    evaluate,
+    messages_for,
+    overrun,
+    run_alerts,
+    state_path,
+    view_url,
+)
+from spend.budgets import Budget
+from spend.config import Settings
+from spend.schema import conform
+from tests.clock import FakeClock
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
+
+END = date(2026, 6, 20)  # the fake org's last day
+AS_OF = date(2026, 6, 19)
+APP_URL = "https://spend.example.com"
+
+
+# ---- a webhook receiver on 127.0.0.1
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST and answers 200 (or queued statuses)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, dict]] = []  # (status answered, JSON body)
+        self.statuses: deque[int] = deque()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = receiver.statuses.popleft() if receiver.statuses else 200
+                receiver.posts.append((status, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.server_port}/hook"
+
+    def fail_next(self, n: int, status: int = 500) -> None:
+        self.statuses.extend([status] * n)
+
+    @property
+    def delivered(self) -> list[dict]:
+        return [body for status, body in self.posts if status == 200]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def receivers():
+    made: list[Receiver] = []
+
+    def make() -> Receiver:
+        made.append(Receiver())
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+@pytest.fixture
+def receiver(receivers):
+    return receivers()
+
+
+# ---- driving the command
+
+
+def run(argv, env, clock=None):
+    parser = argparse.ArgumentParser(prog="python -m spend")
+    add_alerts_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["alerts", *map(str, argv)])
+    out, err = io.StringIO(), io.StringIO()
+    clock = clock or FakeClock(time.time())  # the fake org's days are all final by now
+    code = run_alerts(args, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    return code, out.getvalue(), err.getvalue()
+
+
+def env_for(fake, tmp_path, **extra):
+    return {
+        "OPENAI_BASE_URL": fake.base_url,
+        "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+        "SPEND_RATE_LIMIT_PER_MIN": "6000",
+        **extra,
+    }
+
+
+@pytest.fixture
+def org(fake_openai):
+    """The fake org: 80 days to END, an org spend alert at $5, a hard limit, a project limit."""
+    fake_openai.reset(
+        days=80,
+        end_date=END,
+        spend_limit_cents=10_000_000,
+        spend_alert_cents=(500,),
+        project_spend_limit_cents=(("Research", 9_990_000),),
+    )
+    return fake_openai
+
+
+def research_id(fake) -> str:
+    return next(p.id for p in fake.world.projects if p.name == "Research")
+
+
+def write_budgets(tmp_path, fake, *, org_share: float = 0.9) -> str:
+    """A budgets file: the org at ``org_share`` of June's billed money so far, and two more."""
+    spent = float(fake.costs_total(date(2026, 6, 1), AS_OF))
+    path = tmp_path / "budgets.toml"
+    path.write_text(
+        "[[budget]]\n"
+        'scope = "organization"\n'
+        f"monthly_usd = {round(spent * org_share, 2)}\n\n"
+        "[[budget]]\n"
+        'scope = "project"\n'
+        f'id = "{research_id(fake)}"\n'
+        "monthly_usd = 100000\n\n"
+        "[[budget]]\n"
+        'scope = "user"\n'
+        'id = "user-nobody"\n'
+        "monthly_usd = 10\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def expected_messages(report) -> int:
+    crossed = sum(len(entry["crossed"]) for entry in report["budgets"])
+    return crossed + len(report["spikes"]) + len(report["newcomers"])
+
+
+def test_alerts__end_to_end_each_alert_once(org, receiver, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY, SPEND_APP_URL=APP_URL)
+    argv = ["--as-of", AS_OF, "--budgets", write_budgets(tmp_path, org)]
+    code, out, err = run([*argv, "--notify", receiver.url, "--json"], env)
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["as_of"], report["month"]) == ("2026-06-19", "2026-06")
+
+    by_key = {entry["key"]: entry for entry in report["budgets"]}
+    mine = by_key["organization:-"]
+    assert mine["basis"] == "billed" and mine["crossed"] == [50, 80, 100]
+    billed = float(org.costs_total(date(2026, 6, 1), AS_OF))
+    assert mine["spent_usd"] == pytest.approx(billed, abs=0.01)
+    assert mine["enough_history"] and mine["forecast_low"] <= mine["forecast_usd"]
+    assert by_key[f"project:{research_id(org)}"]["crossed"] == []
+    assert by_key["user:user-nobody"]["known"] is False  # an unknown id is kept, shown unknown
+    openai = {
+        (e["kind"], e["scope"], e["budget_usd"])
+        for e in report["budgets"]
+        if e["origin"] == "openai"
+    }
+    assert openai == {
+        ("spend_limit", "organization", 100_000.0),
+        ("spend_alert", "organization", 5.0),
+        ("spend_limit", "project", 99_900.0),
+    }
+
+    expected = expected_messages(report)
+    assert expected >= 4  # the org's three thresholds and OpenAI's $5 alert at least
+    assert len(receiver.delivered) == expected == len(report["notified"])
+    titles = [body["title"] for body in receiver.delivered]
+    for threshold in (50, 80, 100):
+        assert f"OpenAI spend: budget of the organization passed {threshold}%" in titles
+    org_message = next(b["message"] for b in receiver.delivered if "passed 80%" in b["title"])
+    assert f"of ${mine['budget_usd']:,.2f} spent" in org_message  # spent vs budget
+    assert "Forecast for the month: $" in org_message
+    assert f"View: {APP_URL}/?range=custom&start=2026-06-01&end=2026-06-19" in org_message
+
+    code, out, _ = run([*argv, "--notify", receiver.url, "--json"], env)  # the same day again
+    assert code == 0 and json.loads(out)["notified"] == []
+    assert len(receiver.posts) == expected  # nothing new was sent
+
+    everything = out + err + "".join(json.dumps(b) for _, b in receiver.posts)
+    everything += state_path(Settings.from_env(env)).read_text()
+    assert ADMIN_KEY not in everything and ADMIN_KEY[9:] not in everything
+
+
+def test_alerts__a_failed_delivery_is_sent_on_the_next_run(org, receiver, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    argv = ["--as-of", AS_OF, "--budgets", write_budgets(tmp_path, org), "--notify", receiver.url]
+    receiver.fail_next(2)
+    code, out, err = run([*argv, "--json"], env)
+    assert code == 0, err
+    report = json.loads(out)
+    expected = expected_messages(report)
+    failed = [failure["event"] for failure in report["failed"]]
+    assert len(failed) == 2 and len(report["notified"]) == expected - 2
+    assert "warning: 2 deliveries failed" in err and "next run tries again" in err
+    first_titles = [body["title"] for status, body in receiver.posts if status == 500]
+
+    code, out, err = run([*argv, "--json"], env)
+    assert code == 0 and json.loads(out)["notified"] == failed
+    assert [body["title"] for body in receiver.delivered[-2:]] == first_titles
+    assert len(receiver.delivered) == expected and "warning" not in err
+
+    run(argv, env)
+    assert len(receiver.posts) == expected + 2  # two refused, then each one delivered once
+
+
+def test_alerts__each_target_keeps_its_own_state(org, receivers, tmp_path):
+    good, down = receivers(), receivers()
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    argv = ["--as-of", AS_OF, "--budgets", write_budgets(tmp_path, org)]
+    argv += ["--notify", good.url, "--notify", down.url, "--json"]
+    down.fail_next(1000)
+    report = json.loads(run(argv, env)[1])
+    expected = expected_messages(report)
+    assert len(good.delivered) == expected and len(down.posts) == expected
+    assert {f["target"] for f in report["failed"]} == {down.url}  # Apprise's privacy form
+    down.statuses.clear()
+    report = json.loads(run(argv, env)[1])
+    assert len(good.posts) == expected  # nothing repeated where it arrived
+    assert len(down.delivered) == expected and report["failed"] == []
+
+
+def test_alerts__fail_on_overrun_exits_3(org, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    over = write_budgets(tmp_path, org, org_share=0.9)
+    assert run(["--as-of", AS_OF, "--budgets", over, "--fail-on-overrun"], env)[0] == 3
+    assert run(["--as-of", AS_OF, "--budgets", over], env)[0] == 0
+    # OpenAI's $5 spend alert has been passed too, but an alert is a threshold, not a budget
+    under = write_budgets(tmp_path, org, org_share=10.0)
+    assert run(["--as-of", AS_OF, "--budgets", under, "--fail-on-overrun"], env)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--notify", "nosuchservice://token"], "--notify URL 1 (scheme 'nosuchservice')"),
+        (["--notify", "json://127.0.0.1:9/x", "--notify", "not a url"], "--notify URL 2"),
+        (["--budgets", "missing.toml"], "budgets file missing.toml: no such file"),
+        (["--as-of", "2099-01-01"], "is not a complete day yet"),
+    ],
+)
+def test_alerts__bad_url_file_or_day_is_one_error_line_before_fetching(
+    org, tmp_path, argv, message
+):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    code, out, err = run(argv, env)
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1].startswith("error:") and message in err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+    assert org.count() == 0
+
+
+def test_alerts__malformed_budgets_file_names_the_line(org, tmp_path):
+    path = tmp_path / "b.toml"
+    path.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = "lots"\n')
+    code, _, err = run(["--budgets", path, "--as-of", AS_OF], env_for(org, tmp_path))
+    assert code == 1 and f"error: budgets file {path}, line 3 (entry 1): 'monthly_usd'" in err
+
+
+def test_alerts__budgets_file_from_the_environment(org, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    env["SPEND_BUDGETS_FILE"] = write_budgets(tmp_path, org)
+    report = json.loads(run(["--as-of", AS_OF, "--json"], env)[1])
+    assert sum(entry["origin"] == "file" for entry in report["budgets"]) == 3
+
+
+def test_alerts__a_wrong_key_is_one_line_without_the_key(org, tmp_path):
+    bad = "sk-admin-WrongWrongWrongWrong0000"
+    code, out, err = run(["--as-of", AS_OF], env_for(org, tmp_path, OPENAI_ADMIN_KEY=bad))
+    assert code == 1 and err.startswith("error:") and len(err.splitlines()) == 1
+    assert bad not in out + err and bad[9:] not in out + err
+
+
+def test_alerts__refused_spend_controls_are_a_notice(org, tmp_path):
+    org.configure(spend_controls=False)  # an API from before 2026-07: the paths are unknown
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    code, out, err = run(["--as-of", AS_OF, "--json"], env)
+    assert code == 0, err
+    assert "note: OpenAI's spend alerts for the organization could not be read (HTTP 404)" in err
+    assert json.loads(out)["budgets"] == []
+    assert org.count("/v1/organization/spend_alerts") == 1  # projects are not asked then
+    assert org.count("/v1/organization/projects/", status=404) == 0
+
+
+def test_alerts__no_spend_limit_set_is_a_notice_and_the_rest_is_read(org, tmp_path):
+    org.configure(spend_limit_cents=None, project_spend_limit_cents=())
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    code, out, err = run(["--as-of", AS_OF, "--json"], env)
+    assert code == 0 and "spend limit for the organization" in err
+    kinds = [(entry["kind"], entry["scope"]) for entry in json.loads(out)["budgets"]]
+    assert kinds == [("spend_alert", "organization")]
+
+
+def test_alerts__legacy_key_asks_no_spend_controls(org, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_API_KEY=LEGACY_KEY, OPENAI_ORG_ID=ORG_ID)
+    env["SPEND_BUDGETS_FILE"] = write_budgets(tmp_path, org)
+    code, out, err = run(["--as-of", AS_OF, "--history-days", "0", "--json"], env)
+    assert code == 0, err
+    report = json.loads(out)
+    assert [entry["basis"] for entry in report["budgets"]] == ["estimated"] * 3
+    assert org.count("/v1/organization/") == 0  # (the legacy users list is /organizations/)
+
+
+def test_alerts__state_file_is_private(org, receiver, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    argv = ["--as-of", AS_OF, "--budgets", write_budgets(tmp_path, org), "--notify", receiver.url]
+    assert run(argv, env)[0] == 0
+    path = state_path(Settings.from_env(env))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    stored = json.loads(path.read_text())
+    assert stored["version"] == 1 and "budget:2026-06:organization:-:50" in stored["sent"]
+    assert receiver.url not in path.read_text()  # a URL may hold a token: only its hash is kept
+
+
+def test_alerts__demo_report_has_the_issue_fields(tmp_path):
+    clock = FakeClock(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp())
+    budgets = tmp_path / "b.toml"
+    budgets.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = 1500\n')
+    env = {"SPEND_CACHE_DIR": str(tmp_path / "cache")}
+    code, out, err = run(["--source", "demo", "--budgets", budgets, "--json"], env, clock)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["as_of"] == "2026-11-30"  # yesterday by the clock
+    assert {"as_of", "month", "budgets", "spikes", "savings_usd", "notified"} <= set(report)
+    assert {
+        "scope",
+        "id",
+        "name",
+        "budget_usd",
+        "spent_usd",
+        "basis",
+        "forecast_usd",
+        "forecast_low",
+        "forecast_high",
+        "crossed",
+    } <= set(report["budgets"][0])
+    assert report["budgets"][0]["basis"] == "estimated" and report["budgets"][0]["id"] is None
+    assert set(report["savings_usd"]) == {"cached_input", "batch"}
+    assert report["savings_usd"]["batch"] is None  # the legacy shape cannot tell batch usage
+    assert report["notified"] == [] and not (tmp_path / "cache" / "alerts").exists()
+    code, out, _ = run(["--source", "demo", "--budgets", budgets], env, clock)
+    assert code == 0 and out.startswith("2026-11 as of 2026-11-30\nbudget of the organization: $")
+
+
+# ---- the pieces, without a network
+
+
+def daily_table(days: int = 41, per_day: float = 100.0, start: str = "2025-02-08") -> pd.DataFrame:
+    """A usage table with one estimated row of ``per_day`` USD a day (default: to 2025-03-20)."""
+    dates = pd.date_range(start, periods=days, freq="D")
+    frame = pd.DataFrame(
+        {
+            "date": dates,
+            "cost_usd": per_day,
+            "cost_basis": "estimated",
+            "n_requests": 1,
+            "user_id": "user-1",
+            "user_name": "Ada",
+            "model": "gpt-4o-2024-08-06",
+            "model_family": "gpt-4o",
+        }
+    )
+    return conform(frame)
+
+
+def test_evaluate__budget_forecast_and_messages():
+    # $100 a day: $2,000 by Mar 20 (66.7% of $3,000, so 50% crossed); forecast 31 x $100 = $3,100,
+    # reaching $3,000 on the 30th.
+    report = evaluate(
+        daily_table(), [Budget("organization", None, 3000.0)], date(2025, 3, 20), app_url=APP_URL
+    )
+    [entry] = report["budgets"]
+    assert (entry["spent_usd"], entry["forecast_usd"], entry["crossed"]) == (2000.0, 3100.0, [50])
+    assert (entry["forecast_low"], entry["forecast_high"]) == (3100.0, 3100.0)
+    assert entry["crossing_date"] == "2025-03-30" and entry["percent"] == 66.7
+    [message] = messages_for(report)
+    assert message.event == "budget:2025-03:organization:-:50"
+    assert message.title == "OpenAI spend: budget of the organization passed 50%"
+    assert "$2,000.00 of $3,000.00 spent (66.7%, estimated money) by 2025-03-20" in message.body
+    assert "Forecast for the month: $3,100.00 (80% band $3,100.00 to $3,100.00)" in message.body
+    assert "it reaches $3,000.00 around 2025-03-30" in message.body
+    assert f"View: {APP_URL}/?range=custom&start=2025-03-01&end=2025-03-20" in message.body
+
+
+def test_evaluate__spike_message_links_to_that_day_and_user():
+    table = daily_table(per_day=10.0)
+    other = daily_table(per_day=90.0).assign(user_id="user-2", user_name="Bob")
+    table.loc[table["date"] == "2025-03-18", "cost_usd"] = 80.0
+    report = evaluate(
+        pd.concat([table, other], ignore_index=True), [], date(2025, 3, 20), app_url=APP_URL
+    )
+    spikes = {(s["dimension"], s["id"]) for s in report["spikes"]}
+    assert ("user", "user-1") in spikes
+    message = next(m for m in messages_for(report) if m.event == "spike:2025-03-18:user:user-1")
+    assert message.title == "OpenAI spend: spike from user Ada (user-1) on 2025-03-18"
+    assert "spent $80.00 on 2025-03-18, against a typical day of $10.00" in message.body
+    assert (
+        f"{APP_URL}/users?range=custom&start=2025-03-18&end=2025-03-18&user=user-1" in message.body
+    )
+
+
+def test_evaluate__not_enough_history_is_said_not_guessed():
+    report = evaluate(
+        daily_table(days=5, start="2025-03-01"),
+        [Budget("organization", None, 300.0)],
+        date(2025, 3, 5),
+    )
+    [entry] = report["budgets"]
+    assert not entry["enough_history"] and entry["forecast_usd"] is None
+    assert entry["crossed"] == [50, 80, 100] and entry["crossing_date"] == "2025-03-03"
+    [*_, last] = messages_for(report)
+    assert "Not enough history yet for a month-end forecast." in last.body
+
+
+@pytest.mark.parametrize(
+    "scope, ids, start, end, expected",
+    [
+        (
+            "organization",
+            [],
+            "2025-03-01",
+            "2025-03-12",
+            "/?range=custom&start=2025-03-01&end=2025-03-12",
+        ),
+        (
+            "user",
+            ["user-1"],
+            "2025-03-11",
+            "2025-03-11",
+            "/users?range=custom&start=2025-03-11&end=2025-03-11&user=user-1",
+        ),
+        (
+            "model",
+            ["gpt-4o-a", "gpt-4o-b"],
+            "2025-03-11",
+            "2025-03-11",
+            "/models?range=custom&start=2025-03-11&end=2025-03-11&model=gpt-4o-a&model=gpt-4o-b",
+        ),
+        (
+            "project",
+            ["proj_1"],
+            "2025-03-01",
+            "2025-03-12",
+            "/projects?range=custom&start=2025-03-01&end=2025-03-12&project=proj_1",
+        ),
+        (
+            "api_key",
+            ["key_1"],
+            "2025-03-01",
+            "2025-03-12",
+            "/projects?range=custom&start=2025-03-01&end=2025-03-12&key=key_1",
+        ),
+    ],
+)
+def test_view_url__table(scope, ids, start, end, expected):
+    url = view_url(
+        APP_URL + "/",
+        scope=scope,
+        ids=ids,
+        start=date.fromisoformat(start),
+        end=date.fromisoformat(end),
+    )
+    assert url == APP_URL + expected
+    assert (
+        view_url(None, scope=scope, ids=ids, start=date(2025, 3, 1), end=date(2025, 3, 1)) is None
+    )
+
+
+class StubService:
+    """Stands in for an Apprise object: answers ``notify`` from a list of results."""
+
+    def __init__(self, results):
+        self.results = list(results)
+        self.sent = []
+
+    def notify(self, body, title):
+        self.sent.append(title)
+        return self.results.pop(0)
+
+
+def test_deliver__marks_only_what_arrived(tmp_path):
+    state = AlertState(tmp_path / "state.json")
+    target = Target("json://x", "k1", StubService([True, False, True]))
+    messages = [Message(f"e{n}", f"t{n}", "body") for n in range(3)]
+    now = datetime(2025, 3, 12, tzinfo=UTC)
+    sent, failed = deliver(messages, [target], state, now=now)
+    assert sent == ["e0", "e2"] and failed == [{"event": "e1", "target": "json://x"}]
+    target.service.results = [True]
+    assert deliver(messages, [target], state, now=now) == (["e1"], [])
+    assert target.service.sent == ["t0", "t1", "t2", "t1"]
+
+
+def test_alert_state__round_trip_and_prune(tmp_path):
+    path = tmp_path / "alerts" / "state.json"
+    state = AlertState(path)
+    target = Target("json://x", "k1", None)
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    state.mark("old", target, now - timedelta(days=200))
+    state.mark("new", target, now - timedelta(days=2))
+    state.prune(now)
+    state.save()
+    loaded = AlertState.load(path)
+    assert list(loaded.sent) == ["new"] and loaded.is_sent("new", target)
+    assert not loaded.is_sent("new", Target("json://y", "k2", None))
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_overrun__budgets_and_limits_but_not_alerts():
+    def report(kind, spent):
+        return {"budgets": [{"kind": kind, "overrun": spent >= 100}]}
+
+    assert overrun(report("budget", 100)) and overrun(report("spend_limit", 120))
+    assert not overrun(report("spend_alert", 500)) and not overrun(report("budget", 99.9))
