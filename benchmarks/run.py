@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from spend import normalize, pricing
-from spend.cache import NON_FINAL_TTL
+from spend.cache import FINAL_AFTER, NON_FINAL_TTL
 from spend.config import Settings
 from spend.dates import DEFAULT_PRESET, preset_range, previous_period
 from spend.sources import Plan, Source, make_client, make_source
@@ -59,7 +59,6 @@ ADMIN_USAGE_ENDPOINTS = 10
 USAGE_DAYS_PER_REQUEST = 31
 COST_DAYS_PER_REQUEST = 180
 #: A day is final once it ended 48 h ago (DESIGN.md); newer answers are asked for again.
-FINAL_AFTER = timedelta(hours=48)
 #: Requests per minute for the request-count runs: high enough that the limiter never matters.
 UNTHROTTLED_PER_MIN = 1_000_000.0
 #: The limiter rate for the wall-time run (the fake itself is unlimited).

@@ -55,6 +55,7 @@ from spend.budgets import (
     scope_mask,
 )
 from spend.config import SOURCE_CHOICES, Settings
+from spend.dates import parse_day
 from spend.forecast import Forecast, crossing_date, forecast_month
 from spend.formatting import usd
 from spend.pricing import PriceTable
@@ -442,7 +443,7 @@ class AlertState:
             raise errors.CacheError(
                 f"The alerts state file {path} cannot be read ({type(exc).__name__}); "
                 "delete it to start again (messages of this month may then repeat)."
-            ) from None
+            ) from exc
         sent = document.get("sent") if isinstance(document, dict) else None
         if not isinstance(sent, dict):
             raise errors.CacheError(f"The alerts state file {path} is not in the expected form.")
@@ -530,13 +531,6 @@ def deliver(
 # The command
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
-
-
 def add_alerts_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``alerts`` command to ``python -m spend``'s subparsers; return its parser."""
     command = subparsers.add_parser(
@@ -549,7 +543,10 @@ def add_alerts_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     command.add_argument("--source", choices=SOURCE_CHOICES, default=None, help="default: auto")
     command.add_argument(
-        "--as-of", type=_day, default=None, help="the last complete UTC day (default: yesterday)"
+        "--as-of",
+        type=parse_day,
+        default=None,
+        help="the last complete UTC day (default: yesterday)",
     )
     command.add_argument(
         "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"

@@ -273,8 +273,8 @@ def parse_budgets(text: str, *, source: str = "<budgets>") -> list[Budget]:
         if position:
             reason = _TOML_POSITION.sub("", message)
             where = f"{head}, line {position[1]}, column {position[2]}"
-            raise ConfigError(f"{where}: not valid TOML ({reason})") from None
-        raise ConfigError(f"{head}: not valid TOML ({message})") from None
+            raise ConfigError(f"{where}: not valid TOML ({reason})") from exc
+        raise ConfigError(f"{head}: not valid TOML ({message})") from exc
     entries = _entries(document, source=head)
     spans = _entry_lines(text)
     budgets, wheres = [], []
@@ -287,7 +287,7 @@ def parse_budgets(text: str, *, source: str = "<budgets>") -> list[Budget]:
             line = _key_line(text, span, exc.key)
             if line is not None:
                 where = f"line {line} (entry {number})"
-            raise ConfigError(f"{head}, {where}: {exc.reason}") from None
+            raise ConfigError(f"{head}, {where}: {exc.reason}") from exc
         budgets.append(replace(budget, line=span[0] if span else None))
         wheres.append(where)
     _check_duplicates(budgets, head, wheres)
@@ -302,10 +302,10 @@ def load_budgets(path: str | Path) -> list[Budget]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"budgets file {path}: no such file") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"budgets file {path}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"budgets file {path}: cannot be read ({type(exc).__name__})") from None
+        raise ConfigError(f"budgets file {path}: cannot be read ({type(exc).__name__})") from exc
     return parse_budgets(text, source=str(path))
 
 

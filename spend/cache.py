@@ -397,12 +397,12 @@ class ResponseCache:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
-                except BlockingIOError:
+                except BlockingIOError as exc:
                     waited = True
                     if not pause(LOCK_POLL_SECONDS):
                         raise FetchStopped(
                             "The fetch was stopped; every answer that arrived is kept."
-                        ) from None
+                        ) from exc
             try:
                 yield waited
             finally:

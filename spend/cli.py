@@ -18,23 +18,17 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from spend import errors
 from spend.alerts import add_alerts_parser, run_alerts
 from spend.config import SOURCE_CHOICES, Settings
+from spend.dates import parse_day
 from spend.export import to_csv
 from spend.formatting import format_duration
 from spend.sources import FetchProgress, Plan, make_source
-
-
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -147,8 +147,8 @@ class Settings:
         rate = get("SPEND_RATE_LIMIT_PER_MIN")
         try:
             rate_value = float(rate) if rate is not None else None
-        except ValueError:
-            raise ConfigError(f"SPEND_RATE_LIMIT_PER_MIN must be a number, got {rate!r}") from None
+        except ValueError as exc:
+            raise ConfigError(f"SPEND_RATE_LIMIT_PER_MIN must be a number, got {rate!r}") from exc
         if rate_value is not None and rate_value <= 0:
             raise ConfigError("SPEND_RATE_LIMIT_PER_MIN must be above 0")
         source = (get("SPEND_SOURCE") or "auto").lower()

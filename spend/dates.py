@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -147,3 +148,12 @@ def comparison(preset: str, start: date, end: date, today: date) -> Comparison:
     previous = (start - timedelta(days=length), start - timedelta(days=1))
     what = "complete day" if length == 1 else "complete days"
     return Comparison(current, previous, partial, f"{length} {what} vs the {length} before")
+
+
+def parse_day(text: str) -> date:
+    """A command-line date into a date, e.g. ``"2026-11-01" -> date(2026, 11, 1)``; anything else
+    is argparse's one-line error (an argument ``type``)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from exc

@@ -120,15 +120,8 @@ def to_count(value: Any, errors: Errors = "coerce", *, what: str | None = None) 
             number = int(round(number))
         number = int(number)
     except (TypeError, ValueError) as exc:
-        if errors == "raise":
-            where = f" for {what}" if what else ""
-            raise MalformedResponseError(f"expected a count{where}, got {value!r:.40}") from exc
-        return 0
-    if out_of_bounds(number):
-        if errors == "raise":
-            raise _bounds_error(value, what)
-        return 0
-    return number
+        return _unreadable(value, "a count", 0, errors, what, exc)
+    return _bounded(number, value, 0, errors, what)
 
 
 def to_quantity(value: Any, errors: Errors = "coerce", *, what: str | None = None) -> float:
@@ -150,14 +143,26 @@ def to_quantity(value: Any, errors: Errors = "coerce", *, what: str | None = Non
         if not math.isfinite(number):
             raise ValueError("not finite")
     except (TypeError, ValueError, OverflowError) as exc:
-        if errors == "raise":
-            where = f" for {what}" if what else ""
-            raise MalformedResponseError(f"expected a number{where}, got {value!r:.40}") from exc
-        return 0.0
+        return _unreadable(value, "a number", 0.0, errors, what, exc)
+    return _bounded(number, value, 0.0, errors, what)
+
+
+def _unreadable(value: Any, kind: str, zero: Any, errors: Errors, what: str | None, exc) -> Any:
+    """An unreadable JSON value into ``zero`` (coerce), or a MalformedResponseError naming the
+    field (raise)."""
+    if errors == "raise":
+        where = f" for {what}" if what else ""
+        raise MalformedResponseError(f"expected {kind}{where}, got {value!r:.40}") from exc
+    return zero
+
+
+def _bounded(number: Any, value: Any, zero: Any, errors: Errors, what: str | None) -> Any:
+    """A read number into itself when within [0, MAX_COUNT], else ``zero`` (coerce) or the bounds
+    error (raise)."""
     if out_of_bounds(number):
         if errors == "raise":
             raise _bounds_error(value, what)
-        return 0.0
+        return zero
     return number
 
 

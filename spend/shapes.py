@@ -107,8 +107,8 @@ def check_count(value: Any, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise TypeError
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise MalformedResponseError(f"{where} is {value!r:.40}, not a count") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise MalformedResponseError(f"{where} is {value!r:.40}, not a count") from exc
     if not math.isfinite(number) or not 0 <= number <= MAX_COUNT:
         raise MalformedResponseError(f"{where} is {value!r:.40}, not a count between 0 and 10^15")
 
@@ -122,8 +122,8 @@ def check_amount(value: Any, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise TypeError
         amount = Decimal(value.strip() if isinstance(value, str) else str(value))
-    except (TypeError, ValueError, InvalidOperation):
-        raise MalformedResponseError(f"{where} is {value!r:.40}, not an amount") from None
+    except (TypeError, ValueError, InvalidOperation) as exc:
+        raise MalformedResponseError(f"{where} is {value!r:.40}, not an amount") from exc
     if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
         raise MalformedResponseError(f"{where} is {value!r:.40}, not a sane amount of money")
 
@@ -180,22 +180,25 @@ def legacy_users(body: Any) -> None:
             raise MalformedResponseError(f"member {i} is {_kind(item)}, not an object")
 
 
-def _page_links(page: dict) -> None:
+def _page_items(body: Any, kind: str, what: str, cursor: str, item: str) -> Iterable[dict]:
+    """A page of ``kind`` (``"page"`` or ``"list"``) into its ``data`` items, checking that
+    ``has_more`` is a boolean with a ``cursor`` to follow and every item an object."""
+    page = _object(body, kind, what)
     more = page.get("has_more")
     if more is not None and not isinstance(more, bool):
         raise MalformedResponseError(f"has_more is {more!r:.40}, not true or false")
+    if more and not isinstance(page.get(cursor), str):
+        raise MalformedResponseError(f"has_more is true but {cursor} is not a cursor")
+    for i, entry in enumerate(_list(page, "data", "")):
+        if not isinstance(entry, dict):
+            raise MalformedResponseError(f"data[{i}] is {_kind(entry)}, not {item}")
+        yield entry
 
 
 def _buckets(body: Any, what: str) -> Iterable[tuple[str, list]]:
     """A usage or costs page into (bucket label, results) per bucket, checking the page's
     shape."""
-    page = _object(body, "page", what)
-    _page_links(page)
-    if page.get("has_more") and not isinstance(page.get("next_page"), str):
-        raise MalformedResponseError("has_more is true but next_page is not a cursor")
-    for i, bucket in enumerate(_list(page, "data", "")):
-        if not isinstance(bucket, dict):
-            raise MalformedResponseError(f"data[{i}] is {_kind(bucket)}, not a bucket")
+    for i, bucket in enumerate(_page_items(body, "page", what, "next_page", "a bucket")):
         if bucket.get("object") not in (None, "bucket"):
             raise MalformedResponseError(f"data[{i}] is a {bucket.get('object')!r:.40}")
         day = utc_day(bucket.get("start_time"))
@@ -242,13 +245,8 @@ def costs_page(body: Any) -> None:
 def list_page(body: Any) -> None:
     """A list endpoint's page (users, projects, a project's keys) into nothing when usable, e.g.
     ``{"object": "list", "data": [...], "has_more": false}``; else MalformedResponseError."""
-    page = _object(body, "list", "a list")
-    _page_links(page)
-    if page.get("has_more") and not isinstance(page.get("last_id"), str):
-        raise MalformedResponseError("has_more is true but last_id is not a cursor")
-    for i, item in enumerate(_list(page, "data", "")):
-        if not isinstance(item, dict):
-            raise MalformedResponseError(f"data[{i}] is {_kind(item)}, not an object")
+    for _ in _page_items(body, "list", "a list", "last_id", "an object"):
+        pass
 
 
 __all__ = [

@@ -234,20 +234,17 @@ def legacy_metrics(row: dict, array: str, errors: Errors = "coerce") -> list:
     if outputs is None:
         outputs = get("n_generated")
     unit_array = LEGACY_UNIT_ARRAYS.get(array)
-    return [
+
+    def count(value: Any, field: str) -> int:
         # ints within bounds skip the call (the fast path); anything else is checked by to_count
-        requests
-        if type(requests) is int and 0 <= requests <= MAX_COUNT
-        else to_count(requests, errors, what="n_requests"),
-        inputs
-        if type(inputs) is int and 0 <= inputs <= MAX_COUNT
-        else to_count(inputs, errors, what="n_context_tokens_total"),
-        cached
-        if type(cached) is int and 0 <= cached <= MAX_COUNT
-        else to_count(cached, errors, what="n_cached_context_tokens_total"),
-        outputs
-        if type(outputs) is int and 0 <= outputs <= MAX_COUNT
-        else to_count(outputs, errors, what="n_generated_tokens_total"),
+        ok = type(value) is int and 0 <= value <= MAX_COUNT
+        return value if ok else to_count(value, errors, what=field)
+
+    return [
+        count(requests, "n_requests"),
+        count(inputs, "n_context_tokens_total"),
+        count(cached, "n_cached_context_tokens_total"),
+        count(outputs, "n_generated_tokens_total"),
         None
         if unit_array is None
         else to_quantity(_quantity(row, unit_array[2]), errors, what=unit_array[2]),
