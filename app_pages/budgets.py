@@ -36,11 +36,17 @@ org_budget = next(
     None,
 )
 st.subheader("Month end")
+closed = organization.as_of == organization.month_end  # the 1st: last month is complete
 cols = st.columns(3)
 cols[0].metric(
-    f"Spent this month ({steering.basis})", fmt.usd(organization.month_to_date), border=True
+    f"{month} total ({steering.basis})" if closed else f"Spent this month ({steering.basis})",
+    fmt.usd(organization.month_to_date),
+    border=True,
 )
-if organization.enough_history and organization.forecast_usd is not None:
+if closed:
+    cols[1].metric("Forecast for the month", "month closed", border=True)
+    st.caption(f"{month} is complete; the new month's forecast starts once it has a complete day.")
+elif organization.enough_history and organization.forecast_usd is not None:
     cols[1].metric(
         "Forecast for the month",
         fmt.usd(organization.forecast_usd),
@@ -92,20 +98,22 @@ else:
             {
                 "name": (e["name"] or e["id"] or "Organization")
                 + ("" if e["known"] else " (no usage seen)"),
-                "scope": e["scope"].replace("_", " "),
-                "from": {"openai": "OpenAI (read-only)"}.get(e["origin"], e["origin"]),
-                "budget": e["budget_usd"],
-                "spent": e["spent_usd"],
                 "used": e["percent"] / 100,
-                "forecast": e["forecast_usd"],
+                "spent": e["spent_usd"],
+                "budget": e["budget_usd"],
+                "forecast": None if closed else e["forecast_usd"],
+                "crosses": pd.to_datetime(e["crossing_date"]),
+                "crossed": ", ".join(f"{p:g} %" for p in e["crossed"]) or "–",
                 "band": (
-                    f"{fmt.usd(e['forecast_low'])} – {fmt.usd(e['forecast_high'])}"
+                    "month closed"
+                    if closed
+                    else f"{fmt.usd(e['forecast_low'])} – {fmt.usd(e['forecast_high'])}"
                     if e["forecast_low"] is not None
                     else "not enough history"
                 ),
-                "crosses": e["crossing_date"],
-                "crossed": ", ".join(f"{p:g} %" for p in e["crossed"]) or "–",
+                "scope": e["scope"].replace("_", " "),
                 "basis": e["basis"],
+                "from": {"openai": "OpenAI (read-only)"}.get(e["origin"], e["origin"]),
                 "view": e["link"],
             }
             for e in report["budgets"]
@@ -117,16 +125,16 @@ else:
         use_container_width=True,
         column_config={
             "name": "Budget",
-            "scope": "Scope",
-            "from": "From",
-            "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-            "spent": st.column_config.NumberColumn("Spent", format="dollar"),
             "used": st.column_config.ProgressColumn("Used", format="percent", min_value=0.0),
+            "spent": st.column_config.NumberColumn("Spent", format="dollar"),
+            "budget": st.column_config.NumberColumn("Budget", format="dollar"),
             "forecast": st.column_config.NumberColumn("Forecast", format="dollar"),
-            "band": "80 % band",
-            "crosses": st.column_config.DateColumn("Crosses on"),
+            "crosses": st.column_config.DateColumn("Crosses on", format="YYYY-MM-DD"),
             "crossed": "Thresholds crossed",
+            "band": "80 % band",
+            "scope": "Scope",
             "basis": "Basis",
+            "from": "From",
             "view": st.column_config.LinkColumn("View", display_text="open"),
         },
     )

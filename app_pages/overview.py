@@ -91,12 +91,18 @@ with st.container(border=True):
     forecast = steering.organization
     nearest = steer.nearest_budget(steering.report)
     month = st.columns([2, 2, 3])
+    closed = forecast.as_of == forecast.month_end  # the 1st: last month is complete
     month[0].metric(
-        f"{steering.as_of:%B} so far ({steering.basis})", fmt.usd(forecast.month_to_date)
+        f"{steering.as_of:%B} {'total' if closed else 'so far'} ({steering.basis})",
+        fmt.usd(forecast.month_to_date),
     )
     month[1].metric(
         "Month-end forecast",
-        fmt.usd(forecast.forecast_usd) if forecast.forecast_usd is not None else fmt.DASH,
+        "month closed"
+        if closed
+        else fmt.usd(forecast.forecast_usd)
+        if forecast.forecast_usd is not None
+        else fmt.DASH,
         help=(
             f"80 % band {fmt.usd(forecast.low_usd)} – {fmt.usd(forecast.high_usd)}"
             if forecast.low_usd is not None

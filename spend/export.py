@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv
 
 from spend.schema import COLUMNS
 
@@ -58,6 +62,8 @@ def to_csv(frame: pd.DataFrame) -> str:
     Numbers keep full precision (the shortest text that reads back as the same float, e.g.
     ``7.543760000000001``), so sums of the CSV equal the figures on screen to the last digit;
     rounding each row to the micro-dollar drifted by up to $0.003 over a large organization.
+    Written by Arrow's CSV writer (about 5x pandas' on a large table); text is quoted only where
+    it must be, missing cells are empty.
     """
     columns = [c for c in COLUMNS if c in frame.columns] + [
         c for c in frame.columns if c not in COLUMNS
@@ -65,4 +71,7 @@ def to_csv(frame: pd.DataFrame) -> str:
     out = safe_for_spreadsheet(frame[columns])
     if "date" in out.columns:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
-    return out.to_csv(index=False)
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    buffer = io.BytesIO()
+    csv.write_csv(table, buffer, write_options=csv.WriteOptions(quoting_style="needed"))
+    return buffer.getvalue().decode("utf-8")

@@ -53,6 +53,23 @@ MAX_SHOT_HEIGHT = 6000
 TIMEOUT_MS = 30_000
 ADMIN_TIMEOUT_MS = 60_000
 RANGE = {"range": "last_30_days"}
+#: Budgets for the demo app, so the Budgets & alerts page (and its screenshot) shows some.
+DEMO_BUDGETS = """
+[[budget]]
+scope = "organization"
+monthly_usd = 4000
+
+[[budget]]
+scope = "model"
+id = "gpt-4o"
+monthly_usd = 900
+alert_at = [80, 100]
+
+[[budget]]
+scope = "project"
+id = "proj_JC06DPdRO9YrxPbCkhdVipy2"  # Support Assistant
+monthly_usd = 1200
+"""
 
 #: Every element holding a chart (Vega-Lite) or a table (glide data grid), and "drawn" for each.
 CHART = '[data-testid="stVegaLiteChart"]'
@@ -114,7 +131,11 @@ def browser():
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo-app")
-    env = bs.clean_env(os.environ, SPEND_CACHE_DIR=str(tmp / "cache"))
+    budgets = tmp / "budgets.toml"
+    budgets.write_text(DEMO_BUDGETS, encoding="utf-8")
+    env = bs.clean_env(
+        os.environ, SPEND_CACHE_DIR=str(tmp / "cache"), SPEND_BUDGETS_FILE=str(budgets)
+    )
     proc, url = bs.start_streamlit(env, tmp / "streamlit.log")
     yield url
     bs.stop(proc)
