@@ -17,7 +17,7 @@ What the data contains, on purpose:
 
 - 3-5 projects with two keys each (``-prod``/``-staging``); each user works in one or two.
 - A model mix across completions, embeddings, images (``dall-e-3``), speech (``tts-1``),
-  transcription (``whisper-1``), realtime (large size), cached input tokens on some rows.
+  transcription (``whisper-1``), realtime (large and huge sizes), cached input tokens on some rows.
 - Weekends at roughly a third of weekdays, a slow growth trend, heavy-tailed users.
 - One obvious spike: one user, one model, one day at about 10x that user's usual day
   (``describe()["spike"]``).
@@ -36,7 +36,7 @@ from __future__ import annotations
 import calendar
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -62,12 +62,31 @@ class DemoSize:
     projects: int  # the first ``projects`` entries of the project list
     windows: tuple[int, int]  # aggregation windows per user-model-day, (min, max)
     weekday_usd: float  # rough org spend on a weekday at the start: calibration only
+    models_per_project: tuple[int, int] = (2, 3)  # models a user uses in each project, (min, max)
 
 
 DEMO_SIZES: dict[str, DemoSize] = {
-    "small": DemoSize(days=120, users=12, models=10, projects=4, windows=(2, 4), weekday_usd=125.0),
+    "small": DemoSize(
+        days=120,
+        users=12,
+        models=10,
+        projects=4,
+        windows=(2, 4),
+        weekday_usd=125.0,
+        models_per_project=(2, 4),
+    ),
     "large": DemoSize(
         days=365, users=200, models=25, projects=5, windows=(1, 1), weekday_usd=1100.0
+    ),
+    # ~5,500 usage rows a day, ~2 M in the year: the scale the shared-table design is measured at.
+    "huge": DemoSize(
+        days=365,
+        users=1000,
+        models=40,
+        projects=5,
+        windows=(1, 1),
+        weekday_usd=5500.0,
+        models_per_project=(5, 7),
     ),
 }
 
@@ -140,7 +159,8 @@ def _unit(model_id, array, weight, projects, units, usd_per_unit, op=None):
     return _Model(model_id, array, op, weight, tuple(projects.split()), usd, units=units)
 
 
-# Ordered: a size uses the first DemoSize.models entries, so the first 10 make the small demo.
+# Ordered: a size uses the first DemoSize.models entries, so the first 10 make the small demo, the
+# first 25 the large one. New models go at the end, or every size's data changes.
 # _chat(id, spend weight, projects, tokens in and out a request, $/1M in and out, cacheable share)
 # _unit(id, array, spend weight, projects, units a request, $ a unit)
 CATALOG: tuple[_Model, ...] = (
@@ -174,6 +194,24 @@ CATALOG: tuple[_Model, ...] = (
           1.2),
     _chat("gpt-5-2025-08-07", 0.5, "platform legal", 3000, 2500, 1.25, 10, 0.4),
     _chat("gpt-5-mini-2025-08-07", 0.2, "platform search", 2000, 1500, 0.25, 2.0, 0.3),
+    # huge only
+    _chat("gpt-5-nano-2025-08-07", 0.08, "support search platform", 1500, 800, 0.05, 0.4, 0.3),
+    _chat("o3-pro-2025-06-10", 0.15, "legal", 4000, 3000, 20, 80, 0.2),
+    _chat("o4-mini-deep-research-2025-06-26", 0.2, "search marketing", 6000, 4000, 2.0, 8.0, 0.3),
+    _chat("o3-deep-research-2025-06-26", 0.15, "legal search", 6000, 4000, 10, 40, 0.3),
+    _chat("gpt-4o-search-preview-2025-03-11", 0.15, "search marketing", 1200, 500, 2.5, 10),
+    _chat("gpt-4o-mini-search-preview-2025-03-11", 0.05, "search support", 1200, 500, 0.15,
+          0.6),
+    _chat("gpt-4.5-preview-2025-02-27", 0.1, "marketing legal", 1500, 400, 75, 150),
+    _chat("o1-mini-2024-09-12", 0.1, "platform", 2000, 2000, 1.1, 4.4, 0.2),
+    _chat("gpt-4o-audio-preview-2024-12-17", 0.1, "support", 1500, 600, 2.5, 10),
+    _chat("codex-mini-latest", 0.25, "platform", 5000, 1500, 1.5, 6.0, 0.5),
+    _chat("computer-use-preview-2025-03-11", 0.1, "platform support", 3000, 300, 3.0, 12),
+    _chat("gpt-3.5-turbo-instruct", 0.03, "support marketing", 800, 200, 1.5, 2.0),
+    _chat("gpt-realtime-2025-08-28", 0.2, "support marketing", 3000, 900, 4.0, 16, 0.3,
+          op="completion-realtime"),
+    _chat("gpt-4o-2024-05-13", 0.1, "legal marketing", 1800, 350, 5.0, 15),
+    _chat("gpt-5-pro-2025-10-06", 0.1, "legal platform", 3000, 2500, 15, 120),
 )  # fmt: skip
 
 PROJECTS: tuple[tuple[str, str], ...] = (
@@ -232,7 +270,7 @@ def _spike_day(start: date, days: int) -> date:
 class DemoOrg:
     """A deterministic synthetic organization answering like the legacy usage API.
 
-    :param size: a key of ``DEMO_SIZES`` (``"small"`` or ``"large"``)
+    :param size: a key of ``DEMO_SIZES`` (``"small"``, ``"large"`` or ``"huge"``)
     :param seed: everything random derives from it
     :param today: the range ends the day before; defaults to today in UTC
     """
@@ -309,7 +347,7 @@ class DemoOrg:
 
     def _build_pairs(self, rng: random.Random) -> None:
         """Who uses which model in which project with which key, and how much on a weekday."""
-        lo, hi = (2, 4) if self.size == "small" else (2, 3)
+        lo, hi = self.spec.models_per_project
         # (user index, model, project slug, key index)
         pairs: list[tuple[int, _Model, str, int]] = []
         for u, user in enumerate(self.users):
@@ -353,6 +391,14 @@ class DemoOrg:
         self._spike_pair = max(spike_candidates, key=lambda i: usd[i] * p_weekday[i])
         self._spike_usd = SPIKE_FACTOR * self.users[spike_user]["budget"]
         self._templates = [self._template(u, m, slug, key) for u, m, slug, key in pairs]
+        models = [m for _, m, _, _ in pairs]
+        self._pair_array = np.array([ROW_ARRAYS.index(m.array) for m in models])
+        self._pair_measures = _Measures(
+            input_tokens=np.array([m.input_tokens for m in models], dtype=np.int64),
+            output_tokens=np.array([m.output_tokens for m in models], dtype=np.int64),
+            cache=np.array([m.cache for m in models], dtype=float),
+            units=np.array([m.units for m in models], dtype=float),
+        )
 
     def _template(self, u: int, model: _Model, slug: str, key: int) -> dict:
         """A pair into its row template: every field in API order, the measures still None."""
@@ -484,52 +530,134 @@ class DemoOrg:
         extra = rng.random((n_pairs, hi, 2))  # cache hits; image sizes
 
         day_ts = calendar.timegm(day.timetuple())
-        req_l, nw_l, frac_l = requests.tolist(), n_windows.tolist(), fractions.tolist()
-        slot_l, noise_l, extra_l = slots.tolist(), noise.tolist(), extra.tolist()
-        for i in np.flatnonzero(active).tolist():
-            model, template = self._pairs[i][1], self._templates[i]
-            rows = out[model.array]
-            taken: set[int] = set()
-            for j in range(nw_l[i]):
-                slot = slot_l[i][j]
-                while slot in taken:  # one row per window and pair
-                    slot = (slot + 1) % SLOTS_PER_DAY
-                taken.add(slot)
-                n = max(1, round(req_l[i] * frac_l[i][j]))
-                ts = day_ts + slot * SLOT_SECONDS
-                rows.append(_row(template, model, ts, n, noise_l[i][j], extra_l[i][j]))
-        for name in ("data", "dalle_api_data", "whisper_api_data", "tts_api_data"):
-            key = "aggregation_timestamp" if name == "data" else "timestamp"
-            out[name].sort(key=lambda row: row[key])
+        pair, window = _window_rows(np.flatnonzero(active), n_windows)
+        slot = _distinct_slots(slots, pair, window)
+        draws = _Draws(
+            pair=pair,
+            ts=day_ts + slot * SLOT_SECONDS,
+            n=np.maximum(1, np.rint(requests[pair] * fractions[pair, window])).astype(np.int64),
+            noise=noise[pair, window],
+            extra=extra[pair, window],
+        )
+        arrays = self._pair_array[pair]
+        for code, name in enumerate(ROW_ARRAYS):
+            rows = draws.take(arrays == code)
+            out[name] = _ROW_BUILDERS[name](rows, self._templates, self._pair_measures)
         return out
 
 
-def _row(
-    template: dict, model: _Model, ts: int, n: int, noise: list[float], extra: list[float]
-) -> dict:
-    """A template and one window's draws into a payload row, e.g. 12 requests of gpt-4o at 09:05."""
-    row = template.copy()
-    if model.array == "data":
-        inp = int(n * model.input_tokens * noise[0])
-        row["aggregation_timestamp"] = ts
-        row["n_requests"] = n
-        row["n_context_tokens_total"] = inp
-        row["n_generated_tokens_total"] = int(n * model.output_tokens * noise[1])
-        hit = extra[0] < 0.6 and model.cache > 0  # some rows have cached input
-        row["n_cached_context_tokens_total"] = (
-            int(inp * model.cache * (0.4 + extra[0])) if hit else 0
-        )
-        return row
-    row["timestamp"] = ts
-    row["num_requests"] = n
-    if model.array == "dalle_api_data":
-        row["num_images"] = n  # dall-e-3 makes one image per request
-        row["image_size"] = "1024x1024" if extra[1] < 0.7 else "1024x1792"
-    elif model.array == "tts_api_data":
-        row["num_characters"] = int(n * model.units * noise[0])
-    else:
-        row["num_seconds"] = int(n * model.units * noise[0])
-    return row
+#: The payload arrays the demo fills, in the order of ``_pair_array`` codes.
+ROW_ARRAYS = ("data", "dalle_api_data", "whisper_api_data", "tts_api_data")
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """One day's rows as parallel arrays, in payload order: pair index, window start, requests, and
+    the row's noise and extra draws (two each)."""
+
+    pair: np.ndarray
+    ts: np.ndarray
+    n: np.ndarray
+    noise: np.ndarray  # (rows, 2)
+    extra: np.ndarray  # (rows, 2)
+
+    def take(self, mask: np.ndarray) -> _Draws:
+        """The rows under ``mask``, sorted by window start (stable: ties keep their order)."""
+        ts = self.ts[mask]
+        order = np.argsort(ts, kind="stable")
+        pick = lambda values: values[mask][order]  # noqa: E731
+        return _Draws(pick(self.pair), ts[order], pick(self.n), pick(self.noise), pick(self.extra))
+
+
+def _window_rows(active: np.ndarray, n_windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Active pair indices and windows per pair into one (pair, window) per row, pair by pair, e.g.
+    ``([0, 2], [2, 1, 1]) -> ([0, 0, 2], [0, 1, 0])``."""
+    counts = n_windows[active]
+    pair = np.repeat(active, counts)
+    starts = np.cumsum(counts) - counts
+    window = np.arange(len(pair)) - np.repeat(starts, counts)
+    return pair, window
+
+
+def _distinct_slots(slots: np.ndarray, pair: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Drawn slots into one slot per row where a pair's windows never share a slot: a taken slot
+    moves to the next free one, e.g. a pair drawing slots (7, 7) gets (7, 8)."""
+    out = slots[pair, window]
+    if not len(window) or window.max() == 0:  # one window per pair: nothing can collide
+        return out
+    taken: dict[int, set[int]] = {}
+    for row in range(len(out)):  # only the small demo has several windows per pair
+        mine = taken.setdefault(int(pair[row]), set())
+        slot = int(out[row])
+        while slot in mine:
+            slot = (slot + 1) % SLOTS_PER_DAY
+        mine.add(slot)
+        out[row] = slot
+    return out
+
+
+@dataclass(frozen=True)
+class _Measures:
+    """Per pair, its model's quantities a request (arrays indexed by pair)."""
+
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+    cache: np.ndarray
+    units: np.ndarray
+
+
+def _data_rows(draws: _Draws, templates: list[dict], m: _Measures) -> list[dict]:
+    """A day's token rows into ``data`` payload rows, e.g. 12 requests of gpt-4o at 09:05."""
+    p, n, noise, extra = draws.pair, draws.n, draws.noise, draws.extra
+    inp = (n * m.input_tokens[p] * noise[:, 0]).astype(np.int64)
+    out = (n * m.output_tokens[p] * noise[:, 1]).astype(np.int64)
+    hit = (extra[:, 0] < 0.6) & (m.cache[p] > 0)  # some rows have cached input
+    cached = np.where(hit, (inp * m.cache[p] * (0.4 + extra[:, 0])).astype(np.int64), 0)
+    columns = (p, draws.ts, n, inp, out, cached)
+    return [
+        {
+            **templates[i],
+            "aggregation_timestamp": ts,
+            "n_requests": k,
+            "n_context_tokens_total": a,
+            "n_generated_tokens_total": b,
+            "n_cached_context_tokens_total": c,
+        }
+        for i, ts, k, a, b, c in zip(*(c.tolist() for c in columns), strict=True)
+    ]
+
+
+def _image_rows(draws: _Draws, templates: list[dict], m: _Measures) -> list[dict]:
+    """A day's image rows into ``dalle_api_data`` rows: one image a request, two sizes."""
+    size = np.where(draws.extra[:, 1] < 0.7, "1024x1024", "1024x1792")
+    columns = (draws.pair.tolist(), draws.ts.tolist(), draws.n.tolist(), size.tolist())
+    return [
+        {**templates[i], "timestamp": ts, "num_images": k, "num_requests": k, "image_size": s}
+        for i, ts, k, s in zip(*columns, strict=True)
+    ]
+
+
+def _unit_rows(measure: str) -> Callable[[_Draws, list[dict], _Measures], list[dict]]:
+    """A measure name into a builder of audio rows carrying it, e.g. ``"num_seconds"`` (whisper)."""
+
+    def build(draws: _Draws, templates: list[dict], m: _Measures) -> list[dict]:
+        p, n = draws.pair, draws.n
+        units = (n * m.units[p] * draws.noise[:, 0]).astype(np.int64)
+        columns = (p.tolist(), draws.ts.tolist(), n.tolist(), units.tolist())
+        return [
+            {**templates[i], "timestamp": ts, measure: u, "num_requests": k}
+            for i, ts, k, u in zip(*columns, strict=True)
+        ]
+
+    return build
+
+
+_ROW_BUILDERS = {
+    "data": _data_rows,
+    "dalle_api_data": _image_rows,
+    "whisper_api_data": _unit_rows("num_seconds"),
+    "tts_api_data": _unit_rows("num_characters"),
+}
 
 
 def _email(first: str, last: str) -> str:

@@ -1,11 +1,15 @@
 """Smoke tests of ``benchmarks/run.py`` on the tiniest settings: what it prints must be true.
 
 The fetch benchmarks run against the suite's fake OpenAI server with a fake clock (the limiter's
-spacing is checked without waiting); the page benchmark runs two pages of the small demo.
+spacing is checked without waiting); the page benchmark runs two pages of the small demo. The
+browser benchmark (``benchmarks/browser.py``): its pure helpers table-driven, and one ``--quick``
+run on the small demo in chromium (marked ``browser``; skipped without chromium unless
+``SPEND_REQUIRE_BROWSER=1``). Figures are printed, never asserted: the machine is shared.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -13,13 +17,16 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from benchmarks import run
+from benchmarks import browser, run
 from spend.config import Settings
 from spend.sources import make_source, requests_for_range
+from tests import browser_support
 from tests.clock import FakeClock
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
+#: Read at import: the autouse clean_environ fixture removes SPEND_* before each test.
+REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 
 
 # --- first principles -----------------------------------------------------------------------------
@@ -393,3 +400,385 @@ def test_main__unknown_part_is_refused(capsys):
         run.main(["--parts", "requests,nope"])
     assert exc.value.code == 2
     assert "unknown parts: nope" in capsys.readouterr().err
+
+
+# --- the browser benchmark (benchmarks/browser.py): its pure helpers ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([1, 2, 3, 4], 90, 3.7),
+        ([1, 2, 3, 4], 50, 2.5),
+        ([4, 1, 3, 2], 0, 1.0),
+        ([4, 1, 3, 2], 100, 4.0),
+        ([0.5], 90, 0.5),
+        ([1, 1, 1, 10], 90, 7.3),
+        (list(range(1, 11)), 90, 9.1),
+    ],
+    ids=["p90", "median", "min", "max", "one", "outlier", "ten"],
+)
+def test_percentile__interpolates_like_numpy(values, q, expected):
+    assert browser.percentile(values, q) == pytest.approx(expected)
+
+
+def test_percentile__nothing_is_nan():
+    assert math.isnan(browser.percentile([], 90))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        ([1.0, 2.0, 3.0], (3, 2.0, 2.8, 3.0)),
+        ([0.4], (1, 0.4, 0.4, 0.4)),
+        ([0.5, 0.3, 0.9, 0.4], (4, 0.45, 0.78, 0.9)),
+    ],
+)
+def test_summarize__count_median_p90_worst(seconds, expected):
+    got = browser.summarize(seconds)
+    assert (got.n, got.median, got.p90, got.worst) == pytest.approx(expected)
+
+
+def test_summarize__nothing_is_nan():
+    got = browser.summarize([])
+    assert got.n == 0 and math.isnan(got.median) and math.isnan(got.p90)
+
+
+STATUS = (
+    "Name:\tpython\nState:\tS (sleeping)\nVmHWM:\t  412000 kB\nVmRSS:\t  204800 kB\nThreads:\t9\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        (STATUS, "VmRSS", 204800),
+        (STATUS, "VmHWM", 412000),
+        (STATUS, "VmSwap", None),
+        ("Name:\tzombie\nState:\tZ (zombie)\n", "VmRSS", None),
+        ("", "VmRSS", None),
+        ("VmRSS:\n", "VmRSS", None),
+        ("XVmRSS:\t 1 kB\nVmRSS:\t 2 kB\n", "VmRSS", 2),
+    ],
+    ids=["rss", "peak", "absent", "zombie", "gone", "no-number", "exact-name"],
+)
+def test_status_kb__reads_one_field(text, name, expected):
+    assert browser.status_kb(text, name) == expected
+
+
+def test_rss_mb__this_process_and_a_missing_one():
+    assert 10 < browser.rss_mb(os.getpid()) <= browser.rss_mb(os.getpid(), "VmHWM") + 1
+    assert math.isnan(browser.rss_mb(2**22 + 12345))
+
+
+@pytest.mark.parametrize(
+    ("parents", "root", "expected"),
+    [
+        ({2: 1, 3: 2, 4: 9}, 1, {2, 3}),
+        ({2: 1, 3: 1, 5: 3, 6: 5}, 3, {5, 6}),
+        ({2: 1}, 7, set()),
+        ({}, 1, set()),
+    ],
+    ids=["chain", "grandchildren", "none", "empty"],
+)
+def test_descendants__children_and_theirs(parents, root, expected):
+    assert browser.descendants(parents, root) == expected
+
+
+def test_process_parents__knows_this_process():
+    assert browser.process_parents()[os.getpid()] == os.getppid()
+
+
+@pytest.mark.parametrize(
+    ("assignments", "expected"),
+    [
+        (["MALLOC_ARENA_MAX=2"], {"MALLOC_ARENA_MAX": "2"}),
+        (["A=1", "B=x=y", "C="], {"A": "1", "B": "x=y", "C": ""}),
+        ([], {}),
+    ],
+)
+def test_parse_env__name_value_pairs(assignments, expected):
+    assert browser.parse_env(assignments) == expected
+
+
+@pytest.mark.parametrize("text", ["NOEQUALS", "=1", " =x"])
+def test_parse_env__refuses_a_missing_name(text):
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        browser.parse_env([text])
+
+
+def test_year_query__is_the_apps_custom_range():
+    assert browser.year_query(date(2024, 11, 25), date(2025, 11, 24)) == {
+        "range": "custom",
+        "start": "2024-11-25",
+        "end": "2025-11-24",
+    }
+
+
+@pytest.mark.parametrize(
+    ("reps", "expected"),
+    [
+        (1, ["Models", "Users", "Projects & keys", "Budgets & alerts", "Raw data", "Overview"]),
+        (0, []),
+    ],
+)
+def test_page_cycle__enters_every_page_once_per_round(reps, expected):
+    assert [label for label, _ in browser.page_cycle(reps)] == expected
+
+
+def test_page_cycle__rounds_repeat():
+    labels = [label for label, _ in browser.page_cycle(3)]
+    assert len(labels) == 18 and all(labels.count(p) == 3 for p, _ in browser.PAGES)
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "error", "expected"),
+    [
+        (0.5, 0.6, None, "PASS"),
+        (0.6, 0.6, None, "FAIL"),
+        (2.1, 2.0, None, "FAIL"),
+        (None, 1.0, None, "SKIP"),
+        (math.nan, 1.0, None, "SKIP"),
+        (0.1, 1.0, "exception on Models", "FAIL"),
+        (None, 1.0, "TimeoutError: 120 s", "FAIL"),
+    ],
+    ids=["under", "at-the-limit", "over", "not-run", "nan", "error-fails", "error-no-value"],
+)
+def test_verdict__pass_fail_or_skip(value, limit, error, expected):
+    assert browser.verdict(value, limit, error) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [(0.4321, "s", "0.43 s"), (351.6, "MB", "352 MB"), (1536.0, "MB", "1,536 MB"),
+     (None, "s", "-"), (math.nan, "MB", "-")],
+)  # fmt: skip
+def test_show__a_figure_with_its_unit(value, unit, expected):
+    assert browser.show(value, unit) == expected
+
+
+TARGETS = (
+    browser.Target("large.last_30_days.median", "large, 30 d median", 0.6, "s"),
+    browser.Target("large.sessions.rss_mb", "large, RSS", 400.0, "MB"),
+    browser.Target("huge.year.median", "huge, year", 2.0, "s"),
+    browser.Target("small.first_render.median", "first render", 3.0, "s"),
+)
+
+
+@pytest.mark.parametrize(
+    ("figures", "errors", "sizes", "expected"),
+    [
+        (
+            {"large.last_30_days.median": 0.41, "large.sessions.rss_mb": 512.2},
+            {},
+            ["large"],
+            [
+                ["large, 30 d median", "< 0.60 s", "0.41 s", "PASS"],
+                ["large, RSS", "< 400 MB", "512 MB", "FAIL"],
+            ],
+        ),
+        (
+            {"small.first_render.median": 2.5},
+            {"large.sessions.rss_mb": "TimeoutError: x"},
+            ["large", "small"],
+            [
+                ["large, 30 d median", "< 0.60 s", "-", "SKIP"],
+                ["large, RSS", "< 400 MB", "- (TimeoutError: x)", "FAIL"],
+                ["first render", "< 3.00 s", "2.50 s", "PASS"],
+            ],
+        ),
+        ({"huge.year.median": 1.2}, {}, ["huge"], [["huge, year", "< 2.00 s", "1.20 s", "PASS"]]),
+        ({"huge.year.median": 1.2}, {}, [], []),
+    ],
+    ids=["large", "error-and-not-run", "only-its-size", "no-size"],
+)
+def test_target_rows__one_verdict_per_target_of_the_sizes_run(figures, errors, sizes, expected):
+    assert browser.target_rows(TARGETS, figures, errors, sizes) == expected
+
+
+def test_targets__are_the_issues_table():
+    keys = {t.key: (t.limit, t.unit) for t in browser.TARGETS}
+    assert keys["large.last_30_days.median"] == keys["large.last_90_days.median"] == (0.6, "s")
+    assert keys["large.last_30_days.p90"] == keys["large.last_90_days.p90"] == (1.0, "s")
+    assert keys["large.sessions.rss_mb"] == (400.0, "MB")
+    assert keys["huge.last_30_days.median"] == keys["huge.last_90_days.median"] == (1.0, "s")
+    assert keys["huge.year.median"] == (2.0, "s")
+    assert keys["huge.sessions.rss_mb"] == (1536.0, "MB")
+    assert keys["huge.csv.to_csv_s"] == keys["huge.csv.download_s"] == (5.0, "s")
+    assert keys["small.first_render.median"] == (3.0, "s")
+
+
+@pytest.mark.parametrize(
+    ("headers", "rows", "expected"),
+    [
+        (["a"], [[1]], "| a |\n|---|\n| 1 |"),
+        (["a", "b"], [["x|y", 2]], "| a | b |\n|---|---|\n| x\\|y | 2 |"),
+        (["a"], [], "| a |\n|---|"),
+    ],
+    ids=["one", "pipe-escaped", "no-rows"],
+)
+def test_markdown_table__github_table(headers, rows, expected):
+    assert browser.markdown_table(headers, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "rows", "expected"),
+    [
+        (["a", "b"], [["x", "1"]], "a  b\n-  -\nx  1"),
+        (["name", "v"], [["long name", "2"]], "name       v\n---------  -\nlong name  2"),
+    ],
+)
+def test_text_table__aligned_columns(headers, rows, expected):
+    assert browser.text_table(headers, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "quick", "sessions", "reps", "has_year"),
+    [
+        ("large", False, 20, 5, False),
+        ("huge", False, 10, 5, True),
+        ("small", True, 2, 1, False),
+        ("huge", True, 2, 1, True),
+    ],
+)
+def test_default_config__sessions_reps_and_parts_per_size(size, quick, sessions, reps, has_year):
+    config = browser.default_config(size, quick)
+    assert (config.size, config.sessions, config.reps, config.quick) == (
+        size,
+        sessions,
+        reps,
+        quick,
+    )
+    assert ("year" in config.parts) == has_year
+    assert {"first_render", "pages", "sessions", "csv"} <= set(config.parts)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--size", "huge"], ("huge", 10, 5, ())),
+        (
+            ["--size", "large", "--reps", "2", "--sessions", "3", "--env", "MALLOC_ARENA_MAX=2"],
+            ("large", 3, 2, (("MALLOC_ARENA_MAX", "2"),)),
+        ),
+        (["--quick", "--size", "small", "--parts", "pages,csv"], ("small", 2, 1, ())),
+    ],
+    ids=["huge", "overrides", "quick-parts"],
+)
+def test_parse_args__into_a_config(argv, expected):
+    config, _ = browser.parse_args(argv)
+    assert (config.size, config.sessions, config.reps, tuple(config.env.items())) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--parts", "pages,nope"], "unknown parts: nope"),
+        (["--env", "NOEQUALS"], "NAME=VALUE"),
+        (["--size", "medium"], "invalid choice"),
+    ],
+)
+def test_parse_args__refuses_bad_arguments(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        browser.parse_args(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_main__browser_flag_hands_the_rest_to_the_browser_benchmark(capsys):
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--browser", "--parts", "nope"])
+    assert exc.value.code == 2
+    assert "python -m benchmarks.browser" in capsys.readouterr().err
+
+
+def _report() -> browser.Report:
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    views = ("last_30_days", "last_90_days")
+    for view, seconds in zip(views, ([0.3, 0.5, 0.4], [0.9, 1.4, 0.7]), strict=True):
+        report.switches += [browser.Switch(view, "Models", s, 0) for s in seconds]
+        browser._summarize_switches(report, "large", view)
+    report.figures["large.sessions.rss_mb"] = 420.0
+    report.figures["small.first_render.median"] = 2.5
+    report.first_renders = [2.5]
+    report.memory.append(("20 sessions open", 420.0, 450.0, 455.0))
+    report.notes.append("server up 300 s")
+    return report
+
+
+def test_render__targets_switches_memory_and_notes():
+    report = _report()
+    text = browser.render_text(report)
+    markdown = browser.render_markdown(report)
+    for out in (text, markdown):
+        assert "large, any page, 30-day view: median" in out
+        assert "0.40 s" in out and "PASS" in out
+        assert "large, server RSS after 20 sessions" in out and "420 MB" in out
+        assert "20 sessions open" in out
+        assert "server up 300 s" in out
+        assert "huge" not in out.split("Page switches")[0]  # only the sizes run are judged
+    assert markdown.startswith("## Browser benchmark: large demo")
+    assert "| large, any page, 90-day view: p90 | < 1.00 s | 1.30 s | FAIL |" in markdown
+    assert browser.failed(report)
+
+
+def test_summarize_switches__an_exception_fails_the_view():
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    report.switches = [browser.Switch("last_30_days", "Users", 0.2, 1)]
+    browser._summarize_switches(report, "large", "last_30_days")
+    assert report.figures["large.last_30_days.median"] == pytest.approx(0.2)
+    assert report.errors["large.last_30_days.median"] == "exception on Users"
+    rows = browser.target_rows(browser.TARGETS, report.figures, report.errors, ["large"])
+    assert rows[0][-1] == "FAIL"
+
+
+# --- the browser benchmark in chromium: one quick run on the small demo -------------------------
+
+
+@pytest.mark.browser
+def test_browser_benchmark__quick_small_run_measures_every_part_and_leaves_no_process(tmp_path):
+    if reason := browser_support.browser_unavailable():
+        if REQUIRE_BROWSER:
+            pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    before = browser.descendants(browser.process_parents(), os.getpid())
+    config = browser.default_config("small", quick=True)
+    config.workdir = tmp_path
+    report = browser.run(config)
+    print(browser.render_text(report))  # the figures, shown with -s; never asserted
+    assert not report.errors, report.notes
+    timed = [s for s in report.switches if s.view in browser.VIEWS]
+    assert len(timed) == 2 * len(browser.PAGES)  # one round on each of the two views
+    in_sessions = [s for s in report.switches if s.view.endswith("in sessions")]
+    assert len(in_sessions) == config.sessions * len(browser.PAGES)
+    assert all(s.seconds > 0 and s.errors == 0 for s in report.switches)
+    for key in (
+        "small.first_render.median",
+        "small.last_30_days.median",
+        "small.last_90_days.p90",
+        "small.sessions.rss_mb",
+        "small.csv.download_s",
+        "small.csv.to_csv_s",
+    ):
+        assert report.figures[key] > 0, key
+    assert len(report.session_rss) == config.sessions
+    assert report.csv["rows"] > 0 and report.csv["download_mb"] == pytest.approx(
+        report.csv["to_csv_mb"], rel=0.05
+    )
+    markdown = browser.render_markdown(report)
+    assert "`streamlit run` to first drawn page (small)" in markdown
+    assert browser.descendants(browser.process_parents(), os.getpid()) <= before
+
+
+@pytest.mark.parametrize(
+    ("limit_mb", "calls"),
+    [(1.0, 1), (None, 0), (10.0**7, 0)],
+    ids=["over-once", "no-limit", "under"],
+)
+def test_rss_sampler__calls_on_limit_once_past_the_limit(limit_mb, calls):
+    seen: list[float] = []
+    sampler = browser.RssSampler(os.getpid(), limit_mb=limit_mb, on_limit=seen.append)
+    for _ in range(3):
+        now = sampler.sample()
+    assert len(seen) == calls
+    assert sampler.max_mb >= now > 0

@@ -7,6 +7,8 @@ dall-e-3, which genai-prices lacks), never from numbers inside ``spend.demo``.
 from __future__ import annotations
 
 import calendar
+import hashlib
+import json
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -14,12 +16,22 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spend.demo import ARRAYS, CATALOG, DEMO_SIZES, UNPRICED_MODEL, DemoOrg, empty_usage_payload
+from spend.demo import (
+    ARRAYS,
+    CATALOG,
+    DEMO_SIZES,
+    UNPRICED_MODEL,
+    DemoOrg,
+    _distinct_slots,
+    _window_rows,
+    empty_usage_payload,
+)
 
 TODAY = date(2025, 11, 25)  # a Tuesday
 
@@ -156,7 +168,7 @@ def small_costs(small_payloads) -> dict:
 
 @pytest.mark.parametrize(
     ("size", "days", "min_users", "models"),
-    [("small", 120, 8, 10), ("large", 365, 200, 25)],
+    [("small", 120, 8, 10), ("large", 365, 200, 25), ("huge", 365, 1000, 40)],
 )
 def test_demo_sizes__match_the_brief(size, days, min_users, models):
     spec = DEMO_SIZES[size]
@@ -169,7 +181,7 @@ def test_demo_sizes__match_the_brief(size, days, min_users, models):
     [TODAY, date(2024, 3, 1), date(2025, 1, 1), date(2028, 2, 29), date(2025, 3, 31)],
     ids=["tuesday", "after-leap-day", "new-year", "leap-day", "month-end"],
 )
-@pytest.mark.parametrize("size", ["small", "large"])
+@pytest.mark.parametrize("size", ["small", "large", "huge"])
 def test_demo_org__range_is_full_days_ending_yesterday(size, today):
     org = DemoOrg(size, today=today)
     days = DEMO_SIZES[size].days
@@ -189,7 +201,7 @@ def test_demo_org__unknown_size_raises(size):
         DemoOrg(size)
 
 
-@pytest.mark.parametrize("size", ["small", "large"])
+@pytest.mark.parametrize("size", ["small", "large", "huge"])
 @pytest.mark.parametrize("offset", [0, 45, 84, 119])
 def test_demo_org__same_seed_and_today_give_identical_payloads(size, offset):
     a, b = DemoOrg(size, seed=3, today=TODAY), DemoOrg(size, seed=3, today=TODAY)
@@ -265,6 +277,122 @@ def test_demo_org__large_counts_from_payloads():
         25,
         365,
     )
+
+
+# The huge demo's year is ~2 M rows (a minute to build and normalize): the suite samples fortnights
+# of it; the whole year is built only by the benchmarks (benchmarks/browser.py).
+HUGE_SAMPLE = 14
+
+
+@pytest.fixture(scope="module")
+def huge() -> DemoOrg:
+    return DemoOrg("huge", today=TODAY)
+
+
+def _rows_per_day(org: DemoOrg, first: date, days: int = HUGE_SAMPLE) -> dict:
+    """A demo org and a run of days into payload rows per day (one window a pair on huge)."""
+    last = first + timedelta(days=days - 1)
+    return {d: sum(1 for _ in _rows(p)) for d, _, p in org.payloads(first, last)}
+
+
+def test_demo_org__huge_counts_from_a_fortnight(huge):
+    users, models = set(), set()
+    for _, _, payload in huge.payloads(huge.end - timedelta(days=HUGE_SAMPLE - 1), huge.end):
+        for _, row in _rows(payload):
+            users.add(row["user_id"])
+            models.add(_model(row))
+    members = huge.users_payload()["members"]["data"]
+    assert len(members) == 1000
+    assert users == {m["user"]["id"] for m in members}
+    assert models == set(huge.describe()["model_ids"]) and len(models) == 40
+    assert (huge.describe()["users"], huge.describe()["models"], huge.describe()["days"]) == (
+        1000,
+        40,
+        365,
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "first_offset"),
+    [(7, 0), (7, 175), (7, 351), (3, 0), (42, 200)],
+    ids=["start", "middle", "end", "seed-3", "seed-42"],
+)
+def test_demo_org__huge_rows_per_day_make_about_two_million_a_year(seed, first_offset):
+    org = DemoOrg("huge", seed=seed, today=TODAY)
+    counts = _rows_per_day(org, org.start + timedelta(days=first_offset))
+    weekdays = [n for d, n in counts.items() if d.weekday() < 5]
+    weekends = [n for d, n in counts.items() if d.weekday() >= 5]
+    assert all(5_000 <= n <= 7_500 for n in weekdays), weekdays
+    assert all(3_000 <= n <= 4_500 for n in weekends), weekends
+    assert 1_800_000 <= statistics.mean(counts.values()) * 365 <= 2_200_000
+
+
+def test_demo_org__huge_spike_day_holds_the_spike(huge):
+    spike = huge.describe()["spike"]
+
+    def requests(day: date) -> int:
+        rows = huge.usage_payload(day, spike["user_id"])["data"]
+        return sum(r["n_requests"] for r in rows if r["snapshot_id"] == spike["model"])
+
+    assert requests(spike["date"]) > 5 * max(1, requests(spike["date"] - timedelta(days=7)))
+
+
+# -- the vectorised generator's helpers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("active", "n_windows", "pairs", "windows"),
+    [
+        ([0, 2], [2, 1, 1], [0, 0, 2], [0, 1, 0]),
+        ([1], [1, 3], [1, 1, 1], [0, 1, 2]),
+        ([], [1, 1], [], []),
+        ([0, 1, 2], [1, 1, 1], [0, 1, 2], [0, 0, 0]),
+    ],
+    ids=["two-then-one", "three-windows", "none-active", "one-window-each"],
+)
+def test_window_rows__one_row_per_pair_and_window(active, n_windows, pairs, windows):
+    pair, window = _window_rows(np.array(active, dtype=int), np.array(n_windows))
+    assert pair.tolist() == pairs
+    assert window.tolist() == windows
+
+
+@pytest.mark.parametrize(
+    ("slots", "pairs", "windows", "expected"),
+    [
+        ([[7, 7]], [0, 0], [0, 1], [7, 8]),
+        ([[7, 7, 7]], [0, 0, 0], [0, 1, 2], [7, 8, 9]),
+        ([[287, 287]], [0, 0], [0, 1], [287, 0]),  # wraps around midnight
+        ([[5, 0], [5, 0]], [0, 1], [0, 0], [5, 5]),  # two pairs may share a slot
+        ([[3, 4], [4, 3]], [0, 0, 1, 1], [0, 1, 0, 1], [3, 4, 4, 3]),
+        ([[9]], [], [], []),
+    ],
+    ids=["collide", "collide-twice", "wrap", "other-pair", "no-collision", "no-rows"],
+)
+def test_distinct_slots__a_taken_slot_moves_to_the_next_free_one(slots, pairs, windows, expected):
+    got = _distinct_slots(np.array(slots), np.array(pairs, dtype=int), np.array(windows, dtype=int))
+    assert got.tolist() == expected
+
+
+#: sha256 of the JSON of chosen days (seed 7, today 2025-11-25), as the row-by-row generator
+#: (before the vectorised one) produced them. A change here changes every demo: on purpose only.
+PINNED = {
+    "small": "e6804519cac34904df05a839544e00b02f6181e715464332f6418982e4197cae",
+    "large": "8e355b957c30344acc3f5b829e98bd2b51e2a2f0719f895f236bb8c2e5ea2299",
+}
+PINNED_OFFSETS = {"small": (0, 5, 84, 119), "large": (0, 200, 364)}
+
+
+def _digest(org: DemoOrg, offsets) -> str:
+    """Chosen days of a demo org into one sha256 of their payloads' JSON (field order kept)."""
+    digest = hashlib.sha256(json.dumps(org.users_payload()).encode())
+    for offset in offsets:
+        digest.update(json.dumps(org.usage_payload(org.start + timedelta(days=offset))).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_demo_org__payloads_are_pinned(size):
+    assert _digest(DemoOrg(size, seed=7, today=TODAY), PINNED_OFFSETS[size]) == PINNED[size]
 
 
 # -- payload shapes ---------------------------------------------------------------------------
@@ -377,7 +505,7 @@ def test_allowed_field_names__are_in_api_notes():
     assert not missing, sorted(missing)
 
 
-@pytest.mark.parametrize("size", ["small", "large"])
+@pytest.mark.parametrize("size", ["small", "large", "huge"])
 def test_users_payload__realistic_members(size):
     org = DemoOrg(size, today=TODAY)
     members = org.users_payload()["members"]["data"]
@@ -421,7 +549,7 @@ def test_usage_rows__projects_keys_and_membership(small_payloads):
     assert any(len(projects) == 2 for projects in projects_by_user.values())
 
 
-@pytest.mark.parametrize(("size", "lo", "hi"), [("small", 2, 4), ("large", 1, 1)])
+@pytest.mark.parametrize(("size", "lo", "hi"), [("small", 2, 4), ("large", 1, 1), ("huge", 1, 1)])
 def test_usage_rows__windows_per_user_model_day(size, lo, hi):
     org = DemoOrg(size, today=TODAY)
     counts: Counter = Counter()
@@ -454,8 +582,9 @@ def test_usage_rows__quantities_are_sane(small_payloads):
     assert all(row["operation"] == "generations" and row["num_images"] >= 1 for row in images)
 
 
-def test_usage_rows__large_has_realtime():
-    org = DemoOrg("large", today=TODAY)
+@pytest.mark.parametrize("size", ["large", "huge"])
+def test_usage_rows__large_has_realtime(size):
+    org = DemoOrg(size, today=TODAY)
     ops = {
         row["operation"]
         for _, _, p in org.payloads(org.end - timedelta(days=2), org.end)

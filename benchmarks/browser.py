@@ -1,0 +1,1123 @@
+"""What users get: ``streamlit run`` driven by chromium, page times and the server's memory.
+
+    .venv/bin/python -m benchmarks.browser --size large                # ~10 min; exit 1 on a FAIL
+    .venv/bin/python -m benchmarks.browser --size huge --markdown /tmp/bench-huge.md
+    .venv/bin/python -m benchmarks.browser --size small --quick        # ~40 s smoke run
+    .venv/bin/python -m benchmarks.run --browser --size large          # the same, through run.py
+
+One server (``streamlit run streamlit_app.py``, headless, a free port on 127.0.0.1, no OPENAI_* or
+SPEND_* of the caller, its own ``SPEND_CACHE_DIR``, ``SPEND_DEMO_SIZE=--size``) and one headless
+Debian chromium (Playwright, never ``playwright install``). Parts, in this order:
+
+1. **first_render**: a fresh small-demo server per run; from spawning the process to the Overview
+   drawn in a new browser context (median of runs). Python's bytecode and the OS file cache are
+   warm after the first run, as on any restart.
+2. **pages**: per view (``?range=last_30_days``, ``last_90_days``) one session opens the Overview
+   (the first visit, which builds the data: reported, not judged), then clicks through every page
+   in the sidebar (``[data-testid="stSidebarNavLink"]``) ``--reps`` times. Each switch is timed from
+   the click to the page *drawn*: the new page's ``h1``, the script idle
+   (``[data-testid="stApp"][data-test-script-state="notRunning"]``), and every
+   ``[data-testid="stVegaLiteChart"]`` (and data grid) holding a canvas/svg drawn after the click.
+3. **sessions**: ``--sessions`` browser contexts, one after another, alternating the two views,
+   each visiting every page and staying open; the server's RSS after each and after the last.
+4. **year**: one session on the whole demo (``?range=custom&start=...&end=...``), page switches.
+5. **csv**: the Raw data page's "Download CSV" in the 90-day view, click to file complete; then,
+   with the server stopped, ``spend.export.to_csv`` of the 90-day view's table in this process.
+
+The server's memory is read from ``/proc/<pid>/status`` of the streamlit process: VmRSS after each
+step, the largest VmRSS a 0.2 s sampler saw, and VmHWM (the kernel's peak). Every wait has a
+timeout, ``--max-minutes`` bounds the whole run (later parts are skipped, and say so), and every
+process started here (streamlit's process group, chromium) is ended on the way out, Ctrl-C
+included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import platform
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from tests import browser_support as bs
+
+ROOT = bs.ROOT
+VIEWS = ("last_30_days", "last_90_days")
+CSV_VIEW = "last_90_days"
+#: The switches made by the sessions part are listed under "<view>, in sessions" (not judged).
+SESSIONS = "sessions"
+YEAR = "year"
+
+#: (sidebar link text, h1 the page draws) in sidebar order.
+PAGES = (
+    ("Overview", "Overview"),
+    ("Models", "Models"),
+    ("Users", "Users"),
+    ("Projects & keys", "Projects & API keys"),
+    ("Budgets & alerts", "Budgets & alerts"),
+    ("Raw data", "Raw data"),
+)
+NAV_LINK = '[data-testid="stSidebarNavLink"]'
+EXCEPTION = '[data-testid="stException"]'
+DOWNLOAD_BUTTON = '[data-testid="stDownloadButton"] button'
+VIEWPORT = {"width": 1400, "height": 900}
+
+#: Marks every drawn chart/grid on screen, so "drawn" after a click means drawn after the click.
+MARK_DRAWN_JS = """() => document.querySelectorAll(
+    '.vega-embed canvas, .vega-embed svg, [data-testid="stDataFrame"] canvas'
+).forEach(e => { e.dataset.benchOld = '1'; })"""
+#: True once the page titled ``title`` is drawn: its h1, the script idle, and every chart and data
+#: grid holding a canvas/svg that was not there before the click.
+PAGE_DRAWN_JS = """(title) => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+    const h1s = Array.from(document.querySelectorAll('h1'));
+    if (!h1s.some(h => h.textContent.trim().startsWith(title))) return false;
+    const fresh = (box, inner) => Array.from(box.querySelectorAll(inner))
+        .some(e => !e.dataset.benchOld);
+    const charts = Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'));
+    const grids = Array.from(document.querySelectorAll('[data-testid="stDataFrame"]'));
+    return charts.every(b => fresh(b, '.vega-embed canvas, .vega-embed svg'))
+        && grids.every(g => fresh(g, 'canvas'));
+}"""
+
+#: Seconds: a page switch; a first visit (it builds the data: minutes for the huge demo at worst);
+#: a CSV download.
+SWITCH_TIMEOUT_S = 120.0
+FIRST_VISIT_TIMEOUT_S = 900.0
+DOWNLOAD_TIMEOUT_S = 600.0
+SAMPLE_INTERVAL_S = 0.2
+#: Set by Ctrl-C or SIGTERM: every loop stops and the run cleans up.
+INTERRUPTED = threading.Event()
+HEALTH_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Target:
+    """One line of the issue's target table: the figure it judges and its limit."""
+
+    key: str  # a figure key, e.g. "large.last_30_days.median"
+    case: str
+    limit: float
+    unit: str  # "s" or "MB" (MiB: /proc's kB / 1024)
+
+
+#: The issue's targets (issue 11, "Sizes and targets"); 1.5 GB is read as 1,536 MiB.
+TARGETS = (
+    Target("large.last_30_days.median", "large, any page, 30-day view: median", 0.6, "s"),
+    Target("large.last_30_days.p90", "large, any page, 30-day view: p90", 1.0, "s"),
+    Target("large.last_90_days.median", "large, any page, 90-day view: median", 0.6, "s"),
+    Target("large.last_90_days.p90", "large, any page, 90-day view: p90", 1.0, "s"),
+    Target("large.sessions.rss_mb", "large, server RSS after 20 sessions", 400.0, "MB"),
+    Target("huge.last_30_days.median", "huge, any page, 30-day view: median", 1.0, "s"),
+    Target("huge.last_90_days.median", "huge, any page, 90-day view: median", 1.0, "s"),
+    Target("huge.year.median", "huge, whole year: median page", 2.0, "s"),
+    Target("huge.sessions.rss_mb", "huge, server RSS after 10 sessions", 1536.0, "MB"),
+    Target("huge.csv.to_csv_s", "huge, CSV of the 90-day view (to_csv)", 5.0, "s"),
+    Target("huge.csv.download_s", "huge, CSV of the 90-day view (download)", 5.0, "s"),
+    Target("small.first_render.median", "`streamlit run` to first drawn page (small)", 3.0, "s"),
+)
+PARTS = ("first_render", "pages", "sessions", "year", "csv")
+#: Sessions per size, as the issue counts them.
+DEFAULT_SESSIONS = {"small": 4, "large": 20, "huge": 10}
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Values and a percent into the linearly interpolated percentile (numpy's default), e.g.
+    ``([1, 2, 3, 4], 90) -> 3.7``; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Timings of one kind: how many, median, p90 and worst (seconds)."""
+
+    n: int
+    median: float
+    p90: float
+    worst: float
+
+
+def summarize(seconds: Sequence[float]) -> Summary:
+    """Timings into their count, median, p90 and maximum, e.g. ``[1, 2, 3] -> (3, 2, 2.8, 3)``."""
+    if not seconds:
+        return Summary(0, math.nan, math.nan, math.nan)
+    return Summary(len(seconds), statistics.median(seconds), percentile(seconds, 90), max(seconds))
+
+
+def status_kb(text: str, name: str) -> int | None:
+    """A ``/proc/<pid>/status`` text and a field into its kB, e.g. ``("VmRSS:\\t 2048 kB", "VmRSS")
+    -> 2048``; None when the field is absent (a zombie has no VmRSS)."""
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key == name:
+            parts = rest.split()
+            return int(parts[0]) if parts and parts[0].isdigit() else None
+    return None
+
+
+def descendants(parents: Mapping[int, int], root: int) -> set[int]:
+    """A pid -> parent pid map into every descendant of ``root``, e.g.
+    ``({2: 1, 3: 2, 4: 9}, 1) -> {2, 3}``."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def parse_env(assignments: Iterable[str]) -> dict[str, str]:
+    """``NAME=VALUE`` strings into a mapping, e.g. ``["MALLOC_ARENA_MAX=2"] -> {...: "2"}``;
+    ValueError on a string without a name."""
+    out = {}
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected NAME=VALUE, got {text!r}")
+        out[name.strip()] = value
+    return out
+
+
+def year_query(start: date, end: date) -> dict[str, str]:
+    """A date range into the app's custom-range query, e.g. ``(2025-01-01, 2025-12-31) ->
+    {"range": "custom", "start": "2025-01-01", "end": "2025-12-31"}``."""
+    return {"range": "custom", "start": start.isoformat(), "end": end.isoformat()}
+
+
+def page_cycle(reps: int, pages: Sequence[tuple[str, str]] = PAGES) -> list[tuple[str, str]]:
+    """Repetitions into the pages to click, starting on the first page, so each page is entered
+    ``reps`` times, e.g. ``1 -> [Models, Users, ..., Raw data, Overview]``."""
+    return [*pages[1:], pages[0]] * reps
+
+
+def verdict(value: float | None, limit: float, error: str | None = None) -> str:
+    """A figure against its limit into PASS, FAIL or SKIP, e.g. ``(0.5, 0.6) -> "PASS"``; an error
+    is a FAIL, a figure not measured (None or NaN) a SKIP."""
+    if error:
+        return "FAIL"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "SKIP"
+    return "PASS" if value < limit else "FAIL"
+
+
+def show(value: float | None, unit: str) -> str:
+    """A figure and its unit into text, e.g. ``(0.4321, "s") -> "0.43 s"``, ``(351.6, "MB") ->
+    "352 MB"``; a dash when not measured."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:g} {unit}".strip()
+
+
+def target_rows(
+    targets: Sequence[Target],
+    figures: Mapping[str, float],
+    errors: Mapping[str, str],
+    sizes: Iterable[str],
+) -> list[list[str]]:
+    """Targets whose size was measured into rows of (case, target, measured, verdict), e.g. a large
+    median of 0.4 s -> ``["large, any page, ...", "< 0.60 s", "0.40 s", "PASS"]``."""
+    wanted = set(sizes)
+    rows = []
+    for target in targets:
+        if target.key.split(".")[0] not in wanted:
+            continue
+        measured = show(figures.get(target.key), target.unit)
+        if errors.get(target.key):
+            measured = f"{measured} ({errors[target.key]})"
+        rows.append(
+            [
+                target.case,
+                f"< {show(target.limit, target.unit)}",
+                measured,
+                verdict(figures.get(target.key), target.limit, errors.get(target.key)),
+            ]
+        )
+    return rows
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Headers and rows into a GitHub table, e.g. ``(["a"], [[1]]) -> "| a |\\n|---|\\n| 1 |"``;
+    pipes in cells are escaped."""
+
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Headers and rows into aligned plain text, e.g. ``(["a", "b"], [["x", "1"]]) -> "a  b\\n-
+    -\\nx  1"``."""
+    texts = [[str(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in texts)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, texts)])
+
+
+# --------------------------------------------------------------------------------------------------
+# Processes and memory
+
+
+def read_status(pid: int) -> str:
+    """A pid into its ``/proc/<pid>/status`` text, empty once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ""
+
+
+def rss_mb(pid: int, name: str = "VmRSS") -> float:
+    """A pid into its resident memory in MiB (VmRSS; ``name="VmHWM"`` for the peak); NaN if gone."""
+    kb = status_kb(read_status(pid), name)
+    return math.nan if kb is None else kb / 1024
+
+
+def process_parents() -> dict[int, int]:
+    """Every process on the machine into its parent pid (from /proc/<pid>/stat)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        out[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return out
+
+
+def end_processes(pids: Iterable[int], grace: float = 5.0) -> None:
+    """SIGTERM the given pids (ours), then SIGKILL those still there after ``grace`` s."""
+    alive = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+            alive.append(pid)
+    deadline = time.monotonic() + grace
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and read_status(pid)]
+        alive = [pid for pid in alive if "State:\tZ" not in read_status(pid)]
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+class RssSampler:
+    """A thread reading a process's VmRSS every ``interval`` s and keeping the largest seen; past
+    ``limit_mb`` it calls ``on_limit`` once (the run stops a server that would starve the machine).
+    """
+
+    def __init__(
+        self,
+        pid: int,
+        interval: float = SAMPLE_INTERVAL_S,
+        limit_mb: float | None = None,
+        on_limit: Callable[[float], None] | None = None,
+    ) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.limit_mb = limit_mb
+        self.on_limit = on_limit
+        self.max_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> float:
+        """Read VmRSS now (MiB), remembering the largest."""
+        now = rss_mb(self.pid)
+        if not math.isnan(now):
+            self.max_mb = max(self.max_mb, now)
+            if self.limit_mb and now > self.limit_mb and self.on_limit is not None:
+                on_limit, self.on_limit = self.on_limit, None
+                on_limit(now)
+        return now
+
+    def start(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def streamlit_args(port: int) -> list[str]:
+    """A port into the ``streamlit run`` command the browser test uses."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def wait_healthy(url: str, proc: Any, log: Path, timeout: float = bs.START_TIMEOUT) -> None:
+    """Poll ``/_stcore/health`` every 50 ms until "ok"; raise with the log's tail otherwise."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{bs.tail(log)}")
+        try:
+            answer = requests.get(bs.page_url(url, "/_stcore/health"), timeout=2)
+            if answer.status_code == 200 and answer.text.strip() == "ok":
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(HEALTH_POLL_S)
+    raise TimeoutError(f"streamlit did not answer within {timeout:.0f} s:\n{bs.tail(log)}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+
+
+@dataclass
+class Config:
+    """What to run: the demo size, the parts, and how many of each."""
+
+    size: str = "large"
+    parts: tuple[str, ...] = PARTS
+    reps: int = 5
+    sessions: int = 20
+    first_render_runs: int = 3
+    csv_runs: int = 3
+    max_minutes: float = 60.0
+    max_server_mb: float = 12_000.0  # the server is killed past this RSS (a shared machine)
+    env: dict[str, str] = field(default_factory=dict)  # more environment for every server
+    workdir: Path | None = None  # logs and caches; a temporary folder by default
+    quick: bool = False
+
+
+def default_config(size: str, quick: bool) -> Config:
+    """A size and the quick flag into the run's settings, e.g. huge -> 10 sessions, every part."""
+    parts = PARTS if size == "huge" else tuple(p for p in PARTS if p != YEAR)
+    if quick:
+        return Config(size, parts, reps=1, sessions=2, first_render_runs=1, csv_runs=1,
+                      max_minutes=5.0, quick=True)  # fmt: skip
+    return Config(size, parts, sessions=DEFAULT_SESSIONS.get(size, 10))
+
+
+@dataclass
+class Switch:
+    """One timed page switch."""
+
+    view: str
+    page: str
+    seconds: float
+    errors: int  # exception boxes on the drawn page
+
+
+@dataclass
+class Report:
+    """Everything one run measured."""
+
+    config: Config
+    figures: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # figure key -> why it has no value
+    switches: list[Switch] = field(default_factory=list)
+    first_visits: dict[str, float] = field(default_factory=dict)  # view -> seconds
+    first_renders: list[float] = field(default_factory=list)
+    first_healthy: list[float] = field(default_factory=list)  # spawn to /_stcore/health "ok"
+    memory: list[tuple[str, float, float, float]] = field(default_factory=list)  # step, MiB x3
+    session_rss: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    csv: dict[str, float] = field(default_factory=dict)
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    wall_s: float = 0.0
+
+    def fail(self, key: str, exc: BaseException) -> None:
+        """Record why a figure is missing (one line)."""
+        text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        self.errors[key] = text[:160]
+        self.notes.append(f"{key}: {text[:400]}")
+
+
+class Bench:
+    """One run: the browser, the servers, the clock; ``close()`` ends every process started."""
+
+    def __init__(self, config: Config, report: Report, workdir: Path) -> None:
+        self.config = config
+        self.report = report
+        self.workdir = workdir
+        self.deadline = time.monotonic() + config.max_minutes * 60
+        self._stack = contextlib.ExitStack()
+        self._before = descendants(process_parents(), os.getpid())
+        self._servers: list[Any] = []
+        self.browser: Any = None
+
+    # -- lifetime ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        pw = self._stack.enter_context(sync_playwright())
+        self.browser = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
+        self._stack.callback(self._quietly(self.browser.close))
+
+    def close(self) -> None:
+        """Stop every server, close chromium, then end any process this run left behind."""
+        for proc in self._servers:
+            with contextlib.suppress(Exception):
+                bs.stop(proc)
+        with contextlib.suppress(Exception):
+            self._stack.close()
+        left = descendants(process_parents(), os.getpid()) - self._before
+        if left:
+            end_processes(left)
+
+    @staticmethod
+    def _quietly(fn: Callable[[], Any]) -> Callable[[], None]:
+        def call() -> None:
+            with contextlib.suppress(Exception):
+                fn()
+
+        return call
+
+    def time_left(self, what: str) -> bool:
+        """Whether ``--max-minutes`` leaves time for a step (and no Ctrl-C came); notes a skip."""
+        if INTERRUPTED.is_set():
+            return False
+        if time.monotonic() < self.deadline:
+            return True
+        self.report.notes.append(f"skipped {what}: --max-minutes reached")
+        return False
+
+    def stopped(self) -> bool:
+        """Whether a loop of measurements should stop now (time is up, or Ctrl-C)."""
+        return INTERRUPTED.is_set() or time.monotonic() > self.deadline
+
+    # -- servers ----------------------------------------------------------------------------------
+
+    def spawn_server(self, size: str, name: str) -> tuple[Any, str, float]:
+        """A demo size into a started ``streamlit run`` (maybe not healthy yet), URL, spawn time."""
+        folder = self.workdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        env = bs.clean_env(
+            os.environ,
+            SPEND_CACHE_DIR=str(folder / "cache"),
+            SPEND_DEMO_SIZE=size,
+            **self.config.env,
+        )
+        port = bs.free_port()
+        t0 = time.perf_counter()
+        proc = bs.spawn(streamlit_args(port), env, folder / "streamlit.log")
+        self._servers.append(proc)
+        return proc, f"http://127.0.0.1:{port}", t0
+
+    def stop_server(self, proc: Any) -> None:
+        bs.stop(proc)
+        if proc in self._servers:
+            self._servers.remove(proc)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Any]:
+        """A fresh browser context (a Streamlit session of its own) and its tab, closed after."""
+        context = self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        try:
+            context.set_default_timeout(SWITCH_TIMEOUT_S * 1000)
+            yield context.new_page()
+        finally:
+            with contextlib.suppress(Exception):
+                context.close()
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    def wait_drawn(self, tab: Any, title: str, timeout_s: float) -> int:
+        """Wait until ``title``'s page is drawn; the number of exception boxes on it."""
+        tab.wait_for_function(PAGE_DRAWN_JS, arg=title, polling="raf", timeout=timeout_s * 1000)
+        return tab.locator(EXCEPTION).count()
+
+    def open_view(self, tab: Any, url: str, query: Mapping[str, str], timeout_s: float) -> float:
+        """Go to the Overview of a view and wait until drawn; seconds it took."""
+        t0 = time.perf_counter()
+        tab.goto(bs.page_url(url, "/", query), timeout=timeout_s * 1000)
+        errors = self.wait_drawn(tab, PAGES[0][1], timeout_s)
+        if errors:
+            self.report.notes.append(f"{errors} exception box(es) on the first Overview")
+        return time.perf_counter() - t0
+
+    def switch(self, tab: Any, label: str, title: str) -> tuple[float, int]:
+        """Click a sidebar link; seconds from the click to the page drawn, and its exception
+        boxes."""
+        tab.evaluate(MARK_DRAWN_JS)
+        link = tab.locator(NAV_LINK, has_text=label).first
+        t0 = time.perf_counter()
+        link.click()
+        errors = self.wait_drawn(tab, title, SWITCH_TIMEOUT_S)
+        return time.perf_counter() - t0, errors
+
+
+def _load() -> tuple[float, float, float]:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return (math.nan, math.nan, math.nan)
+
+
+def measure_first_render(bench: Bench, keep_last: bool = False) -> tuple[Any, str, float] | None:
+    """Fresh small-demo servers: spawn to the Overview drawn, median of runs. With ``keep_last``
+    the last run's server stays up and is returned (proc, URL, spawn time): the small run's own."""
+    report, runs = bench.report, bench.config.first_render_runs
+    kept = None
+    for run in range(runs):
+        if not bench.time_left("first render"):
+            break
+        keep = keep_last and run == runs - 1
+        proc = None
+        try:
+            with bench.session() as tab:
+                proc, url, t0 = bench.spawn_server("small", f"first-render-{run}")
+                wait_healthy(url, proc, bench.workdir / f"first-render-{run}" / "streamlit.log")
+                report.first_healthy.append(time.perf_counter() - t0)
+                tab.goto(bs.page_url(url, "/", {"range": VIEWS[0]}))
+                bench.wait_drawn(tab, PAGES[0][1], FIRST_VISIT_TIMEOUT_S)
+                report.first_renders.append(time.perf_counter() - t0)
+                if keep:
+                    kept = proc, url, t0
+        except Exception as exc:  # noqa: BLE001 - a broken run is reported, not fatal
+            report.fail("small.first_render.median", exc)
+        finally:
+            if proc is not None and kept is None:
+                bench.stop_server(proc)
+    if report.first_renders:
+        report.figures["small.first_render.median"] = statistics.median(report.first_renders)
+    return kept
+
+
+def _remember(report: Report, step: str, pid: int, sampler: RssSampler) -> None:
+    now = sampler.sample()
+    report.memory.append((step, now, sampler.max_mb, rss_mb(pid, "VmHWM")))
+
+
+def _summarize_switches(report: Report, size: str, view: str) -> None:
+    """A view's switches into its median and p90 figures (errors on a page make them fail)."""
+    mine = [s for s in report.switches if s.view == view]
+    if not mine:
+        return
+    summary = summarize([s.seconds for s in mine])
+    report.figures[f"{size}.{view}.median"] = summary.median
+    report.figures[f"{size}.{view}.p90"] = summary.p90
+    broken = sorted({s.page for s in mine if s.errors})
+    if broken:
+        for stat in ("median", "p90"):
+            report.errors[f"{size}.{view}.{stat}"] = "exception on " + ", ".join(broken)
+
+
+def measure_views(
+    bench: Bench, url: str, pid: int, sampler: RssSampler, views: Mapping[str, dict[str, str]]
+) -> None:
+    """Per view: one session, the first visit, then ``reps`` cycles of timed page switches."""
+    size, report = bench.config.size, bench.report
+    for view, query in views.items():
+        if not bench.time_left(f"the {view} pages"):
+            break
+        try:
+            with bench.session() as tab:
+                report.first_visits[view] = bench.open_view(tab, url, query, FIRST_VISIT_TIMEOUT_S)
+                _remember(report, f"{view}: first visit", pid, sampler)
+                for label, title in page_cycle(bench.config.reps):
+                    if bench.stopped():
+                        report.notes.append(f"{view}: stopped early (--max-minutes or Ctrl-C)")
+                        break
+                    seconds, errors = bench.switch(tab, label, title)
+                    report.switches.append(Switch(view, label, seconds, errors))
+                rounds = bench.config.reps
+                _remember(report, f"{view}: page switches, {rounds} round(s)", pid, sampler)
+        except Exception as exc:  # noqa: BLE001
+            report.fail(f"{size}.{view}.median", exc)
+        _summarize_switches(report, size, view)
+
+
+def measure_sessions(bench: Bench, url: str, pid: int, sampler: RssSampler) -> None:
+    """Open ``sessions`` contexts one after another (views alternating), each visiting every page,
+    all kept open; the server's RSS after each."""
+    size, report = bench.config.size, bench.report
+    key = f"{size}.sessions.rss_mb"
+    opened = 0
+    try:
+        with contextlib.ExitStack() as open_sessions:
+            for n in range(bench.config.sessions):
+                if not bench.time_left(f"session {n + 1}"):
+                    break
+                tab = open_sessions.enter_context(bench.session())
+                opened += 1
+                view = VIEWS[n % len(VIEWS)]
+                bench.open_view(tab, url, {"range": view}, FIRST_VISIT_TIMEOUT_S)
+                for label, title in page_cycle(1):
+                    seconds, errors = bench.switch(tab, label, title)
+                    report.switches.append(Switch(f"{view}, in {SESSIONS}", label, seconds, errors))
+                report.session_rss.append(sampler.sample())
+            time.sleep(1.0)  # let the last reruns' garbage go
+            report.figures[key] = sampler.sample()
+            report.figures[f"{size}.sessions.count"] = float(opened)
+            _remember(report, f"{opened} sessions open, each visited every page", pid, sampler)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(key, exc)
+    if opened:
+        time.sleep(2.0)
+        _remember(report, "those sessions closed (+2 s)", pid, sampler)
+
+
+def measure_download(bench: Bench, url: str, pid: int, sampler: RssSampler) -> None:
+    """The Raw data page of the 90-day view: click "Download CSV" to the file complete."""
+    size, report = bench.config.size, bench.report
+    key = f"{size}.csv.download_s"
+    try:
+        with bench.session() as tab:
+            tab.goto(bs.page_url(url, "/raw-data", {"range": CSV_VIEW}))
+            bench.wait_drawn(tab, "Raw data", FIRST_VISIT_TIMEOUT_S)
+            button = tab.locator(DOWNLOAD_BUTTON, has_text="Download CSV").first
+            t0 = time.perf_counter()
+            with tab.expect_download(timeout=DOWNLOAD_TIMEOUT_S * 1000) as info:
+                button.click()
+            path = info.value.path()
+            report.figures[key] = time.perf_counter() - t0
+            report.csv["download_mb"] = Path(path).stat().st_size / 2**20
+            _remember(report, "CSV downloaded (90-day view)", pid, sampler)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(key, exc)
+
+
+def measure_to_csv(bench: Bench, today: date) -> None:
+    """``spend.export.to_csv`` of the 90-day view's table (built as the demo source builds it),
+    median of ``csv_runs``; in this process, with no server running."""
+    from spend import export
+    from spend.config import Settings
+    from spend.dates import preset_range
+    from spend.sources import make_source
+
+    size, report = bench.config.size, bench.report
+    key = f"{size}.csv.to_csv_s"
+    try:
+        source = make_source(Settings(source="demo", demo_size=size))
+        start, end = preset_range(CSV_VIEW, today)
+        t0 = time.perf_counter()
+        frame = source.assemble(source.plan(start, end)).frame
+        report.csv["build_s"] = time.perf_counter() - t0
+        report.csv["rows"] = float(len(frame))
+        runs = []
+        for _ in range(max(1, bench.config.csv_runs)):
+            t0 = time.perf_counter()
+            size_bytes = _drain(export.to_csv(frame))
+            runs.append(time.perf_counter() - t0)
+        report.csv["to_csv_mb"] = size_bytes / 2**20
+        report.figures[key] = statistics.median(runs)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(key, exc)
+
+
+def _drain(out: Any) -> int:
+    """What ``to_csv`` returned (text, bytes, a buffer or an iterator of parts) into its size."""
+    if isinstance(out, str):
+        return len(out.encode())
+    if isinstance(out, (bytes, bytearray, memoryview)):
+        return len(out)
+    if hasattr(out, "getvalue"):
+        return _drain(out.getvalue())
+    return sum(_drain(part) for part in out)
+
+
+def run(config: Config) -> Report:
+    """Run the configured parts; every process started is ended before this returns."""
+    report = Report(config=config, load_before=_load())
+    t_start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        workdir = config.workdir
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="spend-bb-")))
+        bench = Bench(config, report, workdir)
+        stack.callback(bench.close)
+        bench.open()
+        server_parts = {"pages", "sessions", "year", "csv"} & set(config.parts)
+        running = None
+        if "first_render" in config.parts:
+            # on the small demo the last fresh server goes on to serve the other parts
+            running = measure_first_render(
+                bench, keep_last=config.size == "small" and bool(server_parts)
+            )
+        if server_parts and bench.time_left(f"the {config.size} server"):
+            _serve(bench, server_parts, running)
+        elif running:
+            bench.stop_server(running[0])
+        if "csv" in config.parts and bench.time_left("to_csv"):
+            measure_to_csv(bench, datetime.now(UTC).date())
+    report.load_after = _load()
+    report.wall_s = time.perf_counter() - t_start
+    return report
+
+
+def _serve(bench: Bench, parts: set[str], running: tuple[Any, str, float] | None = None) -> None:
+    """Start the ``--size`` server (or take a running one) and run the parts that need it."""
+    from spend.demo import DemoOrg
+
+    config, report = bench.config, bench.report
+    if running is None:
+        proc, url, t0 = bench.spawn_server(config.size, f"server-{config.size}")
+        try:
+            wait_healthy(url, proc, bench.workdir / f"server-{config.size}" / "streamlit.log")
+        except Exception as exc:  # noqa: BLE001
+            report.fail(f"{config.size}.server", exc)
+            bench.stop_server(proc)
+            return
+        first = "server healthy, no session yet"
+    else:
+        proc, url, t0 = running
+        first = "the first-render run's server, after its first page"
+
+    def too_big(mb: float) -> None:
+        report.notes.append(f"server killed at {mb:,.0f} MB RSS (--max-server-mb)")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    sampler = RssSampler(proc.pid, limit_mb=config.max_server_mb, on_limit=too_big).start()
+    try:
+        _remember(report, first, proc.pid, sampler)
+        if "pages" in parts:
+            measure_views(bench, url, proc.pid, sampler, {v: {"range": v} for v in VIEWS})
+        if "sessions" in parts:
+            measure_sessions(bench, url, proc.pid, sampler)
+        if YEAR in parts and bench.time_left("the whole year"):
+            org = DemoOrg(config.size, today=datetime.now(UTC).date())
+            measure_views(bench, url, proc.pid, sampler, {YEAR: year_query(org.start, org.end)})
+        if "csv" in parts and bench.time_left("the CSV download"):
+            measure_download(bench, url, proc.pid, sampler)
+        _remember(report, "end of the run", proc.pid, sampler)
+        report.figures[f"{config.size}.server.max_rss_mb"] = sampler.max_mb
+        report.figures[f"{config.size}.server.vmhwm_mb"] = rss_mb(proc.pid, "VmHWM")
+    finally:
+        sampler.stop()
+        bench.stop_server(proc)
+        report.notes.append(f"server up {time.perf_counter() - t0:.0f} s")
+
+
+# --------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def switch_rows(report: Report) -> list[list[str]]:
+    """Page switches into one row per (view, page): count, median, p90, worst; then each view."""
+    rows = []
+    views = list(dict.fromkeys(s.view for s in report.switches))
+    for view in views:
+        mine = [s for s in report.switches if s.view == view]
+        for label, _ in PAGES:
+            summary = summarize([s.seconds for s in mine if s.page == label])
+            if summary.n:
+                errors = sum(s.errors for s in mine if s.page == label)
+                rows.append(_summary_row(view, label, summary, errors))
+        rows.append(
+            _summary_row(view, "every page", summarize([s.seconds for s in mine]), 0, bold=True)
+        )
+    return rows
+
+
+def _summary_row(view: str, page: str, s: Summary, errors: int, bold: bool = False) -> list[str]:
+    mark = "**" if bold else ""
+    return [
+        view,
+        f"{mark}{page}{mark}",
+        str(s.n),
+        show(s.median, "s"),
+        show(s.p90, "s"),
+        show(s.worst, "s"),
+        str(errors),
+    ]
+
+
+SWITCH_HEADERS = ["view", "page", "switches", "median", "p90", "worst", "exceptions"]
+TARGET_HEADERS = ["case", "target", "measured", "verdict"]
+MEMORY_HEADERS = ["after", "RSS", "max RSS seen", "VmHWM"]
+
+
+def memory_rows(report: Report) -> list[list[str]]:
+    return [[step, show(a, "MB"), show(b, "MB"), show(c, "MB")] for step, a, b, c in report.memory]
+
+
+def other_rows(report: Report) -> list[list[str]]:
+    """First visits, first renders, CSV sizes and the sessions' RSS curve, as (figure, value)."""
+    size, rows = report.config.size, []
+    if report.first_renders:
+        runs = ", ".join(show(s, "s") for s in report.first_renders)
+        rows.append(["`streamlit run` to first drawn page, small demo, each run", runs])
+        healthy = ", ".join(show(s, "s") for s in report.first_healthy)
+        rows.append(["... of which spawn to `/_stcore/health` answering", healthy])
+    for view, seconds in report.first_visits.items():
+        rows.append(
+            [f"{size}: first visit of the {view} view (builds its data)", show(seconds, "s")]
+        )
+    if report.session_rss:
+        curve = ", ".join(f"{v:.0f}" for v in report.session_rss)
+        rows.append([f"{size}: server RSS (MB) after each session", curve])
+    if "rows" in report.csv:
+        rows.append(
+            [
+                f"{size}: 90-day view's table for to_csv",
+                f"{report.csv['rows']:,.0f} rows, built in {report.csv['build_s']:.1f} s",
+            ]
+        )
+    for name, label in (("to_csv_mb", "to_csv output"), ("download_mb", "downloaded CSV")):
+        if name in report.csv:
+            rows.append([f"{size}: {label}", f"{report.csv[name]:.1f} MB"])
+    for key in (f"{size}.csv.to_csv_s", f"{size}.csv.download_s"):
+        if key in report.figures and size != "huge":
+            rows.append(
+                [
+                    f"{size}: {key.split('.')[-1]} (judged on huge only)",
+                    show(report.figures[key], "s"),
+                ]
+            )
+    return rows
+
+
+def _sizes(report: Report) -> list[str]:
+    sizes = [report.config.size]
+    if "first_render" in report.config.parts:
+        sizes.append("small")
+    return sizes
+
+
+def machine_line(report: Report) -> str:
+    """The machine and its load, for the report's header."""
+    before = ", ".join(f"{v:.2f}" for v in report.load_before)
+    after = ", ".join(f"{v:.2f}" for v in report.load_after)
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} "
+        f"{platform.release()}; load average {before} before, {after} after; "
+        f"run took {report.wall_s / 60:.1f} min"
+    )
+
+
+def settings_line(report: Report) -> str:
+    c = report.config
+    extra = " ".join(f"{k}={v}" for k, v in c.env.items())
+    return (
+        f"demo {c.size}; parts {', '.join(c.parts)}; {c.reps} round(s) of page switches per view; "
+        f"{c.sessions} sessions; {c.first_render_runs} first-render runs"
+        + (f"; env {extra}" if extra else "")
+        + ("; QUICK (smoke settings, not the issue's)" if c.quick else "")
+    )
+
+
+def render_text(report: Report) -> str:
+    """A report into the plain-text tables the command prints."""
+    out = [
+        f"# Browser benchmark: {settings_line(report)}",
+        machine_line(report),
+        "",
+        "## Targets (issue 11)",
+        text_table(
+            TARGET_HEADERS, target_rows(TARGETS, report.figures, report.errors, _sizes(report))
+        ),
+    ]
+    if report.switches:
+        out += [
+            "",
+            "## Page switches, click to drawn",
+            text_table(SWITCH_HEADERS, switch_rows(report)),
+        ]
+    if report.memory:
+        out += [
+            "",
+            "## Server memory (streamlit process)",
+            text_table(MEMORY_HEADERS, memory_rows(report)),
+        ]
+    others = other_rows(report)
+    if others:
+        out += ["", "## Other figures", text_table(["figure", "value"], others)]
+    if report.notes:
+        out += ["", "## Notes", *(f"- {n}" for n in report.notes)]
+    return "\n".join(out)
+
+
+def render_markdown(report: Report) -> str:
+    """A report into a markdown section for BENCHMARKS.md."""
+    c = report.config
+    out = [
+        f"## Browser benchmark: {c.size} demo ({report.started:%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"`python -m benchmarks.browser --size {c.size}"
+        + (" --quick" if c.quick else "")
+        + f"`: {settings_line(report)}.",
+        "",
+        f"Machine: {machine_line(report)}. Timings on this shared 2-core machine are noisy.",
+        "",
+        markdown_table(
+            TARGET_HEADERS, target_rows(TARGETS, report.figures, report.errors, _sizes(report))
+        ),
+    ]
+    if report.switches:
+        out += [
+            "",
+            "Page switches, click to drawn:",
+            "",
+            markdown_table(SWITCH_HEADERS, switch_rows(report)),
+        ]
+    if report.memory:
+        out += [
+            "",
+            "Server memory (the streamlit process, MiB):",
+            "",
+            markdown_table(MEMORY_HEADERS, memory_rows(report)),
+        ]
+    others = other_rows(report)
+    if others:
+        out += ["", markdown_table(["figure", "value"], others)]
+    if report.notes:
+        out += ["", *(f"- {n}" for n in report.notes)]
+    return "\n".join(out) + "\n"
+
+
+def failed(report: Report) -> bool:
+    """Whether any judged target FAILed."""
+    rows = target_rows(TARGETS, report.figures, report.errors, _sizes(report))
+    return any(row[-1] == "FAIL" for row in rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# The command
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C or SIGTERM: remember it (Playwright may swallow the exception), then raise it."""
+    INTERRUPTED.set()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
+    """Command-line arguments into the run's Config (and the parsed namespace)."""
+    from spend.demo import DEMO_SIZES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.browser", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--size", default="large", choices=sorted(DEMO_SIZES))
+    parser.add_argument("--quick", action="store_true", help="smoke settings: 1 round, 2 sessions")
+    parser.add_argument("--parts", help=f"comma list of {', '.join(PARTS)} (default: the size's)")
+    parser.add_argument("--reps", type=int, help="rounds of page switches per view (default 5)")
+    parser.add_argument("--sessions", type=int, help="browser sessions (default 20 large, 10 huge)")
+    parser.add_argument("--first-render-runs", type=int, help="fresh servers timed (default 3)")
+    parser.add_argument("--csv-runs", type=int, help="to_csv runs (default 3)")
+    parser.add_argument("--max-minutes", type=float, help="bound on the run (default 60)")
+    parser.add_argument(
+        "--max-server-mb", type=float, help="kill the server past this RSS (default 12000)"
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="more environment for the servers, e.g. MALLOC_ARENA_MAX=2 (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--markdown", metavar="FILE", help="also write a markdown section here")
+    parser.add_argument("--workdir", metavar="DIR", help="keep logs and caches here")
+    args = parser.parse_args(argv)
+    config = default_config(args.size, args.quick)
+    if args.parts:
+        parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+        config.parts = parts
+    for name in (
+        "reps",
+        "sessions",
+        "first_render_runs",
+        "csv_runs",
+        "max_minutes",
+        "max_server_mb",
+    ):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    try:
+        config.env = parse_env(args.env)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.workdir:
+        config.workdir = Path(args.workdir)
+        config.workdir.mkdir(parents=True, exist_ok=True)
+    return config, args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, print the tables, maybe write markdown; 0 when no target FAILed, 130 on Ctrl-C."""
+    config, args = parse_args(argv)
+    if reason := bs.browser_unavailable():
+        print(f"cannot run the browser benchmark: {reason}", file=sys.stderr)
+        return 2
+    INTERRUPTED.clear()
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        report = run(config)
+    except BaseException as exc:
+        if not (INTERRUPTED.is_set() or isinstance(exc, KeyboardInterrupt)):
+            raise
+        report = None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if report is None or INTERRUPTED.is_set():
+        print("interrupted: every process this run started was ended", file=sys.stderr)
+        return 130
+    print(render_text(report), flush=True)
+    if args.markdown:
+        Path(args.markdown).write_text(render_markdown(report))
+        print(f"\nmarkdown written to {args.markdown}")
+    return 1 if failed(report) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
