@@ -13,6 +13,7 @@ Money rules:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: Column name -> pandas dtype, in export order.
@@ -129,3 +130,29 @@ def validate(frame: pd.DataFrame) -> None:
         raise ValueError(f"unknown cost_basis values: {sorted(bad)}")
     if frame["cost_basis"].isna().any():
         raise ValueError("cost_basis is missing on some rows")
+
+
+def as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """A usage table into the same table with its text columns as categories, e.g. 85k rows of
+    ``model`` strings -> 25 categories and 85k small codes (about 5x less memory)."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    return frame.astype({c: "category" for c in text}) if text else frame
+
+
+def concat_categorical(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames whose text columns are categories into one frame that keeps them categories, e.g.
+    two chunks with models {a, b} and {b, c} -> one column with categories {a, b, c} (plain
+    ``pd.concat`` would turn differing categories into strings, at full size)."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    unified = []
+    columns = [c for c in frames[0].columns if isinstance(frames[0][c].dtype, pd.CategoricalDtype)]
+    categories = {
+        c: pd.Index(pd.unique(np.concatenate([f[c].cat.categories.to_numpy() for f in frames])))
+        for c in columns
+    }
+    for frame in frames:
+        unified.append(
+            frame.assign(**{c: frame[c].cat.set_categories(categories[c]) for c in columns})
+        )
+    return pd.concat(unified, ignore_index=True)

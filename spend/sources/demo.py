@@ -5,6 +5,7 @@ It emits legacy-shaped payloads, so the demo goes through the legacy source's re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pandas as pd
 from spend import pricing
 from spend.config import Settings
 from spend.normalize import join_users
-from spend.schema import conform, empty_frame
+from spend.schema import concat_categorical, conform, empty_frame
 from spend.sources.base import (
     LoadResult,
     Plan,
@@ -42,16 +43,32 @@ class DemoSource(Source):
         check_range(start, end, today=self.today())
         return Plan(self.name, start, end, [], [], rate_per_min=None)
 
-    def assemble(self, plan: Plan) -> LoadResult:
+    def assemble(
+        self, plan: Plan, *, finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    ) -> LoadResult:
+        """The demo organization's priced usage table for ``plan``'s range.
+
+        ``finish`` (e.g. ``schema.as_categories``): each 14-day chunk is named, priced and
+        finished on its own and the chunks are joined at the end, so a large table is never held
+        twice in its full form (a year of the huge demo peaked at 3 GB the other way).
+        """
         days = day_range(plan.start, plan.end)
-        chunks = [
-            legacy_usage_to_frame(
-                self.org.payloads(days[i], days[min(i + self.CHUNK_DAYS, len(days)) - 1]),
-                source=self.name,
+        users = legacy_users_to_frame(self.org.users_payload())
+        chunks = []
+        for i in range(0, len(days), self.CHUNK_DAYS):
+            last = days[min(i + self.CHUNK_DAYS, len(days)) - 1]
+            chunk = legacy_usage_to_frame(self.org.payloads(days[i], last), source=self.name)
+            if finish is not None:
+                chunk = finish(self._priced(conform(chunk), users))
+            chunks.append(chunk)
+        if finish is not None:
+            frame = (
+                concat_categorical(chunks) if chunks else finish(self._priced(empty_frame(), users))
             )
-            for i in range(0, len(days), self.CHUNK_DAYS)
-        ]
-        frame = conform(pd.concat(chunks, ignore_index=True)) if chunks else empty_frame()
-        frame = join_users(frame, legacy_users_to_frame(self.org.users_payload()))
-        frame = pricing.attach_prices(frame, overrides=self.prices)
+        else:
+            frame = conform(pd.concat(chunks, ignore_index=True)) if chunks else empty_frame()
+            frame = self._priced(frame, users)
         return LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end)
+
+    def _priced(self, frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+        return pricing.attach_prices(join_users(frame, users), overrides=self.prices)

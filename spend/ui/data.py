@@ -19,6 +19,7 @@ import streamlit as st
 from spend import errors
 from spend.config import Settings
 from spend.jobs import REGISTRY, FetchJob
+from spend.schema import as_categories
 from spend.sources import LoadResult, Plan, Source, make_source
 
 #: A fetch whose ETA is below this starts by itself; a longer one waits for the user's click.
@@ -82,8 +83,7 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
     flags make a stray in-place write (through ``.to_numpy()``) an error instead of a change every
     viewer would see.
     """
-    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
-    return freeze(frame.astype({c: "category" for c in text}) if text else frame.copy())
+    return freeze(as_categories(frame))
 
 
 def freeze(frame: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +130,7 @@ def demo_result(
         source="demo", demo_size=size, prices_file=Path(prices_file) if prices_file else None
     )
     source = make_source(settings)
-    return shared(source.assemble(source.plan(start, end)))
+    return shared(source.assemble(source.plan(start, end), finish=as_categories))
 
 
 @st.cache_resource(max_entries=8)
