@@ -21,7 +21,9 @@ the bottom.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -472,3 +474,51 @@ def test_phone__no_chart_is_wider_than_a_390_px_screen(browser, demo_app):
         tab.screenshot(path=str(shot), full_page=False)
     finally:
         context.close()
+
+
+#: A colour scale as it travels to the browser inside a chart's Vega-Lite spec (JSON in protobuf).
+SCALE_RE = re.compile(rb'"domain":\s*(\[[^\]]*\]),\s*"range":\s*(\[[^\]]*\])')
+
+
+def _colours_sent(tab, url: str) -> list[dict[str, str]]:
+    """Open ``url`` and collect every colour scale the server sent over the websocket, e.g.
+    ``[{"gpt-4o": "#4c78a8", ...}, ...]``: the colours the browser draws."""
+    frames: list[bytes] = []
+
+    def listen(socket) -> None:
+        socket.on(
+            "framereceived",
+            lambda payload: frames.append(
+                payload if isinstance(payload, bytes) else payload.encode()
+            ),
+        )
+
+    tab.on("websocket", listen)
+    open_page(tab, url, "Overview")
+    scales = []
+    for frame in frames:
+        for domain, palette in SCALE_RE.findall(frame.replace(b'\\"', b'"')):
+            try:
+                scales.append(dict(zip(json.loads(domain), json.loads(palette), strict=True)))
+            except ValueError:
+                continue
+    return scales
+
+
+@browser_test
+def test_colours__a_model_keeps_its_colour_between_30_and_90_days(browser, demo_app):
+    """What the browser draws: the Overview's spend chart at 30 and 90 days (fresh tabs)."""
+    seen = []
+    for preset in ("last_30_days", "last_90_days"):
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            seen.append(
+                _colours_sent(context.new_page(), bs.page_url(demo_app, "/", {"range": preset}))
+            )
+        finally:
+            context.close()
+    month, quarter = (next(s for s in scales if "gpt-4o" in s) for scales in seen)
+    shared = (set(month) & set(quarter)) - {"others"}
+    assert len(shared) >= 5, (month, quarter)
+    assert {g: month[g] for g in shared} == {g: quarter[g] for g in shared}
