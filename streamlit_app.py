@@ -7,7 +7,7 @@ frame).
 
 import streamlit as st
 
-from spend.ui import auth, sidebar
+from spend.ui import auth
 
 st.set_page_config(page_title="OpenAI Spend", page_icon=":material/payments:", layout="wide")
 
@@ -39,6 +39,10 @@ PAGES = [
 # stops here, before any page (even one opened by its own link), the sidebar or a fragment exists.
 auth.gate()
 page = st.navigation(PAGES)
+# The heavy part (pandas, prices, the data) is imported once the frame is drawn: on a cold start
+# the navigation shows at once instead of after a couple of seconds of imports.
+from spend.ui import sidebar  # noqa: E402
+
 view = sidebar.render()
 if view is None:
     st.stop()
