@@ -7,6 +7,7 @@ with an admin key, OpenAI's own spend limits and alerts join them, read-only.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -61,7 +62,7 @@ def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
     settings = view.loaded.settings
     try:
         if settings is not None and settings.budgets_file:
-            budgets += load_budgets(settings.budgets_file)
+            budgets += _file_budgets(str(settings.budgets_file), _modified(settings.budgets_file))
         budgets += _secrets_budgets()
     except errors.ConfigError as exc:
         problems.append(str(exc))
@@ -74,6 +75,20 @@ def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
     return budgets, problems
 
 
+def _modified(path: Any) -> int:
+    """A file into its modification time (0 when missing: loading it says so)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _file_budgets(path: str, modified: int) -> list[Budget]:
+    """The budgets file, read again only when it changed (not on every rerun)."""
+    return load_budgets(path)
+
+
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _controls(
     fingerprint: str, project_ids: tuple[str, ...], *, _source: Any
@@ -82,34 +97,43 @@ def _controls(
     return _source.spend_controls(project_ids)
 
 
-@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
-def _evaluate(
-    token: tuple, budgets: tuple[Budget, ...], as_of: date, _frame: pd.DataFrame, _prices: Any
-) -> dict[str, Any]:
-    """The alerts report for the loaded table (``token`` names the table)."""
-    return alerts.evaluate(_frame, list(budgets), as_of, overrides=_prices, app_url="/")
-
-
 def steering(view: View) -> Steering:
     """The view's unfiltered table into budgets, forecast, spikes and savings as of yesterday."""
     as_of = as_of_day(view)
     budgets, problems = configured_budgets(view)
-    frame = view.full
-    token = (view.loaded.source, view.loaded.job_key, view.loaded.generation, view.loaded_from)
     prices = view.loaded.fetcher.prices if view.loaded.fetcher is not None else None
-    report = _evaluate(token, tuple(budgets), as_of, frame, prices)
-    until = frame.loc[(frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
-    basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
-    first = min(view.loaded_from, month_start(as_of))
-    daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
+    report, forecast, basis, daily = _steer(
+        view.loaded.token, tuple(budgets), as_of, view.loaded_from, _frame=view.full, _prices=prices
+    )
     return Steering(
         as_of=as_of,
         report=report,
-        organization=forecast_month(daily, as_of),
+        organization=forecast,
         basis=basis,
-        daily=daily[daily.index >= pd.Timestamp(month_start(as_of))],
+        daily=daily,
         errors=problems,
     )
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _steer(
+    token: tuple,
+    budgets: tuple[Budget, ...],
+    as_of: date,
+    loaded_from: date,
+    *,
+    _frame: pd.DataFrame,
+    _prices: Any,
+) -> tuple[dict[str, Any], Forecast, str, pd.Series]:
+    """The alerts report, the organization's month-end forecast, its money basis and this month's
+    spend per day, once per table (``token`` names it), budgets and day for every session."""
+    report = alerts.evaluate(_frame, list(budgets), as_of, overrides=_prices, app_url="/")
+    until = _frame.loc[(_frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
+    basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
+    first = min(loaded_from, month_start(as_of))
+    daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
+    month = daily[daily.index >= pd.Timestamp(month_start(as_of))]
+    return report, forecast_month(daily, as_of), basis, month
 
 
 def nearest_budget(report: dict[str, Any]) -> dict[str, Any] | None:
