@@ -385,25 +385,6 @@ class RssSampler:
         self._thread.join(timeout=5)
 
 
-def streamlit_args(port: int) -> list[str]:
-    """A port into the ``streamlit run`` command the browser test uses."""
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-
-
 def wait_healthy(url: str, proc: Any, log: Path, timeout: float = bs.START_TIMEOUT) -> None:
     """Poll ``/_stcore/health`` every 50 ms until "ok"; raise with the log's tail otherwise."""
     import requests
@@ -557,7 +538,7 @@ class Bench:
         )
         port = bs.free_port()
         t0 = time.perf_counter()
-        proc = bs.spawn(streamlit_args(port), env, folder / "streamlit.log")
+        proc = bs.spawn(bs.streamlit_args(port), env, folder / "streamlit.log")
         self._servers.append(proc)
         return proc, f"http://127.0.0.1:{port}", t0
 
@@ -955,6 +936,34 @@ def settings_line(report: Report) -> str:
     )
 
 
+def report_tables(report: Report) -> list[tuple[str, str | None, Sequence[str], list]]:
+    """A report into its tables after the targets: (plain-text heading, markdown caption or None,
+    headers, rows), e.g. page switches, server memory, other figures; each only when it has rows."""
+    tables: list[tuple[str, str | None, Sequence[str], list]] = []
+    if report.switches:
+        tables.append(
+            (
+                "Page switches, click to drawn",
+                "Page switches, click to drawn:",
+                SWITCH_HEADERS,
+                switch_rows(report),
+            )
+        )
+    if report.memory:
+        tables.append(
+            (
+                "Server memory (streamlit process)",
+                "Server memory (the streamlit process, MiB):",
+                MEMORY_HEADERS,
+                memory_rows(report),
+            )
+        )
+    others = other_rows(report)
+    if others:
+        tables.append(("Other figures", None, ["figure", "value"], others))
+    return tables
+
+
 def render_text(report: Report) -> str:
     """A report into the plain-text tables the command prints."""
     out = [
@@ -966,21 +975,8 @@ def render_text(report: Report) -> str:
             TARGET_HEADERS, target_rows(TARGETS, report.figures, report.errors, _sizes(report))
         ),
     ]
-    if report.switches:
-        out += [
-            "",
-            "## Page switches, click to drawn",
-            text_table(SWITCH_HEADERS, switch_rows(report)),
-        ]
-    if report.memory:
-        out += [
-            "",
-            "## Server memory (streamlit process)",
-            text_table(MEMORY_HEADERS, memory_rows(report)),
-        ]
-    others = other_rows(report)
-    if others:
-        out += ["", "## Other figures", text_table(["figure", "value"], others)]
+    for heading, _, headers, rows in report_tables(report):
+        out += ["", f"## {heading}", text_table(headers, rows)]
     if report.notes:
         out += ["", "## Notes", *(f"- {n}" for n in report.notes)]
     return "\n".join(out)
@@ -1002,23 +998,12 @@ def render_markdown(report: Report) -> str:
             TARGET_HEADERS, target_rows(TARGETS, report.figures, report.errors, _sizes(report))
         ),
     ]
-    if report.switches:
-        out += [
-            "",
-            "Page switches, click to drawn:",
-            "",
-            markdown_table(SWITCH_HEADERS, switch_rows(report)),
-        ]
-    if report.memory:
-        out += [
-            "",
-            "Server memory (the streamlit process, MiB):",
-            "",
-            markdown_table(MEMORY_HEADERS, memory_rows(report)),
-        ]
-    others = other_rows(report)
-    if others:
-        out += ["", markdown_table(["figure", "value"], others)]
+    for _, caption, headers, rows in report_tables(report):
+        out += (
+            ["", caption, "", markdown_table(headers, rows)]
+            if caption
+            else ["", markdown_table(headers, rows)]
+        )
     if report.notes:
         out += ["", *(f"- {n}" for n in report.notes)]
     return "\n".join(out) + "\n"

@@ -154,16 +154,11 @@ def wait_healthy(
     )
 
 
-def start_streamlit(
-    env: Mapping[str, str], log: Path, *options: str, port: int | None = None
-) -> tuple[subprocess.Popen, str]:
-    """An environment into a healthy ``streamlit run streamlit_app.py`` on loopback, and its URL.
-
-    ``options`` are more config flags (e.g. ``"--secrets.files", path``); ``port`` a chosen port
-    (a redirect URI must name it before the server starts), else a free one.
-    """
-    port = port or free_port()
-    args = [
+def streamlit_args(port: int, *options: str) -> list[str]:
+    """A port (and more config flags) into the ``streamlit run streamlit_app.py`` command, headless
+    on loopback, e.g. ``(8501,) -> [python, "-m", "streamlit", "run", ..., "--server.port", "8501",
+    ...]``."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -179,7 +174,18 @@ def start_streamlit(
         "false",
         *options,
     ]
-    proc = spawn(args, env, log)
+
+
+def start_streamlit(
+    env: Mapping[str, str], log: Path, *options: str, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """An environment into a healthy ``streamlit run streamlit_app.py`` on loopback, and its URL.
+
+    ``options`` are more config flags (e.g. ``"--secrets.files", path``); ``port`` a chosen port
+    (a redirect URI must name it before the server starts), else a free one.
+    """
+    port = port or free_port()
+    proc = spawn(streamlit_args(port, *options), env, log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base_url, proc, log)
