@@ -19,6 +19,15 @@ LISTS = {
 }
 
 
+#: Filter widget key -> (label, ``analysis.options`` key = ``filter_usage`` argument, placeholder).
+FILTERS = {
+    "filter_models": ("Models", "models", "All models"),
+    "filter_users": ("Users", "users", "All users"),
+    "filter_projects": ("Projects", "projects", "All projects"),
+    "filter_keys": ("API keys", "api_keys", "All API keys"),
+}
+
+
 def seed_state_from_url() -> None:
     """On a session's first run, copy the URL's view into widget state (bad values are ignored)."""
     if st.session_state.get("_seeded_from_url"):

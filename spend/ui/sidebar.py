@@ -40,12 +40,7 @@ LAST_RANGE = "_last_range"
 #: The last filter choices, outside widget state (Streamlit drops a widget's state on a run that
 #: does not draw it, e.g. when loading failed), so an error never costs the user their selection.
 KEPT_FILTERS = "_kept_filters"
-FILTERS = {  # widget key -> (label, analysis.options key, placeholder)
-    "filter_models": ("Models", "models", "All models"),
-    "filter_users": ("Users", "users", "All users"),
-    "filter_projects": ("Projects", "projects", "All projects"),
-    "filter_keys": ("API keys", "api_keys", "All API keys"),
-}
+FILTERS = query.FILTERS
 #: While a fetch runs, the page itself is redrawn with the answers so far at most this often.
 PAGE_REFRESH_SECONDS = 10.0
 
@@ -243,13 +238,9 @@ def _progress(key: tuple | None, controls: bool) -> None:
 # --- filters -----------------------------------------------------------------------------------
 
 
-#: Filter widget key -> the ``analysis.filter_usage`` argument it sets.
-FILTER_ARGS = {
-    "filter_models": "models",
-    "filter_users": "users",
-    "filter_projects": "projects",
-    "filter_keys": "api_keys",
-}
+#: Filter widget key -> the ``analysis.filter_usage`` argument it sets (the name its options
+#: have in ``analysis.options``).
+FILTER_ARGS = {key: kind for key, (_, kind, _) in FILTERS.items()}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -14,6 +14,7 @@ import streamlit as st
 from spend.dates import Comparison
 from spend.formatting import escape_markdown
 from spend.ui.data import Loaded
+from spend.ui.query import FILTERS
 
 STATE_KEY = "_spend_view"
 
@@ -105,20 +106,11 @@ def open_page(title: str, *, require_rows: bool = True) -> View:
     return view
 
 
-#: Filter widget key -> what the filter line calls it.
-FILTER_TITLES = {
-    "filter_models": "Models",
-    "filter_users": "Users",
-    "filter_projects": "Projects",
-    "filter_keys": "API keys",
-}
-
-
 def filter_line(view: View) -> str | None:
     """The active filters into one Markdown line, names escaped, e.g. ``"Filtered: Projects:
     Prod · Models: gpt\\-4o"``; None when nothing is filtered (the whole organization)."""
     parts = []
-    for key, title in FILTER_TITLES.items():
+    for key, (title, _, _) in FILTERS.items():
         ids = view.filters.get(key) or []
         if ids:
             names = ", ".join(escape_markdown(view.filter_names.get(i, i)) for i in ids)
