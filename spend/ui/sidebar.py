@@ -278,7 +278,9 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
     }
     names: dict[str, str] = {}
     for state_key, (label, kind, placeholder) in FILTERS.items():
-        others = tuple((k, tuple(v)) for k, v in selected.items() if k != state_key)
+        # Only the filters that hold something: with none chosen, every filter's options are the
+        # first call's (one computation, not five).
+        others = tuple((k, tuple(v)) for k, v in selected.items() if k != state_key and v)
         pairs = _options(token, others, frame).get(kind, [])
         ids = [i for i, _ in pairs]
         names.update(pairs)
