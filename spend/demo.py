@@ -296,6 +296,11 @@ class DemoOrg:
         self._build_pairs(rng)
         self._user_day: tuple[date, dict] | None = None  # last org-wide day, for per-user calls
 
+    @property
+    def max_rows_per_day(self) -> int:
+        """The most usage rows one day can have: every user-model pair active in every window."""
+        return max(1, len(self._pairs) * self.spec.windows[1])
+
     # -- the organization, built once ---------------------------------------------------------
 
     def _build_projects(self, rng: random.Random) -> None:

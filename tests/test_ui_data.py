@@ -67,6 +67,7 @@ def test_demo_assemble__chunks_finished_one_by_one_give_the_same_table(size, day
     source = make_source(Settings(source="demo", demo_size=size))
     plan = source.plan(source.today() - timedelta(days=days - 1), source.today())
     plain = source.assemble(plan).frame
+    source.CHUNK_ROWS = source.org.max_rows_per_day * 6  # chunks of 6 days, the last one shorter
     chunked = source.assemble(plan, finish=as_categories).frame
     assert isinstance(chunked["model"].dtype, pd.CategoricalDtype)
     text = {c: "string" for c in chunked.columns if chunked[c].dtype == "category"}
