@@ -30,7 +30,7 @@ if view.loaded_from > steering.as_of.replace(day=1):
 
 # --- the organization's month end ---------------------------------------------------------------
 organization = steering.organization
-nearest = steer.nearest_budget(report)
+nearest = steer.nearest_budget(steering.budgets)
 org_budget = next(
     (e for e in report["budgets"] if e["scope"] == "organization" and e["kind"] != "spend_alert"),
     None,

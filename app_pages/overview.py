@@ -87,9 +87,9 @@ if show_today:
     )
 
 with st.container(border=True):
-    steering = steer.steering(view)
+    steering = steer.month_end(view)
     forecast = steering.organization
-    nearest = steer.nearest_budget(steering.report)
+    nearest = steer.nearest_budget(steering.budgets)
     month = st.columns([2, 2, 3])
     closed = forecast.as_of == forecast.month_end  # the 1st: last month is complete
     month[0].metric(

@@ -227,19 +227,47 @@ def evaluate(
     :param spike_days: days ending at ``as_of`` checked for spikes and newcomers
     :param app_url: the app's address, for links (``SPEND_APP_URL``)
     """
-    frame = frame.loc[(frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
+    frame = up_to(frame, as_of)
+    return report_of(
+        as_of,
+        budget_entries(frame, budgets, as_of, app_url=app_url),
+        watch(frame, as_of, overrides=overrides, spike_days=spike_days, app_url=app_url),
+        notices=notices,
+    )
+
+
+def up_to(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The usage table's rows up to and including ``as_of`` (the days a report counts)."""
+    return frame.loc[(frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
+
+
+def budget_entries(
+    frame: pd.DataFrame, budgets: Sequence[Budget], as_of: date, *, app_url: str | None = None
+) -> list[dict[str, Any]]:
+    """Each budget's month so far and forecast (``frame`` already cut at ``as_of``): the report's
+    ``budgets``, which is all the Overview's month-end card needs."""
     entries = []
     for budget in budgets:
         measure = measure_budget(frame, budget, as_of=as_of)
         forecast = forecast_month(measure.daily, as_of)
         entries.append(budget_entry(frame, measure, forecast, app_url=app_url))
+    return entries
+
+
+def watch(
+    frame: pd.DataFrame,
+    as_of: date,
+    *,
+    overrides: PriceTable | None = None,
+    spike_days: int = SPIKE_DAYS,
+    app_url: str | None = None,
+) -> dict[str, Any]:
+    """Spikes, newcomers and savings (``frame`` already cut at ``as_of``): the report's other
+    part, e.g. ``{"spikes": [...], "newcomers": [...], "savings_usd": {...}, ...}``."""
     first = as_of - timedelta(days=spike_days - 1)
     month = frame.loc[(frame["date"] >= pd.Timestamp(month_start(as_of))).to_numpy(dtype=bool)]
     saved = savings(month, overrides=overrides)
     return {
-        "as_of": as_of.isoformat(),
-        "month": as_of.strftime("%Y-%m"),
-        "budgets": entries,
         "spikes": spike_entries(find_spikes(frame, start=first, end=as_of), app_url=app_url),
         "newcomers": spike_entries(find_newcomers(frame, start=first, end=as_of), app_url=app_url),
         "savings_usd": {
@@ -248,6 +276,22 @@ def evaluate(
         },
         "cached_input_share": round(saved.cached_share, 4),
         "savings_unpriced_rows": saved.unpriced_rows,
+    }
+
+
+def report_of(
+    as_of: date,
+    budgets: list[dict[str, Any]],
+    watched: Mapping[str, Any],
+    *,
+    notices: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The budgets part and the watch part into one report (the shape ``evaluate`` returns)."""
+    return {
+        "as_of": as_of.isoformat(),
+        "month": as_of.strftime("%Y-%m"),
+        "budgets": budgets,
+        **watched,
         "notices": list(notices),
         "notified": [],
         "failed": [],

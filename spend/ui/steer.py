@@ -28,15 +28,22 @@ from spend.ui.view import View
 
 
 @dataclass
-class Steering:
-    """What the Budgets page and the Overview's month-end card show."""
+class MonthEnd:
+    """What the Overview's month-end card shows (and the top of the Budgets page)."""
 
     as_of: date  # the last complete UTC day the figures count
-    report: dict[str, Any]  # spend.alerts.evaluate's report (budgets, spikes, savings, ...)
+    budgets: list[dict[str, Any]]  # each budget's month so far and forecast (the report's)
     organization: Forecast  # the organization's month-end forecast (on its money basis)
     basis: str  # "billed" or "estimated": where the organization's figure comes from
     daily: pd.Series  # the organization's spend per day, this month, up to as_of
     errors: list[str]  # budgets that could not be read (a clear message each)
+
+
+@dataclass
+class Steering(MonthEnd):
+    """What the Budgets page shows: the month end plus spikes, newcomers and savings."""
+
+    report: dict[str, Any]  # spend.alerts.evaluate's report (budgets, spikes, savings, ...)
 
 
 def as_of_day(view: View) -> date:
@@ -97,46 +104,55 @@ def _controls(
     return _source.spend_controls(project_ids)
 
 
-def steering(view: View) -> Steering:
-    """The view's unfiltered table into budgets, forecast, spikes and savings as of yesterday."""
+def month_end(view: View) -> MonthEnd:
+    """The view's unfiltered table into budgets and the month-end forecast as of yesterday."""
     as_of = as_of_day(view)
     budgets, problems = configured_budgets(view)
+    entries, forecast, basis, daily = _month(
+        view.loaded.token, tuple(budgets), as_of, view.loaded_from, _frame=view.full
+    )
+    return MonthEnd(as_of, entries, forecast, basis, daily, problems)
+
+
+def steering(view: View) -> Steering:
+    """The month end plus spikes, newcomers and savings: the report ``python -m spend alerts``
+    evaluates (``spend.alerts.evaluate``), for the Budgets page."""
+    month = month_end(view)
     prices = view.loaded.fetcher.prices if view.loaded.fetcher is not None else None
-    report, forecast, basis, daily = _steer(
-        view.loaded.token, tuple(budgets), as_of, view.loaded_from, _frame=view.full, _prices=prices
-    )
-    return Steering(
-        as_of=as_of,
-        report=report,
-        organization=forecast,
-        basis=basis,
-        daily=daily,
-        errors=problems,
-    )
+    watched = _watch(view.loaded.token, month.as_of, _frame=view.full, _prices=prices)
+    report = alerts.report_of(month.as_of, month.budgets, watched)
+    return Steering(**vars(month), report=report)
 
 
+# Both steps run once per table (``token`` names it), budgets and day for every session; the
+# Overview needs only the first.
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
-def _steer(
+def _month(
     token: tuple,
     budgets: tuple[Budget, ...],
     as_of: date,
     loaded_from: date,
     *,
     _frame: pd.DataFrame,
-    _prices: Any,
-) -> tuple[dict[str, Any], Forecast, str, pd.Series]:
-    """The alerts report, the organization's month-end forecast, its money basis and this month's
-    spend per day, once per table (``token`` names it), budgets and day for every session."""
-    report = alerts.evaluate(_frame, list(budgets), as_of, overrides=_prices, app_url="/")
-    until = _frame.loc[(_frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
+) -> tuple[list[dict[str, Any]], Forecast, str, pd.Series]:
+    """The budgets' entries, the organization's month-end forecast, its money basis and this
+    month's spend per day."""
+    until = alerts.up_to(_frame, as_of)
+    entries = alerts.budget_entries(until, list(budgets), as_of, app_url="/")
     basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
     first = min(loaded_from, month_start(as_of))
     daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
     month = daily[daily.index >= pd.Timestamp(month_start(as_of))]
-    return report, forecast_month(daily, as_of), basis, month
+    return entries, forecast_month(daily, as_of), basis, month
 
 
-def nearest_budget(report: dict[str, Any]) -> dict[str, Any] | None:
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _watch(token: tuple, as_of: date, *, _frame: pd.DataFrame, _prices: Any) -> dict[str, Any]:
+    """Spikes, newcomers and savings."""
+    return alerts.watch(alerts.up_to(_frame, as_of), as_of, overrides=_prices, app_url="/")
+
+
+def nearest_budget(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The budget closest to (or furthest past) its limit, e.g. the one at 92%."""
-    entries = [e for e in report["budgets"] if e["known"] and e["budget_usd"]]
+    entries = [e for e in entries if e["known"] and e["budget_usd"]]
     return max(entries, key=lambda e: e["percent"], default=None)
