@@ -51,7 +51,7 @@ from spend.sources import Plan, Source, make_client, make_source
 from spend.sources.legacy import legacy_usage_to_frame, legacy_users_to_frame
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "streamlit_app.py"
+APP = ROOT / "frame.py"
 PAGES = ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")
 
 #: Admin usage endpoints the app reads (API-NOTES §2), and the API's page sizes in days.

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("fresh_streamlit")
 
 
 def app(user: dict | None = None, **secrets) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=TIMEOUT)
     at.user = dict(user) if user is not None else {}
     for name, value in secrets.items():
         at.secrets[name] = value

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def registered_pages() -> dict[str, str]:
-    """streamlit_app.py into {page file: title} of every ``st.Page(...)`` in it."""
-    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    """frame.py into {page file: title} of every ``st.Page(...)`` in it."""
+    tree = ast.parse((ROOT / "frame.py").read_text())
     pages = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":

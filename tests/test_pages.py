@@ -43,7 +43,7 @@ def today() -> date:
 
 
 def app(**secrets) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=TIMEOUT)
     for name, value in secrets.items():
         at.secrets[name] = value
     return at

@@ -90,7 +90,7 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
 
     monkeypatch.setattr(OpenAIClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 1.0)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=60)
     at.secrets.update(
         OPENAI_API_KEY=LEGACY_KEY,
         OPENAI_ORG_ID=ORG_ID,
@@ -128,7 +128,7 @@ def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, f
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 0.2)
     sessions = []
     for _ in range(2):
-        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=60)
         at.secrets.update(
             OPENAI_API_KEY=LEGACY_KEY,
             OPENAI_ORG_ID=ORG_ID,

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("fresh_streamlit")
 
 
 def app(**secrets) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=TIMEOUT)
     for name, value in secrets.items():
         at.secrets[name] = value
     return at

@@ -1,0 +1,86 @@
+"""The server's entry (``streamlit_app.py``): an ``st.App`` serving ``frame.py`` whose lifespan
+starts the warm-up imports; the frame waits for them before its own."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from spend.ui import warmup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """The module's once-per-process flags, cleared for one test."""
+    monkeypatch.setattr(warmup, "_started", threading.Event())
+    monkeypatch.setattr(warmup, "_done", threading.Event())
+    return warmup
+
+
+def test_entry__streamlit_run_finds_an_app_serving_the_frame():
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(ROOT / "streamlit_app.py")
+    assert found.is_asgi_app and found.import_string == "streamlit_app:app"
+    code = (
+        "import streamlit_app as m, pathlib; "
+        "print(pathlib.Path(m.app.script_path).name, m.app._user_lifespan.__module__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["frame.py", "spend.ui.warmup"]
+
+
+def test_warmup__wait_without_a_warmup_returns_at_once(fresh):
+    assert fresh.wait(timeout=0) is True
+
+
+def test_warmup__lifespan_imports_the_modules_once_and_wait_sees_them_done(fresh, monkeypatch):
+    imported = []
+    gate = threading.Event()
+
+    def fake_import(name):
+        gate.wait(5)
+        imported.append(name)
+
+    monkeypatch.setattr(warmup.importlib, "import_module", fake_import)
+
+    async def serve():
+        async with fresh.lifespan(app=None):
+            assert fresh.wait(timeout=0) is False  # still importing: the frame would wait
+            gate.set()
+            assert fresh.wait(timeout=5) is True
+
+    asyncio.run(serve())
+    assert imported == list(warmup.MODULES)
+    assert fresh.start() is None and imported == list(warmup.MODULES)  # once per process
+
+
+def test_warmup__a_failing_import_is_logged_and_never_blocks_the_frame(fresh, monkeypatch, caplog):
+    def broken(name):
+        raise ImportError(f"no module named {name}")
+
+    monkeypatch.setattr(warmup.importlib, "import_module", broken)
+    thread = fresh.start(("missing_module",))
+    thread.join(5)
+    assert fresh.wait(timeout=0) is True
+    assert "warm-up import failed" in caplog.text
+
+
+def test_warmup__the_modules_exist_and_load_in_a_fresh_process():
+    code = (
+        "import sys; from spend.ui import warmup; warmup.start().join(120); "
+        "print(all(m in sys.modules for m in warmup.MODULES))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True", out.stderr
