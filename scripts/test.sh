@@ -13,7 +13,7 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip uv
-.venv/bin/uv pip install -q --python .venv/bin/python -r requirements-dev.txt
+.venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -r requirements-dev.txt
 
 # Style is checked, not hoped for (read-only: nothing here rewrites a tracked file).
 .venv/bin/ruff check .
