@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import cProfile
 import io
-import math
 import os
 import pstats
 import resource
@@ -58,6 +57,9 @@ PAGES = ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")
 ADMIN_USAGE_ENDPOINTS = 10
 USAGE_DAYS_PER_REQUEST = 31
 COST_DAYS_PER_REQUEST = 180
+#: Admin windows are fixed blocks of those days counted from this day (DESIGN.md), not from the
+#: range's start.
+WINDOW_EPOCH = date(2020, 1, 1)
 #: A day is final once it ended 48 h ago (DESIGN.md); newer answers are asked for again.
 #: Requests per minute for the request-count runs: high enough that the limiter never matters.
 UNTHROTTLED_PER_MIN = 1_000_000.0
@@ -107,21 +109,41 @@ QUICK_FAKE = {"days": 35, "users": 2}
 # First principles
 
 
+def blocks(start: date, end: date, size: int) -> list[date]:
+    """A range into the last day of each aligned block of ``size`` days it touches, e.g.
+    ``(2020-01-30, 2020-02-02, 31) -> [2020-01-31, 2020-03-02]`` (blocks count from 2020-01-01)."""
+    lasts, day = [], start
+    while day <= end:
+        index = (day - WINDOW_EPOCH).days // size
+        last = WINDOW_EPOCH + timedelta(days=(index + 1) * size - 1)
+        lasts.append(last)
+        day = last + timedelta(days=1)
+    return lasts
+
+
 def minimum_requests(
-    source: str, days: int, *, users: int = 0, per_user: bool = False, projects: int = 0
+    source: str,
+    start: date,
+    end: date,
+    *,
+    users: int = 0,
+    per_user: bool = False,
+    projects: int = 0,
 ) -> int:
-    """A fetch into the fewest requests it can take, e.g. ``("admin", 30, projects=3) -> 16``.
+    """A fetch of [start, end] into the fewest requests it can take, e.g. admin, 30 days inside
+    one 31-day block, 3 projects -> 16.
 
     Legacy: the users list + one ``/v1/usage`` per day (per user, the org-wide answer and one per
     user each day: the org-wide one gives the usage no current member made).
-    Admin: users and projects lists, 10 usage endpoints x ceil(days / 31), costs x ceil(days / 180),
-    one API-key list per project.
+    Admin: users and projects lists, 10 usage endpoints x the 31-day blocks the range touches,
+    costs x the 180-day blocks, one API-key list per project.
     """
+    days = (end - start).days + 1
     if source == "legacy":
         return 1 + days * (users + 1 if per_user else 1)
     if source == "admin":
-        usage = ADMIN_USAGE_ENDPOINTS * math.ceil(days / USAGE_DAYS_PER_REQUEST)
-        return 2 + usage + math.ceil(days / COST_DAYS_PER_REQUEST) + projects
+        usage = ADMIN_USAGE_ENDPOINTS * len(blocks(start, end, USAGE_DAYS_PER_REQUEST))
+        return 2 + usage + len(blocks(start, end, COST_DAYS_PER_REQUEST)) + projects
     raise ValueError(f"unknown source {source!r}")
 
 
@@ -157,10 +179,8 @@ def non_final_requests(
         return 1 + recent * (users + 1 if per_user else 1)
     if source == "admin":
 
-        def recent_windows(size: int) -> int:
-            return sum(
-                1 for i in range(0, len(days), size) if days[min(i + size, len(days)) - 1] >= cutoff
-            )
+        def recent_windows(size: int) -> int:  # blocks whose last day is not final yet
+            return sum(1 for last in blocks(start, end, size) if last >= cutoff)
 
         return (
             2
@@ -271,7 +291,8 @@ def measure_requests(
         name=scenario.name,
         minimum=minimum_requests(
             scenario.source,
-            scenario.days,
+            start,
+            end,
             users=users,
             per_user=scenario.per_user,
             projects=projects,
@@ -337,7 +358,8 @@ def measure_fetch_time(
         requests=made,
         minimum=minimum_requests(
             scenario.source,
-            scenario.days,
+            start,
+            end,
             users=len(fake.user_ids),
             per_user=scenario.per_user,
             projects=len(fake.project_ids),

@@ -32,27 +32,35 @@ REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 # --- first principles -----------------------------------------------------------------------------
 
 
+# Admin blocks near these dates (31 days from 2020-01-01): Jan 10-Feb 9, Feb 10-Mar 12, Mar 13-...;
+# 180 days: Nov 30 2025-May 28 2026, May 29-Nov 24, Nov 25-...
+D = date
+
+
 @pytest.mark.parametrize(
-    ("source", "days", "users", "per_user", "projects", "expected"),
+    ("source", "start", "end", "users", "per_user", "projects", "expected"),
     [
-        ("legacy", 30, 0, False, 0, 31),  # users list + 30 days
-        ("legacy", 30, 5, False, 0, 31),  # users do not matter org-wide
-        ("legacy", 30, 5, True, 0, 181),  # users list + 30 days x (org-wide + 5 users)
-        ("legacy", 1, 0, False, 0, 2),
-        ("admin", 1, 0, False, 0, 13),  # 2 lists + 10 usage + 1 costs
-        ("admin", 30, 0, False, 3, 16),
-        ("admin", 31, 0, False, 3, 16),  # one usage page holds 31 days
-        ("admin", 32, 0, False, 3, 26),  # ... a 32nd day needs a second page per endpoint
-        ("admin", 180, 0, False, 3, 66),  # one costs page holds 180 days
-        ("admin", 181, 0, False, 3, 67),
-        ("admin", 365, 0, False, 3, 128),
+        ("legacy", D(2026, 3, 1), D(2026, 3, 30), 0, False, 0, 31),  # users list + 30 days
+        ("legacy", D(2026, 3, 1), D(2026, 3, 30), 5, False, 0, 31),  # users don't matter org-wide
+        ("legacy", D(2026, 3, 1), D(2026, 3, 30), 5, True, 0, 181),  # list + 30 x (org + 5 users)
+        ("legacy", D(2026, 3, 1), D(2026, 3, 1), 0, False, 0, 2),
+        ("admin", D(2026, 3, 1), D(2026, 3, 1), 0, False, 0, 13),  # 2 lists + 10 usage + 1 costs
+        ("admin", D(2026, 1, 10), D(2026, 2, 8), 0, False, 3, 16),  # 30 days in one block
+        ("admin", D(2026, 1, 10), D(2026, 2, 9), 0, False, 3, 16),  # a block is 31 days
+        ("admin", D(2026, 1, 11), D(2026, 2, 10), 0, False, 3, 26),  # 31 days across two blocks
+        ("admin", D(2026, 1, 10), D(2026, 2, 10), 0, False, 3, 26),  # a 32nd day: a second block
+        ("admin", D(2026, 5, 29), D(2026, 11, 24), 0, False, 3, 76),  # 7 usage, 1 costs block
+        ("admin", D(2026, 5, 28), D(2026, 11, 24), 0, False, 3, 77),  # a 181st day: 2 costs
+        ("admin", D(2026, 1, 1), D(2026, 12, 31), 0, False, 3, 138),  # 13 usage, 3 costs blocks
     ],
 )
-def test_minimum_requests__from_first_principles(source, days, users, per_user, projects, expected):
-    assert (
-        run.minimum_requests(source, days, users=users, per_user=per_user, projects=projects)
-        == expected
+def test_minimum_requests__from_first_principles(
+    source, start, end, users, per_user, projects, expected
+):
+    got = run.minimum_requests(
+        source, start, end, users=users, per_user=per_user, projects=projects
     )
+    assert got == expected
 
 
 @pytest.mark.parametrize(
@@ -64,18 +72,23 @@ def test_minimum_requests__from_first_principles(source, days, users, per_user, 
         ("admin", 400, 0, False, 9),
     ],
 )
+@pytest.mark.parametrize("end", [D(2026, 2, 9), D(2026, 2, 10), D(2026, 11, 24), D(2026, 12, 1)])
 def test_minimum_requests__agrees_with_the_apps_planner_formula(
-    source, days, users, per_user, projects
+    source, days, users, per_user, projects, end
 ):
-    app = requests_for_range(days, source=source, users=users, per_user=per_user, projects=projects)
-    assert (
-        run.minimum_requests(source, days, users=users, per_user=per_user, projects=projects) == app
+    start = end - timedelta(days=days - 1)
+    app = requests_for_range(
+        start, end, source=source, users=users, per_user=per_user, projects=projects
     )
+    got = run.minimum_requests(
+        source, start, end, users=users, per_user=per_user, projects=projects
+    )
+    assert got == app
 
 
 def test_minimum_requests__unknown_source_raises():
     with pytest.raises(ValueError, match="unknown source"):
-        run.minimum_requests("demo", 3)
+        run.minimum_requests("demo", D(2026, 3, 1), D(2026, 3, 3))
 
 
 @pytest.mark.parametrize(
@@ -125,37 +138,13 @@ def test_first_non_final_day__is_48_hours_after_the_days_end(now, expected):
             0,
             1,
         ),  # all final: users list only
-        (
-            "admin",
-            date(2026, 2, 9),
-            date(2026, 3, 10),
-            NOW,
-            0,
-            False,
-            3,
-            16,
-        ),  # lists, keys, 10 usage, costs
-        (
-            "admin",
-            date(2026, 2, 6),
-            date(2026, 3, 10),
-            NOW,
-            0,
-            False,
-            3,
-            26,
-        ),  # first page ends Mar 8: not final
-        (
-            "admin",
-            date(2026, 2, 5),
-            date(2026, 3, 10),
-            NOW,
-            0,
-            False,
-            3,
-            16,
-        ),  # first page ends Mar 7: final
-        ("admin", date(2026, 1, 1), date(2026, 3, 1), NOW, 0, False, 3, 5),  # lists and keys only
+        # admin: lists, keys, 10 usage (the block Feb 10-Mar 12 holds the last days), costs
+        ("admin", D(2026, 2, 9), D(2026, 3, 10), NOW, 0, False, 3, 16),
+        ("admin", D(2026, 1, 9), D(2026, 3, 10), NOW, 0, False, 3, 16),  # older blocks: final
+        # Feb 10, 12:00: the block Jan 10-Feb 9 ends on a day that is not final yet (Feb 8 is)
+        ("admin", D(2026, 1, 20), D(2026, 2, 10), NOW - timedelta(days=28), 0, False, 3, 26),
+        ("admin", D(2026, 1, 1), D(2026, 3, 1), NOW, 0, False, 3, 16),  # its block ends Mar 12
+        ("admin", D(2025, 12, 10), D(2026, 2, 9), NOW, 0, False, 3, 6),  # lists, keys, costs
     ],
 )
 def test_non_final_requests__counts_lists_and_recent_days(
@@ -203,11 +192,11 @@ def test_app_default_range__is_the_period_and_the_one_before(today, preset, expe
     [
         run.Scenario("legacy org-wide", "legacy", 4),
         run.Scenario("legacy per-user", "legacy", 3, per_user=True),
-        run.Scenario("admin one page", "admin", 4),
-        run.Scenario(
-            "admin two pages, the first ends 2 days ago", "admin", 33
-        ),  # both pages non-final
-        run.Scenario("admin two pages, the first ends 4 days ago", "admin", 35),  # first page final
+        # admin windows are blocks counted from 2020-01-01: which of them are final depends on
+        # today's place in its block; the expectations are computed for today
+        run.Scenario("admin 4 days", "admin", 4),
+        run.Scenario("admin 33 days", "admin", 33),
+        run.Scenario("admin 35 days", "admin", 35),
     ],
     ids=lambda s: s.name,
 )
@@ -217,8 +206,10 @@ def test_measure_requests__cold_is_the_minimum_and_warm_asks_only_non_final(fake
         fake_openai, scenario, clock=FakeClock(time.time()), sleep=FakeClock().sleep
     )
     users, projects = len(fake_openai.user_ids), len(fake_openai.project_ids)
+    start, end = run.scenario_range(scenario, datetime.now(UTC))
     assert row.minimum == requests_for_range(
-        scenario.days,
+        start,
+        end,
         source=scenario.source,
         users=users,
         per_user=scenario.per_user,

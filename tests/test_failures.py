@@ -30,6 +30,7 @@ from spend.client import MAX_RETRIES, OpenAIClient
 from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings
 from spend.ratelimit import RateLimiter
 from spend.sources import make_client, make_source
+from spend.sources.admin import USAGE_BUCKETS_PER_PAGE, window_blocks
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID
 
@@ -138,7 +139,7 @@ PERSISTENT = [
         "admin",
         "/v1/organization/usage/completions",
         dict(kind="negative_count"),
-        ["results[0].input_tokens is -5", "the bucket of {start}"],
+        ["results[0].input_tokens is -5", "the bucket of {block}"],  # the window's first day
     ),
     ("admin", "/v1/organization/costs", dict(kind="wrong_shape"), ["instead of a page of costs"]),
     ("admin", "/v1/organization/usage/completions", "loop", ["OpenAI's pages of", "loop"]),
@@ -164,7 +165,8 @@ def test_fetch__a_bad_answer_that_persists_is_one_clear_line_then_recovers(
     assert code == 1 and out == ""
     line = one_error_line(err)
     for needle in needles:
-        assert needle.format(start=start, end=end) in line, line
+        block = window_blocks(start, end, USAGE_BUCKETS_PER_PAGE)[0][0]
+        assert needle.format(start=start, end=end, block=block) in line, line
     assert "usage rows cached" not in err
     # recovery: the server answers well again; the same command, nothing deleted, is exact
     fake_openai.configure(cursor_loop=False)

@@ -12,7 +12,8 @@ from spend import errors
 from spend.config import Settings
 from spend.jobs import JobRegistry
 from spend.schema import validate
-from spend.sources import AdminSource, make_client, make_source, requests_for_range
+from spend.sources import AdminSource, admin, make_client, make_source, requests_for_range
+from spend.sources.base import epoch
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
@@ -40,7 +41,8 @@ def source_for(
 def test_legacy__org_wide_plan_is_one_request_a_day_plus_users(fake_openai, tmp_path):
     source, _ = source_for(fake_openai, tmp_path)
     plan = source.plan(fake_openai.days[-10], fake_openai.days[-1])
-    assert plan.total == 11 == requests_for_range(10, source="legacy")
+    days = fake_openai.days
+    assert plan.total == 11 == requests_for_range(days[-10], days[-1], source="legacy")
     assert plan.missing == 11
     assert plan.eta_seconds == pytest.approx(11 * 60 / 6000)
     assert fake_openai.count() == 0  # planning an org-wide fetch asks nothing
@@ -185,15 +187,39 @@ def test_source__bad_ranges_are_clear(fake_openai, tmp_path, start_offset, end_o
         source.plan(today + timedelta(days=start_offset), today + timedelta(days=end_offset))
 
 
-def test_admin__plan_is_ceil_days_over_31_per_endpoint(fake_openai, tmp_path):
+def test_admin__plan_is_one_request_per_endpoint_and_aligned_block(fake_openai, tmp_path):
     fake_openai.reset(days=70)
     source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
     assert isinstance(source, AdminSource)
-    plan = source.plan(fake_openai.days[0], fake_openai.days[-1])
+    start, end = fake_openai.days[0], fake_openai.days[-1]
+    plan = source.plan(start, end)
     usage = [r for r in plan.requests if r.kind.startswith("usage:")]
-    assert len(usage) == 10 * math.ceil(70 / 31)
-    assert len([r for r in plan.requests if r.kind == "costs"]) == 1
-    assert plan.total == requests_for_range(70, source="admin")
+    blocks = admin.window_blocks(start, end, 31)
+    assert len(blocks) in (math.ceil(70 / 31), math.ceil(70 / 31) + 1)  # at most one more
+    assert len(usage) == 10 * len(blocks)
+    windows = sorted({dict(r.params)["start_time"] for r in usage})
+    assert windows == [epoch(first) for first, _ in blocks]
+    costs = len(admin.window_blocks(start, end, 180))
+    assert len([r for r in plan.requests if r.kind == "costs"]) == costs
+    assert plan.total == requests_for_range(start, end, source="admin")
+
+
+def test_admin__a_rolling_range_asks_tomorrow_only_for_what_is_not_final(fake_openai, tmp_path):
+    """Windows are blocks counted from 2020-01-01, not from the range's start: the 90 days ending
+    tomorrow reuse every finished window the 90 days ending today stored (windows counted from the
+    start would all move by a day, and be asked again)."""
+    fake_openai.reset(days=100)
+    source, clock = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
+    today = fake_openai.days[-1]
+    source.fetch(source.plan(today - timedelta(days=89), today))
+    clock.advance(86_400)
+    plan = source.plan(today - timedelta(days=88), today + timedelta(days=1))
+    cached = dict(zip(plan.requests, plan.cached, strict=True))
+    final = [r for r in plan.requests if r.kind.startswith("usage:") and r.final]
+    assert len(final) >= 10  # at least one finished block per endpoint
+    assert all(cached[r] for r in final)
+    assert all(not r.final for r, stored in cached.items() if not stored)
+    assert plan.missing <= 2 + 10 * 2 + 1  # lists, the unfinished blocks, costs
 
 
 def test_admin__totals_through_pages_equal_the_servers(fake_openai, tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from spend import pricing
@@ -104,14 +105,21 @@ def make_source(
 
 
 def requests_for_range(
-    days: int, *, source: str, users: int = 0, per_user: bool = False, projects: int = 0
+    start: date,
+    end: date,
+    *,
+    source: str,
+    users: int = 0,
+    per_user: bool = False,
+    projects: int = 0,
 ) -> int:
-    """The request count a cold fetch needs, e.g. legacy 30 days org-wide -> 31 (users list +
-    30 days)."""
+    """The request count a cold fetch of [start, end] needs, e.g. legacy 30 days org-wide -> 31
+    (users list + 30 days); admin windows are aligned blocks (``admin.window_blocks``)."""
     if source == "legacy":
+        days = (end - start).days + 1
         return LegacySource.cold_requests(days, users=users, per_user=per_user)
     if source == "admin":
-        return admin.cold_requests(days, projects=projects)
+        return admin.cold_requests(start, end, projects=projects)
     return 0
 
 

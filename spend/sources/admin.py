@@ -11,7 +11,6 @@ name ids (users, projects, each project's keys). Costs ``amount.value`` is read 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
@@ -46,7 +45,7 @@ from spend.normalize import (
     utc_day,
 )
 from spend.schema import conform, empty_frame
-from spend.sources.base import PlannedRequest, Refused, Source, day_range, epoch
+from spend.sources.base import PlannedRequest, Refused, Source, epoch
 
 #: Admin usage endpoints (API-NOTES §2) and the finest group_by each allows.
 ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
@@ -66,6 +65,10 @@ ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
 COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
 USAGE_BUCKETS_PER_PAGE = 31  # usage, bucket_width=1d: the API's maximum
 COST_BUCKETS_PER_PAGE = 180  # costs: the API's maximum
+#: Time windows are fixed blocks of a page's days counted from this day (UTC), not from a range's
+#: start: a rolling range ("last 30 days") asks tomorrow for the same finished windows it asked
+#: today, and finds them in the cache. A range may cost one window more for it (DESIGN.md).
+WINDOW_EPOCH = date(2020, 1, 1)
 LIST_PAGE_SIZE = 100
 #: Spend alerts per page (the spec's maximum), and a bound on pages.
 CONTROLS_PAGE_SIZE = 100
@@ -536,19 +539,17 @@ class AdminSource(Source):
     name = "admin"
 
     def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
-        """[start, end] into (start_time, end_time, last day) windows of ``per_page`` days, the
-        end clamped to now."""
+        """[start, end] into the (start_time, end_time, last day) of the aligned blocks of
+        ``per_page`` days that cover it (``window_blocks``), the end clamped to now."""
         now = self.clock()
         clamp = int(now // END_TIME_GRANULARITY * END_TIME_GRANULARITY)
         windows = []
-        days = day_range(start, end)
-        for i in range(0, len(days), per_page):
-            chunk = days[i : i + per_page]
-            t0 = epoch(chunk[0])
-            t1 = min(epoch(chunk[-1] + timedelta(days=1)), clamp)
+        for first, last in window_blocks(start, end, per_page):
+            t0 = epoch(first)
+            t1 = min(epoch(last + timedelta(days=1)), clamp)
             if t1 <= t0:
                 continue
-            windows.append((t0, t1, chunk[-1]))
+            windows.append((t0, t1, last))
         return windows
 
     @staticmethod
@@ -724,10 +725,25 @@ class AdminSource(Source):
         return budgets, notices
 
 
-def cold_requests(days: int, *, projects: int = 0) -> int:
-    """Days into the requests a cold fetch needs, e.g. ``30 -> 13`` (2 lists, 10 usage, 1 costs)."""
-    usage = len(ADMIN_USAGE_GROUP_BY) * math.ceil(days / USAGE_BUCKETS_PER_PAGE)
-    return 2 + usage + math.ceil(days / COST_BUCKETS_PER_PAGE) + projects
+def window_blocks(start: date, end: date, size: int) -> list[tuple[date, date]]:
+    """A range into the blocks covering it, e.g. 2020-01-30..02-02, 31 -> Jan 1-31, Feb 1-Mar 2.
+
+    Blocks of ``size`` days are counted from ``WINDOW_EPOCH``; each is ``(first day, last day)``.
+    """
+    first = (start - WINDOW_EPOCH).days // size
+    last = (end - WINDOW_EPOCH).days // size
+    return [
+        (WINDOW_EPOCH + timedelta(days=k * size), WINDOW_EPOCH + timedelta(days=(k + 1) * size - 1))
+        for k in range(first, last + 1)
+    ]
+
+
+def cold_requests(start: date, end: date, *, projects: int = 0) -> int:
+    """A range into the requests a cold fetch needs, e.g. 30 days inside one block of 31 ->
+    ``13`` (2 lists, 10 usage, 1 costs); 30 days across two -> ``23``."""
+    usage = len(ADMIN_USAGE_GROUP_BY) * len(window_blocks(start, end, USAGE_BUCKETS_PER_PAGE))
+    costs = len(window_blocks(start, end, COST_BUCKETS_PER_PAGE))
+    return 2 + usage + costs + projects
 
 
 # --------------------------------------------------------------------------------------------
@@ -852,6 +868,7 @@ __all__ = [
     "END_TIME_GRANULARITY",
     "LIST_PAGE_SIZE",
     "USAGE_BUCKETS_PER_PAGE",
+    "WINDOW_EPOCH",
     "admin_api_keys_to_frame",
     "admin_costs_to_frame",
     "admin_projects_to_frame",
@@ -860,6 +877,7 @@ __all__ = [
     "admin_usage_to_frame",
     "admin_users_to_frame",
     "cold_requests",
+    "window_blocks",
     "iter_buckets",
     "iter_list_items",
 ]
