@@ -224,6 +224,36 @@ def test_sidebar__a_long_fetch_on_the_apps_key_needs_a_say_so(
     assert fake_openai.count(path_prefix="/v1/usage") == 0  # nothing long started by itself
 
 
+def test_sidebar__only_who_may_start_a_long_fetch_may_stop_it(fake_openai):
+    """Stop ends a fetch for everyone watching it: on the app's key without sign-in, a visitor who
+    could not have started the long fetch sees its progress, but no Stop."""
+    base = dict(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        **LONG,
+    )
+    starter = app(**base, SPEND_ALLOW_LONG_FETCH="true")
+    starter.query_params["range"] = "last_30_days"
+    starter.run()
+    starter.sidebar.button(key="confirm_fetch").click().run()
+    try:
+        assert [job for job in REGISTRY.jobs() if job.running]
+        visitor = app(**base)
+        visitor.query_params["range"] = "last_30_days"
+        visitor.run()
+        starter.run()
+        for at in (starter, visitor):
+            no_exceptions(at)
+            assert at.sidebar.get("progress"), "the fetch's progress is shown to both"
+        assert [b.key for b in starter.sidebar.button if b.key == "stop_fetch"] == ["stop_fetch"]
+        assert not [b for b in visitor.sidebar.button if b.key == "stop_fetch"]
+    finally:
+        for job in REGISTRY.jobs():
+            job.stop()
+            assert job.wait(30)
+
+
 def test_pages__a_read_only_cache_is_shown_and_nothing_is_fetched(fake_openai, monkeypatch):
     import streamlit as st
 

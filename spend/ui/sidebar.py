@@ -156,8 +156,9 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
     stored = plan.total - plan.missing
     partial = loaded.result is not None and loaded.result.partial
     if job is not None and (job.running or (partial and job.error is None and not job.stopped)):
-        # also when the job ended after this run read the cache: the fragment reruns once
-        _progress(loaded.job_key, controls)
+        # also when the job ended after this run read the cache: the fragment reruns once. Stop
+        # ends the fetch for everyone watching it: only someone who may start it may stop it.
+        _progress(loaded.job_key, controls and loaded.long_fetch)
     elif plan.missing:
         eta = format_duration(plan.eta_seconds)
         st.caption(
@@ -197,9 +198,9 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
 
 
 @st.fragment(run_every=2)
-def _progress(key: tuple | None, controls: bool) -> None:
-    """Live progress of the background fetch; redraws the page as answers arrive and once it
-    ends."""
+def _progress(key: tuple | None, may_stop: bool) -> None:
+    """Live progress of the background fetch (and its Stop button with ``may_stop``); redraws the
+    page as answers arrive and once it ends."""
     job = REGISTRY.get(key) if key else None
     if job is None:
         return
@@ -231,7 +232,7 @@ def _progress(key: tuple | None, controls: bool) -> None:
             f":material/hourglass_top: waiting {state.waiting_seconds:.0f} s for OpenAI's rate "
             "limit"
         )
-    if controls:
+    if may_stop:
         st.button("Stop", key="stop_fetch", icon=":material/stop_circle:", on_click=job.stop)
 
 
