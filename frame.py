@@ -7,7 +7,7 @@ frame).
 
 import streamlit as st
 
-from spend.ui import auth, warmup
+from spend.ui import auth, startup
 
 st.set_page_config(page_title="OpenAI Spend", page_icon=":material/payments:", layout="wide")
 
@@ -42,7 +42,7 @@ page = st.navigation(PAGES)
 # The heavy part (pandas, prices, the data) is imported once the frame is drawn: on a cold start
 # the navigation shows at once instead of after a couple of seconds of imports, which the server's
 # warm-up has usually done by now (it is waited for: no module is imported by two threads at once).
-warmup.wait()
+startup.wait()
 from spend.ui import sidebar  # noqa: E402
 
 view = sidebar.render()

@@ -2,12 +2,13 @@
 starts it; every browser session runs ``frame.py`` (page config, the sign-in gate, navigation, the
 shared sidebar, then the chosen page).
 
-The one thing this adds to running ``frame.py`` directly is the warm-up: the heavy imports start
-with the server instead of in the first visitor's run (``spend.ui.warmup``).
+What this adds to running ``frame.py`` directly happens once, when the server starts
+(``spend.ui.startup``): the heavy imports begin at once instead of in the first visitor's run, and
+malloc keeps two arenas instead of up to 16, so memory stays flat however many sessions come.
 """
 
 import streamlit as st
 
-from spend.ui import warmup
+from spend.ui import startup
 
-app = st.App("frame.py", lifespan=warmup.lifespan)
+app = st.App("frame.py", lifespan=startup.lifespan)

@@ -906,9 +906,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ]
                 _say(request_table(requests))
                 _say(
-                    "\nminimum: legacy 1 users list + days (x users); admin 2 + 10*ceil(days/31) + "
-                    "ceil(days/180) "
-                    "+ projects.\nwarm <10 min: a new client while every stored answer is fresh "
+                    "\nminimum: legacy 1 users list + days (x users); admin 2 + 10 x the 31-day "
+                    "blocks the range touches + the 180-day blocks + projects (blocks counted from "
+                    "2020-01-01).\nwarm <10 min: a new client while every stored answer is fresh "
                     "(none is asked for "
                     "again).\nwarm >10 min: a new client after the non-final answers expired "
                     "(cache clock +10 min): "

@@ -1,5 +1,5 @@
 """The server's entry (``streamlit_app.py``): an ``st.App`` serving ``frame.py`` whose lifespan
-starts the warm-up imports; the frame waits for them before its own."""
+caps malloc's arenas and starts the warm-up imports; the frame waits for them before its own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spend.ui import warmup
+from spend.ui import startup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def fresh(monkeypatch):
     """The module's once-per-process flags, cleared for one test."""
-    monkeypatch.setattr(warmup, "_started", threading.Event())
-    monkeypatch.setattr(warmup, "_done", threading.Event())
-    return warmup
+    monkeypatch.setattr(startup, "_started", threading.Event())
+    monkeypatch.setattr(startup, "_done", threading.Event())
+    monkeypatch.setattr(startup, "limit_malloc_arenas", lambda: True)  # not this test process
+    return startup
 
 
 def test_entry__streamlit_run_finds_an_app_serving_the_frame():
@@ -36,7 +37,7 @@ def test_entry__streamlit_run_finds_an_app_serving_the_frame():
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["frame.py", "spend.ui.warmup"]
+    assert out.stdout.split() == ["frame.py", "spend.ui.startup"]
 
 
 def test_warmup__wait_without_a_warmup_returns_at_once(fresh):
@@ -51,7 +52,7 @@ def test_warmup__lifespan_imports_the_modules_once_and_wait_sees_them_done(fresh
         gate.wait(5)
         imported.append(name)
 
-    monkeypatch.setattr(warmup.importlib, "import_module", fake_import)
+    monkeypatch.setattr(startup.importlib, "import_module", fake_import)
 
     async def serve():
         async with fresh.lifespan(app=None):
@@ -60,15 +61,15 @@ def test_warmup__lifespan_imports_the_modules_once_and_wait_sees_them_done(fresh
             assert fresh.wait(timeout=5) is True
 
     asyncio.run(serve())
-    assert imported == list(warmup.MODULES)
-    assert fresh.start() is None and imported == list(warmup.MODULES)  # once per process
+    assert imported == list(startup.MODULES)
+    assert fresh.start() is None and imported == list(startup.MODULES)  # once per process
 
 
 def test_warmup__a_failing_import_is_logged_and_never_blocks_the_frame(fresh, monkeypatch, caplog):
     def broken(name):
         raise ImportError(f"no module named {name}")
 
-    monkeypatch.setattr(warmup.importlib, "import_module", broken)
+    monkeypatch.setattr(startup.importlib, "import_module", broken)
     thread = fresh.start(("missing_module",))
     thread.join(5)
     assert fresh.wait(timeout=0) is True
@@ -77,10 +78,28 @@ def test_warmup__a_failing_import_is_logged_and_never_blocks_the_frame(fresh, mo
 
 def test_warmup__the_modules_exist_and_load_in_a_fresh_process():
     code = (
-        "import sys; from spend.ui import warmup; warmup.start().join(120); "
-        "print(all(m in sys.modules for m in warmup.MODULES))"
+        "import sys; from spend.ui import startup; startup.start().join(120); "
+        "print(all(m in sys.modules for m in startup.MODULES))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "True", out.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, "True"), ({"MALLOC_ARENA_MAX": "4"}, "False")],  # whoever started it set their own
+)
+def test_arenas__capped_in_a_fresh_process_unless_the_environment_says(environ, expected):
+    import os
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | environ
+    code = "from spend.ui import startup; print(startup.limit_malloc_arenas())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == expected
