@@ -34,6 +34,9 @@ class FetchJob:
     serial: int = field(default_factory=lambda: next(_SERIALS))  # unlike id(), never reused
     thread: threading.Thread | None = None
     error: SpendError | None = None
+    #: started by itself, held to the auto-start bound (``expand_limit``): short, so anyone who may
+    #: fetch may stop it; a longer fetch was asked for by someone who may start it
+    bounded: bool = False
 
     @property
     def running(self) -> bool:
@@ -88,6 +91,7 @@ class JobRegistry:
                     now=self.clock(),
                     rate_per_min=plan.rate_per_min,
                 ),
+                bounded=expand_limit is not None,
             )
             self._jobs[key] = job
             job.thread = threading.Thread(

@@ -226,7 +226,8 @@ def test_sidebar__a_long_fetch_on_the_apps_key_needs_a_say_so(
 
 def test_sidebar__only_who_may_start_a_long_fetch_may_stop_it(fake_openai):
     """Stop ends a fetch for everyone watching it: on the app's key without sign-in, a visitor who
-    could not have started the long fetch sees its progress, but no Stop."""
+    could not have started the long fetch sees its progress, but no Stop (a short fetch, which
+    starts by itself for anyone, has a Stop for anyone: test_browser's background fetch)."""
     base = dict(
         OPENAI_API_KEY=LEGACY_KEY,
         OPENAI_ORG_ID=ORG_ID,

@@ -157,8 +157,9 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
     partial = loaded.result is not None and loaded.result.partial
     if job is not None and (job.running or (partial and job.error is None and not job.stopped)):
         # also when the job ended after this run read the cache: the fragment reruns once. Stop
-        # ends the fetch for everyone watching it: only someone who may start it may stop it.
-        _progress(loaded.job_key, controls and loaded.long_fetch)
+        # ends the fetch for everyone watching it: only someone who may start it may stop it (a
+        # short one starts by itself for anyone who may fetch; a long one needs the say-so).
+        _progress(loaded.job_key, controls and (job.bounded or loaded.long_fetch))
     elif plan.missing:
         eta = format_duration(plan.eta_seconds)
         st.caption(
