@@ -101,8 +101,11 @@ else:
                 "used": e["percent"] / 100,
                 "spent": e["spent_usd"],
                 "budget": e["budget_usd"],
-                "forecast": None if closed else e["forecast_usd"],
-                "crosses": pd.to_datetime(e["crossing_date"]),
+                # text, so an empty cell reads "–" like the others (a grid shows None as "None")
+                "forecast": fmt.usd(e["forecast_usd"])
+                if e["forecast_usd"] is not None and not closed
+                else "–",
+                "crosses": e["crossing_date"] or "–",
                 "crossed": ", ".join(f"{p:g} %" for p in e["crossed"]) or "–",
                 "band": (
                     "month closed"
@@ -128,8 +131,8 @@ else:
             "used": st.column_config.ProgressColumn("Used", format="percent", min_value=0.0),
             "spent": st.column_config.NumberColumn("Spent", format="dollar"),
             "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-            "forecast": st.column_config.NumberColumn("Forecast", format="dollar"),
-            "crosses": st.column_config.DateColumn("Crosses on", format="YYYY-MM-DD"),
+            "forecast": "Forecast",
+            "crosses": "Crosses on",
             "crossed": "Thresholds crossed",
             "band": "80 % band",
             "scope": "Scope",
