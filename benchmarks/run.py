@@ -180,6 +180,8 @@ def non_final_requests(
     if source == "admin":
 
         def recent_windows(size: int) -> int:  # blocks whose last day is not final yet
+            if end < cutoff:  # a range that is over asks for its blocks cut at its end: final
+                return 0
             return sum(1 for last in blocks(start, end, size) if last >= cutoff)
 
         return (

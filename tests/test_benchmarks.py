@@ -143,8 +143,10 @@ def test_first_non_final_day__is_48_hours_after_the_days_end(now, expected):
         ("admin", D(2026, 1, 9), D(2026, 3, 10), NOW, 0, False, 3, 16),  # older blocks: final
         # Feb 10, 12:00: the block Jan 10-Feb 9 ends on a day that is not final yet (Feb 8 is)
         ("admin", D(2026, 1, 20), D(2026, 2, 10), NOW - timedelta(days=28), 0, False, 3, 26),
-        ("admin", D(2026, 1, 1), D(2026, 3, 1), NOW, 0, False, 3, 16),  # its block ends Mar 12
-        ("admin", D(2025, 12, 10), D(2026, 2, 9), NOW, 0, False, 3, 6),  # lists, keys, costs
+        # a range that is over: its last blocks are cut at its end, all final: lists and keys
+        ("admin", D(2026, 1, 1), D(2026, 3, 1), NOW, 0, False, 3, 5),
+        ("admin", D(2025, 12, 10), D(2026, 2, 9), NOW, 0, False, 3, 5),
+        ("admin", D(2026, 1, 1), D(2026, 3, 8), NOW, 0, False, 3, 16),  # Mar 8 is not final
     ],
 )
 def test_non_final_requests__counts_lists_and_recent_days(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import UTC, datetime, timedelta
+from datetime import date as D
 
 import pytest
 
@@ -189,7 +190,7 @@ def test_source__bad_ranges_are_clear(fake_openai, tmp_path, start_offset, end_o
 
 def test_admin__plan_is_one_request_per_endpoint_and_aligned_block(fake_openai, tmp_path):
     fake_openai.reset(days=70)
-    source, _ = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
+    source, clock = source_for(fake_openai, tmp_path, key=ADMIN_KEY, org=None)
     assert isinstance(source, AdminSource)
     start, end = fake_openai.days[0], fake_openai.days[-1]
     plan = source.plan(start, end)
@@ -201,7 +202,7 @@ def test_admin__plan_is_one_request_per_endpoint_and_aligned_block(fake_openai, 
     assert windows == [epoch(first) for first, _ in blocks]
     costs = len(admin.window_blocks(start, end, 180))
     assert len([r for r in plan.requests if r.kind == "costs"]) == costs
-    assert plan.total == requests_for_range(start, end, source="admin")
+    assert plan.total == requests_for_range(start, end, source="admin", now=clock())
 
 
 def test_admin__a_rolling_range_asks_tomorrow_only_for_what_is_not_final(fake_openai, tmp_path):
@@ -380,3 +381,83 @@ def test_jobs__stop_ends_a_rate_limit_wait_at_once_and_sends_nothing_more(fake_o
     assert job.wait(5) and real_time.monotonic() - began < 2
     assert fake_openai.count() == 1 and job.error is None and job.progress.done == 1
     assert not job.progress.finished
+
+
+# --- aligned admin windows ------------------------------------------------------------------------
+
+
+def _at(day, hour=0, minute=0):
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).timestamp()
+
+
+def _days(windows):
+    """(start_time, end_time, last) windows into (first day, day after, last day) dates."""
+    as_day = lambda t: datetime.fromtimestamp(t, tz=UTC).date()  # noqa: E731
+    return [(as_day(t0), as_day(t1), last) for t0, t1, last in windows]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "now", "expected"),
+    [
+        # rolling: the last block runs to now (not final), the earlier one is whole
+        (
+            D(2026, 11, 2),
+            D(2026, 12, 1),
+            _at(D(2026, 12, 1), 12),
+            [
+                (D(2026, 10, 16), D(2026, 11, 16), D(2026, 11, 15)),
+                (D(2026, 11, 16), D(2026, 12, 1), D(2026, 12, 16)),
+            ],
+        ),
+        # over ("last month" on Dec 5): the last block is cut at the range's end, final
+        (
+            D(2026, 11, 1),
+            D(2026, 11, 30),
+            _at(D(2026, 12, 5), 12),
+            [
+                (D(2026, 10, 16), D(2026, 11, 16), D(2026, 11, 15)),
+                (D(2026, 11, 16), D(2026, 12, 1), D(2026, 11, 30)),
+            ],
+        ),
+        # Dec 17 00:05 is in a block not begun by the 10-minute clamp: left out
+        (
+            D(2026, 12, 10),
+            D(2026, 12, 17),
+            _at(D(2026, 12, 17), 0, 5),
+            [
+                (D(2026, 11, 16), D(2026, 12, 17), D(2026, 12, 16)),
+            ],
+        ),
+    ],
+    ids=["rolling", "over", "block-not-begun"],
+)
+def test_admin__time_windows_are_blocks_cut_at_now_or_at_a_final_end(start, end, now, expected):
+    from spend.cache import is_final
+
+    windows = admin.time_windows(start, end, 31, now=now)
+    assert _days(windows)[: len(expected)] == expected and len(windows) == len(expected)
+    moment = datetime.fromtimestamp(now, tz=UTC)
+    if is_final(end, moment):
+        assert all(is_final(last, moment) for _, _, last in windows)
+    assert admin.cold_requests(start, end, now=now) == 2 + 10 * len(windows) + len(
+        admin.time_windows(start, end, 180, now=now)
+    )
+
+
+def test_admin__rows_and_notices_outside_the_range_are_left_out():
+    """A window is a block reaching beyond the range: what lies outside is neither shown nor
+    counted in a notice (a foreign-currency row a month earlier says nothing)."""
+    first, inside = epoch(D(2026, 11, 1)), epoch(D(2026, 11, 20))
+
+    def bucket(start_time, currency):
+        amount = {"value": "2.50", "currency": currency}
+        result = {"object": "organization.costs.result", "amount": amount, "line_item": "x"}
+        return {"object": "bucket", "start_time": start_time, "results": [result]}
+
+    pages = [{"object": "page", "data": [bucket(first, "eur"), bucket(inside, "usd")]}]
+    everything = admin.admin_costs_to_frame(pages)
+    assert everything.attrs["non_usd_currencies"] == {"eur": 1} and len(everything) == 2
+    days = (D(2026, 11, 15), D(2026, 11, 30))
+    mine = admin.admin_costs_to_frame(pages, days=days)
+    assert mine.attrs["non_usd_currencies"] == {} and len(mine) == 1
+    assert mine["cost_usd"].tolist() == [2.5]

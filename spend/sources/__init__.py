@@ -112,14 +112,16 @@ def requests_for_range(
     users: int = 0,
     per_user: bool = False,
     projects: int = 0,
+    now: float | None = None,
 ) -> int:
     """The request count a cold fetch of [start, end] needs, e.g. legacy 30 days org-wide -> 31
-    (users list + 30 days); admin windows are aligned blocks (``admin.window_blocks``)."""
+    (users list + 30 days); admin windows are aligned blocks (``admin.time_windows``; ``now``,
+    the planner's clock, leaves out a block not begun yet)."""
     if source == "legacy":
         days = (end - start).days + 1
         return LegacySource.cold_requests(days, users=users, per_user=per_user)
     if source == "admin":
-        return admin.cold_requests(start, end, projects=projects)
+        return admin.cold_requests(start, end, projects=projects, now=now)
     return 0
 
 

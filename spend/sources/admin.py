@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -195,7 +195,10 @@ def _to_flag(value: Any) -> bool | None:
 
 
 def iter_buckets(
-    pages: Iterable[dict], what: str, errors: Errors = "coerce"
+    pages: Iterable[dict],
+    what: str,
+    errors: Errors = "coerce",
+    days: tuple[date, date] | None = None,
 ) -> Iterable[tuple[pd.Timestamp, list]]:
     """Admin ``page`` bodies into (UTC day, results) per bucket, e.g. one page of 2 buckets -> 2
     pairs.
@@ -206,7 +209,11 @@ def iter_buckets(
     :param pages: decoded page bodies (``{"object": "page", "data": [bucket, ...], ...}``)
     :param what: endpoint, for messages
     :param errors: policy for unreadable buckets
+    :param days: only the buckets of these days (first, last) are read: a window is a fixed block
+        that may reach beyond the range asked for, and what lies outside is neither shown nor
+        counted in a notice
     """
+    first, last = (pd.Timestamp(d) for d in days) if days else (None, None)
     for page in pages:
         body = require_dict(page, f"{what} page")
         buckets = body.get("data")
@@ -225,6 +232,8 @@ def iter_buckets(
                     raise MalformedResponseError(
                         f"{what} page holds a bucket without a readable start_time: {bucket!r:.80}"
                     )
+                continue
+            if first is not None and not first <= day <= last:
                 continue
             results = bucket.get("results")
             yield day, results if isinstance(results, list) else []
@@ -289,7 +298,11 @@ def add_split(splits: dict[tuple, list], key: tuple, parts: list[int | None]) ->
 
 
 def admin_usage_to_frame(
-    kind: str, pages: Iterable[dict], *, errors: Errors = "coerce"
+    kind: str,
+    pages: Iterable[dict],
+    *,
+    errors: Errors = "coerce",
+    days: tuple[date, date] | None = None,
 ) -> pd.DataFrame:
     """Admin ``/organization/usage/{kind}`` pages into the usage table, e.g. completions buckets ->
     one row per day x group.
@@ -307,6 +320,7 @@ def admin_usage_to_frame(
         web_search_calls
     :param pages: decoded page bodies
     :param errors: ``"coerce"`` or ``"raise"`` (unreadable numbers/buckets, unknown result objects)
+    :param days: only these days (first, last) are read (``iter_buckets``)
     """
     check_errors(errors)
     if kind not in ADMIN_KINDS:
@@ -320,7 +334,8 @@ def admin_usage_to_frame(
     per_bucket: dict[tuple, list] = {}
     splits: dict[tuple, list] = {}  # (day, *dims) -> ADMIN_SPLIT_FIELDS sums (None: never given)
     skipped: Counter[str] = Counter()
-    for bucket_index, (day, results) in enumerate(iter_buckets(pages, f"usage/{kind}", errors)):
+    buckets = iter_buckets(pages, f"usage/{kind}", errors, days)
+    for bucket_index, (day, results) in enumerate(buckets):
         for result in results:
             if not isinstance(result, dict):
                 if errors == "raise":
@@ -367,7 +382,9 @@ def admin_usage_to_frame(
 _COST_KEY = ("date", "project_id", "api_key_id", "line_item", "currency")
 
 
-def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") -> pd.DataFrame:
+def admin_costs_to_frame(
+    pages: Iterable[dict], *, errors: Errors = "coerce", days: tuple[date, date] | None = None
+) -> pd.DataFrame:
     """Admin ``/organization/costs`` pages into billed usage rows, e.g. ``{"amount": {"value":
     "12.50"}} -> cost_usd 12.5``.
 
@@ -381,13 +398,14 @@ def admin_costs_to_frame(pages: Iterable[dict], *, errors: Errors = "coerce") ->
 
     :param pages: decoded page bodies
     :param errors: ``"coerce"`` or ``"raise"``
+    :param days: only these days (first, last) are read (``iter_buckets``)
     """
     check_errors(errors)
     groups: dict[tuple, Decimal | None] = {}
     skipped = 0
     unreadable = 0
     foreign: Counter[str] = Counter()
-    for day, results in iter_buckets(pages, "costs", errors):
+    for day, results in iter_buckets(pages, "costs", errors, days):
         for result in results:
             obj = result.get("object") if isinstance(result, dict) else type(result).__name__
             if not isinstance(result, dict) or (
@@ -539,18 +557,9 @@ class AdminSource(Source):
     name = "admin"
 
     def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
-        """[start, end] into the (start_time, end_time, last day) of the aligned blocks of
-        ``per_page`` days that cover it (``window_blocks``), the end clamped to now."""
-        now = self.clock()
-        clamp = int(now // END_TIME_GRANULARITY * END_TIME_GRANULARITY)
-        windows = []
-        for first, last in window_blocks(start, end, per_page):
-            t0 = epoch(first)
-            t1 = min(epoch(last + timedelta(days=1)), clamp)
-            if t1 <= t0:
-                continue
-            windows.append((t0, t1, last))
-        return windows
+        """[start, end] into (start_time, end_time, last day) windows: the aligned blocks of
+        ``per_page`` days that cover it (``time_windows``)."""
+        return time_windows(start, end, per_page, now=self.clock())
 
     @staticmethod
     def _list(path: str, params: tuple, kind: str, label: str = "") -> PlannedRequest:
@@ -634,7 +643,7 @@ class AdminSource(Source):
             elif request.kind == "api_keys":
                 key_pages[request.label] = pages
             elif request.kind == "costs":
-                frames.append(admin_costs_to_frame(pages))
+                frames.append(admin_costs_to_frame(pages, days=(start, end)))
                 currencies = frames[-1].attrs.get("non_usd_currencies") or {}
                 if currencies:
                     notices.append(
@@ -648,7 +657,7 @@ class AdminSource(Source):
                     )
             elif request.kind.startswith("usage:"):
                 kind = request.kind.split(":", 1)[1]
-                frames.append(admin_usage_to_frame(kind, pages))
+                frames.append(admin_usage_to_frame(kind, pages, days=(start, end)))
                 if frames[-1].attrs.get("skipped"):
                     notices.append(
                         f"{frames[-1].attrs['skipped']} {kind} results of a shape this app does "
@@ -738,12 +747,45 @@ def window_blocks(start: date, end: date, size: int) -> list[tuple[date, date]]:
     ]
 
 
-def cold_requests(start: date, end: date, *, projects: int = 0) -> int:
+def time_windows(start: date, end: date, size: int, *, now: float) -> list[tuple[int, int, date]]:
+    """A range into the (start_time, end_time, last day) of its windows, e.g. Nov 2-Dec 1 2026 by
+    31 -> (Oct 16, Nov 16, Nov 15), (Nov 16, Dec 1 now, Dec 16).
+
+    Each window is a block of ``window_blocks``, so tomorrow's rolling range asks for the same
+    finished windows as today's. Two ends are cut: at ``now`` (rounded down to
+    ``END_TIME_GRANULARITY``; a block not begun by then is left out), and at the range's end when
+    that day is final: a range that is over ("last month" a week later) then asks for final
+    windows, kept for good, instead of a block still running past today.
+    """
+    clamp = int(now // END_TIME_GRANULARITY * END_TIME_GRANULARITY)
+    moment = datetime.fromtimestamp(now, tz=UTC)
+    over = is_final(end, moment)
+    windows = []
+    for first, last in window_blocks(start, end, size):
+        if over and last > end:
+            last = end
+        t0 = epoch(first)
+        t1 = min(epoch(last + timedelta(days=1)), clamp)
+        if t1 <= t0:
+            continue
+        windows.append((t0, t1, last))
+    return windows
+
+
+def cold_requests(start: date, end: date, *, projects: int = 0, now: float | None = None) -> int:
     """A range into the requests a cold fetch needs, e.g. 30 days inside one block of 31 ->
-    ``13`` (2 lists, 10 usage, 1 costs); 30 days across two -> ``23``."""
-    usage = len(ADMIN_USAGE_GROUP_BY) * len(window_blocks(start, end, USAGE_BUCKETS_PER_PAGE))
-    costs = len(window_blocks(start, end, COST_BUCKETS_PER_PAGE))
-    return 2 + usage + costs + projects
+    ``13`` (2 lists, 10 usage, 1 costs); 30 days across two -> ``23``.
+
+    :param now: the planner's clock (Unix seconds); a block that has not begun by then is not
+        asked for (only in the first 10 minutes of a block's first day)
+    """
+    if now is None:
+        usage = len(window_blocks(start, end, USAGE_BUCKETS_PER_PAGE))
+        costs = len(window_blocks(start, end, COST_BUCKETS_PER_PAGE))
+    else:
+        usage = len(time_windows(start, end, USAGE_BUCKETS_PER_PAGE, now=now))
+        costs = len(time_windows(start, end, COST_BUCKETS_PER_PAGE, now=now))
+    return 2 + len(ADMIN_USAGE_GROUP_BY) * usage + costs + projects
 
 
 # --------------------------------------------------------------------------------------------
@@ -877,6 +919,7 @@ __all__ = [
     "admin_usage_to_frame",
     "admin_users_to_frame",
     "cold_requests",
+    "time_windows",
     "window_blocks",
     "iter_buckets",
     "iter_list_items",
