@@ -255,6 +255,36 @@ def test_sidebar__only_who_may_start_a_long_fetch_may_stop_it(fake_openai):
             assert job.wait(30)
 
 
+def test_sidebar__a_short_fetch_anyone_stopped_anyone_may_start_again(fake_openai):
+    """On the app's key without sign-in a short fetch starts by itself, so anyone may stop it, and
+    then start it again (held to the auto-start bound), never stuck behind a say-so."""
+    fake_openai.reset(days=20)
+    base = dict(
+        OPENAI_API_KEY=LEGACY_KEY,
+        OPENAI_ORG_ID=ORG_ID,
+        OPENAI_BASE_URL=fake_openai.base_url,
+        SPEND_RATE_LIMIT_PER_MIN="20",  # 8 requests, ~21 s: under the bound, still running
+    )
+    at = app(**base)
+    at.query_params["range"] = "last_7_days"
+    at.run()
+    try:
+        (job,) = [j for j in REGISTRY.jobs() if j.running]
+        assert job.bounded
+        at.sidebar.button(key="stop_fetch").click().run()
+        assert job.wait(30) and job.stopped
+        at.run()
+        no_exceptions(at)
+        assert any("Fetch stopped" in w.value for w in at.warning)
+        at.sidebar.button(key="confirm_fetch").click().run()
+        (again,) = [j for j in REGISTRY.jobs() if j.running]
+        assert again is not job and again.bounded  # held to the bound: no say-so was given
+    finally:
+        for running in REGISTRY.jobs():
+            running.stop()
+            assert running.wait(30)
+
+
 def test_pages__a_read_only_cache_is_shown_and_nothing_is_fetched(fake_openai, monkeypatch):
     import streamlit as st
 

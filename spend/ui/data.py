@@ -51,11 +51,24 @@ class Loaded:
     #: without SPEND_ALLOW_LONG_FETCH or a signed-in admin); set by the sidebar
     long_fetch: bool = True
 
+    @property
+    def short(self) -> bool:
+        """Whether what is missing fits the auto-start bound: it starts by itself, and whoever
+        may fetch may start it again after a Stop."""
+        return self.plan is not None and self.plan.eta_seconds <= AUTO_START_SECONDS
+
+    @property
+    def may_start(self) -> bool:
+        """Whether this session may start the missing fetch (a short one, or the say-so)."""
+        return self.may_fetch and (self.short or self.long_fetch)
+
 
 def start_fetch(loaded: Loaded) -> None:
-    """The user confirmed a long fetch: start it in the background (no growth bound)."""
+    """The user asked for the fetch: start it in the background, held to the auto-start bound
+    unless this session may start a long one."""
     if loaded.fetcher is not None and loaded.plan is not None and loaded.job_key is not None:
-        REGISTRY.start(loaded.job_key, loaded.fetcher, loaded.plan)
+        bound = None if loaded.long_fetch else AUTO_START_SECONDS
+        REGISTRY.start(loaded.job_key, loaded.fetcher, loaded.plan, expand_limit=bound)
 
 
 def stop_fetch(loaded: Loaded) -> None:

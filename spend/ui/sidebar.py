@@ -156,10 +156,8 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
     stored = plan.total - plan.missing
     partial = loaded.result is not None and loaded.result.partial
     if job is not None and (job.running or (partial and job.error is None and not job.stopped)):
-        # also when the job ended after this run read the cache: the fragment reruns once. Stop
-        # ends the fetch for everyone watching it: only someone who may start it may stop it (a
-        # short one starts by itself for anyone who may fetch; a long one needs the say-so).
-        _progress(loaded.job_key, controls and (job.bounded or loaded.long_fetch))
+        # also when the job ended after this run read the cache: the fragment reruns once
+        _progress(loaded.job_key, controls, loaded.long_fetch)
     elif plan.missing:
         eta = format_duration(plan.eta_seconds)
         st.caption(
@@ -170,7 +168,7 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
         )
         if loaded.read_only:
             st.caption(":material/lock: The cache folder is read-only: nothing is fetched into it.")
-        elif loaded.awaiting_confirmation and controls and loaded.long_fetch:
+        elif loaded.awaiting_confirmation and loaded.may_start:
             st.button(
                 f"Fetch {plan.missing} requests (~{eta})",
                 key="confirm_fetch",
@@ -199,9 +197,14 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
 
 
 @st.fragment(run_every=2)
-def _progress(key: tuple | None, may_stop: bool) -> None:
-    """Live progress of the background fetch (and its Stop button with ``may_stop``); redraws the
-    page as answers arrive and once it ends."""
+def _progress(key: tuple | None, controls: bool, long_fetch: bool) -> None:
+    """Live progress of the background fetch, and its Stop button for who may start it; redraws
+    the page as answers arrive and once it ends.
+
+    Stop ends the fetch for everyone watching it: a short one (it starts by itself, held to the
+    auto-start bound) may be stopped by anyone with ``controls``, a long one only with the say-so
+    (``long_fetch``). Judged on each redraw, on the job running now.
+    """
     job = REGISTRY.get(key) if key else None
     if job is None:
         return
@@ -233,7 +236,7 @@ def _progress(key: tuple | None, may_stop: bool) -> None:
             f":material/hourglass_top: waiting {state.waiting_seconds:.0f} s for OpenAI's rate "
             "limit"
         )
-    if may_stop:
+    if controls and (job.bounded or long_fetch):
         st.button("Stop", key="stop_fetch", icon=":material/stop_circle:", on_click=job.stop)
 
 

@@ -167,7 +167,7 @@ def partial_banner(loaded: Loaded) -> str:
             f"**Read-only cache**: {stored}. The cache folder cannot be written by this app, so "
             "nothing is fetched into it: a scheduled `python -m spend fetch` can."
         )
-    if loaded.awaiting_confirmation and loaded.may_fetch and not loaded.long_fetch:
+    if loaded.awaiting_confirmation and loaded.may_fetch and not loaded.may_start:
         return (
             f"**Not fetched yet**: {stored}. The rest takes longer than the app fetches on its own "
             "key by itself: an admin signed in, or `SPEND_ALLOW_LONG_FETCH=true`, can start it; "
