@@ -101,11 +101,9 @@ else:
                 "used": e["percent"] / 100,
                 "spent": e["spent_usd"],
                 "budget": e["budget_usd"],
-                # text, so an empty cell reads "–" like the others (a grid shows None as "None")
-                "forecast": fmt.usd(e["forecast_usd"])
-                if e["forecast_usd"] is not None and not closed
-                else "–",
-                "crosses": e["crossing_date"] or "–",
+                # a closed month's forecast is its total; a number, so the column sorts as money
+                "forecast": e["spent_usd"] if closed else e["forecast_usd"],
+                "crosses": e["crossing_date"] or "–",  # ISO text sorts as dates; never "None"
                 "crossed": ", ".join(f"{p:g} %" for p in e["crossed"]) or "–",
                 "band": (
                     "month closed"
@@ -131,7 +129,7 @@ else:
             "used": st.column_config.ProgressColumn("Used", format="percent", min_value=0.0),
             "spent": st.column_config.NumberColumn("Spent", format="dollar"),
             "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-            "forecast": "Forecast",
+            "forecast": st.column_config.NumberColumn("Forecast", format="dollar"),
             "crosses": "Crosses on",
             "crossed": "Thresholds crossed",
             "band": "80 % band",
