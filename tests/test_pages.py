@@ -539,6 +539,45 @@ def test_budgets__secrets_budgets_measured_on_the_demo_month():
     assert metric(at, "Nearest budget").value.endswith("of $100.00")
 
 
+def test_budgets__the_page_shows_the_report_python_m_spend_alerts_evaluates():
+    """The Overview's month-end step and the Budgets page's spikes-and-savings step, joined, are
+    the one report ``alerts.evaluate`` gives the cron command for the same table and budgets."""
+    from spend.alerts import evaluate
+    from spend.budgets import budgets_from_secrets
+
+    table = {"budget": [{"scope": "organization", "monthly_usd": 100}]}
+    at = app(budgets=table)
+    at.run()
+    at.switch_page(BUDGETS).run()
+    no_exceptions(at)
+    as_of = today() - timedelta(days=1)
+    report = evaluate(demo_frame(), budgets_from_secrets(table), as_of, app_url="/")
+    (entry,) = report["budgets"]
+    shown = at.dataframe[0].value
+    assert shown["spent"][0] == entry["spent_usd"] and shown["used"][0] == entry["percent"] / 100
+    saved = metric(at, "Saved by cached input").value
+    assert saved == fmt.usd(report["savings_usd"]["cached_input"])
+    assert metric(at, "Input tokens cached").value == fmt.pct(report["cached_input_share"])
+    spikes = len(report["spikes"]) + len(report["newcomers"])
+    assert len(at.dataframe) == 1 + (report["spikes"] != []) + (report["newcomers"] != [])
+    assert spikes or any("No spike" in c.value for c in at.caption)
+
+
+def test_filters__options_are_computed_once_when_nothing_is_chosen(monkeypatch):
+    """Four filters, none chosen: they all offer the same table's choices, computed once."""
+    calls = []
+    real = analysis.options
+    monkeypatch.setattr(analysis, "options", lambda frame: calls.append(len(frame)) or real(frame))
+    at = app()
+    at.run()
+    no_exceptions(at)
+    assert len(calls) == 1
+    at.sidebar.multiselect(key="filter_models").select(at.sidebar.multiselect[0].options[0]).run()
+    # one model chosen: the three other filters narrow to it alike (one more computation), the
+    # models filter itself keeps offering every model (the first, cached)
+    assert len(calls) == 2 and calls[1] < calls[0]
+
+
 def test_budgets__a_malformed_secrets_budget_is_one_clear_message():
     at = app(budgets={"budget": [{"scope": "planet", "monthly_usd": 10}]})
     at.run()
