@@ -4,7 +4,8 @@ shared sidebar, then the chosen page).
 
 What this adds to running ``frame.py`` directly happens once, when the server starts
 (``spend.ui.startup``): the heavy imports begin at once instead of in the first visitor's run, and
-malloc keeps two arenas instead of up to 16, so memory stays flat however many sessions come.
+malloc keeps two arenas instead of up to 8 per core, so memory stays flat however many
+sessions come.
 """
 
 import streamlit as st

@@ -57,10 +57,10 @@ PAGES = ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")
 ADMIN_USAGE_ENDPOINTS = 10
 USAGE_DAYS_PER_REQUEST = 31
 COST_DAYS_PER_REQUEST = 180
-#: Admin windows are fixed blocks of those days counted from this day (DESIGN.md), not from the
-#: range's start.
+#: Admin windows are fixed blocks of those days counted from this day, not from the range's start
+#: (the team's DESIGN.md).
 WINDOW_EPOCH = date(2020, 1, 1)
-#: A day is final once it ended 48 h ago (DESIGN.md); newer answers are asked for again.
+#: A day is final once it ended 48 h ago (the team's DESIGN.md); newer answers are asked for again.
 #: Requests per minute for the request-count runs: high enough that the limiter never matters.
 UNTHROTTLED_PER_MIN = 1_000_000.0
 #: The limiter rate for the wall-time run (the fake itself is unlimited).

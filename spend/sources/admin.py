@@ -67,7 +67,8 @@ USAGE_BUCKETS_PER_PAGE = 31  # usage, bucket_width=1d: the API's maximum
 COST_BUCKETS_PER_PAGE = 180  # costs: the API's maximum
 #: Time windows are fixed blocks of a page's days counted from this day (UTC), not from a range's
 #: start: a rolling range ("last 30 days") asks tomorrow for the same finished windows it asked
-#: today, and finds them in the cache. A range may cost one window more for it (DESIGN.md).
+#: today, and finds them in the cache. A range may cost one window more for it (the team's
+#: DESIGN.md).
 WINDOW_EPOCH = date(2020, 1, 1)
 LIST_PAGE_SIZE = 100
 #: Spend alerts per page (the spec's maximum), and a bound on pages.
