@@ -8,17 +8,14 @@ section there turns sign-in on without a real identity provider. The sign-in rou
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from spend.jobs import REGISTRY
-from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
+from tests.apptest_support import ROOT, TIMEOUT, admin_secrets, app, legacy_secrets
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY
 
-ROOT = Path(__file__).resolve().parents[1]
 RAW_DATA = str(ROOT / "app_pages" / "raw_data.py")
-TIMEOUT = 90
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "cookie_secret": "not-a-real-secret-just-for-apptest",
@@ -32,14 +29,6 @@ BOSS = {"is_logged_in": True, "email": "boss@acme.com", "email_verified": True, 
 WARNING_TEXT = "Anyone with this link sees this organization's spend"
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit")
-
-
-def app(user: dict | None = None, **secrets) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=TIMEOUT)
-    at.user = dict(user) if user is not None else {}
-    for name, value in secrets.items():
-        at.secrets[name] = value
-    return at
 
 
 def public_warnings(at: AppTest) -> list[str]:
@@ -87,9 +76,7 @@ def test_warning__key_in_env_on_every_page(monkeypatch):
 def test_warning__admin_key_against_the_fake_server(fake_openai):
     fake_openai.reset(days=5)
     at = app(
-        OPENAI_ADMIN_KEY=ADMIN_KEY,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **admin_secrets(fake_openai),
     )
     at.run()
     assert len(public_warnings(at)) == 1
@@ -333,10 +320,7 @@ def _on_the_apps_key(fake_openai, user) -> AppTest:
     at = app(
         user,
         auth=AUTH,
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
         **ACCESS,
     )
     at.query_params["range"] = "last_7_days"

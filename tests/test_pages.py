@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -22,15 +21,14 @@ from spend.dates import preset_range
 from spend.export import to_csv
 from spend.jobs import REGISTRY
 from spend.sources import make_source
+from tests.apptest_support import ROOT, admin_secrets, app, legacy_secrets, no_exceptions
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     str(ROOT / "app_pages" / name)
     for name in ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")
 ]
 BUDGETS = str(ROOT / "app_pages" / "budgets.py")
-TIMEOUT = 90
 
 
 pytestmark = pytest.mark.usefixtures(
@@ -40,13 +38,6 @@ pytestmark = pytest.mark.usefixtures(
 
 def today() -> date:
     return datetime.now(UTC).date()
-
-
-def app(**secrets) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=TIMEOUT)
-    for name, value in secrets.items():
-        at.secrets[name] = value
-    return at
 
 
 def run_until_complete(at: AppTest, tries: int = 20) -> AppTest:
@@ -65,10 +56,6 @@ def run_until_complete(at: AppTest, tries: int = 20) -> AppTest:
 def url_values(at: AppTest, name: str) -> list[str]:
     value = at.query_params[name]
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def no_exceptions(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def metric(at: AppTest, prefix: str):
@@ -217,9 +204,7 @@ def test_users__table_and_one_users_detail():
 def test_pages__admin_source_shows_billed_and_estimated(fake_openai):
     fake_openai.reset(days=70)
     at = app(
-        OPENAI_ADMIN_KEY=ADMIN_KEY,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **admin_secrets(fake_openai),
     )
     run_until_complete(at)
     no_exceptions(at)
@@ -238,10 +223,7 @@ def test_pages__admin_source_shows_billed_and_estimated(fake_openai):
 
 def test_pages__legacy_source_totals_equal_the_servers(fake_openai):
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
@@ -327,10 +309,7 @@ def test_pages__error_states_show_a_message_not_a_traceback(
 def test_pages__empty_legacy_answers_say_so(fake_openai):
     fake_openai.reset(legacy_empty=True)
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
@@ -341,10 +320,7 @@ def test_pages__empty_legacy_answers_say_so(fake_openai):
 
 def test_pages__the_key_is_never_in_the_url_or_shown(fake_openai):
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     run_until_complete(at)
     assert all(LEGACY_KEY not in str(v) for v in at.query_params.values())
@@ -379,10 +355,7 @@ def test_pages__large_demo_renders_every_page_within_altairs_row_limit():
 
 def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_openai):
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
@@ -430,10 +403,7 @@ def test_frame__an_error_keeps_the_filters_in_the_sidebar_and_the_link(fake_open
     monkeypatch.setattr("spend.client.MAX_DELAY", 0.0)
     monkeypatch.setattr("spend.client.INITIAL_DELAY", 0.0)
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
     run_until_complete(at)
@@ -589,9 +559,7 @@ def test_budgets__a_malformed_secrets_budget_is_one_clear_message():
 def test_budgets__admin_shows_openais_limits_read_only_and_billed_basis(fake_openai):
     fake_openai.reset(days=60, spend_limit_cents=5_000_000, spend_alert_cents=(10_000,))
     at = app(
-        OPENAI_ADMIN_KEY=ADMIN_KEY,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **admin_secrets(fake_openai),
     )
     run_until_complete(at)
     at.switch_page(BUDGETS).run()
@@ -675,10 +643,7 @@ def test_month_to_date__on_the_first_the_month_has_just_begun(monkeypatch, fake_
     fake_openai.reset(days=20, end_date=first - timedelta(days=1))
     monkeypatch.setattr("spend.ui.data.utc_today", lambda: first)
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "month_to_date"
     run_until_complete(at)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from spend.config import Settings
 from spend.jobs import REGISTRY
 from spend.sources import FetchProgress, make_client, make_source
+from tests.apptest_support import app, legacy_secrets
 from tests.clock import FakeClock
 from tests.fake_openai import LEGACY_KEY, ORG_ID
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -90,13 +87,7 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
 
     monkeypatch.setattr(OpenAIClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 1.0)
-    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=60)
-    at.secrets.update(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
-    )
+    at = app(timeout=60, **legacy_secrets(fake_openai))
     at.query_params["range"] = "last_7_days"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -128,13 +119,7 @@ def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, f
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 0.2)
     sessions = []
     for _ in range(2):
-        at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=60)
-        at.secrets.update(
-            OPENAI_API_KEY=LEGACY_KEY,
-            OPENAI_ORG_ID=ORG_ID,
-            OPENAI_BASE_URL=fake_openai.base_url,
-            SPEND_RATE_LIMIT_PER_MIN="60000",
-        )
+        at = app(timeout=60, **legacy_secrets(fake_openai))
         at.query_params["range"] = "last_7_days"
         at.run()
         assert not at.exception

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from spend import formatting as fmt
 from spend.jobs import REGISTRY
+from tests.apptest_support import ROOT, admin_secrets, app, legacy_secrets, no_exceptions, settled
 from tests.fake_openai import (
-    ADMIN_KEY,
     ECHOED_SECRETS,
     HOSTILE,
     LEGACY_KEY,
@@ -28,36 +27,9 @@ from tests.fake_openai import (
 from tests.test_auth import ACCESS, AUTH, BOSS
 from tests.test_layout import registered_pages
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 90
 OTHER_ORG = "org-SomeoneElse0000000000"
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit")
-
-
-def app(**secrets) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=TIMEOUT)
-    for name, value in secrets.items():
-        at.secrets[name] = value
-    return at
-
-
-def settled(at: AppTest) -> AppTest:
-    """Run, and rerun while a background fetch is still filling the page."""
-    at.run()
-    for _ in range(20):
-        jobs = [job for job in REGISTRY.jobs() if job.running]
-        if not jobs:
-            break
-        for job in jobs:
-            job.wait(10)
-        at.run()
-    at.run()
-    return at
-
-
-def no_exceptions(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def markdown_texts(at: AppTest) -> list[str]:
@@ -121,9 +93,7 @@ def test_pages__hostile_names_render_as_text_on_every_page(fake_openai):
     fake_openai.configure(rename=hostile_renames(fake_openai.world))
     at = settled(
         app(
-            OPENAI_ADMIN_KEY=ADMIN_KEY,
-            OPENAI_BASE_URL=fake_openai.base_url,
-            SPEND_RATE_LIMIT_PER_MIN="60000",
+            **admin_secrets(fake_openai),
         )
     )
     no_exceptions(at)
@@ -145,10 +115,7 @@ def test_pages__an_error_that_echoes_the_key_is_shown_redacted(fake_openai, monk
     monkeypatch.setattr("spend.client.MAX_DELAY", 0.0)
     fake_openai.fail_next(1, kind="echo_auth")
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
     at.run()  # the first request (the users list) is refused, echoing the key
@@ -172,10 +139,7 @@ def test_pages__an_error_that_echoes_the_key_is_shown_redacted(fake_openai, monk
 
 def test_sidebar__the_apps_key_is_never_sent_with_a_typed_org_id(fake_openai):
     at = app(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
     at.run()
@@ -291,10 +255,7 @@ def test_pages__a_read_only_cache_is_shown_and_nothing_is_fetched(fake_openai, m
     from tests.test_failures import _read_only
 
     secrets = dict(
-        OPENAI_API_KEY=LEGACY_KEY,
-        OPENAI_ORG_ID=ORG_ID,
-        OPENAI_BASE_URL=fake_openai.base_url,
-        SPEND_RATE_LIMIT_PER_MIN="60000",
+        **legacy_secrets(fake_openai),
     )
     at = app(**secrets)
     at.query_params["range"] = "last_7_days"
