@@ -50,6 +50,22 @@ POLL_INTERVAL = 0.2
 ROWS_RE = re.compile(r"([\d,]+)\s+rows?\b")
 
 
+#: CI asks for the browser tests (``.ci/run``): then a missing browser fails them instead of
+#: skipping. Read at import: the autouse ``clean_environ`` fixture removes SPEND_* inside tests.
+REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
+
+
+def require_browser(chromium: str = CHROMIUM) -> None:
+    """Skip the calling test with the reason no browser test can run here, or fail it when CI
+    asked for the browser (``SPEND_REQUIRE_BROWSER=1``); nothing when one can run."""
+    import pytest
+
+    if reason := browser_unavailable(chromium):
+        if REQUIRE_BROWSER:
+            pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+
+
 def browser_unavailable(chromium: str = CHROMIUM) -> str | None:
     """Why no browser test can run here (chromium or playwright missing), or None when one can."""
     if not Path(chromium).exists():

@@ -10,6 +10,10 @@
 
 - ``clean_environ`` (autouse): removes every ``OPENAI_*`` and ``SPEND_*`` variable, so a developer's
   own key can never reach a test, and points ``SPEND_CACHE_DIR`` at a fresh temporary folder.
+
+- ``browser`` (module): one headless Debian chromium driven by Playwright (never ``playwright
+  install``) for the browser tests; missing chromium or playwright skips them with the reason, or
+  fails them under ``SPEND_REQUIRE_BROWSER=1`` (``browser_support.require_browser``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import os
 
 import pytest
+
+from tests import browser_support as bs  # imported now: it reads SPEND_REQUIRE_BROWSER at import
 
 pytest_plugins = ["tests.fake_openai"]
 
@@ -44,3 +50,14 @@ def fresh_streamlit():
     clear()
     yield
     clear()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    bs.require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()

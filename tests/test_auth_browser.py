@@ -2,8 +2,8 @@
 
 Fixture roles:
 
-- ``browser`` (module): one headless chromium at /usr/bin/chromium, as in ``tests/test_browser.py``
-  (skipped when missing, a failure when ``SPEND_REQUIRE_BROWSER=1`` was set at import time).
+- ``browser`` (module, ``conftest.py``): one headless chromium at /usr/bin/chromium (skipped when
+  missing, a failure when ``SPEND_REQUIRE_BROWSER=1`` was set at import time).
 - ``idp`` (module): ``oidc-provider-mock`` on 127.0.0.1 with the users in ``USERS``; its authorize
   page signs in whichever ``sub`` is typed, with that user's claims in the ID token.
 - ``signed_app`` (module): ``streamlit run streamlit_app.py`` on demo data, with a secrets file of
@@ -28,7 +28,6 @@ import pytest
 
 from tests import browser_support as bs
 
-REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 UPDATE_SCREENSHOTS = os.environ.get("SPEND_UPDATE_SCREENSHOTS") == "1"
 DOC_SCREENSHOTS = bs.ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 900}
@@ -62,21 +61,6 @@ USERS = {
 ACCESS = {"SPEND_ALLOWED_DOMAINS": "acme.com", "SPEND_ADMINS": "boss@acme.com"}
 
 browser_test = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = bs.browser_unavailable()
-    if reason:
-        if REQUIRE_BROWSER:
-            pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

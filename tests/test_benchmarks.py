@@ -25,8 +25,6 @@ from tests.clock import FakeClock
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
-#: Read at import: the autouse clean_environ fixture removes SPEND_* before each test.
-REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 
 
 # --- first principles -----------------------------------------------------------------------------
@@ -730,10 +728,7 @@ def test_summarize_switches__an_exception_fails_the_view():
 
 @pytest.mark.browser
 def test_browser_benchmark__quick_small_run_measures_every_part_and_leaves_no_process(tmp_path):
-    if reason := browser_support.browser_unavailable():
-        if REQUIRE_BROWSER:
-            pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
+    browser_support.require_browser()
     before = browser.descendants(browser.process_parents(), os.getpid())
     config = browser.default_config("small", quick=True)
     config.workdir = tmp_path

@@ -3,10 +3,9 @@ loopback.
 
 Fixture roles:
 
-- ``browser`` (module): one headless chromium at /usr/bin/chromium (never ``playwright install``).
-  Missing chromium or playwright skips these tests with the reason, or fails them when the
-  environment had ``SPEND_REQUIRE_BROWSER=1`` at import time (CI sets it; the autouse
-  ``clean_environ`` fixture removes SPEND_* inside tests, hence the import-time read).
+- ``browser`` (module, ``conftest.py``): one headless chromium at /usr/bin/chromium (never
+  ``playwright install``). Missing chromium or playwright skips these tests with the reason, or
+  fails them when the environment had ``SPEND_REQUIRE_BROWSER=1`` at import time (CI sets it).
 - ``demo_app`` (module): ``streamlit run streamlit_app.py`` with no key (demo data) and a cache in a
 tmp dir.
 - ``admin_app`` (module, used by one test): the fake OpenAI server (``python -m tests.fake_openai``)
@@ -35,7 +34,6 @@ from spend.schema import COLUMNS
 from tests import browser_support as bs
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
-REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 DOC_SCREENSHOTS = bs.ROOT / "docs" / "screenshots"
 #: Read at import: the autouse clean_environ fixture removes SPEND_* before each test.
 UPDATE_SCREENSHOTS = os.environ.get("SPEND_UPDATE_SCREENSHOTS") == "1"
@@ -103,31 +101,6 @@ CONTENT_HEIGHT_JS = """() => Math.max(
         .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))"""
 
 browser_test = pytest.mark.browser
-
-
-def _unavailable(reason: str):
-    """Skip with the reason, or fail when CI asked for the browser (SPEND_REQUIRE_BROWSER=1)."""
-    if REQUIRE_BROWSER:
-        pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(bs.CHROMIUM).exists():
-        _unavailable(
-            f"{bs.CHROMIUM} is missing (apt-get install chromium; never `playwright install`)"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable(
-            "the playwright package is not installed (pip install -r requirements-dev.txt)"
-        )
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

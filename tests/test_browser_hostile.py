@@ -18,25 +18,9 @@ from tests.test_layout import registered_pages
 
 pytestmark = pytest.mark.browser
 
-REQUIRE_BROWSER = os.environ.get("SPEND_REQUIRE_BROWSER") == "1"
 TIMEOUT_MS = 60_000
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(bs.CHROMIUM).exists() or bs.browser_unavailable():
-        reason = bs.browser_unavailable() or f"{bs.CHROMIUM} is missing"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"SPEND_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=bs.CHROMIUM, args=list(bs.CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
