@@ -46,6 +46,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from spend import errors
+from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
     Measure,
@@ -227,18 +228,13 @@ def evaluate(
     :param spike_days: days ending at ``as_of`` checked for spikes and newcomers
     :param app_url: the app's address, for links (``SPEND_APP_URL``)
     """
-    frame = up_to(frame, as_of)
+    frame = filter_usage(frame, end=as_of)  # only the days up to as_of count
     return report_of(
         as_of,
         budget_entries(frame, budgets, as_of, app_url=app_url),
         watch(frame, as_of, overrides=overrides, spike_days=spike_days, app_url=app_url),
         notices=notices,
     )
-
-
-def up_to(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """The usage table's rows up to and including ``as_of`` (the days a report counts)."""
-    return frame.loc[(frame["date"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
 
 
 def budget_entries(
@@ -265,8 +261,7 @@ def watch(
     """Spikes, newcomers and savings (``frame`` already cut at ``as_of``): the report's other
     part, e.g. ``{"spikes": [...], "newcomers": [...], "savings_usd": {...}, ...}``."""
     first = as_of - timedelta(days=spike_days - 1)
-    month = frame.loc[(frame["date"] >= pd.Timestamp(month_start(as_of))).to_numpy(dtype=bool)]
-    saved = savings(month, overrides=overrides)
+    saved = savings(filter_usage(frame, start=month_start(as_of)), overrides=overrides)
     return {
         "spikes": spike_entries(find_spikes(frame, start=first, end=as_of), app_url=app_url),
         "newcomers": spike_entries(find_newcomers(frame, start=first, end=as_of), app_url=app_url),

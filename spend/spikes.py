@@ -27,6 +27,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from spend.analysis import filter_usage
+
 #: Dimension -> (id column, name columns in order of preference).
 DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "user": ("user_id", ("user_name", "user_email")),
@@ -152,7 +154,7 @@ def find_spikes(
     :param floor_usd: a fixed money floor; None: ``floor_share`` of the org's typical day
     :param floor_share: the floor as a share of the org's median day over the same window
     """
-    usage = _usage(frame.loc[(frame["date"] <= pd.Timestamp(end)).to_numpy(dtype=bool)])
+    usage = _usage(filter_usage(frame, end=end))
     if usage.empty:
         return _empty()
     days = pd.date_range(usage["date"].min(), pd.Timestamp(end), freq="D")
@@ -217,7 +219,7 @@ def find_newcomers(
     its money that day, ``typical_usd`` 0. Needs ``min_prior`` days of table history before the
     day (the table's first days would make everything new).
     """
-    usage = _usage(frame.loc[(frame["date"] <= pd.Timestamp(end)).to_numpy(dtype=bool)])
+    usage = _usage(filter_usage(frame, end=end))
     if usage.empty:
         return _empty()
     data_start = usage["date"].min()

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from spend import alerts, errors
+from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
     budgets_from_secrets,
@@ -137,7 +138,7 @@ def _month(
 ) -> tuple[list[dict[str, Any]], Forecast, str, pd.Series]:
     """The budgets' entries, the organization's month-end forecast, its money basis and this
     month's spend per day."""
-    until = alerts.up_to(_frame, as_of)
+    until = filter_usage(_frame, end=as_of)
     entries = alerts.budget_entries(until, list(budgets), as_of, app_url="/")
     basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
     first = min(loaded_from, month_start(as_of))
@@ -149,7 +150,7 @@ def _month(
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _watch(token: tuple, as_of: date, *, _frame: pd.DataFrame, _prices: Any) -> dict[str, Any]:
     """Spikes, newcomers and savings."""
-    return alerts.watch(alerts.up_to(_frame, as_of), as_of, overrides=_prices, app_url="/")
+    return alerts.watch(filter_usage(_frame, end=as_of), as_of, overrides=_prices, app_url="/")
 
 
 def nearest_budget(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
