@@ -34,7 +34,8 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from spend.config import Settings
-from spend.forecast import SCORED_FROM_DAY, backtest, backtest_summary, month_bounds
+from spend.dates import month_bounds
+from spend.forecast import SCORED_FROM_DAY, backtest, backtest_summary
 from spend.sources import make_source
 
 #: The issue's targets.

@@ -118,9 +118,11 @@ def _same_days_last_month(first: date, last: date) -> tuple[date, date]:
     return start, min(start + (last - first), before_end)
 
 
-def _month_end(day: date) -> date:
-    """A day into the last day of its month, e.g. ``Feb 10, 2024 -> Feb 29, 2024``."""
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+def month_bounds(day: date) -> tuple[date, date]:
+    """A day into its month's first and last day, e.g. 2025-02-12 -> (2025-02-01, 2025-02-28)."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
 
 
 def comparison(preset: str, start: date, end: date, today: date) -> Comparison:
@@ -136,7 +138,7 @@ def comparison(preset: str, start: date, end: date, today: date) -> Comparison:
     if last_complete < start:
         return Comparison(None, None, partial, "no complete day yet")
     current = (start, last_complete)
-    if preset == "last_month" or (start.day == 1 and end == _month_end(end) and end < today):
+    if preset == "last_month" or (start.day == 1 and end == month_bounds(end)[1] and end < today):
         previous_end = start - timedelta(days=1)
         previous = (previous_end.replace(day=1), previous_end)
         return Comparison(current, previous, partial, f"{start:%B} vs {previous_end:%B}")

@@ -29,6 +29,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from spend.dates import month_bounds
+
 #: Under this many days of history there is no forecast ("not enough history yet").
 MIN_HISTORY_DAYS = 7
 #: Weekday factors need this much history (3 weeks: every weekday seen three times).
@@ -69,13 +71,6 @@ class Forecast:
     seasonal: bool = False  # weekday factors used
     path: tuple[float, ...] = ()  # forecast per remaining day, as_of + 1 .. month end
     band_from: str = "none"  # "backtest" (residual ratios) | "noise" (too few) | "none"
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    """A day into its month's first and last day, e.g. 2025-02-12 -> (2025-02-01, 2025-02-28)."""
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
 
 
 def complete_series(daily: pd.Series, as_of: date) -> pd.Series:

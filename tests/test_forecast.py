@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spend.dates import month_bounds
 from spend.forecast import (
     MIN_HISTORY_DAYS,
     backtest,
@@ -15,7 +16,6 @@ from spend.forecast import (
     complete_series,
     crossing_date,
     forecast_month,
-    month_bounds,
     ratio_band,
     t_quantile,
     weekday_factors,
