@@ -43,9 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from spend import normalize, pricing
-from spend.cache import FINAL_AFTER, NON_FINAL_TTL
+from spend.cache import NON_FINAL_TTL
 from spend.config import Settings
-from spend.dates import DEFAULT_PRESET, preset_range, previous_period
+from spend.dates import DEFAULT_PRESET, FINAL_AFTER, preset_range, previous_period
+from spend.schema import with_provider
 from spend.sources import Plan, Source, make_client, make_source
 from spend.sources.legacy import legacy_usage_to_frame, legacy_users_to_frame
 
@@ -423,7 +424,7 @@ def demo_build(
     frame = legacy_usage_to_frame(payloads, source="demo")
     frame = normalize.join_users(frame, legacy_users_to_frame(users_payload))
     t3 = timer()
-    frame = pricing.attach_prices(frame)
+    frame = with_provider(pricing.attach_prices(frame), "openai")
     t4 = timer()
     row = DemoBuildRow(
         size=size,

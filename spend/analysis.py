@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spend.cache import FINAL_AFTER
-from spend.dates import as_day, previous_period
+from spend.dates import FINAL_AFTER, as_day, previous_period
 
 #: Sidebar/filter sentinel and label for org-level rows (no user).
 NO_USER = "(no user)"

@@ -1,9 +1,10 @@
-"""The disk cache of API responses, and when a response is final.
+"""The disk cache of API responses: it stores answers; the sources say which are final.
 
 Keys are ``sha256(endpoint, normalized params, credential fingerprint)``: never the key itself, so
 neither the cache key nor anything on disk holds a secret (requests-cache ``cache_keys.py``).
-A response about days that ended more than 48 h ago is final and kept forever; anything newer
-expires after ``NON_FINAL_TTL`` seconds and is fetched again.
+An answer stored as final (the source decides: ``spend.dates.is_final`` for days that ended more
+than 48 h ago) is kept forever; any other expires after ``NON_FINAL_TTL`` seconds and is fetched
+again.
 
 The files are private: every folder is created 0700 and every file 0600 (they hold usage and
 e-mails). A cache folder that cannot be written but holds answers is read as it is (display and
@@ -24,7 +25,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,6 @@ try:  # POSIX; elsewhere the cross-process lock is a no-op (the in-process regis
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-#: A day's data stops changing this long after it ended (API-NOTES §2: recent buckets are revised).
-FINAL_AFTER = timedelta(hours=48)
 #: How long a response about a not-yet-final day is reused before it is fetched again.
 NON_FINAL_TTL = 10 * 60
 
@@ -92,15 +90,6 @@ def cache_key(endpoint: str, params: Any, fingerprint: str) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(material.encode()).hexdigest()
-
-
-def is_final(last_day: date, now: datetime) -> bool:
-    """A UTC day into whether its data is final at ``now``, e.g. ``is_final(date(2024,1,1),
-    datetime(2024,1,4, tzinfo=utc)) -> True``."""
-    day_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return now - day_end >= FINAL_AFTER
 
 
 #: A non-final answer is kept this long after it went stale, as a fallback for showing data

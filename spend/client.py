@@ -1,4 +1,10 @@
-"""The one place that touches the network.
+"""The one place that touches the network, for any provider: HTTP, not OpenAI.
+
+Everything provider-specific is declared by the source as an ``Api``: the base URL, the headers
+that authenticate a request, how a failing status and its body become a message naming the setting
+to fix, how a request is described in messages, and how many buckets a paged answer can hold. The
+validators of its answers come with each request (``validate``); its rate limit with the
+``RateLimiter`` it is given; when an answer is final with each request (``final``).
 
 Layers, each doing one job (httpx's shape)::
 
@@ -22,7 +28,7 @@ read and, if bad, dropped and asked again. A fetcher takes the request's cross-p
 The retry policy is named constants plus two pure functions (``should_retry``, ``retry_delay``),
 as in openai-python's ``_constants.py``/``_base_client.py``. Time and transport are injected
 (``session``, ``sleep``, ``clock``) so tests never wait. The API key is only ever in the
-``Authorization`` header: never in a URL, a log line, an exception or the cache.
+headers the ``Api`` declares: never in a URL, a log line, an exception or the cache.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +50,6 @@ import requests
 
 from spend import errors
 from spend.cache import ResponseCache, cache_key, normalize_params, query_items
-from spend.config import check_base_url, check_credential
 from spend.errors import redact
 from spend.ratelimit import RateLimiter
 
@@ -59,16 +64,10 @@ MAX_RETRY_AFTER = 120.0
 TIMEOUT = (10.0, 60.0)
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
-KEYS_URL = "https://platform.openai.com/api-keys"
-ADMIN_KEYS_URL = "https://platform.openai.com/settings/organization/admin-keys"
-ORG_SETTINGS_URL = "https://platform.openai.com/settings/organization/general"
-
 #: A body validator (``spend.shapes``): returns nothing, or raises MalformedResponseError.
 Validator = Callable[[Any], None]
 #: A broken chain of pages is asked again from its first page this many times.
 CHAIN_RETRIES = 1
-#: Seconds in a bucket of each ``bucket_width`` (API-NOTES §2).
-BUCKET_SECONDS = {"1d": 86_400, "1h": 3_600, "1m": 60}
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -127,86 +126,6 @@ def retry_delay(
     return base * (1 - 0.25 * rand())
 
 
-def _error_message(body: Any, secrets: Iterable[str | None] = ()) -> str | None:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        message = body["error"].get("message")
-        return redact(str(message), secrets) if message else None
-    return None
-
-
-def error_for_status(
-    status: int,
-    body: Any,
-    *,
-    request_id: str | None,
-    endpoint: str,
-    org_id: str | None = None,
-    attempts: int = 1,
-    secrets: Iterable[str | None] = (),
-) -> errors.ApiError:
-    """A final HTTP status into the error class and a message that says what to fix.
-
-    :param secrets: values to cut from anything OpenAI's message echoes (the key itself)
-    """
-    detail = _error_message(body, secrets)
-    said = f' OpenAI said: "{detail}"' if detail else ""
-    org = org_id or "the organization"
-    kw = dict(status_code=status, request_id=request_id, body=body, endpoint=endpoint)
-    if status == 401:
-        return errors.AuthError(
-            f"The API key was rejected (401): check it on {KEYS_URL}.{said}", **kw
-        )
-    if status == 403:
-        if detail and "api.usage.read" in detail or (detail and "scope" in detail.lower()):
-            return errors.PermissionDeniedError(
-                "This needs an admin key (sk-admin-...), which a project or user key is not (403: "
-                "missing "
-                f"scope api.usage.read). An organization owner can create one at {ADMIN_KEYS_URL}.",
-                **kw,
-            )
-        if endpoint.lstrip("/").startswith("organization/"):
-            return errors.PermissionDeniedError(
-                f"This admin key may not read {endpoint} (403). Check that it belongs to the right "
-                f"organization and has read access: {ADMIN_KEYS_URL}.{said}",
-                **kw,
-            )
-        return errors.PermissionDeniedError(
-            f"{org} not found or the key has no access to it (403): check the org id on "
-            f"{ORG_SETTINGS_URL} and that the key belongs to that organization.{said}",
-            **kw,
-        )
-    if status == 404 and endpoint.lstrip("/").startswith("organization/"):
-        return errors.NotFoundError(
-            f"OpenAI does not know {endpoint} (404): an id in it may be deleted, or "
-            f"the API changed.{said}",
-            **kw,
-        )
-    if status == 404:
-        return errors.NotFoundError(
-            f"{org} not found or the key has no access to it (404): check the org id on "
-            f"{ORG_SETTINGS_URL}.{said}",
-            **kw,
-        )
-    if status in (400, 422):
-        return errors.BadRequestError(
-            f"OpenAI refused the request to {endpoint} ({status}).{said}", **kw
-        )
-    if status == 429:
-        return errors.RateLimitError(
-            f"OpenAI's rate limit (429) held through {attempts} attempts. Wait a minute and try "
-            "again, "
-            "or lower SPEND_RATE_LIMIT_PER_MIN." + said,
-            **kw,
-        )
-    if status >= 500:
-        return errors.ServerError(
-            f"OpenAI answered {status} {attempts} time{'s' if attempts != 1 else ''}; try again "
-            f"later.{said}",
-            **kw,
-        )
-    return errors.ApiError(f"Unexpected answer {status} from OpenAI for {endpoint}.{said}", **kw)
-
-
 def describe_body(text: str, content_type: str | None) -> str:
     """A body that is not JSON into a few words, e.g. ``"<html>..." -> "an HTML page"``, ``"" -> "an
     empty body"``."""
@@ -220,19 +139,72 @@ def describe_body(text: str, content_type: str | None) -> str:
     return "a body that is not JSON"
 
 
-def parse_body(response: requests.Response) -> Any:
-    """A response into parsed JSON, or raise MalformedResponseError naming what came instead."""
+def parse_body(response: requests.Response, name: str = "The server") -> Any:
+    """A response into parsed JSON, or raise MalformedResponseError naming what came instead.
+
+    :param name: who answered, for the message (``Api.name``)
+    """
     text = response.text
     try:
         return json.loads(text)
     except ValueError as exc:
         what = describe_body(text, response.headers.get("content-type"))
         raise errors.MalformedResponseError(
-            f"OpenAI answered {response.status_code} with {what} instead of JSON",
+            f"{name} answered {response.status_code} with {what} instead of JSON",
             status_code=response.status_code,
             request_id=response.headers.get("x-request-id"),
             body=text[:200],
         ) from exc
+
+
+def describe_path(path: str, params: Any = None) -> str:
+    """A GET into a few words for messages when its API says nothing better, e.g.
+    ``("/users", {"limit": 100}) -> "/users"``."""
+    return path
+
+
+def no_buckets(params: Mapping[str, Any]) -> int | None:
+    """An API whose paged answers hold no time buckets: no bound from the params."""
+    return None
+
+
+@dataclass(frozen=True)
+class Api:
+    """What the client must know of one provider's HTTP API; the source declares it.
+
+    ``headers`` carry the credential and ``secrets`` the values to cut from every message: neither
+    is ever shown (``repr`` leaves them out) nor part of a cache key.
+    """
+
+    name: str  # who answers, in messages: "OpenAI"
+    base_url: str  # checked, without a trailing slash
+    base_url_setting: str  # the setting that holds it, named when it is wrong or unreachable
+    example_url: str  # what a good one looks like, for that message
+    headers: Mapping[str, str] = field(repr=False)
+    error_for_status: Callable[..., errors.ApiError] = field(repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: a GET into a few words for messages (``describe_path``: the path alone)
+    describe: Callable[[str, Any], str] = describe_path
+    #: the field that names a bucket of a paged answer's ``data`` (a repeat is a loop)
+    bucket_field: str | None = None
+    #: a paged GET's params into how many buckets its answer may hold (None: no bound)
+    bucket_count: Callable[[Mapping[str, Any]], int | None] = no_buckets
+    label: str = ""  # shown in repr beside the URL (an org id), never a secret
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How a paged answer names its next page: the query parameter to send and the body field
+    that holds its value, e.g. ``Cursor("page", "next_page")``."""
+
+    param: str
+    token: str
+
+
+#: The two cursor styles every API here uses (``PlannedRequest.paged`` names one of them):
+#: usage and cost reports (``has_more`` + ``next_page`` into ``page``), and lists (``has_more`` +
+#: ``last_id`` into ``after``).
+CURSORS = {"page": Cursor("page", "next_page"), "after": Cursor("after", "last_id")}
 
 
 @dataclass
@@ -254,15 +226,13 @@ MAX_PAGES = 1_000
 EventHandler = Callable[[str, dict], None]
 
 
-class OpenAIClient:
-    """Authenticated, rate-limited, retrying, disk-cached GETs against the OpenAI API."""
+class HttpClient:
+    """Authenticated, rate-limited, retrying, disk-cached GETs against one provider's ``Api``."""
 
     def __init__(
         self,
         *,
-        api_key: str,
-        org_id: str | None = None,
-        base_url: str,
+        api: Api,
         fingerprint: str,
         cache: ResponseCache | None = None,
         limiter: RateLimiter | None = None,
@@ -273,11 +243,8 @@ class OpenAIClient:
         timeout: tuple[float, float] = TIMEOUT,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        check_credential(api_key, "API key", required=True)
-        check_credential(org_id, "organization id")
-        self._api_key = api_key
-        self.org_id = org_id
-        self.base_url = check_base_url(base_url)
+        self.api = api
+        self.base_url = api.base_url
         self.fingerprint = fingerprint
         self._cache = cache
         self.limiter = limiter
@@ -290,11 +257,12 @@ class OpenAIClient:
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
-        return f"OpenAIClient(base_url={redact(self.base_url)!r}, org_id={self.org_id!r})"
+        label = f", {self.api.label!r}" if self.api.label else ""
+        return f"HttpClient({self.api.name}, {redact(self.base_url)!r}{label})"
 
     def redact(self, text: str) -> str:
         """Text into what may be shown: the key and every secret-looking token cut."""
-        return redact(text, (self._api_key,))
+        return redact(text, self.api.secrets)
 
     @property
     def read_only(self) -> bool:
@@ -305,12 +273,6 @@ class OpenAIClient:
     def cache_lost(self) -> int:
         """How many times the cache folder was found deleted while this client used it."""
         return 0 if self._cache is None else self._cache.lost
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
-        if self.org_id:
-            headers["OpenAI-Organization"] = self.org_id
-        return headers
 
     # -- layer 1: one attempt --------------------------------------------------------------
     def send_once(
@@ -336,7 +298,10 @@ class OpenAIClient:
         _emit(on_event, "request", path=path)
         try:
             return self.session.get(
-                url, params=query_items(params), headers=self._headers(), timeout=self.timeout
+                url,
+                params=query_items(params),
+                headers=dict(self.api.headers),
+                timeout=self.timeout,
             )
         except (
             requests.exceptions.InvalidURL,
@@ -345,14 +310,14 @@ class OpenAIClient:
             requests.exceptions.InvalidHeader,
         ) as exc:  # no retry can help: the settings are wrong
             raise errors.ConfigError(
-                f"OPENAI_BASE_URL {redact(self.base_url)!r} cannot be used "
+                f"{self.api.base_url_setting} {redact(self.base_url)!r} cannot be used "
                 f"({type(exc).__name__}): it must be an http(s) URL such as "
-                "https://api.openai.com/v1."
+                f"{self.api.example_url}."
             ) from exc
         except requests.RequestException as exc:
             raise errors.ApiConnectionError(
                 f"Could not reach {redact(self.base_url)} ({type(exc).__name__}). Check the "
-                "network and OPENAI_BASE_URL."
+                f"network and {self.api.base_url_setting}."
             ) from exc
 
     # -- layer 2: retries and error mapping ----------------------------------------------
@@ -384,18 +349,17 @@ class OpenAIClient:
                 status = response.status_code
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 if status < 400:
-                    body = parse_body(response)
-                    check_shape(path, params, body, validate)
+                    body = parse_body(response, self.api.name)
+                    check_shape(body, validate, what=self._answer_to(path, params))
                     return body
                 body = _json_or_text(response)
-                failure: errors.SpendError = error_for_status(
+                failure: errors.SpendError = self.api.error_for_status(
                     status,
                     body,
                     request_id=headers.get("x-request-id"),
                     endpoint=path,
-                    org_id=self.org_id,
                     attempts=attempt,
-                    secrets=(self._api_key,),
+                    secrets=self.api.secrets,
                 )
                 retryable = should_retry(status, headers)
             except errors.MalformedResponseError as exc:
@@ -436,6 +400,10 @@ class OpenAIClient:
                 self.stats.waited_seconds += delay
                 self.sleep(delay)
 
+    def _answer_to(self, path: str, params: Any) -> str:
+        """A GET into how messages name its answer, e.g. "OpenAI's answer to /usage for ..."."""
+        return f"{self.api.name}'s answer to {self.api.describe(path, params)}"
+
     # -- layer 3: the disk cache ---------------------------------------------------------
     def _key(self, path: str, params: Any = None) -> str:
         return cache_key(path, params, self.fingerprint)
@@ -452,7 +420,7 @@ class OpenAIClient:
         if body is None or validate is None or (self._cache.meta(key) or {}).get("checked"):
             return body
         try:
-            check_shape(path, params, body, validate)
+            check_shape(body, validate, what=self._answer_to(path, params))
         except errors.MalformedResponseError as exc:
             logger.info("stored answer to %s dropped: %s", path, exc)
             with contextlib.suppress(errors.CacheError):
@@ -547,7 +515,7 @@ class OpenAIClient:
                 return self._stored(path, page_params, stale_ok=stale_ok, validate=validate)
 
             try:
-                return walk_pages(path, params, cursor, stored)
+                return self._walk(path, params, cursor, stored)
             except errors.MalformedResponseError as exc:
                 logger.info("stored pages of %s are not a sound chain: %s", path, exc)
                 return None
@@ -567,7 +535,7 @@ class OpenAIClient:
                 )
 
             try:
-                return walk_pages(path, params, cursor, fetched)
+                return self._walk(path, params, cursor, fetched)
             except errors.PaginationError as exc:
                 for page_params in walked:  # nothing of a broken chain is kept
                     with contextlib.suppress(errors.CacheError):
@@ -578,6 +546,25 @@ class OpenAIClient:
                     raise
                 _emit(on_event, "retry", path=path, status=None, delay=0.0, attempt=attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _walk(
+        self,
+        path: str,
+        params: dict[str, Any],
+        cursor: str | None,
+        page: Callable[[dict[str, Any]], Any | None],
+    ) -> list[Any] | None:
+        """``walk_pages`` with this API's names, bucket field and bucket bound."""
+        return walk_pages(
+            path,
+            params,
+            cursor,
+            page,
+            name=self.api.name,
+            what=self.api.describe(path, params),
+            bucket_field=self.api.bucket_field,
+            most_buckets=self.api.bucket_count(params) if cursor == "page" else None,
+        )
 
     def is_stored(
         self,
@@ -616,9 +603,10 @@ class OpenAIClient:
                 )
             except errors.MalformedResponseError:
                 return
-            if following is None or following[cursor] in seen:
+            token = following[CURSORS[cursor].param] if following and cursor else None
+            if following is None or token in seen:
                 return
-            seen.add(following[cursor])
+            seen.add(token)
             params = following
 
     def close(self) -> None:
@@ -645,42 +633,28 @@ def next_page_params(
     """A page and its request params into the params of the next page, or None after the last, e.g.
     ``{"has_more": true, "next_page": "p2"}`` with cursor ``"page"`` -> ``{..., "page": "p2"}``.
 
-    ``cursor="page"``: usage/costs style (``next_page`` into ``page``); ``"after"``: list style
-    (``last_id`` into ``after``). ``has_more`` without a cursor is a MalformedResponseError.
+    ``cursor`` names one of ``CURSORS``: ``"page"``, report style (``next_page`` into ``page``);
+    ``"after"``, list style (``last_id`` into ``after``). ``has_more`` without a cursor is a
+    MalformedResponseError.
     """
     if not isinstance(body, dict) or not body.get("has_more"):
         return None
-    token = body.get("next_page") if cursor == "page" else body.get("last_id")
+    style = CURSORS[cursor]
+    token = body.get(style.token)
     if not token:
         raise errors.MalformedResponseError(
             f"{path} said has_more but gave no cursor", endpoint=path
         )
-    return {**params, cursor: token}
+    return {**params, style.param: token}
 
 
-def describe_request(path: str, params: Any = None) -> str:
-    """A GET into a few words for messages, e.g. ``("/usage", {"date": "2024-05-01"})`` ->
-    ``"/usage for 2024-05-01"``, an admin window -> ``"... for 2024-05-01 to 2024-05-31"``."""
-    given = dict(query_items(params))
-    words = [path]
-    if "date" in given:
-        words.append(f"for {given['date']}")
-    if "user_public_id" in given:
-        words.append(f"(user {given['user_public_id']})")
-    try:
-        start = datetime.fromtimestamp(int(given["start_time"]), tz=UTC).date()
-        end = datetime.fromtimestamp(int(given["end_time"]) - 1, tz=UTC).date()
-    except (KeyError, ValueError, OverflowError, OSError):
-        pass
-    else:
-        words.append(f"for {start}" if start == end else f"for {start} to {end}")
-    return " ".join(words)
-
-
-def check_shape(path: str, params: Any, body: Any, validate: Validator | None) -> None:
+def check_shape(body: Any, validate: Validator | None, *, what: str = "The answer") -> None:
     """A decoded body into nothing when ``validate`` (or, without one, being a JSON object or
     list) accepts it; else MalformedResponseError naming the request, e.g. "OpenAI's answer to
-    /usage for 2024-05-01 is not usable: data[0].n_requests is -5, not a count ..."."""
+    /usage for 2024-05-01 is not usable: data[0].n_requests is -5, not a count ...".
+
+    :param what: how the message names the answer (``HttpClient._answer_to``)
+    """
     try:
         if validate is not None:
             validate(body)
@@ -690,28 +664,30 @@ def check_shape(path: str, params: Any, body: Any, validate: Validator | None) -
             )
     except errors.MalformedResponseError as exc:
         raise errors.MalformedResponseError(
-            f"OpenAI's answer to {describe_request(path, params)} is not usable: {exc.message}",
-            endpoint=path,
+            f"{what} is not usable: {exc.message}",
         ) from exc
 
 
-def page_budget(params: Mapping[str, Any], cursor: str | None) -> tuple[int, int | None]:
-    """A paged GET's params into (most pages, most buckets) its answer may take, e.g. a 31-day
-    window of 1d buckets -> (32, 31); a list (``after`` cursor) -> (MAX_PAGES, None).
+def page_budget(buckets: int | None, cursor: str | None) -> tuple[int, int | None]:
+    """How many buckets a paged answer may hold into (most pages, most buckets), e.g. a 31-day
+    window of 1d buckets: ``31, "page" -> (32, 31)``; a list (``after`` cursor) -> (MAX_PAGES,
+    None).
 
-    Every page of a usage or costs answer holds at least one of the range's buckets (the last may
+    Every page of a usage or cost report holds at least one of the range's buckets (the last may
     be empty), so more pages than buckets + 1, or more buckets than the range holds, is a loop.
     """
-    if cursor == "page":
-        width = BUCKET_SECONDS.get(str(params.get("bucket_width") or "1d"))
-        try:
-            start, end = int(params["start_time"]), int(params["end_time"])
-        except (KeyError, TypeError, ValueError):
-            return MAX_PAGES, None
-        if width and end > start:
-            buckets = math.ceil((end - start) / width)
-            return min(MAX_PAGES, buckets + 1), buckets
+    if cursor == "page" and buckets is not None:
+        return min(MAX_PAGES, buckets + 1), buckets
     return MAX_PAGES, None
+
+
+def _bucket_name(value: Any) -> str:
+    """A bucket's start into a day for messages, e.g. ``1714521600 -> "2024-05-01"``,
+    ``"2024-05-01T00:00:00Z" -> "2024-05-01"``."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC).date().isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(value)[:10] if isinstance(value, str) else str(value)[:40]
 
 
 def walk_pages(
@@ -719,18 +695,27 @@ def walk_pages(
     params: dict[str, Any],
     cursor: str | None,
     page: Callable[[dict[str, Any]], Any | None],
+    *,
+    name: str = "The server",
+    what: str | None = None,
+    bucket_field: str | None = None,
+    most_buckets: int | None = None,
 ) -> list[Any] | None:
     """Follow a GET's cursor through ``page(params)`` (the network, or the disk) into its bodies;
     None as soon as ``page`` gives None.
 
-    Raises PaginationError when a cursor comes back (a loop), a bucket's ``start_time`` repeats
-    (the same days twice would count twice), or the pages or buckets exceed ``page_budget``.
+    Raises PaginationError when a cursor comes back (a loop), a bucket (named by its
+    ``bucket_field``) repeats (the same days twice would count twice), or the pages or buckets
+    exceed ``page_budget(most_buckets, cursor)``.
+
+    :param name: who answers, for messages (``Api.name``); ``what``: the request in a few words
     """
-    most_pages, most_buckets = page_budget(params, cursor)
+    most_pages, most_buckets = page_budget(most_buckets, cursor)
+    style = CURSORS.get(cursor) if cursor else None
     cursors: set[str] = set()
     buckets: set[Any] = set()
     bodies: list[Any] = []
-    what = describe_request(path, params)
+    said = f"{name}'s pages of {what or path}"
     while True:
         body = page(params)
         if body is None:
@@ -738,38 +723,33 @@ def walk_pages(
         bodies.append(body)
         if cursor == "page" and isinstance(body, dict) and isinstance(body.get("data"), list):
             for bucket in body["data"]:
-                start = bucket.get("start_time") if isinstance(bucket, dict) else None
-                if start in buckets:
-                    try:
-                        day = datetime.fromtimestamp(int(start), tz=UTC).date().isoformat()
-                    except (TypeError, ValueError, OverflowError, OSError):
-                        day = str(start)[:40]
+                start = bucket.get(bucket_field) if isinstance(bucket, dict) else None
+                if bucket_field and start in buckets:
                     raise errors.PaginationError(
-                        f"OpenAI's pages of {what} repeat the bucket of {day}: the same days "
+                        f"{said} repeat the bucket of {_bucket_name(start)}: the same days "
                         "would count twice",
                         endpoint=path,
                     )
                 buckets.add(start)
             if most_buckets is not None and len(buckets) > most_buckets:
                 raise errors.PaginationError(
-                    f"OpenAI's pages of {what} hold {len(buckets)} buckets, more than the "
+                    f"{said} hold {len(buckets)} buckets, more than the "
                     f"{most_buckets} its range can hold",
                     endpoint=path,
                 )
-        following = next_page_params(path, params, body, cursor) if cursor else None
-        if following is None:
+        following = next_page_params(path, params, body, cursor) if style else None
+        if following is None or style is None:
             return bodies
-        token = following[cursor]
+        token = following[style.param]
         if token in cursors:
             raise errors.PaginationError(
-                f"OpenAI's pages of {what} loop: the cursor {str(token)[:40]!r} came back",
+                f"{said} loop: the cursor {str(token)[:40]!r} came back",
                 endpoint=path,
             )
         cursors.add(token)
         if len(bodies) >= most_pages:
             raise errors.PaginationError(
-                f"OpenAI's pages of {what} did not end after {most_pages} pages, more than its "
-                "range can take",
+                f"{said} did not end after {most_pages} pages, more than its range can take",
                 endpoint=path,
             )
         params = following

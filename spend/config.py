@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,10 @@ ENV_NAMES = (
     "SPEND_APP_URL",
     "SPEND_ALLOW_LONG_FETCH",
 )
+
+
+#: What a setting's name looks like (an environment variable's): other keys are not settings.
+_SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def _clean(value: object) -> str | None:
@@ -136,6 +141,14 @@ class Settings:
     app_url: str | None = None  # the deployed app's address, for links in alert messages
     #: a fetch longer than the app's auto-start bound may be started on the app's own key
     allow_long_fetch: bool = False
+    #: every other setting the mapping held (``NAME -> text``), for the sources that read their
+    #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
+    values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+
+    def value(self, name: str) -> str | None:
+        """One of the other settings by name, e.g. ``settings.value("ANTHROPIC_ADMIN_KEY")``;
+        None when unset or blank."""
+        return dict(self.values).get(name)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Settings:
@@ -163,6 +176,17 @@ class Settings:
             )
         prices = get("SPEND_PRICES_FILE")
         budgets = get("SPEND_BUDGETS_FILE")
+        others = tuple(
+            sorted(
+                (str(name), text)
+                for name, raw in values.items()
+                if isinstance(raw, (str, int, float))
+                and _SETTING_NAME.fullmatch(str(name))
+                and name not in ENV_NAMES
+                for text in [_clean(raw)]
+                if text is not None
+            )
+        )
         return cls(
             api_key=get("OPENAI_ADMIN_KEY") or get("OPENAI_API_KEY"),
             org_id=get("OPENAI_ORG_ID"),
@@ -175,6 +199,7 @@ class Settings:
             budgets_file=Path(budgets) if budgets else None,
             app_url=get("SPEND_APP_URL"),
             allow_long_fetch=parse_flag(get("SPEND_ALLOW_LONG_FETCH"), "SPEND_ALLOW_LONG_FETCH"),
+            values=others,
         )
 
     @classmethod

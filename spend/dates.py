@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -22,6 +22,19 @@ PRESETS: dict[str, str] = {
     "custom": "Custom",
 }
 DEFAULT_PRESET = "last_30_days"
+
+#: A day's data stops changing this long after it ended (API-NOTES §2: recent buckets are
+#: revised); a source may declare another delay (``Source.final_after``).
+FINAL_AFTER = timedelta(hours=48)
+
+
+def is_final(last_day: date, now: datetime, *, after: timedelta = FINAL_AFTER) -> bool:
+    """A UTC day into whether its data is final at ``now`` (``after`` its end), e.g.
+    ``is_final(date(2024,1,1), datetime(2024,1,4, tzinfo=utc)) -> True``."""
+    day_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now - day_end >= after
 
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:

@@ -55,6 +55,11 @@ def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{name: _escaped(frame[name]) for name in text})
 
 
+def single(column: pd.Series) -> bool:
+    """Whether a column holds at most one distinct value (missing cells aside)."""
+    return column.nunique(dropna=True) <= 1
+
+
 def to_csv(frame: pd.DataFrame) -> str:
     """The usage table into CSV text: schema columns first (the header), dates as YYYY-MM-DD, cells
     escaped.
@@ -64,9 +69,12 @@ def to_csv(frame: pd.DataFrame) -> str:
     rounding each row to the micro-dollar drifted by up to $0.003 over a large organization.
     Written by Arrow's CSV writer (about 5x pandas' on a large table); text is quoted only where
     it must be, missing cells are empty.
+
+    The ``provider`` column is written when the table holds more than one provider: a single
+    provider's export keeps the header it always had.
     """
     columns = [c for c in COLUMNS if c in frame.columns] + [
-        c for c in frame.columns if c not in COLUMNS
+        c for c in frame.columns if c not in COLUMNS and not (c == "provider" and single(frame[c]))
     ]
     out = safe_for_spreadsheet(frame[columns])
     if "date" in out.columns:

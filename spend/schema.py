@@ -42,6 +42,8 @@ COLUMNS: dict[str, str] = {
 
 #: Extra columns some sources fill; kept after COLUMNS when present.
 EXTRA_COLUMNS: dict[str, str] = {
+    # who is paid for the row, e.g. "openai" (``Source.provider``): several sources, one table
+    "provider": "string",
     "batch": "boolean",  # admin completions grouped by batch
     "service_tier": "string",  # admin completions: default, flex, priority (fast reads priority)
     "line_item": "string",  # costs rows
@@ -80,6 +82,14 @@ SOURCES = ("legacy", "admin", "demo")
 COST_BASES = ("estimated", "billed", "unpriced")
 COUNT_COLUMNS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens")
 TEXT_COLUMNS = tuple(name for name, dtype in COLUMNS.items() if dtype == "string")
+
+
+def with_provider(frame: pd.DataFrame, provider: str) -> pd.DataFrame:
+    """A source's table into the same table with its ``provider`` column, e.g. ``"openai"`` on
+    every row that names none yet. Returns a new frame."""
+    if "provider" in frame.columns:
+        return frame.assign(provider=frame["provider"].astype("string").fillna(provider))
+    return frame.assign(provider=pd.Series(provider, index=frame.index, dtype="string"))
 
 
 def empty_frame() -> pd.DataFrame:

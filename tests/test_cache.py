@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from spend.cache import NON_FINAL_TTL, ResponseCache, cache_key, is_final, normalize_params
+from spend.cache import NON_FINAL_TTL, ResponseCache, cache_key, normalize_params
+from spend.dates import is_final
 from tests.clock import FakeClock
 
 

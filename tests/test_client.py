@@ -11,9 +11,10 @@ import pytest
 
 from spend import errors
 from spend.cache import NON_FINAL_TTL, ResponseCache
-from spend.client import MAX_RETRIES, OpenAIClient
+from spend.client import MAX_RETRIES, HttpClient
 from spend.config import Settings
 from spend.ratelimit import RateLimiter
+from spend.sources.openai_api import openai_api
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
@@ -21,10 +22,8 @@ from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 def make(fake, tmp_path, *, key=LEGACY_KEY, org=ORG_ID, clock=None, per_minute=600.0, cache=True):
     clock = clock or FakeClock()
     settings = Settings(api_key=key, org_id=org, base_url=fake.base_url, cache_dir=tmp_path)
-    return OpenAIClient(
-        api_key=key,
-        org_id=org,
-        base_url=fake.base_url,
+    return HttpClient(
+        api=openai_api(key, org, fake.base_url),
         fingerprint=settings.fingerprint,
         cache=ResponseCache(tmp_path, clock=clock) if cache else None,
         limiter=RateLimiter(
@@ -139,9 +138,8 @@ def test_client__persistent_failures_become_clear_errors(
 
 def test_client__connection_refused_is_a_clear_error(tmp_path):
     clock = FakeClock()
-    client = OpenAIClient(
-        api_key=LEGACY_KEY,
-        base_url="http://127.0.0.1:9/v1",
+    client = HttpClient(
+        api=openai_api(LEGACY_KEY, None, "http://127.0.0.1:9/v1"),
         fingerprint="fp",
         sleep=clock.sleep,
         clock=clock,
@@ -243,7 +241,7 @@ def test_client__follows_usage_pages_until_has_more_is_false(fake_openai, tmp_pa
 )
 def test_client__credentials_no_header_can_carry_are_a_clear_error(key, org):
     with pytest.raises(errors.ConfigError, match="not plain ASCII") as info:
-        OpenAIClient(api_key=key, org_id=org, base_url="http://127.0.0.1:9/v1", fingerprint="fp")
+        openai_api(key, org, "http://127.0.0.1:9/v1")
     assert key not in str(info.value)
 
 

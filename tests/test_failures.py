@@ -26,11 +26,12 @@ import pytest
 from spend import errors
 from spend.cache import ResponseCache
 from spend.cli import main
-from spend.client import MAX_RETRIES, OpenAIClient
+from spend.client import MAX_RETRIES, HttpClient
 from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings
 from spend.ratelimit import RateLimiter
 from spend.sources import make_client, make_source
 from spend.sources.admin import USAGE_BUCKETS_PER_PAGE, window_blocks
+from spend.sources.openai_api import openai_api
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID
 
@@ -341,9 +342,8 @@ def test_cli__a_base_url_that_is_not_http_is_a_config_error_not_retried(fake_ope
 
 def test_client__a_url_requests_cannot_use_is_a_config_error(tmp_path):
     clock = FakeClock()
-    client = OpenAIClient(
-        api_key=LEGACY_KEY,
-        base_url="http://127.0.0.1:9/v1",
+    client = HttpClient(
+        api=openai_api(LEGACY_KEY, None, "http://127.0.0.1:9/v1"),
         fingerprint="fp",
         sleep=clock.sleep,
         clock=clock,
@@ -555,7 +555,7 @@ def test_fetch__a_second_fetcher_waits_for_the_first_and_joins_its_answers(
         rate_limit_per_min=6000,
     )
     second_waits = threading.Event()
-    original = OpenAIClient._pauser
+    original = HttpClient._pauser
 
     def pauser(self, stop):
         pause = original(self, stop)
@@ -566,7 +566,7 @@ def test_fetch__a_second_fetcher_waits_for_the_first_and_joins_its_answers(
 
         return told
 
-    monkeypatch.setattr(OpenAIClient, "_pauser", pauser)
+    monkeypatch.setattr(HttpClient, "_pauser", pauser)
 
     def hold_the_first_day(path: str) -> None:
         if path.startswith("/v1/usage") and not second_waits.is_set():

@@ -73,11 +73,11 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
 ):
     """A page opened during a background fetch shows what arrived, marked partial, and a progress
     bar."""
-    from spend.client import OpenAIClient
+    from spend.client import HttpClient
 
     gate = threading.Event()
     sent = []
-    original = OpenAIClient.send_once
+    original = HttpClient.send_once
 
     def gated(self, path, params=None, **kw):
         if len(sent) >= 4:
@@ -85,7 +85,7 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
         sent.append(path)
         return original(self, path, params, **kw)
 
-    monkeypatch.setattr(OpenAIClient, "send_once", gated)
+    monkeypatch.setattr(HttpClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 1.0)
     at = app(timeout=60, **legacy_secrets(fake_openai))
     at.query_params["range"] = "last_7_days"
@@ -105,17 +105,17 @@ def test_pages__partial_data_with_progress_while_fetching_then_full_totals(
 
 
 def test_pages__two_browser_sessions_share_one_fetch(fake_openai, monkeypatch, fresh_streamlit):
-    from spend.client import OpenAIClient
+    from spend.client import HttpClient
 
     gate = threading.Event()
-    original = OpenAIClient.send_once
+    original = HttpClient.send_once
 
     def gated(self, path, params=None, **kw):
         if path == "/usage":  # the users list goes at once: it checks the key before the fetch
             gate.wait(30)
         return original(self, path, params, **kw)
 
-    monkeypatch.setattr(OpenAIClient, "send_once", gated)
+    monkeypatch.setattr(HttpClient, "send_once", gated)
     monkeypatch.setattr("spend.ui.data.INLINE_WAIT_SECONDS", 0.2)
     sessions = []
     for _ in range(2):

@@ -11,13 +11,13 @@ from spend.client import (
     MAX_DELAY,
     MAX_RETRY_AFTER,
     describe_body,
-    error_for_status,
     next_page_params,
     parse_retry_after,
     redact,
     retry_delay,
     should_retry,
 )
+from spend.sources.openai_api import error_for_status
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC).timestamp()
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from spend import errors, shapes
-from spend.client import check_shape, describe_request, page_budget, walk_pages
+from spend.client import check_shape, page_budget, walk_pages
 from spend.config import check_base_url
 from spend.errors import redact
 from spend.formatting import escape_markdown
 from spend.normalize import MAX_COUNT, to_count, to_quantity
 from spend.pricing import parse_price_table
+from spend.sources.openai_api import bucket_count, describe_request
 from tests.fake_openai import HOSTILE, FakeOpenAI, legacy_usage_body
 
 EXAMPLES = Path(__file__).resolve().parent / "data" / "openai-spec" / "examples"
@@ -137,7 +138,9 @@ def test_shapes__refuse_what_must_never_be_stored(validate, body, needle):
 def test_check_shape__names_the_request_and_day():
     with pytest.raises(errors.MalformedResponseError) as info:
         check_shape(
-            "/usage", {"date": "2024-05-01"}, {"data": [{"n_requests": -5}]}, shapes.legacy_usage
+            {"data": [{"n_requests": -5}]},
+            shapes.legacy_usage,
+            what="OpenAI's answer to " + describe_request("/usage", {"date": "2024-05-01"}),
         )
     assert str(info.value).startswith("OpenAI's answer to /usage for 2024-05-01 is not usable")
     assert "data[0].n_requests is -5" in str(info.value)
@@ -230,8 +233,9 @@ def test_legacy_usage_to_frame__absurd_count_raises_naming_day_and_field():
     ],
 )
 def test_page_budget__table(params, cursor, expected):
-    assert page_budget(params, cursor) == expected
-    assert page_budget(params, cursor)[0] < 10_000
+    budget = page_budget(bucket_count(params), cursor)
+    assert budget == expected
+    assert budget[0] < 10_000
 
 
 def _bucket(start):
@@ -279,7 +283,13 @@ def test_walk_pages__a_broken_chain_is_a_pagination_error(chain, needle):
     params = {"start_time": DAY0, "end_time": DAY0 + 2 * 86400, "bucket_width": "1d"}
     with pytest.raises(errors.PaginationError) as info:
         walk_pages(
-            "/organization/usage/completions", params, "page", lambda p: chain[p.get("page")]
+            "/organization/usage/completions",
+            params,
+            "page",
+            lambda p: chain[p.get("page")],
+            name="OpenAI",
+            bucket_field="start_time",
+            most_buckets=bucket_count(params),
         )
     assert needle in str(info.value)
 

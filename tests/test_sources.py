@@ -432,7 +432,7 @@ def _days(windows):
     ids=["rolling", "over", "block-not-begun"],
 )
 def test_admin__time_windows_are_blocks_cut_at_now_or_at_a_final_end(start, end, now, expected):
-    from spend.cache import is_final
+    from spend.dates import is_final
 
     windows = admin.time_windows(start, end, 31, now=now)
     assert _days(windows)[: len(expected)] == expected and len(windows) == len(expected)

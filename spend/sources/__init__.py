@@ -1,12 +1,15 @@
 """Sources: one file each, one table at the end.
 
-    base.py     Plan, Source and the plan -> fetch -> assemble machinery every source shares
-    legacy.py   API key + org id: /v1/usage, one request per day (or per member and day)
-    admin.py    admin key: the official Usage and Costs APIs and the name lists
-    demo.py     a synthetic organization, no key, no network
+    base.py        Plan, Source and the plan -> fetch -> assemble machinery every source shares
+    openai_api.py  OpenAI's HTTP conventions (auth headers, error messages), for legacy and admin
+    legacy.py      API key + org id: /v1/usage, one request per day (or per member and day)
+    admin.py       admin key: the official Usage and Costs APIs and the name lists
+    demo.py        a synthetic organization, no key, no network
 
 A new source is one file holding its endpoints, its plan and the parsing of its payloads (a
-``Source`` subclass with ``plan_requests`` and ``build``), plus one line in ``SOURCES``.
+``Source`` subclass with ``plan_requests`` and ``build``, and the class attributes that say which
+provider it reads and which settings configure it), plus one line in ``SOURCES``. Nothing here
+names a source: every function below asks the classes in ``SOURCES``.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from typing import Any
 
 from spend import pricing
 from spend.cache import ResponseCache
-from spend.client import OpenAIClient
-from spend.config import Settings
-from spend.errors import CacheError
+from spend.client import HttpClient
+from spend.config import ENV_NAMES, Settings
+from spend.errors import CacheError, ConfigError
 from spend.ratelimit import RateLimiter
-from spend.sources import admin
 from spend.sources.admin import AdminSource
 from spend.sources.base import (
     FetchProgress,
@@ -36,33 +38,72 @@ from spend.sources.base import (
 from spend.sources.demo import DemoSource
 from spend.sources.legacy import LegacySource
 
-#: Source name (``Settings.resolved_source``) -> its class: the factory's one line per source.
+#: Source name -> its class: the registry's one line per source. Under ``SPEND_SOURCE=auto`` every
+#: source whose credential the settings hold runs (``selected``), in this order.
 SOURCES: dict[str, type[Source]] = {
     "legacy": LegacySource,
     "admin": AdminSource,
     "demo": DemoSource,
 }
 
+#: ``SPEND_SOURCE`` / ``--source`` values besides a source's name: every configured source.
+ALL_CONFIGURED = ("auto", "all")
+
+
+def source_choices() -> tuple[str, ...]:
+    """What ``--source`` accepts, e.g. ``("auto", "all", "legacy", "admin", "demo")``."""
+    return (*ALL_CONFIGURED, *SOURCES)
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every setting the app reads from the environment or secrets: the shared ones
+    (``spend.config.ENV_NAMES``) and each source's own (``Source.setting_names``)."""
+    names = list(ENV_NAMES)
+    for cls in SOURCES.values():
+        names += [name for name in cls.setting_names if name not in names]
+    return tuple(names)
+
+
+def selected(settings: Settings) -> list[str]:
+    """Settings into the names of the sources that run, e.g. an admin key -> ``["admin"]``, no key
+    -> ``["demo"]`` (the fallback), ``SPEND_SOURCE=legacy`` -> ``["legacy"]``."""
+    choice = settings.source
+    if choice not in ALL_CONFIGURED:
+        if choice not in SOURCES:
+            raise ConfigError(
+                f"SPEND_SOURCE must be one of {', '.join(source_choices())}, got {choice!r}"
+            )
+        return [choice]
+    names = [name for name, cls in SOURCES.items() if cls.claims(settings)]
+    return names or [name for name, cls in SOURCES.items() if cls.fallback]
+
 
 def make_client(
     settings: Settings,
+    name: str | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
     session: Any = None,
-) -> OpenAIClient:
-    """Settings into a client with the disk cache and the shared per-credential rate limiter.
+) -> HttpClient:
+    """Settings into the client of a source (default: the first selected) with the disk cache and
+    the shared per-credential rate limiter.
 
     A read-only cache needs no limiter (nothing is fetched into it); an unwritable limiter store
     next to a writable cache is a CacheError naming it.
     """
+    cls = SOURCES[name or selected(settings)[0]]
+    api = cls.api(settings)
+    if api is None:
+        raise ConfigError(f"The {cls.name} source reads no API: it has no client.")
+    fingerprint = cls.fingerprint(settings)
     cache = ResponseCache(settings.cache_dir, clock=clock)
     limiter: RateLimiter | None
     try:
         limiter = RateLimiter(
             settings.cache_dir,
-            settings.fingerprint,
-            per_minute=settings.effective_rate_limit,
+            fingerprint,
+            per_minute=cls.rate_limit(settings),
             clock=clock,
             sleep=sleep,
         )
@@ -71,11 +112,9 @@ def make_client(
             cache.close()
             raise
         limiter = None
-    return OpenAIClient(
-        api_key=settings.api_key or "",
-        org_id=settings.org_id,
-        base_url=settings.base_url,
-        fingerprint=settings.fingerprint,
+    return HttpClient(
+        api=api,
+        fingerprint=fingerprint,
         cache=cache,
         limiter=limiter,
         session=session,
@@ -86,22 +125,21 @@ def make_client(
 
 def make_source(
     settings: Settings,
+    name: str | None = None,
     *,
     per_user: bool = False,
-    client: OpenAIClient | None = None,
+    client: HttpClient | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Source:
-    """Settings into the source they select, e.g. no key -> demo, ``sk-admin-`` -> admin, else
-    legacy (``per_user`` only matters to the legacy source)."""
+    """Settings into a source (default: the first selected), e.g. no key -> demo, ``sk-admin-``
+    -> admin, else legacy; a source that reads an API gets its client (``per_user`` only matters
+    to a source that can fetch user by user)."""
+    cls = SOURCES[name or selected(settings)[0]]
     prices = pricing.load_price_overrides(settings.prices_file) if settings.prices_file else None
-    cls = SOURCES[settings.resolved_source]
-    kw: dict[str, Any] = {"clock": clock, "prices": prices}
-    if cls is not DemoSource:
-        kw["client"] = client or make_client(settings, sleep=sleep, clock=clock)
-    if cls is LegacySource:
-        kw["per_user"] = per_user
-    return cls(settings, **kw)
+    if client is None and cls.api(settings) is not None:
+        client = make_client(settings, cls.name, sleep=sleep, clock=clock)
+    return cls(settings, client=client, clock=clock, prices=prices, per_user=per_user)
 
 
 def requests_for_range(
@@ -117,20 +155,15 @@ def requests_for_range(
     """The request count a cold fetch of [start, end] needs, e.g. legacy 30 days org-wide -> 31
     (users list + 30 days); admin windows are aligned blocks (``admin.time_windows``; ``now``,
     the planner's clock, leaves out a block not begun yet)."""
-    if source == "legacy":
-        days = (end - start).days + 1
-        return LegacySource.cold_requests(days, users=users, per_user=per_user)
-    if source == "admin":
-        return admin.cold_requests(start, end, projects=projects, now=now)
-    return 0
+    return SOURCES[source].cold_requests(
+        start, end, users=users, per_user=per_user, projects=projects, now=now
+    )
 
 
 __all__ = [
+    "ALL_CONFIGURED",
     "SOURCES",
-    "AdminSource",
-    "DemoSource",
     "FetchProgress",
-    "LegacySource",
     "LoadResult",
     "Plan",
     "PlannedRequest",
@@ -140,4 +173,7 @@ __all__ = [
     "make_client",
     "make_source",
     "requests_for_range",
+    "selected",
+    "setting_names",
+    "source_choices",
 ]

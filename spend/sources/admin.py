@@ -21,8 +21,9 @@ import pandas as pd
 
 from spend import errors, shapes
 from spend.budgets import DEFAULT_ALERT_AT, Budget
-from spend.cache import is_final
-from spend.client import next_page_params
+from spend.client import Api, next_page_params
+from spend.config import ADMIN_RATE_LIMIT_PER_MIN, Settings, key_kind
+from spend.dates import is_final
 from spend.errors import MalformedResponseError
 from spend.normalize import (
     API_KEY_COLUMNS,
@@ -46,6 +47,7 @@ from spend.normalize import (
 )
 from spend.schema import conform, empty_frame
 from spend.sources.base import PlannedRequest, Refused, Source, epoch
+from spend.sources.openai_api import openai_api
 
 #: Admin usage endpoints (API-NOTES §2) and the finest group_by each allows.
 ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
@@ -556,6 +558,30 @@ class AdminSource(Source):
     """The official Admin API: ten usage endpoints, costs, and the users/projects/keys lists."""
 
     name = "admin"
+    provider = "openai"
+    title = "OpenAI Usage and Costs APIs (admin key)"
+    default_rate_limit = ADMIN_RATE_LIMIT_PER_MIN
+
+    @classmethod
+    def claims(cls, settings: Settings) -> bool:
+        return key_kind(settings.api_key) == "admin"
+
+    @classmethod
+    def api(cls, settings: Settings) -> Api:
+        return openai_api(settings.api_key, settings.org_id, settings.base_url)
+
+    @classmethod
+    def cold_requests(
+        cls,
+        start: date,
+        end: date,
+        *,
+        users: int = 0,
+        per_user: bool = False,
+        projects: int = 0,
+        now: float | None = None,
+    ) -> int:
+        return cold_requests(start, end, projects=projects, now=now)
 
     def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
         """[start, end] into (start_time, end_time, last day) windows: the aligned blocks of
@@ -581,7 +607,6 @@ class AdminSource(Source):
         return self._list("/organization/projects", params, "projects")
 
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
-        now = self.now()
         requests = [
             self._list("/organization/users", (("limit", LIST_PAGE_SIZE),), "users"),
             self._projects_request(),
@@ -596,7 +621,7 @@ class AdminSource(Source):
                     ("limit", per_page),
                     ("group_by[]", group_by),
                 )
-                final = is_final(last, now)
+                final = self.is_final(last)
                 shape = shapes.costs_page if kind == "costs" else shapes.usage_page
                 requests.append(
                     PlannedRequest(

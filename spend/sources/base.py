@@ -11,6 +11,13 @@ has arrived so far:
 
 ``load()`` does all three. A source subclass says which requests a range needs
 (``plan_requests``, ``dependent_requests``) and how their answers become usage rows (``build``).
+
+It also declares, as class attributes and class methods, everything the rest of the app must know
+about it, so that adding a source is its file plus one line in ``spend.sources.SOURCES``:
+``provider`` (the ``provider`` column of its rows), ``claims`` (whether the settings configure it),
+``api`` (its HTTP conventions for the provider-neutral client, or None for no network),
+``rate_limit`` and ``fingerprint`` (its limiter and cache entries), ``final_after`` (when a day is
+final) and ``cold_requests`` (what a cold fetch of a range costs).
 """
 
 from __future__ import annotations
@@ -27,8 +34,10 @@ import pandas as pd
 from spend import errors, pricing
 from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
-from spend.client import OpenAIClient
+from spend.client import Api, HttpClient
 from spend.config import Settings
+from spend.dates import FINAL_AFTER, is_final
+from spend.schema import with_provider
 
 Progress = Callable[["FetchProgress"], None]
 
@@ -186,21 +195,76 @@ def epoch(day: date) -> int:
 class Source:
     """Base class: plan, fetch, assemble (see the module docstring)."""
 
+    #: the registry's name for it (``SPEND_SOURCE``, ``--source``, the ``source`` column)
     name = "base"
+    #: who is paid: the ``provider`` column of its rows, e.g. "openai"
+    provider = "base"
+    #: a few words for the sidebar and messages, e.g. "OpenAI Usage API (admin key)"
+    title = "base"
+    #: True for the one source that stands in when no other is configured (the demo)
+    fallback = False
+    #: a day's answers are final this long after the day ended
+    final_after = FINAL_AFTER
+    #: requests per minute unless SPEND_RATE_LIMIT_PER_MIN says otherwise
+    default_rate_limit = 60.0
+    #: the settings it reads besides ``spend.config.ENV_NAMES`` (env or secrets), e.g. its key
+    setting_names: tuple[str, ...] = ()
 
     def __init__(
         self,
         settings: Settings,
         *,
-        client: OpenAIClient | None = None,
+        client: HttpClient | None = None,
         clock: Callable[[], float] = time.time,
         prices: pricing.PriceTable | None = None,
+        per_user: bool = False,
     ) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock
         self.prices = prices
+        self.per_user = per_user  # only sources that can fetch user by user use it
         self._refused: dict[PlannedRequest, Refused] = {}
+
+    # what the registry asks of a source class --------------------------------------------
+    @classmethod
+    def claims(cls, settings: Settings) -> bool:
+        """Whether ``settings`` hold this source's credential (it then runs under "auto")."""
+        return False
+
+    @classmethod
+    def api(cls, settings: Settings) -> Api | None:
+        """Its HTTP conventions for the client (base URL, auth headers, error messages), or None
+        for a source that needs no network. A credential that cannot work is a ConfigError."""
+        return None
+
+    @classmethod
+    def rate_limit(cls, settings: Settings) -> float:
+        """Requests per minute for its credential: the override, else its own default."""
+        return settings.rate_limit_per_min or cls.default_rate_limit
+
+    @classmethod
+    def fingerprint(cls, settings: Settings) -> str:
+        """A one-way hash naming its credential's cache entries and limiter state."""
+        return settings.fingerprint
+
+    @classmethod
+    def cold_requests(
+        cls,
+        start: date,
+        end: date,
+        *,
+        users: int = 0,
+        per_user: bool = False,
+        projects: int = 0,
+        now: float | None = None,
+    ) -> int:
+        """The request count a cold fetch of [start, end] needs (0: no network)."""
+        return 0
+
+    def is_final(self, last_day: date) -> bool:
+        """Whether an answer about days up to ``last_day`` is final now (kept for good)."""
+        return is_final(last_day, self.now(), after=self.final_after)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -246,7 +310,7 @@ class Source:
         end = min(end, self.today())  # no day after today has usage (and 9999-12-31 overflows)
         requests = self.plan_requests(start, end)
         cached = [self._is_cached(r) for r in requests]
-        rate = self.settings.effective_rate_limit
+        rate = self.rate_limit(self.settings)
         plan = Plan(self.name, start, end, requests, cached, rate_per_min=rate)
         plan.undecided = self.undecided(start, end)
         limiter = self.client.limiter if self.client is not None else None
@@ -421,7 +485,7 @@ class Source:
             else:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
-        frame = pricing.attach_prices(frame, overrides=self.prices)
+        frame = with_provider(pricing.attach_prices(frame, overrides=self.prices), self.provider)
         return LoadResult(
             frame=frame,
             source=self.name,

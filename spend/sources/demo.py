@@ -13,7 +13,7 @@ import pandas as pd
 from spend import pricing
 from spend.config import Settings
 from spend.normalize import join_users
-from spend.schema import concat_categorical, conform, empty_frame
+from spend.schema import concat_categorical, conform, empty_frame, with_provider
 from spend.sources.base import (
     LoadResult,
     Plan,
@@ -28,6 +28,9 @@ class DemoSource(Source):
     """A deterministic synthetic organization in the legacy response shape; no network."""
 
     name = "demo"
+    provider = "openai"  # the demo organization uses OpenAI's models
+    title = "Demo organization (no key)"
+    fallback = True
 
     #: Rows (at most) normalized at a time: the raw rows of a chunk are dropped before the next is
     #: built, which keeps the huge demo's peak memory low (~5,500 rows a day, 2 M in a year), while
@@ -73,4 +76,5 @@ class DemoSource(Source):
         return LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end)
 
     def _priced(self, frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
-        return pricing.attach_prices(join_users(frame, users), overrides=self.prices)
+        priced = pricing.attach_prices(join_users(frame, users), overrides=self.prices)
+        return with_provider(priced, self.provider)

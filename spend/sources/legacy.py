@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from spend import errors, shapes
-from spend.cache import is_final
-from spend.config import Settings, key_kind
+from spend.client import Api
+from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings, key_kind
 from spend.dates import as_day
 from spend.errors import MalformedResponseError
 from spend.normalize import (
@@ -39,6 +39,7 @@ from spend.normalize import (
 )
 from spend.schema import conform
 from spend.sources.base import PlannedRequest, Source, day_range
+from spend.sources.openai_api import openai_api
 
 # --------------------------------------------------------------------------------------------
 # Payloads into frames
@@ -428,8 +429,35 @@ class LegacySource(Source):
     and day)."""
 
     name = "legacy"
+    provider = "openai"
+    title = "OpenAI legacy usage endpoint (API key + org id)"
+    default_rate_limit = LEGACY_RATE_LIMIT_PER_MIN
 
-    def __init__(self, settings: Settings, *, per_user: bool = False, **kw: Any) -> None:
+    @classmethod
+    def claims(cls, settings: Settings) -> bool:
+        return bool(settings.api_key) and key_kind(settings.api_key) != "admin"
+
+    @classmethod
+    def api(cls, settings: Settings) -> Api:
+        return openai_api(settings.api_key, settings.org_id, settings.base_url)
+
+    @classmethod
+    def cold_requests(
+        cls,
+        start: date,
+        end: date,
+        *,
+        users: int = 0,
+        per_user: bool = False,
+        projects: int = 0,
+        now: float | None = None,
+    ) -> int:
+        """A range into the requests a cold fetch needs, e.g. 30 days -> ``31`` (users list + 30
+        days); per user, each day also asks org-wide (for the usage no current member made)."""
+        days = (end - start).days + 1
+        return 1 + days * (users + 1 if per_user else 1)
+
+    def __init__(self, settings: Settings, **kw: Any) -> None:
         super().__init__(settings, **kw)
         if key_kind(settings.api_key) == "admin":
             raise errors.ConfigError(
@@ -442,7 +470,6 @@ class LegacySource(Source):
                 "it in the sidebar. "
                 "Find it at https://platform.openai.com/settings/organization/general"
             )
-        self.per_user = per_user
 
     def users_request(self) -> PlannedRequest:
         return PlannedRequest(
@@ -468,7 +495,7 @@ class LegacySource(Source):
         for day in reversed(
             day_range(start, min(end, now.date()))
         ):  # newest first: useful data sooner
-            final = is_final(day, now)
+            final = self.is_final(day)
             for user_id in user_ids:
                 params: tuple[tuple[str, Any], ...] = (("date", day.isoformat()),)
                 if user_id:
@@ -554,12 +581,6 @@ class LegacySource(Source):
                 "https://platform.openai.com/settings/organization/admin-keys."
             )
         return frame, notices
-
-    @staticmethod
-    def cold_requests(days: int, *, users: int = 0, per_user: bool = False) -> int:
-        """Days into the requests a cold fetch needs, e.g. ``30 -> 31`` (users list + 30 days);
-        per user, each day also asks org-wide (for the usage no current member made)."""
-        return 1 + days * (users + 1 if per_user else 1)
 
 
 __all__ = [
