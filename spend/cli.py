@@ -18,17 +18,18 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from spend import errors
 from spend.alerts import add_alerts_parser, run_alerts
-from spend.config import SOURCE_CHOICES, Settings
+from spend.config import Settings
 from spend.dates import parse_day
 from spend.export import to_csv
 from spend.formatting import format_duration
-from spend.sources import FetchProgress, Plan, make_source
+from spend.runner import Part, Run
+from spend.sources import FetchProgress, LoadResult, Plan, source_choices
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,9 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--end", type=parse_day, help="last UTC day, inclusive (default: today)")
         cmd.add_argument(
             "--source",
-            choices=SOURCE_CHOICES,
+            choices=source_choices(),
             default=None,
-            help="auto (default): demo without a key, admin for sk-admin- keys, else legacy",
+            help="auto (default): every source whose key is set (demo without any: admin for "
+            "sk-admin- keys, else legacy); all: the same; or one source by name",
         )
         cmd.add_argument(
             "--per-user",
@@ -136,73 +138,137 @@ def main(
         return run_alerts(
             args, environ=environ, stdout=stdout, stderr=stderr, clock=clock, sleep=sleep
         )
-    progress = progress_printer(stderr)
     if args.command == "export" and args.out != "-":
         problem = _unwritable(args.out)
         if problem:
             stderr.write(f"error: cannot write {args.out}: {problem}\n")
             return 1
-    secrets: list[str | None] = []  # cut from every line shown (the key, whatever its shape)
+    run: Run | None = None
+    progress = progress_printer(stderr)
     try:
         settings = Settings.from_env(environ)
-        secrets.append(settings.api_key)
         if args.source:
             settings = settings.with_(source=args.source)
         today = datetime.fromtimestamp(clock(), tz=UTC).date()
         end = args.end or today
         start = args.start or end - timedelta(days=29)
-        source = make_source(settings, per_user=args.per_user, clock=clock, sleep=sleep)
-        plan = source.plan(start, end)
-        stderr.write(describe_plan(plan) + "\n")
-        if args.command == "plan":
-            return 0
-        lost_before = source.client.cache_lost if source.client is not None else 0
-        if source.read_only:
-            stderr.write(
-                f"note: the cache folder {settings.cache_dir} is read-only for this user: "
-                "showing what it holds, fetching nothing\n"
-            )
-        else:
-            source.fetch(plan, progress=progress)
-        result = source.assemble(plan)
-        for notice in result.notices:
-            stderr.write(f"note: {errors.redact(notice, secrets)}\n")
-        if source.client is not None and source.client.cache_lost != lost_before:
-            stderr.write(
-                f"error: the cache folder {settings.cache_dir} was deleted while fetching: every "
-                f"answer stored in it was lost with it, so {result.missing_requests} of "
-                f"{plan.total} answers for {plan.start}..{plan.end} are missing. Run the same "
-                "command again to fetch them.\n"
-            )
-            return 1
-        if args.command == "export":
-            text = to_csv(result.frame)
-            if args.out == "-":
-                stdout.write(text)
-            else:
-                try:
-                    with open(args.out, "w", encoding="utf-8", newline="") as handle:
-                        handle.write(text)
-                except OSError as exc:
-                    stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
-                    return 1
-                stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
-        if result.partial:
-            stderr.write(
-                f"warning: {result.missing_requests} answers are missing; run the command again to "
-                "fetch them\n"
-            )
-            return 1
-        else:
-            stderr.write(f"{len(result.frame)} usage rows cached for {plan.start}..{plan.end}\n")
-        return 0
+        run = Run.open(settings, per_user=args.per_user, clock=clock, sleep=sleep)
+        return _run_command(args, run, start, end, progress, stdout, stderr)
     except errors.SpendError as exc:
         if progress.open:
             stderr.write("\n")
-        stderr.write(f"error: {errors.redact(str(exc), secrets)}\n")
+        shown = run.redact(str(exc)) if run is not None else errors.redact(str(exc))
+        stderr.write(f"error: {shown}\n")
         return 1
     except KeyboardInterrupt:
         stderr.write(
             "\ninterrupted: what was fetched is kept; run the same command again to resume\n"
         )
         return 130
+    finally:
+        if run is not None:
+            run.close()
+
+
+def _run_command(
+    args: argparse.Namespace,
+    run: Run,
+    start: date,
+    end: date,
+    progress: Callable[[FetchProgress], None],
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """``plan``, ``fetch`` or ``export`` over every source of ``run``: one line per source's plan,
+    its fetch, then one table; a source that fails prints its error and leaves the others'."""
+    settings = run.settings
+    run.plan(start, end)
+    for part in run.parts:
+        if part.plan is not None:
+            stderr.write(run.label(part, describe_plan(part.plan)) + "\n")
+    if args.command == "plan":
+        return _report_errors(run, stderr)
+    for part in run.working():
+        if part.read_only:
+            stderr.write(
+                run.label(
+                    part,
+                    f"note: the cache folder {settings.cache_dir} is read-only for this user: "
+                    "showing what it holds, fetching nothing",
+                )
+                + "\n"
+            )
+    due = [p for p in run.working() if not p.read_only]
+    if due:
+        # one progress line: a single source's bar, or the sources' requests added up
+        run.fetch(progress=lambda part, state: progress(_together(run, part, state)))
+        if progress.open:
+            stderr.write("\n")
+            progress.open = False
+    result = run.assemble()
+    for notice in result.notices:
+        stderr.write(f"note: {run.redact(notice)}\n")
+    lost = [p.plan for p in run.parts if p.cache_lost and p.plan is not None]
+    if lost:
+        stderr.write(
+            f"error: the cache folder {settings.cache_dir} was deleted while fetching: every "
+            f"answer stored in it was lost with it, so {result.missing_requests} of "
+            f"{sum(plan.total for plan in lost)} answers for {lost[0].start}..{lost[0].end} are "
+            "missing. Run the same command again to fetch them.\n"
+        )
+        return 1
+    if _report_errors(run, stderr):
+        if args.command == "export" and len(result.frame):
+            _write(args, result, stdout, stderr)
+        return 1
+    if args.command == "export" and _write(args, result, stdout, stderr):
+        return 1
+    if result.partial:
+        stderr.write(
+            f"warning: {result.missing_requests} answers are missing; run the command again to "
+            "fetch them\n"
+        )
+        return 1
+    span = f"{result.start}..{result.end}"
+    stderr.write(f"{len(result.frame)} usage rows cached for {span}\n")
+    return 0
+
+
+def _together(run: Run, part: Part, state: FetchProgress) -> FetchProgress:
+    """A part's progress into the run's: itself for one source, else every part's requests
+    added up (the slowest part's ETA)."""
+    if not run.several:
+        return state
+    states = [p.progress for p in run.parts if p.progress is not None]
+    return FetchProgress(
+        planned=sum(s.planned for s in states),
+        done=sum(s.done for s in states),
+        started_at=min(s.started_at for s in states),
+        now=state.now,
+        rate_per_min=None,
+        rate_limited_until=max(s.rate_limited_until for s in states),
+        finished=all(s.finished for s in states),
+    )
+
+
+def _report_errors(run: Run, stderr: TextIO) -> int:
+    """One ``error:`` line per failed source; 1 when any failed."""
+    for part in run.errors:
+        stderr.write("error: " + run.redact(run.label(part, str(part.error))) + "\n")
+    return 1 if run.errors else 0
+
+
+def _write(args: argparse.Namespace, result: LoadResult, stdout: TextIO, stderr: TextIO) -> int:
+    """The table as CSV to ``--out`` (or stdout); 1 when the file cannot be written."""
+    text = to_csv(result.frame)
+    if args.out == "-":
+        stdout.write(text)
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as exc:
+        stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
+        return 1
+    stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
+    return 0

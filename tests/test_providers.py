@@ -1,0 +1,235 @@
+"""Several providers, one table: a new source is one file plus one registry line, the client
+knows no provider, and two sources in one run give one table with ``provider``.
+
+The second provider is made up (``tests/fake_ledger.py``, its source ``tests/ledger_source.py``):
+another auth header, another error body, RFC 3339 buckets, one bucket a page.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spend import cli, sources
+from spend.config import Settings
+from spend.runner import Run
+from tests.clock import FakeClock
+from tests.fake_ledger import LEDGER_KEY, FakeLedger
+from tests.fake_openai import ADMIN_KEY
+from tests.ledger_source import LedgerSource
+
+ROOT = Path(__file__).resolve().parents[1]
+END = date(2026, 11, 20)
+
+
+@pytest.fixture
+def ledger_registered(monkeypatch):
+    """The one registry line a contributor adds."""
+    monkeypatch.setitem(sources.SOURCES, "ledger", LedgerSource)
+
+
+@pytest.fixture
+def ledger(fake_openai):
+    fake_openai.reset(days=20, end_date=END)  # days in the past: the fake's own clock is real
+    with FakeLedger(days=fake_openai.days[-10:]) as fake:
+        yield fake
+
+
+def run_cli(argv, env, clock):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(argv, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    return code, out.getvalue(), err.getvalue()
+
+
+def both_env(fake_openai, ledger, tmp_path):
+    return {
+        "OPENAI_ADMIN_KEY": ADMIN_KEY,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "LEDGER_API_KEY": LEDGER_KEY,
+        "LEDGER_BASE_URL": ledger.base_url,
+        "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+        "SPEND_RATE_LIMIT_PER_MIN": "6000",
+    }
+
+
+def clock_after(fake_openai) -> FakeClock:
+    last = fake_openai.days[-1]
+    return FakeClock(datetime.combine(last, datetime.min.time(), tzinfo=UTC).timestamp() + 43200)
+
+
+def test_registry__auto_selects_every_configured_source(ledger_registered):
+    settings = Settings.from_mapping({"OPENAI_ADMIN_KEY": ADMIN_KEY, "LEDGER_API_KEY": "k"})
+    assert sources.selected(settings) == ["admin", "ledger"]
+    assert sources.selected(settings.with_(source="ledger")) == ["ledger"]
+    assert sources.selected(Settings.from_mapping({"LEDGER_API_KEY": "k"})) == ["ledger"]
+    assert sources.selected(Settings()) == ["demo"]  # the fallback, only when nothing is set
+    assert "LEDGER_API_KEY" in sources.setting_names()
+
+
+def test_registry__an_unknown_source_names_the_choices():
+    with pytest.raises(Exception, match="SPEND_SOURCE must be one of auto, all, legacy"):
+        sources.selected(Settings(source="nope"))
+
+
+def test_runner__two_sources_give_one_table_with_provider(
+    fake_openai, ledger, ledger_registered, tmp_path
+):
+    clock = clock_after(fake_openai)
+    env = both_env(fake_openai, ledger, tmp_path)
+    start, end = fake_openai.days[-10], fake_openai.days[-1]
+    argv = ["export", "--start", str(start), "--end", str(end), "--out", "-"]
+    code, out, err = run_cli(argv, env, clock)
+    assert code == 0, err
+    # one plan line per source, named by its source
+    assert (
+        "OpenAI Usage and Costs APIs (admin key): " in err and "Ledger (a test provider): " in err
+    )
+    table = pd.read_csv(io.StringIO(out))
+    assert set(table["provider"]) == {"openai", "ledger"}
+    ours = table[table["provider"] == "ledger"]
+    expected = ledger.totals(start, end)
+    assert int(ours["n_requests"].sum()) == expected["requests"]
+    assert int(ours["input_tokens"].sum()) == expected["input_tokens"]
+    assert int(ours["output_tokens"].sum()) == expected["output_tokens"]
+    assert (ours["cost_basis"] == "estimated").all() and ours["cost_usd"].gt(0).all()
+    openai = table[(table["provider"] == "openai") & (table["operation"] == "completion")]
+    assert (
+        int(openai["input_tokens"].sum())
+        == fake_openai.admin_totals("completions", start, end)["input_tokens"]
+    )
+    # the client sent Ledger's own headers and nothing of OpenAI's
+    sent = [headers for path, _, headers in ledger.requests]
+    assert sent and all(h.get("ledger-version") == "1" for h in sent)
+    assert not any("authorization" in h or "openai-organization" in h for h in sent)
+    assert LEDGER_KEY not in err + out and ADMIN_KEY not in err + out
+
+
+def test_runner__a_rerun_asks_neither_provider_again_for_final_days(
+    fake_openai, ledger, ledger_registered, tmp_path
+):
+    clock = clock_after(fake_openai)
+    clock.advance(3 * 86400)  # every day of the range is final
+    env = both_env(fake_openai, ledger, tmp_path)
+    start, end = fake_openai.days[-10], fake_openai.days[-1]
+    argv = ["fetch", "--start", str(start), "--end", str(end)]
+    assert run_cli(argv, env, clock)[0] == 0
+    asked = (ledger.count(), fake_openai.count())
+    code, _, err = run_cli(argv, env, clock)
+    assert code == 0, err
+    assert (ledger.count(), fake_openai.count()) == asked
+    assert err.count("0 to fetch") == 2
+
+
+def test_runner__one_failing_source_leaves_the_others_figures(
+    fake_openai, ledger, ledger_registered, tmp_path
+):
+    clock = clock_after(fake_openai)
+    env = {**both_env(fake_openai, ledger, tmp_path), "LEDGER_API_KEY": "ledger-wrong-key-999"}
+    start, end = fake_openai.days[-5], fake_openai.days[-1]
+    argv = ["export", "--start", str(start), "--end", str(end), "--out", "-"]
+    code, out, err = run_cli(argv, env, clock)
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: Ledger (a test provider): Ledger rejected LEDGER_API_KEY (401). Ledger said: "
+        '"invalid x-api-key"'
+    ]
+    table = pd.read_csv(io.StringIO(out))
+    assert len(table) and set(table["source"]) == {"admin"}  # OpenAI's figures stand
+    assert "ledger-wrong-key-999" not in err + out
+
+
+def test_client__a_new_providers_paging_rate_limit_and_loops(
+    fake_openai, ledger, ledger_registered, tmp_path
+):
+    """The client's retries, Retry-After and page-loop checks work on Ledger's conventions
+    (RFC 3339 buckets named ``starting_at``) as on OpenAI's."""
+    clock = clock_after(fake_openai)
+    settings = Settings.from_mapping(
+        {
+            "LEDGER_API_KEY": LEDGER_KEY,
+            "LEDGER_BASE_URL": ledger.base_url,
+            "SPEND_CACHE_DIR": str(tmp_path / "c"),
+        }
+    )
+    ledger.fail_next(1, 429, retry_after="7")
+    with Run.open(settings, clock=clock, sleep=clock.sleep) as run:
+        result = run.load(fake_openai.days[-3], fake_openai.days[-1])
+    assert not run.errors and len(result.frame) == 3
+    assert 7 in clock.sleeps  # Retry-After honoured
+    ledger.repeat_bucket = True
+    settings = settings.with_(cache_dir=tmp_path / "c2")
+    with Run.open(settings, clock=clock, sleep=clock.sleep) as run:
+        run.load(fake_openai.days[-3], fake_openai.days[-1])
+    assert "Ledger's pages of /reports/usage repeat the bucket of" in str(run.errors[0].error)
+
+
+def test_runner__one_source_is_exactly_that_source(fake_openai, tmp_path):
+    """A run of one source hands back the source's own result (no copy, no extra column)."""
+    fake_openai.reset(days=20, end_date=END)
+    clock = clock_after(fake_openai)
+    settings = Settings.from_mapping(
+        {
+            "OPENAI_ADMIN_KEY": ADMIN_KEY,
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "SPEND_CACHE_DIR": str(tmp_path),
+        }
+    )
+    day = fake_openai.days[-2]
+    with Run.open(settings, clock=clock, sleep=clock.sleep) as run:
+        result = run.load(day, day)
+        (part,) = run.parts
+        assert result is part.result and part.source.name == "admin"
+    assert set(result.frame["provider"]) == {"openai"}
+
+
+# --- meta-tests: the house stays a house for many providers -------------------------------------
+
+
+def code_of(path: Path) -> str:
+    """A module's source without its docstrings and comments (what it does, not what it cites)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                body.pop(0)
+    return ast.unparse(tree)
+
+
+def test_layout__the_client_names_no_provider_header_or_url():
+    code = code_of(ROOT / "spend" / "client.py")
+    for needle in ("openai", "anthropic", "authorization", "bearer", "x-api-key", "organization"):
+        assert needle not in code.lower(), needle
+    assert not re.search(r"https?://", code)
+
+
+def test_layout__the_registry_names_no_source():
+    """``spend/sources/__init__.py`` asks the classes in SOURCES; outside that one table, no
+    function names a source class or a source's name."""
+    tree = ast.parse((ROOT / "spend" / "sources" / "__init__.py").read_text())
+    classes = {cls.__name__ for cls in sources.SOURCES.values()}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            texts = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and n.value}
+            assert not names & classes, node.name
+            assert not texts & set(sources.SOURCES), node.name
+
+
+def test_layout__a_test_source_is_a_file_and_a_line(ledger_registered):
+    """The Ledger source touched nothing in spend/: its settings, plan and client come from the
+    registry (``make_source``, ``requests_for_range``, ``setting_names``)."""
+    settings = Settings.from_mapping({"LEDGER_API_KEY": LEDGER_KEY})
+    source = sources.make_source(settings)
+    assert isinstance(source, LedgerSource) and source.client.api.name == "Ledger"
+    assert "Ledger" in repr(source.client) and LEDGER_KEY not in repr(source.client)
+    start = datetime(2026, 1, 1).date()
+    assert sources.requests_for_range(start, start + timedelta(days=9), source="ledger") == 10
+    source.client.close()
