@@ -25,7 +25,6 @@ from spend.pricing import (
     Price,
     PriceTable,
     RateKey,
-    Rates,
     attach_prices,
     distinct_keys,
     load_price_overrides,
@@ -36,7 +35,6 @@ from spend.pricing import (
     price_source_version,
     rate_card,
     row_key,
-    table_rates,
     unpriced_summary,
 )
 from spend.schema import conform, empty_frame, validate
@@ -772,23 +770,6 @@ def test_price_matches__table(price, key, matches):
 
 
 @pytest.mark.parametrize(
-    ("price", "rates"),
-    [
-        (
-            Price(model="m", input_per_mtok=2.5, cached_input_per_mtok=1.25, output_per_mtok=10),
-            Rates(2.5e-6, 1.25e-6, 1e-5),
-        ),
-        (Price(model="m", input_per_mtok=2.0), Rates(2e-6, 2e-6, math.nan)),
-        (Price(model="m", output_per_mtok=0.0), Rates(math.nan, math.nan, 0.0)),
-        (Price(model="m", unit="calls", per_unit=2.5, per=1000), Rates(unit=0.0025)),
-        (Price(model="m", unit="images", per_unit=0.04), Rates(unit=0.04)),
-    ],
-)
-def test_table_rates__table(price, rates):
-    np.testing.assert_allclose(table_rates(price), rates, rtol=1e-12)
-
-
-@pytest.mark.parametrize(
     ("model", "day", "period"),
     [
         ("o3", date(2025, 6, 9), date(2025, 6, 9)),
@@ -851,7 +832,7 @@ def test_attach_prices__calls_genai_per_distinct_key_not_per_row(monkeypatch):
         calls.append(args[1])
         return calc_price(*args, **kwargs)
 
-    monkeypatch.setattr(pricing, "calc_price", counting_calc_price)
+    monkeypatch.setattr(pricing.genai, "calc_price", counting_calc_price)
     pricing.clear_caches()
     days = pd.date_range("2025-01-01", periods=400, freq="D")
     models = ["o3", "gpt-4o-mini", "no-such-model"]
@@ -1788,6 +1769,14 @@ def test_load_price_overrides__bad_new_keys_raise(tmp_path, content, message):
             ModalRates(input=5e-6, cached=5e-6, image_input=1e-5, cache_write=6e-6),
         ),
         (Price(model="*", rate_factor=0.5), ModalRates()),
+        (
+            Price(model="m", input_per_mtok=2.5, cached_input_per_mtok=1.25, output_per_mtok=10),
+            ModalRates(2.5e-6, 1.25e-6, 1e-5),
+        ),
+        (Price(model="m", input_per_mtok=2.0), ModalRates(2e-6, 2e-6, math.nan)),
+        (Price(model="m", output_per_mtok=0.0), ModalRates(math.nan, math.nan, 0.0)),
+        (Price(model="m", unit="calls", per_unit=2.5, per=1000), ModalRates(unit=0.0025)),
+        (Price(model="m", unit="images", per_unit=0.04), ModalRates(unit=0.04)),
     ],
 )
 def test_entry_rates__table(price, rates):
