@@ -706,7 +706,7 @@ def test_local_prices__shipped_table_loads():
 
 def test_local_prices__every_entry_names_its_source():
     for entry in local_prices().prices:
-        assert entry.note and "openai.com" in entry.note, entry
+        assert entry.note and ("openai.com" in entry.note or "anthropic.com" in entry.note), entry
 
 
 def test_local_prices__every_correction_is_one_genai_prices_gets_wrong_or_lacks():
@@ -787,22 +787,24 @@ def test_price_period__table(model, day, period):
 @pytest.mark.parametrize(
     ("values", "key"),
     [
-        ({}, ("", "", "", "", "", "", "")),
+        ({}, ("", "", "", "", "", "", "", "")),
         (
             {"model": " GPT-4o ", "unit": " Images", "image_size": "1792X1024"},
-            ("GPT-4o", "", "1792x1024", "images", "", "", ""),
+            ("GPT-4o", "", "1792x1024", "images", "", "", "", ""),
         ),
         (
             {"model": pd.NA, "operation": None, "service_tier": "Flex"},
-            ("", "", "", "", "flex", "", ""),
+            ("", "", "", "", "flex", "", "", ""),
         ),
-        ({"model": float("nan"), "date": "ignored"}, ("", "", "", "", "", "", "")),
+        ({"model": float("nan"), "date": "ignored"}, ("", "", "", "", "", "", "", "")),
         # OpenAI reports `fast` as `priority`
-        ({"service_tier": "Fast"}, ("", "", "", "", "priority", "", "")),
+        ({"service_tier": "Fast"}, ("", "", "", "", "priority", "", "", "")),
         (
             {"context_level": " Medium ", "image_quality": "HD"},
-            ("", "", "", "", "", "medium", "hd"),
+            ("", "", "", "", "", "medium", "hd", ""),
         ),
+        # genai-prices' provider id (OpenAI when there is no provider column)
+        ({"provider": " Anthropic "}, ("", "", "", "", "", "", "", "anthropic")),
     ],
 )
 def test_row_key__table(values, key):

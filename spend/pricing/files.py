@@ -48,6 +48,7 @@ _PRICE_KEYS = {
     "before",
     "correction",
     "rate_factor",
+    "context_above",
     *_TEXT_KEYS,
     *_TOKEN_FIELDS,
 }
@@ -81,6 +82,7 @@ class Price:
     before: date | None = None  # the day it stops applying (exclusive); None: never
     correction: bool = False  # wins over genai-prices (prices.toml); else it fills gaps only
     rate_factor: float | None = None  # multiplies the token rates found otherwise (no prices)
+    context_above: int | None = None  # long-context price: requests with more input tokens
 
     @property
     def is_factor(self) -> bool:
@@ -98,13 +100,16 @@ class Price:
         context_level: str = "",
         image_quality: str = "",
         day: date | None = None,
+        long_context: bool = False,
     ) -> bool:
         """A row's key into whether this entry prices it, e.g. ``gpt-4o*`` -> gpt-4o-mini.
 
-        ``day`` None ignores ``since``/``before``.
+        ``day`` None ignores ``since``/``before``. ``long_context`` asks for the entries that price
+        long-context requests (``context_above``); otherwise only the others match.
         """
         return (
             unit == self.unit
+            and (self.context_above is not None) == long_context
             and fnmatch.fnmatchcase(model.lower(), self.model.lower())
             and (
                 self.operation is None
@@ -195,6 +200,9 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
         texts[key] = value
     numbers = {key: _price_number(raw, key, where) for key in (*_TOKEN_FIELDS, "per_unit", "per")}
     factor = _price_number(raw, "rate_factor", where)
+    above = _price_number(raw, "context_above", where)
+    if above is not None and (not above.is_integer() or above < 1):
+        raise PricingError(f"{where}: 'context_above' must be a whole number of tokens >= 1")
     correction = raw.get("correction", False)
     if not isinstance(correction, bool):
         raise PricingError(f"{where}: 'correction' must be true or false")
@@ -223,6 +231,8 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
         raise PricingError(f"{where}: token prices with unit {unit!r}; use per_unit for {unit!r}")
     if numbers["per"] is not None and numbers["per"] <= 0:
         raise PricingError(f"{where}: 'per' must be positive")
+    if above is not None and (factor is not None or unit != "tokens"):
+        raise PricingError(f"{where}: 'context_above' goes with token prices only")
 
     def lowered(key: str) -> str | None:
         return None if texts[key] is None else texts[key].strip().lower()
@@ -242,6 +252,7 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
         before=before,
         correction=correction,
         rate_factor=factor,
+        context_above=None if above is None else int(above),
         **{key: numbers[key] for key in _TOKEN_FIELDS},
     )
 
@@ -249,7 +260,7 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
 #: The largest number a price file may hold: prices in USD (per 1M tokens or per unit) and
 #: factors up to a million, ``per`` (units a price is for, e.g. 1e9 bytes) from 1e-6 to 1e15, so no
 #: price times a usage count can overflow to ``inf`` (``1e308`` is a typo, not a price).
-MAX_PRICE_NUMBER = {"per": 1e15}
+MAX_PRICE_NUMBER = {"per": 1e15, "context_above": 1e12}
 MIN_PER = 1e-6
 
 

@@ -46,24 +46,25 @@ def price_source_version() -> str:
 
 
 @cache
-def _genai_model(model: str) -> Any:
-    """A model id into genai-prices' ``ModelInfo`` for OpenAI, or None when it lacks the model."""
+def _genai_model(model: str, provider: str = PROVIDER_ID) -> Any:
+    """A model id into genai-prices' ``ModelInfo`` (OpenAI's unless ``provider`` says otherwise,
+    e.g. ``"anthropic"``), or None when it lacks the model."""
     if not model:
         return None
     try:
-        return calc_price(Usage(), model, provider_id=PROVIDER_ID).model
+        return calc_price(Usage(), model, provider_id=provider).model
     except LookupError:
         return None
 
 
 @cache
-def price_boundaries(model: str) -> tuple[date, ...]:
+def price_boundaries(model: str, provider: str = PROVIDER_ID) -> tuple[date, ...]:
     """A model id into the sorted days its genai-prices price changes, e.g. o3 -> (2025-06-10, ...).
 
     Dated prices and dated service-tier variants both count; a model without any gives ``()``.
     Time-of-day prices (off-peak hours; OpenAI has none) are no boundary: a day gets midnight's.
     """
-    info = _genai_model(model)
+    info = _genai_model(model, provider)
     if info is None:
         return ()
     constraints = (
@@ -75,21 +76,24 @@ def price_boundaries(model: str) -> tuple[date, ...]:
     return tuple(sorted({c.start_date for c in constraints if isinstance(c, StartDateConstraint)}))
 
 
-def price_period(model: str, day: date, extra: tuple[date, ...] = ()) -> date:
+def price_period(
+    model: str, day: date, extra: tuple[date, ...] = (), provider: str = PROVIDER_ID
+) -> date:
     """A model and UTC day into a day with the same price, e.g. o3 2025-7 -> 2025-6-10.
 
     Rows whose days map to the same period share one lookup.
 
     :param extra: more days where prices change (the price files' ``since``/``before``)
     """
-    bounds = sorted(set(price_boundaries(model)) | set(extra)) if extra else price_boundaries(model)
+    own = price_boundaries(model, provider)
+    bounds = sorted(set(own) | set(extra)) if extra else own
     position = bisect.bisect_right(bounds, day)
     if position:
         return bounds[position - 1]
     return bounds[0] - timedelta(days=1) if bounds else date(2020, 1, 1)
 
 
-def _probe(model: str, day: date, tier: str, **usage: int) -> float:
+def _probe(model: str, day: date, tier: str, provider: str, **usage: int) -> float:
     """One genai-prices call for one unit of usage into USD, NaN when it has no price (or $0)."""
     context = {"service_tier": tier} if tier else None
     when = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -97,7 +101,7 @@ def _probe(model: str, day: date, tier: str, **usage: int) -> float:
         total = calc_price(
             Usage(**usage),
             model,
-            provider_id=PROVIDER_ID,
+            provider_id=provider,
             genai_request_timestamp=when,
             price_context=context,
         ).total_price
@@ -117,26 +121,37 @@ def _per_token(value: Any) -> float:
 
 
 @cache
-def genai_modal_rates(model: str, day: date, tier: str = "") -> tuple[ModalRates, str]:
+def _calculation(model: str, day: date, tier: str, provider: str) -> Any:
+    """One genai-prices call for no usage at a model's price of that day and tier: its prices and
+    model, or None when genai-prices has none."""
+    if _genai_model(model, provider) is None:
+        return None
+    context = {"service_tier": tier} if tier else None
+    when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        return calc_price(
+            Usage(),
+            model,
+            provider_id=provider,
+            genai_request_timestamp=when,
+            price_context=context,
+        )
+    except (LookupError, ValueError):
+        return None
+
+
+@cache
+def genai_modal_rates(
+    model: str, day: date, tier: str = "", provider: str = PROVIDER_ID
+) -> tuple[ModalRates, str]:
     """A model, day and service tier into genai-prices' token rates and its model id, e.g.
     gpt-4o-realtime-preview-2024-12-17 -> (input 5e-06, ..., audio_input 4e-05, ...), "...".
 
     Only the fields genai-prices has (its own fallbacks are not taken), except cached text input,
     which genai-prices bills at the input rate when it has no cached rate. One call per key.
     """
-    if _genai_model(model) is None:
-        return ModalRates(), ""
-    context = {"service_tier": tier} if tier else None
-    when = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    try:
-        calculation = calc_price(
-            Usage(),
-            model,
-            provider_id=PROVIDER_ID,
-            genai_request_timestamp=when,
-            price_context=context,
-        )
-    except (LookupError, ValueError):
+    calculation = _calculation(model, day, tier, provider)
+    if calculation is None:
         return ModalRates(), ""
     values = {
         name: _per_token(getattr(calculation.model_price, field, None))
@@ -148,11 +163,42 @@ def genai_modal_rates(model: str, day: date, tier: str = "") -> tuple[ModalRates
 
 
 @cache
-def genai_unit_rate(model: str, day: date, tier: str, usage_key: str) -> float:
+def genai_long_context(
+    model: str, day: date, tier: str = "", provider: str = PROVIDER_ID
+) -> tuple[ModalRates, float, float]:
+    """A model, day and tier into genai-prices' long-context token rates (NaN where a rate has no
+    tier), the input tokens per request above which they apply (inf: no tier) and the model's
+    context window (inf: unknown), e.g. gpt-5.4 -> (input 5e-06, cached 5e-07, output 2.25e-05,
+    ...), 272000, 1050000.
+
+    genai-prices' tiers are cliffs: a request with more input tokens (cached included) than a
+    tier's start pays that tier's rate for all of its tokens. Only the first tier is taken (no
+    model has two).
+    """
+    calculation = _calculation(model, day, tier, provider)
+    if calculation is None:
+        return ModalRates(), math.inf, math.inf
+    values, starts = {}, set()
+    for name, field in GENAI_PRICE_FIELDS.items():
+        tiers = getattr(getattr(calculation.model_price, field, None), "tiers", None)
+        values[name] = _per_token(tiers[0].price) if tiers else math.nan
+        starts.update([tiers[0].start] if tiers else [])
+    window = getattr(_genai_model(model, provider), "context_window", None)
+    return (
+        ModalRates(**values),
+        float(min(starts)) if starts else math.inf,
+        float(window) if window else math.inf,
+    )
+
+
+@cache
+def genai_unit_rate(
+    model: str, day: date, tier: str, usage_key: str, provider: str = PROVIDER_ID
+) -> float:
     """A model, day, tier and genai-prices usage key into USD per unit, e.g. whisper-1 -> 0.0001."""
-    if _genai_model(model) is None:
+    if _genai_model(model, provider) is None:
         return math.nan
-    return _probe(model, day, tier, **{usage_key: 1})
+    return _probe(model, day, tier, provider, **{usage_key: 1})
 
 
 def genai_usage_key(unit: str, operation: str) -> str | None:
@@ -164,5 +210,12 @@ def genai_usage_key(unit: str, operation: str) -> str | None:
 
 def clear_genai_caches() -> None:
     """Forget every cached genai-prices lookup (a new snapshot; tests)."""
-    for cached in (_genai_model, price_boundaries, genai_modal_rates, genai_unit_rate):
+    for cached in (
+        _genai_model,
+        _calculation,
+        price_boundaries,
+        genai_modal_rates,
+        genai_long_context,
+        genai_unit_rate,
+    ):
         cached.cache_clear()

@@ -7,6 +7,7 @@ Overrides, then ``spend/prices.toml`` corrections, then genai-prices, then the o
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,8 @@ import pandas as pd
 
 from spend.pricing.files import PriceTable, entry_label, entry_rates
 from spend.pricing.genai import (
+    PROVIDER_ID,
+    genai_long_context,
     genai_modal_rates,
     genai_unit_rate,
     genai_usage_key,
@@ -39,28 +42,47 @@ FALLBACKS = {
 
 
 def _token_rates(
-    key: RateKey, day: date, overrides: PriceTable, local: PriceTable, context: dict
-) -> tuple[list[float], list[str | None], bool]:
-    """A key's token rates and their sources before fallbacks and factors, and whether a premium
-    tier found a price of its own."""
+    key: RateKey,
+    day: date,
+    overrides: PriceTable,
+    local: PriceTable,
+    context: dict,
+    *,
+    long: bool = False,
+) -> tuple[list[float], list[str | None], bool, float]:
+    """A key's token rates and their sources before fallbacks and factors, whether a premium
+    tier found a price of its own, and the long-context threshold (inf: no tier).
+
+    ``long`` asks for the rates of long-context requests: entries with ``context_above`` and
+    genai-prices' tiers, in the same order. An override without a long-context entry of its own
+    is the whole price: no tier.
+    """
     lookup = (key.model, key.operation, key.image_size, "tokens")
     names = ModalRates._fields
     values: list[float] = [math.nan] * len(names)
     sources: list[str | None] = [None] * len(names)
-    entry = overrides.lookup(*lookup, **context)
+    entry = overrides.lookup(*lookup, **context, long_context=long)
+    if entry is None and long and overrides.lookup(*lookup, **context) is not None:
+        return values, sources, True, math.inf
     if entry is not None:
         label = entry_label(overrides, entry)
         for i, rate in enumerate(entry_rates(entry)):
             if i != UNIT_INDEX and not math.isnan(rate):
                 values[i], sources[i] = rate, label
-        return values, sources, True
-    genai_day = price_period(key.model, day) if key.model else day
-    genai, genai_id = genai_modal_rates(key.model, genai_day, key.service_tier)
+        return values, sources, True, entry.context_above or math.inf
+    provider = key.provider or PROVIDER_ID
+    genai_day = price_period(key.model, day, provider=provider) if key.model else day
+    genai, genai_id = genai_modal_rates(key.model, genai_day, key.service_tier, provider)
+    genai_threshold = math.inf
+    if long:
+        genai, genai_threshold, _ = genai_long_context(
+            key.model, genai_day, key.service_tier, provider
+        )
     genai_label = f"{price_source_version()} ({genai_id})"
-    matches = [p for p in local.matching(*lookup, **context) if not p.is_factor]
+    matches = [p for p in local.matching(*lookup, **context, long_context=long) if not p.is_factor]
     corrections = [p for p in matches if p.correction]
     fillers = [p for p in matches if not p.correction]
-    tier_priced = False
+    tier_priced, thresholds = False, set()
     for i in range(len(names)):
         if i == UNIT_INDEX:
             continue
@@ -69,6 +91,7 @@ def _token_rates(
         )
         if found is None and not math.isnan(genai[i]):
             values[i], sources[i] = genai[i], genai_label
+            thresholds.add(genai_threshold)
             continue
         if found is None:
             found = next(
@@ -77,10 +100,11 @@ def _token_rates(
         if found is not None:
             values[i], sources[i] = found[1], entry_label(local, found[0])
             tier_priced |= found[0].service_tier is not None
+            thresholds.add(found[0].context_above or math.inf)
     if key.service_tier in PREMIUM_TIERS and not tier_priced and not math.isnan(genai.input):
-        default, _ = genai_modal_rates(key.model, genai_day, "")
+        default, _ = genai_modal_rates(key.model, genai_day, "", provider)
         tier_priced = genai.input != default.input
-    return values, sources, tier_priced
+    return values, sources, tier_priced, min(thresholds, default=math.inf)
 
 
 def _unit_rate(
@@ -97,8 +121,9 @@ def _unit_rate(
         return entry_rates(correction).unit, entry_label(local, correction)
     usage_key = genai_usage_key(key.unit, key.operation)
     if usage_key:
-        genai_day = price_period(key.model, day) if key.model else day
-        rate = genai_unit_rate(key.model, genai_day, key.service_tier, usage_key)
+        provider = key.provider or PROVIDER_ID
+        genai_day = price_period(key.model, day, provider=provider) if key.model else day
+        rate = genai_unit_rate(key.model, genai_day, key.service_tier, usage_key, provider)
         if not math.isnan(rate):
             return rate, f"{price_source_version()} ({key.model}, {usage_key})"
     filler = next((p for p in matches if not p.correction), None)
@@ -120,7 +145,7 @@ def key_price(key: RateKey, day: date, overrides: PriceTable, local: PriceTable)
         "day": day,
     }
     names = ModalRates._fields
-    values, sources, tier_priced = _token_rates(key, day, overrides, local, context)
+    values, sources, tier_priced, _ = _token_rates(key, day, overrides, local, context)
     position = {name: i for i, name in enumerate(names)}
     modal = any(
         not math.isnan(values[position[name]]) for name in ("audio_input", "audio_output")
@@ -128,6 +153,43 @@ def key_price(key: RateKey, day: date, overrides: PriceTable, local: PriceTable)
         values[position[image]] > values[position[text]]
         for image, text in (("image_input", "input"), ("image_output", "output"))
     )
+    factors = []
+    for table in (overrides, local):
+        entry = next((p for p in table.matching(*_lookup(key), **context) if p.is_factor), None)
+        if entry is not None:
+            factors.append(
+                (entry.rate_factor, f"x{entry.rate_factor:g} ({entry_label(table, entry)})")
+            )
+    _fall_back_and_scale(values, sources, factors)
+    if key.unit not in ("", "tokens"):
+        values[UNIT_INDEX], sources[UNIT_INDEX] = _unit_rate(key, day, overrides, local, context)
+    lower = key.service_tier in PREMIUM_TIERS and not tier_priced and sources[0] is not None
+    price = KeyPrice(ModalRates(*values), tuple(sources), lower_bound=lower, modal=modal)
+    long, long_sources, _, threshold = _token_rates(key, day, overrides, local, context, long=True)
+    if math.isinf(threshold):
+        return price
+    _fall_back_and_scale(long, long_sources, factors)
+    for i in range(len(names)):  # a rate without a tier of its own stays the same above it
+        if math.isnan(long[i]) or i == UNIT_INDEX:
+            long[i], long_sources[i] = values[i], sources[i]
+    provider = key.provider or PROVIDER_ID
+    genai_day = price_period(key.model, day, provider=provider) if key.model else day
+    window = genai_long_context(key.model, genai_day, key.service_tier, provider)[2]
+    return replace(
+        price,
+        long_rates=ModalRates(*long),
+        long_sources=tuple(long_sources),
+        threshold=threshold,
+        max_input=window if window > threshold else math.inf,
+    )
+
+
+def _fall_back_and_scale(
+    values: list[float], sources: list[str | None], factors: list[tuple[float, str]]
+) -> None:
+    """Token rates nobody gives from the rates OpenAI bills them at (``FALLBACKS``), then every
+    token rate times the matching rate factors, in place."""
+    position = {name: i for i, name in enumerate(ModalRates._fields)}
     if math.isnan(values[position["image_input"]]):
         fallbacks = {**FALLBACKS, "image_cached": "cached"}  # vision input is billed as text
     else:
@@ -137,21 +199,14 @@ def key_price(key: RateKey, day: date, overrides: PriceTable, local: PriceTable)
         if math.isnan(values[i]) and not math.isnan(values[j]):
             values[i] = values[j]
             sources[i] = f"{sources[j]}, at the {COMPONENT_LABELS[parent]} rate"
-    factor, labels = 1.0, []
-    for table in (overrides, local):
-        entry = next((p for p in table.matching(*_lookup(key), **context) if p.is_factor), None)
-        if entry is not None:
-            factor *= entry.rate_factor
-            labels.append(f"x{entry.rate_factor:g} ({entry_label(table, entry)})")
-    if labels:
-        for i in range(len(names)):
-            if i != UNIT_INDEX and sources[i] is not None:
-                values[i] *= factor
-                sources[i] = f"{sources[i]} {' '.join(labels)}"
-    if key.unit not in ("", "tokens"):
-        values[UNIT_INDEX], sources[UNIT_INDEX] = _unit_rate(key, day, overrides, local, context)
-    lower = key.service_tier in PREMIUM_TIERS and not tier_priced and sources[0] is not None
-    return KeyPrice(ModalRates(*values), tuple(sources), lower_bound=lower, modal=modal)
+    if not factors:
+        return
+    factor = math.prod(number for number, _ in factors)
+    labels = " ".join(label for _, label in factors)
+    for i in range(len(values)):
+        if i != UNIT_INDEX and sources[i] is not None:
+            values[i] *= factor
+            sources[i] = f"{sources[i]} {labels}"
 
 
 def _lookup(key: RateKey) -> tuple[str, str, str, str]:
@@ -167,6 +222,7 @@ KEY_COLUMNS = (
     "service_tier",
     "context_level",
     "image_quality",
+    "provider",
 )
 
 

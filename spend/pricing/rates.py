@@ -63,6 +63,7 @@ class RateKey(NamedTuple):
     service_tier: str
     context_level: str = ""
     image_quality: str = ""
+    provider: str = ""  # genai-prices' provider id; "" is OpenAI
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,7 @@ class KeyPrice:
     sources: tuple[str | None, ...]  # per ModalRates field; None where there is no rate
     lower_bound: bool = False  # premium tier priced at the default rate
     modal: bool = False  # audio/image billed at rates of their own: a row without the split is low
+    long_rates: ModalRates = ModalRates()  # every token of a long-context request (NaN: no tier)
+    long_sources: tuple[str | None, ...] = ()  # per ModalRates field, like ``sources``
+    threshold: float = math.inf  # input tokens per request above which ``long_rates`` apply
+    max_input: float = math.inf  # the most input tokens one request can have (context window)

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from spend.errors import PricingError
+from spend.pricing.context import long_context_extra
 from spend.pricing.files import PriceTable, local_prices
-from spend.pricing.genai import price_period
+from spend.pricing.genai import PROVIDER_ID, price_period
 from spend.pricing.keys import KEY_COLUMNS, key_price, row_key
 from spend.pricing.rates import COMPONENT_LABELS, UNIT_INDEX, KeyPrice, ModalRates, RateKey
 from spend.schema import SPLIT_COLUMNS
@@ -83,7 +84,7 @@ def _key_prices(
         key = row_key(values)
         stamp = values.get("date")
         day = today if stamp is None or pd.isna(stamp) else pd.Timestamp(stamp).date()
-        period = price_period(key.model, day, dates)
+        period = price_period(key.model, day, dates, key.provider or PROVIDER_ID)
         if (key, period) not in memo:
             memo[(key, period)] = key_price(key, period, overrides, local)
         prices.append(memo[(key, period)])
@@ -201,13 +202,25 @@ def price_rows(
     )
     missing |= (~operation.isin(PRICEABLE_OPERATIONS) & operation.notna()).to_numpy(dtype=bool)
     parts = np.where(used, counts * np.nan_to_num(rates), 0.0)
-    tokens = np.delete(parts, UNIT_INDEX, axis=1).sum(axis=1)
+    long_table = np.array([p.long_rates for p in prices], dtype="float64").reshape(-1, width)
+    long_rates = np.where(np.isnan(long_table[codes]), rates, long_table[codes])
+    extra, long_floor = long_context_extra(
+        frame,
+        counts,
+        requests,
+        _counts(frame, "input_tokens"),
+        rates,
+        long_rates,
+        np.array([p.threshold for p in prices], dtype="float64")[codes],
+        np.array([p.max_input for p in prices], dtype="float64")[codes],
+    )
+    tokens = np.delete(parts, UNIT_INDEX, axis=1).sum(axis=1) + extra
     cost = tokens * _batch_factor(frame) + parts[:, UNIT_INDEX]
     key_lower = np.array([p.lower_bound for p in prices], dtype=bool)[codes]
     key_modal = np.array([p.modal for p in prices], dtype=bool)[codes]
     unsplit = ~split_present(frame) & (np.delete(counts, UNIT_INDEX, axis=1) > 0).any(axis=1)
     realtime = operation.eq("realtime").to_numpy(dtype=bool, na_value=False)
-    lower = ~missing & (key_lower | (unsplit & (key_modal | realtime)))
+    lower = ~missing & (key_lower | long_floor | (unsplit & (key_modal | realtime)))
     return cost, missing, lower
 
 
@@ -376,10 +389,7 @@ def rate_card(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> pd
             group[2].extend(days[mine])
         for (key, _), (price, mine, seen) in groups.items():
             stamps = pd.to_datetime(pd.Series(seen)).dropna()
-            for i, name in enumerate(ModalRates._fields):
-                if not mine[i]:
-                    continue
-                rate = price.rates[i]
+            for i, component, rate, source in _card_rates(price, mine, key.unit):
                 unit = i == UNIT_INDEX
                 records.append(
                     {
@@ -391,10 +401,10 @@ def rate_card(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> pd
                         "image_size": key.image_size or None,
                         "first_day": stamps.min() if len(stamps) else pd.NaT,
                         "last_day": stamps.max() if len(stamps) else pd.NaT,
-                        "component": key.unit if unit else COMPONENT_LABELS[name],
+                        "component": component,
                         "usd": None if math.isnan(rate) else rate * (1 if unit else 1e6),
                         "per": key.unit if unit else "1M tokens",
-                        "source": price.sources[i],
+                        "source": source,
                     }
                 )
     card = pd.DataFrame(records, columns=list(RATE_CARD_COLUMNS))
@@ -415,3 +425,18 @@ def rate_card(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> pd
     )
     card = card.sort_values(["model", "first_day"], kind="stable", na_position="last")
     return card.reset_index(drop=True)
+
+
+def _card_rates(price: KeyPrice, used: np.ndarray, unit: str):
+    """A key's price and the components its rows use into (index, component, rate, source) for
+    the rate card: each used rate, then each long-context rate that differs from it."""
+    for i, name in enumerate(ModalRates._fields):
+        if used[i]:
+            label = unit if i == UNIT_INDEX else COMPONENT_LABELS[name]
+            yield i, label, price.rates[i], price.sources[i]
+    if math.isinf(price.threshold):
+        return
+    for i, name in enumerate(ModalRates._fields):
+        if used[i] and i != UNIT_INDEX and price.long_rates[i] != price.rates[i]:
+            label = f"{COMPONENT_LABELS[name]} above {price.threshold:,.0f} input tokens"
+            yield i, label, price.long_rates[i], price.long_sources[i]
