@@ -30,6 +30,19 @@ def priced(**row) -> pd.Series:
     return attach_prices(frame).iloc[0]
 
 
+def claude(model: str, requests: int, window: str | None) -> dict:
+    """An Anthropic row of 300K input and 1K output tokens (a day when Sonnet 4 was sold)."""
+    return {
+        "model": model,
+        "provider": "anthropic",
+        "date": "2025-09-01",
+        "n_requests": requests,
+        "input_tokens": 300_000,
+        "output_tokens": 1_000,
+        "context_window": window,
+    }
+
+
 #: The issue's example: 10 requests, 5M input tokens, 100K output.
 EXAMPLE = {"n_requests": 10, "input_tokens": 5 * M, "output_tokens": 100_000}
 #: The least the example can cost: ceil((5M - 10 x 272K) / (1.05M - 272K)) = 3 long requests,
@@ -88,44 +101,12 @@ EXAMPLE_FLOOR = 5 * 2.50 + 0.1 * 15.00 + 3.096 * (5.00 - 2.50)
             False,
         ),
         # Claude Sonnet 4.5: genai-prices' tier, exact with Anthropic's context_window
-        (
-            {
-                "model": "claude-sonnet-4-5",
-                "provider": "anthropic",
-                "n_requests": 1,
-                "input_tokens": 300_000,
-                "output_tokens": 1_000,
-                "context_window": "200k-1M",
-            },
-            0.3 * 6.00 + 0.001 * 22.50,
-            False,
-        ),
-        (
-            {
-                "model": "claude-sonnet-4-5",
-                "provider": "anthropic",
-                "n_requests": 2,
-                "input_tokens": 300_000,
-                "output_tokens": 1_000,
-                "context_window": "0-200k",
-            },
-            0.3 * 3.00 + 0.001 * 15.00,
-            False,
-        ),
+        (claude("claude-sonnet-4-5", 1, "200k-1M"), 0.3 * 6.00 + 0.001 * 22.50, False),
+        (claude("claude-sonnet-4-5", 2, "0-200k"), 0.3 * 3.00 + 0.001 * 15.00, False),
         # Claude Sonnet 4: no tier in genai-prices 0.2.3, the one in spend/prices.toml
-        (
-            {
-                "model": "claude-sonnet-4-20250514",
-                "provider": "anthropic",
-                "date": "2025-09-01",
-                "n_requests": 1,
-                "input_tokens": 300_000,
-                "output_tokens": 1_000,
-                "context_window": "200k-1M",
-            },
-            0.3 * 6.00 + 0.001 * 22.50,
-            False,
-        ),
+        (claude("claude-sonnet-4-20250514", 1, "200k-1M"), 0.3 * 6.00 + 0.001 * 22.50, False),
+        # ... and the least it can cost when the tier is not known: one request, all input long
+        (claude("claude-sonnet-4-20250514", 1, None), 0.3 * 6.00 + 0.001 * 15.00, True),
     ],
 )
 def test_long_context__table(row, usd, lower):
@@ -146,18 +127,29 @@ def test_long_context__issue_example_is_27_25_when_every_request_is_long():
 
 def test_long_context__floor_lies_between_base_and_all_long():
     rng = np.random.default_rng(7)
-    for _ in range(200):
-        n = int(rng.integers(1, 50))
-        inputs = int(rng.integers(1, n * 1_000_000))
-        cached = int(rng.integers(0, inputs + 1))
-        output = int(rng.integers(0, 1_000_000))
-        usage = {"n_requests": n, "input_tokens": inputs, "cached_input_tokens": cached}
-        usage["output_tokens"] = output
-        base = priced(**usage, context_window="0-272k")["cost_usd"]
-        every = priced(**usage, context_window="272k-1M")["cost_usd"]
-        estimate = priced(**usage)
-        assert base - 1e-9 <= estimate["cost_usd"] <= every + 1e-9
-        assert bool(estimate["cost_lower_bound"]) is (inputs > n * 272_000)
+    requests = rng.integers(1, 50, size=300)
+    inputs = (rng.random(300) * requests * M).astype(np.int64) + 1
+    usage = pd.DataFrame(
+        {
+            "date": DAY,
+            "model": "gpt-5.4",
+            "operation": "completion",
+            "n_requests": requests,
+            "input_tokens": inputs,
+            "cached_input_tokens": (rng.random(300) * inputs).astype(np.int64),
+            "output_tokens": rng.integers(0, M, size=300),
+        }
+    )
+
+    def cost(window: str | None) -> pd.DataFrame:
+        return attach_prices(conform(usage.assign(context_window=window)))
+
+    base, every, estimate = cost("0-272k"), cost("272k-1M"), cost(None)
+    assert (base["cost_usd"] <= estimate["cost_usd"] + 1e-9).all()
+    assert (estimate["cost_usd"] <= every["cost_usd"] + 1e-9).all()
+    floors = estimate["cost_lower_bound"].astype(bool)
+    assert floors.tolist() == (inputs > requests * 272_000).tolist()
+    assert 0 < floors.sum() < len(floors)  # both kinds of row are drawn
 
 
 def test_long_context__lower_bound_summary_lists_the_row():

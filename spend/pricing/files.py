@@ -49,6 +49,7 @@ _PRICE_KEYS = {
     "correction",
     "rate_factor",
     "context_above",
+    "free_per_day",
     *_TEXT_KEYS,
     *_TOKEN_FIELDS,
 }
@@ -83,6 +84,7 @@ class Price:
     correction: bool = False  # wins over genai-prices (prices.toml); else it fills gaps only
     rate_factor: float | None = None  # multiplies the token rates found otherwise (no prices)
     context_above: int | None = None  # long-context price: requests with more input tokens
+    free_per_day: float | None = None  # units free per organization and day (with per_unit)
 
     @property
     def is_factor(self) -> bool:
@@ -201,6 +203,7 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
     numbers = {key: _price_number(raw, key, where) for key in (*_TOKEN_FIELDS, "per_unit", "per")}
     factor = _price_number(raw, "rate_factor", where)
     above = _price_number(raw, "context_above", where)
+    free = _price_number(raw, "free_per_day", where)
     if above is not None and (not above.is_integer() or above < 1):
         raise PricingError(f"{where}: 'context_above' must be a whole number of tokens >= 1")
     correction = raw.get("correction", False)
@@ -233,6 +236,8 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
         raise PricingError(f"{where}: 'per' must be positive")
     if above is not None and (factor is not None or unit != "tokens"):
         raise PricingError(f"{where}: 'context_above' goes with token prices only")
+    if free is not None and numbers["per_unit"] is None:
+        raise PricingError(f"{where}: 'free_per_day' goes with per_unit only")
 
     def lowered(key: str) -> str | None:
         return None if texts[key] is None else texts[key].strip().lower()
@@ -253,6 +258,7 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
         correction=correction,
         rate_factor=factor,
         context_above=None if above is None else int(above),
+        free_per_day=free,
         **{key: numbers[key] for key in _TOKEN_FIELDS},
     )
 
@@ -260,7 +266,7 @@ def parse_price_entry(raw: Any, *, where: str) -> Price:
 #: The largest number a price file may hold: prices in USD (per 1M tokens or per unit) and
 #: factors up to a million, ``per`` (units a price is for, e.g. 1e9 bytes) from 1e-6 to 1e15, so no
 #: price times a usage count can overflow to ``inf`` (``1e308`` is a typo, not a price).
-MAX_PRICE_NUMBER = {"per": 1e15, "context_above": 1e12}
+MAX_PRICE_NUMBER = {"per": 1e15, "context_above": 1e12, "free_per_day": 1e15}
 MIN_PER = 1e-6
 
 

@@ -109,27 +109,32 @@ def _token_rates(
 
 def _unit_rate(
     key: RateKey, day: date, overrides: PriceTable, local: PriceTable, context: dict
-) -> tuple[float, str | None]:
-    """A key's unit rate and its source: override, correction, genai-prices, local table."""
+) -> tuple[float, str | None, float]:
+    """A key's unit rate, its source and the units free per organization and day:
+    override, correction, genai-prices, local table."""
     lookup = (key.model, key.operation, key.image_size, key.unit)
     entry = overrides.lookup(*lookup, **context)
     if entry is not None:
-        return entry_rates(entry).unit, entry_label(overrides, entry)
+        return entry_rates(entry).unit, entry_label(overrides, entry), entry.free_per_day or 0.0
     matches = [p for p in local.matching(*lookup, **context) if not p.is_factor]
     correction = next((p for p in matches if p.correction), None)
     if correction is not None:
-        return entry_rates(correction).unit, entry_label(local, correction)
+        return (
+            entry_rates(correction).unit,
+            entry_label(local, correction),
+            correction.free_per_day or 0.0,
+        )
     usage_key = genai_usage_key(key.unit, key.operation)
     if usage_key:
         provider = key.provider or PROVIDER_ID
         genai_day = price_period(key.model, day, provider=provider) if key.model else day
         rate = genai_unit_rate(key.model, genai_day, key.service_tier, usage_key, provider)
         if not math.isnan(rate):
-            return rate, f"{price_source_version()} ({key.model}, {usage_key})"
+            return rate, f"{price_source_version()} ({key.model}, {usage_key})", 0.0
     filler = next((p for p in matches if not p.correction), None)
     if filler is not None:
-        return entry_rates(filler).unit, entry_label(local, filler)
-    return math.nan, None
+        return entry_rates(filler).unit, entry_label(local, filler), filler.free_per_day or 0.0
+    return math.nan, None, 0.0
 
 
 def key_price(key: RateKey, day: date, overrides: PriceTable, local: PriceTable) -> KeyPrice:
@@ -161,10 +166,15 @@ def key_price(key: RateKey, day: date, overrides: PriceTable, local: PriceTable)
                 (entry.rate_factor, f"x{entry.rate_factor:g} ({entry_label(table, entry)})")
             )
     _fall_back_and_scale(values, sources, factors)
+    free = 0.0
     if key.unit not in ("", "tokens"):
-        values[UNIT_INDEX], sources[UNIT_INDEX] = _unit_rate(key, day, overrides, local, context)
+        values[UNIT_INDEX], sources[UNIT_INDEX], free = _unit_rate(
+            key, day, overrides, local, context
+        )
     lower = key.service_tier in PREMIUM_TIERS and not tier_priced and sources[0] is not None
-    price = KeyPrice(ModalRates(*values), tuple(sources), lower_bound=lower, modal=modal)
+    price = KeyPrice(
+        ModalRates(*values), tuple(sources), lower_bound=lower, modal=modal, free_per_day=free
+    )
     long, long_sources, _, threshold = _token_rates(key, day, overrides, local, context, long=True)
     if math.isinf(threshold):
         return price

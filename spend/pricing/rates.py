@@ -78,3 +78,4 @@ class KeyPrice:
     long_sources: tuple[str | None, ...] = ()  # per ModalRates field, like ``sources``
     threshold: float = math.inf  # input tokens per request above which ``long_rates`` apply
     max_input: float = math.inf  # the most input tokens one request can have (context window)
+    free_per_day: float = 0.0  # units free per organization and day (the first GB of storage)

@@ -215,13 +215,47 @@ def price_rows(
         np.array([p.max_input for p in prices], dtype="float64")[codes],
     )
     tokens = np.delete(parts, UNIT_INDEX, axis=1).sum(axis=1) + extra
-    cost = tokens * _batch_factor(frame) + parts[:, UNIT_INDEX]
+    free = np.array([p.free_per_day for p in prices], dtype="float64")[codes]
+    units = parts[:, UNIT_INDEX] * _billable_share(
+        frame, counts[:, UNIT_INDEX], free, codes, prices
+    )
+    cost = tokens * _batch_factor(frame) + units
     key_lower = np.array([p.lower_bound for p in prices], dtype=bool)[codes]
     key_modal = np.array([p.modal for p in prices], dtype=bool)[codes]
     unsplit = ~split_present(frame) & (np.delete(counts, UNIT_INDEX, axis=1) > 0).any(axis=1)
     realtime = operation.eq("realtime").to_numpy(dtype=bool, na_value=False)
     lower = ~missing & (key_lower | long_floor | (unsplit & (key_modal | realtime)))
     return cost, missing, lower
+
+
+def _billable_share(
+    frame: pd.DataFrame,
+    units: np.ndarray,
+    free: np.ndarray,
+    codes: np.ndarray,
+    prices: list[KeyPrice],
+) -> np.ndarray:
+    """Each row's share of its units that is billed after a free allowance, e.g. 3 GB of vector
+    storage on one day, 1 GB free -> 2/3 on each of that day's rows.
+
+    The allowance (``free_per_day``: vector storage's first GB) is the organization's, per day:
+    the usage table is one organization's, so the rows priced by the same entry on the same day
+    share it, in proportion to their units. 1 if there is no allowance.
+    """
+    share = np.ones(len(frame))
+    mine = (free > 0) & (units > 0)
+    if not mine.any():
+        return share
+    entry = pd.factorize(np.array([p.sources[UNIT_INDEX] for p in prices], dtype=object)[codes])[0]
+    day = (
+        pd.to_datetime(frame["date"]).dt.normalize().to_numpy()
+        if "date" in frame.columns
+        else np.zeros(len(frame))
+    )
+    groups = pd.DataFrame({"entry": entry[mine], "day": day[mine], "units": units[mine]})
+    total = groups.groupby(["entry", "day"], dropna=False)["units"].transform("sum").to_numpy()
+    share[mine] = np.maximum(total - free[mine], 0.0) / total
+    return share
 
 
 def labels(codes: np.ndarray, names: list[str], index: pd.Index) -> pd.Series:
