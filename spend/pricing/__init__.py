@@ -14,7 +14,8 @@ Where each rate comes from (the first that gives it wins):
    price of that model's tokens (or of its unit);
 2. ``spend/prices.toml`` entries marked ``correction = true``: what genai-prices 0.2.3 gets wrong
    (o3's cached rate before 2025-06-10, fine-tunes' cached input, priority-tier prices before
-   2026-10-12, web search by context level, an older realtime snapshot's audio);
+   2026-10-12, web search by context level (medium where none is given) until 2025-10-01, an older
+   realtime snapshot's audio);
 3. genai-prices (pinned, offline): its own fields for text, cached, audio, image and cache writes;
    TTS characters, transcription seconds and web search calls by probing;
 4. the other ``spend/prices.toml`` entries: what genai-prices lacks (audio of gpt-4o-audio-preview,
@@ -28,6 +29,15 @@ model with an image rate) at the uncached rate, cache writes at the input rate. 
 fallback: audio tokens without an audio rate make the row ``"unpriced"``. ``rate_card`` lists every
 rate behind a table's estimates with its source.
 
+Long context (``spend.pricing.context``): a model with a long-context tier (genai-prices' tiers:
+gpt-5.4 and later above 272K input tokens, Claude Sonnet 4.5/4.6 above 200K; a price file's
+``context_above`` entries: Claude Sonnet 4) bills every token of a request above the threshold at
+the long rates, exactly where a ``context_window`` column says the tier, and at the least it can
+cost where the row's average input per request shows long requests without saying which. A
+``provider`` column picks genai-prices' provider (OpenAI without one). A unit price with
+``free_per_day`` (vector storage's first GB) is free up to that many units per organization and
+day, shared by that day's rows.
+
 A component with a non-zero count and no price makes the row ``"unpriced"`` with ``cost_usd`` NA,
 never a silent 0. genai-prices prices usage in a unit a model is not sold in at $0 (``tts-1-hd``
 given tokens), so $0 from genai-prices means "no price"; an explicit 0 in a price file is a real
@@ -35,8 +45,10 @@ price (moderation is free). A row with no usage at all costs 0.0, ``"estimated"`
 
 ``cost_lower_bound`` is True where the estimate is known to be below what was billed: a row of a
 model with audio or image rates of their own that has no modality split (a legacy
-``completion-realtime`` row, priced as text), or a priority-tier row with no priority price (priced
-at the default rate). ``lower_bound_summary`` says how much of a table that is.
+``completion-realtime`` row, priced as text), a priority-tier row with no priority price (priced
+at the default rate), or a row whose average input per request is above its model's long-context
+threshold with no ``context_window`` to say which requests were long. ``lower_bound_summary`` says
+how much of a table that is.
 
 Speed: genai-prices is asked once per distinct (model, price period, service tier), never per row.
 The periods come from the model's dated prices (e.g. o3 before and from 2025-06-10) and the dates of
@@ -44,8 +56,9 @@ the price files' entries; rows are then priced with numpy (about a second for a 
 
 The package, by job: ``files`` (price files: ``spend/prices.toml`` and a user's overrides, read and
 checked), ``genai`` (the genai-prices lookup), ``keys`` (the rates of one price key, from all of
-them) and ``rows`` (the usage table priced, and the tables that explain it); ``rates`` holds the
-types they share. The names other modules use are re-exported here.
+them), ``context`` (long-context requests) and ``rows`` (the usage table priced, and the tables
+that explain it); ``rates`` holds the types they share. The names other modules use are
+re-exported here.
 """
 
 from __future__ import annotations
