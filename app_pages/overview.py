@@ -159,8 +159,10 @@ if len(lower):
     models = ", ".join(map(fmt.escape_markdown, lower["model"].astype(str).unique()[:5]))
     st.info(
         f"**{fmt.usd(float(lower['cost_usd'].sum()))} of the estimate is a lower bound**: usage "
-        f"of {models} came without its audio/image split (or at a tier without a price), so it is "
-        "priced as text at the base tier; the bill is higher. The admin key's Costs API gives the "
+        f"of {models} came without its audio/image split, at a tier without a price, or with more "
+        "input per request than a long-context threshold (272K tokens for gpt-5.4) without saying "
+        "which requests were long, so it is priced at the least it can cost; the bill is higher. "
+        "The admin key's Costs API gives the "
         "billed figure.",
         icon=":material/arrow_upward:",
     )

@@ -25,7 +25,6 @@ from spend.pricing import (
     Price,
     PriceTable,
     RateKey,
-    Rates,
     attach_prices,
     distinct_keys,
     load_price_overrides,
@@ -36,7 +35,6 @@ from spend.pricing import (
     price_source_version,
     rate_card,
     row_key,
-    table_rates,
     unpriced_summary,
 )
 from spend.schema import conform, empty_frame, validate
@@ -290,7 +288,7 @@ ESTIMATED = [
     ),
     pytest.param(
         {"operation": "vector_storage", "units": 3e9, "unit": "bytes"},
-        lambda: 3 * 0.10,
+        lambda: (3 - 1) * 0.10,  # the organization's first GB of the day is free
         id="vector-storage-gb-day",
     ),
     pytest.param(
@@ -708,7 +706,7 @@ def test_local_prices__shipped_table_loads():
 
 def test_local_prices__every_entry_names_its_source():
     for entry in local_prices().prices:
-        assert entry.note and "openai.com" in entry.note, entry
+        assert entry.note and ("openai.com" in entry.note or "anthropic.com" in entry.note), entry
 
 
 def test_local_prices__every_correction_is_one_genai_prices_gets_wrong_or_lacks():
@@ -772,23 +770,6 @@ def test_price_matches__table(price, key, matches):
 
 
 @pytest.mark.parametrize(
-    ("price", "rates"),
-    [
-        (
-            Price(model="m", input_per_mtok=2.5, cached_input_per_mtok=1.25, output_per_mtok=10),
-            Rates(2.5e-6, 1.25e-6, 1e-5),
-        ),
-        (Price(model="m", input_per_mtok=2.0), Rates(2e-6, 2e-6, math.nan)),
-        (Price(model="m", output_per_mtok=0.0), Rates(math.nan, math.nan, 0.0)),
-        (Price(model="m", unit="calls", per_unit=2.5, per=1000), Rates(unit=0.0025)),
-        (Price(model="m", unit="images", per_unit=0.04), Rates(unit=0.04)),
-    ],
-)
-def test_table_rates__table(price, rates):
-    np.testing.assert_allclose(table_rates(price), rates, rtol=1e-12)
-
-
-@pytest.mark.parametrize(
     ("model", "day", "period"),
     [
         ("o3", date(2025, 6, 9), date(2025, 6, 9)),
@@ -806,22 +787,24 @@ def test_price_period__table(model, day, period):
 @pytest.mark.parametrize(
     ("values", "key"),
     [
-        ({}, ("", "", "", "", "", "", "")),
+        ({}, ("", "", "", "", "", "", "", "")),
         (
             {"model": " GPT-4o ", "unit": " Images", "image_size": "1792X1024"},
-            ("GPT-4o", "", "1792x1024", "images", "", "", ""),
+            ("GPT-4o", "", "1792x1024", "images", "", "", "", ""),
         ),
         (
             {"model": pd.NA, "operation": None, "service_tier": "Flex"},
-            ("", "", "", "", "flex", "", ""),
+            ("", "", "", "", "flex", "", "", ""),
         ),
-        ({"model": float("nan"), "date": "ignored"}, ("", "", "", "", "", "", "")),
+        ({"model": float("nan"), "date": "ignored"}, ("", "", "", "", "", "", "", "")),
         # OpenAI reports `fast` as `priority`
-        ({"service_tier": "Fast"}, ("", "", "", "", "priority", "", "")),
+        ({"service_tier": "Fast"}, ("", "", "", "", "priority", "", "", "")),
         (
             {"context_level": " Medium ", "image_quality": "HD"},
-            ("", "", "", "", "", "medium", "hd"),
+            ("", "", "", "", "", "medium", "hd", ""),
         ),
+        # genai-prices' provider id (OpenAI when there is no provider column)
+        ({"provider": " Anthropic "}, ("", "", "", "", "", "", "", "anthropic")),
     ],
 )
 def test_row_key__table(values, key):
@@ -851,7 +834,7 @@ def test_attach_prices__calls_genai_per_distinct_key_not_per_row(monkeypatch):
         calls.append(args[1])
         return calc_price(*args, **kwargs)
 
-    monkeypatch.setattr(pricing, "calc_price", counting_calc_price)
+    monkeypatch.setattr(pricing.genai, "calc_price", counting_calc_price)
     pricing.clear_caches()
     days = pd.date_range("2025-01-01", periods=400, freq="D")
     models = ["o3", "gpt-4o-mini", "no-such-model"]
@@ -1454,16 +1437,30 @@ CORRECTIONS = [
         2 * 25.00,
         id="web-search-4.1-mini-low-context-2025",
     ),
-    pytest.param(
-        {
-            "date": "2025-05-01",
-            "model": "gpt-4o-2024-08-06",
-            "operation": "web_search",
-            "units": 1_000,
-            "unit": "calls",
-        },
-        10.00,  # no context level: genai-prices' $10 per 1,000
-        id="web-search-without-context-level",
+    # No context level: the default, medium, of its date (March 11 to September 2025); genai-prices'
+    # flat $10 per 1,000 outside it.
+    *(
+        pytest.param(
+            {
+                "date": day,
+                "model": model,
+                "operation": "web_search",
+                "units": 1_000,
+                "unit": "calls",
+            },
+            usd,
+            id=f"web-search-without-context-level-{model}-{day}",
+        )
+        for model, day, usd in [
+            ("gpt-4o-2024-08-06", "2025-05-01", 35.00),
+            ("gpt-4o-2024-08-06", "2025-03-11", 35.00),
+            ("gpt-4.1", "2025-09-30", 35.00),
+            ("gpt-4o-mini", "2025-09-30", 27.50),
+            ("gpt-4.1-mini-2025-04-14", "2025-05-01", 27.50),
+            ("gpt-4o-2024-08-06", "2025-10-01", 10.00),
+            ("gpt-4o-mini", "2025-10-01", 10.00),
+            ("gpt-4o-2024-08-06", "2025-03-10", 10.00),
+        ]
     ),
     pytest.param(
         {
@@ -1788,6 +1785,14 @@ def test_load_price_overrides__bad_new_keys_raise(tmp_path, content, message):
             ModalRates(input=5e-6, cached=5e-6, image_input=1e-5, cache_write=6e-6),
         ),
         (Price(model="*", rate_factor=0.5), ModalRates()),
+        (
+            Price(model="m", input_per_mtok=2.5, cached_input_per_mtok=1.25, output_per_mtok=10),
+            ModalRates(2.5e-6, 1.25e-6, 1e-5),
+        ),
+        (Price(model="m", input_per_mtok=2.0), ModalRates(2e-6, 2e-6, math.nan)),
+        (Price(model="m", output_per_mtok=0.0), ModalRates(math.nan, math.nan, 0.0)),
+        (Price(model="m", unit="calls", per_unit=2.5, per=1000), ModalRates(unit=0.0025)),
+        (Price(model="m", unit="images", per_unit=0.04), ModalRates(unit=0.04)),
     ],
 )
 def test_entry_rates__table(price, rates):
@@ -1901,3 +1906,52 @@ def test_rate_card__one_row_per_rate_across_periods():
             "usd": 2.0,
         },
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Vector storage: USD 0.10 per GB-day, the organization's first GB each day free (prices.toml)
+
+GB = 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # under or at the free GB: a real $0, not unpriced
+        ([("2025-06-01", 0.5 * GB)], [0.0]),
+        ([("2025-06-01", 1 * GB)], [0.0]),
+        ([("2025-06-01", 3 * GB)], [0.20]),
+        # two projects on one day share the free GB in proportion: 3 GB stored, 2 GB billed
+        ([("2025-06-01", 2 * GB), ("2025-06-01", 1 * GB)], [0.20 * 2 / 3, 0.20 * 1 / 3]),
+        # each day has its own free GB
+        ([("2025-06-01", 2 * GB), ("2025-06-02", 0.5 * GB)], [0.10, 0.0]),
+        ([("2025-06-01", 1.5 * GB), ("2025-06-02", 1.5 * GB)], [0.05, 0.05]),
+    ],
+)
+def test_attach_prices__vector_storage_first_gb_a_day_is_free(rows, expected):
+    frame = usage_frame(
+        *(
+            {"date": day, "operation": "vector_storage", "units": units, "unit": "bytes"}
+            for day, units in rows
+        ),
+        {"date": "2025-06-01", "model": "gpt-4o", "input_tokens": 1_000_000},
+    )
+    out = attach_prices(frame)
+    assert out["cost_basis"].tolist() == ["estimated"] * (len(rows) + 1)
+    assert out["cost_usd"].tolist()[:-1] == pytest.approx(expected, abs=1e-12)
+    assert out["cost_usd"].iloc[-1] == pytest.approx(2.50)  # other rows untouched
+
+
+def test_attach_prices__vector_storage_override_without_free_units_prices_every_byte():
+    table = parse_price_table(
+        {"price": [{"model": "*", "unit": "bytes", "per_unit": 0.2, "per": GB}]}, source="mine"
+    )
+    frame = usage_frame({"operation": "vector_storage", "units": 3 * GB, "unit": "bytes"})
+    assert attach_prices(frame, overrides=table)["cost_usd"].tolist() == pytest.approx([0.6])
+
+
+def test_price_file__free_per_day_goes_with_per_unit():
+    with pytest.raises(PricingError, match="free_per_day"):
+        parse_price_table(
+            {"price": [{"model": "m", "input_per_mtok": 1, "free_per_day": 5}]}, source="t"
+        )
