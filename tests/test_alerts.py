@@ -21,21 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
-from spend.alerts import (
-    AlertState,
-    Message,
-    Target,
-    add_alerts_parser,
-    deliver,
-    evaluate,
-    messages_for,
-    overrun,
-    run_alerts,
-    state_path,
-    view_url,
-)
 from spend.budgets import Budget
+from spend.cli import add_alerts_parser, run_alerts
 from spend.config import Settings
+from spend.notify import AlertState, Failure, Message, Target, deliver, messages_for, state_path
+from spend.report import BudgetEntry, Report, Watch, evaluate
+from spend.routes import view_url
 from spend.schema import conform
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
@@ -407,10 +398,10 @@ def test_evaluate__budget_forecast_and_messages():
     report = evaluate(
         daily_table(), [Budget("organization", None, 3000.0)], date(2025, 3, 20), app_url=APP_URL
     )
-    [entry] = report["budgets"]
-    assert (entry["spent_usd"], entry["forecast_usd"], entry["crossed"]) == (2000.0, 3100.0, [50])
-    assert (entry["forecast_low"], entry["forecast_high"]) == (3100.0, 3100.0)
-    assert entry["crossing_date"] == "2025-03-30" and entry["percent"] == 66.7
+    [entry] = report.budgets
+    assert (entry.spent_usd, entry.forecast_usd, entry.crossed) == (2000.0, 3100.0, (50,))
+    assert (entry.forecast_low, entry.forecast_high) == (3100.0, 3100.0)
+    assert entry.crossing_date == date(2025, 3, 30) and entry.percent == 66.7
     [message] = messages_for(report)
     assert message.event == "budget:2025-03:organization:-:50"
     assert message.title == "OpenAI spend: budget of the organization passed 50%"
@@ -427,7 +418,7 @@ def test_evaluate__spike_message_links_to_that_day_and_user():
     report = evaluate(
         pd.concat([table, other], ignore_index=True), [], date(2025, 3, 20), app_url=APP_URL
     )
-    spikes = {(s["dimension"], s["id"]) for s in report["spikes"]}
+    spikes = {(s.dimension, s.id) for s in report.spikes}
     assert ("user", "user-1") in spikes
     message = next(m for m in messages_for(report) if m.event == "spike:2025-03-18:user:user-1")
     assert message.title == "OpenAI spend: spike from user Ada (user-1) on 2025-03-18"
@@ -443,9 +434,9 @@ def test_evaluate__not_enough_history_is_said_not_guessed():
         [Budget("organization", None, 300.0)],
         date(2025, 3, 5),
     )
-    [entry] = report["budgets"]
-    assert not entry["enough_history"] and entry["forecast_usd"] is None
-    assert entry["crossed"] == [50, 80, 100] and entry["crossing_date"] == "2025-03-03"
+    [entry] = report.budgets
+    assert not entry.enough_history and entry.forecast_usd is None
+    assert entry.crossed == (50, 80, 100) and entry.crossing_date == date(2025, 3, 3)
     [*_, last] = messages_for(report)
     assert "Not enough history yet for a month-end forecast." in last.body
 
@@ -511,7 +502,7 @@ class StubService:
         self.results = list(results)
         self.sent = []
 
-    def notify(self, body, title):
+    def notify(self, body, title, **how):
         self.sent.append(title)
         return self.results.pop(0)
 
@@ -519,10 +510,10 @@ class StubService:
 def test_deliver__marks_only_what_arrived(tmp_path):
     state = AlertState(tmp_path / "state.json")
     target = Target("json://x", "k1", StubService([True, False, True]))
-    messages = [Message(f"e{n}", f"t{n}", "body") for n in range(3)]
+    messages = [Message(f"e{n}", (f"t{n}",), (("body",),)) for n in range(3)]
     now = datetime(2025, 3, 12, tzinfo=UTC)
     sent, failed = deliver(messages, [target], state, now=now)
-    assert sent == ["e0", "e2"] and failed == [{"event": "e1", "target": "json://x"}]
+    assert sent == ["e0", "e2"] and failed == [Failure("e1", "json://x")]
     target.service.results = [True]
     assert deliver(messages, [target], state, now=now) == (["e1"], [])
     assert target.service.sent == ["t0", "t1", "t2", "t1"]
@@ -543,9 +534,42 @@ def test_alert_state__round_trip_and_prune(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
 
 
+def budget_entry(**changes) -> BudgetEntry:
+    """A report's budget entry: the organization's $100 budget, half spent, unless changed."""
+    fields = dict(
+        key="organization:-",
+        scope="organization",
+        id=None,
+        name="Organization",
+        known=True,
+        origin="file",
+        kind="budget",
+        note=None,
+        budget_usd=100.0,
+        spent_usd=50.0,
+        percent=50.0,
+        overrun=False,
+        basis="estimated",
+        unpriced_rows=0,
+        enough_history=False,
+        forecast_usd=None,
+        forecast_low=None,
+        forecast_high=None,
+        crossing_date=None,
+        alert_at=(50, 80, 100),
+        crossed=(50,),
+        link=None,
+    )
+    return BudgetEntry(**{**fields, **changes})
+
+
+def report_of(*entries: BudgetEntry, spikes=()) -> Report:
+    return Report(AS_OF, list(entries), Watch(tuple(spikes), (), 0.0, None, 0.0, 0))
+
+
 def test_overrun__budgets_and_limits_but_not_alerts():
     def report(kind, spent):
-        return {"budgets": [{"kind": kind, "overrun": spent >= 100}]}
+        return report_of(budget_entry(kind=kind, overrun=spent >= 100))
 
-    assert overrun(report("budget", 100)) and overrun(report("spend_limit", 120))
-    assert not overrun(report("spend_alert", 500)) and not overrun(report("budget", 99.9))
+    assert report("budget", 100).overrun and report("spend_limit", 120).overrun
+    assert not report("spend_alert", 500).overrun and not report("budget", 99.9).overrun
