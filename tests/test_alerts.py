@@ -11,21 +11,33 @@ import argparse
 import io
 import json
 import os
+import re
 import stat
 import threading
 import time
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import markdown
 import pandas as pd
 import pytest
 
 from spend.budgets import Budget
 from spend.cli import add_alerts_parser, run_alerts
 from spend.config import Settings
-from spend.notify import AlertState, Failure, Message, Target, deliver, messages_for, state_path
-from spend.report import BudgetEntry, Report, Watch, evaluate
+from spend.notify import (
+    AlertState,
+    Failure,
+    Message,
+    Target,
+    deliver,
+    make_targets,
+    messages_for,
+    state_path,
+)
+from spend.report import BudgetEntry, Report, SpikeEntry, Watch, evaluate
 from spend.routes import view_url
 from spend.schema import conform
 from tests.clock import FakeClock
@@ -42,8 +54,9 @@ APP_URL = "https://spend.example.com"
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST and answers 200 (or queued statuses)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes = b"") -> None:
         self.posts: list[tuple[int, dict]] = []  # (status answered, JSON body)
+        self.paths: list[str] = []  # the path of each POST
         self.statuses: deque[int] = deque()
         receiver = self
 
@@ -52,9 +65,11 @@ class Receiver:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status = receiver.statuses.popleft() if receiver.statuses else 200
                 receiver.posts.append((status, body))
+                receiver.paths.append(self.path)
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, *args) -> None:
                 pass
@@ -84,8 +99,8 @@ class Receiver:
 def receivers():
     made: list[Receiver] = []
 
-    def make() -> Receiver:
-        made.append(Receiver())
+    def make(reply: bytes = b"") -> Receiver:
+        made.append(Receiver(reply))
         return made[-1]
 
     yield make
@@ -573,3 +588,109 @@ def test_overrun__budgets_and_limits_but_not_alerts():
 
     assert report("budget", 100).overrun and report("spend_limit", 120).overrun
     assert not report("spend_alert", 500).overrun and not report("budget", 99.9).overrun
+
+
+# ---- API text in notifications (a name is data, escaped for the format that shows it)
+
+HOSTILE = "<!channel> [Reset your key](https://evil.example) & *now*"
+
+
+def hostile_report() -> Report:
+    """A report whose project budget and user spike carry ``HOSTILE`` as their names."""
+    budget = budget_entry(
+        key="project:proj_1",
+        scope="project",
+        id="proj_1",
+        name=HOSTILE,
+        link=f"{APP_URL}/projects?range=custom&start=2026-06-01&end=2026-06-19&project=proj_1",
+    )
+    spike = SpikeEntry(
+        date=AS_OF,
+        dimension="user",
+        id="user-1",
+        name=HOSTILE,
+        cost_usd=80.0,
+        typical_usd=10.0,
+        z=9.9,
+        link=f"{APP_URL}/users?range=custom&start=2026-06-19&end=2026-06-19&user=user-1",
+    )
+    return report_of(budget, spikes=[spike])
+
+
+class Anchors(HTMLParser):
+    """An HTML text into the ``href`` of every link in it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag == "a":
+            self.hrefs.append(dict(attrs)["href"])
+
+
+def as_html(body: str, dialect: str) -> str:
+    """A received body into the HTML its service would show (Markdown rendered as CommonMark)."""
+    return markdown.markdown(body) if dialect == "markdown" else body
+
+
+@pytest.mark.parametrize(
+    "query, dialect, shown",
+    [
+        # json:// is plain text, JSON-encoded: the name arrives exactly as it is
+        ("", "text", HOSTILE),
+        # Markdown (Teams, Discord, Telegram): every punctuation mark escaped
+        (
+            "?format=markdown",
+            "markdown",
+            r"\<\!channel\> \[Reset your key\]\(https\:\/\/evil\.example\) \& \*now\*",
+        ),
+        # HTML (e-mail): HTML-escaped
+        (
+            "?format=html",
+            "html",
+            "&lt;!channel&gt; [Reset your key](https://evil.example) &amp; *now*",
+        ),
+    ],
+)
+def test_notify__api_names_are_escaped_for_each_format(receiver, tmp_path, query, dialect, shown):
+    [target] = make_targets([receiver.url + query])
+    assert target.dialect.name == dialect
+    state = AlertState(tmp_path / "state.json")
+    messages = messages_for(hostile_report())
+    sent, failed = deliver(messages, [target], state, now=datetime(2026, 6, 20, tzinfo=UTC))
+    assert failed == [] and len(sent) == len(receiver.delivered) == 2
+    for body in receiver.delivered:
+        assert shown in body["message"]
+        links = Anchors(as_html(body["message"], dialect)).hrefs
+        # only our own link: none from the name, whose text is shown, not run
+        assert all(href.startswith(APP_URL + "/") for href in links), links
+        assert len(links) == (dialect != "text")
+        assert body["title"].startswith("OpenAI spend: ") and HOSTILE in body["title"]
+
+
+def test_notify__slack_gets_no_mention_and_no_link_from_a_name(receivers, monkeypatch, tmp_path):
+    """The real Slack plugin, its webhook pointed at a receiver on 127.0.0.1 (a Slack URL names no
+    host: the plugin's ``webhook_url`` is its base address)."""
+    from apprise.plugins.slack import NotifySlack
+
+    slack = receivers(reply=b"ok")
+    hook = f"http://127.0.0.1:{slack.server.server_port}/services"
+    monkeypatch.setattr(NotifySlack, "webhook_url", hook)
+    [target] = make_targets(["slack://T1ABCDEFG/B2HIJKLMN/C3abcdefghijklmnopqrstuv"])
+    assert target.dialect.name == "slack"
+    state = AlertState(tmp_path / "state.json")
+    sent, failed = deliver(
+        messages_for(hostile_report()), [target], state, now=datetime(2026, 6, 20, tzinfo=UTC)
+    )
+    assert failed == [] and len(sent) == len(slack.delivered) == 2
+    for payload in slack.delivered:
+        [attachment] = payload["attachments"]
+        text, title = attachment["text"], attachment["title"]
+        assert payload["mrkdwn"] is True
+        for shown in (text, title):
+            assert "&lt;!channel&gt;" in shown and "<!" not in shown and "&amp;" in shown
+        # Slack's only link form is <url|label>: the one link is ours, the name's is plain text
+        assert text.count("<") == 1 and "[Reset your key](https://evil.example)" in text
+        assert re.search(r"View: <https://spend\.example\.com/\S+\|open in the app>$", text)
