@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import re
 import stat
@@ -670,14 +671,21 @@ def test_notify__api_names_are_escaped_for_each_format(receiver, tmp_path, query
         assert body["title"].startswith("OpenAI spend: ") and HOSTILE in body["title"]
 
 
-def test_notify__slack_gets_no_mention_and_no_link_from_a_name(receivers, monkeypatch, tmp_path):
-    """The real Slack plugin, its webhook pointed at a receiver on 127.0.0.1 (a Slack URL names no
-    host: the plugin's ``webhook_url`` is its base address)."""
+@pytest.fixture
+def slack(receivers, monkeypatch):
+    """A receiver on 127.0.0.1 answering like Slack's webhooks, and the real Slack plugin pointed
+    at it: a Slack URL names no host, the plugin's ``webhook_url`` is its base address. The
+    plugin's pause between two messages (1.2 s) is set to none: no test waits."""
     from apprise.plugins.slack import NotifySlack
 
-    slack = receivers(reply=b"ok")
-    hook = f"http://127.0.0.1:{slack.server.server_port}/services"
-    monkeypatch.setattr(NotifySlack, "webhook_url", hook)
+    receiver = receivers(reply=b"ok")
+    receiver.hook = f"http://127.0.0.1:{receiver.server.server_port}/services"
+    monkeypatch.setattr(NotifySlack, "webhook_url", receiver.hook)
+    monkeypatch.setattr(NotifySlack, "request_rate_per_sec", 0)
+    return receiver
+
+
+def test_notify__slack_gets_no_mention_and_no_link_from_a_name(slack, tmp_path):
     [target] = make_targets(["slack://T1ABCDEFG/B2HIJKLMN/C3abcdefghijklmnopqrstuv"])
     assert target.dialect.name == "slack"
     state = AlertState(tmp_path / "state.json")
@@ -694,3 +702,34 @@ def test_notify__slack_gets_no_mention_and_no_link_from_a_name(receivers, monkey
         # Slack's only link form is <url|label>: the one link is ours, the name's is plain text
         assert text.count("<") == 1 and "[Reset your key](https://evil.example)" in text
         assert re.search(r"View: <https://spend\.example\.com/\S+\|open in the app>$", text)
+
+
+# ---- secrets in verbose output
+
+TOKENS = ("TQWERTYUIOP1", "BASDFGHJKL2", "ZXCVBNMqwertyuiopLKJHGF3")
+
+
+def test_alerts__verbose_never_logs_a_notification_token(slack, tmp_path, caplog):
+    """``alerts -v`` with a Slack URL: Apprise's own lines and urllib3's request lines are
+    written (its webhook path holds the three tokens), and no token is in any of them."""
+    from spend.cli import main
+
+    budgets = tmp_path / "b.toml"
+    budgets.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = 10\n')
+    clock = FakeClock(datetime(2026, 11, 15, 6, tzinfo=UTC).timestamp())
+    argv = ["alerts", "-v", "--source", "demo", "--budgets", str(budgets)]
+    argv += ["--notify", "slack://" + "/".join(TOKENS)]
+    env = {"SPEND_CACHE_DIR": str(tmp_path / "cache")}
+    caplog.set_level(logging.DEBUG)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    assert code == 0, err.getvalue()
+    # the messages went to the webhook path made of the tokens, and the logs spoke of it
+    assert slack.paths and all(path == "/services/" + "/".join(TOKENS) for path in slack.paths)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Slack POST URL: " + slack.hook + "/***/***/***" in logged
+    assert "POST /services/***/***/***" in logged  # urllib3's line
+    shown = out.getvalue() + err.getvalue() + logged + caplog.text
+    shown += "".join(path.read_text() for path in (tmp_path / "cache" / "alerts").iterdir())
+    for token in TOKENS:
+        assert token not in shown
