@@ -216,6 +216,7 @@ def main(
 HISTORY_DAYS = 90
 #: ``alerts`` exit codes beside 0 and 1 (one ``error: ...`` line: a bad key, file, URL or date).
 EXIT_OVERRUN = 3  # a budget has crossed 100% and --fail-on-overrun was given
+EXIT_UNDELIVERED = 4  # a target refused a message (after every target was tried): resent next run
 
 
 def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
@@ -320,8 +321,9 @@ def run_alerts(
     Messages link to the app's view of the day or month when ``SPEND_APP_URL`` is set.
 
     Exit codes: 0; 1 with one ``error: ...`` line for a bad key, file, URL or date; 3 when a
-    budget has crossed 100% and ``--fail-on-overrun`` is given. The API key and the notification
-    URLs' tokens are never printed, stored or logged.
+    budget has crossed 100% and ``--fail-on-overrun`` is given; 4 when a delivery failed (every
+    target was tried; what failed is not marked sent, so the next run sends it again), before 3.
+    The API key and the notification URLs' tokens are never printed, stored or logged.
     """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -373,6 +375,7 @@ def run_alerts(
             f"warning: {len(report.failed)} deliveries failed ({', '.join(labels)}); "
             "they are not marked sent, so the next run tries again\n"
         )
+        return EXIT_UNDELIVERED
     if args.fail_on_overrun and report.overrun:
         return EXIT_OVERRUN
     return 0

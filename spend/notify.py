@@ -142,13 +142,15 @@ MARKDOWN_AS_TEXT = frozenset(
 
 @dataclass(frozen=True)
 class Message:
-    """One notification: the event it is about (its state key), a title and body lines, and its
-    Apprise notify type (``info``, ``warning``, ``failure``)."""
+    """One notification: the event it is about (its state key), a title and body lines, its
+    Apprise notify type (``info``, ``warning``, ``failure``: Slack and Teams colour them), and
+    the news it belongs to (``group``: one budget's month; "" is its own)."""
 
     event: str
     head: Line
     lines: tuple[Line, ...]
     severity: str = "info"
+    group: str = ""
 
     def render(self, dialect: Dialect) -> tuple[str, str]:
         """(title, body) in ``dialect``; the title as plain text (it is escaped the same way when a
@@ -200,13 +202,58 @@ def _view(link: str | None) -> list[Line]:
 
 
 def budget_message(report: Report, entry: BudgetEntry, threshold: float) -> Message:
-    """A crossed threshold into its message: what crossed, spent vs budget, the forecast, a link."""
+    """A crossed threshold into its message: what crossed, spent vs budget, the forecast, a link.
+
+    Its type is ``failure`` at or over 100% of a budget or hard limit, else ``warning``.
+    """
+    subject = budget_title(entry)
+    said = f" passed {threshold:g}% in {report.month}: "
+    head = ("OpenAI spend: ", *subject, f" passed {threshold:g}%")
+    event = f"budget:{report.month}:{entry.key}:{threshold:g}"
+    severity = "failure" if threshold >= 100 and entry.kind != "spend_alert" else "warning"
+    return Message(event, head, _budget_lines(report, entry, said), severity, _group(report, entry))
+
+
+def forecast_overrun(entry: BudgetEntry) -> bool:
+    """Whether a budget (or hard limit) is forecast to be crossed this month while its spending is
+    still below it."""
+    return (
+        entry.kind != "spend_alert"
+        and not entry.overrun
+        and entry.enough_history
+        and entry.crossing_date is not None
+        and entry.forecast_usd is not None
+        and entry.budget_usd is not None
+        and entry.forecast_usd >= entry.budget_usd
+    )
+
+
+def forecast_message(report: Report, entry: BudgetEntry) -> Message:
+    """A forecast overrun into its message (type ``warning``), sent once per budget and month:
+    "The budget of ... is forecast to reach $3,100.00, crossing $3,000.00 around 2025-03-30"."""
+    subject = budget_title(entry)
+    said = (
+        f" is forecast to reach {usd(entry.forecast_usd)} in {report.month}, crossing "
+        f"{usd(entry.budget_usd)} around {entry.crossing_date}: "
+    )
+    head = ("OpenAI spend: ", *subject, f" is forecast to pass {usd(entry.budget_usd)}")
+    event = f"forecast:{report.month}:{entry.key}"
+    lines = _budget_lines(report, entry, said)
+    return Message(event, head, lines, "warning", _group(report, entry))
+
+
+def _group(report: Report, entry: BudgetEntry) -> str:
+    return f"budget:{report.month}:{entry.key}"
+
+
+def _budget_lines(report: Report, entry: BudgetEntry, said: str) -> tuple[Line, ...]:
+    """A budget's message body: what happened (``said``), spent vs budget, the forecast, a link."""
     subject = budget_title(entry)
     lines: list[Line] = [
         (
             "The ",
             *subject,
-            f" passed {threshold:g}% in {report.month}: {usd(entry.spent_usd)} of "
+            f"{said}{usd(entry.spent_usd)} of "
             f"{usd(entry.budget_usd)} spent ({entry.percent:g}%, {entry.basis} money) "
             f"by {report.as_of.isoformat()}.",
         )
@@ -222,9 +269,7 @@ def budget_message(report: Report, entry: BudgetEntry, threshold: float) -> Mess
     else:
         lines.append(("Not enough history yet for a month-end forecast.",))
     lines += _view(entry.link)
-    head = ("OpenAI spend: ", *subject, f" passed {threshold:g}%")
-    event = f"budget:{report.month}:{entry.key}:{threshold:g}"
-    return Message(event, head, tuple(lines))
+    return tuple(lines)
 
 
 def spike_title(entry: SpikeEntry, *, newcomer: bool) -> Line:
@@ -258,16 +303,27 @@ def spike_message(entry: SpikeEntry, *, newcomer: bool) -> Message:
     kind = "newcomer" if newcomer else "spike"
     head = ("OpenAI spend: ", *spike_title(entry, newcomer=newcomer))
     event = f"{kind}:{entry.date}:{entry.dimension}:{entry.id}"
-    return Message(event, head, (line, *_view(entry.link)))
+    return Message(event, head, (line, *_view(entry.link)), "info" if newcomer else "warning")
+
+
+def budget_news(report: Report, entry: BudgetEntry) -> list[Message]:
+    """Everything a budget has to say this month, most severe first: over budget (the highest
+    threshold at or over 100% first), then a forecast overrun, then the other thresholds.
+
+    ``deliver`` sends a target only the first of them it has not had, and counts the rest as told.
+    """
+    crossed = sorted(entry.crossed, reverse=True)
+    messages = [budget_message(report, entry, threshold) for threshold in crossed]
+    over = [message for message in messages if message.severity == "failure"]
+    below = [message for message in messages if message.severity != "failure"]
+    forecast = [forecast_message(report, entry)] if forecast_overrun(entry) else []
+    return over + forecast + below
 
 
 def messages_for(report: Report) -> list[Message]:
-    """A report into every message it warrants (before state filtering), budgets first."""
-    messages = [
-        budget_message(report, entry, threshold)
-        for entry in report.budgets
-        for threshold in entry.crossed
-    ]
+    """A report into every message it warrants (before state filtering), budgets first, each
+    budget's most severe news first."""
+    messages = [message for entry in report.budgets for message in budget_news(report, entry)]
     messages += [spike_message(entry, newcomer=False) for entry in report.spikes]
     messages += [spike_message(entry, newcomer=True) for entry in report.newcomers]
     return messages
@@ -546,25 +602,44 @@ def _parse_time(stamp: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _news(messages: Sequence[Message]) -> list[list[Message]]:
+    """Messages into pieces of news: the messages of one group together, any other alone."""
+    news: list[list[Message]] = []
+    for message in messages:
+        if message.group and news and news[-1][0].group == message.group:
+            news[-1].append(message)
+        else:
+            news.append([message])
+    return news
+
+
 def deliver(
     messages: Sequence[Message], targets: Sequence[Target], state: AlertState, *, now: datetime
 ) -> tuple[list[str], list[Failure]]:
-    """Send each message to each target that has not had it; mark only what was delivered.
+    """Send each target what it has not had; mark only what was delivered.
+
+    Messages of one ``group`` (one budget's month, most severe first) are one piece of news: a
+    target gets the first of them it has not had, and once that arrived every one of them it had
+    not had is marked sent too (a budget that jumped from 40% to 120% gets one "passed 100%"
+    message, and "passed 50%" is never sent later).
 
     Returns (events delivered to at least one target this run, failures).
     """
     sent: list[str] = []
     failed: list[Failure] = []
-    for message in messages:
+    for told in _news(messages):
         for target in targets:
-            if state.is_sent(message.event, target):
+            pending = [message for message in told if not state.is_sent(message.event, target)]
+            if not pending:
                 continue
-            if target.send(message):
-                state.mark(message.event, target, now)
-                if message.event not in sent:
-                    sent.append(message.event)
+            lead = pending[0]
+            if target.send(lead):
+                for message in pending:
+                    state.mark(message.event, target, now)
+                if lead.event not in sent:
+                    sent.append(lead.event)
             else:
-                failed.append(Failure(message.event, target.label))
+                failed.append(Failure(lead.event, target.label))
     return sent, failed
 
 

@@ -36,6 +36,7 @@ from spend.notify import (
     deliver,
     make_targets,
     messages_for,
+    notify,
     state_path,
 )
 from spend.report import BudgetEntry, Report, SpikeEntry, Watch, evaluate
@@ -174,9 +175,23 @@ def write_budgets(tmp_path, fake, *, org_share: float = 0.9) -> str:
     return str(path)
 
 
+def has_news(entry) -> bool:
+    """A budget entry (JSON) has a threshold crossed or (a budget, not yet over) a forecast
+    overrun."""
+    forecast_over = (
+        entry["kind"] != "spend_alert"
+        and not entry["overrun"]
+        and entry["crossing_date"] is not None
+        and (entry["forecast_usd"] or 0) >= entry["budget_usd"]
+    )
+    return bool(entry["crossed"]) or forecast_over
+
+
 def expected_messages(report) -> int:
-    crossed = sum(len(entry["crossed"]) for entry in report["budgets"])
-    return crossed + len(report["spikes"]) + len(report["newcomers"])
+    """One message per budget with news, however many thresholds it passed, and one per spike or
+    newcomer."""
+    budgets = sum(has_news(entry) for entry in report["budgets"])
+    return budgets + len(report["spikes"]) + len(report["newcomers"])
 
 
 def test_alerts__end_to_end_each_alert_once(org, receiver, tmp_path):
@@ -210,9 +225,13 @@ def test_alerts__end_to_end_each_alert_once(org, receiver, tmp_path):
     assert expected >= 4  # the org's three thresholds and OpenAI's $5 alert at least
     assert len(receiver.delivered) == expected == len(report["notified"])
     titles = [body["title"] for body in receiver.delivered]
-    for threshold in (50, 80, 100):
-        assert f"OpenAI spend: budget of the organization passed {threshold}%" in titles
-    org_message = next(b["message"] for b in receiver.delivered if "passed 80%" in b["title"])
+    # one message for the organization's budget: the most severe of its news
+    assert [t for t in titles if "budget of the organization" in t] == [
+        "OpenAI spend: budget of the organization passed 100%"
+    ]
+    org = next(b for b in receiver.delivered if "organization passed 100%" in b["title"])
+    assert org["type"] == "failure"  # at or over 100%: Slack and Teams colour it red
+    org_message = org["message"]
     assert f"of ${mine['budget_usd']:,.2f} spent" in org_message  # spent vs budget
     assert "Forecast for the month: $" in org_message
     assert f"View: {APP_URL}/?range=custom&start=2026-06-01&end=2026-06-19" in org_message
@@ -231,7 +250,7 @@ def test_alerts__a_failed_delivery_is_sent_on_the_next_run(org, receiver, tmp_pa
     argv = ["--as-of", AS_OF, "--budgets", write_budgets(tmp_path, org), "--notify", receiver.url]
     receiver.fail_next(2)
     code, out, err = run([*argv, "--json"], env)
-    assert code == 0, err
+    assert code == 4, err  # after trying every message: cron and CI see the broken webhook
     report = json.loads(out)
     expected = expected_messages(report)
     failed = [failure["event"] for failure in report["failed"]]
@@ -418,8 +437,16 @@ def test_evaluate__budget_forecast_and_messages():
     assert (entry.spent_usd, entry.forecast_usd, entry.crossed) == (2000.0, 3100.0, (50,))
     assert (entry.forecast_low, entry.forecast_high) == (3100.0, 3100.0)
     assert entry.crossing_date == date(2025, 3, 30) and entry.percent == 66.7
-    [message] = messages_for(report)
-    assert message.event == "budget:2025-03:organization:-:50"
+    # the most severe news first: the forecast overrun, then the threshold
+    forecast, message = messages_for(report)
+    assert forecast.event == "forecast:2025-03:organization:-" and forecast.severity == "warning"
+    title = "OpenAI spend: budget of the organization is forecast to pass $3,000.00"
+    assert forecast.title == title
+    assert (
+        "is forecast to reach $3,100.00 in 2025-03, crossing $3,000.00 around 2025-03-30: "
+        "$2,000.00 of $3,000.00 spent" in forecast.body
+    )
+    assert message.event == "budget:2025-03:organization:-:50" and message.severity == "warning"
     assert message.title == "OpenAI spend: budget of the organization passed 50%"
     assert "$2,000.00 of $3,000.00 spent (66.7%, estimated money) by 2025-03-20" in message.body
     assert "Forecast for the month: $3,100.00 (80% band $3,100.00 to $3,100.00)" in message.body
@@ -733,3 +760,37 @@ def test_alerts__verbose_never_logs_a_notification_token(slack, tmp_path, caplog
     shown += "".join(path.read_text() for path in (tmp_path / "cache" / "alerts").iterdir())
     for token in TOKENS:
         assert token not in shown
+
+
+# ---- alerts that behave like alerts: one message per budget per run, the most severe news
+
+FORECAST = "budget of the organization is forecast to pass $2,000.00"
+#: Daily runs against one state file, in order: $100 a day against a $2,000 budget.
+RUNS = [
+    # 40% spent, forecast $3,100: the forecast overrun, once for the month
+    ("2025-03-08", [(FORECAST, "warning")]),
+    ("2025-03-09", []),
+    # 45% -> 120%: one "over budget" message, not 50%, 80% and 100%
+    ("2025-03-24", [("budget of the organization passed 100%", "failure")]),
+    ("2025-03-25", []),  # 50% and 80% were recorded with it: never sent later
+    # a new month: its own forecast overrun, then its thresholds
+    ("2025-04-05", [(FORECAST, "warning")]),
+    ("2025-04-11", [("budget of the organization passed 50%", "warning")]),
+]
+
+
+def test_notify__one_message_per_budget_per_run_the_most_severe_news(receiver, tmp_path):
+    table = daily_table(days=70)  # 2025-02-08 to 2025-04-18
+    path = tmp_path / "state.json"
+    [target] = make_targets([receiver.url])
+    budgets = [Budget("organization", None, 2000.0)]
+    for day, expected in RUNS:
+        receiver.posts.clear()
+        report = evaluate(table, budgets, date.fromisoformat(day))
+        now = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1)
+        notify(report, [target], path, now=now)
+        got = [(b["title"].removeprefix("OpenAI spend: "), b["type"]) for b in receiver.delivered]
+        assert got == expected, day
+    sent = set(AlertState.load(path).sent)
+    assert {f"budget:2025-03:organization:-:{t}" for t in (50, 80, 100)} <= sent
+    assert {"forecast:2025-03:organization:-", "forecast:2025-04:organization:-"} <= sent
