@@ -446,8 +446,11 @@ def dialect_for(scheme: str, plugin: Any) -> Dialect:
     """An Apprise plugin into the format its messages are written in, e.g. Slack -> ``SLACK``,
     ``json://`` -> ``TEXT`` (``json://...?format=html`` -> ``HTML``), e-mail -> ``HTML``."""
     resolved = str(getattr(plugin.resolve_format(None), "value", "text"))
-    if scheme in MARKDOWN_AS_TEXT:
-        return MARKDOWN
+    if scheme in MARKDOWN_AS_TEXT:  # handed over as Markdown, or as the text it renders so
+        declared = plugin.notify_format
+        declared = declared if isinstance(declared, (tuple, list)) else (declared,)
+        formats = {str(getattr(known, "value", known)) for known in declared}
+        return MARKDOWN if "markdown" in formats else Dialect("markdown", resolved)
     if resolved == "markdown":
         return SLACK if type(plugin).__name__ == "NotifySlack" else MARKDOWN
     return HTML if resolved == "html" else TEXT
