@@ -305,9 +305,9 @@ def _load_for_alerts(
 def run_alerts(
     args: argparse.Namespace,
     *,
-    environ=None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    environ=None,  # os.environ when None
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
