@@ -7,6 +7,7 @@ frame).
 
 import streamlit as st
 
+from spend import routes
 from spend.ui import auth, startup
 
 st.set_page_config(page_title="OpenAI Spend", page_icon=":material/payments:", layout="wide")
@@ -15,23 +16,34 @@ PAGES = [
     # The default page lives at "/" (Streamlit serves it nowhere else), so it gets no url_path.
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page(
-        "app_pages/models.py", title="Models", icon=":material/model_training:", url_path="models"
+        "app_pages/models.py",
+        title="Models",
+        icon=":material/model_training:",
+        url_path=routes.URL_PATHS["app_pages/models.py"],
     ),
-    st.Page("app_pages/users.py", title="Users", icon=":material/group:", url_path="users"),
+    st.Page(
+        "app_pages/users.py",
+        title="Users",
+        icon=":material/group:",
+        url_path=routes.URL_PATHS["app_pages/users.py"],
+    ),
     st.Page(
         "app_pages/projects.py",
         title="Projects & keys",
         icon=":material/folder_open:",
-        url_path="projects",
+        url_path=routes.URL_PATHS["app_pages/projects.py"],
     ),
     st.Page(
         "app_pages/budgets.py",
         title="Budgets & alerts",
         icon=":material/savings:",
-        url_path="budgets",
+        url_path=routes.URL_PATHS["app_pages/budgets.py"],
     ),
     st.Page(
-        "app_pages/raw_data.py", title="Raw data", icon=":material/table:", url_path="raw-data"
+        "app_pages/raw_data.py",
+        title="Raw data",
+        icon=":material/table:",
+        url_path=routes.URL_PATHS["app_pages/raw_data.py"],
     ),
 ]
 

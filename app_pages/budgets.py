@@ -7,6 +7,7 @@ import streamlit as st
 from spend import charts
 from spend import formatting as fmt
 from spend.forecast import cumulative_frame
+from spend.report import SpikeEntry
 from spend.ui import steer
 from spend.ui.view import open_page
 
@@ -32,7 +33,7 @@ if view.loaded_from > steering.as_of.replace(day=1):
 organization = steering.organization
 nearest = steer.nearest_budget(steering.budgets)
 org_budget = next(
-    (e for e in report["budgets"] if e["scope"] == "organization" and e["kind"] != "spend_alert"),
+    (e for e in report.budgets if e.scope == "organization" and e.kind != "spend_alert"),
     None,
 )
 st.subheader("Month end")
@@ -69,20 +70,20 @@ else:
 if nearest is not None:
     cols[2].metric(
         "Nearest budget",
-        fmt.pct(nearest["percent"] / 100),
+        fmt.pct(nearest.percent / 100),
         border=True,
         help="The budget closest to (or furthest past) its amount; the table below lists each.",
     )
 st.altair_chart(
     charts.month_end_chart(
         cumulative_frame(steering.daily, organization),
-        org_budget["budget_usd"] if org_budget else None,
+        org_budget.budget_usd if org_budget else None,
     )
 )
 
 # --- budgets -----------------------------------------------------------------------------------
 st.subheader("Budgets")
-if not report["budgets"]:
+if not report.budgets:
     st.info(
         "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*) or "
         "to a file named by `SPEND_BUDGETS_FILE`, for example:\n\n"
@@ -96,28 +97,29 @@ else:
     rows = pd.DataFrame(
         [
             {
-                "name": (e["name"] or e["id"] or "Organization")
-                + ("" if e["known"] else " (no usage seen)"),
-                "used": e["percent"] / 100,
-                "spent": e["spent_usd"],
-                "budget": e["budget_usd"],
+                "name": (e.name or e.id or "Organization")
+                + ("" if e.known else " (no usage seen)"),
+                "used": e.percent / 100,
+                "spent": e.spent_usd,
+                "budget": e.budget_usd,
                 # a closed month's forecast is its total; a number, so the column sorts as money
-                "forecast": e["spent_usd"] if closed else e["forecast_usd"],
-                "crosses": e["crossing_date"] or "–",  # ISO text sorts as dates; never "None"
-                "crossed": ", ".join(f"{p:g} %" for p in e["crossed"]) or "–",
+                "forecast": e.spent_usd if closed else e.forecast_usd,
+                # ISO text sorts as dates; never "None"
+                "crosses": e.crossing_date.isoformat() if e.crossing_date else "–",
+                "crossed": ", ".join(f"{p:g} %" for p in e.crossed) or "–",
                 "band": (
                     "month closed"
                     if closed
-                    else f"{fmt.usd(e['forecast_low'])} – {fmt.usd(e['forecast_high'])}"
-                    if e["forecast_low"] is not None
+                    else f"{fmt.usd(e.forecast_low)} – {fmt.usd(e.forecast_high)}"
+                    if e.forecast_low is not None
                     else "not enough history"
                 ),
-                "scope": e["scope"].replace("_", " "),
-                "basis": e["basis"],
-                "from": {"openai": "OpenAI (read-only)"}.get(e["origin"], e["origin"]),
-                "view": e["link"],
+                "scope": e.scope.replace("_", " "),
+                "basis": e.basis,
+                "from": {"openai": "OpenAI (read-only)"}.get(e.origin, e.origin),
+                "view": e.link,
             }
-            for e in report["budgets"]
+            for e in report.budgets
         ]
     )
     st.dataframe(
@@ -139,7 +141,7 @@ else:
             "view": st.column_config.LinkColumn("View", display_text="open"),
         },
     )
-    if any(e["unpriced_rows"] for e in report["budgets"]):
+    if any(e.unpriced_rows for e in report.budgets):
         st.caption(
             "Some usage has no known price: it is not in the estimated figures (see the Overview)."
         )
@@ -153,8 +155,20 @@ st.caption(
 )
 
 
-def _spike_table(entries: list[dict]) -> None:
-    frame = pd.DataFrame(entries)[["date", "dimension", "name", "cost_usd", "typical_usd", "link"]]
+def _spike_table(entries: tuple[SpikeEntry, ...]) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "date": e.date.isoformat(),
+                "dimension": e.dimension,
+                "name": e.name,
+                "cost_usd": e.cost_usd,
+                "typical_usd": e.typical_usd,
+                "link": e.link,
+            }
+            for e in entries
+        ]
+    )
     frame["dimension"] = frame["dimension"].str.replace("_", " ")
     st.dataframe(
         frame,
@@ -171,34 +185,34 @@ def _spike_table(entries: list[dict]) -> None:
     )
 
 
-if report["spikes"]:
-    _spike_table(report["spikes"])
+if report.spikes:
+    _spike_table(report.spikes)
 else:
     st.caption(":material/check_circle: No spike in the last 7 days.")
-if report["newcomers"]:
+if report.newcomers:
     st.markdown("**New keys and models spending**")
-    _spike_table(report["newcomers"])
+    _spike_table(report.newcomers)
 
 # --- savings -----------------------------------------------------------------------------------
 st.subheader("Savings this month")
-saved = report["savings_usd"]
+saved = report.watch
 s = st.columns(3)
 s[0].metric(
     "Saved by cached input",
-    fmt.usd(saved["cached_input"]),
+    fmt.usd(saved.cached_input_saved),
     border=True,
     help="Cached input tokens at the full input rate minus what they cost at the cached rate.",
 )
 s[1].metric(
     "Saved by batch",
-    fmt.usd(saved["batch"]) if saved["batch"] is not None else "unknown",
+    fmt.usd(saved.batch_saved) if saved.batch_saved is not None else "unknown",
     border=True,
     help="List price without the batch discount minus what batch usage cost. Only the admin "
     "source says which usage was batch.",
 )
-s[2].metric("Input tokens cached", fmt.pct(report["cached_input_share"]), border=True)
-if report["savings_unpriced_rows"]:
+s[2].metric("Input tokens cached", fmt.pct(saved.cached_input_share), border=True)
+if saved.savings_unpriced_rows:
     st.caption(
-        f"{report['savings_unpriced_rows']:,} usage rows have no known price: no saving is claimed "
+        f"{saved.savings_unpriced_rows:,} usage rows have no known price: no saving is claimed "
         "for them."
     )

@@ -112,7 +112,7 @@ with st.container(border=True):
     if nearest is not None:
         month[2].metric(
             "Nearest budget",
-            f"{fmt.pct(nearest['percent'] / 100)} of {fmt.usd(nearest['budget_usd'])}",
+            f"{fmt.pct(nearest.percent / 100)} of {fmt.usd(nearest.budget_usd)}",
             help="Used so far; the Budgets & alerts page lists every budget.",
         )
     else:

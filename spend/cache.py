@@ -120,6 +120,39 @@ def private_dir(path: str | Path) -> Path:
     return path
 
 
+def write_private(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically as a 0600 file in a 0700 folder (a temporary file
+    beside it, then a rename), e.g. a small state file. Raises OSError when it cannot."""
+    path = Path(path)
+    folder = private_dir(path.parent)
+    temporary = folder / f".{path.name}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE)
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the 0600 file ``path`` (in a 0700 folder) while inside; other
+    processes wait for it. Without ``fcntl`` only the folder and file are made. Raises OSError
+    when the file cannot be created."""
+    path = Path(path)
+    private_dir(path.parent)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
 def _tighten(folder: Path) -> None:
     """Make every file under ``folder`` 0600 and every folder 0700 (older versions wrote 0644)."""
     for root, dirs, files in os.walk(folder):

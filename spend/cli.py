@@ -22,12 +22,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from spend import errors
-from spend.alerts import add_alerts_parser, run_alerts
+from spend import errors, notify
+from spend.budgets import load_budgets, month_start
 from spend.config import Settings
 from spend.dates import parse_day
 from spend.export import to_csv
 from spend.formatting import format_duration
+from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import FetchProgress, LoadResult, Plan, source_choices
 
@@ -271,4 +272,178 @@ def _write(args: argparse.Namespace, result: LoadResult, stdout: TextIO, stderr:
         stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
         return 1
     stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# python -m spend alerts
+
+#: History loaded before the month's first day: forecast bands and spike windows need it.
+HISTORY_DAYS = 90
+#: ``alerts`` exit codes beside 0 and 1 (one ``error: ...`` line: a bad key, file, URL or date).
+EXIT_OVERRUN = 3  # a budget has crossed 100% and --fail-on-overrun was given
+EXIT_UNDELIVERED = 4  # a target refused a message (after every target was tried): resent next run
+
+
+def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``alerts`` command to ``python -m spend``'s subparsers; return its parser."""
+    command = subparsers.add_parser(
+        "alerts",
+        help="check budgets, the month-end forecast and spikes; notify through Apprise",
+        description=(
+            "Evaluate the month of --as-of (default: yesterday, UTC) against budgets, forecast "
+            "the month end, find spikes, and send each new alert once to every --notify URL."
+        ),
+    )
+    command.add_argument("--source", choices=source_choices(), default=None, help="default: auto")
+    command.add_argument(
+        "--as-of",
+        type=parse_day,
+        default=None,
+        help="the last complete UTC day (default: yesterday)",
+    )
+    command.add_argument(
+        "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"
+    )
+    command.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an Apprise URL (slack://, mailto://, json://, ...); repeat for several",
+    )
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument(
+        "--fail-on-overrun", action="store_true", help="exit 3 when a budget has crossed 100%%"
+    )
+    command.add_argument(
+        "--history-days",
+        type=int,
+        default=HISTORY_DAYS,
+        help=f"days loaded before the month for forecasts and spikes (default {HISTORY_DAYS})",
+    )
+    command.add_argument(
+        "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
+    )
+    command.set_defaults(handler=run_alerts)
+    return command
+
+
+def _load_for_alerts(
+    environ,
+    *,
+    source_name: str | None,
+    budgets_file: str | None,
+    start,
+    end,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> tuple:
+    """Settings, the usage table for ``start..end`` from every selected source (``Run``), the
+    price file, every budget (the file's, and each source's own spend controls) and notices:
+    ``(settings, frame, prices, budgets, notices, run)``; the run is closed."""
+    settings = Settings.from_env(environ)
+    if source_name:
+        settings = settings.with_(source=source_name)
+    budgets_file = budgets_file or settings.budgets_file
+    budgets = load_budgets(budgets_file) if budgets_file else []
+    with Run.open(settings, clock=clock, sleep=sleep) as run:
+        result = run.load(start, end)
+        for part in run.errors:
+            if len(run.parts) == 1:  # one source: its failure is the command's, key cut out
+                raise errors.SpendError(run.redact(str(part.error))) from part.error
+            result.notices.append(run.label(part, f"not counted: {part.error}"))
+        notices = [run.redact(notice) for notice in result.notices]
+        if result.partial:
+            notices.append(
+                f"{result.missing_requests} answers are missing: figures may be too low; "
+                "run again to fetch them"
+            )
+        for part in run.working():  # a source with spend controls (admin) reads them
+            if part.result is None or part.source is None:
+                continue
+            projects = part.result.frame["project_id"].dropna().astype(str).unique()
+            found, more = part.source.spend_controls(projects)
+            budgets = [*budgets, *found]
+            notices += [run.redact(notice) for notice in more]
+        prices = next((p.source.prices for p in run.parts if p.source is not None), None)
+    return settings, result.frame, prices, budgets, notices
+
+
+def run_alerts(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    environ=None,  # os.environ when None
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Run ``python -m spend alerts`` with parsed ``args``; return the exit code.
+
+    One run evaluates the month of ``--as-of`` (default: yesterday, UTC; it counts as the last
+    complete day) into a report (``spend.report``; ``--json`` prints it), then sends what is new to
+    each ``--notify`` Apprise URL (``spend.notify``). The URLs are checked before anything is
+    fetched. Budgets come from ``--budgets``, else ``SPEND_BUDGETS_FILE``; with an admin key,
+    OpenAI's own spend limits and alerts join them (read-only; a refused endpoint is a notice).
+    Messages link to the app's view of the day or month when ``SPEND_APP_URL`` is set.
+
+    Exit codes: 0; 1 with one ``error: ...`` line for a bad key, file, URL or date; 3 when a
+    budget has crossed 100% and ``--fail-on-overrun`` is given; 4 when a delivery failed (every
+    target was tried; what failed is not marked sent, so the next run sends it again), before 3.
+    The API key and the notification URLs' tokens are never printed, stored or logged.
+    """
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    environ = os.environ if environ is None else environ
+    try:
+        targets = notify.make_targets(args.notify)
+        now = datetime.fromtimestamp(clock(), tz=UTC)
+        as_of = args.as_of or now.date() - timedelta(days=1)
+        if as_of >= now.date():
+            raise errors.ConfigError(
+                f"--as-of {as_of} is not a complete day yet; pick a day before {now.date()} (UTC)"
+            )
+        if args.history_days < 0:
+            raise errors.ConfigError("--history-days must be 0 or more")
+        settings, frame, prices, budgets, notices = _load_for_alerts(
+            environ,
+            source_name=args.source,
+            budgets_file=args.budgets,
+            start=month_start(as_of) - timedelta(days=args.history_days),
+            end=as_of,
+            clock=clock,
+            sleep=sleep,
+        )
+        report = evaluate(
+            frame,
+            budgets,
+            as_of,
+            overrides=prices,
+            app_url=settings.app_url,
+            notices=notices,
+        )
+        if targets:
+            path = notify.state_path(settings)
+            report.notified, report.failed = notify.notify(report, targets, path, now=now)
+    except errors.SpendError as exc:
+        stderr.write(f"error: {exc}\n")
+        return 1
+    for notice in report.notices:
+        stderr.write(f"note: {notice}\n")
+    if args.json:
+        stdout.write(report.to_json() + "\n")
+    else:
+        stdout.write("\n".join(notify.summary_lines(report)) + "\n")
+        if targets:
+            stdout.write(f"sent {len(report.notified)} new alert(s)\n")
+    if report.failed:
+        labels = sorted({failure.target for failure in report.failed})
+        stderr.write(
+            f"warning: {len(report.failed)} deliveries failed ({', '.join(labels)}); "
+            "they are not marked sent, so the next run tries again\n"
+        )
+        return EXIT_UNDELIVERED
+    if args.fail_on_overrun and report.overrun:
+        return EXIT_OVERRUN
     return 0

@@ -8,34 +8,41 @@ messages, checks that a second run sends nothing new, and that a failed delivery
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import json
+import logging
 import os
+import re
 import stat
 import threading
 import time
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import markdown
 import pandas as pd
 import pytest
 
-from spend.alerts import (
+from spend.budgets import Budget
+from spend.cli import add_alerts_parser, run_alerts
+from spend.config import Settings
+from spend.notify import (
     AlertState,
+    Failure,
     Message,
     Target,
-    add_alerts_parser,
     deliver,
-    evaluate,
+    make_targets,
     messages_for,
-    overrun,
-    run_alerts,
+    notify,
     state_path,
-    view_url,
 )
-from spend.budgets import Budget
-from spend.config import Settings
+from spend.report import BudgetEntry, Report, SpikeEntry, Watch, evaluate
+from spend.routes import view_url
 from spend.schema import conform
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
@@ -51,8 +58,9 @@ APP_URL = "https://spend.example.com"
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST and answers 200 (or queued statuses)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes = b"") -> None:
         self.posts: list[tuple[int, dict]] = []  # (status answered, JSON body)
+        self.paths: list[str] = []  # the path of each POST
         self.statuses: deque[int] = deque()
         receiver = self
 
@@ -61,9 +69,11 @@ class Receiver:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status = receiver.statuses.popleft() if receiver.statuses else 200
                 receiver.posts.append((status, body))
+                receiver.paths.append(self.path)
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, *args) -> None:
                 pass
@@ -93,8 +103,8 @@ class Receiver:
 def receivers():
     made: list[Receiver] = []
 
-    def make() -> Receiver:
-        made.append(Receiver())
+    def make(reply: bytes = b"") -> Receiver:
+        made.append(Receiver(reply))
         return made[-1]
 
     yield make
@@ -167,9 +177,23 @@ def write_budgets(tmp_path, fake, *, org_share: float = 0.9) -> str:
     return str(path)
 
 
+def has_news(entry) -> bool:
+    """A budget entry (JSON) has a threshold crossed or (a budget, not yet over) a forecast
+    overrun."""
+    forecast_over = (
+        entry["kind"] != "spend_alert"
+        and not entry["overrun"]
+        and entry["crossing_date"] is not None
+        and (entry["forecast_usd"] or 0) >= entry["budget_usd"]
+    )
+    return bool(entry["crossed"]) or forecast_over
+
+
 def expected_messages(report) -> int:
-    crossed = sum(len(entry["crossed"]) for entry in report["budgets"])
-    return crossed + len(report["spikes"]) + len(report["newcomers"])
+    """One message per budget with news, however many thresholds it passed, and one per spike or
+    newcomer."""
+    budgets = sum(has_news(entry) for entry in report["budgets"])
+    return budgets + len(report["spikes"]) + len(report["newcomers"])
 
 
 def test_alerts__end_to_end_each_alert_once(org, receiver, tmp_path):
@@ -203,9 +227,13 @@ def test_alerts__end_to_end_each_alert_once(org, receiver, tmp_path):
     assert expected >= 4  # the org's three thresholds and OpenAI's $5 alert at least
     assert len(receiver.delivered) == expected == len(report["notified"])
     titles = [body["title"] for body in receiver.delivered]
-    for threshold in (50, 80, 100):
-        assert f"OpenAI spend: budget of the organization passed {threshold}%" in titles
-    org_message = next(b["message"] for b in receiver.delivered if "passed 80%" in b["title"])
+    # one message for the organization's budget: the most severe of its news
+    assert [t for t in titles if "budget of the organization" in t] == [
+        "OpenAI spend: budget of the organization passed 100%"
+    ]
+    org = next(b for b in receiver.delivered if "organization passed 100%" in b["title"])
+    assert org["type"] == "failure"  # at or over 100%: Slack and Teams colour it red
+    org_message = org["message"]
     assert f"of ${mine['budget_usd']:,.2f} spent" in org_message  # spent vs budget
     assert "Forecast for the month: $" in org_message
     assert f"View: {APP_URL}/?range=custom&start=2026-06-01&end=2026-06-19" in org_message
@@ -224,7 +252,7 @@ def test_alerts__a_failed_delivery_is_sent_on_the_next_run(org, receiver, tmp_pa
     argv = ["--as-of", AS_OF, "--budgets", write_budgets(tmp_path, org), "--notify", receiver.url]
     receiver.fail_next(2)
     code, out, err = run([*argv, "--json"], env)
-    assert code == 0, err
+    assert code == 4, err  # after trying every message: cron and CI see the broken webhook
     report = json.loads(out)
     expected = expected_messages(report)
     failed = [failure["event"] for failure in report["failed"]]
@@ -407,12 +435,20 @@ def test_evaluate__budget_forecast_and_messages():
     report = evaluate(
         daily_table(), [Budget("organization", None, 3000.0)], date(2025, 3, 20), app_url=APP_URL
     )
-    [entry] = report["budgets"]
-    assert (entry["spent_usd"], entry["forecast_usd"], entry["crossed"]) == (2000.0, 3100.0, [50])
-    assert (entry["forecast_low"], entry["forecast_high"]) == (3100.0, 3100.0)
-    assert entry["crossing_date"] == "2025-03-30" and entry["percent"] == 66.7
-    [message] = messages_for(report)
-    assert message.event == "budget:2025-03:organization:-:50"
+    [entry] = report.budgets
+    assert (entry.spent_usd, entry.forecast_usd, entry.crossed) == (2000.0, 3100.0, (50,))
+    assert (entry.forecast_low, entry.forecast_high) == (3100.0, 3100.0)
+    assert entry.crossing_date == date(2025, 3, 30) and entry.percent == 66.7
+    # the most severe news first: the forecast overrun, then the threshold
+    forecast, message = messages_for(report)
+    assert forecast.event == "forecast:2025-03:organization:-" and forecast.severity == "warning"
+    title = "OpenAI spend: budget of the organization is forecast to pass $3,000.00"
+    assert forecast.title == title
+    assert (
+        "is forecast to reach $3,100.00 in 2025-03, crossing $3,000.00 around 2025-03-30: "
+        "$2,000.00 of $3,000.00 spent" in forecast.body
+    )
+    assert message.event == "budget:2025-03:organization:-:50" and message.severity == "warning"
     assert message.title == "OpenAI spend: budget of the organization passed 50%"
     assert "$2,000.00 of $3,000.00 spent (66.7%, estimated money) by 2025-03-20" in message.body
     assert "Forecast for the month: $3,100.00 (80% band $3,100.00 to $3,100.00)" in message.body
@@ -427,7 +463,7 @@ def test_evaluate__spike_message_links_to_that_day_and_user():
     report = evaluate(
         pd.concat([table, other], ignore_index=True), [], date(2025, 3, 20), app_url=APP_URL
     )
-    spikes = {(s["dimension"], s["id"]) for s in report["spikes"]}
+    spikes = {(s.dimension, s.id) for s in report.spikes}
     assert ("user", "user-1") in spikes
     message = next(m for m in messages_for(report) if m.event == "spike:2025-03-18:user:user-1")
     assert message.title == "OpenAI spend: spike from user Ada (user-1) on 2025-03-18"
@@ -443,9 +479,9 @@ def test_evaluate__not_enough_history_is_said_not_guessed():
         [Budget("organization", None, 300.0)],
         date(2025, 3, 5),
     )
-    [entry] = report["budgets"]
-    assert not entry["enough_history"] and entry["forecast_usd"] is None
-    assert entry["crossed"] == [50, 80, 100] and entry["crossing_date"] == "2025-03-03"
+    [entry] = report.budgets
+    assert not entry.enough_history and entry.forecast_usd is None
+    assert entry.crossed == (50, 80, 100) and entry.crossing_date == date(2025, 3, 3)
     [*_, last] = messages_for(report)
     assert "Not enough history yet for a month-end forecast." in last.body
 
@@ -511,7 +547,7 @@ class StubService:
         self.results = list(results)
         self.sent = []
 
-    def notify(self, body, title):
+    def notify(self, body, title, **how):
         self.sent.append(title)
         return self.results.pop(0)
 
@@ -519,10 +555,10 @@ class StubService:
 def test_deliver__marks_only_what_arrived(tmp_path):
     state = AlertState(tmp_path / "state.json")
     target = Target("json://x", "k1", StubService([True, False, True]))
-    messages = [Message(f"e{n}", f"t{n}", "body") for n in range(3)]
+    messages = [Message(f"e{n}", (f"t{n}",), (("body",),)) for n in range(3)]
     now = datetime(2025, 3, 12, tzinfo=UTC)
     sent, failed = deliver(messages, [target], state, now=now)
-    assert sent == ["e0", "e2"] and failed == [{"event": "e1", "target": "json://x"}]
+    assert sent == ["e0", "e2"] and failed == [Failure("e1", "json://x")]
     target.service.results = [True]
     assert deliver(messages, [target], state, now=now) == (["e1"], [])
     assert target.service.sent == ["t0", "t1", "t2", "t1"]
@@ -543,9 +579,280 @@ def test_alert_state__round_trip_and_prune(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
 
 
+def budget_entry(**changes) -> BudgetEntry:
+    """A report's budget entry: the organization's $100 budget, half spent, unless changed."""
+    fields = dict(
+        key="organization:-",
+        scope="organization",
+        id=None,
+        name="Organization",
+        known=True,
+        origin="file",
+        kind="budget",
+        note=None,
+        budget_usd=100.0,
+        spent_usd=50.0,
+        percent=50.0,
+        overrun=False,
+        basis="estimated",
+        unpriced_rows=0,
+        enough_history=False,
+        forecast_usd=None,
+        forecast_low=None,
+        forecast_high=None,
+        crossing_date=None,
+        alert_at=(50, 80, 100),
+        crossed=(50,),
+        link=None,
+    )
+    return BudgetEntry(**{**fields, **changes})
+
+
+def report_of(*entries: BudgetEntry, spikes=()) -> Report:
+    return Report(AS_OF, list(entries), Watch(tuple(spikes), (), 0.0, None, 0.0, 0))
+
+
 def test_overrun__budgets_and_limits_but_not_alerts():
     def report(kind, spent):
-        return {"budgets": [{"kind": kind, "overrun": spent >= 100}]}
+        return report_of(budget_entry(kind=kind, overrun=spent >= 100))
 
-    assert overrun(report("budget", 100)) and overrun(report("spend_limit", 120))
-    assert not overrun(report("spend_alert", 500)) and not overrun(report("budget", 99.9))
+    assert report("budget", 100).overrun and report("spend_limit", 120).overrun
+    assert not report("spend_alert", 500).overrun and not report("budget", 99.9).overrun
+
+
+# ---- API text in notifications (a name is data, escaped for the format that shows it)
+
+HOSTILE = "<!channel> [Reset your key](https://evil.example) & *now*"
+
+
+def hostile_report() -> Report:
+    """A report whose project budget and user spike carry ``HOSTILE`` as their names."""
+    budget = budget_entry(
+        key="project:proj_1",
+        scope="project",
+        id="proj_1",
+        name=HOSTILE,
+        link=f"{APP_URL}/projects?range=custom&start=2026-06-01&end=2026-06-19&project=proj_1",
+    )
+    spike = SpikeEntry(
+        date=AS_OF,
+        dimension="user",
+        id="user-1",
+        name=HOSTILE,
+        cost_usd=80.0,
+        typical_usd=10.0,
+        z=9.9,
+        link=f"{APP_URL}/users?range=custom&start=2026-06-19&end=2026-06-19&user=user-1",
+    )
+    return report_of(budget, spikes=[spike])
+
+
+class Anchors(HTMLParser):
+    """An HTML text into the ``href`` of every link in it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag == "a":
+            self.hrefs.append(dict(attrs)["href"])
+
+
+def as_html(body: str, dialect: str) -> str:
+    """A received body into the HTML its service would show (Markdown rendered as CommonMark)."""
+    return markdown.markdown(body) if dialect == "markdown" else body
+
+
+@pytest.mark.parametrize(
+    "query, dialect, shown",
+    [
+        # json:// is plain text, JSON-encoded: the name arrives exactly as it is
+        ("", "text", HOSTILE),
+        # Markdown (Teams, Discord, Telegram): every punctuation mark escaped
+        (
+            "?format=markdown",
+            "markdown",
+            r"\<\!channel\> \[Reset your key\]\(https\:\/\/evil\.example\) \& \*now\*",
+        ),
+        # HTML (e-mail): HTML-escaped
+        (
+            "?format=html",
+            "html",
+            "&lt;!channel&gt; [Reset your key](https://evil.example) &amp; *now*",
+        ),
+    ],
+)
+def test_notify__api_names_are_escaped_for_each_format(receiver, tmp_path, query, dialect, shown):
+    [target] = make_targets([receiver.url + query])
+    assert target.dialect.name == dialect
+    state = AlertState(tmp_path / "state.json")
+    messages = messages_for(hostile_report())
+    sent, failed = deliver(messages, [target], state, now=datetime(2026, 6, 20, tzinfo=UTC))
+    assert failed == [] and len(sent) == len(receiver.delivered) == 2
+    for body in receiver.delivered:
+        assert shown in body["message"]
+        links = Anchors(as_html(body["message"], dialect)).hrefs
+        # only our own link: none from the name, whose text is shown, not run
+        assert all(href.startswith(APP_URL + "/") for href in links), links
+        assert len(links) == (dialect != "text")
+        assert body["title"].startswith("OpenAI spend: ") and HOSTILE in body["title"]
+
+
+@pytest.fixture
+def slack(receivers, monkeypatch):
+    """A receiver on 127.0.0.1 answering like Slack's webhooks, and the real Slack plugin pointed
+    at it: a Slack URL names no host, the plugin's ``webhook_url`` is its base address. The
+    plugin's pause between two messages (1.2 s) is set to none: no test waits."""
+    from apprise.plugins.slack import NotifySlack
+
+    receiver = receivers(reply=b"ok")
+    receiver.hook = f"http://127.0.0.1:{receiver.server.server_port}/services"
+    monkeypatch.setattr(NotifySlack, "webhook_url", receiver.hook)
+    monkeypatch.setattr(NotifySlack, "request_rate_per_sec", 0)
+    return receiver
+
+
+def test_notify__slack_gets_no_mention_and_no_link_from_a_name(slack, tmp_path):
+    [target] = make_targets(["slack://T1ABCDEFG/B2HIJKLMN/C3abcdefghijklmnopqrstuv"])
+    assert target.dialect.name == "slack"
+    state = AlertState(tmp_path / "state.json")
+    sent, failed = deliver(
+        messages_for(hostile_report()), [target], state, now=datetime(2026, 6, 20, tzinfo=UTC)
+    )
+    assert failed == [] and len(sent) == len(slack.delivered) == 2
+    for payload in slack.delivered:
+        [attachment] = payload["attachments"]
+        text, title = attachment["text"], attachment["title"]
+        assert payload["mrkdwn"] is True
+        for shown in (text, title):
+            assert "&lt;!channel&gt;" in shown and "<!" not in shown and "&amp;" in shown
+        # Slack's only link form is <url|label>: the one link is ours, the name's is plain text
+        assert text.count("<") == 1 and "[Reset your key](https://evil.example)" in text
+        assert re.search(r"View: <https://spend\.example\.com/\S+\|open in the app>$", text)
+
+
+# ---- secrets in verbose output
+
+TOKENS = ("TQWERTYUIOP1", "BASDFGHJKL2", "ZXCVBNMqwertyuiopLKJHGF3")
+
+
+def test_alerts__verbose_never_logs_a_notification_token(slack, tmp_path, caplog):
+    """``alerts -v`` with a Slack URL: Apprise's own lines and urllib3's request lines are
+    written (its webhook path holds the three tokens), and no token is in any of them."""
+    from spend.cli import main
+
+    budgets = tmp_path / "b.toml"
+    budgets.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = 10\n')
+    clock = FakeClock(datetime(2026, 11, 15, 6, tzinfo=UTC).timestamp())
+    argv = ["alerts", "-v", "--source", "demo", "--budgets", str(budgets)]
+    argv += ["--notify", "slack://" + "/".join(TOKENS)]
+    env = {"SPEND_CACHE_DIR": str(tmp_path / "cache")}
+    caplog.set_level(logging.DEBUG)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    assert code == 0, err.getvalue()
+    # the messages went to the webhook path made of the tokens, and the logs spoke of it
+    assert slack.paths and all(path == "/services/" + "/".join(TOKENS) for path in slack.paths)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Slack POST URL: " + slack.hook + "/***/***/***" in logged
+    assert "POST /services/***/***/***" in logged  # urllib3's line
+    shown = out.getvalue() + err.getvalue() + logged + caplog.text
+    shown += "".join(path.read_text() for path in (tmp_path / "cache" / "alerts").iterdir())
+    for token in TOKENS:
+        assert token not in shown
+
+
+# ---- alerts that behave like alerts: one message per budget per run, the most severe news
+
+FORECAST = "budget of the organization is forecast to pass $2,000.00"
+#: Daily runs against one state file, in order: $100 a day against a $2,000 budget.
+RUNS = [
+    # 40% spent, forecast $3,100: the forecast overrun, once for the month
+    ("2025-03-08", [(FORECAST, "warning")]),
+    ("2025-03-09", []),
+    # 45% -> 120%: one "over budget" message, not 50%, 80% and 100%
+    ("2025-03-24", [("budget of the organization passed 100%", "failure")]),
+    ("2025-03-25", []),  # 50% and 80% were recorded with it: never sent later
+    # a new month: its own forecast overrun, then its thresholds
+    ("2025-04-05", [(FORECAST, "warning")]),
+    ("2025-04-11", [("budget of the organization passed 50%", "warning")]),
+]
+
+
+def test_notify__one_message_per_budget_per_run_the_most_severe_news(receiver, tmp_path):
+    table = daily_table(days=70)  # 2025-02-08 to 2025-04-18
+    path = tmp_path / "state.json"
+    [target] = make_targets([receiver.url])
+    budgets = [Budget("organization", None, 2000.0)]
+    for day, expected in RUNS:
+        receiver.posts.clear()
+        report = evaluate(table, budgets, date.fromisoformat(day))
+        now = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1)
+        notify(report, [target], path, now=now)
+        got = [(b["title"].removeprefix("OpenAI spend: "), b["type"]) for b in receiver.delivered]
+        assert got == expected, day
+    sent = set(AlertState.load(path).sent)
+    assert {f"budget:2025-03:organization:-:{t}" for t in (50, 80, 100)} <= sent
+    assert {"forecast:2025-03:organization:-", "forecast:2025-04:organization:-"} <= sent
+
+
+def test_notify__mattermost_text_is_escaped_as_the_markdown_it_shows(receivers, tmp_path):
+    """Mattermost takes plain text only, and shows it as Markdown: the names are escaped as
+    Markdown and handed over as text (Apprise would otherwise turn Markdown back into text)."""
+    receiver = receivers()
+    [target] = make_targets([f"mmost://127.0.0.1:{receiver.server.server_port}/tokenabc"])
+    assert (target.dialect.name, target.dialect.declared) == ("markdown", "text")
+    state = AlertState(tmp_path / "state.json")
+    sent, failed = deliver(
+        messages_for(hostile_report()), [target], state, now=datetime(2026, 6, 20, tzinfo=UTC)
+    )
+    assert failed == [] and len(receiver.delivered) == 2
+    for body in receiver.delivered:
+        text = body["text"]
+        assert r"\<\!channel\> \[Reset your key\]\(https\:\/\/evil\.example\)" in text
+        links = Anchors(markdown.markdown(text)).hrefs
+        assert len(links) == 1 and links[0].startswith(APP_URL + "/"), links
+
+
+# ---- where things live
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_layout__frame_serves_each_page_at_its_route():
+    """frame.py reads each page's ``url_path`` from ``spend.routes`` (the table the messages'
+    links use), and the table names every page file."""
+    from spend import routes
+
+    tree = ast.parse((ROOT / "frame.py").read_text())
+    served = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
+            path = node.args[0].value
+            given = {k.arg: k.value for k in node.keywords}
+            if "url_path" in given:
+                served[path] = ast.unparse(given["url_path"])
+            else:  # only the default page has none: it is served at "/"
+                assert ast.unparse(given["default"]) == "True" and routes.URL_PATHS[path] == ""
+    assert served == {
+        path: f"routes.URL_PATHS[{path!r}]" for path, url in routes.URL_PATHS.items() if url
+    }
+    assert set(routes.URL_PATHS) == {
+        f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py")
+    }
+    assert set(routes.SCOPE_PAGES.values()) <= set(routes.URL_PATHS)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "spend").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_layout__only_the_command_line_imports_argparse_and_ui_no_command(path):
+    text = path.read_text()
+    # dates.parse_day (only cli.py's argument type) still raises argparse's error: it moves with
+    # the top half of cli.py, which is being rewritten
+    if path.name not in ("cli.py", "__main__.py", "dates.py"):
+        assert not re.search(r"^\s*(import|from) argparse\b", text, re.M)
+    if "ui" in path.relative_to(ROOT / "spend").parts:
+        assert not re.search(r"^\s*(import|from) spend(\.cli\b| import .*\bcli\b)", text, re.M)

@@ -511,9 +511,9 @@ def test_budgets__secrets_budgets_measured_on_the_demo_month():
 
 def test_budgets__the_page_shows_the_report_python_m_spend_alerts_evaluates():
     """The Overview's month-end step and the Budgets page's spikes-and-savings step, joined, are
-    the one report ``alerts.evaluate`` gives the cron command for the same table and budgets."""
-    from spend.alerts import evaluate
+    the one report ``report.evaluate`` gives the cron command for the same table and budgets."""
     from spend.budgets import budgets_from_secrets
+    from spend.report import evaluate
 
     table = {"budget": [{"scope": "organization", "monthly_usd": 100}]}
     at = app(budgets=table)
@@ -522,14 +522,14 @@ def test_budgets__the_page_shows_the_report_python_m_spend_alerts_evaluates():
     no_exceptions(at)
     as_of = today() - timedelta(days=1)
     report = evaluate(demo_frame(), budgets_from_secrets(table), as_of, app_url="/")
-    (entry,) = report["budgets"]
+    (entry,) = report.budgets
     shown = at.dataframe[0].value
-    assert shown["spent"][0] == entry["spent_usd"] and shown["used"][0] == entry["percent"] / 100
+    assert shown["spent"][0] == entry.spent_usd and shown["used"][0] == entry.percent / 100
     saved = metric(at, "Saved by cached input").value
-    assert saved == fmt.usd(report["savings_usd"]["cached_input"])
-    assert metric(at, "Input tokens cached").value == fmt.pct(report["cached_input_share"])
-    spikes = len(report["spikes"]) + len(report["newcomers"])
-    assert len(at.dataframe) == 1 + (report["spikes"] != []) + (report["newcomers"] != [])
+    assert saved == fmt.usd(report.watch.cached_input_saved)
+    assert metric(at, "Input tokens cached").value == fmt.pct(report.watch.cached_input_share)
+    spikes = len(report.spikes) + len(report.newcomers)
+    assert len(at.dataframe) == 1 + bool(report.spikes) + bool(report.newcomers)
     assert spikes or any("No spike" in c.value for c in at.caption)
 
 

@@ -1,5 +1,5 @@
 """Budgets, month-end forecast, spikes and savings for the pages: the same report the
-``python -m spend alerts`` command evaluates (``spend.alerts.evaluate``), cached per table.
+``python -m spend alerts`` command evaluates (``spend.report.evaluate``), cached per table.
 
 Budgets come from ``SPEND_BUDGETS_FILE`` (env or secrets) and a ``[budgets]`` table in secrets;
 with an admin key, OpenAI's own spend limits and alerts join them, read-only.
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from spend import alerts, errors
+from spend import errors
 from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
@@ -25,6 +25,7 @@ from spend.budgets import (
     scope_daily,
 )
 from spend.forecast import Forecast, forecast_month
+from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
 from spend.ui.view import View
 
 
@@ -33,7 +34,7 @@ class MonthEnd:
     """What the Overview's month-end card shows (and the top of the Budgets page)."""
 
     as_of: date  # the last complete UTC day the figures count
-    budgets: list[dict[str, Any]]  # each budget's month so far and forecast (the report's)
+    budgets: list[BudgetEntry]  # each budget's month so far and forecast (the report's)
     organization: Forecast  # the organization's month-end forecast (on its money basis)
     basis: str  # "billed" or "estimated": where the organization's figure comes from
     daily: pd.Series  # the organization's spend per day, this month, up to as_of
@@ -44,7 +45,7 @@ class MonthEnd:
 class Steering(MonthEnd):
     """What the Budgets page shows: the month end plus spikes, newcomers and savings."""
 
-    report: dict[str, Any]  # spend.alerts.evaluate's report (budgets, spikes, savings, ...)
+    report: Report  # spend.report.evaluate's report (budgets, spikes, savings, ...)
 
 
 def as_of_day(view: View) -> date:
@@ -117,11 +118,11 @@ def month_end(view: View) -> MonthEnd:
 
 def steering(view: View) -> Steering:
     """The month end plus spikes, newcomers and savings: the report ``python -m spend alerts``
-    evaluates (``spend.alerts.evaluate``), for the Budgets page."""
+    evaluates (``spend.report.evaluate``), for the Budgets page."""
     month = month_end(view)
     prices = view.loaded.fetcher.prices if view.loaded.fetcher is not None else None
     watched = _watch(view.loaded.token, month.as_of, _frame=view.full, _prices=prices)
-    report = alerts.report_of(month.as_of, month.budgets, watched)
+    report = Report(month.as_of, month.budgets, watched)
     return Steering(**vars(month), report=report)
 
 
@@ -135,11 +136,11 @@ def _month(
     loaded_from: date,
     *,
     _frame: pd.DataFrame,
-) -> tuple[list[dict[str, Any]], Forecast, str, pd.Series]:
+) -> tuple[list[BudgetEntry], Forecast, str, pd.Series]:
     """The budgets' entries, the organization's month-end forecast, its money basis and this
     month's spend per day."""
     until = filter_usage(_frame, end=as_of)
-    entries = alerts.budget_entries(until, list(budgets), as_of, app_url="/")
+    entries = budget_entries(until, list(budgets), as_of, app_url="/")
     basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
     first = min(loaded_from, month_start(as_of))
     daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
@@ -148,12 +149,12 @@ def _month(
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
-def _watch(token: tuple, as_of: date, *, _frame: pd.DataFrame, _prices: Any) -> dict[str, Any]:
+def _watch(token: tuple, as_of: date, *, _frame: pd.DataFrame, _prices: Any) -> Watch:
     """Spikes, newcomers and savings."""
-    return alerts.watch(filter_usage(_frame, end=as_of), as_of, overrides=_prices, app_url="/")
+    return watch(filter_usage(_frame, end=as_of), as_of, overrides=_prices, app_url="/")
 
 
-def nearest_budget(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+def nearest_budget(entries: list[BudgetEntry]) -> BudgetEntry | None:
     """The budget closest to (or furthest past) its limit, e.g. the one at 92%."""
-    entries = [e for e in entries if e["known"] and e["budget_usd"]]
-    return max(entries, key=lambda e: e["percent"], default=None)
+    entries = [e for e in entries if e.known and e.budget_usd]
+    return max(entries, key=lambda e: e.percent, default=None)
