@@ -31,7 +31,6 @@ DEFAULT_CACHE_DIR = ".cache/spend"
 LEGACY_RATE_LIMIT_PER_MIN = 4.5
 #: Admin rate limits are unpublished; a polite default that still fetches a year in a minute.
 ADMIN_RATE_LIMIT_PER_MIN = 60.0
-SOURCE_CHOICES = ("auto", "legacy", "admin", "demo")
 ADMIN_KEY_PREFIX = "sk-admin-"
 
 ENV_NAMES = (
@@ -145,6 +144,13 @@ class Settings:
     #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential these settings hold (the OpenAI key and any other ``*_KEY``), to cut
+        from whatever is shown."""
+        others = (text for name, text in self.values if name.endswith("KEY"))
+        return tuple(v for v in (self.api_key, *others) if v)
+
     def value(self, name: str) -> str | None:
         """One of the other settings by name, e.g. ``settings.value("ANTHROPIC_ADMIN_KEY")``;
         None when unset or blank."""
@@ -164,11 +170,7 @@ class Settings:
             raise ConfigError(f"SPEND_RATE_LIMIT_PER_MIN must be a number, got {rate!r}") from exc
         if rate_value is not None and rate_value <= 0:
             raise ConfigError("SPEND_RATE_LIMIT_PER_MIN must be above 0")
-        source = (get("SPEND_SOURCE") or "auto").lower()
-        if source not in SOURCE_CHOICES:
-            raise ConfigError(
-                f"SPEND_SOURCE must be one of {', '.join(SOURCE_CHOICES)}, got {source!r}"
-            )
+        source = (get("SPEND_SOURCE") or "auto").lower()  # checked by spend.sources.selected
         demo_size = (get("SPEND_DEMO_SIZE") or "small").lower()
         if demo_size not in DEMO_SIZES:
             raise ConfigError(
@@ -210,25 +212,6 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed, e.g. ``settings.with_(org_id="org-x")``."""
         return replace(self, **changes)
-
-    @property
-    def resolved_source(self) -> str:
-        """Which source runs: the explicit choice, else demo without a key, admin for sk-admin-,
-        else legacy."""
-        if self.source != "auto":
-            return self.source
-        if not self.api_key:
-            return "demo"
-        return "admin" if key_kind(self.api_key) == "admin" else "legacy"
-
-    @property
-    def effective_rate_limit(self) -> float:
-        """Requests per minute for this source: the override, else the source's default."""
-        if self.rate_limit_per_min is not None:
-            return self.rate_limit_per_min
-        if self.resolved_source == "admin":
-            return ADMIN_RATE_LIMIT_PER_MIN
-        return LEGACY_RATE_LIMIT_PER_MIN
 
     @property
     def fingerprint(self) -> str:

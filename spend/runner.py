@@ -234,9 +234,9 @@ def combine(
         return results[0]
     several = len(parts or results) > 1
     notices: list[str] = []
-    titles = {p.name: p.title for p in parts or []}
     for result in results:
-        prefix = f"{titles.get(result.source, result.source)}: " if several else ""
+        title = SOURCES[result.source].title if result.source in SOURCES else result.source
+        prefix = f"{title}: " if several else ""
         notices += [prefix + notice for notice in result.notices]
     frames = [r.frame for r in results if len(r.frame)]
     frame = conform(pd.concat(frames, ignore_index=True)) if frames else empty_frame()

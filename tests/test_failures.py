@@ -31,6 +31,7 @@ from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings
 from spend.ratelimit import RateLimiter
 from spend.sources import make_client, make_source
 from spend.sources.admin import USAGE_BUCKETS_PER_PAGE, window_blocks
+from spend.sources.legacy import LegacySource
 from spend.sources.openai_api import openai_api
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID
@@ -679,7 +680,7 @@ def test_rate_limit__the_default_stays_under_the_documented_limit_despite_latenc
 
 def test_settings__the_legacy_default_is_slightly_under_the_documented_limit():
     settings = Settings(api_key=LEGACY_KEY, org_id=ORG_ID)
-    assert 4 <= settings.effective_rate_limit < 5
+    assert 4 <= LegacySource.rate_limit(settings) < 5
 
 
 # --- the fake's switches --------------------------------------------------------------------------

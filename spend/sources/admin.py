@@ -560,6 +560,7 @@ class AdminSource(Source):
     name = "admin"
     provider = "openai"
     title = "OpenAI Usage and Costs APIs (admin key)"
+    label = "Admin Usage & Costs API"
     default_rate_limit = ADMIN_RATE_LIMIT_PER_MIN
 
     @classmethod

@@ -209,6 +209,10 @@ class Source:
     default_rate_limit = 60.0
     #: the settings it reads besides ``spend.config.ENV_NAMES`` (env or secrets), e.g. its key
     setting_names: tuple[str, ...] = ()
+    #: a short name for the sidebar's badge, e.g. "Admin Usage & Costs API"
+    label = "base"
+    #: whether it can fetch user by user (the sidebar then offers "Attribute usage to users")
+    per_user_option = False
 
     def __init__(
         self,
@@ -472,8 +476,11 @@ class Source:
         report()
         return state
 
-    def assemble(self, plan: Plan) -> LoadResult:
-        """What the cache holds for ``plan`` into the priced usage table (no network)."""
+    def assemble(
+        self, plan: Plan, *, finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    ) -> LoadResult:
+        """What the cache holds for ``plan`` into the priced usage table (no network); ``finish``
+        (e.g. ``schema.as_categories``) is applied to the table last."""
         bodies: dict[PlannedRequest, list[Any] | Refused] = {}
         missing = 0
         for request in plan.requests:
@@ -486,6 +493,8 @@ class Source:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
         frame = with_provider(pricing.attach_prices(frame, overrides=self.prices), self.provider)
+        if finish is not None:
+            frame = finish(frame)
         return LoadResult(
             frame=frame,
             source=self.name,

@@ -30,7 +30,13 @@ class DemoSource(Source):
     name = "demo"
     provider = "openai"  # the demo organization uses OpenAI's models
     title = "Demo organization (no key)"
+    label = "Demo data"
     fallback = True
+
+    @classmethod
+    def fingerprint(cls, settings: Settings) -> str:
+        """The demo has no credential: its size names its tables."""
+        return f"demo-{settings.demo_size}"
 
     #: Rows (at most) normalized at a time: the raw rows of a chunk are dropped before the next is
     #: built, which keeps the huge demo's peak memory low (~5,500 rows a day, 2 M in a year), while

@@ -431,6 +431,8 @@ class LegacySource(Source):
     name = "legacy"
     provider = "openai"
     title = "OpenAI legacy usage endpoint (API key + org id)"
+    label = "Legacy usage API"
+    per_user_option = True
     default_rate_limit = LEGACY_RATE_LIMIT_PER_MIN
 
     @classmethod

@@ -1,14 +1,18 @@
 """Loading the usage table for the sidebar's choices, without ever blocking the page.
 
-Demo data is built once and cached. For the API sources: the plan (what the range needs, what is
-stored) is computed on every run; missing requests are fetched by a background job shared by every
-session (``spend.jobs.REGISTRY``); the page shows what the cache holds so far, marked partial.
+Every selected source (``spend.sources.selected``) is loaded on its own and their tables are joined
+into one (a ``provider`` column tells them apart); a source that fails keeps its error and leaves
+the others' figures standing. A source without network (the demo) is built once and cached. For
+an API source: the plan (what the range needs, what is stored) is computed on every run; missing
+requests are fetched by a background job shared by every session (``spend.jobs.REGISTRY``), one
+job per source, each at its own rate limit; the page shows what the cache holds so far, marked
+partial.
 """
 
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,8 +23,9 @@ import streamlit as st
 from spend import errors
 from spend.config import Settings
 from spend.jobs import REGISTRY, FetchJob
+from spend.runner import combine
 from spend.schema import as_categories
-from spend.sources import LoadResult, Plan, Source, make_source
+from spend.sources import SOURCES, LoadResult, Plan, Source, make_source, selected
 
 #: A fetch whose ETA is below this starts by itself; a longer one waits for the user's click.
 AUTO_START_SECONDS = 10 * 60
@@ -34,13 +39,13 @@ class Loaded:
     """What the frame hands to every page."""
 
     result: LoadResult | None
-    source: str
+    source: str  # the source's name; several joined by "+"
     plan: Plan | None = None
     job: FetchJob | None = None
     job_key: tuple | None = None
     error: errors.SpendError | None = None
     awaiting_confirmation: bool = False
-    fetcher: Source | None = None  # the API source behind the plan (None for demo data)
+    api_source: Source | None = None  # the API source behind the plan (None for demo data)
     generation: int = 0  # of the stored answers the table was assembled from
     may_fetch: bool = True  # False: a viewer who reads what is stored and starts nothing
     settings: Settings | None = None  # what was loaded (budgets file, app URL, ...)
@@ -50,6 +55,23 @@ class Loaded:
     #: False: a fetch longer than the auto-start bound may not start here (the app's own key
     #: without SPEND_ALLOW_LONG_FETCH or a signed-in admin); set by the sidebar
     long_fetch: bool = True
+    #: one Loaded per source when several are selected (each with its plan, job or error)
+    parts: list[Loaded] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[Loaded]:
+        """Each source's own Loaded: the parts, or this one alone."""
+        return self.parts or [self]
+
+    @property
+    def title(self) -> str:
+        """The source's title for the sidebar, e.g. "OpenAI Usage and Costs APIs (admin key)"."""
+        return SOURCES[self.source].title if self.source in SOURCES else self.source
+
+    @property
+    def failed(self) -> list[Loaded]:
+        """The sources whose loading failed (their figures are missing)."""
+        return [part for part in self.sources if part.error is not None]
 
     @property
     def short(self) -> bool:
@@ -66,9 +88,9 @@ class Loaded:
 def start_fetch(loaded: Loaded) -> None:
     """The user asked for the fetch: start it in the background, held to the auto-start bound
     unless this session may start a long one."""
-    if loaded.fetcher is not None and loaded.plan is not None and loaded.job_key is not None:
+    if loaded.api_source is not None and loaded.plan is not None and loaded.job_key is not None:
         bound = None if loaded.long_fetch else AUTO_START_SECONDS
-        REGISTRY.start(loaded.job_key, loaded.fetcher, loaded.plan, expand_limit=bound)
+        REGISTRY.start(loaded.job_key, loaded.api_source, loaded.plan, expand_limit=bound)
 
 
 def stop_fetch(loaded: Loaded) -> None:
@@ -81,9 +103,9 @@ def stop_fetch(loaded: Loaded) -> None:
 def refresh(loaded: Loaded) -> None:
     """Forget the stored answers that are not final yet, so the next run fetches them again."""
     job = REGISTRY.get(loaded.job_key) if loaded.job_key is not None else None
-    if loaded.fetcher is None or loaded.plan is None or (job is not None and job.running):
+    if loaded.api_source is None or loaded.plan is None or (job is not None and job.running):
         return
-    loaded.fetcher.forget_non_final(loaded.plan)
+    loaded.api_source.forget_non_final(loaded.plan)
     REGISTRY.forget(loaded.job_key)
 
 
@@ -135,14 +157,19 @@ def utc_today() -> date:
 #: organization's table exists once per server process, however many people look at it. They are
 #: read-only (``compact``), so sharing a DataFrame this way is safe.
 @st.cache_resource(ttl=3600, max_entries=4, show_spinner="Building the demo organization…")
-def demo_result(
-    size: str, today: date, start: date, end: date, prices_file: str | None
+def offline_result(
+    name: str,
+    fingerprint: str,
+    today: date,
+    start: date,
+    end: date,
+    prices_file: str | None,
+    _settings: Settings,
 ) -> LoadResult:
-    """The demo source's table for a range (cached per size, day and range)."""
-    settings = Settings(
-        source="demo", demo_size=size, prices_file=Path(prices_file) if prices_file else None
-    )
-    source = make_source(settings)
+    """The table of a source that needs no network (the demo) for a range, cached per source,
+    fingerprint (the demo's size), day and range."""
+    settings = _settings.with_(prices_file=Path(prices_file) if prices_file else None)
+    source = make_source(settings, name)
     return shared(source.assemble(source.plan(start, end), finish=as_categories))
 
 
@@ -152,7 +179,7 @@ def api_source(
 ) -> Source:
     """One source (and HTTP client) per credential and mode; the key is hashed in ``fingerprint``
     only."""
-    return make_source(_settings, per_user=per_user)
+    return make_source(_settings, name, per_user=per_user)
 
 
 @st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
@@ -171,10 +198,17 @@ def assembled(
     return shared(_source.assemble(_plan))
 
 
-def job_key(settings: Settings, per_user: bool, start: date, end: date) -> tuple:
+@st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
+def joined(token: tuple, _results: tuple[LoadResult, ...], _failed: tuple[str, ...]) -> LoadResult:
+    """Several sources' shared tables into one shared table (``token`` names the parts)."""
+    result = combine(list(_results))
+    return shared(replace(result, notices=[*result.notices, *_failed]))
+
+
+def job_key(settings: Settings, name: str, per_user: bool, start: date, end: date) -> tuple:
     return (
-        settings.fingerprint,
-        settings.resolved_source,
+        SOURCES[name].fingerprint(settings),
+        name,
         per_user,
         start.isoformat(),
         end.isoformat(),
@@ -191,33 +225,82 @@ def load(
 ) -> Loaded:
     """The sidebar's choices into a Loaded view; expected failures are returned, never raised.
 
+    Each selected source is loaded on its own (``load_one``); with several, their tables are joined
+    and each keeps its own plan, job or error in ``parts``.
+    """
+    try:
+        names = selected(settings)
+    except errors.SpendError as exc:
+        return Loaded(result=None, source=settings.source, error=exc)
+    if len(names) == 1:
+        return load_one(settings, names[0], start, end, per_user=per_user, may_fetch=may_fetch)
+    parts = [
+        load_one(settings, name, start, end, per_user=per_user, may_fetch=may_fetch)
+        for name in names
+    ]
+    good = [part for part in parts if part.result is not None]
+    name = "+".join(names)
+    if not good:
+        return Loaded(None, name, error=parts[0].error, parts=parts, settings=settings)
+    failed = tuple(
+        f"{part.title}: not shown: {errors.redact(str(part.error), settings.secrets)}"
+        for part in parts
+        if part.error is not None
+    )
+    token = ("joined", *(part.token for part in good), failed)
+    result = joined(token, tuple(part.result for part in good), failed)
+    return Loaded(
+        result,
+        name,
+        settings=settings,
+        token=token,
+        generation=sum(part.generation for part in good),
+        may_fetch=any(part.may_fetch for part in good),
+        read_only=any(part.read_only for part in good),
+        cache_lost=sum(part.cache_lost for part in good),
+        parts=parts,
+    )
+
+
+def load_one(
+    settings: Settings,
+    name: str,
+    start: date,
+    end: date,
+    *,
+    per_user: bool = False,
+    may_fetch: bool = True,
+) -> Loaded:
+    """One source's table into a Loaded view; expected failures are returned, never raised.
+
     A missing part whose fetch takes up to AUTO_START_SECONDS starts by itself; a longer one waits
     for ``start_fetch`` (the Fetch button). Unless ``may_fetch`` (a viewer who is not an admin, on
     the app's key): then nothing starts, and the view shows what is stored.
     """
-    name = settings.resolved_source
     try:
-        if name == "demo":
+        cls = SOURCES[name]
+        fingerprint = cls.fingerprint(settings)
+        if cls.api(settings) is None:  # no network: built once for every session
             prices = str(settings.prices_file) if settings.prices_file else None
-            token = ("demo", settings.demo_size, utc_today(), start, end, prices)
-            result = demo_result(*token[1:])
+            token = (name, fingerprint, utc_today(), start, end, prices)
+            result = offline_result(*token, settings)
             return Loaded(result=result, source=name, settings=settings, token=token)
         source = api_source(
-            settings.fingerprint,
+            fingerprint,
             name,
             per_user,
-            settings.effective_rate_limit,
+            cls.rate_limit(settings),
             str(settings.cache_dir),
             settings,
         )
         read_only = source.read_only
         may_fetch = may_fetch and not read_only  # nothing can be stored: show what is there
         plan = source.plan(start, end)
-        key = job_key(settings, per_user, start, end)
+        key = job_key(settings, name, per_user, start, end)
         job = REGISTRY.get(key)
         if job is not None and not job.running and job.error is not None:
             REGISTRY.forget(key)  # show the error once; the next run may try again
-            return Loaded(None, name, plan, job, key, error=job.error, fetcher=source)
+            return Loaded(None, name, plan, job, key, error=job.error, api_source=source)
         awaiting = False
         if plan.missing and not (job and job.running):
             if may_fetch:  # a wrong key or URL says so now, not after a long fetch is offered
@@ -230,14 +313,12 @@ def load(
                 job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
                 if job.error is not None and not job.running:
                     REGISTRY.forget(key)
-                    return Loaded(None, name, plan, job, key, error=job.error, fetcher=source)
+                    return Loaded(None, name, plan, job, key, error=job.error, api_source=source)
                 plan = source.plan(start, end)
             else:
                 awaiting = True
         generation = source.generation
-        result = assembled(
-            settings.fingerprint, name, start, end, per_user, generation, source, plan
-        )
+        result = assembled(fingerprint, name, start, end, per_user, generation, source, plan)
         return Loaded(
             result,
             name,
@@ -245,7 +326,7 @@ def load(
             job,
             key,
             awaiting_confirmation=awaiting,
-            fetcher=source,
+            api_source=source,
             generation=generation,
             may_fetch=may_fetch,
             settings=settings,

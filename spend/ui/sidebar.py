@@ -17,23 +17,18 @@ import streamlit as st
 from spend import analysis
 from spend.config import Settings, key_kind
 from spend.dates import DEFAULT_PRESET, PRESETS, comparison, preset_range
-from spend.errors import redact
+from spend.errors import SpendError, redact
 from spend.formatting import escape_markdown, format_duration
 from spend.jobs import REGISTRY
+from spend.sources import SOURCES, selected
 from spend.ui import auth, data, query
 from spend.ui.settings import base_settings
 from spend.ui.view import View, set_view
 
+#: The Source choices: every configured source, or one by name (each source's own title).
 SOURCE_LABELS = {
-    "auto": "Automatic (from the key)",
-    "admin": "Admin API (sk-admin- key)",
-    "legacy": "Legacy usage API (key + org id)",
-    "demo": "Demo data",
-}
-ACTIVE_LABELS = {
-    "demo": "Demo data",
-    "legacy": "Legacy usage API",
-    "admin": "Admin Usage & Costs API",
+    "auto": "Automatic (every key that is set)",
+    **{name: cls.title for name, cls in SOURCES.items()},
 }
 #: The last complete range shown, for a Custom range that is half picked or just chosen.
 LAST_RANGE = "_last_range"
@@ -94,7 +89,11 @@ def connection(base: Settings) -> tuple[Settings, bool]:
                 )
             settings = base.with_(source=choice)
         per_user = False
-        if settings.resolved_source == "legacy":
+        try:
+            chosen = selected(settings)
+        except SpendError:
+            chosen = []  # loading says what is wrong
+        if any(SOURCES[name].per_user_option for name in chosen):
             per_user = st.toggle(
                 "Attribute usage to users",
                 key="per_user",
@@ -106,16 +105,21 @@ def connection(base: Settings) -> tuple[Settings, bool]:
     return settings, per_user
 
 
-def source_badge(settings: Settings, *, failed: bool) -> None:
-    """Which source is active (and its key kind), red when loading it failed."""
-    active = settings.resolved_source
-    kind = key_kind(settings.api_key)
-    badge = ACTIVE_LABELS[active] + (f" · {kind} key" if kind and active != "demo" else "")
-    if failed:
-        st.badge(badge + " · error", icon=":material/error:", color="red")
-    else:
-        color = "orange" if active == "demo" else "green"
-        st.badge(badge, icon=":material/database:", color=color)
+def source_badges(loaded: data.Loaded) -> None:
+    """Which sources are active (and the OpenAI key's kind), each red when loading it failed."""
+    settings = loaded.settings or Settings()
+    for part in loaded.sources:
+        cls = SOURCES.get(part.source)
+        if cls is None:  # the choice itself is wrong: loading says why
+            st.badge("Source · error", icon=":material/error:", color="red")
+            continue
+        kind = key_kind(settings.api_key) if cls.provider == "openai" else None
+        badge = cls.label + (f" · {kind} key" if kind and not cls.fallback else "")
+        if part.error is not None or part.result is None:
+            st.badge(badge + " · error", icon=":material/error:", color="red")
+        else:
+            color = "orange" if cls.fallback else "green"
+            st.badge(badge, icon=":material/database:", color=color)
 
 
 # --- date range --------------------------------------------------------------------------------
@@ -148,8 +152,20 @@ def date_range(today: date) -> tuple[str, date, date]:
 # --- fetch status ------------------------------------------------------------------------------
 
 
-def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
-    """The fetch plan, its live progress, and (with ``controls``) Fetch and Refresh buttons."""
+def fetch_statuses(loaded: data.Loaded, *, controls: bool) -> None:
+    """Each source's fetch status; named by its source when there are several."""
+    for part in loaded.sources:
+        if loaded.parts:
+            st.caption(f"**{escape_markdown(part.title)}**")
+            if part.error is not None:
+                st.caption(":material/error: not shown: see the message on the page")
+                continue
+        fetch_status(part, controls=controls, suffix=f"-{part.source}" if loaded.parts else "")
+
+
+def fetch_status(loaded: data.Loaded, *, controls: bool, suffix: str = "") -> None:
+    """The fetch plan, its live progress, and (with ``controls``) Fetch and Refresh buttons;
+    ``suffix`` keeps each source's buttons apart when there are several."""
     plan, job = loaded.plan, loaded.job
     if plan is None:
         return
@@ -157,7 +173,7 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
     partial = loaded.result is not None and loaded.result.partial
     if job is not None and (job.running or (partial and job.error is None and not job.stopped)):
         # also when the job ended after this run read the cache: the fragment reruns once
-        _progress(loaded.job_key, controls, loaded.long_fetch)
+        _progress(loaded.job_key, controls, loaded.long_fetch, suffix)
     elif plan.missing:
         eta = format_duration(plan.eta_seconds)
         st.caption(
@@ -171,7 +187,7 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
         elif loaded.awaiting_confirmation and loaded.may_start:
             st.button(
                 f"Fetch {plan.missing} requests (~{eta})",
-                key="confirm_fetch",
+                key="confirm_fetch" + suffix,
                 icon=":material/download:",
                 type="primary",
                 on_click=data.start_fetch,
@@ -188,7 +204,7 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
         if controls and not loaded.read_only:
             st.button(
                 "Refresh recent days",
-                key="refresh",
+                key="refresh" + suffix,
                 icon=":material/refresh:",
                 help="Fetch again the days that are not final yet (the last 48 hours).",
                 on_click=data.refresh,
@@ -197,7 +213,7 @@ def fetch_status(loaded: data.Loaded, *, controls: bool) -> None:
 
 
 @st.fragment(run_every=2)
-def _progress(key: tuple | None, controls: bool, long_fetch: bool) -> None:
+def _progress(key: tuple | None, controls: bool, long_fetch: bool, suffix: str = "") -> None:
     """Live progress of the background fetch, and its Stop button for who may start it; redraws
     the page as answers arrive and once it ends.
 
@@ -233,11 +249,13 @@ def _progress(key: tuple | None, controls: bool, long_fetch: bool) -> None:
     )
     if state.waiting_seconds > 0:
         st.caption(
-            f":material/hourglass_top: waiting {state.waiting_seconds:.0f} s for OpenAI's rate "
+            f":material/hourglass_top: waiting {state.waiting_seconds:.0f} s for the API's rate "
             "limit"
         )
     if controls and (job.bounded or long_fetch):
-        st.button("Stop", key="stop_fetch", icon=":material/stop_circle:", on_click=job.stop)
+        st.button(
+            "Stop", key="stop_fetch" + suffix, icon=":material/stop_circle:", on_click=job.stop
+        )
 
 
 # --- filters -----------------------------------------------------------------------------------
@@ -369,32 +387,26 @@ def render() -> View | None:
         own_key = bool(st.session_state.get("api_key", "").strip())
         controls = own_key or auth.can_control_fetches()
         loaded = data.load(settings, prev_start, end, per_user=per_user, may_fetch=controls)
-        loaded.long_fetch = auth.may_start_long_fetch(
+        long_fetch = auth.may_start_long_fetch(
             own_key=own_key, allow_long_fetch=settings.allow_long_fetch
         )
+        for part in {id(p): p for p in (loaded, *loaded.sources)}.values():
+            part.long_fetch = long_fetch
         failed = loaded.error is not None or loaded.result is None
         with badge_slot:
-            source_badge(settings, failed=failed)
+            source_badges(loaded)
         if failed:
             kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
             query.write_state_to_url(preset, start, end, kept)
         else:
-            fetch_status(loaded, controls=controls)
+            fetch_statuses(loaded, controls=controls)
             st.divider()
-            token = (
-                settings.resolved_source,
-                settings.fingerprint,
-                per_user,
-                prev_start,
-                end,
-                loaded.generation,
-            )
-            chosen, names = filters(loaded.result.frame, token)
+            chosen, names = filters(loaded.result.frame, loaded.token)
             st.session_state[KEPT_FILTERS] = chosen
             query.write_state_to_url(preset, start, end, chosen)
     if failed:
         set_view(None)
-        _show_error(loaded, secrets=(settings.api_key,))
+        _show_error(loaded, secrets=settings.secrets)
         return None
     view = build_view(loaded, preset, start, end, chosen, today=today, names=names)
     set_view(view)

@@ -75,10 +75,13 @@ def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
         budgets += _secrets_budgets()
     except errors.ConfigError as exc:
         problems.append(str(exc))
-    source = view.loaded.fetcher
-    if source is not None and view.loaded.may_fetch:
-        projects = tuple(sorted(view.full["project_id"].dropna().astype(str).unique()))
-        found, notices = _controls(source.settings.fingerprint, projects, _source=source)
+    for part in view.loaded.sources:  # each source's own spend controls (OpenAI's admin API)
+        source = part.api_source
+        if source is None or not part.may_fetch:
+            continue
+        frame = part.result.frame if part.result is not None else view.full
+        projects = tuple(sorted(frame["project_id"].dropna().astype(str).unique()))
+        found, notices = _controls(part.token[:2], projects, _source=source)
         budgets += found
         problems += notices
     return budgets, problems
@@ -100,9 +103,10 @@ def _file_budgets(path: str, modified: int) -> list[Budget]:
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _controls(
-    fingerprint: str, project_ids: tuple[str, ...], *, _source: Any
+    who: tuple, project_ids: tuple[str, ...], *, _source: Any
 ) -> tuple[list[Budget], list[str]]:
-    """OpenAI's spend limits and alerts, asked at most every 10 minutes per credential."""
+    """A source's own spend limits and alerts (OpenAI's), asked at most every 10 minutes per
+    credential and source (``who``)."""
     return _source.spend_controls(project_ids)
 
 
@@ -120,7 +124,7 @@ def steering(view: View) -> Steering:
     """The month end plus spikes, newcomers and savings: the report ``python -m spend alerts``
     evaluates (``spend.report.evaluate``), for the Budgets page."""
     month = month_end(view)
-    prices = view.loaded.fetcher.prices if view.loaded.fetcher is not None else None
+    prices = next((p.api_source.prices for p in view.loaded.sources if p.api_source), None)
     watched = _watch(view.loaded.token, month.as_of, _frame=view.full, _prices=prices)
     report = Report(month.as_of, month.budgets, watched)
     return Steering(**vars(month), report=report)

@@ -144,7 +144,14 @@ def notices(view: View) -> None:
 
 
 def partial_banner(loaded: Loaded) -> str:
-    """What the page says while answers are missing: fetching, waiting for a click, or stopped."""
+    """What the page says while answers are missing: fetching, waiting for a click, or stopped;
+    with several sources, what each says (those with something missing or failed)."""
+    if loaded.parts:
+        lines = []
+        for part in loaded.parts:  # a failed source is a notice of its own (``data.load``)
+            if part.result is not None and part.result.partial:
+                lines.append(f"{part.title}: {partial_banner(part)}")
+        return "\n\n".join(lines) or "**Partial data**."
     plan, job = loaded.plan, loaded.job
     stored = (
         f"{plan.total - plan.missing} of {plan.total} answers are in"
