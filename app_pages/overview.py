@@ -6,6 +6,7 @@ import streamlit as st
 
 from spend import analysis, charts, pricing
 from spend import formatting as fmt
+from spend.dates import span
 from spend.ui import steer
 from spend.ui.view import derive, open_page
 
@@ -27,15 +28,16 @@ if compared.current is not None:
     )
 else:
     complete, deltas = None, {}
-versus = compared.label if view.previous_complete else "no full prior period to compare"
 
 
 def _metric(column, label: str, value: str, compared_as: str, **kw) -> None:
-    """One headline figure with its change, complete days against as many before them (when that
-    period is loaded whole)."""
+    """One headline figure with its change: complete days against as many of the same weekdays
+    (a calendar month against the one before, per day), when that period is loaded whole. The
+    caption under the row says what is compared with what (five figures in a row at 1,400 px
+    leave a figure's own caption about ten characters)."""
     change = deltas[compared_as].pct_change if compared_as in deltas else None
     shown = fmt.delta_pct(change) if view.previous_complete and change is not None else None
-    column.metric(label, value, shown, delta_description=versus, border=True, **kw)
+    column.metric(label, value, shown, border=True, **kw)
 
 
 if compared.today is not None and compared.current is None:
@@ -84,6 +86,13 @@ if show_today:
         border=True,
         help="Today's spend so far (UTC): a partial day, shown apart and left out of every "
         "average and change.",
+    )
+if compared.previous is not None:
+    st.caption(
+        f":material/compare_arrows: Changes: {compared.label}."
+        if view.previous_complete
+        else f":material/compare_arrows: No changes: {span(*compared.previous)}, what "
+        f"{span(*compared.current)} compares with, is not all in the data."
     )
 
 with st.container(border=True):

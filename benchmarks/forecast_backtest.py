@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.forecast_backtest --per-month  # and one line per month
     .venv/bin/python -m benchmarks.forecast_backtest --no-fake    # the demo only (no HTTP at all)
     .venv/bin/python -m benchmarks.forecast_backtest --snapshots  # + the small demo at 12 dates
+    .venv/bin/python -m benchmarks.forecast_backtest --no-spike   # without the planted-spike rows
 
 For each organization, the daily spend series is built through the app's own path (a source's
 ``load`` into the priced usage table); then every complete month of it is backtested
@@ -14,6 +15,14 @@ it), the mean one, and the share of days whose 80% band held the actual total.
 
 Targets (issue 12): MAPE <= 10% from day 10, band coverage 70-90%; the command exits 1 when an
 organization misses one.
+
+**A planted spike** (issue 19): each organization again, with one runaway day planted on the
+``SPIKE_DAY`` (8th) of every month: ``SPIKE_FACTOR`` (10) times the median of the 28 days before
+it, added to that day (and so to the month's actual total). Forecasts from day 10 on have it in
+their level window. Each such organization is backtested twice: with the robust level the app
+uses (spikes capped, ``spend.forecast.spike_limits``) and with the plain trailing mean the
+forecast had before (``robust=False``), which carries the spike forward. The spiked rows are
+reported and judged, but only the unspiked rows set the exit status.
 
 Organizations: the demo, small (120 days) and large (a year), as of ``--today``; and the fake
 OpenAI server (``tests/fake_openai.py``, in-process on 127.0.0.1, admin key) with ``--fake-days``
@@ -46,6 +55,9 @@ DEFAULT_TODAY = date(2026, 12, 1)
 FAKE_DAYS = 150
 FAKE_USERS = 8
 FAKE_SEED = 3
+#: The planted spike: on this day of every month, this many times the median of the 28 days before.
+SPIKE_DAY = 8
+SPIKE_FACTOR = 10.0
 
 
 def fixed_clock(day: date) -> Callable[[], float]:
@@ -92,6 +104,20 @@ def fake_series(today: date, days: int = FAKE_DAYS) -> dict[str, pd.Series]:
     return {basis: daily_spend(frame, basis) for basis in ("billed", "estimated")}
 
 
+def plant_spikes(
+    series: pd.Series, *, day: int = SPIKE_DAY, factor: float = SPIKE_FACTOR
+) -> pd.Series:
+    """A daily series into a copy with a runaway day on ``day`` of every month it covers, e.g. $100
+    days -> $1,100 on every 8th (factor 10: ten median days added). Days with fewer than 28 days
+    before them in the series are left alone."""
+    spiked = series.astype("float64").copy()
+    for stamp in series.index[series.index.day == day]:
+        before = series[(series.index < stamp) & (series.index >= stamp - pd.Timedelta(days=28))]
+        if len(before) == 28:
+            spiked[stamp] += factor * float(before.median())
+    return spiked
+
+
 def complete_months(series: pd.Series) -> list[date]:
     """A daily series into the first day of every month it covers whole after its first month.
 
@@ -108,13 +134,15 @@ def complete_months(series: pd.Series) -> list[date]:
     return months
 
 
-def evaluate(group: list[pd.Series]) -> tuple[dict, list[tuple[date, dict]]]:
+def evaluate(
+    group: list[pd.Series], *, robust: bool = True
+) -> tuple[dict, list[tuple[date, dict]]]:
     """Daily series into (the summary over all their complete months, each month's summary)."""
     per_month = []
     frames = []
     for series in group:
         for month in complete_months(series):
-            results = backtest(series, month)
+            results = backtest(series, month, robust=robust)
             frames.append(results)
             per_month.append((month, backtest_summary(results)))
     if not frames:
@@ -150,6 +178,7 @@ def main(argv: list[str] | None = None, *, out=sys.stdout) -> int:
     parser.add_argument("--fake-days", type=int, default=FAKE_DAYS)
     parser.add_argument("--no-fake", action="store_true", help="skip the fake server's org")
     parser.add_argument("--per-month", action="store_true", help="also one line per month")
+    parser.add_argument("--no-spike", action="store_true", help="skip the planted-spike rows")
     parser.add_argument(
         "--snapshots",
         action="store_true",
@@ -194,6 +223,17 @@ def main(argv: list[str] | None = None, *, out=sys.stdout) -> int:
         if args.per_month:
             for month, month_summary in per_month:
                 out.write(line(f"  {month:%Y-%m}", 0, 1, month_summary, judged=False) + "\n")
+    if not args.no_spike:
+        out.write(
+            f"\nWith a planted spike ({SPIKE_FACTOR:g} median days added on day {SPIKE_DAY} of "
+            "every month): the robust level (the app's) against the plain trailing mean (before).\n"
+        )
+        for label, group in organizations:
+            spiked = [plant_spikes(series) for series in group]
+            days = sum(len(series) for series in spiked)
+            for robust, how in ((True, "robust"), (False, "plain")):
+                summary, per_month = evaluate(spiked, robust=robust)
+                out.write(line(f"{label}, {how}", days, len(per_month), summary) + "\n")
     return 1 if failed else 0
 
 

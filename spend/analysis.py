@@ -474,19 +474,41 @@ def _delta(current: float, previous: float) -> Delta:
     )
 
 
+#: ``COMPARED`` fields that add up over days: periods of different lengths compare them per day.
+ADDITIVE = (
+    "spend",
+    "estimated",
+    "requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "total_tokens",
+)
+
+
 def compare(
     df_all: pd.DataFrame, *, start: Any, end: Any, previous: tuple[Any, Any] | None = None
 ) -> dict[str, Delta]:
     """The usage table and a period into changes against the one before, e.g. ``{"spend": Delta}``.
 
-    ``previous`` is the period compared with (default: the one of equal length just before, see
-    ``spend.dates.comparison`` for month to date and calendar months). ``df_all`` must reach back
-    far enough to hold it (filter it by everything but dates). ``spend`` compares each period's
-    headline (billed or estimated, see ``Totals.basis``); ``estimated`` is always like for like.
+    ``previous`` is the period compared with (default: the one of equal length just before; the
+    Overview passes ``spend.dates.comparison``'s: as long, with the same weekdays, or the month
+    before a calendar month). Periods of different lengths (February against March) compare the
+    ``ADDITIVE`` figures per day: then ``current`` and ``previous`` of those deltas are averages
+    per day, e.g. $3,100 in 31 days against $2,800 in 28 -> 100 against 100, +0 %. ``df_all`` must
+    reach back far enough to hold it (filter it by everything but dates). ``spend`` compares each
+    period's headline (billed or estimated, see ``Totals.basis``); ``estimated`` is always like
+    for like.
     """
     before = previous or previous_period(start, end)
     now, then = totals(df_all, start=start, end=end), totals(df_all, start=before[0], end=before[1])
-    return {name: _delta(getattr(now, name), getattr(then, name)) for name in COMPARED}
+    per_day = now.days != then.days and now.days > 0 and then.days > 0
+
+    def value(period: Totals, name: str) -> float:
+        figure = getattr(period, name)
+        return figure / period.days if per_day and name in ADDITIVE else figure
+
+    return {name: _delta(value(now, name), value(then, name)) for name in COMPARED}
 
 
 # --- daily series --------------------------------------------------------------------------------

@@ -92,16 +92,21 @@ def parse_iso(text: str | None) -> date | None:
 
 @dataclass(frozen=True)
 class Comparison:
-    """What a range's headline compares: its complete days against as many days before them.
+    """What a range's headline compares: its complete days against days of the same weekdays.
 
     ``current`` is None when the range has no complete day yet (the 1st of the month, or a range
     of today alone); ``today`` is set when the range ends today, whose partial day is shown apart.
+    ``previous`` is as long as ``current`` with the same weekdays (``like_for_like``), except for
+    a calendar month against the month before: then ``per_day`` is set, and the figures compare
+    their average per day.
     """
 
     current: tuple[date, date] | None
     previous: tuple[date, date] | None
     today: date | None
-    label: str  # e.g. "6 complete days vs the 6 before", "Dec 1–14 vs Nov 1–14"
+    #: what is compared with what, e.g. "Dec 1–4 vs Nov 24–27: the same weekdays a week earlier"
+    label: str
+    per_day: bool = False
 
     @property
     def days(self) -> int:
@@ -114,21 +119,36 @@ class Comparison:
         return self.previous[0] if self.previous else None
 
 
-def _short(start: date, end: date) -> str:
-    """Two days into a short span, e.g. ``(Nov 1, Nov 14) -> "Nov 1–14"``."""
+def span(start: date, end: date) -> str:
+    """Two days into a short span, e.g. ``(Nov 1, Nov 14) -> "Nov 1–14"``, ``(Nov 24, Dec 1) ->
+    "Nov 24–Dec 1"``, ``(Nov 3, Nov 3) -> "Nov 3"``."""
     if start == end:
         return f"{start:%b} {start.day}"
     if (start.year, start.month) == (end.year, end.month):
         return f"{start:%b} {start.day}–{end.day}"
-    return f"{start:%b} {start.day} – {end:%b} {end.day}"
+    return f"{start:%b} {start.day}–{end:%b} {end.day}"
 
 
-def _same_days_last_month(first: date, last: date) -> tuple[date, date]:
-    """Days 1..n of a month into days 1..n of the month before, clamped to its length, e.g.
-    ``(Mar 1, Mar 30) -> (Feb 1, Feb 28)``."""
-    before_end = first - timedelta(days=1)
-    start = before_end.replace(day=1)
-    return start, min(start + (last - first), before_end)
+def like_for_like(start: date, end: date) -> tuple[date, date]:
+    """A period into the one it compares with: as long, with the same weekdays, just before it.
+
+    A whole number of weeks compares with the days just before it, e.g. ``(Dec 1, Dec 14) ->
+    (Nov 17, Nov 30)``; any other length with the same days moved back by the whole weeks that
+    cover it, e.g. Tue–Fri ``(Dec 1, Dec 4) -> (Nov 24, Nov 27)`` (one week) and 30 days ``(Mar 1,
+    Mar 30) -> (Jan 25, Feb 23)`` (five weeks). Either way the periods never overlap.
+
+    :raises ConfigError: when ``end`` is before ``start``
+    """
+    if end < start:
+        raise ConfigError(f"the period ends ({end}) before it starts ({start})")
+    length = (end - start).days + 1
+    back = timedelta(weeks=-(-length // 7))
+    return start - back, end - back
+
+
+def _whole_month(start: date, end: date) -> bool:
+    """Whether a period is one calendar month, e.g. ``(Feb 1, Feb 28) -> True``."""
+    return start.day == 1 and month_bounds(start)[1] == end
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -139,30 +159,32 @@ def month_bounds(day: date) -> tuple[date, date]:
 
 
 def comparison(preset: str, start: date, end: date, today: date) -> Comparison:
-    """A range into what its headline compares like with like, e.g. ``("last_7_days", Nov 25 –
-    Dec 1, today Dec 1)`` -> Nov 25–30 (6 complete days) vs Nov 19–24, today apart.
+    """A range into what its headline compares like with like, e.g. ``("month_to_date", Dec 1 –
+    Dec 5, today Dec 5)`` -> Dec 1–4 (Tue–Fri) vs Nov 24–27 (Tue–Fri), today apart, labelled
+    "Dec 1–4 vs Nov 24–27: the same weekdays a week earlier".
 
-    Today is partial, so it never counts in an average or a delta. Month to date compares with
-    the same days of last month; last month with the calendar month before it; any other range
-    with the same number of complete days just before.
+    Today is partial, so it never counts in an average or a delta. A calendar month (last month,
+    or a range that is one whole past month) compares with the month before, per day; any other
+    range compares its complete days with ``like_for_like`` days: as many, the same weekdays.
     """
     partial = today if start <= today <= end else None
     last_complete = min(end, today - timedelta(days=1))
     if last_complete < start:
         return Comparison(None, None, partial, "no complete day yet")
     current = (start, last_complete)
-    if preset == "last_month" or (start.day == 1 and end == month_bounds(end)[1] and end < today):
+    if _whole_month(*current):
         previous_end = start - timedelta(days=1)
         previous = (previous_end.replace(day=1), previous_end)
-        return Comparison(current, previous, partial, f"{start:%B} vs {previous_end:%B}")
-    if preset == "month_to_date" or start.day == 1:
-        previous = _same_days_last_month(*current)
-        label = f"{_short(*current)} vs {_short(*previous)}"
-        return Comparison(current, previous, partial, label)
+        label = f"{start:%B} vs {previous_end:%B}, per day"
+        return Comparison(current, previous, partial, label, per_day=True)
+    previous = like_for_like(*current)
     length = (last_complete - start).days + 1
-    previous = (start - timedelta(days=length), start - timedelta(days=1))
-    what = "complete day" if length == 1 else "complete days"
-    return Comparison(current, previous, partial, f"{length} {what} vs the {length} before")
+    weeks = (start - previous[0]).days // 7
+    if length % 7 == 0:
+        why = "the week just before" if weeks == 1 else f"the {weeks} weeks just before"
+    else:
+        why = f"the same weekdays {'a week' if weeks == 1 else f'{weeks} weeks'} earlier"
+    return Comparison(current, previous, partial, f"{span(*current)} vs {span(*previous)}: {why}")
 
 
 def parse_day(text: str) -> date:

@@ -8,6 +8,16 @@ month of ``as_of`` (the last complete day) comes out as::
 - **level**: the trailing daily rate, over the last ``LEVEL_DAYS`` days (``MIN_HISTORY_DAYS``
   without weekday factors), divided by those days' weekday factors so a window ending on a
   weekend does not drag it down;
+- **spikes do not carry forward**: a day the spike detector's test flags (``spend.spikes``: a
+  modified z-score of at least ``Z_THRESHOLD`` against the previous ``WINDOW_DAYS`` days, and
+  against the same weekdays among them) that is also at least ``SPIKE_RATIO`` (2) times their
+  median and higher than any day seen before it counts
+  in the level and the weekday factors at most as the highest value the same weekdays before it
+  would let pass (a typical day of its weekday, give or take their noise), unless at least
+  ``SHIFT_DAYS`` of the 7 days around it are flagged too: then the series has moved to a new
+  level, and the forecast follows it as it follows any change. E.g. one $30 day among $0.50 days
+  counts as about $1; a week at twice the rate counts whole. Only the level is cleaned: month to
+  date, the band's actual outcomes and the crossing date use the money as spent;
 - **weekday factors**: once there are ``SEASONAL_HISTORY_DAYS`` (3 weeks) of history, each
   weekday's mean over up to ``SEASON_DAYS`` of whole weeks, over the mean of all of them; before
   that every day counts the same;
@@ -30,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from spend.dates import month_bounds
+from spend.spikes import MIN_PRIOR_DAYS, WINDOW_DAYS, Z_THRESHOLD, robust_scale
 
 #: Under this many days of history there is no forecast ("not enough history yet").
 MIN_HISTORY_DAYS = 7
@@ -49,6 +60,11 @@ MIN_RESIDUALS = 8
 SCORED_FROM_DAY = 10
 #: The normal quantile for the fallback band (80%: +-1.2816 standard deviations).
 _Z80 = 1.2815515655446004
+#: A spike is at least this many times the median of its previous days (a runaway, not noise).
+SPIKE_RATIO = 2.0
+#: A flagged day among at least this many flagged days of the 7 around it is a new level, not a
+#: spike (more than half a week: a burst of up to three days is a spike).
+SHIFT_DAYS = 4
 #: Ratios from origins whose windows overlap by all but one day carry about 1.5 x N / h degrees
 #: of freedom (the overlapping-window variance estimator), not N.
 OVERLAP_DOF = 1.5
@@ -71,6 +87,7 @@ class Forecast:
     seasonal: bool = False  # weekday factors used
     path: tuple[float, ...] = ()  # forecast per remaining day, as_of + 1 .. month end
     band_from: str = "none"  # "backtest" (residual ratios) | "noise" (too few) | "none"
+    damped: tuple[date, ...] = ()  # spike days the level counts at their weekday limit, not in full
 
 
 def complete_series(daily: pd.Series, as_of: date) -> pd.Series:
@@ -109,11 +126,65 @@ def weekday_factors(values: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
     return factors / factors.mean()
 
 
-def _fit(values: np.ndarray, weekdays: np.ndarray) -> tuple[float, np.ndarray, bool, int]:
+def spike_limits(values: np.ndarray) -> np.ndarray:
+    """A daily history into each day's spike limits, ``(3, days)``; +inf where not checked.
+
+    Row 0, the **z limit**: the largest value the spike detector's test (``spend.spikes``: a
+    modified z-score under ``Z_THRESHOLD``) passes against both the day's previous ``WINDOW_DAYS``
+    days (at least ``MIN_PRIOR_DAYS``) and the same weekdays among them (so a busy weekend is no
+    spike). Row 1, the **runaway limit**: ``SPIKE_RATIO`` times their median, or the largest of
+    them but the last ``SHIFT_DAYS - 1`` if higher (a day no higher than one seen before is a
+    pattern, not a spike; a burst's own days do not count; a noisy day is rarely twice the
+    usual). Row 2, the **weekday limit**: the largest value the test passes against the same
+    weekdays alone, what a spike counts as at most. E.g. $100 a day then $1,000 -> the last
+    day's limits are 100, 200 and 100. Limits depend on earlier days only: a longer history's
+    limits hold for every shorter one.
+
+    :param values: USD per day, every day present (so 7 days back is the same weekday)
+    """
+    n = len(values)
+    limits = np.full((3, n), np.inf)
+    checked = np.arange(MIN_PRIOR_DAYS, n)
+    if not len(checked):
+        return limits
+    padded = np.concatenate([np.full(WINDOW_DAYS, np.nan), values.astype("float64")])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, WINDOW_DAYS)[checked]  # t-28..t-1
+    same_weekday = windows[:, WINDOW_DAYS - 7 :: -7]  # t-7, t-14, t-21, t-28
+    median, scale = robust_scale(windows.T)  # every checked day has one of each (t >= 7)
+    weekday_median, weekday_scale = robust_scale(same_weekday.T)
+    weekday_limit = weekday_median + Z_THRESHOLD * weekday_scale
+    limits[0, checked] = np.maximum(median + Z_THRESHOLD * scale, weekday_limit)
+    earlier = windows[:, : WINDOW_DAYS - (SHIFT_DAYS - 1)]  # t-28..t-4: at least 4 days (t >= 7)
+    limits[1, checked] = np.maximum(SPIKE_RATIO * median, np.nanmax(earlier, axis=1))
+    limits[2, checked] = weekday_limit
+    return limits
+
+
+def _cleaned(values: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """A history and its ``spike_limits`` into the values its level uses, e.g. a lone $1,000 day
+    among $100 days -> $100; ``SHIFT_DAYS`` or more days over the z limit in 7 stay whole.
+
+    A spike (over its z limit and its runaway limit, with fewer than ``SHIFT_DAYS`` of the 7
+    days around it over their z limit) counts at most at its weekday limit.
+    """
+    elevated = values > limits[0]
+    if not elevated.any():
+        return values
+    around = np.convolve(elevated.astype("float64"), np.ones(7), mode="same")
+    spike = elevated & (values > limits[1]) & (around < SHIFT_DAYS - 0.5)
+    return np.where(spike, np.minimum(values, limits[2]), values)
+
+
+def _fit(
+    values: np.ndarray, weekdays: np.ndarray, limits: np.ndarray | None = None
+) -> tuple[float, np.ndarray, bool, int]:
     """A history into (level, weekday factors, seasonal?, level window), e.g. flat $5 -> 5.0, ones.
 
-    ``weekdays`` holds each history day's weekday (0 = Monday).
+    ``weekdays`` holds each history day's weekday (0 = Monday); ``limits`` (``spike_limits``) cap
+    its spike days, so a spike raises neither the level nor its weekday's factor.
     """
+    if limits is not None:
+        values = _cleaned(values, limits)
     n = len(values)
     seasonal = n >= SEASONAL_HISTORY_DAYS
     factors = np.ones(7)
@@ -126,27 +197,34 @@ def _fit(values: np.ndarray, weekdays: np.ndarray) -> tuple[float, np.ndarray, b
     return level, factors, seasonal, window
 
 
-def _path(values: np.ndarray, weekdays: np.ndarray, horizon: int) -> tuple[np.ndarray, float, bool]:
+def _path(
+    values: np.ndarray, weekdays: np.ndarray, horizon: int, limits: np.ndarray | None = None
+) -> tuple[np.ndarray, float, bool]:
     """A history into (forecast of each of the next ``horizon`` days, level, seasonal?).
 
     The days after the history continue its week, e.g. a history ending on a Friday -> Sat, Sun, ...
     """
-    level, factors, seasonal, _ = _fit(values, weekdays)
+    level, factors, seasonal, _ = _fit(values, weekdays, limits)
     following = (weekdays[-1] + 1 + np.arange(horizon)) % 7
     return level * factors[following], level, seasonal
 
 
-def _residual_ratios(values: np.ndarray, weekdays: np.ndarray, horizon: int) -> np.ndarray:
+def _residual_ratios(
+    values: np.ndarray, weekdays: np.ndarray, horizon: int, limits: np.ndarray | None = None
+) -> np.ndarray:
     """A history into actual / forecast of the next ``horizon`` days' sum, from earlier origins.
 
     Origins need ``MIN_HISTORY_DAYS`` of history and ``horizon`` later days; the latest
-    ``RESIDUAL_ORIGINS`` are used. Origins whose forecast is 0 are skipped.
+    ``RESIDUAL_ORIGINS`` are used. Origins whose forecast is 0 are skipped. Each origin's forecast
+    sees only its own days (spikes capped as the forecast caps them); the actual is the money
+    spent, spikes and all, so a spiky series gets a wider band.
     """
     last = len(values) - horizon  # history length of the latest origin with a full horizon after
     first = max(MIN_HISTORY_DAYS, last - RESIDUAL_ORIGINS + 1)
     ratios = []
     for length in range(first, last + 1):
-        predicted = _path(values[:length], weekdays[:length], horizon)[0].sum()
+        capped = None if limits is None else limits[:, :length]
+        predicted = _path(values[:length], weekdays[:length], horizon, capped)[0].sum()
         if predicted > 0:
             ratios.append(values[length : length + horizon].sum() / predicted)
     return np.asarray(ratios, dtype="float64")
@@ -218,29 +296,41 @@ def ratio_band(ratios: np.ndarray, horizon: int, coverage: float = COVERAGE) -> 
 
 
 def _noise_band(
-    values: np.ndarray, weekdays: np.ndarray, horizon: int, predicted: float
+    values: np.ndarray,
+    weekdays: np.ndarray,
+    horizon: int,
+    predicted: float,
+    limits: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Too few past forecasts: a band on the remaining sum from the noise around the fitted days.
 
-    With s the spread of the level window's days around level x factor, the remaining sum varies
-    by h * s^2 (each day's noise) + h^2 * s^2 / window (the level's own error).
+    With s the spread of the level window's days (as spent, spikes and all) around level x factor,
+    the remaining sum varies by h * s^2 (each day's noise) + h^2 * s^2 / window (the level's own
+    error).
     """
-    level, factors, _, window = _fit(values, weekdays)
+    level, factors, _, window = _fit(values, weekdays, limits)
     noise = values[-window:] - level * factors[weekdays[-window:]]
     scale = float(np.std(noise, ddof=1)) if window > 1 else 0.0
     spread = _Z80 * scale * float(np.sqrt(horizon + horizon**2 / window))
     return max(0.0, predicted - spread), predicted + spread
 
 
-def forecast_month(daily: pd.Series, as_of: date, *, coverage: float = COVERAGE) -> Forecast:
+def forecast_month(
+    daily: pd.Series, as_of: date, *, coverage: float = COVERAGE, robust: bool = True
+) -> Forecast:
     """A daily USD series into the forecast of ``as_of``'s month, e.g. $100 a day -> $3,100 (March).
 
     Only days up to ``as_of`` count (complete days); missing days are 0. Under
-    ``MIN_HISTORY_DAYS`` days of history the forecast, band and rate are None.
+    ``MIN_HISTORY_DAYS`` days of history the forecast, band and rate are None. A spike day counts
+    in the level at most as a typical day of its weekday (``spike_limits``; listed in
+    ``damped``), so a one-day runaway does not become the rest of the month's daily rate.
 
-    :param daily: USD per UTC day, indexed by day
+    :param daily: USD per UTC day, indexed by day: the whole history the forecast learns from
+        (the caller chooses it; days before the month count only in the level and the band)
     :param as_of: the last complete day
     :param coverage: the band's coverage (0.8: the 10th to 90th percentile)
+    :param robust: cap spike days in the level (False: every day counts in full, as before
+        issue 19; the backtest compares both)
     """
     first, last = month_bounds(as_of)
     series = complete_series(daily, as_of)
@@ -252,18 +342,19 @@ def forecast_month(daily: pd.Series, as_of: date, *, coverage: float = COVERAGE)
     values = series.to_numpy(dtype="float64")
     weekdays = series.index.day_of_week.to_numpy()
     horizon = (last - as_of).days
-    path, level, seasonal = _path(values, weekdays, horizon)
+    limits = spike_limits(values) if robust else np.full((3, len(values)), np.inf)
+    path, level, seasonal = _path(values, weekdays, horizon, limits)
     predicted = float(path.sum())
     low = high = predicted
     band_from = "none"
     if horizon:
-        ratios = _residual_ratios(values, weekdays, horizon)
+        ratios = _residual_ratios(values, weekdays, horizon, limits)
         if len(ratios) >= MIN_RESIDUALS:
             low_ratio, high_ratio = ratio_band(ratios, horizon, coverage)
             low, high = predicted * low_ratio, predicted * high_ratio
             band_from = "backtest"
         else:
-            low, high = _noise_band(values, weekdays, horizon, predicted)
+            low, high = _noise_band(values, weekdays, horizon, predicted, limits)
             band_from = "noise"
     return Forecast(
         as_of=as_of,
@@ -279,7 +370,18 @@ def forecast_month(daily: pd.Series, as_of: date, *, coverage: float = COVERAGE)
         seasonal=seasonal,
         path=tuple(float(v) for v in path),
         band_from=band_from,
+        damped=_damped_days(series.index, values, limits),
     )
+
+
+def _damped_days(
+    days: pd.DatetimeIndex, values: np.ndarray, limits: np.ndarray
+) -> tuple[date, ...]:
+    """The days whose money the level counts at their weekday limit, e.g. (date(2025, 3, 4),)."""
+    window = LEVEL_DAYS if len(values) >= SEASONAL_HISTORY_DAYS else MIN_HISTORY_DAYS
+    capped = _cleaned(values, limits) < values
+    capped[: max(0, len(values) - max(window, SEASON_DAYS))] = False
+    return tuple(day.date() for day in days[capped])
 
 
 def crossing_date(daily: pd.Series, forecast: Forecast, budget_usd: float) -> date | None:
@@ -302,7 +404,7 @@ def crossing_date(daily: pd.Series, forecast: Forecast, budget_usd: float) -> da
     return forecast.as_of + timedelta(days=int(hits[0]) + 1) if len(hits) else None
 
 
-def backtest(daily: pd.Series, month: date) -> pd.DataFrame:
+def backtest(daily: pd.Series, month: date, *, robust: bool = True) -> pd.DataFrame:
     """A daily series and a past month into one forecast per day of it against the actual total.
 
     E.g. March -> rows for as_of = Mar 1 .. Mar 30 (the last day knows the total, so it is left
@@ -312,6 +414,7 @@ def backtest(daily: pd.Series, month: date) -> pd.DataFrame:
 
     :param daily: USD per UTC day, covering at least the whole month
     :param month: any day of the month to test
+    :param robust: passed to ``forecast_month``
     """
     first, last = month_bounds(month)
     series = complete_series(daily, last)
@@ -319,7 +422,7 @@ def backtest(daily: pd.Series, month: date) -> pd.DataFrame:
     rows = []
     for offset in range((last - first).days):
         as_of = first + timedelta(days=offset)
-        result = forecast_month(series, as_of)
+        result = forecast_month(series, as_of, robust=robust)
         if not result.enough_history or actual <= 0:
             continue
         rows.append(

@@ -103,22 +103,33 @@ def names_of(frame: pd.DataFrame, column: str, name_columns: Iterable[str]) -> d
     return {i: result.get(i, i) for i in ids}
 
 
+def robust_scale(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Histories (days x ids, NaN = not counted) into each id's (median, scale), e.g. 9, 10, 11,
+    10, 10, 9, 11 -> (10.0, 1.48): the MAD / 0.6745, or 1.2533 x the mean absolute deviation when
+    the MAD is 0; 0 when the history has no spread at all.
+
+    A value's modified z-score is ``(value - median) / scale`` (``robust_z``).
+    """
+    median = np.nanmedian(history, axis=0)
+    deviation = np.abs(history - median)
+    mad = np.nanmedian(deviation, axis=0)
+    mean_ad = np.nanmean(deviation, axis=0)
+    scale = np.where(mad > 0, mad / MAD_SCALE, np.where(mean_ad > 0, MEANAD_SCALE * mean_ad, 0.0))
+    return median, scale
+
+
 def robust_z(values: np.ndarray, history: np.ndarray) -> np.ndarray:
     """Values and their histories (days x ids, NaN = not counted) into modified z-scores.
 
     E.g. 50 against a history of 9, 10, 11, 10, 10, 9, 11 -> 0.6745 x 40 / 1 = 27.0. A history
     without any spread gives +inf for a value above it and 0 otherwise.
     """
-    median = np.nanmedian(history, axis=0)
-    deviation = np.abs(history - median)
-    mad = np.nanmedian(deviation, axis=0)
-    mean_ad = np.nanmean(deviation, axis=0)
+    median, scale = robust_scale(history)
     above = values - median
     with np.errstate(divide="ignore", invalid="ignore"):
-        by_mad = MAD_SCALE * above / mad
-        by_mean = above / (MEANAD_SCALE * mean_ad)
+        by_scale = above / scale
     flat = np.where(above > 0, np.inf, 0.0)
-    return np.where(mad > 0, by_mad, np.where(mean_ad > 0, by_mean, flat))
+    return np.where(scale > 0, by_scale, flat)
 
 
 def _check_days(start: date, end: date, days: pd.DatetimeIndex) -> list[int]:

@@ -411,6 +411,48 @@ def test_compare__table(name, current, previous, pct_change):
     assert delta.pct_change == (None if pct_change is None else pytest.approx(pct_change))
 
 
+def _months(march_per_day: float, february_per_day: float) -> pd.DataFrame:
+    """Every day of February and March 2026 at a fixed spend and 10 requests a day."""
+    rows = [
+        {"date": day.date().isoformat(), "cost_usd": per_day, "n_requests": 10}
+        for days, per_day in (
+            (pd.date_range("2026-02-01", "2026-02-28"), february_per_day),
+            (pd.date_range("2026-03-01", "2026-03-31"), march_per_day),
+        )
+        for day in days
+    ]
+    return usage(*rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "current", "previous", "pct_change"),
+    [
+        # March ($104 a day x 31) against February ($100 a day x 28): +4 % per day, where the
+        # totals ($3,224 against $2,800) would read +15.1 %
+        ("spend", 104.0, 100.0, 0.04),
+        ("estimated", 104.0, 100.0, 0.04),
+        ("requests", 10.0, 10.0, 0.0),  # 10 a day both months: no change, not +10.7 %
+        ("avg_spend_per_day", 104.0, 100.0, 0.04),  # already per day
+    ],
+)
+def test_compare__months_of_different_lengths_compare_per_day(name, current, previous, pct_change):
+    frame = _months(march_per_day=104.0, february_per_day=100.0)
+    delta = an.compare(
+        frame,
+        start=dt.date(2026, 3, 1),
+        end=dt.date(2026, 3, 31),
+        previous=(dt.date(2026, 2, 1), dt.date(2026, 2, 28)),
+    )[name]
+    assert (delta.current, delta.previous) == pytest.approx((current, previous))
+    assert delta.pct_change == pytest.approx(pct_change)
+
+
+def test_compare__equal_lengths_compare_totals():
+    frame = _months(march_per_day=104.0, february_per_day=100.0)
+    delta = an.compare(frame, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 28))["spend"]
+    assert (delta.current, delta.previous) == pytest.approx((28 * 104.0, 28 * 100.0))
+
+
 def test_compare__every_listed_metric_present():
     assert set(an.compare(usage(), start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7))) == set(
         an.COMPARED

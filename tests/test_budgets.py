@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from spend.alerts import evaluate
 from spend.budgets import (
     DEFAULT_ALERT_AT,
     Budget,
@@ -18,6 +19,7 @@ from spend.budgets import (
     parse_budgets,
 )
 from spend.errors import ConfigError
+from spend.forecast import crossing_date, forecast_month
 from spend.schema import conform
 from spend.sources.admin import parse_spend_alerts, parse_spend_limit
 
@@ -496,3 +498,50 @@ def test_measure_budget__unknown_id_is_kept(budget):
 def test_measure__crossed_thresholds(spent, alert_at, crossed):
     budget = Budget("organization", None, spent * 100 / 120, alert_at)  # 30 is 120% of it
     assert measure_budget(TABLE, budget, as_of=date(2025, 3, 3)).crossed == crossed
+
+
+# ---- a spike is not the new normal (issue 19)
+
+
+def _light_user_month(spike_day: str) -> pd.DataFrame:
+    """Ada spends about $0.50 a day from Jan 6 to Mar 10 but $30 on ``spike_day``; Bob $5 a day."""
+    days = pd.date_range("2025-01-06", "2025-03-10", freq="D")
+    wobble = [0.5 + 0.1 * ((i * 7) % 5 - 2) / 2 for i in range(len(days))]  # 0.4 .. 0.6
+    rows = []
+    for day, ada in zip(days, wobble, strict=True):
+        stamp = day.date().isoformat()
+        rows.append(_row(stamp, 30.0 if stamp == spike_day else ada, "estimated", ADA, GPT4O))
+        rows.append(_row(stamp, 5.0, "estimated", BOB, GPT4O))
+    return conform(pd.DataFrame(rows))
+
+
+def test_user_budget__a_spike_day_alone_does_not_cross():
+    # The held-out org's case: one runaway $30 day under a $50 budget. Carried forward, it made
+    # the month $89 and "crosses on Mar 17"; at Ada's own rate the month ends near $45. The same
+    # report lists the day as a spike.
+    table = _light_user_month("2025-03-05")
+    budget = Budget("user", "user-1", 50.0)
+    as_of = date(2025, 3, 10)
+    measure = measure_budget(table, budget, as_of=as_of)
+    assert measure.spent_usd < 50.0
+    plain = forecast_month(measure.daily, as_of, robust=False)
+    assert crossing_date(measure.daily, plain, 50.0) is not None  # what the issue saw
+
+    report = evaluate(table, [budget], as_of)
+    [entry] = report["budgets"]
+    assert entry["crossing_date"] is None
+    assert entry["forecast_usd"] == pytest.approx(measure.spent_usd + 21 * 0.5, rel=0.05)
+    assert entry["forecast_low"] <= entry["forecast_usd"] <= entry["forecast_high"]
+    assert ("2025-03-05", "user", "user-1") in [
+        (s["date"], s["dimension"], s["id"]) for s in report["spikes"]
+    ]
+
+
+def test_user_budget__a_real_overrun_still_crosses():
+    # The same user spending $3 a day for the last week has moved up: the forecast follows.
+    table = _light_user_month("none")
+    late = (table["user_id"] == "user-1") & (table["date"] >= pd.Timestamp("2025-03-04"))
+    table.loc[late, "cost_usd"] = 3.0
+
+    [entry] = evaluate(table, [Budget("user", "user-1", 50.0)], date(2025, 3, 10))["budgets"]
+    assert entry["crossing_date"] is not None and entry["forecast_usd"] > 50.0

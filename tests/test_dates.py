@@ -2,49 +2,69 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from spend.dates import comparison, preset_range
+from spend.dates import comparison, like_for_like, preset_range, span
+from spend.errors import ConfigError
 
 D = date
+#: A label stays on one line under the Overview's figures: the caption spans the page (over 900 px
+#: at 1,400 px), and 80 characters of it take about 520 px. (A caption under each figure, as
+#: ``st.metric``'s ``delta_description``, had about 70 px at five figures: ten characters.)
+MAX_CAPTION = 80
 
 
 @pytest.mark.parametrize(
     ("preset", "start", "end", "today", "current", "previous", "partial", "label"),
     [
-        # a range ending today: its complete days against as many before them, today apart
+        # a range ending today: its 6 complete days (Wed–Mon) against the same weekdays a week
+        # earlier, today apart (issue 19: they used to be the 6 days just before, Thu–Tue)
         (
             "last_7_days",
             D(2026, 11, 25),
             D(2026, 12, 1),
             D(2026, 12, 1),
             (D(2026, 11, 25), D(2026, 11, 30)),
-            (D(2026, 11, 19), D(2026, 11, 24)),
+            (D(2026, 11, 18), D(2026, 11, 23)),
             D(2026, 12, 1),
-            "6 complete days vs the 6 before",
+            "Nov 25–30 vs Nov 18–23: the same weekdays a week earlier",
         ),
-        # month to date: the same days of last month (clamped to its length)
+        # issue 19: month to date on Dec 5, 2026: Dec 1–4 (Tue–Fri) against Nov 24–27 (Tue–Fri),
+        # not Nov 1–4 (Sun–Wed: three weekdays against four)
+        (
+            "month_to_date",
+            D(2026, 12, 1),
+            D(2026, 12, 5),
+            D(2026, 12, 5),
+            (D(2026, 12, 1), D(2026, 12, 4)),
+            (D(2026, 11, 24), D(2026, 11, 27)),
+            D(2026, 12, 5),
+            "Dec 1–4 vs Nov 24–27: the same weekdays a week earlier",
+        ),
+        # issue 19: on March 31, Mar 1–30 against 30 days of the same weekdays five weeks earlier
+        # (it was Feb 1–28: 30 days against 28)
         (
             "month_to_date",
             D(2026, 3, 1),
             D(2026, 3, 31),
             D(2026, 3, 31),
             (D(2026, 3, 1), D(2026, 3, 30)),
-            (D(2026, 2, 1), D(2026, 2, 28)),
+            (D(2026, 1, 25), D(2026, 2, 23)),
             D(2026, 3, 31),
-            "Mar 1–30 vs Feb 1–28",
+            "Mar 1–30 vs Jan 25–Feb 23: the same weekdays 5 weeks earlier",
         ),
+        # two whole weeks: the two weeks just before
         (
             "month_to_date",
             D(2026, 12, 1),
             D(2026, 12, 15),
             D(2026, 12, 15),
             (D(2026, 12, 1), D(2026, 12, 14)),
-            (D(2026, 11, 1), D(2026, 11, 14)),
+            (D(2026, 11, 17), D(2026, 11, 30)),
             D(2026, 12, 15),
-            "Dec 1–14 vs Nov 1–14",
+            "Dec 1–14 vs Nov 17–30: the 2 weeks just before",
         ),
         # the 1st: nothing complete yet, nothing to compare
         (
@@ -57,7 +77,7 @@ D = date
             D(2026, 12, 1),
             "no complete day yet",
         ),
-        # last month: the calendar month before it, whatever the lengths
+        # last month: the calendar month before it, per day
         (
             "last_month",
             D(2026, 3, 1),
@@ -66,18 +86,40 @@ D = date
             (D(2026, 3, 1), D(2026, 3, 31)),
             (D(2026, 2, 1), D(2026, 2, 28)),
             None,
-            "March vs February",
+            "March vs February, per day",
         ),
-        # a custom range in the past: all complete, equal length before
+        # a whole past month picked by hand is a calendar month too
+        (
+            "custom",
+            D(2026, 2, 1),
+            D(2026, 2, 28),
+            D(2026, 6, 1),
+            (D(2026, 2, 1), D(2026, 2, 28)),
+            (D(2026, 1, 1), D(2026, 1, 31)),
+            None,
+            "February vs January, per day",
+        ),
+        # a custom range in the past: 10 days, two weeks back
         (
             "custom",
             D(2026, 5, 10),
             D(2026, 5, 19),
             D(2026, 6, 1),
             (D(2026, 5, 10), D(2026, 5, 19)),
-            (D(2026, 4, 30), D(2026, 5, 9)),
+            (D(2026, 4, 26), D(2026, 5, 5)),
             None,
-            "10 complete days vs the 10 before",
+            "May 10–19 vs Apr 26–May 5: the same weekdays 2 weeks earlier",
+        ),
+        # one complete day: the same weekday a week before
+        (
+            "custom",
+            D(2026, 5, 10),
+            D(2026, 5, 10),
+            D(2026, 6, 1),
+            (D(2026, 5, 10), D(2026, 5, 10)),
+            (D(2026, 5, 3), D(2026, 5, 3)),
+            None,
+            "May 10 vs May 3: the same weekdays a week earlier",
         ),
     ],
 )
@@ -85,6 +127,13 @@ def test_comparison__table(preset, start, end, today, current, previous, partial
     got = comparison(preset, start, end, today)
     assert (got.current, got.previous, got.today, got.label) == (current, previous, partial, label)
     assert got.first_day == (previous[0] if previous else None)
+    if previous is not None:
+        assert got.per_day == (got.days != (previous[1] - previous[0]).days + 1)
+        if not got.per_day:  # like with like: as many days, the same weekdays, no overlap
+            weekdays = [(current[0] + timedelta(days=i)).weekday() for i in range(got.days)]
+            before = [(previous[0] + timedelta(days=i)).weekday() for i in range(got.days)]
+            assert weekdays == before and previous[1] < current[0]
+        assert len(got.label) <= MAX_CAPTION
 
 
 @pytest.mark.parametrize("preset", ["last_7_days", "last_30_days", "last_90_days"])
@@ -94,3 +143,54 @@ def test_comparison__today_never_counts_in_a_rolling_preset(preset):
     got = comparison(preset, start, end, today)
     assert got.today == today and got.current[1] == D(2026, 11, 30)
     assert got.days == (end - start).days  # one day fewer than the range: today is apart
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ((2026, 12, 1), (2026, 12, 14), ((2026, 11, 17), (2026, 11, 30))),  # 2 weeks: just before
+        ((2026, 12, 1), (2026, 12, 7), ((2026, 11, 24), (2026, 11, 30))),  # 1 week
+        ((2026, 12, 1), (2026, 12, 4), ((2026, 11, 24), (2026, 11, 27))),  # 4 days: a week back
+        ((2026, 12, 1), (2026, 12, 1), ((2026, 11, 24), (2026, 11, 24))),  # 1 day: a week back
+        ((2026, 3, 1), (2026, 3, 30), ((2026, 1, 25), (2026, 2, 23))),  # 30 days: 5 weeks back
+        ((2026, 1, 1), (2026, 3, 31), ((2025, 10, 2), (2025, 12, 30))),  # 90 days: 13 weeks back
+        ((2026, 1, 1), (2026, 1, 8), ((2025, 12, 18), (2025, 12, 25))),  # 8 days: 2 weeks back
+    ],
+)
+def test_like_for_like__table(start, end, expected):
+    got = like_for_like(D(*start), D(*end))
+    assert got == (D(*expected[0]), D(*expected[1]))
+    length = (D(*end) - D(*start)).days + 1
+    assert (got[1] - got[0]).days + 1 == length  # as long
+    assert (D(*start) - got[0]).days % 7 == 0  # the same weekdays
+    assert got[1] < D(*start)  # before it, never overlapping
+
+
+def test_like_for_like__end_before_start_is_a_config_error():
+    with pytest.raises(ConfigError, match="before it starts"):
+        like_for_like(D(2026, 1, 2), D(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (D(2026, 11, 1), D(2026, 11, 14), "Nov 1–14"),
+        (D(2026, 11, 24), D(2026, 12, 1), "Nov 24–Dec 1"),
+        (D(2026, 11, 3), D(2026, 11, 3), "Nov 3"),
+        (D(2025, 12, 27), D(2026, 1, 2), "Dec 27–Jan 2"),
+    ],
+)
+def test_span__table(start, end, expected):
+    assert span(start, end) == expected
+
+
+@pytest.mark.parametrize("today", [D(2026, 1, 1) + timedelta(days=i) for i in range(0, 366, 5)])
+@pytest.mark.parametrize("preset", ["last_7_days", "last_30_days", "last_90_days", "month_to_date"])
+def test_comparison__every_caption_is_short_and_like_for_like(preset, today):
+    start, end = preset_range(preset, today)
+    got = comparison(preset, start, end, today)
+    assert len(got.label) <= MAX_CAPTION, got.label
+    if got.previous is not None:
+        assert not got.per_day and got.previous[1] < got.current[0]
+        assert (got.current[0] - got.previous[0]).days % 7 == 0
+        assert got.label.startswith(f"{span(*got.current)} vs {span(*got.previous)}: ")

@@ -1,4 +1,5 @@
-"""Month-end forecasts: flat, trending, weekly and short series; crossing dates; backtest."""
+"""Month-end forecasts: flat, trending, weekly and short series; spikes and level shifts; crossing
+dates; backtest."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from spend.forecast import (
     crossing_date,
     forecast_month,
     ratio_band,
+    spike_limits,
     t_quantile,
     weekday_factors,
 )
@@ -209,3 +211,130 @@ def test_backtest__noisy_series_is_close_and_mostly_covered():
     summary = backtest_summary(results)
     assert summary["mape"] < 0.05
     assert 0.6 <= summary["coverage"] <= 1.0
+
+
+# --- a spike is not the new normal (issue 19) ----------------------------------------------------
+
+
+def planted(value, days: dict[str, float]):
+    """A generator into the same with the money of ``days`` (ISO day -> USD) instead."""
+    spikes = {pd.Timestamp(day): usd for day, usd in days.items()}
+    return lambda d, t: spikes.get(d, value(d, t))
+
+
+def user(d, t):
+    return 0.5 * np.exp(np.random.default_rng(t).normal(0, 0.3))  # a light user, about $0.50
+
+
+REMAINING = 21  # Mar 11-31
+
+
+@pytest.mark.parametrize(
+    "name, value, rate, tolerance",
+    [
+        # one $1,000 day among $100 days: the rest of March is still $100 a day
+        ("flat, spike on as_of", planted(flat, {"2025-03-10": 1000.0}), 100.0, 0.0),
+        ("flat, spike a week ago", planted(flat, {"2025-03-04": 1000.0}), 100.0, 0.0),
+        ("flat, spike 13 days ago", planted(flat, {"2025-02-25": 1000.0}), 100.0, 0.0),
+        # a burst: its second day is measured against a past holding the first, so it counts
+        # at a higher limit (about $225); still far from the plain mean's $214 a day
+        (
+            "flat, two-day burst",
+            planted(flat, {"2025-03-08": 900.0, "2025-03-09": 700.0}),
+            100,
+            0.1,
+        ),
+        ("weekly, spike on a Tuesday", planted(weekly, {"2025-03-04": 2000.0}), 80.0, 0.0),
+        ("noisy, spike", planted(noisy, {"2025-03-06": 1000.0}), 100.0, 0.05),
+        # the held-out org's user: a $30 day among 50-cent days
+        ("light user, $30 day", planted(user, {"2025-03-03": 30.0}), 0.5, 0.15),
+    ],
+)
+def test_forecast_month__a_spike_does_not_carry_forward(name, value, rate, tolerance):
+    history = series("2025-01-06", AS_OF.isoformat(), value)
+    result = forecast_month(history, AS_OF)
+    plain = forecast_month(history, AS_OF, robust=False)
+    assert result.daily_rate == pytest.approx(rate, rel=tolerance, abs=1e-9)
+    assert plain.daily_rate > 1.3 * result.daily_rate  # the mean carried the spike forward
+    assert result.damped  # and the forecast says which day it left out
+    # the rest of the month at about the usual rate, not the spike's
+    usual = 1680.0 if name.startswith("weekly") else rate * REMAINING  # weekly: 15 x $100 + 6 x $30
+    remaining = result.forecast_usd - result.month_to_date
+    assert remaining == pytest.approx(usual, rel=max(tolerance, 1e-9))
+    # the band stays sensible: above what is spent, holding a month without another spike, and
+    # narrower than the plain mean's (past forecasts missed by a spike still widen it)
+    assert result.month_to_date <= result.low_usd <= result.forecast_usd <= result.high_usd
+    assert result.low_usd <= result.month_to_date + usual <= result.high_usd
+    assert result.high_usd - result.low_usd < plain.high_usd - plain.low_usd
+
+
+@pytest.mark.parametrize(
+    "name, step_days, height, followed",
+    [
+        ("a week at twice the rate", 7, 200.0, True),
+        ("four days at three times the rate", 4, 300.0, True),
+        ("three days at three times the rate", 3, 300.0, False),  # a burst: a spike
+    ],
+)
+def test_forecast_month__a_level_shift_is_followed(name, step_days, height, followed):
+    start = AS_OF - timedelta(days=step_days - 1)
+    step = planted(flat, {str(start + timedelta(days=i)): height for i in range(step_days)})
+    history = series("2025-01-01", AS_OF.isoformat(), step)
+    result = forecast_month(history, AS_OF)
+    plain = forecast_month(history, AS_OF, robust=False)
+    if followed:  # as the plain trailing mean follows it: every day of the step counts
+        assert result.forecast_usd == pytest.approx(plain.forecast_usd)
+        assert result.daily_rate == pytest.approx(
+            ((14 - step_days) * 100 + step_days * height) / 14
+        )
+        assert result.damped == ()
+    else:
+        assert result.daily_rate == pytest.approx(100.0)
+        assert len(result.damped) == step_days
+
+
+def test_forecast_month__a_second_spike_in_four_weeks_is_a_pattern():
+    # The first runaway day is a spike; a second one as high within four weeks counts in full.
+    history = series(
+        "2025-01-01", AS_OF.isoformat(), planted(flat, {"2025-02-20": 1000, "2025-03-05": 1000})
+    )
+    result = forecast_month(history, AS_OF)
+    assert result.damped == (date(2025, 2, 20),)
+    assert result.daily_rate > 100 + 0.9 * 900 / 14  # Mar 5 is in the level window, whole
+
+
+@pytest.mark.parametrize(
+    "values, last_limits",
+    [
+        # no spread at all: the z limits are the level; a runaway is twice it
+        ([100.0] * 20 + [1000.0], (100.0, 200.0, 100.0)),
+        # 6 days before it: not checked yet
+        ([100.0] * 6 + [1000.0], (np.inf, np.inf, np.inf)),
+        # median 10, MAD 1: 10 + 3.5 x 1 / 0.6745; runaway: twice 10, above the 9, 10, 11, 10
+        # seen before the last 3 days (a burst's own); the one Tuesday before: 9
+        ([9, 10, 11, 10, 10, 9, 11, 50], (10 + 3.5 / 0.6745, 20.0, 9.0)),
+        # a runaway must also top every day seen before (but the last 3)
+        ([10, 10, 60, 10, 10, 10, 10, 10, 10, 10, 50], (10.0 + 3.5 * 1.2533 * 5, 60.0, 10.0)),
+    ],
+)
+def test_spike_limits__table(values, last_limits):
+    limits = spike_limits(np.array(values, dtype="float64"))
+    assert tuple(limits[:, -1]) == pytest.approx(last_limits, rel=1e-3)
+
+
+def test_spike_limits__depend_on_earlier_days_only():
+    values = series("2025-01-01", "2025-03-31", planted(noisy, {"2025-02-10": 900.0})).to_numpy()
+    whole = spike_limits(values)
+    for length in (7, 30, 41, 60):
+        assert np.array_equal(spike_limits(values[:length]), whole[:, :length])
+
+
+def test_crossing_date__a_spike_alone_does_not_cross():
+    # The held-out org's case: a light user's $30 day on Mar 3, a $50 budget. At the spike's rate
+    # the month would cross on Mar 17; at the user's own rate it ends near $45.
+    history = series("2025-01-06", AS_OF.isoformat(), planted(user, {"2025-03-03": 30.0}))
+    plain = forecast_month(history, AS_OF, robust=False)
+    assert crossing_date(history, plain, 50.0) is not None  # what the issue saw
+    result = forecast_month(history, AS_OF)
+    assert crossing_date(history, result, 50.0) is None
+    assert result.forecast_usd < 50.0

@@ -67,7 +67,7 @@ def metric(at: AppTest, prefix: str):
 def demo_frame() -> pd.DataFrame:
     source = make_source(Settings(source="demo"))
     start, end = preset_range("last_30_days", today())
-    return source.assemble(source.plan(start - timedelta(days=30), end)).frame
+    return source.assemble(source.plan(start - timedelta(days=35), end)).frame
 
 
 # --- demo mode ------------------------------------------------------------------------------------
@@ -94,11 +94,12 @@ def test_overview__metrics_equal_the_usage_table_sums():
     expected = analysis.totals(frame, start=start, end=end)
     assert metric(at, "Spend").value == fmt.usd(expected.spend)
     assert metric(at, "Requests").value == fmt.integer(expected.requests)
-    # like for like: the 29 complete days (today is still running) against the 29 before them
+    # like for like: the 29 complete days (today is still running) against 29 days of the same
+    # weekdays five weeks earlier (issue 19: it was the 29 days just before, other weekdays)
     complete = analysis.totals(frame, start=start, end=end - timedelta(days=1))
     assert metric(at, "Average per complete day").value == fmt.usd(complete.spend / 29)
     previous = analysis.totals(
-        frame, start=start - timedelta(days=29), end=start - timedelta(days=1)
+        frame, start=start - timedelta(days=35), end=end - timedelta(days=36)
     )
     assert metric(at, "Spend").delta == fmt.delta_pct(complete.spend / previous.spend - 1)
 
@@ -450,14 +451,16 @@ def test_pages__a_long_fetch_waits_for_a_click_and_says_so(fake_openai):
         SPEND_ALLOW_LONG_FETCH="true",  # on the app's key (test_ui_safety: without it, no button)
     )
     at.query_params["range"] = (
-        "last_30_days"  # 60 requests at 1 a minute: over the auto-start bound
+        "last_30_days"  # 66 requests at 1 a minute: over the auto-start bound
     )
     at.run()
     no_exceptions(at)
     assert any("Fetch not started" in w.value for w in at.warning)
     assert not any("No usage in this range" in i.value for i in at.info)
-    # the users list was asked first (it checks the key and org id); the 59 days wait for a click
-    assert at.sidebar.button(key="confirm_fetch").label.startswith("Fetch 59 requests")
+    # the users list was asked first (it checks the key and org id); the 65 days wait for a click:
+    # the range's 30 and the 35 its 29 complete days compare with (the same weekdays five weeks
+    # earlier; issue 19 moved them back from the 29 just before, so 6 more days than before)
+    assert at.sidebar.button(key="confirm_fetch").label.startswith("Fetch 65 requests")
     assert fake_openai.count() == 1
 
 
@@ -665,3 +668,76 @@ def test_shared__two_sessions_read_one_table_object():
     third.query_params["range"] = "last_7_days"
     third.run()
     assert second.session_state["_spend_view"].frame is third.session_state["_spend_view"].frame
+
+
+# --- like-for-like deltas (issue 19) --------------------------------------------------------------
+
+DEC_5 = date(2026, 12, 5)  # a Saturday: month to date is Dec 1-4, Tuesday to Friday
+
+
+def billed_change(fake, current: tuple[date, date], previous: tuple[date, date]) -> float:
+    """The server's billed money per day over two periods into their change, e.g. 0.04."""
+    now = float(fake.costs_total(*current)) / ((current[1] - current[0]).days + 1)
+    then = float(fake.costs_total(*previous)) / ((previous[1] - previous[0]).days + 1)
+    return now / then - 1
+
+
+@pytest.mark.parametrize(
+    "preset, current, previous, caption, old_previous",
+    [
+        # Dec 1-4 (Tue-Fri) against the same weekdays a week before; it was Nov 1-4 (Sun-Wed)
+        (
+            "month_to_date",
+            (date(2026, 12, 1), date(2026, 12, 4)),
+            (date(2026, 11, 24), date(2026, 11, 27)),
+            "Changes: Dec 1–4 vs Nov 24–27: the same weekdays a week earlier.",
+            (date(2026, 11, 1), date(2026, 11, 4)),
+        ),
+        # November against October, per day (30 days against 31); it was the totals
+        (
+            "last_month",
+            (date(2026, 11, 1), date(2026, 11, 30)),
+            (date(2026, 10, 1), date(2026, 10, 31)),
+            "Changes: November vs October, per day.",
+            None,
+        ),
+    ],
+)
+def test_overview__deltas_compare_like_with_like(
+    monkeypatch, fake_openai, preset, current, previous, caption, old_previous
+):
+    fake_openai.reset(days=80, end_date=DEC_5 - timedelta(days=1))
+    monkeypatch.setattr("spend.ui.data.utc_today", lambda: DEC_5)
+    at = app(**admin_secrets(fake_openai))
+    at.query_params["range"] = preset
+    run_until_complete(at)
+    no_exceptions(at)
+    spend = metric(at, "Spend (billed)")
+    expected = billed_change(fake_openai, current, previous)
+    assert spend.delta == fmt.delta_pct(expected)
+    # one caption under the row says what every change compares
+    assert [c.value for c in at.caption if "Changes:" in c.value] == [
+        f":material/compare_arrows: {caption}"
+    ]
+    # the old comparison reads differently, so this test tells them apart
+    old = (
+        float(fake_openai.costs_total(*current)) / float(fake_openai.costs_total(*previous)) - 1
+        if old_previous is None
+        else billed_change(fake_openai, current, old_previous)
+    )
+    assert fmt.delta_pct(old) != spend.delta
+
+
+def test_overview__no_change_when_the_compared_days_are_not_loaded(monkeypatch, fake_openai):
+    # The organization's data begins Nov 30: Dec 1-4 has nothing whole to compare with.
+    fake_openai.reset(days=5, end_date=DEC_5 - timedelta(days=1))
+    monkeypatch.setattr("spend.ui.data.utc_today", lambda: DEC_5)
+    at = app(**admin_secrets(fake_openai))
+    at.query_params["range"] = "month_to_date"
+    run_until_complete(at)
+    no_exceptions(at)
+    assert not metric(at, "Spend (billed)").delta
+    assert [c.value for c in at.caption if "compares with" in c.value] == [
+        ":material/compare_arrows: No changes: Nov 24–27, what Dec 1–4 compares with, is not all "
+        "in the data."
+    ]

@@ -27,7 +27,7 @@ class View:
     preset: str
     start: date
     end: date
-    comparison: Comparison  # complete days against as many before; today apart
+    comparison: Comparison  # complete days against as many of the same weekdays; today apart
     loaded_from: date  # the first day loaded: the range and what it is compared with
     filters: dict[str, list[str]]  # filter widget key -> the ids chosen
     filter_names: dict[str, str]  # id -> the name the filters show for it
