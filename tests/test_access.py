@@ -61,14 +61,19 @@ def test_parse_list__rejects_a_number():
         (0, False),
     ],
 )
-def test_parse_bool__accepts_the_usual_spellings(value, expected):
-    assert access.parse_bool(value, "SPEND_PUBLIC") is expected
+def test_spend_public__accepts_the_usual_spellings(value, expected):
+    # config.parse_flag reads it (access has no twin of its own): strings, TOML bools and numbers
+    assert Policy.from_mapping({"SPEND_PUBLIC": value}, sign_in=False).public is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", "tru", "2", "public"])
-def test_parse_bool__rejects_anything_else_naming_the_setting(value):
+def test_spend_public__rejects_anything_else_naming_the_setting(value):
     with pytest.raises(ConfigError, match="SPEND_PUBLIC"):
-        access.parse_bool(value, "SPEND_PUBLIC")
+        Policy.from_mapping({"SPEND_PUBLIC": value}, sign_in=False)
+
+
+def test_spend_public__no_twin_of_config_parse_flag():
+    assert not hasattr(access, "parse_bool")
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from spend.budgets import (
     scope_daily,
 )
 from spend.forecast import Forecast, forecast_month
+from spend.ui import settings
 from spend.ui.view import View
 
 
@@ -56,10 +57,7 @@ def as_of_day(view: View) -> date:
 
 
 def _secrets_budgets() -> list[Budget]:
-    try:
-        table = st.secrets.get("budgets")
-    except Exception:  # no secrets file: no budgets from there
-        return []
+    table = settings.read_secrets().get("budgets")  # a secrets file it cannot read: ConfigError
     return budgets_from_secrets(table) if table else []
 
 
