@@ -14,13 +14,15 @@ string separated by commas, semicolons or spaces:
 
 Only a verified address counts: the ``email_verified`` claim must be true (Microsoft Entra never
 sends it; there the ``xms_edov`` optional claim, "email domain owner verified", stands in when
-``email_verified`` is absent). Addresses compare case-insensitively. Without sign-in configured,
-everyone is an admin, as before sign-in existed.
+``email_verified`` is absent). Addresses compare with ASCII letters case-insensitive and every
+other character exactly as written (no Unicode case folding or normalization). Without sign-in
+configured, everyone is an admin, as before sign-in existed.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -57,14 +59,28 @@ def _flag(value: object, name: str) -> bool:
     return parse_flag(None if value is None else str(value), name)
 
 
+#: A-Z to a-z and nothing else: ``str.lower`` folds more (U+212A KELVIN SIGN into "k", "İ" into
+#: "i̇"), which let ``"\u212aboss@acme.io"`` in as the admin ``kboss@acme.io``.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """Text with only its ASCII letters lowercased, e.g. ``"Ana@ACME.io" -> "ana@acme.io"``,
+    ``"\u212aBoss" -> "\u212aboss"`` (every other character stays exactly as it is)."""
+    return text.translate(_ASCII_LOWER)
+
+
 def normalize_email(text: object) -> str | None:
     """An address into its comparable form, e.g. ``" Ana@ACME.com " -> "ana@acme.com"``.
+
+    Only ASCII letters are lowercased: an address with any other character matches only an entry
+    spelled with exactly that character (``"\u212aboss@acme.io"`` is not ``"kboss@acme.io"``).
 
     None when it is not one local part, one ``@`` and a domain (``"ana"``, ``"a@b@c"``, ``"@x"``).
     """
     if not isinstance(text, str):
         return None
-    email = text.strip().lower()
+    email = ascii_lower(text.strip())
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or "@" in local or _SEPARATORS.search(email):
         return None
@@ -89,7 +105,7 @@ def _emails(name: str, value: object) -> frozenset[str]:
 def _domains(value: object) -> frozenset[str]:
     out = set()
     for entry in parse_list(value):
-        domain = entry.strip().lower().removeprefix("@")
+        domain = ascii_lower(entry.strip()).removeprefix("@")
         if not _DOMAIN.match(domain):
             raise ConfigError(
                 f"SPEND_ALLOWED_DOMAINS: {entry!r} is not a domain (write acme.com; a domain "

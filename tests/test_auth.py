@@ -304,6 +304,17 @@ def _roles_script():
         ),
         ({}, {"auth": AUTH, **ACCESS}, "fetches=False connection=False"),
         (BOSS, {"auth": AUTH, "SPEND_ADMINS": "not-an-address"}, "fetches=False connection=False"),
+        # KELVIN SIGN is not "k": a look-alike of the admin kboss@acme.com is a viewer
+        (
+            {**BOSS, "email": "\u212aboss@acme.com"},
+            {"auth": AUTH, **ACCESS, "SPEND_ADMINS": "kboss@acme.com"},
+            "fetches=False connection=False",
+        ),
+        (
+            {**BOSS, "email": "KBoss@acme.com"},
+            {"auth": AUTH, **ACCESS, "SPEND_ADMINS": "kboss@acme.com"},
+            "fetches=True connection=True",
+        ),
     ],
 )
 def test_roles__who_may_control_fetches_and_see_the_connection(user, secrets, expected):
