@@ -514,6 +514,17 @@ def test_fail_closed__a_file_that_parses_without_auth_runs_as_today(
     assert at.metric
 
 
+def test_fail_closed__fixing_the_file_is_enough_no_restart(secrets_file):
+    path = secrets_file(BROKEN_FILES["unbalanced quote"])
+    at = app(BOSS)
+    at.run()
+    _assert_serves_nobody(at, "not valid TOML", hidden=FILE_VALUES)
+    path.write_text(GOOD_FILE)  # the same server, the same Secrets: the next run reads it again
+    at.run()
+    assert not at.error and not at.exception
+    assert at.title[0].value == "Overview" and at.metric
+
+
 def test_fail_closed__a_good_file_with_auth_is_the_sign_in_page(secrets_file):
     secrets_file(GOOD_FILE)
     at = app()
