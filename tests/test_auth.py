@@ -514,6 +514,16 @@ def test_fail_closed__a_file_that_parses_without_auth_runs_as_today(
     assert at.metric
 
 
+def test_fail_closed__no_secrets_file_at_all_runs_as_today(tmp_path, monkeypatch, secrets_file):
+    monkeypatch.setenv("OPENAI_API_KEY", LEGACY_KEY)
+    monkeypatch.setenv("SPEND_SOURCE", "demo")
+    secrets_file(tmp_path / "absent" / "secrets.toml")  # Streamlit: "no-secrets-found"
+    at = app()
+    at.run()
+    assert not at.exception and not at.error, _error_lines(at)
+    assert len(public_warnings(at)) == 1 and at.metric
+
+
 def test_fail_closed__fixing_the_file_is_enough_no_restart(secrets_file):
     path = secrets_file(BROKEN_FILES["unbalanced quote"])
     at = app(BOSS)
