@@ -5,12 +5,19 @@ Pages live in app_pages/ (not pages/: Streamlit would run a shared sub-page link
 frame).
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from spend import routes
 from spend.ui import auth, startup
 
-st.set_page_config(page_title="OpenAI Spend", page_icon=":material/payments:", layout="wide")
+#: The tab's icon, from the app itself (a data: URL): a ``:material/...:`` page icon is fetched
+#: from fonts.gstatic.com on every page load. The navigation's ``:material/...:`` icons are drawn
+#: with the Material Symbols font Streamlit serves itself, so they stay.
+ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
+
+st.set_page_config(page_title="OpenAI Spend", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     # The default page lives at "/" (Streamlit serves it nowhere else), so it gets no url_path.

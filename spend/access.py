@@ -14,16 +14,19 @@ string separated by commas, semicolons or spaces:
 
 Only a verified address counts: the ``email_verified`` claim must be true (Microsoft Entra never
 sends it; there the ``xms_edov`` optional claim, "email domain owner verified", stands in when
-``email_verified`` is absent). Addresses compare case-insensitively. Without sign-in configured,
-everyone is an admin, as before sign-in existed.
+``email_verified`` is absent). Addresses compare with ASCII letters case-insensitive and every
+other character exactly as written (no Unicode case folding or normalization). Without sign-in
+configured, everyone is an admin, as before sign-in existed.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from spend.config import parse_flag
 from spend.errors import ConfigError
 
 ENV_NAMES = ("SPEND_ALLOWED_EMAILS", "SPEND_ALLOWED_DOMAINS", "SPEND_ADMINS", "SPEND_PUBLIC")
@@ -31,8 +34,6 @@ ENV_NAMES = ("SPEND_ALLOWED_EMAILS", "SPEND_ALLOWED_DOMAINS", "SPEND_ADMINS", "S
 _SEPARATORS = re.compile(r"[\s,;]+")
 #: A domain as an allow-list entry: labels of letters, digits and hyphens, at least one dot.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 def parse_list(value: object) -> tuple[str, ...]:
@@ -52,26 +53,34 @@ def parse_list(value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_bool(value: object, name: str) -> bool:
-    """A setting into a bool, e.g. ``"true" -> True``, ``"0" -> False``, ``None -> False``."""
-    if isinstance(value, bool):
-        return value
-    text = "" if value is None else str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
+def _flag(value: object, name: str) -> bool:
+    """A true/false setting (a string, or a TOML bool or number) into a bool by
+    ``config.parse_flag``, e.g. ``True -> True``, ``"0" -> False``, ``None -> False``."""
+    return parse_flag(None if value is None else str(value), name)
+
+
+#: A-Z to a-z and nothing else: ``str.lower`` folds more (U+212A KELVIN SIGN into "k", "İ" into
+#: "i̇"), which let ``"\u212aboss@acme.io"`` in as the admin ``kboss@acme.io``.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """Text with only its ASCII letters lowercased, e.g. ``"Ana@ACME.io" -> "ana@acme.io"``,
+    ``"\u212aBoss" -> "\u212aboss"`` (every other character stays exactly as it is)."""
+    return text.translate(_ASCII_LOWER)
 
 
 def normalize_email(text: object) -> str | None:
     """An address into its comparable form, e.g. ``" Ana@ACME.com " -> "ana@acme.com"``.
 
+    Only ASCII letters are lowercased: an address with any other character matches only an entry
+    spelled with exactly that character (``"\u212aboss@acme.io"`` is not ``"kboss@acme.io"``).
+
     None when it is not one local part, one ``@`` and a domain (``"ana"``, ``"a@b@c"``, ``"@x"``).
     """
     if not isinstance(text, str):
         return None
-    email = text.strip().lower()
+    email = ascii_lower(text.strip())
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or "@" in local or _SEPARATORS.search(email):
         return None
@@ -96,7 +105,7 @@ def _emails(name: str, value: object) -> frozenset[str]:
 def _domains(value: object) -> frozenset[str]:
     out = set()
     for entry in parse_list(value):
-        domain = entry.strip().lower().removeprefix("@")
+        domain = ascii_lower(entry.strip()).removeprefix("@")
         if not _DOMAIN.match(domain):
             raise ConfigError(
                 f"SPEND_ALLOWED_DOMAINS: {entry!r} is not a domain (write acme.com; a domain "
@@ -127,7 +136,7 @@ class Policy:
             allowed_emails=_emails("SPEND_ALLOWED_EMAILS", values.get("SPEND_ALLOWED_EMAILS")),
             allowed_domains=_domains(values.get("SPEND_ALLOWED_DOMAINS")),
             admins=_emails("SPEND_ADMINS", values.get("SPEND_ADMINS")),
-            public=parse_bool(values.get("SPEND_PUBLIC"), "SPEND_PUBLIC"),
+            public=_flag(values.get("SPEND_PUBLIC"), "SPEND_PUBLIC"),
         )
 
     @property
@@ -266,3 +275,50 @@ def sign_in_providers(auth_section: object) -> list[str | None]:
         if isinstance(value, Mapping) and "client_id" in value
     ]
     return [None] if "client_id" in auth_section or not named else named
+
+
+#: What ``[auth]`` itself must hold, and what each provider's section must (Streamlit's rules in
+#: ``streamlit.auth_util.validate_auth_credentials``, checked before anyone presses Sign in).
+AUTH_KEYS = ("redirect_uri", "cookie_secret")
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+#: Tables inside ``[auth]`` that are not providers.
+_NOT_PROVIDERS = {"client_kwargs"}
+
+
+def _missing(section: Mapping[str, object], keys: tuple[str, ...]) -> list[str]:
+    return [key for key in keys if not str(section.get(key) or "").strip()]
+
+
+def auth_problem(auth_section: object) -> str | None:
+    """An ``[auth]`` secrets section into why Streamlit's sign-in would refuse it (naming keys,
+    never values), or None when it is usable, e.g. ``{"client_id": "c"} -> "[auth] has no
+    redirect_uri, cookie_secret"``.
+
+    Stricter than Streamlit where that is safe: an empty value counts as missing, and every
+    provider table is checked, not only the one a sign-in button names.
+    """
+    if not isinstance(auth_section, Mapping):
+        return "[auth] in secrets is not a table"
+    missing = _missing(auth_section, AUTH_KEYS)
+    if missing:
+        return f"[auth] has no {', '.join(missing)}"
+    tables = {
+        str(name): value
+        for name, value in auth_section.items()
+        if isinstance(value, Mapping) and name not in _NOT_PROVIDERS
+    }
+    if not tables or any(key in auth_section for key in PROVIDER_KEYS):
+        tables["default"] = auth_section  # Streamlit's default provider: the keys in [auth] itself
+    for name, table in tables.items():
+        where = "[auth]" if name == "default" else f"[auth.{name}]"
+        if "_" in name:
+            return f"{where}: Streamlit refuses a provider name with an underscore"
+        missing = _missing(table, PROVIDER_KEYS)
+        if missing:
+            return f"{where} has no {', '.join(missing)}"
+    tokens = auth_section.get("expose_tokens")
+    if tokens is not None:
+        names = [tokens] if isinstance(tokens, str) else tokens
+        if not isinstance(names, list) or not set(map(str, names)) <= {"id", "access"}:
+            return '[auth] expose_tokens may only name "id" and "access"'
+    return None

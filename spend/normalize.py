@@ -99,7 +99,9 @@ def _bounds_error(value: Any, what: str | None) -> MalformedResponseError:
 def to_count(value: Any, errors: Errors = "coerce", *, what: str | None = None) -> int:
     """A JSON count into an int, e.g. ``"12" -> 12``, ``None -> 0``, ``12.0 -> 12``.
 
-    A negative count or one above MAX_COUNT (``1e30``) is unreadable too.
+    A negative count or one above MAX_COUNT (``1e30``) is unreadable too. ``spend.shapes``
+    validates every answer's counts with it (``errors="raise"``), so what is stored is what the
+    parsers read.
 
     :param value: int, float, numeric string, or null (0)
     :param errors: ``"coerce"`` turns unreadable values into 0, ``"raise"`` raises
@@ -117,6 +119,8 @@ def to_count(value: Any, errors: Errors = "coerce", *, what: str | None = None) 
         if isinstance(number, float):
             if not math.isfinite(number):
                 raise ValueError("not finite")
+            if out_of_bounds(number):  # before rounding: -0.4 is no count either
+                return _bounded(number, value, 0, errors, what)
             number = int(round(number))
         number = int(number)
     except (TypeError, ValueError) as exc:

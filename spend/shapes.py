@@ -19,13 +19,12 @@ pass (API-NOTES: every field may come and go); what the parsers read must be rea
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from spend.errors import MalformedResponseError, redact
-from spend.normalize import MAX_COUNT, utc_day
+from spend.normalize import to_count, utc_day
 
 #: Legacy row fields that hold counts (tokens, requests, images, seconds, characters).
 LEGACY_COUNTS = (
@@ -95,24 +94,6 @@ def _list(body: dict, name: str, where: str, *, required: bool = True) -> list:
     return value
 
 
-def check_count(value: Any, where: str) -> None:
-    """A JSON count into nothing when it is one (a number or numeric string from 0 to 10^15, or
-    null), e.g. ``12``, ``"12"``; else MalformedResponseError naming ``where`` and the value.
-
-    :param where: the field, e.g. ``"data[3].n_requests"``
-    """
-    if value is None:
-        return
-    try:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise TypeError
-        number = float(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise MalformedResponseError(f"{where} is {value!r:.40}, not a count") from exc
-    if not math.isfinite(number) or not 0 <= number <= MAX_COUNT:
-        raise MalformedResponseError(f"{where} is {value!r:.40}, not a count between 0 and 10^15")
-
-
 def check_amount(value: Any, where: str) -> None:
     """A JSON money amount into nothing when it is one (a finite number or numeric string within
     ±10^12), e.g. ``"12.50"``, ``0.06``; else MalformedResponseError."""
@@ -128,6 +109,14 @@ def check_amount(value: Any, where: str) -> None:
         raise MalformedResponseError(f"{where} is {value!r:.40}, not a sane amount of money")
 
 
+def _all_null(row: dict, names: Iterable[str], where: str) -> None:
+    """Raise when a row carries count fields and every one of them is null: an answer gone wrong
+    (its figures would be stored as zeros, and kept), never a day without usage (OpenAI sends 0)."""
+    present = [name for name in names if name in row]
+    if present and all(row[name] is None for name in present):
+        raise MalformedResponseError(f"{where} has every count null ({', '.join(present[:4])})")
+
+
 def _rows(rows: Iterable[Any], where: str, counts: Iterable[str], *, objects: bool) -> None:
     counts = tuple(counts)
     for i, row in enumerate(rows):
@@ -136,10 +125,9 @@ def _rows(rows: Iterable[Any], where: str, counts: Iterable[str], *, objects: bo
                 raise MalformedResponseError(f"{where}[{i}] is {_kind(row)}, not an object")
             continue
         for name in counts:
-            value = row.get(name)
-            if value is None or (type(value) is int and 0 <= value <= MAX_COUNT):
-                continue  # the common case, checked without a call
-            check_count(value, f"{where}[{i}].{name}")
+            to_count(row.get(name), "raise", what=f"{where}[{i}].{name}")
+        if objects:
+            _all_null(row, counts, f"{where}[{i}]")
 
 
 def legacy_usage(body: Any) -> None:
@@ -222,11 +210,10 @@ def usage_page(body: Any) -> None:
         for i, result in enumerate(results):
             if not isinstance(result, dict):
                 raise MalformedResponseError(f"{label}: results[{i}] is {_kind(result)}")
-            for name, value in result.items():
-                if value is None or (type(value) is int and 0 <= value <= MAX_COUNT):
-                    continue
-                if name in ADMIN_COUNTS or name.endswith("_tokens"):
-                    check_count(value, f"{label}: results[{i}].{name}")
+            counts = [name for name in result if name in ADMIN_COUNTS or name.endswith("_tokens")]
+            for name in counts:
+                to_count(result[name], "raise", what=f"{label}: results[{i}].{name}")
+            _all_null(result, counts, f"{label}: results[{i}]")
 
 
 def costs_page(body: Any) -> None:
@@ -237,9 +224,12 @@ def costs_page(body: Any) -> None:
             if not isinstance(result, dict):
                 raise MalformedResponseError(f"{label}: results[{i}] is {_kind(result)}")
             amount = result.get("amount")
-            if amount is not None and not isinstance(amount, dict):
-                raise MalformedResponseError(f"{label}: results[{i}].amount is {_kind(amount)}")
-            check_amount((amount or {}).get("value"), f"{label}: results[{i}].amount.value")
+            if not isinstance(amount, dict) or amount.get("value") is None:
+                # money is never silently zero: a result without an amount is no cost
+                what = "amount" if not isinstance(amount, dict) else "amount.value"
+                shown = _kind(amount if what == "amount" else None)
+                raise MalformedResponseError(f"{label}: results[{i}].{what} is {shown}")
+            check_amount(amount["value"], f"{label}: results[{i}].amount.value")
 
 
 def list_page(body: Any) -> None:
@@ -254,7 +244,6 @@ __all__ = [
     "LEGACY_COUNTS",
     "MAX_AMOUNT",
     "check_amount",
-    "check_count",
     "costs_page",
     "legacy_usage",
     "legacy_users",

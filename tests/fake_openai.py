@@ -27,12 +27,13 @@ Behaviour, in the order a request meets it:
    Besides failing statuses and garbled bodies they include answers that parse but must never be
    kept (issue 10): ``kind="error"`` with ``status=200`` (an error envelope at 200), ``"null"``,
    ``"string"``, ``"wrong_shape"``; the real answer altered: ``"huge_count"`` (a count of 1e30),
-   ``"negative_count"`` (-5), ``"cursor_loop"`` (``has_more`` with a cursor back to the same page:
-   the same days twice); and ``"echo_auth"`` (a 401 that echoes the ``Authorization`` header, a
-   ``sess-`` and an ``sk_live_`` token). Switches that hold until turned off: ``cursor_loop=True``
-   (every page points back to itself), ``rename`` (exact string values replaced in every answer,
-   e.g. a model named like a Markdown link: ``hostile_renames``), ``before_answer`` (called with
-   the path before each answer: a test deletes the cache there, or holds one request).
+   ``"negative_count"`` (-5), ``"nulls"`` (every number of every row null), ``"cursor_loop"``
+   (``has_more`` with a cursor back to the same page: the same days twice); and ``"echo_auth"``
+   (a 401 that echoes the ``Authorization`` header, a ``sess-`` and an ``sk_live_`` token).
+   Switches that hold until turned off: ``cursor_loop=True`` (every page points back to itself),
+   ``rename`` (exact string values replaced in every answer, e.g. a model named like a Markdown
+   link: ``hostile_renames``), ``before_answer`` (called with the path before each answer: a test
+   deletes the cache there, or holds one request).
 3. Unknown path -> 404 ``Invalid URL (GET /v1/...)``; not GET -> 405.
 4. Auth. Missing or unknown bearer key -> 401 ``invalid_api_key`` (the key redacted in the message).
    Admin endpoints (``/v1/organization/...``) with the legacy key -> 403 ``Missing scopes:
@@ -978,7 +979,7 @@ def fault_response(fault: Fault) -> tuple[int, bytes, dict[str, str]]:
 
 
 #: Fault kinds: answered instead of the endpoint, or (ALTERING_FAULTS) its real answer altered.
-ALTERING_FAULTS = ("huge_count", "negative_count", "cursor_loop")
+ALTERING_FAULTS = ("huge_count", "negative_count", "nulls", "cursor_loop")
 FAULT_KINDS = (
     "error",
     "html",
@@ -1032,27 +1033,60 @@ def rename_values(body: Any, names: Mapping[str, str]) -> Any:
 def _first_count(body: Any) -> tuple[dict, str] | None:
     """A usage answer into (row, field) of its first non-zero token count, or None."""
     names = ("n_context_tokens_total", "input_tokens", "num_model_requests", "n_requests")
-    rows: list[Any] = []
-    if isinstance(body, dict) and body.get("object") == "page":
-        rows = [r for b in body.get("data") or [] for r in b.get("results") or []]
-    elif isinstance(body, dict):
-        rows = [r for k, v in body.items() if k.endswith("data") and isinstance(v, list) for r in v]
-    for row in rows:
+    for row in _rows_of(body):
         for name in names:
             if isinstance(row, dict) and row.get(name):
                 return row, name
     return None
 
 
+def _rows_of(body: Any) -> list[Any]:
+    """A usage or costs answer into its rows: every bucket's results of a page, else every row of
+    a legacy body's ``*data`` arrays."""
+    if isinstance(body, dict) and body.get("object") == "page":
+        return [r for b in body.get("data") or [] for r in b.get("results") or []]
+    if isinstance(body, dict):
+        return [r for k, v in body.items() if k.endswith("data") and isinstance(v, list) for r in v]
+    return []
+
+
+def _null_numbers(row: Any) -> None:
+    """Every number in a row (and in its objects, e.g. ``amount.value``, a string) into null."""
+    if not isinstance(row, dict):
+        return
+    for name, value in row.items():
+        if isinstance(value, dict):
+            _null_numbers(value)
+        elif _is_number(value):
+            row[name] = None
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON value into whether it is a number, or a string of one (``amount.value``)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
 def alter_answer(kind: str, body: Any, path: str) -> Any:
     """A real answer into the altered one of an ALTERING_FAULTS kind, e.g. ``huge_count`` -> its
-    first token count 1e30; ``cursor_loop`` -> ``has_more`` with a cursor back to this page."""
+    first token count 1e30; ``nulls`` -> every number of every row null (counts, timestamps,
+    ``amount.value``); ``cursor_loop`` -> ``has_more`` with a cursor back to this page."""
     body = json.loads(json.dumps(body))
     if kind in ("huge_count", "negative_count"):
         found = _first_count(body)
         if found is not None:
             row, name = found
             row[name] = 1e30 if kind == "huge_count" else -5
+        return body
+    if kind == "nulls":
+        for row in _rows_of(body):
+            _null_numbers(row)
         return body
     if isinstance(body, dict) and body.get("object") == "page" and body.get("data"):
         match = _ADMIN_USAGE.match(path)
@@ -1267,7 +1301,7 @@ class FakeOpenAI:
         :param retry_after: ``Retry-After`` header; default "2" on 429s, none otherwise; None: never
         :param kind: ``error`` (JSON envelope), ``html``, ``empty``, ``truncated``, ``not_json``,
             ``null``, ``string``, ``wrong_shape``; the real answer altered: ``huge_count``,
-            ``negative_count``, ``cursor_loop``; or ``echo_auth`` (a 401 echoing the key)
+            ``negative_count``, ``nulls``, ``cursor_loop``; or ``echo_auth`` (a 401 echoing the key)
         :param path_prefix: only requests under this path (with or without ``/v1``) consume it
         """
         if kind not in FAULT_KINDS:

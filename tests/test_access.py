@@ -61,14 +61,19 @@ def test_parse_list__rejects_a_number():
         (0, False),
     ],
 )
-def test_parse_bool__accepts_the_usual_spellings(value, expected):
-    assert access.parse_bool(value, "SPEND_PUBLIC") is expected
+def test_spend_public__accepts_the_usual_spellings(value, expected):
+    # config.parse_flag reads it (access has no twin of its own): strings, TOML bools and numbers
+    assert Policy.from_mapping({"SPEND_PUBLIC": value}, sign_in=False).public is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", "tru", "2", "public"])
-def test_parse_bool__rejects_anything_else_naming_the_setting(value):
+def test_spend_public__rejects_anything_else_naming_the_setting(value):
     with pytest.raises(ConfigError, match="SPEND_PUBLIC"):
-        access.parse_bool(value, "SPEND_PUBLIC")
+        Policy.from_mapping({"SPEND_PUBLIC": value}, sign_in=False)
+
+
+def test_spend_public__no_twin_of_config_parse_flag():
+    assert not hasattr(access, "parse_bool")
 
 
 @pytest.mark.parametrize(
@@ -328,3 +333,58 @@ def test_needs_public_warning__key_without_sign_in_unless_public(policy, deploym
 )
 def test_sign_in_providers__default_or_named_sections(section, expected):
     assert access.sign_in_providers(section) == expected
+
+
+KELVIN = "\u212a"  # KELVIN SIGN: str.lower() turns it into a plain "k"
+UNICODE_POLICY = Policy(
+    sign_in=True,
+    allowed_emails=frozenset({"jürgen@partner.de", "ana@acme.io"}),
+    allowed_domains=frozenset({"acme.com"}),
+    admins=frozenset({"kboss@acme.io", "istanbul@acme.io"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("email", "allowed", "admin"),
+    [
+        ("kboss@acme.io", True, True),
+        ("KBoss@ACME.io", True, True),
+        # no Unicode case folding: a look-alike of an admin is not that admin
+        (f"{KELVIN}boss@acme.io", False, False),
+        (f"{KELVIN.lower()}boss@acme.io", True, True),  # a plain "k" typed as such
+        ("\u0130stanbul@acme.io", False, False),  # İ (dotted capital I) lowers to "i̇"
+        ("ıstanbul@acme.io", False, False),  # dotless ı
+        ("ana@acme.\u0130o", False, False),
+        ("ana@acme.io\u200b", False, False),  # a zero-width space is a character too
+        ("ａna@acme.io", False, False),  # fullwidth a: no NFKC normalization either
+        # other non-ASCII characters match only an entry spelled identically
+        ("jürgen@partner.de", True, False),
+        ("Jürgen@PARTNER.de", True, False),
+        ("JÜRGEN@partner.de", False, False),
+        ("ju\u0308rgen@partner.de", False, False),  # the same letters, decomposed
+        # a listed domain still admits its addresses, non-ASCII local parts included
+        ("ßen@acme.com", True, False),
+        ("ana@ACME.COM", True, False),
+        (f"ana@acme.co{KELVIN}", False, False),
+    ],
+)
+def test_unicode_addresses__only_ascii_letters_fold(email, allowed, admin):
+    assert access.is_allowed(email, True, UNICODE_POLICY) is allowed
+    assert access.is_admin(email, True, UNICODE_POLICY) is admin
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"SPEND_ADMINS": "KBoss@Acme.io"}, {"kboss@acme.io"}),
+        ({"SPEND_ADMINS": f"{KELVIN}boss@acme.io"}, {f"{KELVIN}boss@acme.io"}),
+        ({"SPEND_ADMINS": "JÜRGEN@partner.de"}, {"jÜrgen@partner.de"}),
+    ],
+)
+def test_unicode_addresses__entries_fold_ascii_only_too(values, expected):
+    assert Policy.from_mapping(values, sign_in=True).admins == frozenset(expected)
+
+
+def test_unicode_domains__an_entry_is_never_folded_into_ascii():
+    with pytest.raises(ConfigError, match="is not a domain"):
+        Policy.from_mapping({"SPEND_ALLOWED_DOMAINS": f"{KELVIN}acme.com"}, sign_in=True)

@@ -8,6 +8,9 @@ section there turns sign-in on without a real identity provider. The sign-in rou
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -301,6 +304,17 @@ def _roles_script():
         ),
         ({}, {"auth": AUTH, **ACCESS}, "fetches=False connection=False"),
         (BOSS, {"auth": AUTH, "SPEND_ADMINS": "not-an-address"}, "fetches=False connection=False"),
+        # KELVIN SIGN is not "k": a look-alike of the admin kboss@acme.com is a viewer
+        (
+            {**BOSS, "email": "\u212aboss@acme.com"},
+            {"auth": AUTH, **ACCESS, "SPEND_ADMINS": "kboss@acme.com"},
+            "fetches=False connection=False",
+        ),
+        (
+            {**BOSS, "email": "KBoss@acme.com"},
+            {"auth": AUTH, **ACCESS, "SPEND_ADMINS": "kboss@acme.com"},
+            "fetches=True connection=True",
+        ),
     ],
 )
 def test_roles__who_may_control_fetches_and_see_the_connection(user, secrets, expected):
@@ -357,3 +371,292 @@ def test_roles__after_an_admin_fetched_a_viewer_sees_the_same_figures(fake_opena
     assert fake_openai.count() == sent  # the viewer asked OpenAI for nothing
     spend = [a.session_state["_spend_view"].frame["n_requests"].sum() for a in (admin, viewer)]
     assert spend[0] == spend[1] > 0
+
+
+# --- failing closed: a secrets file or [auth] that cannot be trusted serves nobody ---------------
+
+MISCONFIGURED = "Sign-in is misconfigured, so this app shows nothing:"
+#: Secrets that may never reach the page (a file's access entries neither: ``FILE_VALUES``).
+SECRET_VALUES = (AUTH["cookie_secret"], AUTH["client_secret"], LEGACY_KEY)
+FILE_VALUES = (*SECRET_VALUES, "boss@acme.com", "acme.com")
+
+
+def _toml(values: dict) -> str:
+    from tests.browser_support import toml_text
+
+    return toml_text(values)
+
+
+GOOD_FILE = _toml({**ACCESS, "auth": AUTH})
+BROKEN_FILES = {
+    # the failure the issue found: an unbalanced quote in one access setting
+    "unbalanced quote": GOOD_FILE.replace('"boss@acme.com"', '"boss@acme.com'),
+    "unclosed array": GOOD_FILE.replace('"boss@acme.com"', '["boss@acme.com"'),
+    "value without quotes": GOOD_FILE.replace('"acme.com"', "acme.com"),
+    "table twice": GOOD_FILE + "\n[auth]\n",
+    "quote in [auth]": GOOD_FILE.replace(f'"{AUTH["cookie_secret"]}"', f"'{AUTH['cookie_secret']}"),
+}
+
+
+def _error_lines(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _assert_serves_nobody(at: AppTest, *problem: str, hidden=SECRET_VALUES) -> str:
+    """No data, no sign-in button, and exactly one error line that names the problem."""
+    shows_no_data(at)
+    assert not at.button and not at.title
+    lines = _error_lines(at)
+    assert len(lines) == 1 and lines[0].startswith(MISCONFIGURED), lines
+    assert "\n" not in lines[0]
+    for part in problem:
+        assert part in lines[0], lines[0]
+    page = lines[0] + texts(at) + " ".join(w.value for w in at.warning)
+    for value in hidden:
+        assert value not in page
+    return lines[0]
+
+
+@pytest.fixture
+def secrets_file(tmp_path, monkeypatch):
+    """Text or bytes (or a folder) into ``st.secrets`` read from that path, as ``streamlit run
+    --secrets.files`` would: a fresh ``Secrets``, so nothing read before is cached."""
+    import streamlit
+    from streamlit.runtime.secrets import Secrets
+    from streamlit.testing.v1.util import patch_config_options
+
+    def use(content: str | bytes | Path) -> Path:
+        path = content if isinstance(content, Path) else tmp_path / "secrets.toml"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, str):
+            path.write_text(content)
+        stack.enter_context(patch_config_options({"secrets.files": [str(path)]}))
+        monkeypatch.setattr(streamlit, "secrets", Secrets())
+        return path
+
+    with contextlib.ExitStack() as stack:
+        yield use
+
+
+def _apps_key_in_env(monkeypatch, fake_openai) -> None:
+    """The app's key and the fake server in the environment: a page that fails open fetches."""
+    monkeypatch.setenv("OPENAI_API_KEY", LEGACY_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-test")
+    monkeypatch.setenv("SPEND_RATE_LIMIT_PER_MIN", "60000")
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_FILES))
+@pytest.mark.parametrize("user", [{}, BOSS])
+def test_fail_closed__a_secrets_file_that_does_not_parse_serves_nobody(
+    fake_openai, monkeypatch, secrets_file, broken, user
+):
+    fake_openai.reset(days=5)
+    _apps_key_in_env(monkeypatch, fake_openai)
+    secrets_file(BROKEN_FILES[broken])
+    at = app(user)
+    at.query_params["range"] = "last_7_days"
+    at.run()
+    line = _assert_serves_nobody(
+        at, "the secrets file cannot be read: it is not valid TOML", hidden=FILE_VALUES
+    )
+    assert " line " in line or "end of document" in line
+    at.switch_page(RAW_DATA).run()  # a shared link to a sub-page: the same line, nothing else
+    _assert_serves_nobody(at, "not valid TOML", hidden=FILE_VALUES)
+    for job in REGISTRY.jobs():
+        job.wait(10)
+    assert fake_openai.count() == 0 and not REGISTRY.jobs()
+
+
+def test_fail_closed__the_line_says_where_the_bad_line_is(secrets_file):
+    secrets_file(BROKEN_FILES["unbalanced quote"])
+    at = app()
+    at.run()
+    line = GOOD_FILE.splitlines().index('SPEND_ADMINS = "boss@acme.com"') + 1
+    _assert_serves_nobody(at, f"(Illegal character at line {line}, column")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (GOOD_FILE.encode() + b"\nX = '\xff\xfe'\n", "it is not UTF-8 text"),
+        (GOOD_FILE.encode("utf-16"), "it is not UTF-8 text"),
+    ],
+)
+def test_fail_closed__a_secrets_file_that_is_not_text_serves_nobody(secrets_file, content, problem):
+    secrets_file(content)
+    at = app()
+    at.run()
+    _assert_serves_nobody(at, problem)
+
+
+def test_fail_closed__a_secrets_folder_with_a_stray_file_serves_nobody(tmp_path, secrets_file):
+    folder = tmp_path / "mounted"
+    folder.mkdir()
+    (folder / "SPEND_ADMINS").write_text("boss@acme.com")  # a file where a folder belongs
+    secrets_file(folder)
+    at = app()
+    at.run()
+    _assert_serves_nobody(at, "a secrets folder holds a file where a folder belongs")
+
+
+def test_fail_closed__a_file_that_parses_without_auth_runs_as_today(
+    fake_openai, monkeypatch, secrets_file
+):
+    fake_openai.reset(days=5)
+    _apps_key_in_env(monkeypatch, fake_openai)
+    secrets_file(_toml({"SPEND_SOURCE": "demo"}))
+    at = app()
+    at.run()
+    assert not at.exception and not at.error, _error_lines(at)
+    assert len(public_warnings(at)) == 1
+    assert at.metric
+
+
+def test_fail_closed__no_secrets_file_at_all_runs_as_today(tmp_path, monkeypatch, secrets_file):
+    monkeypatch.setenv("OPENAI_API_KEY", LEGACY_KEY)
+    monkeypatch.setenv("SPEND_SOURCE", "demo")
+    secrets_file(tmp_path / "absent" / "secrets.toml")  # Streamlit: "no-secrets-found"
+    at = app()
+    at.run()
+    assert not at.exception and not at.error, _error_lines(at)
+    assert len(public_warnings(at)) == 1 and at.metric
+
+
+def test_fail_closed__fixing_the_file_is_enough_no_restart(secrets_file):
+    path = secrets_file(BROKEN_FILES["unbalanced quote"])
+    at = app(BOSS)
+    at.run()
+    _assert_serves_nobody(at, "not valid TOML", hidden=FILE_VALUES)
+    path.write_text(GOOD_FILE)  # the same server, the same Secrets: the next run reads it again
+    at.run()
+    assert not at.error and not at.exception
+    assert at.title[0].value == "Overview" and at.metric
+
+
+def test_fail_closed__a_good_file_with_auth_is_the_sign_in_page(secrets_file):
+    secrets_file(GOOD_FILE)
+    at = app()
+    at.run()
+    shows_no_data(at)
+    assert [b.label for b in at.button] == ["Sign in"] and not at.error
+
+
+PROVIDER = {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")}
+TOP = {k: AUTH[k] for k in ("redirect_uri", "cookie_secret")}
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ({**PROVIDER, "redirect_uri": AUTH["redirect_uri"]}, "[auth] has no cookie_secret"),
+        ({**PROVIDER, "cookie_secret": AUTH["cookie_secret"]}, "[auth] has no redirect_uri"),
+        (PROVIDER, "[auth] has no redirect_uri, cookie_secret"),
+        ({**AUTH, "cookie_secret": "  "}, "[auth] has no cookie_secret"),
+        ({**AUTH, "client_secret": ""}, "[auth] has no client_secret"),
+        (TOP, "[auth] has no client_id, client_secret, server_metadata_url"),
+        ({**AUTH, "server_metadata_url": None}, "[auth] has no server_metadata_url"),
+        (
+            {**TOP, "okta": {"client_id": "o", "client_secret": AUTH["client_secret"]}},
+            "[auth.okta] has no server_metadata_url",
+        ),
+        (
+            {**TOP, "okta": PROVIDER, "google": {"client_secret": AUTH["client_secret"]}},
+            "[auth.google] has no client_id",
+        ),
+        ({**TOP, "my_idp": PROVIDER}, "[auth.my_idp]: Streamlit refuses a provider name"),
+        ({**AUTH, "expose_tokens": ["id", "refresh"]}, "expose_tokens may only name"),
+        ("yes", "[auth] in secrets is not a table"),
+    ],
+)
+def test_fail_closed__an_auth_section_streamlit_refuses_serves_nobody(
+    monkeypatch, section, problem
+):
+    monkeypatch.setenv("OPENAI_API_KEY", LEGACY_KEY)
+    monkeypatch.setenv("SPEND_SOURCE", "demo")  # a page that fails open shows the demo's figures
+    at = app(BOSS, auth=section, **ACCESS)
+    at.run()
+    _assert_serves_nobody(at, problem)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "problem"),
+    [
+        ({"SPEND_ADMINS": "boss@acme.com, root"}, "SPEND_ADMINS: 'root' is not an e-mail"),
+        ({"SPEND_ALLOWED_DOMAINS": ["acme.com", "*.acme.com"]}, "no wildcards"),
+        ({"SPEND_ALLOWED_EMAILS": 42}, "comma-separated"),
+        ({"SPEND_PUBLIC": "sometimes"}, "SPEND_PUBLIC must be true or false"),
+    ],
+)
+@pytest.mark.parametrize("with_auth", [True, False])
+def test_fail_closed__an_access_setting_not_understood_serves_nobody(
+    fake_openai, monkeypatch, secrets, problem, with_auth
+):
+    fake_openai.reset(days=5)
+    _apps_key_in_env(monkeypatch, fake_openai)
+    extra = {"auth": AUTH} if with_auth else {}
+    at = app(BOSS, **extra, **secrets)
+    at.run()
+    _assert_serves_nobody(at, problem)
+    assert fake_openai.count() == 0 and not REGISTRY.jobs()
+
+
+@pytest.mark.parametrize(("value", "warned"), [(True, False), (False, True), (1, False)])
+def test_spend_public__a_toml_bool_or_number_is_understood(monkeypatch, value, warned):
+    monkeypatch.setenv("SPEND_SOURCE", "demo")
+    at = app(OPENAI_API_KEY=LEGACY_KEY, SPEND_PUBLIC=value)
+    at.run()
+    assert not at.exception and not at.error, _error_lines(at)
+    assert bool(public_warnings(at)) is warned
+
+
+# --- [auth] as Streamlit's own sign-in checks it ------------------------------------------------
+
+
+def _streamlit_refuses(tmp_path, monkeypatch, section: object) -> bool:
+    """Whether Streamlit's ``st.login`` would refuse ``[auth]`` for a provider the page offers."""
+    from streamlit import auth_util
+    from streamlit.errors import StreamlitAuthError
+    from streamlit.runtime.secrets import Secrets
+    from streamlit.testing.v1.util import patch_config_options
+
+    from spend.access import sign_in_providers
+
+    path = tmp_path / "auth.toml"
+    path.write_text(
+        _toml({"auth": section}) if isinstance(section, dict) else f"auth = {section!r}"
+    )
+    with patch_config_options({"secrets.files": [str(path)]}):
+        monkeypatch.setattr(auth_util, "secrets_singleton", Secrets())
+        try:
+            for provider in sign_in_providers(section):
+                auth_util.validate_auth_credentials(provider or "default")
+                if isinstance(section, dict) and section.get("expose_tokens") is not None:
+                    auth_util.get_expose_tokens_config()
+        except StreamlitAuthError:
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("section", "refused"),
+    [
+        (AUTH, False),
+        ({**TOP, "okta": PROVIDER, "google": PROVIDER}, False),
+        ({**AUTH, "client_kwargs": {"prompt": "login"}, "expose_tokens": "id"}, False),
+        ({**PROVIDER, "redirect_uri": AUTH["redirect_uri"]}, True),
+        ({**PROVIDER, "cookie_secret": AUTH["cookie_secret"]}, True),
+        (TOP, True),
+        ({**TOP, "client_id": "c"}, True),
+        ({**TOP, "okta": {"client_id": "o", "client_secret": "x"}}, True),
+        ({**TOP, "my_idp": PROVIDER}, True),
+        ({**AUTH, "expose_tokens": ["id", "refresh"]}, True),
+        ("yes", True),
+    ],
+)
+def test_auth_problem__refuses_what_streamlit_refuses(tmp_path, monkeypatch, section, refused):
+    from spend.access import auth_problem
+
+    assert _streamlit_refuses(tmp_path, monkeypatch, section) is refused
+    assert (auth_problem(section) is not None) is refused

@@ -250,6 +250,43 @@ def test_sign_out__back_to_the_sign_in_page_and_it_stays_there(page, signed_app)
     assert_no_data(page)
 
 
+@pytest.fixture(scope="module")
+def broken_app(tmp_path_factory):
+    """``streamlit run`` on demo data with a secrets file that holds ``[auth]`` and the allow-list
+    but has one unbalanced quote: before failing closed, it ran without sign-in for everyone."""
+    tmp = tmp_path_factory.mktemp("broken-app")
+    good = bs.toml_text(
+        {**ACCESS, "auth": bs.auth_section("http://127.0.0.1:9", "http://127.0.0.1:9")}
+    )
+    path = tmp / "secrets.toml"
+    path.write_text(good.replace('"boss@acme.com"', '"boss@acme.com'))
+    path.chmod(0o600)
+    env = bs.clean_env(os.environ, SPEND_CACHE_DIR=str(tmp / "cache"), SPEND_SOURCE="demo")
+    proc, url = bs.start_streamlit(env, tmp / "streamlit.log", "--secrets.files", str(path))
+    yield url
+    bs.stop(proc)
+
+
+@browser_test
+@pytest.mark.parametrize("path", ["/", "/raw-data?range=last_7_days", "/users?user=x"])
+def test_broken_secrets__one_line_and_nothing_else(page, broken_app, tmp_path, path):
+    page.goto(bs.page_url(broken_app, path))
+    alert = page.locator('[data-testid="stAlert"]', has_text="Sign-in is misconfigured")
+    alert.wait_for()
+    page.wait_for_selector(IDLE, state="attached")
+    text = alert.locator('[data-testid="stMarkdownContainer"]').inner_text().strip()
+    assert "the secrets file cannot be read: it is not valid TOML" in text
+    assert len(text.splitlines()) == 1, text
+    assert page.locator('[data-testid="stAlert"]').count() == 1
+    assert page.get_by_role("button").filter(has_text="Sign in").count() == 0
+    assert_no_data(page)
+    body = page.locator("body").inner_text()
+    for value in ("boss@acme.com", "acme.com", "browser-test-cookie-secret", "openai-spend-test"):
+        assert value not in body
+    if path == "/":
+        assert screenshot(page, tmp_path, "misconfigured").stat().st_size > 3_000
+
+
 # --- the helpers, without a browser ---------------------------------------------------------------
 
 

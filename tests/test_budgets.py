@@ -7,8 +7,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
-
 from spend.alerts import evaluate
+
 from spend.budgets import (
     DEFAULT_ALERT_AT,
     Budget,

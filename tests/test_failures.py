@@ -34,7 +34,7 @@ from spend.sources.admin import USAGE_BUCKETS_PER_PAGE, window_blocks
 from spend.sources.legacy import LegacySource
 from spend.sources.openai_api import openai_api
 from tests.clock import FakeClock
-from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID
+from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID, alter_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,10 +100,14 @@ ONCE = [
     ("legacy", "/v1/usage", dict(kind="wrong_shape")),
     ("legacy", "/v1/usage", dict(kind="huge_count")),
     ("legacy", "/v1/usage", dict(kind="negative_count")),
+    ("legacy", "/v1/usage", dict(kind="nulls")),
     ("legacy", "/v1/organizations", dict(kind="wrong_shape")),
     ("admin", "/v1/organization/usage/completions", dict(kind="error", status=200)),
     ("admin", "/v1/organization/usage/completions", dict(kind="huge_count")),
     ("admin", "/v1/organization/usage/completions", dict(kind="negative_count")),
+    ("admin", "/v1/organization/usage/completions", dict(kind="nulls")),
+    ("admin", "/v1/organization/usage/images", dict(kind="nulls")),
+    ("admin", "/v1/organization/costs", dict(kind="nulls")),
     ("admin", "/v1/organization/usage/completions", dict(kind="cursor_loop")),
     ("admin", "/v1/organization/costs", dict(kind="wrong_shape")),
     ("admin", "/v1/organization/costs", dict(kind="string")),
@@ -137,6 +141,14 @@ PERSISTENT = [
     ("legacy", "/v1/usage", dict(kind="huge_count"), ["n_context_tokens_total is 1e+30", "{end}"]),
     ("legacy", "/v1/usage", dict(kind="error", status=200), ["an error instead of a day", "{end}"]),
     ("legacy", "/v1/usage", dict(kind="null"), ["null instead of a day of usage"]),
+    ("legacy", "/v1/usage", dict(kind="nulls"), ["data[0] has every count null", "{end}"]),
+    (
+        "admin",
+        "/v1/organization/usage/completions",
+        dict(kind="nulls"),
+        ["results[0] has every count null", "the bucket of {block}"],
+    ),
+    ("admin", "/v1/organization/costs", dict(kind="nulls"), ["results[0].amount.value is null"]),
     (
         "admin",
         "/v1/organization/usage/completions",
@@ -211,6 +223,11 @@ POISONED = [
         lambda fake, r: [({}, _huge(fake.legacy_usage_body(fake.days[-4])))],
     ),
     (
+        "legacy",
+        lambda r: r.kind == "usage",
+        lambda fake, r: [({}, alter_answer("nulls", fake.legacy_usage_body(fake.days[-4]), ""))],
+    ),
+    (
         "admin",
         lambda r: r.kind == "usage:completions",
         lambda fake, r: [
@@ -232,7 +249,9 @@ POISONED = [
 ]
 
 
-@pytest.mark.parametrize("source, pick, pages", POISONED, ids=["error-body", "1e30", "loop"])
+@pytest.mark.parametrize(
+    "source, pick, pages", POISONED, ids=["error-body", "1e30", "nulls", "loop"]
+)
 def test_cache__what_an_older_version_kept_unchecked_is_asked_again(
     fake_openai, tmp_path, source, pick, pages
 ):
@@ -717,6 +736,19 @@ def test_fake__a_switch_off_answers_as_before(fake_openai):
             "negative_count",
             200,
             lambda body: -5 in [r.get("n_context_tokens_total") for r in body["data"]],
+        ),
+        (
+            "nulls",
+            200,
+            lambda body: (
+                body["data"]
+                and all(
+                    r.get(name) is None
+                    for r in body["data"]
+                    for name in ("n_requests", "n_context_tokens_total", "n_generated_tokens_total")
+                )
+                and all(r.get("snapshot_id") for r in body["data"])
+            ),
         ),
         ("echo_auth", 401, lambda body: LEGACY_KEY in body["error"]["message"]),
     ],

@@ -103,8 +103,8 @@ def test_shapes__accept_every_answer_of_the_fake():
         (shapes.legacy_usage, {"data": [{"n_requests": 1e30}]}, "data[0].n_requests is 1e+30"),
         (shapes.legacy_usage, {"data": [{"n_requests": 10**30}]}, "between 0 and 10^15"),
         (shapes.legacy_usage, {"data": [{"n_generated": -5}]}, "data[0].n_generated is -5"),
-        (shapes.legacy_usage, {"data": [{"n_requests": "n/a"}]}, "not a count"),
-        (shapes.legacy_usage, {"data": [{"n_requests": True}]}, "not a count"),
+        (shapes.legacy_usage, {"data": [{"n_requests": "n/a"}]}, "expected a count"),
+        (shapes.legacy_usage, {"data": [{"n_requests": True}]}, "expected a count"),
         (shapes.legacy_usage, {"data": [], "dalle_api_data": [{"num_images": -1}]}, "num_images"),
         (shapes.legacy_users, {"object": "list"}, "no 'data'"),
         (shapes.legacy_users, {"members": "x"}, "as 'members'"),
@@ -400,3 +400,110 @@ def test_price_file__a_large_per_is_a_price():
         {"price": [{"model": "*", "per_unit": 0.1, "unit": "bytes", "per": 1e9}]}, source="p"
     )
     assert table.prices[0].per == 1e9
+
+
+# --- answers full of nulls (issue 18) -------------------------------------------------------------
+
+NULL_ROW = {"snapshot_id": "gpt-4o", "n_requests": None, "n_context_tokens_total": None}
+
+
+@pytest.mark.parametrize(
+    "validate, body, needle",
+    [
+        (shapes.legacy_usage, {"data": [NULL_ROW]}, "data[0] has every count null"),
+        (
+            shapes.legacy_usage,
+            {"data": [{"n_requests": 1}, {**NULL_ROW, "n_generated_tokens_total": None}]},
+            "data[1] has every count null",
+        ),
+        (
+            shapes.legacy_usage,
+            {"data": [], "whisper_api_data": [{"model_id": "whisper-1", "num_seconds": None}]},
+            "whisper_api_data[0] has every count null",
+        ),
+        (
+            shapes.usage_page,
+            page({"input_tokens": None, "output_tokens": None, "num_model_requests": None}),
+            "the bucket of 2024-11-01: results[0] has every count null",
+        ),
+        (
+            shapes.usage_page,
+            page({"object": "organization.usage.vector_stores.result", "usage_bytes": None}),
+            "results[0] has every count null (usage_bytes)",
+        ),
+        (shapes.costs_page, page({"amount": None}), "results[0].amount is null"),
+        (shapes.costs_page, page({"line_item": "x"}), "results[0].amount is null"),
+        (shapes.costs_page, page({"amount": {"value": None}}), "results[0].amount.value is null"),
+    ],
+)
+def test_shapes__an_answer_full_of_nulls_is_refused(validate, body, needle):
+    with pytest.raises(errors.MalformedResponseError) as info:
+        validate(body)
+    assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "validate, body",
+    [
+        # some nulls beside a count are fine: fields come and go (API-NOTES)
+        (shapes.legacy_usage, {"data": [{**NULL_ROW, "n_generated_tokens_total": 0}]}),
+        (shapes.legacy_usage, {"data": [{"snapshot_id": "gpt-4o"}]}),  # no count field at all
+        (shapes.legacy_usage, {"data": [], "ft_data": [{"n_trained_tokens": None}]}),  # unread
+        (shapes.usage_page, page({"input_tokens": 0, "input_audio_tokens": None})),
+        (shapes.usage_page, page({"project_id": "proj_1"})),
+    ],
+)
+def test_shapes__a_null_beside_a_count_is_accepted(validate, body):
+    validate(body)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0,
+        7,
+        "12",
+        " 7 ",
+        12.0,
+        7.4,
+        MAX_COUNT,
+        None,
+        -1,
+        -0.4,
+        1e30,
+        "1e30",
+        10**30,
+        MAX_COUNT + 1,
+        MAX_COUNT + 0.6,
+        "n/a",
+        "",
+        float("nan"),
+        float("inf"),
+        "inf",
+        True,
+        [1],
+        {"n": 1},
+        10**400,
+    ],
+)
+def test_counts__the_validator_accepts_exactly_what_to_count_reads(value):
+    """One count reader (``normalize.to_count``) serves the parsers and the validators: a count
+    the validator lets through is one the parser reads, and the other way round."""
+    try:
+        to_count(value, errors="raise", what="data[0].n_requests")
+        readable = True
+    except errors.MalformedResponseError:
+        readable = False
+    body = {"data": [{"n_requests": value, "n_context_tokens_total": 1}]}
+    try:
+        shapes.legacy_usage(body)
+        valid = True
+    except errors.MalformedResponseError as exc:
+        assert "data[0].n_requests" in str(exc)
+        valid = False
+    assert valid is readable
+    assert valid is (value is None or value in (0, 7, "12", " 7 ", 12.0, 7.4, MAX_COUNT))
+
+
+def test_counts__no_twin_of_to_count():
+    assert not hasattr(shapes, "check_count")

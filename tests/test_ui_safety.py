@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from spend import formatting as fmt
+from spend.dates import PRESETS
 from spend.jobs import REGISTRY
 from tests.apptest_support import ROOT, admin_secrets, app, legacy_secrets, no_exceptions, settled
 from tests.fake_openai import (
@@ -277,3 +278,75 @@ def test_pages__a_read_only_cache_is_shown_and_nothing_is_fetched(fake_openai, m
     assert int(at.session_state["_spend_view"].frame["n_requests"].sum()) == expected
     assert fake_openai.count() == made and not REGISTRY.jobs()
     assert not [b for b in at.sidebar.button if b.key in ("refresh", "confirm_fetch")]
+
+
+# --- dates in a link (issue 18, item 7) -----------------------------------------------------------
+
+RAW_DATA_PAGE = str(ROOT / "app_pages" / "raw_data.py")
+LINK_NOTICE = "This link's dates were not used"
+
+
+def _link(params: dict[str, str], page: str | None = None) -> AppTest:
+    at = app()
+    for name, value in params.items():
+        at.query_params[name] = value
+    if page is not None:
+        at.switch_page(page)
+    at.run()
+    return at
+
+
+def _notices(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if LINK_NOTICE in w.value]
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        # the issue's link: an OverflowError with file paths before
+        (
+            {"range": "custom", "start": "0001-01-01", "end": "2025-03-01"},
+            "before OpenAI's API had any usage",
+        ),
+        (
+            {"range": "custom", "start": "0001-01-02", "end": "0001-01-05"},
+            "before OpenAI's API had any usage",
+        ),
+        ({"start": "0001-01-01", "end": "0001-01-01"}, "before OpenAI's API had any usage"),
+        ({"range": "custom", "start": "1999-12-31", "end": "2025-03-01"}, "pick a start on or"),
+        ({"range": "custom", "start": "9999-12-30", "end": "9999-12-31"}, "range is empty"),
+        ({"range": "custom", "start": "2025-03-02", "end": "2025-03-01"}, "range is empty"),
+        ({"range": "custom", "start": "0000-01-01", "end": "2025-03-01"}, "start is not a date"),
+        ({"range": "custom", "start": "2025-02-30", "end": "2025-03-01"}, "start is not a date"),
+        ({"range": "custom", "start": "2025-01-01", "end": "[x](https://e.vil)"}, "end is not a"),
+        ({"range": "last_7_days", "start": "yesterday"}, "start is not a date"),
+        ({"range": "forever"}, "its range is not one of the app's ranges"),
+    ],
+)
+@pytest.mark.parametrize("page", [None, RAW_DATA_PAGE])
+def test_link_dates__a_range_that_cannot_be_shown_is_a_notice(params, reason, page):
+    at = _link(params, page)
+    no_exceptions(at)
+    notices = _notices(at)
+    assert len(notices) == 1 and reason in notices[0], notices
+    assert "https://e.vil" not in " ".join(notices).replace("https://e\\.vil", "")
+    assert "Traceback" not in " ".join(markdown_texts(at))
+    shown = at.session_state["range_preset"]
+    assert shown != "custom" and PRESETS[shown].lower() in notices[0]
+    assert at.metric or at.dataframe  # the page itself is drawn, on the range named
+    at.run()  # the notice stays while that range is shown ...
+    assert len(_notices(at)) == 1
+    at.sidebar.selectbox(key="range_preset").select("last_90_days").run()
+    no_exceptions(at)
+    assert _notices(at) == []  # ... and goes once another range is picked
+
+
+def test_link_dates__a_good_custom_range_is_used_without_a_notice():
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    start, end = today - timedelta(days=20), today - timedelta(days=3)
+    at = _link({"range": "custom", "start": start.isoformat(), "end": end.isoformat()})
+    no_exceptions(at)
+    assert _notices(at) == []
+    assert at.session_state["range_custom"] == (start, end)

@@ -13,7 +13,6 @@ replace), never one typed in. The decisions themselves are pure, in ``spend.acce
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +22,8 @@ import streamlit as st
 from spend import access
 from spend.access import Viewer
 from spend.errors import ConfigError
+from spend.sources import setting_names
+from spend.ui import settings
 
 __all__ = [
     "Viewer",
@@ -34,8 +35,9 @@ __all__ = [
     "user_claims",
 ]
 
-#: Where a deployment's own key can come from (a key typed in the sidebar is the viewer's own).
-KEY_NAMES = ("OPENAI_ADMIN_KEY", "OPENAI_API_KEY")
+#: Where a deployment's own keys can come from, every source's (a key typed in the sidebar is the
+#: viewer's own).
+KEY_NAMES = tuple(name for name in setting_names() if name.endswith("_KEY"))
 #: Widget keys of the sign-in, refused and signed-in-as elements.
 OWN_KEYS = ("sign_in_", "sign_out")
 PUBLIC_WARNING = (
@@ -60,28 +62,24 @@ def user_claims() -> dict[str, Any]:
     return dict(st.user.to_dict())
 
 
-def _secrets() -> Mapping[str, Any]:
-    """The secrets this module reads (``auth``, access and key settings); ``{}`` without any."""
-    try:
-        names = ("auth", *access.ENV_NAMES, *KEY_NAMES)
-        return {name: st.secrets[name] for name in names if name in st.secrets}
-    except Exception:  # no secrets.toml, or an unreadable one: as settings.secrets_mapping does
-        return {}
+def _configuration() -> tuple[dict[str, Any], dict[str, Any], access.Policy]:
+    """The secrets, the access and key settings (env overridden by secrets) and the policy.
 
-
-def _settings(secrets: Mapping[str, Any]) -> dict[str, Any]:
-    """Env overridden by secrets, as ``spend.ui.settings.base_settings`` reads other settings."""
-    values: dict[str, Any] = {
-        name: os.environ[name] for name in (*access.ENV_NAMES, *KEY_NAMES) if name in os.environ
-    }
-    values.update({name: value for name, value in secrets.items() if name != "auth"})
-    return values
+    Raises ConfigError, in one line naming the problem and never a value, when any of them cannot
+    be trusted: a secrets file that cannot be read, an ``[auth]`` section Streamlit's sign-in would
+    refuse, or an access setting that is not understood. The gate then serves nobody.
+    """
+    secrets = settings.read_secrets()
+    values = settings.secret_settings(secrets, (*access.ENV_NAMES, *KEY_NAMES))
+    sign_in = "auth" in secrets
+    if sign_in and (problem := access.auth_problem(secrets["auth"])) is not None:
+        raise ConfigError(problem)
+    return secrets, values, access.Policy.from_mapping(values, sign_in=sign_in)
 
 
 def policy() -> access.Policy:
-    """This deployment's access policy; raises ConfigError when a setting is not understood."""
-    secrets = _secrets()
-    return access.Policy.from_mapping(_settings(secrets), sign_in="auth" in secrets)
+    """This deployment's access policy; raises ConfigError when it cannot be trusted."""
+    return _configuration()[2]
 
 
 def current_viewer() -> Viewer:
@@ -124,13 +122,13 @@ def gate() -> Viewer:
     Called by the frame before the sidebar. Also draws the public-link warning where it applies,
     and, for a signed-in viewer, who they are and a sign-out button at the top of the sidebar.
     """
-    secrets = _secrets()
-    values = _settings(secrets)
     try:
-        rules = access.Policy.from_mapping(values, sign_in="auth" in secrets)
+        secrets, values, rules = _configuration()
     except ConfigError as exc:
         _forget_session_data()
-        st.error(f"Sign-in is misconfigured: {exc}", icon=":material/error:")
+        st.error(
+            f"Sign-in is misconfigured, so this app shows nothing: {exc}", icon=":material/error:"
+        )
         st.stop()
     claims = user_claims()
     viewer = access.viewer_for(claims, rules)

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from spend.dates import PRESETS, parse_iso
+from spend.dates import DEFAULT_PRESET, PRESETS, parse_iso
+from spend.errors import ConfigError
+from spend.sources.base import check_range
 
 #: Filter widget key -> query-string name (repeated for several values); the range travels as
 #: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``.
@@ -28,25 +30,74 @@ FILTERS = {
 }
 
 
+#: Session state: the notice about a link's range that was not used, and the range it was shown
+#: with (it goes once the viewer picks another range).
+NOTICE = "_url_notice"
+
+
 def seed_state_from_url() -> None:
-    """On a session's first run, copy the URL's view into widget state (bad values are ignored)."""
+    """On a session's first run, copy the URL's view into widget state. A range that cannot be
+    shown (not a date, before OpenAI's API, in the future, ending before it starts) is a notice
+    at the top of the page, never a traceback, and the default range is shown instead."""
     if st.session_state.get("_seeded_from_url"):
+        _show_notice()
         return
     st.session_state["_seeded_from_url"] = True
     params = st.query_params
+    problems: list[str] = []
     preset = params.get("range")
     if preset in PRESETS:
         st.session_state["range_preset"] = preset
-    start, end = parse_iso(params.get("start")), parse_iso(params.get("end"))
+    elif preset is not None:
+        problems.append("its range is not one of the app's ranges")
+    texts = {"start": params.get("start"), "end": params.get("end")}
+    start, end = parse_iso(texts["start"]), parse_iso(texts["end"])
+    problems += [
+        f"its {name} is not a date (YYYY-MM-DD)"
+        for name, text in texts.items()
+        if text and parse_iso(text) is None
+    ]
     today = datetime.now(UTC).date()
     end = min(end, today) if end else end  # a link made "tomorrow" in another timezone still opens
-    if start and end and start <= end:
-        st.session_state["range_preset"] = "custom"
-        st.session_state["range_custom"] = (start, end)
+    if start and end:
+        try:
+            check_range(start, end, today=today)
+        except ConfigError as exc:
+            problems.append(str(exc).rstrip("."))
+        else:
+            st.session_state["range_preset"] = "custom"
+            st.session_state["range_custom"] = (start, end)
+    if problems:
+        if st.session_state.get("range_preset", "custom") == "custom" and "range_custom" not in (
+            st.session_state
+        ):
+            st.session_state["range_preset"] = DEFAULT_PRESET
+        st.session_state[NOTICE] = (
+            f"This link's dates were not used ({'; '.join(problems)}): showing "
+            f"{PRESETS[st.session_state['range_preset']].lower()} instead.",
+            _range_state(),
+        )
     for state_key, name in LISTS.items():
         values = params.get_all(name)
         if values:
             st.session_state[f"_url_{state_key}"] = values  # applied once options are known
+    _show_notice()
+
+
+def _range_state() -> tuple:
+    return st.session_state.get("range_preset"), st.session_state.get("range_custom")
+
+
+def _show_notice() -> None:
+    """The notice about the link's range, until the viewer picks another range."""
+    notice = st.session_state.get(NOTICE)
+    if notice is None:
+        return
+    text, shown_with = notice
+    if _range_state() != shown_with:
+        del st.session_state[NOTICE]
+        return
+    st.warning(text, icon=":material/link_off:")  # our words and parsed dates: no link text
 
 
 def url_selection(state_key: str, options: list[str]) -> list[str] | None:

@@ -26,6 +26,7 @@ from spend.budgets import (
 )
 from spend.forecast import Forecast, forecast_month
 from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
+from spend.ui.settings import read_secrets
 from spend.ui.view import View
 
 
@@ -57,10 +58,7 @@ def as_of_day(view: View) -> date:
 
 
 def _secrets_budgets() -> list[Budget]:
-    try:
-        table = st.secrets.get("budgets")
-    except Exception:  # no secrets file: no budgets from there
-        return []
+    table = read_secrets().get("budgets")  # a secrets file it cannot read: ConfigError
     return budgets_from_secrets(table) if table else []
 
 
