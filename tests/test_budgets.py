@@ -7,7 +7,6 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from spend.alerts import evaluate
 
 from spend.budgets import (
     DEFAULT_ALERT_AT,
@@ -20,6 +19,7 @@ from spend.budgets import (
 )
 from spend.errors import ConfigError
 from spend.forecast import crossing_date, forecast_month
+from spend.report import evaluate
 from spend.schema import conform
 from spend.sources.admin import parse_spend_alerts, parse_spend_limit
 
@@ -528,12 +528,12 @@ def test_user_budget__a_spike_day_alone_does_not_cross():
     assert crossing_date(measure.daily, plain, 50.0) is not None  # what the issue saw
 
     report = evaluate(table, [budget], as_of)
-    [entry] = report["budgets"]
-    assert entry["crossing_date"] is None
-    assert entry["forecast_usd"] == pytest.approx(measure.spent_usd + 21 * 0.5, rel=0.05)
-    assert entry["forecast_low"] <= entry["forecast_usd"] <= entry["forecast_high"]
-    assert ("2025-03-05", "user", "user-1") in [
-        (s["date"], s["dimension"], s["id"]) for s in report["spikes"]
+    [entry] = report.budgets
+    assert entry.crossing_date is None
+    assert entry.forecast_usd == pytest.approx(measure.spent_usd + 21 * 0.5, rel=0.05)
+    assert entry.forecast_low <= entry.forecast_usd <= entry.forecast_high
+    assert (date(2025, 3, 5), "user", "user-1") in [
+        (s.date, s.dimension, s.id) for s in report.watch.spikes
     ]
 
 
@@ -543,5 +543,5 @@ def test_user_budget__a_real_overrun_still_crosses():
     late = (table["user_id"] == "user-1") & (table["date"] >= pd.Timestamp("2025-03-04"))
     table.loc[late, "cost_usd"] = 3.0
 
-    [entry] = evaluate(table, [Budget("user", "user-1", 50.0)], date(2025, 3, 10))["budgets"]
-    assert entry["crossing_date"] is not None and entry["forecast_usd"] > 50.0
+    [entry] = evaluate(table, [Budget("user", "user-1", 50.0)], date(2025, 3, 10)).budgets
+    assert entry.crossing_date is not None and entry.forecast_usd > 50.0
