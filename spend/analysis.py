@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from spend.dates import FINAL_AFTER, as_day, previous_period
+from spend.formatting import provider_name
 
 #: Sidebar/filter sentinel and label for org-level rows (no user).
 NO_USER = "(no user)"
@@ -221,6 +222,7 @@ def filter_usage(
     users: Iterable[str] | None = None,
     projects: Iterable[str] | None = None,
     api_keys: Iterable[str] | None = None,
+    providers: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The usage table into the rows the sidebar selects, e.g. ``models=["o3"]`` keeps o3's rows.
 
@@ -236,6 +238,7 @@ def filter_usage(
     :param users: values of ``user_id`` to keep, or ``NO_USER``
     :param projects: values of ``project_id`` to keep
     :param api_keys: values of ``api_key_id`` to keep
+    :param providers: values of ``provider`` to keep (billed rows included)
     """
     mask = _in_range(df, as_day(start), as_day(end))
     billed = df["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
@@ -251,6 +254,8 @@ def filter_usage(
         mask = mask & _isin(df["project_id"], projects)
     if api_keys:
         mask = mask & _isin(df["api_key_id"], api_keys)
+    if providers and "provider" in df.columns:
+        mask = mask & _isin(df["provider"], providers)
     if (
         mask.all()
         and isinstance(df.index, pd.RangeIndex)
@@ -333,7 +338,8 @@ def _option_pairs(
 def options(df: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     """The usage table into sidebar choices, e.g. ``{"users": [("user-1", "Ann <a@x.io>")], ...}``.
 
-    Keys ``models``, ``users``, ``projects``, ``api_keys``; each a list of ``(id, label)`` sorted by
+    Keys ``models``, ``users``, ``projects``, ``api_keys`` (and ``providers`` when the table has a
+    ``provider`` column); each a list of ``(id, label)`` sorted by
     spend desc (then tokens, then label). Models and users rank by estimated money; projects and
     keys by billed money when the table has billed rows, else estimated. Org-level usage appears as
     ``(NO_USER, NO_USER)``; rows without a model, project or key id offer no choice. Labels: user
@@ -341,7 +347,12 @@ def options(df: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     """
     lean = _lean(df, ["model", "user_id", "project_id", "api_key_id"])
     money = "billed" if lean["is_billed"].any() else "estimated"
-    return {
+    choices: dict[str, list[tuple[str, str]]] = {}
+    if "provider" in df.columns:  # a table of several sources: who is paid
+        spend = df["cost_usd"].astype("Float64").fillna(0.0).groupby(df["provider"], observed=True)
+        ranked = spend.sum().sort_values(ascending=False, kind="stable")
+        choices["providers"] = [(str(p), provider_name(str(p))) for p in ranked.index]
+    return choices | {
         "models": _option_pairs(lean, "model", None, "estimated", usage_only=True),
         "users": _option_pairs(
             lean, "user_id", _user_info(df)["label"], "estimated", usage_only=True

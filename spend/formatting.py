@@ -164,3 +164,13 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
+
+
+#: Providers whose name is not their id capitalized.
+PROVIDER_NAMES = {"openai": "OpenAI"}
+
+
+def provider_name(provider: str) -> str:
+    """A ``provider`` id into its name, e.g. ``"openai" -> "OpenAI"``, ``"anthropic" ->
+    "Anthropic"``."""
+    return PROVIDER_NAMES.get(provider, provider.capitalize())

@@ -252,6 +252,19 @@ def test_options__table(rows, expected):
     assert an.options(usage(*rows)) == expected
 
 
+def test_options__providers_by_spend_and_filter_usage_keeps_one():
+    table = usage(
+        {"model": "gpt-4o", "cost_usd": 1.0},
+        {"model": "claude-sonnet-4-5", "cost_usd": 5.0},
+        billed(2.0, project_id="proj-a"),
+    )
+    table["provider"] = pd.Series(["openai", "anthropic", "openai"], dtype="string")
+    assert an.options(table)["providers"] == [("anthropic", "Anthropic"), ("openai", "OpenAI")]
+    kept = an.filter_usage(table, providers=["openai"])
+    assert list(kept["provider"]) == ["openai", "openai"]  # billed rows stay with their provider
+    assert an.filter_usage(table, providers=[]) is table
+
+
 # --- totals ---------------------------------------------------------------------------------------
 
 

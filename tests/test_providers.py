@@ -233,3 +233,64 @@ def test_layout__a_test_source_is_a_file_and_a_line(ledger_registered):
     start = datetime(2026, 1, 1).date()
     assert sources.requests_for_range(start, start + timedelta(days=9), source="ledger") == 10
     source.client.close()
+
+
+# --- the app: several sources on every page ------------------------------------------------------
+
+
+@pytest.fixture
+def ledger_now(fake_openai):
+    """The made-up provider with usage on the fake OpenAI's last ten days (up to today)."""
+    with FakeLedger(days=fake_openai.days[-10:]) as fake:
+        yield fake
+
+
+def two_sources(fake_openai, ledger, **more):
+    from tests.apptest_support import admin_secrets, app
+
+    secrets = {**admin_secrets(fake_openai), "LEDGER_API_KEY": LEDGER_KEY}
+    return app(**{**secrets, "LEDGER_BASE_URL": ledger.base_url, **more})
+
+
+def test_app__two_sources_give_one_view_and_a_provider_filter(
+    fake_openai, ledger_now, ledger_registered, fresh_streamlit
+):
+    from tests.apptest_support import no_exceptions, settled
+
+    at = settled(two_sources(fake_openai, ledger_now))
+    no_exceptions(at)
+    providers = at.multiselect(key="filter_providers")
+    assert set(providers.options) == {"OpenAI", "Ledger"}
+    at.switch_page("app_pages/raw_data.py")
+    settled(at)
+    table = at.dataframe[0].value
+    assert set(table["provider"]) == {"openai", "ledger"}
+    providers = at.multiselect(key="filter_providers").select("ledger")
+    settled(at)
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert set(table["provider"]) == {"ledger"}
+    start = fake_openai.days[-10]
+    assert (
+        int(table["n_requests"].sum()) == ledger_now.totals(start, fake_openai.days[-1])["requests"]
+    )
+    assert at.query_params["provider"] in ("ledger", ["ledger"])  # a link shows the same view
+
+
+def test_app__a_failing_source_shows_its_error_and_the_others_stand(
+    fake_openai, ledger_now, ledger_registered, fresh_streamlit
+):
+    from tests.apptest_support import no_exceptions, settled
+
+    at = settled(two_sources(fake_openai, ledger_now, LEDGER_API_KEY="ledger-wrong-key-777"))
+    no_exceptions(at)
+    assert not at.error  # not a page-wide failure
+    said = [w.value.replace("\\", "") for w in at.warning]  # shown as text: Markdown escaped
+    assert any(
+        "Ledger (a test provider): not shown: Ledger rejected LEDGER_API_KEY (401)" in w
+        for w in said
+    ), said
+    assert at.metric and at.metric[0].value not in ("", "$0.00")  # OpenAI's figures stand
+    shown = " ".join(str(e.value) for e in (*at.warning, *at.caption, *at.markdown))
+    assert "ledger-wrong-key-777" not in shown
+    assert "filter_providers" not in [m.key for m in at.multiselect]  # one provider: no filter

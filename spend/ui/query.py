@@ -14,6 +14,7 @@ from spend.sources.base import check_range
 #: Filter widget key -> query-string name (repeated for several values); the range travels as
 #: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``.
 LISTS = {
+    "filter_providers": "provider",
     "filter_models": "model",
     "filter_users": "user",
     "filter_projects": "project",
@@ -23,6 +24,7 @@ LISTS = {
 
 #: Filter widget key -> (label, ``analysis.options`` key = ``filter_usage`` argument, placeholder).
 FILTERS = {
+    "filter_providers": ("Providers", "providers", "All providers"),  # drawn with several only
     "filter_models": ("Models", "models", "All models"),
     "filter_users": ("Users", "users", "All users"),
     "filter_projects": ("Projects", "projects", "All projects"),

@@ -309,8 +309,8 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
         names.update(pairs)
         selected[state_key] = [v for v in selected[state_key] if v in ids]
         st.session_state[state_key] = selected[state_key]
-        if kind in ("projects", "api_keys") and not ids:
-            selected[state_key] = []
+        if (kind in ("projects", "api_keys") and not ids) or (kind == "providers" and len(ids) < 2):
+            selected[state_key] = []  # nothing to choose (one provider: no provider filter)
             continue
         selected[state_key] = st.multiselect(
             label,
