@@ -12,7 +12,8 @@ Behaviour, in the order a request meets it:
 
 1. Every request is recorded (``fake.requests``: path, query pairs, headers minus ``x-api-key``).
 2. Injected faults (``fail_next(n, status, retry_after)``) answer first, with Anthropic's error
-   body ``{"type": "error", "error": {"type", "message"}}``.
+   body ``{"type": "error", "error": {"type", "message"}}``; ``refuse[path] = 403`` answers every
+   request of a path so (after auth).
 3. Auth: no or another ``x-api-key`` -> 401 ``authentication_error`` (a normal ``sk-ant-api…`` key
    too: our pick, the docs do not say 401 or 403); no ``anthropic-version`` -> 400
    ``invalid_request_error`` "anthropic-version: header is required".
@@ -225,6 +226,8 @@ class FakeAnthropic:
         self.list_page = 100
         self.requests: list[tuple[str, list[tuple[str, str]], dict[str, str]]] = []
         self.faults: deque[tuple[int, str | None]] = deque()
+        #: path -> status answered to every request of it (a key without access to a list)
+        self.refuse: dict[str, int] = {}
         self.base_url: str | None = None
         self._server: Any = None
         self._lock = threading.Lock()
@@ -310,6 +313,8 @@ class FakeAnthropic:
             "/v1/organizations/workspaces": lambda r: self._list(r, WORKSPACES),
             "/v1/organizations/api_keys": lambda r: self._list(r, API_KEYS),
         }
+        if request.path in self.refuse:
+            raise Refusal(self.refuse[request.path], "permission_error", "not allowed")
         route = routes.get(request.path)
         if route is None:
             raise Refusal(404, "not_found_error", f"Not found: {request.path}")

@@ -58,7 +58,6 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 KEY_SETTING = "ANTHROPIC_ADMIN_KEY"
 URL_SETTING = "ANTHROPIC_BASE_URL"
-ADMIN_KEY_PREFIX = "sk-ant-admin"
 #: A normal (Messages API) key: refused before any request.
 NORMAL_KEY_PREFIX = "sk-ant-api"
 ADMIN_KEYS_WHERE = "Console > Settings > Admin keys (console.anthropic.com/settings/admin-keys)"
@@ -110,8 +109,8 @@ def error_for_status(
     kw = dict(status_code=status, request_id=request_id, body=body, endpoint=endpoint)
     if status == 401:
         return errors.AuthError(
-            f"Anthropic rejected {KEY_SETTING} (401): it must be an admin key (sk-ant-admin…), "
-            f"made in {ADMIN_KEYS_WHERE}.{said}",
+            f"Anthropic rejected {KEY_SETTING} (401): it must be a current Admin API key, made "
+            f"in {ADMIN_KEYS_WHERE}.{said}",
             **kw,
         )
     if status == 403:
@@ -185,13 +184,14 @@ def bucket_count(params: Mapping[str, Any]) -> int | None:
 
 def check_key(key: str | None) -> str:
     """``ANTHROPIC_ADMIN_KEY`` into itself when it can be an admin key; else ConfigError in one
-    line, before any request (a normal key, a pasted space), never showing the key."""
+    line, before any request (a normal ``sk-ant-api…`` key, a pasted space), never showing the key.
+    The messages spell no key prefix: every ``sk-…`` word is cut from what is shown."""
     if not key:
         raise errors.ConfigError(f"No {KEY_SETTING}: set it to read Anthropic's usage and costs.")
     if key.startswith(NORMAL_KEY_PREFIX):
         raise errors.ConfigError(
-            f"{KEY_SETTING} holds a normal API key (sk-ant-api…); Anthropic's usage and cost "
-            f"reports need an admin key (sk-ant-admin…): an organization admin makes one in "
+            f"{KEY_SETTING} holds a normal API key, which cannot read usage or costs: Anthropic's "
+            f"usage and cost reports need an Admin API key, which an organization admin makes in "
             f"{ADMIN_KEYS_WHERE}."
         )
     if not all(0x21 <= ord(ch) < 0x7F for ch in key):
