@@ -31,7 +31,10 @@ DEFAULT_CACHE_DIR = ".cache/spend"
 LEGACY_RATE_LIMIT_PER_MIN = 4.5
 #: Admin rate limits are unpublished; a polite default that still fetches a year in a minute.
 ADMIN_RATE_LIMIT_PER_MIN = 60.0
-SOURCE_CHOICES = ("auto", "legacy", "admin", "demo")
+#: What ``SPEND_SOURCE`` may name: "auto" and the sources of ``spend.sources.SOURCES`` (which this
+#: module cannot import; tests/test_anthropic.py checks the two agree). ``--source all`` is the
+#: CLI's.
+SOURCE_CHOICES = ("auto", "legacy", "admin", "demo", "anthropic")
 ADMIN_KEY_PREFIX = "sk-admin-"
 
 ENV_NAMES = (
@@ -226,7 +229,7 @@ class Settings:
         """Requests per minute for this source: the override, else the source's default."""
         if self.rate_limit_per_min is not None:
             return self.rate_limit_per_min
-        if self.resolved_source == "admin":
+        if self.resolved_source in ("admin", "anthropic"):  # both unpublished: the polite default
             return ADMIN_RATE_LIMIT_PER_MIN
         return LEGACY_RATE_LIMIT_PER_MIN
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from spend import cli, errors, pricing, sources
-from spend.config import Settings
+from spend.config import SOURCE_CHOICES, Settings
 from spend.runner import Run
 from spend.sources.anthropic import (
     DEFAULT_WORKSPACE_ID,
@@ -453,6 +453,11 @@ def test_registry__anthropic_runs_beside_openai_under_auto():
     assert {"ANTHROPIC_ADMIN_KEY", "ANTHROPIC_BASE_URL"} <= set(sources.setting_names())
     assert "anthropic" in sources.source_choices()
     assert sources.SOURCES["anthropic"] is AnthropicSource
+    # SPEND_SOURCE (read before the registry is) names the same sources
+    assert set(SOURCE_CHOICES) == set(sources.source_choices()) - {"all"}
+    only = Settings.from_mapping({"SPEND_SOURCE": "anthropic", "ANTHROPIC_ADMIN_KEY": "k"})
+    assert sources.selected(only) == ["anthropic"]
+    assert only.effective_rate_limit == AnthropicSource.default_rate_limit
 
 
 def test_fake__refuses_a_request_without_anthropic_version():
