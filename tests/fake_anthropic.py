@@ -24,8 +24,10 @@ Behaviour, in the order a request meets it:
    ``ending_at`` (a day that has begun is answered, partial), ``limit`` above 31 -> 400;
    ``page_buckets`` buckets a page (default 31) with ``has_more``/``next_page``; days without
    usage are empty buckets (``results: []``). The cost report groups by ``workspace_id`` and
-   ``description``; ``amount`` is a decimal string in cents. Lists page by ``limit``/``after_id``
-   with ``first_id``/``last_id``. Unknown paths -> 404.
+   ``description``; ``amount`` is a decimal string in cents; an ``ending_at`` that is not midnight
+   -> 400 (constructorfabric/insight PR 1926); ``costs_from_lag = day``: a window starting on or
+   after that day -> 400 "Invalid date range" (its data lags; langwatch/langwatch PR 7178). Lists
+   page by ``limit``/``after_id`` with ``first_id``/``last_id``. Unknown paths -> 404.
 
 The data is deterministic: on day ``i`` of ``days`` (every fourth day has no usage) a Research
 workspace key uses Claude Sonnet 4.5 with both kinds of cache writes, cache reads and web searches;
@@ -228,6 +230,8 @@ class FakeAnthropic:
         self.faults: deque[tuple[int, str | None]] = deque()
         #: path -> status answered to every request of it (a key without access to a list)
         self.refuse: dict[str, int] = {}
+        #: the cost report lags: a window starting on or after this day is refused (400)
+        self.costs_from_lag: date | None = None
         self.base_url: str | None = None
         self._server: Any = None
         self._lock = threading.Lock()
@@ -404,6 +408,16 @@ class FakeAnthropic:
         group_by = request.args.getlist("group_by[]") + request.args.getlist("group_by")
         if set(group_by) - {"workspace_id", "description"}:
             raise Refusal(400, "invalid_request_error", "group_by: workspace_id, description")
+        ending = request.args.get("ending_at") or ""
+        if ending and _parse(ending).time() != datetime.min.time():
+            raise Refusal(400, "invalid_request_error", "ending_at must be aligned to 1d buckets")
+        first = _parse(request.args.get("starting_at") or "1970-01-01T00:00:00Z").date()
+        if self.costs_from_lag is not None and first >= self.costs_from_lag:
+            raise Refusal(
+                400,
+                "invalid_request_error",
+                "Invalid date range: ending date must be after starting date",
+            )
         window = self._window(request)
 
         def results(day: date) -> list[dict]:

@@ -628,6 +628,24 @@ def test_e2e__a_refused_list_shows_ids_and_says_why(anthropic, tmp_path):
     }
 
 
+def test_e2e__a_lagging_cost_report_leaves_the_usage_and_says_which_days_lack_billing(
+    anthropic, tmp_path
+):
+    anthropic.costs_from_lag = date(2026, 11, 16)  # the second 31-day window starts that day
+    start, end = DAYS[0], DAYS[-1]
+    code, out, err = export(anthropic, tmp_path, start, end, clock_at(END))
+    assert code == 0, err
+    assert (
+        "Anthropic's cost report for 2026-11-16 to 2026-11-20 could not be read, so billed money "
+        "for those days is not shown" in err
+    )
+    table = pd.read_csv(io.StringIO(out))
+    usage = table[table["cost_basis"] != "billed"]
+    assert int(usage["input_tokens"].sum()) == anthropic.totals(start, end)["input_tokens"]
+    billed = table.loc[table["cost_basis"] == "billed", "cost_usd"].sum()
+    assert billed == pytest.approx(float(anthropic.cost_total(start, date(2026, 11, 15))))
+
+
 def test_e2e__a_rerun_makes_no_request_for_final_days(anthropic, tmp_path):
     clock = clock_at(END + timedelta(days=3))  # every day of the range is final
     start, end = DAYS[0], DAYS[-1]
@@ -637,7 +655,12 @@ def test_e2e__a_rerun_makes_no_request_for_final_days(anthropic, tmp_path):
     asked = anthropic.count()
     code, _, err = run_cli(argv, env, clock)
     assert code == 0, err
-    # the name lists are never final (names change); every report window is kept for good
+    assert "0 to fetch" in err and anthropic.count() == asked
+    # later, only the name lists (never final: names change) are asked again; every report
+    # window is kept for good
+    clock.advance(86_400)
+    assert run_cli(argv, env, clock)[0] == 0
+    assert anthropic.count() == asked + 2
     assert anthropic.count(USAGE) + anthropic.count(COSTS) == asked - 2
 
 
@@ -652,6 +675,10 @@ def test_plan__windows_are_aligned_blocks_and_only_the_recent_one_is_not_final(t
     plan = source.plan(start, end)
     finals = {r.params_dict["starting_at"]: r.final for r in plan.requests if r.kind == "usage"}
     assert finals == {"2026-10-16T00:00:00Z": True, "2026-11-16T00:00:00Z": False}
+    # every window ends at a midnight (the cost report refuses another end): the running one at
+    # the end of today, so today's bucket is in it
+    ends = {r.params_dict["ending_at"] for r in plan.requests if r.kind in ("usage", "costs")}
+    assert ends == {"2026-11-16T00:00:00Z", "2026-11-21T00:00:00Z"}
     source.client.close()
 
 

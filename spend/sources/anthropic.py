@@ -161,16 +161,22 @@ def rfc3339(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def describe_request(path: str, params: Any = None) -> str:
-    """A GET into a few words for messages, e.g. a usage window -> ``"/v1/.../messages for
-    2026-11-01 to 2026-11-30"``."""
+def days_of(params: Any) -> str | None:
+    """A report GET's params into the days it asks for, e.g. ``"2026-11-01 to 2026-11-30"``;
+    None without a time window."""
     given = dict(params or {})
     first, end = parse_time(given.get("starting_at")), parse_time(given.get("ending_at"))
     if first is None or end is None:
-        return path
+        return None
     last = datetime.fromtimestamp(end.timestamp() - 1, tz=UTC).date()
-    span = f"{first.date()}" if first.date() == last else f"{first.date()} to {last}"
-    return f"{path} for {span}"
+    return f"{first.date()}" if first.date() == last else f"{first.date()} to {last}"
+
+
+def describe_request(path: str, params: Any = None) -> str:
+    """A GET into a few words for messages, e.g. a usage window -> ``"/v1/.../messages for
+    2026-11-01 to 2026-11-30"``."""
+    span = days_of(params)
+    return f"{path} for {span}" if span else path
 
 
 def bucket_count(params: Mapping[str, Any]) -> int | None:
@@ -551,13 +557,28 @@ def api_keys_to_frame(pages: Iterable[Any]) -> pd.DataFrame:
 # The source
 
 
+def day_windows(start: date, end: date, *, now: float) -> list[tuple[int, int, date]]:
+    """A range into the (start, end, last day) of its report windows, e.g. Nov 2-20 2026 at noon
+    on Nov 20 -> (Oct 16, Nov 16, Nov 15), (Nov 16, Nov 21, Dec 16).
+
+    The aligned 31-day blocks of OpenAI's admin source (``admin.time_windows``), with each end
+    rounded up to midnight UTC: the cost report refuses (400) an ``ending_at`` that is not
+    day-aligned (constructorfabric/insight PR 1926), and the running day's bucket, which ends at
+    the next midnight, is then part of the answer. A window's key then stays the same all day.
+    """
+    return [
+        (t0, math.ceil(t1 / 86_400) * 86_400, last)
+        for t0, t1, last in time_windows(start, end, BUCKETS_PER_PAGE, now=now)
+    ]
+
+
 def cold_requests(start: date, end: date, *, now: float | None = None) -> int:
     """A range into the requests a cold fetch needs, e.g. 30 days inside one 31-day block -> 4
     (workspaces, API keys, one usage window, one cost window)."""
     if now is None:
         windows = len(window_blocks(start, end, BUCKETS_PER_PAGE))
     else:
-        windows = len(time_windows(start, end, BUCKETS_PER_PAGE, now=now))
+        windows = len(day_windows(start, end, now=now))
     return 2 + 2 * windows
 
 
@@ -615,10 +636,13 @@ class AnthropicSource(Source):
             self._list(WORKSPACES_PATH, "workspaces", (("include_archived", True),)),
             self._list(API_KEYS_PATH, "api_keys"),
         ]
-        windows = time_windows(start, end, BUCKETS_PER_PAGE, now=self.clock())
-        for path, kind, group_by, shape in (
-            (USAGE_PATH, "usage", USAGE_GROUP_BY, usage_page),
-            (COST_PATH, "costs", COST_GROUP_BY, cost_page),
+        windows = day_windows(start, end, now=self.clock())
+        # The cost report lags the usage report (about a day) and has been seen refusing a window
+        # with no complete day yet (400, langwatch/langwatch PR 7178): a refused cost window is a
+        # notice, and the usage stands.
+        for path, kind, group_by, shape, optional in (
+            (USAGE_PATH, "usage", USAGE_GROUP_BY, usage_page, False),
+            (COST_PATH, "costs", COST_GROUP_BY, cost_page, True),
         ):
             for t0, t1, last in windows:
                 params = (
@@ -635,6 +659,7 @@ class AnthropicSource(Source):
                         final=self.is_final(last),
                         kind=kind,
                         paged="page",
+                        optional=optional,
                         validate=shape,
                     )
                 )
@@ -644,13 +669,19 @@ class AnthropicSource(Source):
         self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
     ) -> tuple[pd.DataFrame, list[str]]:
         frames, notices = [], []
-        refused = sorted({r.kind for r, pages in bodies.items() if isinstance(pages, Refused)})
-        if refused:
-            lists = " and ".join(k.replace("_", " ") for k in refused)
+        refused = {r: pages for r, pages in bodies.items() if isinstance(pages, Refused)}
+        lists = sorted({r.kind.replace("_", " ") for r in refused if r.kind != "costs"})
+        if lists:
             notices.append(
-                f"Anthropic refused the {lists} list to this key, so some ids are shown without "
-                "names."
+                f"Anthropic refused the {' and '.join(lists)} list to this key, so some ids are "
+                "shown without names."
             )
+        for request, refusal in refused.items():
+            if request.kind == "costs":
+                notices.append(
+                    f"Anthropic's cost report for {days_of(request.params)} could not be read, "
+                    f"so billed money for those days is not shown: {refusal.message}"
+                )
         workspaces = api_keys = None
         foreign: set[str] = set()
         for request, pages in bodies.items():
