@@ -401,6 +401,16 @@ def test_prices__the_200k_1m_context_window_is_billed_at_the_long_context_tier(m
     assert short["cost_usd"] == pytest.approx(3 + 15 + 0.3 + 3.75 + 6, rel=1e-9)
 
 
+@pytest.mark.parametrize("tier", ["priority", "priority_on_demand"])
+def test_prices__a_claude_priority_row_is_marked_a_lower_bound(tier):
+    """No per-token priority price is known here: priced at the standard rate and flagged, since
+    the bill is higher (and Anthropic's cost report leaves priority out)."""
+    row = priced("claude-sonnet-4-5-20250929", "2026-11-02", service_tier=tier)
+    standard = priced("claude-sonnet-4-5-20250929", "2026-11-02", service_tier="standard")
+    assert row["cost_lower_bound"] and row["cost_usd"] == standard["cost_usd"]
+    assert not standard["cost_lower_bound"]
+
+
 def test_prices__an_unknown_claude_model_is_unpriced_never_zero():
     row = priced("claude-nova-9-20991231", "2026-11-02")
     assert row["cost_basis"] == "unpriced" and pd.isna(row["cost_usd"])
