@@ -504,8 +504,6 @@ def costs_to_frame(pages: Iterable[Any], *, days: tuple[date, date] | None = Non
         for key, cents in groups.items()
     ]
     frame = _finish(rows)
-    if len(frame):
-        frame["model_family"] = pd.array([pd.NA] * len(frame), dtype="string")
     frame.attrs["non_usd_currencies"] = foreign
     return frame
 
