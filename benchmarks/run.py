@@ -138,6 +138,8 @@ def minimum_requests(
     user each day: the org-wide one gives the usage no current member made).
     Admin: users and projects lists, 10 usage endpoints x the 31-day blocks the range touches,
     costs x the 180-day blocks, one API-key list per project.
+    Anthropic: workspaces and API keys lists, the usage report and the cost report x the 31-day
+    blocks the range touches (both take at most 31 daily buckets).
     """
     days = (end - start).days + 1
     if source == "legacy":
@@ -145,6 +147,8 @@ def minimum_requests(
     if source == "admin":
         usage = ADMIN_USAGE_ENDPOINTS * len(blocks(start, end, USAGE_DAYS_PER_REQUEST))
         return 2 + usage + len(blocks(start, end, COST_DAYS_PER_REQUEST)) + projects
+    if source == "anthropic":
+        return 2 + 2 * len(blocks(start, end, USAGE_DAYS_PER_REQUEST))
     raise ValueError(f"unknown source {source!r}")
 
 

@@ -201,10 +201,14 @@ class Cursor:
     token: str
 
 
-#: The two cursor styles every API here uses (``PlannedRequest.paged`` names one of them):
-#: usage and cost reports (``has_more`` + ``next_page`` into ``page``), and lists (``has_more`` +
-#: ``last_id`` into ``after``).
-CURSORS = {"page": Cursor("page", "next_page"), "after": Cursor("after", "last_id")}
+#: The cursor styles the APIs here use (``PlannedRequest.paged`` names one of them): usage and
+#: cost reports (``has_more`` + ``next_page`` into ``page``), and lists (``has_more`` + ``last_id``
+#: into ``after``, or into ``after_id`` for APIs that spell it so).
+CURSORS = {
+    "page": Cursor("page", "next_page"),
+    "after": Cursor("after", "last_id"),
+    "after_id": Cursor("after_id", "last_id"),
+}
 
 
 @dataclass

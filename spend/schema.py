@@ -51,6 +51,8 @@ EXTRA_COLUMNS: dict[str, str] = {
     "image_size": "string",
     "image_source": "string",  # admin images: image.generation, image.edit, ...
     "context_level": "string",  # admin web search calls: low, medium, high (priced by it)
+    # Anthropic usage grouped by context window: "0-200k", "200k-1M" (spend.pricing.context)
+    "context_window": "string",
     # True where the estimate is known to be below the bill (spend.pricing): a row of a model with
     # audio/image rates of its own but no modality split (legacy completion-realtime, priced as
     # text), a priority-tier row without a priority price. False for billed rows.
@@ -70,6 +72,9 @@ SPLIT_COLUMNS: dict[str, str] = {
     "input_image_tokens": "Int64",  # uncached image input (API input_image_tokens)
     "cached_image_tokens": "Int64",  # API input_cached_image_tokens
     "cache_write_tokens": "Int64",  # input written to the cache (API input_cache_write_tokens)
+    # the part of cache_write_tokens written to a 1-hour cache (Anthropic's
+    # cache_creation.ephemeral_1h_input_tokens, priced at 2x input; the rest is 5-minute, 1.25x)
+    "cache_write_1h_tokens": "Int64",
     "output_text_tokens": "Int64",
     "output_audio_tokens": "Int64",
     "output_image_tokens": "Int64",

@@ -50,6 +50,9 @@ D = date
         ("admin", D(2026, 5, 29), D(2026, 11, 24), 0, False, 3, 76),  # 7 usage, 1 costs block
         ("admin", D(2026, 5, 28), D(2026, 11, 24), 0, False, 3, 77),  # a 181st day: 2 costs
         ("admin", D(2026, 1, 1), D(2026, 12, 31), 0, False, 3, 138),  # 13 usage, 3 costs blocks
+        ("anthropic", D(2026, 1, 10), D(2026, 2, 9), 0, False, 3, 4),  # 2 lists, usage, costs
+        ("anthropic", D(2026, 1, 11), D(2026, 2, 10), 0, False, 0, 6),  # across two blocks
+        ("anthropic", D(2026, 1, 1), D(2026, 12, 31), 0, False, 0, 28),  # 13 blocks x 2 + 2
     ],
 )
 def test_minimum_requests__from_first_principles(
@@ -68,6 +71,8 @@ def test_minimum_requests__from_first_principles(
         ("legacy", 30, 4, True, 0),
         ("admin", 62, 0, False, 2),
         ("admin", 400, 0, False, 9),
+        ("anthropic", 30, 0, False, 0),
+        ("anthropic", 400, 0, False, 0),
     ],
 )
 @pytest.mark.parametrize("end", [D(2026, 2, 9), D(2026, 2, 10), D(2026, 11, 24), D(2026, 12, 1)])

@@ -1,12 +1,14 @@
 """Prices into the usage table: ``cost_usd``, ``cost_basis`` and ``cost_lower_bound``.
 
-A row's usage is up to eleven components, each priced at its own rate (``ModalRates``): uncached
+A row's usage is up to twelve components, each priced at its own rate (``ModalRates``): uncached
 text input, cached text input, text output, ``units`` of ``unit``, and, where the answer splits its
-tokens by modality (admin completions since 2026-07, ``spend.schema.SPLIT_COLUMNS``), uncached and
-cached audio input, audio output, uncached and cached image input, image output and cache writes.
-Text is what is left of the totals (``input_tokens``, ``cached_input_tokens``, ``output_tokens``)
-after the other parts, so the parts always add up to the totals every figure uses. A row without
-the split (older answers, the legacy source) is priced as today: all of it at the text rates.
+tokens by modality (admin completions since 2026-07, Anthropic's usage;
+``spend.schema.SPLIT_COLUMNS``), uncached and cached audio input, audio output, uncached and cached
+image input, image output, and cache writes (5-minute, and Anthropic's 1-hour ones at their own
+rate). Text is what is left of the totals (``input_tokens``, ``cached_input_tokens``,
+``output_tokens``) after the other parts, so the parts always add up to the totals every figure
+uses. A row without the split (older answers, the legacy source) is priced as today: all of it at
+the text rates.
 
 Where each rate comes from (the first that gives it wins):
 

@@ -46,6 +46,7 @@ INPUT_FIELDS = (
     "image_input",
     "image_cached",
     "cache_write",
+    "cache_write_1h",
 )
 _INPUT_INDEX = [ModalRates._fields.index(name) for name in INPUT_FIELDS]
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*-\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$")
@@ -92,7 +93,7 @@ def long_context_extra(
     :param counts: ``component_counts`` of the frame
     :param requests: each row's request count (0 where not known)
     :param inputs: each row's input tokens, cached included
-    :param rates: each row's base rates, n x 11 (``ModalRates`` order)
+    :param rates: each row's base rates, n x 12 (``ModalRates`` order)
     :param long_rates: each row's long-context rates (the base rate where none)
     :param threshold: input tokens per request above which they apply (inf: no tier)
     :param max_input: the most input tokens one request can hold (inf: not known)

@@ -36,6 +36,7 @@ TOKEN_PRICE_KEYS = {
     "image_cached_per_mtok": "image_cached",
     "image_output_per_mtok": "image_output",
     "cache_write_per_mtok": "cache_write",
+    "cache_write_1h_per_mtok": "cache_write_1h",
 }
 _TOKEN_FIELDS = tuple(TOKEN_PRICE_KEYS)
 _TEXT_KEYS = ("operation", "image_size", "note", "service_tier", "context_level", "image_quality")
@@ -76,6 +77,7 @@ class Price:
     image_cached_per_mtok: float | None = None
     image_output_per_mtok: float | None = None
     cache_write_per_mtok: float | None = None
+    cache_write_1h_per_mtok: float | None = None  # 1-hour cache writes (Anthropic); no fallback
     service_tier: str | None = None  # glob on ``service_tier``; None matches any
     context_level: str | None = None  # web search context; "" only rows without; None any
     image_quality: str | None = None  # "hd", "standard"; "" only rows without; None any

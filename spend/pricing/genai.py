@@ -37,6 +37,7 @@ GENAI_PRICE_FIELDS = {
     "image_cached": "cache_image_read_mtok",
     "image_output": "output_image_mtok",
     "cache_write": "cache_write_mtok",
+    "cache_write_1h": "cache_write_1h_mtok",
 }
 
 

@@ -25,8 +25,9 @@ from spend.pricing.genai import (
 )
 from spend.pricing.rates import COMPONENT_LABELS, UNIT_INDEX, KeyPrice, ModalRates, RateKey
 
-#: Service tiers reported under another name: OpenAI reports ``fast`` as ``priority``.
-TIER_ALIASES = {"fast": "priority"}
+#: Service tiers reported under another name: OpenAI reports ``fast`` as ``priority``; Anthropic's
+#: ``priority_on_demand`` is its priority tier bought without a commitment.
+TIER_ALIASES = {"fast": "priority", "priority_on_demand": "priority"}
 #: Service tiers billed above the default rate: without a price of their own the estimate is a
 #: floor (``cost_lower_bound``).
 PREMIUM_TIERS = frozenset({"priority"})

@@ -1,4 +1,4 @@
-"""What a rate is: the eleven per-token and per-unit rates of one price key, and that key.
+"""What a rate is: the twelve token and unit rates of one price key, and that key.
 
 ``ModalRates`` is shared by the price files (``spend.pricing.files``), the genai-prices lookup
 (``spend.pricing.genai``), the rates of one key (``spend.pricing.keys``) and the usage table's
@@ -33,6 +33,8 @@ class ModalRates(NamedTuple):
     image_cached: float = math.nan
     image_output: float = math.nan
     cache_write: float = math.nan
+    #: writes to the 1-hour cache (Anthropic: 2x input); ``cache_write`` is the 5-minute cache's
+    cache_write_1h: float = math.nan
 
 
 #: Position of ``unit`` in ModalRates: every other field is a token rate.
@@ -50,6 +52,7 @@ COMPONENT_LABELS = {
     "image_cached": "cached image input",
     "image_output": "image output",
     "cache_write": "cache write",
+    "cache_write_1h": "cache write (1 h)",
 }
 
 

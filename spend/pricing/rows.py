@@ -34,6 +34,7 @@ SPLIT_PARTS = {
     "cached_image_tokens": "image_cached",
     "output_image_tokens": "image_output",
     "cache_write_tokens": "cache_write",
+    "cache_write_1h_tokens": "cache_write_1h",
 }
 _SUMMARY_COLUMNS = (
     "model",
@@ -102,7 +103,7 @@ def split_present(frame: pd.DataFrame) -> np.ndarray:
 
 
 def component_counts(frame: pd.DataFrame) -> np.ndarray:
-    """The usage table into n_rows x 11 counts in ``ModalRates`` order (units where a row has a
+    """The usage table into n_rows x 12 counts in ``ModalRates`` order (units where a row has a
     unit), e.g. 1M input (400k cached), no split -> text input 600k, cached text 400k.
 
     With a split, text is what the totals leave after the other parts (never below 0).
@@ -110,10 +111,14 @@ def component_counts(frame: pd.DataFrame) -> np.ndarray:
     n = len(frame)
     split = split_present(frame)
     parts = {name: _counts(frame, column) for column, name in SPLIT_PARTS.items()}
+    # cache_write_tokens counts every cache write; the 1-hour ones are priced at their own rate
+    parts["cache_write"] = np.maximum(parts["cache_write"] - parts["cache_write_1h"], 0.0)
     total_in = _counts(frame, "input_tokens")
     cached = _counts(frame, "cached_input_tokens")
     output = _counts(frame, "output_tokens")
-    other_in = parts["cache_write"] + parts["audio_input"] + parts["image_input"]
+    other_in = (
+        parts["cache_write"] + parts["cache_write_1h"] + parts["audio_input"] + parts["image_input"]
+    )
     text_in = np.maximum(total_in - cached - np.where(split, other_in, 0.0), 0.0)
     text_cached = np.maximum(
         cached - np.where(split, parts["audio_cached"] + parts["image_cached"], 0.0), 0.0
@@ -165,7 +170,7 @@ PRICEABLE_OPERATIONS = frozenset(
 
 
 def rates_per_row(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> np.ndarray:
-    """The usage table into every row's rates, n_rows x 11 in ``ModalRates`` order (USD per token
+    """The usage table into every row's rates, n_rows x 12 in ``ModalRates`` order (USD per token
     or unit, before the batch discount; NaN where unknown), e.g. a gpt-4o-realtime-preview row ->
     ``[5e-06, 2.5e-06, 2e-05, nan, 4e-05, ...]``. The same lookups as ``attach_prices``: pair it
     with ``component_counts`` to split a row's cost by component.

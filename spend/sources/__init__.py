@@ -26,6 +26,7 @@ from spend.config import ENV_NAMES, Settings
 from spend.errors import CacheError, ConfigError
 from spend.ratelimit import RateLimiter
 from spend.sources.admin import AdminSource
+from spend.sources.anthropic import AnthropicSource
 from spend.sources.base import (
     FetchProgress,
     LoadResult,
@@ -44,6 +45,7 @@ SOURCES: dict[str, type[Source]] = {
     "legacy": LegacySource,
     "admin": AdminSource,
     "demo": DemoSource,
+    "anthropic": AnthropicSource,
 }
 
 #: ``SPEND_SOURCE`` / ``--source`` values besides a source's name: every configured source.

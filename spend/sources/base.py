@@ -57,7 +57,7 @@ class PlannedRequest:
     final: bool
     kind: str  # users, usage, costs, projects, api_keys, ...
     label: str = ""
-    paged: str | None = None  # None, "page" (usage/costs) or "after" (lists)
+    paged: str | None = None  # None or a style of spend.client.CURSORS: "page", "after", ...
     optional: bool = False
     validate: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
 
