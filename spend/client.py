@@ -246,6 +246,7 @@ class HttpClient:
         max_retries: int = MAX_RETRIES,
         timeout: tuple[float, float] = TIMEOUT,
         rand: Callable[[], float] = random.random,
+        wait_for_other: Callable[[float, threading.Event | None], bool] | None = None,
     ) -> None:
         self.api = api
         self.base_url = api.base_url
@@ -258,6 +259,10 @@ class HttpClient:
         self.max_retries = max_retries
         self.timeout = timeout
         self.rand = rand
+        #: how this client waits for another process's answer to a request both want (the cache's
+        #: lock): ``(seconds, stop) -> False once stopped``; real time by default (that process
+        #: works in real time), ended at once by ``stop``
+        self.wait_for_other = wait_for_other or wait_real
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
@@ -434,16 +439,8 @@ class HttpClient:
         return body
 
     def _pauser(self, stop: threading.Event | None) -> Callable[[float], bool]:
-        """A wait for another process's answer: real seconds (that process works in real time),
-        ended at once by ``stop``; returns False once stopped."""
-
-        def pause(seconds: float) -> bool:
-            if stop is not None:
-                return not stop.wait(seconds)
-            time.sleep(seconds)
-            return True
-
-        return pause
+        """``wait_for_other`` bound to this fetch's ``stop``."""
+        return lambda seconds: self.wait_for_other(seconds, stop)
 
     def get_json(
         self,
@@ -624,6 +621,14 @@ class HttpClient:
     def generation(self) -> int:
         """A counter bumped by every stored or forgotten answer (0 without a cache)."""
         return 0 if self._cache is None else self._cache.generation
+
+
+def wait_real(seconds: float, stop: threading.Event | None) -> bool:
+    """Wait ``seconds`` of real time, or until ``stop`` is set; False once stopped."""
+    if stop is not None:
+        return not stop.wait(seconds)
+    time.sleep(seconds)
+    return True
 
 
 def _emit(on_event: EventHandler | None, event: str, **data: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -203,23 +202,22 @@ def derive(view: View, fn: Callable[..., Any], *args: Any, of: str = "frame", **
     """An ``analysis`` function applied to the view's ``frame`` (or ``history``/``full``), computed
     once per view and arguments for every session: a rerun with nothing changed computes nothing.
 
-    E.g. ``derive(view, analysis.by_model)`` is ``analysis.by_model(view.frame)``, cached.
+    E.g. ``derive(view, analysis.by_model)`` is ``analysis.by_model(view.frame)``, cached. The
+    function itself is called; its qualified name only keys the cache.
     """
-    return _derived(
-        view.token, of, fn.__module__, fn.__qualname__, args, kwargs, _data=getattr(view, of)
-    )
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _derived(view.token, of, name, args, kwargs, _data=getattr(view, of), _fn=fn)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _derived(
     token: tuple,
     of: str,
-    module: str,
     name: str,
     args: tuple,
     kwargs: dict,
     *,
     _data: pd.DataFrame,
+    _fn: Callable[..., Any],
 ) -> Any:
-    fn = getattr(importlib.import_module(module), name)
-    return fn(_data, *args, **kwargs)
+    return _fn(_data, *args, **kwargs)
