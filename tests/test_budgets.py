@@ -21,7 +21,7 @@ from spend.errors import ConfigError
 from spend.forecast import crossing_date, forecast_month
 from spend.report import evaluate
 from spend.schema import conform
-from spend.sources.admin import parse_spend_alerts, parse_spend_limit
+from spend.sources.spend_controls import parse_spend_alerts, parse_spend_limit
 
 GOOD = """\
 # team budgets

@@ -30,9 +30,10 @@ from spend.client import MAX_RETRIES, HttpClient, wait_real
 from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings
 from spend.ratelimit import RateLimiter
 from spend.sources import make_client, make_source
-from spend.sources.admin import USAGE_BUCKETS_PER_PAGE, window_blocks
+from spend.sources.admin import USAGE_BUCKETS_PER_PAGE
 from spend.sources.legacy import LegacySource
 from spend.sources.openai_api import openai_api
+from spend.sources.windows import window_blocks
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID, alter_answer
 
