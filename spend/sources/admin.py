@@ -20,11 +20,12 @@ import pandas as pd
 
 from spend import errors, shapes
 from spend.budgets import Budget
-from spend.client import Api, next_page_params
+from spend.client import Api
 from spend.config import ADMIN_RATE_LIMIT_PER_MIN, Settings, key_kind
 from spend.normalize import (
     join_names,
 )
+from spend.paging import next_page_params
 from spend.schema import conform, empty_frame
 from spend.sources.admin_parse import (
     admin_api_keys_to_frame,
