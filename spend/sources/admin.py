@@ -34,7 +34,7 @@ from spend.sources.admin_parse import (
     admin_usage_to_frame,
     admin_users_to_frame,
 )
-from spend.sources.base import PlannedRequest, Refused, Source
+from spend.sources.base import PlannedRequest, Refused, Scale, Source
 from spend.sources.openai_api import openai_api
 from spend.sources.spend_controls import parse_spend_alerts, parse_spend_limit
 from spend.sources.windows import time_windows, window_blocks
@@ -81,17 +81,8 @@ class AdminSource(Source):
         return openai_api(settings.api_key, settings.org_id, settings.base_url)
 
     @classmethod
-    def cold_requests(
-        cls,
-        start: date,
-        end: date,
-        *,
-        users: int = 0,
-        per_user: bool = False,
-        projects: int = 0,
-        now: float | None = None,
-    ) -> int:
-        return cold_requests(start, end, projects=projects, now=now)
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
+        return cold_requests(start, end, projects=scale.projects, now=scale.now)
 
     def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
         """[start, end] into (start_time, end_time, last day) windows: the aligned blocks of

@@ -51,7 +51,7 @@ from spend.normalize import (
 )
 from spend.schema import conform, empty_frame
 from spend.shapes import check_amount
-from spend.sources.base import PlannedRequest, Refused, Source
+from spend.sources.base import PlannedRequest, Refused, Scale, Source
 from spend.sources.windows import time_windows, window_blocks
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -605,17 +605,8 @@ class AnthropicSource(Source):
         return hashlib.sha256(material.encode()).hexdigest()[:24]
 
     @classmethod
-    def cold_requests(
-        cls,
-        start: date,
-        end: date,
-        *,
-        users: int = 0,
-        per_user: bool = False,
-        projects: int = 0,
-        now: float | None = None,
-    ) -> int:
-        return cold_requests(start, end, now=now)
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
+        return cold_requests(start, end, now=scale.now)
 
     @staticmethod
     def _list(path: str, kind: str, params: tuple = ()) -> PlannedRequest:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -144,6 +144,15 @@ class FetchProgress:
     @property
     def fraction(self) -> float:
         return 1.0 if self.planned == 0 else min(1.0, self.done / self.planned)
+
+
+class Scale(NamedTuple):
+    """What a cold fetch's request count depends on besides the range."""
+
+    users: int = 0
+    per_user: bool = False
+    projects: int = 0
+    now: float | None = None  # the planner's clock (Unix seconds)
 
 
 @dataclass
@@ -263,7 +272,14 @@ class Source:
         projects: int = 0,
         now: float | None = None,
     ) -> int:
-        """The request count a cold fetch of [start, end] needs (0: no network)."""
+        """The request count a cold fetch of [start, end] needs (0: no network), knowing how many
+        users and projects the organization has (``per_user``: a user-by-user fetch) and the
+        planner's clock ``now``; a source counts in ``count_cold``."""
+        return cls.count_cold(start, end, Scale(users, per_user, projects, now))
+
+    @classmethod
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
+        """``cold_requests`` for this source (0: no network)."""
         return 0
 
     def is_final(self, last_day: date) -> bool:
