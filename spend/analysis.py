@@ -464,28 +464,7 @@ class Delta:
     pct_change: float | None
 
 
-#: ``Totals`` fields that ``compare`` returns a ``Delta`` for.
-COMPARED = (
-    "spend",
-    "estimated",
-    "requests",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "avg_spend_per_day",
-    "unpriced_share",
-)
-
-
-def _delta(current: float, previous: float) -> Delta:
-    """Two values into their change, e.g. ``(15, 10) -> Delta(15, 10, 5, 0.5)``."""
-    return Delta(
-        current, previous, current - previous, (current - previous) / previous if previous else None
-    )
-
-
-#: ``COMPARED`` fields that add up over days: periods of different lengths compare them per day.
+#: ``Totals`` fields that add up over days: periods of different lengths compare them per day.
 ADDITIVE = (
     "spend",
     "estimated",
@@ -495,6 +474,17 @@ ADDITIVE = (
     "output_tokens",
     "total_tokens",
 )
+#: ``Totals`` fields that ``compare`` returns a ``Delta`` for.
+COMPARED = (*ADDITIVE, "avg_spend_per_day", "unpriced_share")
+
+
+def _delta(current: float, previous: float) -> Delta:
+    """Two values into their change, e.g. ``(15, 10) -> Delta(15, 10, 5, 0.5)``."""
+    return Delta(
+        current, previous, current - previous, (current - previous) / previous if previous else None
+    )
+
+
 
 
 def compare(
