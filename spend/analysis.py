@@ -485,8 +485,6 @@ def _delta(current: float, previous: float) -> Delta:
     )
 
 
-
-
 def compare(
     df_all: pd.DataFrame, *, start: Any, end: Any, previous: tuple[Any, Any] | None = None
 ) -> dict[str, Delta]:
