@@ -359,13 +359,20 @@ def _load_for_alerts(
                 f"{result.missing_requests} answers are missing: figures may be too low; "
                 "run again to fetch them"
             )
-        for part in run.working():  # a source with spend controls (admin) reads them
+        for part in run.working():  # a source with spend controls (admin) fetches and reads them
             if part.result is None or part.source is None:
                 continue
             projects = part.result.frame["project_id"].dropna().astype(str).unique()
+            controls = part.source.controls_plan(projects)
+            try:
+                if controls.requests and not part.read_only:
+                    part.source.fetch(controls)
+            except errors.SpendError as exc:  # a timeout or a 429 is the error it is
+                notices.append(run.label(part, f"spend limits and alerts not read: {exc}"))
             found, more = part.source.spend_controls(projects)
             budgets = [*budgets, *found]
-            notices += [run.redact(notice) for notice in more]
+            notices += more
+        notices = [run.redact(notice) for notice in notices]
         prices = next((p.source.prices for p in run.parts if p.source is not None), None)
     return settings, result.frame, prices, budgets, notices
 

@@ -856,3 +856,26 @@ def test_layout__only_the_command_line_imports_argparse_and_ui_no_command(path):
         assert not re.search(r"^\s*(import|from) argparse\b", text, re.M)
     if "ui" in path.relative_to(ROOT / "spend").parts:
         assert not re.search(r"^\s*(import|from) spend(\.cli\b| import .*\bcli\b)", text, re.M)
+
+
+def test_alerts__a_rate_limited_spend_control_is_the_error_it_is(org, tmp_path):
+    """Only a 403 or 404 means "not available": a 429 that outlasts the retries is said as a
+    rate limit, and the budgets and figures that were read still stand."""
+    org.fail_next(10, status=429, retry_after="1", path_prefix="/v1/organization/spend_limit")
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    env["SPEND_BUDGETS_FILE"] = write_budgets(tmp_path, org)
+    code, out, err = run(["--as-of", AS_OF, "--json"], env)
+    assert code == 0, err
+    assert "spend limits and alerts not read: OpenAI's rate limit (429)" in err
+    assert "spend limit for the organization could not be read" not in err
+    assert sum(entry["origin"] == "file" for entry in json.loads(out)["budgets"]) == 3
+
+
+def test_alerts__spend_controls_are_planned_and_a_rerun_reads_them_stored(org, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    first = json.loads(run(["--as-of", AS_OF, "--json"], env)[1])
+    asked = org.count("/v1/organization/spend_limit")
+    assert asked == 1
+    again = json.loads(run(["--as-of", AS_OF, "--json"], env)[1])
+    assert org.count("/v1/organization/spend_limit") == asked  # fresh for 10 minutes: stored
+    assert first["budgets"] == again["budgets"] and first["budgets"]

@@ -574,6 +574,37 @@ def test_budgets__admin_shows_openais_limits_read_only_and_billed_basis(fake_ope
     assert at.metric[0].label.endswith("(billed)")  # spent this month, or a closed month's total
 
 
+def test_budgets__spend_controls_are_fetched_in_the_background_not_while_drawing(fake_openai):
+    """A held spend-limit request does not hold the page: the page draws and says the limits are
+    not fetched yet; once the answer arrives, the next run shows them."""
+    import threading
+
+    fake_openai.reset(days=60, spend_limit_cents=5_000_000, spend_alert_cents=(10_000,))
+    release = threading.Event()
+
+    def hold(path: str) -> None:
+        if path.endswith("/spend_limit"):
+            release.wait(30)
+
+    fake_openai.configure(before_answer=hold)
+    at = app(**admin_secrets(fake_openai))
+    at.switch_page(BUDGETS)
+    at.run()
+    for job in REGISTRY.jobs():
+        if job.key[0] != "controls":
+            job.wait(10)  # the usage arrives; the spend limit is still held
+    at.run()
+    no_exceptions(at)
+    shown = " ".join(w.value for w in (*at.warning, *at.caption, *at.info, *at.markdown))
+    assert "not fetched yet" in shown.replace("\\", "")
+    release.set()
+    for job in REGISTRY.jobs():
+        job.wait(10)
+    at.run()
+    no_exceptions(at)
+    assert sorted(at.dataframe[0].value["budget"]) == [100.0, 50_000.0]
+
+
 def _colours(at: AppTest) -> list[dict[str, str]]:
     """Each chart's colours by group, e.g. ``[{"gpt-4o": "#4c78a8", ...}, ...]``."""
     import json

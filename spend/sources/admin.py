@@ -18,14 +18,13 @@ from typing import Any
 
 import pandas as pd
 
-from spend import errors, shapes
+from spend import shapes
 from spend.budgets import Budget
 from spend.client import Api
 from spend.config import ADMIN_RATE_LIMIT_PER_MIN, Settings, key_kind
 from spend.normalize import (
     join_names,
 )
-from spend.paging import next_page_params
 from spend.schema import conform, empty_frame
 from spend.sources.admin_parse import (
     admin_api_keys_to_frame,
@@ -203,60 +202,75 @@ class AdminSource(Source):
             )
         return frame, notices
 
-    def spend_controls(self, project_ids: Iterable[str]) -> tuple[list[Budget], list[str]]:
-        """Project ids into OpenAI's spend limits and alerts as read-only budgets, with notices.
+    def _control(self, path: str, kind: str, owner: str, paged: bool) -> PlannedRequest:
+        """A spend limit or alert list: optional, and only a 403 or 404 means "none set, or not
+        available to this key"; a timeout or a 429 is the error it is."""
+        params = (("limit", CONTROLS_PAGE_SIZE),) if paged else ()
+        return PlannedRequest(
+            path,
+            params,
+            final=False,
+            kind=kind,
+            label=owner,
+            paged="after" if paged else None,
+            optional=True,
+            refusals=frozenset({403, 404}),
+        )
 
-        Asks ``/organization/spend_limit`` and ``/spend_alerts``, then the same per project (spec
-        2026-07, ``openai-spec/spend-controls-openapi.yaml``). A refused or missing endpoint (403,
-        404, any error) is a notice, never a failure; when the organization's alert list itself is
-        refused, the projects are not asked.
-        """
+    def control_requests(self, project_ids: Iterable[str]) -> list[PlannedRequest]:
+        """``/organization/spend_alerts`` and ``/spend_limit``, then the same per project once the
+        organization's alert list answered (spec 2026-07, ``spend-controls-openapi.yaml``); when
+        that list is refused, the projects are not asked."""
+        org_alerts = self._control(
+            "/organization/spend_alerts", "spend alerts", "the organization", True
+        )
+        requests = [
+            self._control("/organization/spend_limit", "spend limit", "the organization", False),
+            org_alerts,
+        ]
+        if self.stored(org_alerts) is None:
+            return requests
+        for project_id in sorted(set(project_ids)):
+            base = f"/organization/projects/{project_id}"
+            owner = f"project {project_id}"
+            requests.append(self._control(f"{base}/spend_limit", "spend limit", owner, False))
+            requests.append(self._control(f"{base}/spend_alerts", "spend alerts", owner, True))
+        return requests
+
+    def spend_controls(self, project_ids: Iterable[str]) -> tuple[list[Budget], list[str]]:
+        """Project ids into OpenAI's spend limits and alerts as read-only budgets, with notices,
+        from what is stored: a refused or missing endpoint (403, 404) is a notice, never a
+        failure; what is not fetched yet is said so."""
         budgets: list[Budget] = []
         notices: list[str] = []
         refused: dict[tuple[str, str], list[str]] = {}
-
-        def ask(path: str, kind: str, owner: str, paged: bool) -> Any:
-            try:
-                if not paged:
-                    return self.client.get_json(path, None, final=False)
-                bodies: list[Any] = []
-                params: dict[str, Any] | None = {"limit": CONTROLS_PAGE_SIZE}
-                while params is not None and len(bodies) < MAX_CONTROL_PAGES:
-                    bodies.append(self.client.get_json(path, params, final=False))
-                    params = next_page_params(path, params, bodies[-1], "after")
-                return bodies
-            except errors.SpendError as exc:
-                status = getattr(exc, "status_code", None)
-                reason = f"HTTP {status}" if status else type(exc).__name__
-                refused.setdefault((kind, reason), []).append(owner)
-                return None
-
-        org_alerts = ask("/organization/spend_alerts", "spend alerts", "the organization", True)
-        org_limit = ask("/organization/spend_limit", "spend limit", "the organization", False)
-        for body, parse in ((org_limit, parse_spend_limit), (org_alerts, parse_spend_alerts)):
-            if body is not None:
-                found, more = parse(body)
-                budgets += found
-                notices += more
-        if org_alerts is not None:
-            for project_id in sorted(set(project_ids)):
-                base = f"/organization/projects/{project_id}"
-                owner = f"project {project_id}"
-                limit = ask(f"{base}/spend_limit", "spend limit", owner, False)
-                alerts = ask(f"{base}/spend_alerts", "spend alerts", owner, True)
-                if limit is not None:
-                    found, more = parse_spend_limit(limit, project_id=project_id)
-                    budgets += found
-                    notices += more
-                if alerts is not None:
-                    found, more = parse_spend_alerts(alerts, project_id=project_id)
-                    budgets += found
-                    notices += more
+        missing = 0
+        for request in self.control_requests(project_ids):
+            pages = self.stored(request)
+            if pages is None:
+                refusal = self.refusal(request)
+                if refusal is None:
+                    missing += 1
+                else:
+                    reason = f"HTTP {refusal.status}" if refusal.status else "refused"
+                    refused.setdefault((request.kind, reason), []).append(request.label)
+                continue
+            project_id = request.label.removeprefix("project ") if request.label else None
+            project_id = None if request.label == "the organization" else project_id
+            parse = parse_spend_alerts if request.paged else parse_spend_limit
+            found, more = parse(pages if request.paged else pages[0], project_id=project_id)
+            budgets += found
+            notices += more
         for (kind, reason), owners in refused.items():
             more = f" and {len(owners) - 3} more" if len(owners) > 3 else ""
             notices.append(
                 f"OpenAI's {kind} for {', '.join(owners[:3])}{more} could not be read ({reason}): "
                 "none set, or not available to this key; shown without them."
+            )
+        if missing:
+            notices.append(
+                f"OpenAI's spend limits and alerts: {missing} answer(s) not fetched yet; shown "
+                "without them."
             )
         return budgets, notices
 

@@ -46,8 +46,10 @@ Progress = Callable[["FetchProgress"], None]
 class PlannedRequest:
     """One GET the range needs. ``paged`` requests may continue over further cached pages.
 
-    ``optional``: a list that only names things (users, projects, keys); if OpenAI refuses it, the
-    fetch goes on and the pages show ids instead of names.
+    ``optional``: a list that only names things (users, projects, keys) or a provider's own
+    settings (spend controls); if the API refuses it with one of ``refusals`` (statuses that mean
+    "not available to this key" or "none set"), the fetch goes on and the pages say so. Any other
+    failure (a timeout, a 429, a 5xx) is the error it is.
     ``validate``: the answer's expected shape (one of ``spend.shapes``), checked before it is
     stored; not part of the request's identity.
     """
@@ -60,6 +62,7 @@ class PlannedRequest:
     paged: str | None = None  # None or a style of spend.client.CURSORS: "page", "after", ...
     optional: bool = False
     validate: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
+    refusals: frozenset[int] = field(default=frozenset({400, 403, 404, 422}), compare=False)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -68,10 +71,11 @@ class PlannedRequest:
 
 @dataclass(frozen=True)
 class Refused:
-    """What stands for the answer to an optional request that OpenAI refused (403/404/400)."""
+    """What stands for the answer to an optional request that the API refused (403/404/400)."""
 
     message: str
     at: float  # by the source's clock: asked again once NON_FINAL_TTL has passed
+    status: int | None = None
 
 
 @dataclass
@@ -91,6 +95,12 @@ class Plan:
     #: what still decides the count when an answer names further requests (the users list of a
     #: per-user fetch), e.g. "the users list decides the rest: ..."; None when the count is known
     undecided: str | None = None
+    #: the requests that answers stored so far name (None: the source's ``dependent_requests``)
+    dependents: Callable[[], list[PlannedRequest]] | None = field(default=None, repr=False)
+
+    @property
+    def span(self) -> tuple[date, date]:
+        return self.start, self.end
 
     @property
     def total(self) -> int:
@@ -310,10 +320,37 @@ class Source:
         """Requests named by answers already stored (per-user days, per-project key lists)."""
         return []
 
+    def control_requests(self, project_ids: Iterable[str]) -> list[PlannedRequest]:
+        """The requests that read the provider's own spend limits and alerts (none by default);
+        ``controls_plan`` plans them, any fetch fetches them, ``spend_controls`` reads them."""
+        return []
+
     def spend_controls(self, project_ids: Iterable[str]) -> tuple[list[Budget], list[str]]:
-        """The provider's own spend limits and alerts as read-only budgets, with notices; a
-        source without any has none."""
+        """The provider's own spend limits and alerts as read-only budgets, with notices, from
+        what is stored (never the network); a source without any has none."""
         return [], []
+
+    def controls_plan(self, project_ids: Iterable[str]) -> Plan:
+        """The spend-control requests as a plan of their own, for the background job (the app)
+        or the command line to fetch like any other: never while a page draws."""
+        ids = sorted(set(project_ids))
+        requests = self.control_requests(ids)
+        today = self.today()
+        plan = Plan(
+            self.name,
+            today,
+            today,
+            requests,
+            [self._is_cached(r) for r in requests],
+            rate_per_min=self.rate_limit(self.settings),
+        )
+        plan.dependents = lambda: self.control_requests(ids)
+        return plan
+
+    def refusal(self, request: PlannedRequest) -> Refused | None:
+        """How the API last refused ``request`` (an optional one), however long ago; None when it
+        answered or was never asked."""
+        return self._refused.get(request)
 
     # shared machinery -----------------------------------------------------------------------
     @property
@@ -395,9 +432,9 @@ class Source:
                 validate=request.validate,
             )
         except (errors.PermissionDeniedError, errors.NotFoundError, errors.BadRequestError) as exc:
-            if not request.optional:
+            if not request.optional or exc.status_code not in request.refusals:
                 raise
-            self._refused[request] = Refused(exc.message, self.clock())
+            self._refused[request] = Refused(exc.message, self.clock(), exc.status_code)
         else:
             self._refused.pop(request, None)
 
@@ -476,7 +513,8 @@ class Source:
                 state.done += 1
                 report()
             known = set(plan.requests)
-            extra = [r for r in self.dependent_requests(plan.start, plan.end) if r not in known]
+            named = plan.dependents() if plan.dependents else self.dependent_requests(*plan.span)
+            extra = [r for r in named if r not in known]
             if not extra:
                 break
             if (

@@ -24,8 +24,11 @@ from spend.budgets import (
     month_start,
     scope_daily,
 )
+from spend.errors import redact
 from spend.forecast import Forecast, forecast_month
+from spend.jobs import REGISTRY
 from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
+from spend.ui.data import INLINE_WAIT_SECONDS, Loaded
 from spend.ui.settings import read_secrets
 from spend.ui.view import View
 
@@ -75,14 +78,36 @@ def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
         problems.append(str(exc))
     for part in view.loaded.sources:  # each source's own spend controls (OpenAI's admin API)
         source = part.api_source
-        if source is None or not part.may_fetch:
+        if source is None:
             continue
         frame = part.result.frame if part.result is not None else view.full
         projects = tuple(sorted(frame["project_id"].dropna().astype(str).unique()))
-        found, notices = _controls(part.token[:2], projects, _source=source)
+        problems += fetch_controls(part, projects)
+        who = part.token[:2]
+        found, notices = _stored_controls(who, projects, source.generation, _source=source)
         budgets += found
         problems += notices
     return budgets, problems
+
+
+def fetch_controls(part: Loaded, projects: tuple[str, ...]) -> list[str]:
+    """Start the background fetch of a source's spend limits and alerts when some are missing
+    (for whoever may fetch), like any other fetch: never while the page draws; its failure (a
+    timeout, a 429) is said as the error it is, once."""
+    source = part.api_source
+    assert source is not None
+    key = ("controls", *part.token[:2])
+    job = REGISTRY.get(key)
+    if job is not None and not job.running and job.error is not None:
+        REGISTRY.forget(key)
+        secrets = part.settings.secrets if part.settings is not None else ()
+        return [
+            f"{part.title}: spend limits and alerts not read: {redact(str(job.error), secrets)}"
+        ]
+    plan = source.controls_plan(projects)
+    if plan.missing and part.may_fetch and not (job is not None and job.running):
+        REGISTRY.start(key, source, plan).wait(timeout=INLINE_WAIT_SECONDS)
+    return []
 
 
 def _modified(path: Any) -> int:
@@ -99,12 +124,12 @@ def _file_budgets(path: str, modified: int) -> list[Budget]:
     return load_budgets(path)
 
 
-@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
-def _controls(
-    who: tuple, project_ids: tuple[str, ...], *, _source: Any
+@st.cache_data(max_entries=8, show_spinner=False)
+def _stored_controls(
+    who: tuple, project_ids: tuple[str, ...], generation: int, *, _source: Any
 ) -> tuple[list[Budget], list[str]]:
-    """A source's own spend limits and alerts (OpenAI's), asked at most every 10 minutes per
-    credential and source (``who``)."""
+    """A source's own spend limits and alerts as stored, read again when its cache changed
+    (``generation``), per credential and source (``who``)."""
     return _source.spend_controls(project_ids)
 
 
