@@ -19,7 +19,7 @@ import pandas as pd
 #: Column name -> pandas dtype, in export order.
 COLUMNS: dict[str, str] = {
     "date": "datetime64[ns]",  # UTC day, midnight, tz-naive
-    "source": "string",  # legacy | admin | demo
+    "source": "string",  # the source's name in spend.sources.SOURCES (legacy, admin, ...)
     "project_id": "string",
     "project_name": "string",
     "user_id": "string",
@@ -83,10 +83,8 @@ SPLIT_COLUMNS: dict[str, str] = {
 #: Every extra column ``conform`` types when a frame has it.
 TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS}
 
-SOURCES = ("legacy", "admin", "demo")
 COST_BASES = ("estimated", "billed", "unpriced")
 COUNT_COLUMNS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens")
-TEXT_COLUMNS = tuple(name for name, dtype in COLUMNS.items() if dtype == "string")
 
 
 def with_provider(frame: pd.DataFrame, provider: str) -> pd.DataFrame:
