@@ -341,7 +341,8 @@ def _load_for_alerts(
 ) -> tuple:
     """Settings, the usage table for ``start..end`` from every selected source (``Run``), the
     price file, every budget (the file's, and each source's own spend controls) and notices:
-    ``(settings, frame, prices, budgets, notices, run)``; the run is closed."""
+    ``(settings, frame, prices, budgets, notices)``. A source that fails is a notice when others
+    stand; when every source fails, that is the command's error."""
     settings = Settings.from_env(environ)
     if source_name:
         settings = settings.with_(source=source_name)
@@ -349,9 +350,10 @@ def _load_for_alerts(
     budgets = load_budgets(budgets_file) if budgets_file else []
     with Run.open(settings, clock=clock, sleep=sleep) as run:
         result = run.load(start, end)
+        if len(run.errors) == len(run.parts):  # nothing to evaluate: the failure is the command's
+            said = "; ".join(run.redact(run.label(p, str(p.error))) for p in run.errors)
+            raise errors.SpendError(said) from run.errors[0].error
         for part in run.errors:
-            if len(run.parts) == 1:  # one source: its failure is the command's, key cut out
-                raise errors.SpendError(run.redact(str(part.error))) from part.error
             result.notices.append(run.label(part, f"not counted: {part.error}"))
         notices = [run.redact(notice) for notice in result.notices]
         if result.partial:

@@ -153,8 +153,7 @@ def parse_body(response: requests.Response, name: str = "The server") -> Any:
         raise errors.MalformedResponseError(
             f"{name} answered {response.status_code} with {what} instead of JSON",
             status_code=response.status_code,
-            request_id=response.headers.get("x-request-id"),
-            body=text[:200],
+            body=text[:200],  # the caller adds the request id (its API names the header)
         ) from exc
 
 
@@ -191,6 +190,11 @@ class Api:
     #: a paged GET's params into how many buckets its answer may hold (None: no bound)
     bucket_count: Callable[[Mapping[str, Any]], int | None] = no_buckets
     label: str = ""  # shown in repr beside the URL (an org id), never a secret
+    #: the response header that names a request in the provider's logs (kept with an error)
+    request_id_header: str = "x-request-id"
+
+    def __repr__(self) -> str:
+        return f"Api({self.name!r}, {redact(self.base_url)!r})"
 
 
 @dataclass
@@ -343,7 +347,7 @@ class HttpClient:
                 failure: errors.SpendError = self.api.error_for_status(
                     status,
                     body,
-                    request_id=headers.get("x-request-id"),
+                    request_id=headers.get(self.api.request_id_header),
                     endpoint=path,
                     attempts=attempt,
                     secrets=self.api.secrets,
@@ -353,7 +357,7 @@ class HttpClient:
                 exc.endpoint = path
                 exc.message = self.redact(exc.message)
                 exc.status_code = exc.status_code or status
-                exc.request_id = exc.request_id or headers.get("x-request-id")
+                exc.request_id = exc.request_id or headers.get(self.api.request_id_header)
                 failure, retryable = exc, True
             except errors.ApiConnectionError as exc:
                 failure, retryable = exc, not fail_fast

@@ -7,9 +7,10 @@ day only: a UTC day touches two local dates (or one, in UTC), and its money is a
 them in proportion to the usage behind it in each part of the day, or by hours when no usage is
 behind it. Nothing is lost or invented: the parts of an amount add up to it to the cent.
 
-In a zone whose offset is not whole hours (Asia/Kolkata, UTC+5:30), the UTC hour that straddles
-local midnight counts on the date its first minute falls on: hourly buckets cannot be cut finer
-without 60 times the requests, so such a day starts up to 30 minutes early, and says so.
+In a zone whose offset is not whole hours (Asia/Kolkata, UTC+5:30; Asia/Kathmandu, +5:45), the UTC
+hour that straddles local midnight counts on the date its first minute falls on: hourly buckets
+cannot be cut finer without 60 times the requests, so such a day's first 15 to 45 minutes count
+on the day before (``whole_hours`` tells), and the pages say so.
 
 Pure functions over the standard library's ``zoneinfo`` (the system's time zone database).
 """

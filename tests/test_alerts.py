@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from spend.budgets import Budget
+from spend.cache import NON_FINAL_TTL
 from spend.cli import add_alerts_parser, run_alerts
 from spend.config import Settings
 from spend.notify import (
@@ -879,3 +880,33 @@ def test_alerts__spend_controls_are_planned_and_a_rerun_reads_them_stored(org, t
     again = json.loads(run(["--as-of", AS_OF, "--json"], env)[1])
     assert org.count("/v1/organization/spend_limit") == asked  # fresh for 10 minutes: stored
     assert first["budgets"] == again["budgets"] and first["budgets"]
+
+
+def test_alerts__a_spend_limit_removed_since_the_last_run_counts_no_more(org, tmp_path):
+    """A stored limit, then OpenAI answers 404 (none set): the refusal wins over the stored
+    answer, which is forgotten."""
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    clock = FakeClock(time.time())
+    first = json.loads(run(["--as-of", AS_OF, "--json"], env, clock)[1])
+    assert ("spend_limit", "organization") in [(b["kind"], b["scope"]) for b in first["budgets"]]
+    org.configure(spend_limit_cents=None)
+    clock.advance(NON_FINAL_TTL + 1)  # the stored answer is no longer fresh: asked again
+    code, out, err = run(["--as-of", AS_OF, "--json"], env, clock)
+    assert code == 0, err
+    kinds = [(b["kind"], b["scope"]) for b in json.loads(out)["budgets"]]
+    assert ("spend_limit", "organization") not in kinds
+    assert "OpenAI's spend limit for the organization" in err and "(HTTP 404)" in err
+
+
+def test_alerts__every_source_failing_is_the_commands_error(org, tmp_path):
+    env = env_for(
+        org,
+        tmp_path,
+        OPENAI_ADMIN_KEY="sk-admin-WrongWrongWrongWrong0000",
+        ANTHROPIC_ADMIN_KEY="sk-ant-admin01-WrongWrongWrong",
+        ANTHROPIC_BASE_URL=org.base_url.removesuffix("/v1"),  # answers 404: not Anthropic's API
+    )
+    code, out, err = run(["--as-of", AS_OF], env)
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and "OpenAI Usage and Costs APIs (admin key): " in err
+    assert "Wrong" not in err

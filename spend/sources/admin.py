@@ -57,9 +57,8 @@ COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
 USAGE_BUCKETS_PER_PAGE = 31  # usage, bucket_width=1d: the API's maximum
 COST_BUCKETS_PER_PAGE = 180  # costs: the API's maximum
 LIST_PAGE_SIZE = 100
-#: Spend alerts per page (the spec's maximum), and a bound on pages.
+#: Spend alerts per page (the spec's maximum).
 CONTROLS_PAGE_SIZE = 100
-MAX_CONTROL_PAGES = 50
 
 
 class AdminSource(Source):
@@ -78,6 +77,10 @@ class AdminSource(Source):
     @classmethod
     def api(cls, settings: Settings) -> Api:
         return openai_api(settings.api_key, settings.org_id, settings.base_url)
+
+    @classmethod
+    def fingerprint(cls, settings: Settings) -> str:
+        return settings.fingerprint  # OpenAI's key, org id and base URL
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
@@ -298,7 +301,6 @@ __all__ = [
     "COSTS_GROUP_BY",
     "COST_BUCKETS_PER_PAGE",
     "LIST_PAGE_SIZE",
-    "MAX_CONTROL_PAGES",
     "USAGE_BUCKETS_PER_PAGE",
     "cold_requests",
 ]

@@ -22,6 +22,7 @@ final) and ``cold_requests`` (what a cold fetch of a range costs).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -268,8 +269,10 @@ class Source:
 
     @classmethod
     def fingerprint(cls, settings: Settings) -> str:
-        """A one-way hash naming its credential's cache entries and limiter state."""
-        return settings.fingerprint
+        """A one-way hash naming its credential's cache entries and limiter state: by default its
+        name and the values of its own settings (``setting_names``), so two keys never share."""
+        material = "\0".join([cls.name, *(settings.value(n) or "" for n in cls.setting_names)])
+        return hashlib.sha256(material.encode()).hexdigest()[:24]
 
     @classmethod
     def cold_requests(
@@ -435,6 +438,9 @@ class Source:
             if not request.optional or exc.status_code not in request.refusals:
                 raise
             self._refused[request] = Refused(exc.message, self.clock(), exc.status_code)
+            # an older answer no longer holds (a spend limit removed, a list now refused): the
+            # refusal wins, and forgetting changes the cache's generation, so views redraw
+            self.client.forget(request.path, request.params_dict, cursor=request.paged)
         else:
             self._refused.pop(request, None)
 

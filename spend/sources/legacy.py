@@ -444,6 +444,10 @@ class LegacySource(Source):
         return openai_api(settings.api_key, settings.org_id, settings.base_url)
 
     @classmethod
+    def fingerprint(cls, settings: Settings) -> str:
+        return settings.fingerprint  # OpenAI's key, org id and base URL
+
+    @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
         """A range into the requests a cold fetch needs, e.g. 30 days -> ``31`` (users list + 30
         days); per user, each day also asks org-wide (for the usage no current member made)."""

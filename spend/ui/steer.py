@@ -8,6 +8,7 @@ with an admin key, OpenAI's own spend limits and alerts join them, read-only.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from spend.budgets import (
     month_start,
     scope_daily,
 )
+from spend.cache import NON_FINAL_TTL
 from spend.errors import redact
 from spend.forecast import Forecast, forecast_month
 from spend.jobs import REGISTRY
@@ -78,7 +80,7 @@ def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
         problems.append(str(exc))
     for part in view.loaded.sources:  # each source's own spend controls (OpenAI's admin API)
         source = part.api_source
-        if source is None:
+        if source is None or part.error is not None or part.result is None:
             continue
         frame = part.result.frame if part.result is not None else view.full
         projects = tuple(sorted(frame["project_id"].dropna().astype(str).unique()))
@@ -99,14 +101,15 @@ def fetch_controls(part: Loaded, projects: tuple[str, ...]) -> list[str]:
     key = ("controls", *part.token[:2])
     job = REGISTRY.get(key)
     if job is not None and not job.running and job.error is not None:
+        if time.time() - job.progress.now < NON_FINAL_TTL:  # not asked again for a while
+            secrets = part.settings.secrets if part.settings is not None else ()
+            said = redact(str(job.error), secrets)
+            return [f"{part.title}: spend limits and alerts not read: {said}"]
         REGISTRY.forget(key)
-        secrets = part.settings.secrets if part.settings is not None else ()
-        return [
-            f"{part.title}: spend limits and alerts not read: {redact(str(job.error), secrets)}"
-        ]
     plan = source.controls_plan(projects)
     if plan.missing and part.may_fetch and not (job is not None and job.running):
-        REGISTRY.start(key, source, plan).wait(timeout=INLINE_WAIT_SECONDS)
+        wait = min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0)
+        REGISTRY.start(key, source, plan).wait(timeout=wait)
     return []
 
 
