@@ -77,10 +77,29 @@ def check_credential(value: str | None, what: str, *, required: bool = False) ->
         )
 
 
-def check_base_url(url: str) -> str:
-    """An ``OPENAI_BASE_URL`` into itself without a trailing slash when it is an http(s) URL with a
-    host, e.g. ``"https://api.openai.com/v1/" -> "https://api.openai.com/v1"``; else ConfigError
-    (the URL's ``user:pass@`` never shown)."""
+def refuse_url_credentials(url: str, setting: str) -> None:
+    """Raise ConfigError, in one line that never shows them, when a base URL carries a
+    ``user:pass@`` (or ``user@``): ``requests`` would send those as Basic auth in place of the
+    key's header, so the key would never be sent and an echoed header would leak the password.
+    Put a proxy's credentials in ``HTTPS_PROXY`` instead."""
+    try:
+        userinfo = "@" in urllib.parse.urlsplit(url.strip()).netloc
+    except ValueError:
+        userinfo = "@" in url
+    if userinfo:
+        raise ConfigError(
+            f"{setting} may not hold a user name or password (user:pass@): they would replace "
+            "the API key's header; give a proxy's credentials in HTTPS_PROXY instead."
+        )
+
+
+def check_base_url(
+    url: str, setting: str = "OPENAI_BASE_URL", example: str = DEFAULT_BASE_URL
+) -> str:
+    """A base URL (``OPENAI_BASE_URL``, or the ``setting`` named) into itself without a trailing
+    slash when it is an http(s) URL with a host and no ``user:pass@``, e.g.
+    ``"https://api.openai.com/v1/" -> "https://api.openai.com/v1"``; else ConfigError (the
+    URL's ``user:pass@`` never shown)."""
     text = url.strip()
     shown = redact(text)
     try:
@@ -89,11 +108,10 @@ def check_base_url(url: str) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"OPENAI_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {shown!r}."
-        )
+        raise ConfigError(f"{setting} must be an http(s) URL such as {example}, got {shown!r}.")
     if any(ch.isspace() or ord(ch) < 0x21 for ch in text):
-        raise ConfigError(f"OPENAI_BASE_URL contains a space or a control character: {shown!r}.")
+        raise ConfigError(f"{setting} contains a space or a control character: {shown!r}.")
+    refuse_url_credentials(text, setting)
     return text.rstrip("/")
 
 
@@ -189,6 +207,9 @@ class Settings:
                 if text is not None
             )
         )
+        for name, text in others:  # every source's base URL (ANTHROPIC_BASE_URL, ...)
+            if name.endswith("_BASE_URL"):
+                refuse_url_credentials(text, name)
         return cls(
             api_key=get("OPENAI_ADMIN_KEY") or get("OPENAI_API_KEY"),
             org_id=get("OPENAI_ORG_ID"),
