@@ -111,3 +111,107 @@ def test_api_error__an_echoed_basic_header_never_shows():
         f"Unauthorized. Received 'Authorization: Basic {BASIC}'", status_code=401
     )
     assert BASIC not in str(exc) and "Basic …" in str(exc)
+
+
+# --- item 7 (command line): the alerts command's tracebacks --------------------------------------
+
+
+def alerts_env(fake, cache) -> dict[str, str]:
+    return {
+        "OPENAI_ADMIN_KEY": ADMIN_KEY,
+        "OPENAI_BASE_URL": fake.base_url,
+        "SPEND_CACHE_DIR": str(cache),
+        "SPEND_RATE_LIMIT_PER_MIN": "60000",
+    }
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["--as-of", "0001-01-01"], "--as-of 0001-01-01 is before 1970-01-01"),
+        (["--as-of", "9999-12-31"], "--as-of 9999-12-31 is after 2261-12-31"),
+        (["--history-days", "100000000"], "--history-days 100000000 reaches back before 1970"),
+        (["--history-days", str(10**30)], f"--history-days {10**30} reaches back before 1970"),
+        (["--history-days", "-1"], "--history-days must be 0 or more"),
+    ],
+)
+def test_alerts__a_day_out_of_range_is_one_line_not_a_traceback(fake_openai, tmp_path, argv, said):
+    made = fake_openai.count()
+    code, out, err = run(["alerts", *argv], alerts_env(fake_openai, tmp_path / "cache"))
+    assert code == 1 and said in one_error_line(err) and out == ""
+    assert fake_openai.count() == made  # refused before anything was fetched
+
+
+def test_alerts__a_bad_date_argument_prints_exactly_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["alerts", "--as-of", "2026-02-30"], environ={"SPEND_CACHE_DIR": str(tmp_path)})
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: python -m spend alerts: argument --as-of: not a date in YYYY-MM-DD form: "
+        "'2026-02-30'"
+    ]
+
+
+@pytest.mark.parametrize("command", ["fetch", "export", "plan"])
+def test_cli__an_end_whose_default_start_overflows_is_one_line(tmp_path, command):
+    argv = [command, "--end", "0001-01-05", *(["--out", "-"] if command == "export" else [])]
+    code, _, err = run(argv, {"SPEND_CACHE_DIR": str(tmp_path)})
+    assert code == 1 and "--end 0001-01-05 is before 1970-01-01" in one_error_line(err)
+
+
+def test_alerts__notify_into_a_state_folder_that_cannot_be_made_is_one_line(fake_openai, tmp_path):
+    """As root, permissions do not stop writes: a file where the alerts state folder goes makes the
+    state unwritable the same way (the OSError is the same path as a PermissionError)."""
+    env = alerts_env(fake_openai, tmp_path / "cache")
+    code, _, err = run(["alerts"], env)
+    assert code == 0, err
+    (tmp_path / "cache" / "alerts").write_text("not a folder")
+    code, out, err = run(["alerts", "--notify", "json://127.0.0.1:9/hook"], env)
+    assert code == 1
+    assert "The alerts state cannot be written in" in one_error_line(err)
+
+
+def test_alerts__notify_on_a_cache_another_user_may_only_read_is_one_line(fake_openai, tmp_path):
+    """The real thing: a cache written by cron as one user; alerts --notify run by another who may
+    only read it (as root: ``setpriv`` to nobody) meets a PermissionError: one line, exit 1."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() == 0 and setpriv is None:
+        pytest.skip("needs setpriv to run as another user")
+    prefix = (
+        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    )
+    base = Path(tempfile.mkdtemp(prefix="spend-ro-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        env = alerts_env(fake_openai, base / "cache")
+        code, _, err = run(["alerts"], env)
+        assert code == 0, err
+        for root, dirs, files in os.walk(base / "cache"):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o555)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o444)
+        os.chmod(base / "cache", 0o555)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "spend", "alerts", "--notify", "json://127.0.0.1:9/h"],
+            cwd=Path(__file__).resolve().parents[1],
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 1, proc.stderr
+        line = one_error_line(proc.stderr)
+        assert "cannot be written" in line and "Permission denied" in line
+    finally:
+        for root, dirs, _ in os.walk(base):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        shutil.rmtree(base, ignore_errors=True)
