@@ -159,7 +159,9 @@ def main(
         if args.source:
             settings = settings.with_(source=args.source)
         today = datetime.fromtimestamp(clock(), tz=UTC).date()
-        end = dates.check_day(args.end or today, "--end")  # 30 days before it still exist
+        end = args.end or today
+        if end < dates.FIRST_DAY:  # the 30 days before it might not exist (a later end is capped)
+            dates.check_day(end, "--end")
         start = args.start or end - timedelta(days=29)
         run = Run.open(settings, per_user=args.per_user, clock=clock, sleep=sleep)
         return _run_command(args, run, start, end, progress, stdout, stderr)
@@ -216,7 +218,22 @@ def _run_command(
             progress.open = False
     result = run.assemble()
     for notice in result.notices:
+        if result.partial and NO_USAGE in notice:
+            continue  # answers are missing: nobody knows yet whether there was usage
         stderr.write(f"note: {run.redact(notice)}\n")
+    stuck = [p for p in run.working() if p.read_only and p.result is not None and p.result.partial]
+    if stuck and args.command == "export" and len(result.frame):
+        _write(args, result, stdout, stderr)
+    if stuck:
+        missing = sum(p.result.missing_requests for p in stuck if p.result is not None)
+        stderr.write(
+            f"error: nothing could be fetched into the read-only cache folder {settings.cache_dir}:"
+            f" {missing} answers for {result.start}..{result.end} are not in it. Run "
+            "`python -m spend fetch` as a user who may write that folder, or set SPEND_CACHE_DIR "
+            "to one this user may write.\n"
+        )
+        _report_errors(run, stderr)
+        return 1
     lost = [p.plan for p in run.parts if p.cache_lost and p.plan is not None]
     if lost:
         stderr.write(
@@ -241,6 +258,10 @@ def _run_command(
     span = f"{result.start}..{result.end}"
     stderr.write(f"{len(result.frame)} usage rows cached for {span}\n")
     return 0
+
+
+#: What a source's notice says when its answers held no row; untrue while answers are missing.
+NO_USAGE = "had no API usage"
 
 
 def _together(run: Run, part: Part, state: FetchProgress) -> FetchProgress:

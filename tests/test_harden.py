@@ -215,3 +215,31 @@ def test_alerts__notify_on_a_cache_another_user_may_only_read_is_one_line(fake_o
             for name in dirs:
                 os.chmod(os.path.join(root, name), 0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --- item 8: a read-only cache says so ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["legacy", "admin"])
+@pytest.mark.parametrize("command", ["fetch", "export"])
+def test_cli__an_uncached_range_in_a_read_only_cache_says_nothing_could_be_fetched(
+    fake_openai, tmp_path, monkeypatch, source, command
+):
+    """Not "the organization had no API usage", not "run the command again": nothing could be
+    fetched into a read-only cache (this process may only read it: ``_read_only``)."""
+    from tests.test_failures import _read_only, env_for
+
+    env = env_for(fake_openai, tmp_path / "cache", source)
+    days = fake_openai.days
+    code, _, err = run(["fetch", "--start", str(days[-4]), "--end", str(days[-3])], env)
+    assert code == 0, err
+    _read_only(monkeypatch)
+    made = fake_openai.count()
+    argv = [command, "--start", str(days[-12]), "--end", str(days[-9])]
+    code, out, err = run([*argv, *(["--out", "-"] if command == "export" else [])], env)
+    assert code == 1
+    line = one_error_line(err)
+    assert "nothing could be fetched into the read-only cache folder" in line
+    assert "had no API usage" not in err and "run the command again" not in err
+    assert fake_openai.count() == made
+    assert out == ""  # no table of a range that is not there
