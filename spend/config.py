@@ -3,7 +3,7 @@
 The same names work as environment variables and as keys in ``.streamlit/secrets.toml``:
 ``OPENAI_API_KEY`` or ``OPENAI_ADMIN_KEY``, ``OPENAI_ORG_ID``, ``OPENAI_BASE_URL``,
 ``SPEND_CACHE_DIR``, ``SPEND_RATE_LIMIT_PER_MIN``, ``SPEND_SOURCE``, ``SPEND_DEMO_SIZE``,
-``SPEND_PRICES_FILE``, ``SPEND_ALLOW_LONG_FETCH``.
+``SPEND_PRICES_FILE``, ``SPEND_ALLOW_LONG_FETCH``, ``SPEND_SERVER_KEY_DAILY_REQUESTS``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ ENV_NAMES = (
     "SPEND_BUDGETS_FILE",
     "SPEND_APP_URL",
     "SPEND_ALLOW_LONG_FETCH",
+    "SPEND_SERVER_KEY_DAILY_REQUESTS",
 )
+
+#: Requests a day the app's own key sends for viewers who are not signed-in admins, counted across
+#: processes (``spend.ratelimit.RequestBudget``): a month of admin answers is about 250 requests,
+#: a year of legacy days about 365, so 2,000 covers a busy day of ordinary use and caps a stranger.
+DEFAULT_SERVER_KEY_DAILY_REQUESTS = 2000
 
 
 #: What a setting's name looks like (an environment variable's): other keys are not settings.
@@ -158,6 +164,8 @@ class Settings:
     app_url: str | None = None  # the deployed app's address, for links in alert messages
     #: a fetch longer than the app's auto-start bound may be started on the app's own key
     allow_long_fetch: bool = False
+    #: requests a day the app's own key sends for anyone but a signed-in admin (or the CLI)
+    server_key_daily_requests: int = DEFAULT_SERVER_KEY_DAILY_REQUESTS
     #: every other setting the mapping held (``NAME -> text``), for the sources that read their
     #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -194,6 +202,15 @@ class Settings:
             raise ConfigError(
                 f"SPEND_DEMO_SIZE must be one of {', '.join(DEMO_SIZES)}, got {demo_size!r}"
             )
+        daily = get("SPEND_SERVER_KEY_DAILY_REQUESTS")
+        try:
+            daily_value = int(daily) if daily is not None else DEFAULT_SERVER_KEY_DAILY_REQUESTS
+        except ValueError as exc:
+            raise ConfigError(
+                f"SPEND_SERVER_KEY_DAILY_REQUESTS must be a whole number, got {daily!r}"
+            ) from exc
+        if daily_value < 0:
+            raise ConfigError("SPEND_SERVER_KEY_DAILY_REQUESTS must be 0 or more")
         prices = get("SPEND_PRICES_FILE")
         budgets = get("SPEND_BUDGETS_FILE")
         others = tuple(
@@ -222,6 +239,7 @@ class Settings:
             budgets_file=Path(budgets) if budgets else None,
             app_url=get("SPEND_APP_URL"),
             allow_long_fetch=parse_flag(get("SPEND_ALLOW_LONG_FETCH"), "SPEND_ALLOW_LONG_FETCH"),
+            server_key_daily_requests=daily_value,
             values=others,
         )
 

@@ -28,6 +28,7 @@ from spend.ui import settings
 __all__ = [
     "Viewer",
     "can_control_fetches",
+    "signed_in_admin",
     "may_start_long_fetch",
     "can_see_connection",
     "current_viewer",
@@ -104,6 +105,17 @@ def may_start_long_fetch(*, own_key: bool, allow_long_fetch: bool) -> bool:
     admin, so that alone is no bound)."""
     if own_key or allow_long_fetch:
         return True
+    try:
+        rules = policy()
+    except ConfigError:
+        return False
+    return rules.sign_in and can_control_fetches()
+
+
+def signed_in_admin() -> bool:
+    """Whether this session is a signed-in admin (sign-in configured, an address on
+    ``SPEND_ADMINS``): the one viewer the app's own key is not held back for (``data.held``).
+    Without sign-in nobody is: everyone counts as an admin there, strangers included."""
     try:
         rules = policy()
     except ConfigError:
