@@ -47,12 +47,16 @@ ENV_NAMES = (
     "SPEND_APP_URL",
     "SPEND_ALLOW_LONG_FETCH",
     "SPEND_SERVER_KEY_DAILY_REQUESTS",
+    "SPEND_REFRESH_MINUTES",
 )
 
 #: Requests a day the app's own key sends for viewers who are not signed-in admins, counted across
 #: processes (``spend.ratelimit.RequestBudget``): a month of admin answers is about 250 requests,
 #: a year of legacy days about 365, so 2,000 covers a busy day of ordinary use and caps a stranger.
 DEFAULT_SERVER_KEY_DAILY_REQUESTS = 2000
+#: Minutes between the server's own fetches of the default view's days (``spend.ui.startup``):
+#: a day's answers are reused 10 minutes before they are asked again (``cache.NON_FINAL_TTL``).
+DEFAULT_REFRESH_MINUTES = 5.0
 
 
 #: What a setting's name looks like (an environment variable's): other keys are not settings.
@@ -166,6 +170,8 @@ class Settings:
     allow_long_fetch: bool = False
     #: requests a day the app's own key sends for anyone but a signed-in admin (or the CLI)
     server_key_daily_requests: int = DEFAULT_SERVER_KEY_DAILY_REQUESTS
+    #: minutes between the server's own fetches of the default view (0: never)
+    refresh_minutes: float = DEFAULT_REFRESH_MINUTES
     #: every other setting the mapping held (``NAME -> text``), for the sources that read their
     #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -211,6 +217,13 @@ class Settings:
             ) from exc
         if daily_value < 0:
             raise ConfigError("SPEND_SERVER_KEY_DAILY_REQUESTS must be 0 or more")
+        refresh = get("SPEND_REFRESH_MINUTES")
+        try:
+            refresh_value = float(refresh) if refresh is not None else DEFAULT_REFRESH_MINUTES
+        except ValueError as exc:
+            raise ConfigError(f"SPEND_REFRESH_MINUTES must be a number, got {refresh!r}") from exc
+        if not refresh_value >= 0 or refresh_value == float("inf"):
+            raise ConfigError("SPEND_REFRESH_MINUTES must be 0 (never) or more")
         prices = get("SPEND_PRICES_FILE")
         budgets = get("SPEND_BUDGETS_FILE")
         others = tuple(
@@ -240,6 +253,7 @@ class Settings:
             app_url=get("SPEND_APP_URL"),
             allow_long_fetch=parse_flag(get("SPEND_ALLOW_LONG_FETCH"), "SPEND_ALLOW_LONG_FETCH"),
             server_key_daily_requests=daily_value,
+            refresh_minutes=refresh_value,
             values=others,
         )
 

@@ -225,3 +225,100 @@ def test_pages__a_second_range_waits_while_a_stranger_fetch_runs(fake_openai, ga
     assert "Another fetch is running on this app's key" in banners
     gated.allow(1000)
     assert running[0].wait(30)
+
+
+# --- the server keeps its own data fresh (the refresher) -----------------------------------------
+
+
+def refresher_for(fake, tmp_path, registry, clock, **extra):
+    from spend.ui.startup import Refresher
+
+    values = {
+        "OPENAI_ADMIN_KEY": fake_admin_key(),
+        "OPENAI_BASE_URL": fake.base_url,
+        "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+        "SPEND_RATE_LIMIT_PER_MIN": "60000",
+        **extra,
+    }
+    return Refresher(lambda: Settings.from_mapping(values), registry=registry, clock=clock)
+
+
+def fake_admin_key() -> str:
+    from tests.fake_openai import ADMIN_KEY
+
+    return ADMIN_KEY
+
+
+def test_refresher__fetches_the_default_views_days_then_only_what_is_missing(fake_openai, tmp_path):
+    """The job it starts is the one a session opening the default view would join (same key), and
+    once it ran, that view needs nothing more."""
+    import time as _time
+
+    from spend.ui.data import job_key
+    from spend.ui.startup import default_days
+
+    clock = FakeClock(_time.time())  # the fake's data ends today
+    registry = JobRegistry(clock=clock)
+    refresher = refresher_for(fake_openai, tmp_path, registry, clock)
+    settings = refresher.settings()
+    first, end = default_days(fake_openai.days[-1])
+    (job,) = refresher.refresh()
+    assert job.key == job_key(settings, "admin", False, first, end) and job.kept
+    assert job.wait(60) and job.error is None
+    source = make_source(settings, "admin")
+    assert source.plan(first, end).missing == 0
+    made = fake_openai.count()
+    assert refresher.refresh() == [] and fake_openai.count() == made
+    assert refresher.period() == 300.0
+
+
+@pytest.mark.parametrize("minutes, period", [("0", 0.0), ("0.1", 60.0), ("15", 900.0)])
+def test_refresher__its_period_and_off_switch(fake_openai, tmp_path, minutes, period):
+    clock = FakeClock()
+    refresher = refresher_for(
+        fake_openai, tmp_path, JobRegistry(clock=clock), clock, SPEND_REFRESH_MINUTES=minutes
+    )
+    assert refresher.period() == period
+    if period == 0.0:
+        assert refresher.refresh() == [] and fake_openai.count() == 0
+
+
+def test_refresher__nothing_for_demo_data(tmp_path):
+    from spend.ui.startup import Refresher
+
+    clock = FakeClock()
+    registry = JobRegistry(clock=clock)
+    refresher = Refresher(
+        lambda: Settings.from_mapping({"SPEND_CACHE_DIR": str(tmp_path)}),
+        registry=registry,
+        clock=clock,
+    )
+    assert refresher.refresh() == [] and registry.jobs() == []
+
+
+@pytest.mark.usefixtures("fresh_streamlit")
+def test_pages__a_viewer_without_admins_sees_what_the_refresher_fetched(fake_openai, tmp_path):
+    """Sign-in, an allow-list and no SPEND_ADMINS: the viewer starts nothing, and still sees the
+    default view's figures once the server's refresher ran; the sidebar says how to name admins."""
+    import time as _time
+
+    from spend.jobs import REGISTRY
+    from spend.ui.startup import Refresher
+
+    secrets = {**admin_secrets(fake_openai), "SPEND_ALLOWED_DOMAINS": "acme.com"}
+    cache = tmp_path / "spend-cache"  # conftest's SPEND_CACHE_DIR
+    values = {**secrets, "SPEND_CACHE_DIR": str(cache)}
+    refresher = Refresher(lambda: Settings.from_mapping(values), clock=_time.time)
+    for job in refresher.refresh():
+        assert job.wait(60) and job.error is None
+    made = fake_openai.count()
+    at = app(ANA, auth=AUTH, **secrets)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert fake_openai.count() == made and not [j for j in REGISTRY.jobs() if j.running]
+    banners = " ".join(w.value for w in at.warning)
+    assert "Not fetched yet" not in banners and "Partial data" not in banners
+    assert len(at.metric) >= 3
+    view = at.session_state["_spend_view"]
+    assert view.frame["cost_usd"].sum() > 0
+    assert any("SPEND_ADMINS" in c.value for c in at.sidebar.caption)

@@ -152,7 +152,7 @@ def gate() -> Viewer:
             _refused_page(claims, rules)
         st.stop()
     if viewer.signed_in:
-        _signed_in_as(viewer)
+        _signed_in_as(viewer, no_admins=rules.sign_in and not rules.admins)
     deployment_key = any(str(values.get(name) or "").strip() for name in KEY_NAMES)
     if access.needs_public_warning(rules, deployment_key=deployment_key):
         st.warning(PUBLIC_WARNING, icon=":material/public:")
@@ -189,10 +189,20 @@ def _refused_page(claims: Mapping[str, Any], rules: access.Policy) -> None:
         st.logout()
 
 
-def _signed_in_as(viewer: Viewer) -> None:
+#: The sidebar's hint for a deployment with sign-in and nobody on ``SPEND_ADMINS``.
+NO_ADMINS_HINT = (
+    ":material/admin_panel_settings: No admins named: the server refreshes the last 30 days by "
+    "itself. To let someone start longer fetches, list their address in `SPEND_ADMINS` in the "
+    "app's secrets."
+)
+
+
+def _signed_in_as(viewer: Viewer, *, no_admins: bool = False) -> None:
     with st.sidebar:
         role = "admin" if viewer.is_admin else "viewer"
         st.caption(f":material/account_circle: {_literal(viewer.email or '')} · {role}")
+        if no_admins:
+            st.caption(NO_ADMINS_HINT)
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             _forget_session_data()
             st.logout()
