@@ -54,9 +54,6 @@ ENV_NAMES = (
 #: processes (``spend.ratelimit.RequestBudget``): a month of admin answers is about 250 requests,
 #: a year of legacy days about 365, so 2,000 covers a busy day of ordinary use and caps a stranger.
 DEFAULT_SERVER_KEY_DAILY_REQUESTS = 2000
-#: Minutes between the server's own fetches of the default view's days (``spend.ui.startup``):
-#: a day's answers are reused 10 minutes before they are asked again (``cache.NON_FINAL_TTL``).
-DEFAULT_REFRESH_MINUTES = 5.0
 
 
 #: What a setting's name looks like (an environment variable's): other keys are not settings.
@@ -170,8 +167,9 @@ class Settings:
     allow_long_fetch: bool = False
     #: requests a day the app's own key sends for anyone but a signed-in admin (or the CLI)
     server_key_daily_requests: int = DEFAULT_SERVER_KEY_DAILY_REQUESTS
-    #: minutes between the server's own fetches of the default view (0: never)
-    refresh_minutes: float = DEFAULT_REFRESH_MINUTES
+    #: minutes between the server's own fetches of the default view (0: never); None: every
+    #: DEFAULT_REFRESH_MINUTES with sign-in configured (viewers there cannot fetch), else never
+    refresh_minutes: float | None = None
     #: every other setting the mapping held (``NAME -> text``), for the sources that read their
     #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -219,10 +217,10 @@ class Settings:
             raise ConfigError("SPEND_SERVER_KEY_DAILY_REQUESTS must be 0 or more")
         refresh = get("SPEND_REFRESH_MINUTES")
         try:
-            refresh_value = float(refresh) if refresh is not None else DEFAULT_REFRESH_MINUTES
+            refresh_value = float(refresh) if refresh is not None else None
         except ValueError as exc:
             raise ConfigError(f"SPEND_REFRESH_MINUTES must be a number, got {refresh!r}") from exc
-        if not refresh_value >= 0 or refresh_value == float("inf"):
+        if refresh_value is not None and not 0 <= refresh_value < float("inf"):
             raise ConfigError("SPEND_REFRESH_MINUTES must be 0 (never) or more")
         prices = get("SPEND_PRICES_FILE")
         budgets = get("SPEND_BUDGETS_FILE")

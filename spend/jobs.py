@@ -9,7 +9,8 @@ What a stranger may cost the app's own key is bounded here (issue 18). A job sta
 on the app's key (``kept=False``; a signed-in admin's, a command's or the server's refresher's are
 ``kept``) stops once no session has looked at it (``get``) for ``UNWATCHED_SECONDS``, and once the
 key's daily request budget (``spend.ratelimit.RequestBudget``) is spent. ``start(exclusive=True)``
-starts nothing while another job of the same ``lane`` (the credential) runs.
+starts nothing while another viewer's job of the same ``lane`` (the credential) runs: one at a time
+for viewers (an admin's or the server's job runs beside it, at the same shared rate limit).
 """
 
 from __future__ import annotations
@@ -100,13 +101,14 @@ class JobRegistry:
             return job
 
     def busy(self, lane: Hashable, *, but: Hashable = None) -> FetchJob | None:
-        """A running job of ``lane`` other than ``but``'s, or None."""
+        """A running job of ``lane`` that is not ``kept`` (a viewer's), other than ``but``'s, or
+        None."""
         with self._lock:
             return next(
                 (
                     job
                     for job in self._jobs.values()
-                    if job.lane == lane and job.key != but and job.running
+                    if job.lane == lane and job.key != but and job.running and not job.kept
                 ),
                 None,
             )
@@ -125,7 +127,8 @@ class JobRegistry:
     ) -> FetchJob | None:
         """Start fetching ``plan`` unless a live job already holds ``key``; return the job.
 
-        ``exclusive``: None, and nothing started, while another job of ``lane`` runs. ``kept``
+        ``exclusive``: None, and nothing started, while another viewer's (not ``kept``) job of
+        ``lane`` runs. ``kept``
         False: the job stops once unwatched (``UNWATCHED_SECONDS``). ``budget``: its requests
         are counted there, and it stops once the budget is spent unless ``kept``.
         """
@@ -134,7 +137,8 @@ class JobRegistry:
             if job is not None and job.running:
                 return job
             if exclusive and any(
-                other.lane == lane and other.running for other in self._jobs.values()
+                other.lane == lane and other.running and not other.kept
+                for other in self._jobs.values()
             ):
                 return None
             job = FetchJob(

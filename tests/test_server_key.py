@@ -127,11 +127,15 @@ def test_jobs__one_held_fetch_at_a_time_on_one_key(fake_openai, gated, tmp_path)
     # the same range joins the running job; another key's lane is free; a kept job is not held
     assert registry.start("a", source, plan, lane="key", exclusive=True) is first
     assert registry.busy("other-key") is None
+    # an admin's or the server's job (kept) runs beside it, and holds no viewer back
+    _, third, third_plan = legacy(fake_openai, tmp_path, days=2)
+    kept = registry.start("c", third, third_plan, lane="key")
+    assert kept is not None and registry.busy("key", but="a") is None
     gated.allow(1000)
-    assert first.wait(30)
+    assert first.wait(30) and kept.wait(30)
     second = registry.start("b", other, other_plan, lane="key", exclusive=True, kept=False)
     assert second is not None and second.wait(30) and second.error is None
-    assert len([j for j in registry.jobs() if j.lane == "key"]) == 2
+    assert len([j for j in registry.jobs() if j.lane == "key"]) == 3
 
 
 # --- the daily budget -----------------------------------------------------------------------------
@@ -230,7 +234,7 @@ def test_pages__a_second_range_waits_while_a_stranger_fetch_runs(fake_openai, ga
 # --- the server keeps its own data fresh (the refresher) -----------------------------------------
 
 
-def refresher_for(fake, tmp_path, registry, clock, **extra):
+def refresher_for(fake, tmp_path, registry, clock, sign_in=True, **extra):
     from spend.ui.startup import Refresher
 
     values = {
@@ -240,7 +244,12 @@ def refresher_for(fake, tmp_path, registry, clock, **extra):
         "SPEND_RATE_LIMIT_PER_MIN": "60000",
         **extra,
     }
-    return Refresher(lambda: Settings.from_mapping(values), registry=registry, clock=clock)
+    return Refresher(
+        lambda: Settings.from_mapping(values),
+        registry=registry,
+        clock=clock,
+        sign_in=lambda: sign_in,
+    )
 
 
 def fake_admin_key() -> str:
@@ -272,11 +281,21 @@ def test_refresher__fetches_the_default_views_days_then_only_what_is_missing(fak
     assert refresher.period() == 300.0
 
 
-@pytest.mark.parametrize("minutes, period", [("0", 0.0), ("0.1", 60.0), ("15", 900.0)])
-def test_refresher__its_period_and_off_switch(fake_openai, tmp_path, minutes, period):
+@pytest.mark.parametrize(
+    "minutes, sign_in, period",
+    [
+        (None, True, 300.0),  # sign-in: viewers fetch nothing, the server does every 5 minutes
+        (None, False, 0.0),  # no sign-in: every visitor's own view fetches; the server does not
+        ("0", True, 0.0),
+        ("0.1", True, 60.0),  # at most once a minute
+        ("15", False, 900.0),  # said explicitly: either way
+    ],
+)
+def test_refresher__its_period_and_off_switch(fake_openai, tmp_path, minutes, sign_in, period):
     clock = FakeClock()
+    extra = {} if minutes is None else {"SPEND_REFRESH_MINUTES": minutes}
     refresher = refresher_for(
-        fake_openai, tmp_path, JobRegistry(clock=clock), clock, SPEND_REFRESH_MINUTES=minutes
+        fake_openai, tmp_path, JobRegistry(clock=clock), clock, sign_in=sign_in, **extra
     )
     assert refresher.period() == period
     if period == 0.0:
@@ -292,6 +311,7 @@ def test_refresher__nothing_for_demo_data(tmp_path):
         lambda: Settings.from_mapping({"SPEND_CACHE_DIR": str(tmp_path)}),
         registry=registry,
         clock=clock,
+        sign_in=lambda: True,
     )
     assert refresher.refresh() == [] and registry.jobs() == []
 
@@ -308,7 +328,9 @@ def test_pages__a_viewer_without_admins_sees_what_the_refresher_fetched(fake_ope
     secrets = {**admin_secrets(fake_openai), "SPEND_ALLOWED_DOMAINS": "acme.com"}
     cache = tmp_path / "spend-cache"  # conftest's SPEND_CACHE_DIR
     values = {**secrets, "SPEND_CACHE_DIR": str(cache)}
-    refresher = Refresher(lambda: Settings.from_mapping(values), clock=_time.time)
+    refresher = Refresher(
+        lambda: Settings.from_mapping(values), clock=_time.time, sign_in=lambda: True
+    )
     for job in refresher.refresh():
         assert job.wait(60) and job.error is None
     made = fake_openai.count()

@@ -18,9 +18,11 @@ A ``MALLOC_ARENA_MAX`` in the environment wins: glibc applied it already.
 
 **Refresher.** A shared deployment must not need someone on duty: with the app's own key, the
 server fetches the default view's days (the last 30 days and the days its headline compares with,
-every selected source) at once, then every ``SPEND_REFRESH_MINUTES`` (5; 0 turns it off). It starts
-the very job a session opening the default view would (``spend.ui.data.job_key``), so viewers see
-its progress, and fetches at the source's rate limit, which every process shares; the cache's
+every selected source) at once, then every ``SPEND_REFRESH_MINUTES``. By default it runs only with
+sign-in configured (every 5 minutes): viewers there start no fetch, while without sign-in every
+visitor's own view starts it; ``SPEND_REFRESH_MINUTES`` set says when either way (0: never). It
+starts the very job a session opening the default view would (``spend.ui.data.job_key``), so viewers
+see its progress, and fetches at the source's rate limit, which every process shares; the cache's
 per-request lock keeps two processes from fetching the same answer. Its jobs are ``kept`` (they run
 unwatched) and count against nobody's budget.
 """
@@ -41,6 +43,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Minutes between the refresher's runs with sign-in configured (``SPEND_REFRESH_MINUTES``): a
+#: day's answers are reused 10 minutes before they are asked again (``cache.NON_FINAL_TTL``).
+DEFAULT_REFRESH_MINUTES = 5.0
 
 #: What the first run imports after drawing the navigation, heaviest first.
 MODULES = ("pandas", "spend.ui.sidebar", "spend.charts", "spend.ui.steer", "spend.ui.tables")
@@ -113,8 +119,8 @@ class Refresher:
     """Fetches the default view's days with the app's own settings, once per ``refresh``.
 
     ``settings`` reads the deployment's settings (env and secrets) afresh each time, so a fixed
-    secrets file needs no restart; ``registry`` and ``clock`` are the app's unless a test injects
-    its own.
+    secrets file needs no restart; ``sign_in`` whether an ``[auth]`` section exists; ``registry``
+    and ``clock`` are the app's unless a test injects its own.
     """
 
     def __init__(
@@ -123,11 +129,13 @@ class Refresher:
         *,
         registry: Any = None,
         clock: Callable[[], float] = time.time,
+        sign_in: Callable[[], bool] | None = None,
     ) -> None:
         # the app's registry and settings are looked up on first use, in the refresher's thread
         # after the warm-up: importing them here would race the warm-up's imports
         self._settings = settings
         self._registry = registry
+        self._sign_in = sign_in
         self.clock = clock
         self._sources: dict[tuple[str, str], Any] = {}
         self.stop_event = threading.Event()
@@ -147,10 +155,20 @@ class Refresher:
             self._registry = REGISTRY
         return self._registry
 
+    def minutes(self, settings: Any) -> float:
+        """The refresh period in minutes for ``settings`` (0: never)."""
+        if settings.refresh_minutes is not None:
+            return settings.refresh_minutes
+        if self._sign_in is None:
+            from spend.ui.settings import read_secrets
+
+            self._sign_in = lambda: "auth" in read_secrets()
+        return DEFAULT_REFRESH_MINUTES if self._sign_in() else 0.0
+
     def period(self) -> float:
         """Seconds until the next refresh (at least a minute; 0: never again)."""
         try:
-            minutes = self.settings().refresh_minutes
+            minutes = self.minutes(self.settings())
         except Exception:  # a broken secrets file: try again later
             return 60.0
         return max(60.0, minutes * 60.0) if minutes > 0 else 0.0
@@ -164,7 +182,7 @@ class Refresher:
 
         try:
             settings = self.settings()
-            names = selected(settings) if settings.refresh_minutes > 0 else []
+            names = selected(settings) if self.minutes(settings) > 0 else []
         except SpendError as exc:
             _LOGGER.warning("refresher: the app's settings cannot be used: %s", exc)
             return []
