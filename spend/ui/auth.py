@@ -191,9 +191,8 @@ def _refused_page(claims: Mapping[str, Any], rules: access.Policy) -> None:
 
 #: The sidebar's hint for a deployment with sign-in and nobody on ``SPEND_ADMINS``.
 NO_ADMINS_HINT = (
-    ":material/admin_panel_settings: No admins named: the server refreshes the last 30 days by "
-    "itself. To let someone start longer fetches, list their address in `SPEND_ADMINS` in the "
-    "app's secrets."
+    ":material/admin_panel_settings: No admins named. To let someone start, stop and refresh "
+    "fetches, list their address in `SPEND_ADMINS` in the app's secrets."
 )
 
 
