@@ -22,15 +22,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from spend import errors, notify
+from spend import dates, errors, notify
 from spend.budgets import load_budgets, month_start
 from spend.config import Settings
-from spend.dates import parse_day
 from spend.export import to_csv
 from spend.formatting import format_duration
 from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import FetchProgress, LoadResult, Plan, source_choices
+
+
+def parse_day(text: str) -> date:
+    """A date argument (``dates.parse_day``) whose problem is argparse's error, never a
+    traceback, e.g. ``"2026-02-30"`` -> "not a date in YYYY-MM-DD form: '2026-02-30'"."""
+    try:
+        return dates.parse_day(text)
+    except (ValueError, errors.ConfigError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +160,8 @@ def main(
             settings = settings.with_(source=args.source)
         today = datetime.fromtimestamp(clock(), tz=UTC).date()
         end = args.end or today
+        if end < dates.FIRST_DAY:  # the 30 days before it might not exist (a later end is capped)
+            dates.check_day(end, "--end")
         start = args.start or end - timedelta(days=29)
         run = Run.open(settings, per_user=args.per_user, clock=clock, sleep=sleep)
         return _run_command(args, run, start, end, progress, stdout, stderr)
@@ -208,7 +218,22 @@ def _run_command(
             progress.open = False
     result = run.assemble()
     for notice in result.notices:
+        if result.partial and NO_USAGE in notice:
+            continue  # answers are missing: nobody knows yet whether there was usage
         stderr.write(f"note: {run.redact(notice)}\n")
+    stuck = [p for p in run.working() if p.read_only and p.result is not None and p.result.partial]
+    if stuck and args.command == "export" and len(result.frame):
+        _write(args, result, stdout, stderr)
+    if stuck:
+        missing = sum(p.result.missing_requests for p in stuck if p.result is not None)
+        stderr.write(
+            f"error: nothing could be fetched into the read-only cache folder {settings.cache_dir}:"
+            f" {missing} answers for {result.start}..{result.end} are not in it. Run "
+            "`python -m spend fetch` as a user who may write that folder, or set SPEND_CACHE_DIR "
+            "to one this user may write.\n"
+        )
+        _report_errors(run, stderr)
+        return 1
     lost = [p.plan for p in run.parts if p.cache_lost and p.plan is not None]
     if lost:
         stderr.write(
@@ -233,6 +258,10 @@ def _run_command(
     span = f"{result.start}..{result.end}"
     stderr.write(f"{len(result.frame)} usage rows cached for {span}\n")
     return 0
+
+
+#: What a source's notice says when its answers held no row; untrue while answers are missing.
+NO_USAGE = "had no API usage"
 
 
 def _together(run: Run, part: Part, state: FetchProgress) -> FetchProgress:
@@ -326,6 +355,11 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
     )
     command.set_defaults(handler=run_alerts)
+
+    def one_line(message: str) -> None:  # a bad argument: one "error:" line, exit 2
+        command.exit(2, f"error: {command.prog}: {message}\n")
+
+    command.error = one_line  # type: ignore[method-assign]
     return command
 
 
@@ -408,18 +442,19 @@ def run_alerts(
     try:
         targets = notify.make_targets(args.notify)
         now = datetime.fromtimestamp(clock(), tz=UTC)
-        as_of = args.as_of or now.date() - timedelta(days=1)
+        as_of = dates.check_day(args.as_of or now.date() - timedelta(days=1), "--as-of")
         if as_of >= now.date():
             raise errors.ConfigError(
                 f"--as-of {as_of} is not a complete day yet; pick a day before {now.date()} (UTC)"
             )
         if args.history_days < 0:
             raise errors.ConfigError("--history-days must be 0 or more")
+        start = dates.days_before(month_start(as_of), args.history_days, "--history-days")
         settings, frame, prices, budgets, notices = _load_for_alerts(
             environ,
             source_name=args.source,
             budgets_file=args.budgets,
-            start=month_start(as_of) - timedelta(days=args.history_days),
+            start=start,
             end=as_of,
             clock=clock,
             sleep=sleep,

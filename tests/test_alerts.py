@@ -851,9 +851,7 @@ def test_layout__frame_serves_each_page_at_its_route():
 )
 def test_layout__only_the_command_line_imports_argparse_and_ui_no_command(path):
     text = path.read_text()
-    # dates.parse_day (only cli.py's argument type) still raises argparse's error: it moves with
-    # the top half of cli.py, which is being rewritten
-    if path.name not in ("cli.py", "__main__.py", "dates.py"):
+    if path.name not in ("cli.py", "__main__.py"):
         assert not re.search(r"^\s*(import|from) argparse\b", text, re.M)
     if "ui" in path.relative_to(ROOT / "spend").parts:
         assert not re.search(r"^\s*(import|from) spend(\.cli\b| import .*\bcli\b)", text, re.M)

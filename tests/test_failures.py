@@ -337,7 +337,8 @@ def test_cli__url_credentials_are_never_shown(tmp_path):
     code, _, err = run(["fetch", "--start", "2026-01-01", "--end", "2026-01-01"], env)
     assert code == 1
     line = one_error_line(err)
-    assert "Could not reach http://…@127.0.0.1:9/v1" in line
+    # issue 18: a URL with credentials is refused before any request (they would replace the key)
+    assert "OPENAI_BASE_URL may not hold a user name or password" in line
     assert "Pr0xyPa55" not in err and "proxyuser" not in err
 
 

@@ -173,6 +173,21 @@ def partial_banner(loaded: Loaded) -> str:
             f"**Read-only cache**: {stored}. The cache folder cannot be written by this app, so "
             "nothing is fetched into it: a scheduled `python -m spend fetch` can."
         )
+    if loaded.awaiting_confirmation and loaded.blocked == "busy":
+        return (
+            f"**Not fetched yet**: {stored}. Another fetch is running on this app's key, and it "
+            "fetches one range at a time: reload once it ended, or a signed-in admin, a key of "
+            "your own (sidebar) or a scheduled `python -m spend fetch` can fetch the rest."
+        )
+    if loaded.awaiting_confirmation and (
+        loaded.blocked == "budget" or (job is not None and job.halted == "budget")
+    ):
+        per_day = loaded.settings.server_key_daily_requests if loaded.settings else "its"
+        return (
+            f"**Not fetched yet**: {stored}. This app's key has sent {per_day} requests today, "
+            "its daily budget (`SPEND_SERVER_KEY_DAILY_REQUESTS`): only a signed-in admin, a key "
+            "of your own (sidebar) or a scheduled `python -m spend fetch` can fetch the rest."
+        )
     if loaded.awaiting_confirmation and loaded.may_fetch and not loaded.may_start:
         return (
             f"**Not fetched yet**: {stored}. The rest takes longer than the app fetches on its own "
