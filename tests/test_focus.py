@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spend.allocate import allocate_billed
-from spend.cli import main
+from spend.cli import build_parser, main
 from spend.focus import (
     DATETIME,
     DECIMAL,
@@ -285,3 +286,17 @@ def test_raw_data__offers_the_focus_downloads_of_the_filtered_rows():
     focus = to_focus(rows)  # what the buttons hand over, from the page's own (categorical) rows
     assert focus["ListCost"].sum() == pytest.approx(float(rows["cost_usd"].sum()))
     assert len(pq.read_table(io.BytesIO(focus_parquet(focus_table(focus))))) == len(focus)
+
+
+def test_readme__the_focus_columns_and_options_it_names_exist():
+    """The README's FOCUS paragraph stays honest: every column it names is one this file has, and
+    its options are the export command's."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    paragraph = readme[readme.index("`--format focus` writes") :].split("\n\n", 1)[0]
+    named = set(re.findall(r"`((?:[A-Z][a-z]+)+|x_[A-Za-z]+)`", paragraph))
+    assert {"BilledCost", "ListCost", "Tags", "x_CostBasis"} <= named
+    assert named <= set(FOCUS_COLUMNS)
+    export = build_parser()._subparsers._group_actions[0].choices["export"]  # noqa: SLF001
+    options = {o for action in export._actions for o in action.option_strings}  # noqa: SLF001
+    assert {"--format", "--focus-format", "--out"} <= options
+    assert "--focus-format csv|parquet" in " ".join(paragraph.split())
