@@ -220,25 +220,46 @@ def _text(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.where(pd.isna(values), None, values).astype(object)
 
 
-def _weights(
-    cover: Cover, costs: np.ndarray, counts: np.ndarray, row_cost: np.ndarray
-) -> np.ndarray | None:
-    """Candidate rows into their weights for a line (see the module docstring), or None when every
-    weight is 0 (the line covers no usage)."""
-    tries = []
-    if cover.components:
-        picked = [_AT[name] for name in cover.components]
-        tries += [costs[:, picked].sum(axis=1), counts[:, picked].sum(axis=1)]
-    tries += [row_cost, counts.sum(axis=1)]
-    for weights in tries:
-        if weights.sum() > 0:
-            return weights
-    return None
+#: Stands for a missing cell in join keys (a merge must match a missing key with a missing key).
+_NONE = "(none)"  # no id looks like this (NUL would be dropped by Arrow-backed strings)
 
 
-def _narrow(rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Rows into the ones ``keep`` marks, or all of them when none is marked (a preference)."""
-    return rows[keep] if keep.any() else rows
+def _norm(values: np.ndarray) -> np.ndarray:
+    """Model names into ``normal_model`` spellings, each distinct name normalized once."""
+    names = pd.Series(values, dtype=object)
+    uniques = names.dropna().unique()
+    return names.map(dict(zip(uniques, map(normal_model, uniques), strict=True))).to_numpy(
+        dtype=object
+    )
+
+
+def _prefer(line: np.ndarray, keep: np.ndarray, n_lines: int) -> np.ndarray:
+    """Pairs (their line, whether each is preferred) into the pairs to keep: a line's preferred
+    pairs when it has any, else all of its pairs."""
+    has = np.bincount(line, weights=keep, minlength=n_lines) > 0
+    return keep | ~has[line]
+
+
+def _split_pairs(line: np.ndarray, weights: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Pairs (their line, weight) and each line's integer total into each pair's part, by largest
+    remainder within its line (ties to the earlier pair), as ``split_units`` line by line."""
+    n_lines = len(totals)
+    sums = np.bincount(line, weights=weights, minlength=n_lines)
+    size = np.abs(totals)
+    exact = size[line] * (weights / sums[line])
+    parts = np.floor(exact).astype(np.int64)
+    left = size - np.bincount(line, weights=parts, minlength=n_lines).astype(np.int64)
+    order = np.lexsort((np.arange(len(line)), -(exact - parts), line))
+    count = np.bincount(line, minlength=n_lines)
+    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    rank = np.empty(len(line), dtype=np.int64)
+    rank[order] = np.arange(len(line)) - first[line[order]]
+    whole, rest = np.divmod(np.maximum(left, 0), np.maximum(count, 1))
+    parts += whole[line] + (rank < rest[line])
+    for bad in np.flatnonzero(left < 0):  # float error on a huge line: redo it exactly
+        mine = line == bad
+        parts[mine] = split_units(int(size[bad]), weights[mine])
+    return np.where(totals[line] < 0, -parts, parts)
 
 
 def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> pd.DataFrame:
@@ -246,6 +267,10 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
     unattributed row for billed money that covers no usage, e.g. a $3.00 line "gpt-4o, input" over
     two gpt-4o rows estimated at $1 and $2 -> billed_usd 1.00 and 2.00. A table without billed rows
     is returned as it is (no ``billed_usd`` column). Returns a new frame.
+
+    Vectorized: every billed line is joined to the usage rows of its scope (provider, day, project,
+    and key where the day and project's lines name keys), the pairs are narrowed by what the line
+    covers, weighted, and split by largest remainder line by line.
 
     :param frame: the usage table after ``spend.pricing.attach_prices``
     :param overrides: the user's prices, as used to price the table (the split's weights)
@@ -265,79 +290,119 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
     costs = counts * rates * np.where(batch, 1.0 - BATCH_DISCOUNT, 1.0)[:, None]
     row_cost = usage["cost_usd"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
     row_cost = np.where(row_cost > 0, row_cost, 0.0)
-    models = np.array([normal_model(m) for m in _text(usage, "model")], dtype=object)
-    families = np.array([normal_model(m) for m in _text(usage, "model_family")], dtype=object)
-    operations = _text(usage, "operation")
-    sizes = _text(usage, "image_size")
 
-    provider = _text(frame, "provider")
-    days = frame["date"].to_numpy()
-    project = _text(frame, "project_id")
-    key = _text(frame, "api_key_id")
-    billed_at = np.flatnonzero(is_billed)
-    keyed = {
-        (provider[i], days[i], project[i]) for i in billed_at if key[i] is not None
-    }  # the cost report groups these days and projects by key
-    scopes: dict[tuple, list[int]] = {}
-    for j, i in enumerate(usage_at):
-        scope = (provider[i], days[i], project[i])
-        scopes.setdefault(scope, []).append(j)
-        if scope in keyed:
-            scopes.setdefault((*scope, key[i]), []).append(j)
+    def keys(rows: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "provider": pd.Series(_text(rows, "provider")).fillna(_NONE).to_numpy(),
+                "day": rows["date"].to_numpy(),
+                "project": pd.Series(_text(rows, "project_id")).fillna(_NONE).to_numpy(),
+                "key": pd.Series(_text(rows, "api_key_id")).fillna(_NONE).to_numpy(),
+            }
+        )
+
+    scope = ["provider", "day", "project"]
+    bills = keys(frame.iloc[np.flatnonzero(is_billed)])
+    bills["source"] = _text(frame.iloc[np.flatnonzero(is_billed)], "source")
+    bills["line_item"] = _text(frame.iloc[np.flatnonzero(is_billed)], "line_item")
+    dollars = frame["cost_usd"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    bills["amount"] = dollars[is_billed]
+    keyed = bills[bills["key"] != _NONE][scope].drop_duplicates().assign(keyed=True)
+    bills = bills.merge(keyed, on=scope, how="left")
+    bills["keyed"] = bills["keyed"].fillna(False).astype(bool)
+    covered = bills.loc[bills["amount"].notna(), ["provider", "day"]].drop_duplicates()
+    # another currency, or an unreadable amount: no dollars to split
+    bills = bills[bills["amount"].notna()].reset_index(drop=True)
+    n_lines = len(bills)
+    # as to_units, vectorized: the nearest unit (amounts carry at most 8 decimals, Decimal-summed)
+    totals = np.rint(bills["amount"].to_numpy(dtype="float64") * UNITS_PER_USD).astype(np.int64)
+
+    # what each line covers, read once per distinct label
+    codes, uniques = pd.factorize(bills["line_item"].to_numpy(dtype=object), use_na_sentinel=False)
+    covers = [read_line_item(label) for label in uniques]
+    l_known = np.array([c.known for c in covers], dtype=bool)[codes]
+    l_model = np.array([c.model for c in covers] + [None], dtype=object)[:-1][codes]
+    l_op = np.array([next(iter(c.operations), None) for c in covers] + [None], dtype=object)
+    l_op = l_op[:-1][codes]
+    l_batch = np.array([c.batch for c in covers] + [None], dtype=object)[:-1][codes]
+    l_size = np.array([c.size for c in covers] + [None], dtype=object)[:-1][codes]
+    parts_of = np.zeros((len(covers), len(_FIELDS)), dtype=bool)
+    for i, cover in enumerate(covers):
+        parts_of[i, [_AT[name] for name in cover.components]] = True
+    l_parts = parts_of[codes]
+
+    # every (line, usage row) pair of the same scope
+    rows = keys(usage).assign(row=np.arange(len(usage)))
+    lines = bills[scope + ["key", "keyed"]].assign(line=np.arange(n_lines))
+    by_key = lines[lines["keyed"]].merge(rows, on=[*scope, "key"])
+    by_scope = lines[~lines["keyed"]].drop(columns="key").merge(rows, on=scope)
+    pairs = pd.concat([by_key, by_scope], ignore_index=True)[["line", "row"]]
+    line = pairs["line"].to_numpy(dtype=np.int64)
+    row = pairs["row"].to_numpy(dtype=np.int64)
+
+    keep = l_known[line]
+    models, families = _norm(_text(usage, "model")), _norm(_text(usage, "model_family"))
+    wanted = l_model[line]
+    named = pd.notna(wanted)
+    exact = named & ((models[row] == wanted) | (families[row] == wanted))
+    combos = pd.DataFrame({"model": models[row], "wanted": wanted})[named & ~exact]
+    snapshot = np.zeros(len(line), dtype=bool)
+    if len(combos):
+        uniques = combos.drop_duplicates()
+        ok = [
+            isinstance(m, str) and m.startswith(w) and bool(_SNAPSHOT.match(m[len(w) :]))
+            for m, w in zip(uniques["model"], uniques["wanted"], strict=True)
+        ]
+        hits = uniques.assign(ok=ok).merge(combos.reset_index(), on=["model", "wanted"])
+        snapshot[hits["index"].to_numpy()] = hits["ok"].to_numpy(dtype=bool)
+    has_exact = np.bincount(line, weights=exact & keep, minlength=n_lines) > 0
+    keep &= ~named | np.where(has_exact[line], exact, snapshot)
+    op = l_op[line]
+    keep &= pd.isna(op) | (_text(usage, "operation")[row] == op)
+    line, row = line[keep], row[keep]
+    want_batch = l_batch[line]
+    prefer = pd.isna(want_batch) | (batch[row] == want_batch.astype(bool))
+    line, row = line[(k := _prefer(line, prefer, n_lines))], row[k]
+    want_size = l_size[line]
+    prefer = pd.isna(want_size) | (_text(usage, "image_size")[row] == want_size)
+    line, row = line[(k := _prefer(line, prefer, n_lines))], row[k]
+
+    # weights: the cost of the charged parts, their counts, the row's cost, its counts
+    mask = l_parts[line]
+    tries = [
+        (costs[row] * mask).sum(axis=1),
+        (counts[row] * mask).sum(axis=1),
+        row_cost[row],
+        counts[row].sum(axis=1),
+    ]
+    sums = np.stack([np.bincount(line, weights=w, minlength=n_lines) for w in tries], axis=1)
+    positive = sums > 0
+    level = np.where(positive.any(axis=1), positive.argmax(axis=1), -1)
+    weights = np.choose(np.maximum(level[line], 0), tries)
+    spread = level >= 0
+    live = spread[line] & (weights > 0)
+    line, row, weights = line[live], row[live], weights[live]
 
     units = np.zeros(len(usage), dtype=np.int64)
-    covered: set[tuple] = set()
-    unattributed: dict[tuple, int] = {}
-    dollars = frame["cost_usd"].astype("Float64")
-    line_items = _text(frame, "line_item")
-    for i in billed_at:
-        amount = dollars.iat[i]
-        if pd.isna(amount):
-            continue  # another currency, or an unreadable amount: no dollars to split
-        scope = (provider[i], days[i], project[i])
-        covered.add((provider[i], days[i]))
-        total = to_units(amount)
-        cover = read_line_item(line_items[i])
-        rows = np.array(
-            scopes.get((*scope, key[i]) if scope in keyed else scope, []), dtype=np.int64
-        )
-        weights = None
-        if cover.known and len(rows):
-            if cover.model is not None:
-                exact = (models[rows] == cover.model) | (families[rows] == cover.model)
-                if not exact.any():
-                    exact = np.array(
-                        [
-                            m is not None
-                            and m.startswith(cover.model)
-                            and bool(_SNAPSHOT.match(m[len(cover.model) :]))
-                            for m in models[rows]
-                        ],
-                        dtype=bool,
-                    )
-                rows = rows[exact]
-            if cover.operations and len(rows):
-                rows = rows[np.isin(operations[rows], list(cover.operations))]
-            if cover.batch is not None and len(rows):
-                rows = _narrow(rows, batch[rows] == cover.batch)
-            if cover.size is not None and len(rows):
-                rows = _narrow(rows, sizes[rows] == cover.size)
-            if len(rows):
-                weights = _weights(cover, costs[rows], counts[rows], row_cost[rows])
-        if weights is None:
-            label = (frame["source"].iat[i], *scope, line_items[i])
-            unattributed[label] = unattributed.get(label, 0) + total
-            continue
-        np.add.at(units, rows, split_units(total, weights))
-
+    if len(line):
+        np.add.at(units, row, _split_pairs(line, weights, np.where(spread, totals, 0)))
+    on_covered = (
+        keys(usage)[["provider", "day"]]
+        .merge(covered.assign(covered=True), on=["provider", "day"], how="left")["covered"]
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
     billed = pd.array([pd.NA] * len(frame), dtype="Float64")
-    on_covered = np.array([(provider[i], days[i]) in covered for i in usage_at], dtype=bool)
     values = pd.array(units / UNITS_PER_USD, dtype="Float64")
     values[~on_covered] = pd.NA
     billed[usage_at] = values
     out = frame.assign(billed_usd=billed)
-    if unattributed:
-        out = pd.concat([out, _unattributed_rows(frame, unattributed)], ignore_index=True)
+    lost = bills[~spread].assign(units=totals[~spread])
+    if len(lost):
+        money = lost.groupby(
+            ["source", "provider", "day", "project", "line_item"], dropna=False, sort=False
+        )["units"].sum()
+        out = pd.concat([out, _unattributed_rows(frame, money.to_dict())], ignore_index=True)
     out.attrs = dict(frame.attrs)
     return out
 
@@ -369,7 +434,10 @@ def _unattributed_rows(frame: pd.DataFrame, money: dict[tuple, int]) -> pd.DataF
             "currency": "usd",
             "billed_usd": units / UNITS_PER_USD,
         }
-        for (source, provider, day, project, line_item), units in money.items()
+        for (source, provider, day, project, line_item), units in (
+            ((s, None if p == _NONE else p, d, None if j == _NONE else j, li), u)
+            for (s, p, d, j, li), u in money.items()
+        )
     ]
     extra = pd.DataFrame(rows)
     columns = [*frame.columns, "billed_usd"]

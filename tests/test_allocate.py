@@ -251,6 +251,21 @@ def test_allocate__keys_are_matched_where_the_cost_report_groups_by_key():
     assert rows.to_dict() == {"ann": 3.0, "bo": 1.0}
 
 
+def test_allocate__a_cost_report_without_keys_covers_every_keys_rows():
+    """Anthropic's cost report has no key: its lines go to the rows of every key (and none)."""
+    frame = allocate_billed(
+        table(
+            [
+                usage("gpt-4o-2024-08-06", "ann", 1_000_000, api_key_id="key_1"),
+                usage("gpt-4o-2024-08-06", "bo", 3_000_000, api_key_id=None),
+                billed("gpt-4o-2024-08-06, input", 4.00, api_key_id=None),
+            ]
+        )
+    )
+    rows = frame[frame["cost_basis"] != "billed"].set_index("user_id")["billed_usd"]
+    assert rows.to_dict() == {"ann": 1.0, "bo": 3.0}
+
+
 def test_allocate__other_days_projects_and_currencies_stay_apart():
     frame = allocate_billed(
         table(
