@@ -229,7 +229,7 @@ def to_focus(
     day = pd.to_datetime(usage["date"]).dt.tz_localize(None).dt.normalize()
     month = day.dt.to_period("M").dt.start_time
     provider = _text(usage, "provider").fillna("openai")  # a table without one is OpenAI's
-    names = provider.map(provider_name)
+    names = provider.map({p: provider_name(p) for p in provider.unique()})
     account = {
         p: (accounts or {}).get(p, (p or "unknown", f"{provider_name(p)} organization"))
         for p in provider.unique()
@@ -275,8 +275,12 @@ def to_focus(
     basis_r = row_basis.iloc[rows].reset_index(drop=True)
     focus = pd.DataFrame(
         {
-            "BillingAccountId": provider.iloc[rows].map(lambda p: account[p][0]).to_numpy(),
-            "BillingAccountName": provider.iloc[rows].map(lambda p: account[p][1]).to_numpy(),
+            "BillingAccountId": provider.iloc[rows]
+            .map({p: a[0] for p, a in account.items()})
+            .to_numpy(),
+            "BillingAccountName": provider.iloc[rows]
+            .map({p: a[1] for p, a in account.items()})
+            .to_numpy(),
             "SubAccountId": _text(usage, "project_id").iloc[rows].to_numpy(),
             "SubAccountName": _text(usage, "project_name").iloc[rows].to_numpy(),
             "BillingPeriodStart": month.iloc[rows].to_numpy(),
