@@ -407,6 +407,46 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
     return out
 
 
+def billed_by(
+    frame: pd.DataFrame, columns: str | list[str], *, missing: str = "(none)"
+) -> pd.Series:
+    """A usage table into its billed money per value of some columns, e.g. ``"user_id"`` ->
+    ``{"user-ann": 2.0, "(no user)": 4.5}``, ``["model", "operation"]`` -> ``{("gpt-4o",
+    "completion"): 3.0, ...}`` (NA where those rows' days are not billed yet); empty when the
+    table has no billed money (no ``billed_usd``: the demo, the legacy endpoint).
+
+    :param columns: the usage table's column(s), e.g. ``user_id`` or ``["model", "operation"]``
+    :param missing: the name of rows without a value (``analysis.NO_USER`` for users)
+    """
+    names = [columns] if isinstance(columns, str) else list(columns)
+    if "billed_usd" not in frame.columns or not set(names) <= set(frame.columns):
+        return pd.Series(dtype="Float64")
+    usage = frame.loc[~frame["cost_basis"].astype("string").eq("billed").fillna(False).to_numpy()]
+    money = usage["billed_usd"].astype("Float64")
+    if money.isna().all():
+        return pd.Series(dtype="Float64")
+    ids = [usage[name].astype("string").fillna(missing).to_numpy(dtype=object) for name in names]
+    sums = money.groupby(ids if len(ids) > 1 else ids[0], sort=False).sum(min_count=1)
+    return sums.astype("Float64")
+
+
+def beside(table: pd.DataFrame, billed: pd.Series, *, on: str | list[str]) -> pd.DataFrame:
+    """A breakdown (``analysis.by_user``, ``by_model``...) into the same table with ``billed_usd``
+    from ``billed_by`` beside its estimate, e.g. ``user-ann | $1.90 est. | $2.00 billed``; the table
+    unchanged when ``billed`` is empty. Returns a new frame.
+
+    :param on: the breakdown's id column(s) that ``billed`` is indexed by
+    """
+    if not len(billed):
+        return table
+    names = [on] if isinstance(on, str) else list(on)
+    cells = [table[name].astype("string").astype(object).to_numpy() for name in names]
+    ids = list(zip(*cells, strict=True)) if len(names) > 1 else list(cells[0])
+    known = billed.to_dict()
+    values = pd.array([known.get(i, pd.NA) for i in ids], dtype="Float64")
+    return table.assign(billed_usd=values)
+
+
 def _unattributed_rows(frame: pd.DataFrame, money: dict[tuple, int]) -> pd.DataFrame:
     """(source, provider, day, project, line item) -> units into unattributed rows typed like
     ``frame`` (plus ``billed_usd``)."""

@@ -20,6 +20,8 @@ from spend.allocate import (
     UNITS_PER_USD,
     Cover,
     allocate_billed,
+    beside,
+    billed_by,
     read_line_item,
     split_units,
     to_units,
@@ -469,3 +471,60 @@ def test_e2e__sources_without_billed_rows_export_the_header_they_always_had(
     frame = run_export(argv, env, FakeClock(time.time()))
     assert len(frame) and "billed_usd" not in frame.columns
     assert not (frame["operation"] == "unattributed").any()
+
+
+def test_billed_by__per_user_and_per_model_and_operation_and_beside_a_breakdown():
+    frame = allocate_billed(
+        table(
+            [
+                usage("gpt-4o-2024-08-06", "ann", 1_000_000),
+                usage("gpt-4o-2024-08-06", None, 3_000_000),
+                billed("gpt-4o-2024-08-06, input", 4.00),
+                billed("Reserved capacity", 1.00),
+            ]
+        )
+    )
+    per_user = billed_by(frame, "user_id", missing="(no user)")
+    assert per_user.to_dict() == {"ann": 1.0, "(no user)": 4.0}  # 3.00 + the unattributed 1.00
+    per_model = billed_by(frame, ["model", "operation"], missing="(unknown)")
+    assert per_model[("gpt-4o-2024-08-06", "completion")] == 4.0
+    breakdown = pd.DataFrame({"user_id": ["ann", "(no user)", "bo"], "cost_usd": [2.5, 7.5, 1.0]})
+    shown = beside(breakdown, per_user, on="user_id")
+    assert shown["billed_usd"].tolist()[:2] == [1.0, 4.0] and pd.isna(shown["billed_usd"][2])
+    plain = table([usage("gpt-4o-2024-08-06", "ann", 1_000_000)])
+    assert beside(breakdown, billed_by(plain, "user_id"), on="user_id") is breakdown
+
+
+@pytest.mark.usefixtures("fresh_streamlit")
+def test_pages__users_and_models_show_billed_beside_estimated_with_an_admin_key(fake_openai):
+    from spend.dates import preset_range
+    from tests.apptest_support import ROOT, admin_secrets, app, no_exceptions
+    from tests.test_pages import run_until_complete, today
+
+    fake_openai.reset(days=40)
+    at = app(**admin_secrets(fake_openai))
+    run_until_complete(at)
+    no_exceptions(at)
+    start, end = preset_range("last_30_days", today())
+    bill = float(fake_openai.costs_total(start, end))
+    at.switch_page(str(ROOT / "app_pages" / "users.py")).run()
+    no_exceptions(at)
+    users = at.dataframe[0].value
+    assert users["billed_usd"].sum() == pytest.approx(bill, abs=0.005)
+    assert list(users.columns[2:4]) == ["cost_usd", "billed_usd"]
+    at.switch_page(str(ROOT / "app_pages" / "models.py")).run()
+    no_exceptions(at)
+    models = pd.concat([at.dataframe[0].value, at.dataframe[1].value])
+    assert models["billed_usd"].sum() == pytest.approx(bill, abs=0.005)
+
+
+@pytest.mark.usefixtures("fresh_streamlit")
+def test_pages__the_demo_has_no_billed_column():
+    from tests.apptest_support import ROOT, app, no_exceptions
+
+    at = app()
+    at.run()
+    at.switch_page(str(ROOT / "app_pages" / "users.py")).run()
+    no_exceptions(at)
+    assert "billed_usd" not in at.dataframe[0].value.columns
+    assert "cost_usd" in at.dataframe[0].value.columns
