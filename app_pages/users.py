@@ -33,7 +33,7 @@ st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
     + (
         " Billed is the billed money allocated to each user's usage in proportion to its estimate; "
-        "what covers no usage is under (no user)."
+        "billed money that covers no usage is on the row without a user id."
         if "billed_usd" in per_user.columns
         else ""
     )
