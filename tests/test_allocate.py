@@ -374,9 +374,11 @@ def per_day_and_project(frame: pd.DataFrame, column: str) -> dict:
 CENT = 1e-6
 
 
+@pytest.mark.parametrize("realtime", [False, True])  # True: audio lines billed per modality
 def test_e2e__openai_billed_usd_adds_up_to_the_costs_api_per_day_and_project(
-    fake_openai, tmp_path: Path
+    fake_openai, tmp_path: Path, realtime
 ):
+    fake_openai.reset(realtime=realtime)
     start, end = fake_openai.days[-10], fake_openai.days[-2]
     env = {
         "OPENAI_BASE_URL": fake_openai.base_url,
