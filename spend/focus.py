@@ -29,7 +29,8 @@ reads). The columns, in file order, with the FOCUS data type of each (``FOCUS_CO
   ``x_ApiKeyId``, ``x_UserId``.
 
 Billed money that covers no usage (``spend.allocate``'s unattributed rows) is one row each with
-no SKU, no quantity and its line item in ``ChargeDescription``. Money sums are exact: BilledCost
+no SKU, no quantity and its line item in ``ChargeDescription``; a usage row with neither usage nor
+money (a request without tokens) gives no row. Money sums are exact: BilledCost
 adds up to the allocated ``billed_usd`` (and so to the provider's cost report) to 10^-8 USD,
 ListCost to the table's ``cost_usd``.
 

@@ -180,6 +180,14 @@ def test_focus_parquet__every_column_reads_back_with_its_focus_type(tmp_path: Pa
     assert back["ConsumedQuantity"].to_pylist()[:1] == [Decimal("600000")]
 
 
+def test_focus_table__an_empty_table_is_an_empty_typed_file():
+    from spend.schema import empty_frame
+
+    table_ = focus_table(to_focus(empty_frame()))
+    assert table_.num_rows == 0 and table_.schema.types == list(FOCUS_COLUMNS.values())
+    assert focus_csv(table_).splitlines() == [",".join(f'"{n}"' for n in FOCUS_COLUMNS)]
+
+
 def test_focus_csv__formula_like_cells_are_escaped_and_numbers_stay_numbers():
     hostile = '=HYPERLINK("http://evil")'
     frame = table(
