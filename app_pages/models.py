@@ -2,13 +2,17 @@
 
 import streamlit as st
 
-from spend import analysis, charts
+from spend import allocate, analysis, charts
 from spend.ui import tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Models")
 
-per_model = derive(view, analysis.by_model)
+per_model = allocate.beside(  # billed money beside the estimate, where there is billed money
+    derive(view, analysis.by_model),
+    derive(view, allocate.billed_by, ["model", "operation"], missing=analysis.UNKNOWN),
+    on=["model", "operation"],
+)
 tokens = per_model[per_model["unit"].isna()]
 others = per_model[per_model["unit"].notna()]
 
@@ -18,6 +22,7 @@ tables.show(
     columns=[
         "model",
         "cost_usd",
+        "billed_usd",
         "cost_basis",
         "share",
         "requests",
@@ -36,6 +41,7 @@ if len(others):
         columns=[
             "model",
             "cost_usd",
+            "billed_usd",
             "cost_basis",
             "share",
             "units",

@@ -4,7 +4,7 @@ and users."""
 import pandas as pd
 import streamlit as st
 
-from spend import analysis, charts, pricing
+from spend import allocate, analysis, charts, pricing
 from spend import formatting as fmt
 from spend.dates import span
 from spend.ui import steer
@@ -210,10 +210,15 @@ with left:
     )
 with right:
     st.subheader("Top users")
+    top_users = allocate.beside(  # ranked by billed money where there is billed money
+        derive(view, analysis.by_user),
+        derive(view, allocate.billed_by, "user_id", missing=analysis.NO_USER),
+        on="user_id",
+    )
     st.altair_chart(
         charts.bar_ranking(
-            derive(view, analysis.by_user),
-            value="cost_usd",
+            top_users,
+            value="billed_usd" if "billed_usd" in top_users.columns else "cost_usd",
             label="short_label",
             label_title="User",
             top_n=10,

@@ -2,14 +2,18 @@
 
 import streamlit as st
 
-from spend import analysis, charts
+from spend import allocate, analysis, charts
 from spend import formatting as fmt
 from spend.ui import tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Users")
 
-per_user = derive(view, analysis.by_user)
+per_user = allocate.beside(  # billed money beside the estimate, where there is billed money
+    derive(view, analysis.by_user),
+    derive(view, allocate.billed_by, "user_id", missing=analysis.NO_USER),
+    on="user_id",
+)
 if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
     st.info(
         "The legacy endpoint's org-wide answer names no users. Turn on **Attribute usage to "
@@ -20,10 +24,19 @@ if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
 
 tables.show(
     per_user,
-    columns=["short_label", "email", "cost_usd", "share", "requests", "total_tokens", "top_model"],
+    columns=[
+        *("short_label", "email", "cost_usd", "billed_usd", "share"),
+        *("requests", "total_tokens", "top_model"),
+    ],
 )
 st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
+    + (
+        " Billed is the billed money allocated to each user's usage in proportion to its estimate; "
+        "billed money that covers no usage is on the row without a user id."
+        if "billed_usd" in per_user.columns
+        else ""
+    )
 )
 
 TOP_USERS = 8

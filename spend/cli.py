@@ -3,6 +3,7 @@
     python -m spend fetch  --start 2026-10-01 --end 2026-10-31 [--source auto|legacy|admin|demo]
                            [--per-user]
     python -m spend export --start 2026-10-01 --end 2026-10-31 --out usage.csv
+                           [--format csv|focus] [--focus-format csv|parquet]
     python -m spend plan   --start ... --end ...
     python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--notify URL ...] [--json]
 
@@ -26,6 +27,7 @@ from spend import dates, errors, notify
 from spend.budgets import load_budgets, month_start
 from spend.config import Settings
 from spend.export import to_csv
+from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
 from spend.report import evaluate
 from spend.runner import Part, Run
@@ -73,7 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
             "-v", "--verbose", action="store_true", help="log each request (never the key)"
         )
         if name == "export":
-            cmd.add_argument("--out", required=True, help="CSV file to write, or - for stdout")
+            cmd.add_argument(
+                "--out", required=True, help="file to write (CSV or Parquet), or - for stdout"
+            )
+            cmd.add_argument(
+                "--format",
+                choices=("csv", "focus"),
+                default="csv",
+                help="csv (default): the usage table; focus: FOCUS 1.3 cost and usage rows for "
+                "FinOps tools (spend/focus.py)",
+            )
+            cmd.add_argument(
+                "--focus-format",
+                choices=("csv", "parquet"),
+                default=None,
+                help="the FOCUS file's format: parquet when --out ends in .parquet, else csv",
+            )
     add_alerts_parser(sub)
     return parser
 
@@ -289,18 +306,34 @@ def _report_errors(run: Run, stderr: TextIO) -> int:
 
 
 def _write(args: argparse.Namespace, result: LoadResult, stdout: TextIO, stderr: TextIO) -> int:
-    """The table as CSV to ``--out`` (or stdout); 1 when the file cannot be written."""
-    text = to_csv(result.frame)
+    """The table to ``--out`` (or stdout): the usage table as CSV, or with ``--format focus`` its
+    FOCUS rows as CSV or Parquet (``--focus-format``, else the file's suffix); 1 when the file
+    cannot be written."""
+    data: str | bytes
+    rows = len(result.frame)
+    if getattr(args, "format", "csv") == "focus":
+        kind = args.focus_format or ("parquet" if args.out.endswith(".parquet") else "csv")
+        table = focus_table(to_focus(result.frame))
+        rows = table.num_rows
+        if kind == "parquet" and args.out == "-":
+            stderr.write("error: a Parquet file is binary: give --out FILE.parquet\n")
+            return 1
+        data = focus_parquet(table) if kind == "parquet" else focus_csv(table)
+    else:
+        data = to_csv(result.frame)
     if args.out == "-":
-        stdout.write(text)
+        stdout.write(data)
         return 0
     try:
-        with open(args.out, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        if isinstance(data, bytes):
+            Path(args.out).write_bytes(data)
+        else:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                handle.write(data)
     except OSError as exc:
         stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
         return 1
-    stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
+    stderr.write(f"wrote {rows} rows to {args.out}\n")
     return 0
 
 

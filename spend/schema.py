@@ -80,8 +80,13 @@ SPLIT_COLUMNS: dict[str, str] = {
     "output_image_tokens": "Int64",
 }
 
+#: Billed money allocated to a usage row (``spend.allocate``); NA on billed rows and on days the
+#: cost report has not billed yet. Only tables with billed rows carry it (not every frame, unlike
+#: EXTRA_COLUMNS), so a table without any exports the header it always had.
+BILLED_COLUMNS: dict[str, str] = {"billed_usd": "Float64"}
+
 #: Every extra column ``conform`` types when a frame has it.
-TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS}
+TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS, **BILLED_COLUMNS}
 
 COST_BASES = ("estimated", "billed", "unpriced")
 COUNT_COLUMNS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens")

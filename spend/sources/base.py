@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from spend import errors, pricing
+from spend.allocate import allocate_billed
 from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
 from spend.client import Api, HttpClient
@@ -553,6 +554,7 @@ class Source:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
         frame = with_provider(pricing.attach_prices(frame, overrides=self.prices), self.provider)
+        frame = allocate_billed(frame, overrides=self.prices)  # billed_usd (spend.allocate)
         if finish is not None:
             frame = finish(frame)
         return LoadResult(
