@@ -1,8 +1,9 @@
 """Budgets, month-end forecast, spikes and savings for the pages: the same report the
 ``python -m spend alerts`` command evaluates (``spend.report.evaluate``), cached per table.
 
-Budgets come from ``SPEND_BUDGETS_FILE`` (env or secrets) and a ``[budgets]`` table in secrets;
-with an admin key, OpenAI's own spend limits and alerts join them, read-only.
+Budgets come from ``SPEND_BUDGETS_FILE`` (env or secrets) and ``[[budget]]`` entries in secrets
+(the file's shape; ``spend.budgets.secrets_budgets``, which the command reads too); with an admin
+key, OpenAI's own spend limits and alerts join them, read-only.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from spend import errors
 from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
-    budgets_from_secrets,
     load_budgets,
     month_start,
     scope_daily,
+    secrets_budgets,
 )
 from spend.forecast import Forecast, forecast_month
 from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
@@ -58,8 +59,7 @@ def as_of_day(view: View) -> date:
 
 
 def _secrets_budgets() -> list[Budget]:
-    table = read_secrets().get("budgets")  # a secrets file it cannot read: ConfigError
-    return budgets_from_secrets(table) if table else []
+    return secrets_budgets(read_secrets())  # a secrets file it cannot read: ConfigError
 
 
 def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
