@@ -68,16 +68,22 @@ else:
         "needs 7)."
     )
 if nearest is not None:
-    cols[2].metric(
-        "Nearest budget",
-        fmt.pct(nearest.percent / 100),
-        border=True,
-        help="The budget closest to (or furthest past) its amount; the table below lists each.",
-    )
+    with cols[2]:
+        st.metric(
+            "Nearest budget",
+            fmt.pct(nearest.percent / 100),
+            border=True,
+            help="The budget closest to (or furthest past) its amount; the table below lists each.",
+        )
+        st.caption(
+            fmt.escape_markdown(steer.budget_label(nearest))
+            + f": {fmt.usd(nearest.spent_usd)} of {fmt.usd(nearest.budget_usd)}"
+        )
 st.altair_chart(
     charts.month_end_chart(
         cumulative_frame(steering.daily, organization),
         org_budget.budget_usd if org_budget else None,
+        f"Organization budget {fmt.usd(org_budget.budget_usd)}" if org_budget else "Budget",
     )
 )
 
@@ -85,20 +91,22 @@ st.altair_chart(
 st.subheader("Budgets")
 if not report.budgets:
     st.info(
-        "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*) or "
-        "to a file named by `SPEND_BUDGETS_FILE`, for example:\n\n"
-        '```toml\n[[budgets.budget]]\nscope = "organization"\nmonthly_usd = 1500\n'
-        'alert_at = [50, 80, 100]\n\n[[budgets.budget]]\nscope = "project"\nid = "proj_abc"\n'
-        "monthly_usd = 800\n```\n\nIn a budgets file the tables are `[[budget]]`. With an admin "
-        "key, OpenAI's own spend limits and alerts show here too.",
+        "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*; "
+        "after the `NAME = value` lines, before `[auth]`) or to a file named by "
+        "`SPEND_BUDGETS_FILE`, the same entries in both, for example:\n\n"
+        '```toml\n[[budget]]\nscope = "organization"\nmonthly_usd = 1500\n'
+        'alert_at = [50, 80, 100]\n\n[[budget]]\nscope = "user"\nid = "ana@acme.com"   '
+        "# a user id or e-mail\nmonthly_usd = 200\n```\n\nThe Users page shows each user's id. "
+        "`python -m spend alerts` reads the same secrets file. With an admin key, OpenAI's own "
+        "spend limits and alerts show here too.",
         icon=":material/savings:",
     )
 else:
     rows = pd.DataFrame(
         [
             {
-                "name": (e.name or e.id or "Organization")
-                + ("" if e.known else " (no usage seen)"),
+                "name": steer.budget_label(e, view.full),
+                "status": steer.STATUS_TEXT[steer.budget_status(e.percent)],
                 "used": e.percent / 100,
                 "spent": e.spent_usd,
                 "budget": e.budget_usd,
@@ -117,28 +125,57 @@ else:
                 "scope": e.scope.replace("_", " "),
                 "basis": e.basis,
                 "from": {"openai": "OpenAI (read-only)"}.get(e.origin, e.origin),
+                "level": steer.budget_status(e.percent),
                 "view": e.link,
             }
             for e in report.budgets
         ]
     )
+    # Over 100 % red, from 80 % amber: the status cell says it in words and colour. The columns
+    # fit a 1,400 px window beside the sidebar (tests/test_browser.py measures it); the scope is
+    # in the name ("Research (project)"), and "level" only picks the colour.
+    styles = dict(zip(rows.index, rows["level"].map(steer.STATUS_STYLE), strict=True))
     st.dataframe(
-        rows,
+        rows.style.apply(lambda col: [styles[i] for i in col.index], subset=["status"]),
         hide_index=True,
         use_container_width=True,
+        column_order=[
+            "name",
+            "status",
+            "used",
+            "spent",
+            "budget",
+            "forecast",
+            "band",
+            "crosses",
+            "crossed",
+            "basis",
+            "from",
+            "view",
+        ],
         column_config={
-            "name": "Budget",
-            "used": st.column_config.ProgressColumn("Used", format="percent", min_value=0.0),
-            "spent": st.column_config.NumberColumn("Spent", format="dollar"),
-            "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-            "forecast": st.column_config.NumberColumn("Forecast", format="dollar"),
-            "crosses": "Crosses on",
-            "crossed": "Thresholds crossed",
-            "band": "80 % band",
-            "scope": "Scope",
-            "basis": "Basis",
-            "from": "From",
-            "view": st.column_config.LinkColumn("View", display_text="open"),
+            "name": st.column_config.TextColumn("Budget", width="medium"),
+            "status": st.column_config.TextColumn("Status", width="small"),
+            "used": st.column_config.ProgressColumn(
+                "Used", format="percent", min_value=0.0, width="small"
+            ),
+            "spent": st.column_config.NumberColumn("Spent", format="dollar", width="small"),
+            "budget": st.column_config.NumberColumn("Budget", format="dollar", width="small"),
+            "forecast": st.column_config.NumberColumn("Forecast", format="dollar", width="small"),
+            "crosses": st.column_config.TextColumn("Crosses on", width="small"),
+            "crossed": st.column_config.TextColumn(
+                "Crossed", width="small", help="Alert thresholds passed this month"
+            ),
+            "band": st.column_config.TextColumn(
+                "80 % band", help="Where the month should end, 8 times in 10"
+            ),
+            "basis": st.column_config.TextColumn(
+                "Basis",
+                width="small",
+                help="billed: the Costs API's money; estimated: tokens x list prices",
+            ),
+            "from": st.column_config.TextColumn("From", width="small"),
+            "view": st.column_config.LinkColumn("View", display_text="open", width="small"),
         },
     )
     if any(e.unpriced_rows for e in report.budgets):

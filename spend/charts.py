@@ -303,10 +303,13 @@ def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def month_end_chart(frame: pd.DataFrame, budget_usd: float | None = None) -> alt.LayerChart:
+def month_end_chart(
+    frame: pd.DataFrame, budget_usd: float | None = None, budget_label: str = "Budget"
+) -> alt.LayerChart:
     """A ``forecast.cumulative_frame`` into the month so far (solid), its forecast to the month
-    end (dashed) inside the 80 % band, and the budget as a horizontal rule, e.g. one line rising
-    to $1,234 by the 12th and a dashed one to ~$3,100 on the 31st under a $3,000 rule."""
+    end (dashed) inside the 80 % band, and the budget as a horizontal rule labelled on the chart
+    (``budget_label``, e.g. "Organization budget $3,000"), e.g. one line rising to $1,234 by the
+    12th and a dashed one to ~$3,100 on the 31st under a $3,000 rule."""
     data = _plain(frame)
     days = data["date"].nunique()
     x = alt.X("yearmonthdate(date):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
@@ -346,13 +349,16 @@ def month_end_chart(frame: pd.DataFrame, budget_usd: float | None = None) -> alt
     )
     layers = [band, actual, forecast]
     if budget_usd:
-        rule = pd.DataFrame({"budget": [float(budget_usd)]})
+        rule = pd.DataFrame({"budget": [float(budget_usd)], "label": [budget_label]})
+        line = alt.Chart(rule).encode(
+            y="budget:Q",
+            tooltip=[alt.Tooltip("budget:Q", title="Budget", format=USD_FORMAT)],
+        )
+        layers.append(line.mark_rule(color=PALETTE[2], strokeWidth=2))
+        # the rule's name on it, at the left edge, so it reads without a legend or a hover
         layers.append(
-            alt.Chart(rule)
-            .mark_rule(color=PALETTE[2], strokeWidth=2)
-            .encode(
-                y="budget:Q",
-                tooltip=[alt.Tooltip("budget:Q", title="Budget", format=USD_FORMAT)],
+            line.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color=PALETTE[2]).encode(
+                x=alt.value(0), text="label:N"
             )
         )
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)

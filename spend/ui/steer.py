@@ -20,6 +20,7 @@ from spend import errors
 from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
+    closest_ids,
     load_budgets,
     month_start,
     scope_daily,
@@ -154,6 +155,38 @@ def _month(
 def _watch(token: tuple, as_of: date, *, _frame: pd.DataFrame, _prices: Any) -> Watch:
     """Spikes, newcomers and savings."""
     return watch(filter_usage(_frame, end=as_of), as_of, overrides=_prices, app_url="/")
+
+
+#: Percent of a budget used from which it reads "near" (amber); at or past 100 % it is "over" (red).
+NEAR_PERCENT = 80.0
+#: Each status's words (colour is never the only sign) and its cell style on the Budgets page.
+STATUS_TEXT = {"over": "over budget", "near": "near (≥ 80 %)", "ok": "under"}
+STATUS_STYLE = {
+    "over": "background-color: rgba(214, 39, 40, 0.18); color: #a51d1d; font-weight: 600",
+    "near": "background-color: rgba(255, 170, 0, 0.22); color: #8a5300; font-weight: 600",
+    "ok": "",
+}
+
+
+def budget_status(percent: float) -> str:
+    """A budget's percent used into "over" (100 % or more), "near" (80 % or more) or "ok"."""
+    if percent >= 100.0:
+        return "over"
+    return "near" if percent >= NEAR_PERCENT else "ok"
+
+
+def budget_label(entry: BudgetEntry, frame: pd.DataFrame | None = None) -> str:
+    """Whose budget an entry is, e.g. "Research (project)", "Organization", or for an id with no
+    usage "user-nobdy (user; no usage seen; closest: user-nobody)" when ``frame`` knows close ids
+    or e-mails (``spend.budgets.closest_ids``)."""
+    if entry.scope == "organization":
+        return entry.name or "Organization"
+    scope = entry.scope.replace("_", " ")
+    if entry.known:
+        return f"{entry.name or entry.id} ({scope})"
+    closest = closest_ids(frame, entry.scope, entry.id) if frame is not None else []
+    hint = f"; closest: {', '.join(closest)}" if closest else ""
+    return f"{entry.name or entry.id} ({scope}; no usage seen{hint})"
 
 
 def nearest_budget(entries: list[BudgetEntry]) -> BudgetEntry | None:

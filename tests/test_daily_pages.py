@@ -1,0 +1,78 @@
+"""Pages that read at a glance (issue 23) under AppTest on the demo organization: the Budgets
+page's colours and names, the Overview's month card and time buckets, the Users page's ids.
+
+Expected figures are computed here from the usage table (``spend`` functions called directly),
+never copied from the page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from spend.budgets import month_start
+from tests.apptest_support import app, no_exceptions
+from tests.test_pages import BUDGETS, demo_frame, metric, today
+
+pytestmark = pytest.mark.usefixtures("fresh_streamlit")
+
+
+def _month_so_far(frame: pd.DataFrame, column: str | None = None, value: str | None = None):
+    as_of = today() - timedelta(days=1)
+    rows = frame[
+        (frame["date"] >= pd.Timestamp(month_start(as_of))) & (frame["date"] <= pd.Timestamp(as_of))
+    ]
+    if column is not None:
+        rows = rows[rows[column] == value]
+    return float(rows["cost_usd"].sum())
+
+
+def test_budgets_page__over_red_near_amber_names_and_closest_ids():
+    frame = demo_frame()
+    spent = _month_so_far(frame, "model_family", "gpt-4o")
+    if spent <= 0:
+        pytest.skip("the demo's month has no gpt-4o spend yet (the 1st of a month)")
+    user = str(frame["user_id"].dropna().iloc[0])
+    typo = user[:-1] + ("x" if user[-1] != "x" else "y")  # one character off a real id
+    email = str(frame.loc[frame["user_id"] == user, "user_email"].dropna().iloc[0])
+    budgets = [
+        {"scope": "organization", "monthly_usd": 1},  # far over
+        {"scope": "model", "id": "gpt-4o", "monthly_usd": round(spent / 0.9, 2)},  # at ~90 %
+        {"scope": "user", "id": typo, "monthly_usd": 5},
+        {"scope": "user", "id": email.upper(), "monthly_usd": 1_000_000},  # by e-mail, any case
+    ]
+    at = app(budget=budgets)  # the file's [[budget]] shape, at the top of the secrets
+    at.run()
+    at.switch_page(BUDGETS).run()
+    no_exceptions(at)
+    grid = at.dataframe[0]
+    table = grid.value
+    assert list(table["status"]) == ["over budget", "near (≥ 80 %)", "under", "under"]
+    styles = grid.proto.arrow_data.styler.styles
+    assert "row0_col1 { background-color: rgba(214, 39, 40" in styles  # red
+    assert "row1_col1 { background-color: rgba(255, 170, 0" in styles  # amber
+    assert "row2_col1" not in styles and "row3_col1" not in styles
+    assert table["name"][1] == "gpt-4o (model)"
+    assert "no usage seen; closest: " + user in table["name"][2]
+    assert "no usage seen" not in table["name"][3]  # the e-mail found the user's usage
+    assert f"user={user}" in table["view"][3]  # and its link filters by the user's id
+    # "Nearest budget" names whose budget it is, with its money
+    assert any(c.value.startswith("Organization: $") for c in at.caption)
+    assert metric(at, "Nearest budget").value.endswith("%")
+
+
+def test_users_page__cost_before_email_and_each_id_ready_to_copy():
+    from tests.test_pages import PAGES
+
+    at = app()
+    at.run()
+    at.switch_page(next(p for p in PAGES if p.endswith("users.py"))).run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    columns = list(table.columns)
+    assert columns.index("cost_usd") < columns.index("email")
+    assert columns[-1] == "user_id"
+    frame = demo_frame()
+    assert set(table["user_id"]) <= set(frame["user_id"].dropna().astype(str))
