@@ -22,7 +22,7 @@ st.caption(
 )
 for problem in steering.errors:
     st.warning(fmt.escape_markdown(problem), icon=":material/error:")
-if view.loaded_from > steering.as_of.replace(day=1):
+if steering.first_day > steering.as_of.replace(day=1):
     st.warning(
         "The loaded range starts after this month began, so the month is counted only in part: "
         "pick **Last 30 days** or longer.",
@@ -105,7 +105,7 @@ else:
     rows = pd.DataFrame(
         [
             {
-                "name": steer.budget_label(e, view.full),
+                "name": steer.budget_label(e, steering.frame),
                 "status": steer.STATUS_TEXT[steer.budget_status(e.percent)],
                 "used": e.percent / 100,
                 "spent": e.spent_usd,

@@ -124,8 +124,14 @@ with st.container(border=True):
             f"{fmt.pct(nearest.percent / 100)} of {fmt.usd(nearest.budget_usd)}",
             help="Used so far; the Budgets & alerts page lists every budget.",
         )
+        month[2].caption(fmt.escape_markdown(steer.budget_label(nearest)))
     else:
         month[2].caption("No budget set: see *Budgets & alerts* to add one.")
+    # the month as of yesterday, whatever the range's end; budgets are the organization's
+    st.caption(
+        f":material/domain: Whole organization, {steering.as_of:%B} 1–{steering.as_of.day} "
+        "(UTC, complete days): the sidebar's range and filters do not apply to this card."
+    )
     st.page_link(
         "app_pages/budgets.py",
         label="Budgets, forecast, spikes and savings",

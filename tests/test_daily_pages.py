@@ -76,3 +76,49 @@ def test_users_page__cost_before_email_and_each_id_ready_to_copy():
     assert columns[-1] == "user_id"
     frame = demo_frame()
     assert set(table["user_id"]) <= set(frame["user_id"].dropna().astype(str))
+
+
+def _month_total(frame: pd.DataFrame, first, last) -> float:
+    rows = frame[(frame["date"] >= pd.Timestamp(first)) & (frame["date"] <= pd.Timestamp(last))]
+    return float(rows["cost_usd"].sum())
+
+
+def _card(at) -> tuple[str, str]:
+    [card] = [m for m in at.metric if " so far (" in m.label or " total (" in m.label]
+    return card.label, card.value
+
+
+@pytest.mark.parametrize("which", ["this-month", "last-month"])
+def test_overview_month_card__month_to_date_never_cut_at_the_range_end(which):
+    """A range ending Dec 3, seen on Dec 5, showed December through Dec 3 ($405) instead of
+    through Dec 4 ($602); a range in November shows November's total. Filters do not apply and
+    the card says so."""
+    from spend import formatting as fmt
+
+    yesterday = today() - timedelta(days=1)
+    this_month = month_start(yesterday)
+    if which == "this-month":
+        if yesterday.day < 3:
+            pytest.skip("needs two complete days of this month before yesterday")
+        start, end = this_month, yesterday - timedelta(days=1)
+        first, last, word = this_month, yesterday, "so far"
+    else:
+        last = this_month - timedelta(days=1)
+        first = month_start(last)
+        start, end = first, first + timedelta(days=2)
+        word = "total"
+    frame = demo_frame()
+    at = app()
+    at.query_params["range"] = "custom"
+    at.query_params["start"] = start.isoformat()
+    at.query_params["end"] = end.isoformat()
+    at.query_params["model"] = "gpt-4o-mini-2024-07-18"  # a filter: the card stays org-wide
+    at.run()
+    no_exceptions(at)
+    label, value = _card(at)
+    assert label.startswith(f"{last:%B} {word}")
+    assert value == fmt.usd(_month_total(frame, first, last))
+    assert value != fmt.usd(_month_total(frame, first, end))  # not cut at the range's end
+    assert any(
+        "Whole organization" in c.value and "filters do not apply" in c.value for c in at.caption
+    )

@@ -28,6 +28,7 @@ from spend.budgets import (
 )
 from spend.forecast import Forecast, forecast_month
 from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
+from spend.ui import data
 from spend.ui.settings import read_secrets
 from spend.ui.view import View
 
@@ -42,6 +43,9 @@ class MonthEnd:
     basis: str  # "billed" or "estimated": where the organization's figure comes from
     daily: pd.Series  # the organization's spend per day, this month, up to as_of
     errors: list[str]  # budgets that could not be read (a clear message each)
+    frame: pd.DataFrame  # the unfiltered table the figures count (the view's, or the month's)
+    first_day: date  # the first day that table holds (history for the forecast)
+    token: tuple  # names that table (cache key)
 
 
 @dataclass
@@ -57,6 +61,32 @@ def as_of_day(view: View) -> date:
     if view.full.empty:
         return min(view.end, yesterday)
     return min(view.end, yesterday, view.full["date"].max().date())
+
+
+def card_day(view: View) -> date:
+    """The day the month card counts through: yesterday (UTC, the last complete day) while the
+    range reaches into this month, never the range's own end (a range ending Dec 3 still shows
+    December to Dec 4 on the 5th); the last day of the range's month when that month is over
+    (a range in November shows November's total)."""
+    yesterday = view.now.date() - timedelta(days=1)
+    following = (view.end.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return min(following - timedelta(days=1), yesterday)
+
+
+def month_table(view: View, day: date) -> tuple[pd.DataFrame, tuple, date]:
+    """The unfiltered table, its token and first day for a month card through ``day``: the view's
+    own when it holds the month from its first day, else the month loaded apart (the same cache,
+    the same source and per-user choice; e.g. a range of Dec 1-3 viewed on Dec 5 loads Dec 1-4).
+    A load that fails or is not ready falls back to the view's table."""
+    first = min(view.loaded_from, month_start(day))
+    settings = view.loaded.settings
+    if (view.end >= day and view.loaded_from <= month_start(day)) or settings is None:
+        return view.full, view.loaded.token, view.loaded_from
+    per_user = next((bool(p.job_key[2]) for p in view.loaded.sources if p.job_key), False)
+    loaded = data.load(settings, first, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
+    if loaded.result is None or loaded.result.partial:
+        return view.full, view.loaded.token, view.loaded_from
+    return loaded.result.frame, loaded.token, first
 
 
 def _secrets_budgets() -> list[Budget]:
@@ -110,13 +140,14 @@ def _controls(
 
 
 def month_end(view: View) -> MonthEnd:
-    """The view's unfiltered table into budgets and the month-end forecast as of yesterday."""
-    as_of = as_of_day(view)
+    """The whole organization's month (the sidebar's filters do not apply) into budgets and the
+    month-end forecast, as of yesterday (``card_day``): never cut at the range's end."""
+    day = card_day(view)
+    frame, token, first = month_table(view, day)
+    as_of = day if frame.empty else min(day, frame["date"].max().date())
     budgets, problems = configured_budgets(view)
-    entries, forecast, basis, daily = _month(
-        view.loaded.token, tuple(budgets), as_of, view.loaded_from, _frame=view.full
-    )
-    return MonthEnd(as_of, entries, forecast, basis, daily, problems)
+    entries, forecast, basis, daily = _month(token, tuple(budgets), as_of, first, _frame=frame)
+    return MonthEnd(as_of, entries, forecast, basis, daily, problems, frame, first, token)
 
 
 def steering(view: View) -> Steering:
@@ -124,7 +155,7 @@ def steering(view: View) -> Steering:
     evaluates (``spend.report.evaluate``), for the Budgets page."""
     month = month_end(view)
     prices = next((p.api_source.prices for p in view.loaded.sources if p.api_source), None)
-    watched = _watch(view.loaded.token, month.as_of, _frame=view.full, _prices=prices)
+    watched = _watch(month.token, month.as_of, _frame=month.frame, _prices=prices)
     report = Report(month.as_of, month.budgets, watched)
     return Steering(**vars(month), report=report)
 
