@@ -122,3 +122,33 @@ def test_overview_month_card__month_to_date_never_cut_at_the_range_end(which):
     assert any(
         "Whole organization" in c.value and "filters do not apply" in c.value for c in at.caption
     )
+
+
+def test_overview__long_range_in_weeks_switchable_to_months_with_a_month_table():
+    from spend import analysis
+    from spend.config import Settings
+    from spend.sources import make_source
+
+    end = today() - timedelta(days=1)
+    start = end - timedelta(days=110)  # longer than about 3 months: weeks
+    at = app()
+    at.query_params["range"] = "custom"
+    at.query_params["start"] = start.isoformat()
+    at.query_params["end"] = end.isoformat()
+    at.run()
+    no_exceptions(at)
+    [bars] = [r for r in at.radio if r.label == "Bars per"]
+    assert bars.value == "week"
+    tables_before = len(at.dataframe)
+    bars.set_value("month").run()
+    no_exceptions(at)
+    assert len(at.dataframe) == tables_before + 1
+    shown = at.dataframe[0].value
+    source = make_source(Settings(source="demo"))
+    frame = source.assemble(source.plan(start, end)).frame
+    expected = analysis.month_over_month(
+        analysis.daily(frame, by="model_family", start=start, end=end)
+    )
+    assert list(shown["month"]) == [m.strftime("%B %Y") for m in expected["month"]]
+    assert shown["value"].tolist() == pytest.approx(expected["value"].tolist())
+    assert list(shown.columns) == ["month", "value", "days", "change"]
