@@ -152,3 +152,27 @@ def test_overview__long_range_in_weeks_switchable_to_months_with_a_month_table()
     assert list(shown["month"]) == [m.strftime("%B %Y") for m in expected["month"]]
     assert shown["value"].tolist() == pytest.approx(expected["value"].tolist())
     assert list(shown.columns) == ["month", "value", "days", "change"]
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["key-typed-in-sidebar", "apps-own-key"])
+def test_unreachable_api__a_sidebar_user_is_told_what_they_can_check(typed):
+    """Nothing listens on 127.0.0.1:9: someone who typed a key hears about their network and the
+    provider's status, not OPENAI_BASE_URL (a setting of the deployment); the deployment's own
+    key still names its setting."""
+    from tests.fake_openai import ADMIN_KEY
+
+    secrets = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "SPEND_RATE_LIMIT_PER_MIN": "6000"}
+    at = app(**secrets, **({} if typed else {"OPENAI_ADMIN_KEY": ADMIN_KEY}))
+    at.query_params["range"] = "last_7_days"
+    at.run()
+    if typed:
+        at.sidebar.text_input(key="api_key").set_value(ADMIN_KEY).run()
+    no_exceptions(at)
+    shown = " ".join(e.value for e in at.error).replace("\\", "")  # Markdown escapes off
+    assert "Could not reach" in shown
+    if typed:
+        assert "internet connection" in shown and "status.openai.com" in shown
+        assert "OPENAI_BASE_URL" not in shown and "127.0.0.1" not in shown
+    else:
+        assert "OPENAI_BASE_URL" in shown
+    assert ADMIN_KEY not in shown
