@@ -3,15 +3,20 @@ figure, and how fast the command gives up on an unreachable host."""
 
 from __future__ import annotations
 
+import io
+import time
 from datetime import date
 
 import pandas as pd
 import pytest
 
 from spend import analysis as an
-from spend import charts
+from spend import charts, client
+from spend.cli import main
 from spend.forecast import cumulative_frame, forecast_month
 from spend.ui import steer
+from tests.clock import FakeClock
+from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 
 def _month_frame() -> pd.DataFrame:
@@ -121,3 +126,60 @@ def test_over_time__time_axis_follows_the_bucket(bucket, field, label, total):
     assert spec["encoding"]["x"]["timeUnit"] == field
     titles = [t.get("title") for t in spec["encoding"]["tooltip"]]
     assert label in titles and total in titles
+
+
+# ---- the command gives up on an unreachable host within a few seconds
+
+
+def _command(argv, env):
+    """``python -m spend`` with a fake clock whose sleeps are recorded, never waited."""
+    clock = FakeClock(time.time())
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    return code, err.getvalue(), clock.sleeps
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["fetch", "--source", "admin"], ["alerts", "--source", "admin"]],
+    ids=["fetch", "alerts"],
+)
+@pytest.mark.parametrize(
+    "key, extra",
+    [(ADMIN_KEY, {}), (LEGACY_KEY, {"OPENAI_ORG_ID": ORG_ID})],
+    ids=["admin", "legacy"],
+)
+def test_command__an_unreachable_host_fails_at_once(tmp_path, argv, key, extra):
+    """Nothing listens on 127.0.0.1:9: no backoff (55 s of waits for ``fetch`` and 16 s for
+    ``alerts`` before), one error line, and a connect timeout of a few seconds for a host that
+    does not answer at all."""
+    source = "admin" if key == ADMIN_KEY else "legacy"
+    argv = [a if a != "admin" else source for a in argv]
+    name = "OPENAI_ADMIN_KEY" if key == ADMIN_KEY else "OPENAI_API_KEY"
+    env = {
+        name: key,
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+        **extra,
+    }
+    code, err, sleeps = _command(argv, env)
+    assert code == 1
+    errors_shown = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors_shown) == 1 and "Could not reach" in errors_shown[0], err
+    assert sum(sleeps) == 0, sleeps  # not a single backoff wait
+    assert key not in err
+    assert client.TIMEOUT[0] <= 5  # a silent host: a few seconds to connect, not ten
+
+
+def test_command__a_5xx_on_the_first_request_is_still_retried(fake_openai, tmp_path):
+    fake_openai.fail_next(2, status=503)
+    env = {
+        "OPENAI_ADMIN_KEY": ADMIN_KEY,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+        "SPEND_RATE_LIMIT_PER_MIN": "6000",
+    }
+    start, end = fake_openai.days[-3], fake_openai.days[-2]
+    code, err, sleeps = _command(["fetch", "--start", str(start), "--end", str(end)], env)
+    assert code == 0, err
+    assert sum(sleeps) >= 1.0  # the two 503s were waited out with backoff, as before
