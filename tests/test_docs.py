@@ -98,3 +98,21 @@ def test_readme__lists_every_command():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert f"python -m spend {name}" in commands, name
+
+
+def test_docs_toml__settings_sit_above_their_sections():
+    """Every line after ``[auth]`` belongs to it: in each example, the app's settings (and
+    budgets) are at the top level, where the app reads them, never inside a section."""
+    for where, text in blocks("toml"):
+        document = tomllib.loads(text)
+        for name, value in document.items():
+            if isinstance(value, dict):
+                inside = [k for k in value if k.startswith(("SPEND_", "OPENAI_", "budget"))]
+                assert not inside, f"{where}: {inside} read as {name}.{inside[0]}"
+
+
+def test_sign_in_doc__says_what_a_new_admin_needs_to_know():
+    text = (ROOT / "docs" / "sign-in.md").read_text(encoding="utf-8")
+    assert "belongs to that section" in text
+    assert "Google Auth Platform" in text and "**Internal**" in text
+    assert "no `SPEND_ADMINS`" in text
