@@ -186,9 +186,14 @@ else:
 # --- spikes ------------------------------------------------------------------------------------
 st.subheader("Spikes")
 st.caption(
-    "A complete day far above its own last 28 days (robust z-score ≥ 3.5) and large in money "
-    "(above 10 % of a typical day for the organization), per user, model, project and key; the "
-    f"last 7 days to {steering.as_of:%b %d}. Each links to the day, filtered to it."
+    "A complete day far above its own usual and large in money, per user, model, project and "
+    f"key, in the last 7 days to {steering.as_of:%b %d}. *Far above*: its spend is more than "
+    "3.5 times its usual day-to-day swing above its middle day of the last 28 (a “robust "
+    "z-score”, which one earlier spike cannot inflate); *large*: above 10 % of a typical day "
+    "for the organization. Each links to the day, filtered to it.",
+    help="Usual swing: the median distance of the 28 days from their median, scaled to match a "
+    "standard deviation. A user who spends about the same every day needs a smaller jump to "
+    "count than one who spends unevenly.",
 )
 
 
@@ -240,13 +245,16 @@ s[0].metric(
     border=True,
     help="Cached input tokens at the full input rate minus what they cost at the cached rate.",
 )
-s[1].metric(
-    "Saved by batch",
-    fmt.usd(saved.batch_saved) if saved.batch_saved is not None else "unknown",
-    border=True,
-    help="List price without the batch discount minus what batch usage cost. Only the admin "
-    "source says which usage was batch.",
-)
+with s[1]:
+    st.metric(
+        "Saved by batch",
+        fmt.usd(saved.batch_saved) if saved.batch_saved is not None else fmt.DASH,
+        border=True,
+        help="List price without the batch discount minus what batch usage cost. Only the admin "
+        "source says which usage was batch.",
+    )
+    if saved.batch_saved is None:
+        st.caption("Not known: this source does not say which usage was batch (an admin key does).")
 s[2].metric("Input tokens cached", fmt.pct(saved.cached_input_share), border=True)
 if saved.savings_unpriced_rows:
     st.caption(

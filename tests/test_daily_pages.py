@@ -12,6 +12,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
+from spend import formatting as fmt
 from spend.budgets import month_start
 from tests.apptest_support import app, no_exceptions
 from tests.test_pages import BUDGETS, demo_frame, metric, today
@@ -176,3 +177,18 @@ def test_unreachable_api__a_sidebar_user_is_told_what_they_can_check(typed):
     else:
         assert "OPENAI_BASE_URL" in shown
     assert ADMIN_KEY not in shown
+
+
+def test_budgets_page__jargon_in_plain_words():
+    at = app()
+    at.run()
+    at.switch_page(BUDGETS).run()
+    no_exceptions(at)
+    [spikes] = [c for c in at.caption if "A complete day far above" in c.value]
+    assert "usual day-to-day swing" in spikes.value and spikes.help  # the term, explained
+    batch = metric(at, "Saved by batch").value
+    assert batch != "unknown"  # no large word where a figure goes
+    if batch == fmt.DASH:
+        assert any(c.value.startswith("Not known: this source") for c in at.caption)
+    else:
+        assert batch.startswith("$")

@@ -116,3 +116,11 @@ def test_sign_in_doc__says_what_a_new_admin_needs_to_know():
     assert "belongs to that section" in text
     assert "Google Auth Platform" in text and "**Internal**" in text
     assert "no `SPEND_ADMINS`" in text
+
+
+def test_skipped_spec_checks__say_where_the_examples_go():
+    from tests.test_fake_openai import NO_SPEC_EXAMPLES, SPEC_EXAMPLES
+
+    assert str(SPEC_EXAMPLES) in NO_SPEC_EXAMPLES and "../shared/openai-spec/" in NO_SPEC_EXAMPLES
+    assert SPEC_EXAMPLES.parts[-3:] == ("shared", "openai-spec", "examples")
+    assert SPEC_EXAMPLES.parents[2] == ROOT.parent  # beside the checkout, wherever it is
