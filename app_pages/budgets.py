@@ -105,7 +105,10 @@ else:
     rows = pd.DataFrame(
         [
             {
-                "name": steer.budget_label(e, steering.frame),
+                "name": steer.budget_label(e, steering.frame)
+                + {"spend_limit": " · OpenAI limit", "spend_alert": " · OpenAI alert"}.get(
+                    e.kind, ""
+                ),
                 "status": steer.STATUS_TEXT[steer.budget_status(e.percent)],
                 "used": e.percent / 100,
                 "spent": e.spent_usd,
@@ -139,6 +142,8 @@ else:
         rows.style.apply(lambda col: [styles[i] for i in col.index], subset=["status"]),
         hide_index=True,
         use_container_width=True,
+        # what a 1,400 px window shows beside the sidebar (about 940 px); "crossed" and "from"
+        # stay in the data (the name says when a budget is OpenAI's, read-only)
         column_order=[
             "name",
             "status",
@@ -148,34 +153,35 @@ else:
             "forecast",
             "band",
             "crosses",
-            "crossed",
             "basis",
-            "from",
             "view",
         ],
         column_config={
-            "name": st.column_config.TextColumn("Budget", width="medium"),
-            "status": st.column_config.TextColumn("Status", width="small"),
+            "name": st.column_config.TextColumn("Budget", width=170),
+            "status": st.column_config.TextColumn("Status", width=100),
             "used": st.column_config.ProgressColumn(
-                "Used", format="percent", min_value=0.0, width="small"
+                "Used", format="percent", min_value=0.0, width=80
             ),
-            "spent": st.column_config.NumberColumn("Spent", format="dollar", width="small"),
-            "budget": st.column_config.NumberColumn("Budget", format="dollar", width="small"),
-            "forecast": st.column_config.NumberColumn("Forecast", format="dollar", width="small"),
-            "crosses": st.column_config.TextColumn("Crosses on", width="small"),
-            "crossed": st.column_config.TextColumn(
-                "Crossed", width="small", help="Alert thresholds passed this month"
+            "spent": st.column_config.NumberColumn("Spent", format="dollar", width=80),
+            "budget": st.column_config.NumberColumn("Budget", format="dollar", width=80),
+            "forecast": st.column_config.NumberColumn(
+                "Forecast",
+                format="dollar",
+                width=80,
+                help="Where the month should end at the recent daily rate",
+            ),
+            "crosses": st.column_config.TextColumn(
+                "Crosses on", width=85, help="The day the forecast reaches the budget"
             ),
             "band": st.column_config.TextColumn(
-                "80 % band", help="Where the month should end, 8 times in 10"
+                "80 % band", width=125, help="Where the month should end, 8 times in 10"
             ),
             "basis": st.column_config.TextColumn(
                 "Basis",
-                width="small",
+                width=75,
                 help="billed: the Costs API's money; estimated: tokens x list prices",
             ),
-            "from": st.column_config.TextColumn("From", width="small"),
-            "view": st.column_config.LinkColumn("View", display_text="open", width="small"),
+            "view": st.column_config.LinkColumn("View", display_text="open", width=45),
         },
     )
     if any(e.unpriced_rows for e in report.budgets):
