@@ -121,7 +121,8 @@ else:
                 "band": (
                     "month closed"
                     if closed
-                    else f"{fmt.usd(e.forecast_low)} – {fmt.usd(e.forecast_high)}"
+                    else f"{fmt.usd(e.forecast_low, decimals=0)} – "
+                    f"{fmt.usd(e.forecast_high, decimals=0)}"
                     if e.forecast_low is not None
                     else "not enough history"
                 ),
