@@ -17,20 +17,21 @@ tokens = per_model[per_model["unit"].isna()]
 others = per_model[per_model["unit"].notna()]
 
 st.subheader("Token models")
+# money first: at 1,400 px every money column shows without scrolling the table sideways
 tables.show(
     tokens,
     columns=[
         "model",
         "cost_usd",
         "billed_usd",
+        "cost_per_1m_tokens",
+        "cost_per_1k_requests",
         "cost_basis",
         "share",
         "requests",
         "input_tokens",
         "cached_input_tokens",
         "output_tokens",
-        "cost_per_1m_tokens",
-        "cost_per_1k_requests",
         "operation",
     ],
 )
@@ -42,12 +43,12 @@ if len(others):
             "model",
             "cost_usd",
             "billed_usd",
+            "cost_per_1k_requests",
             "cost_basis",
             "share",
             "units",
             "unit",
             "requests",
-            "cost_per_1k_requests",
             "operation",
         ],
     )

@@ -24,9 +24,18 @@ if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
 
 tables.show(
     per_user,
+    # cost before e-mail: on a phone the first columns are what shows; the id last, to copy into
+    # a user budget (an e-mail works there too)
     columns=[
-        *("short_label", "email", "cost_usd", "billed_usd", "share"),
-        *("requests", "total_tokens", "top_model"),
+        "short_label",
+        "cost_usd",
+        "billed_usd",
+        "email",
+        "share",
+        "requests",
+        "total_tokens",
+        "top_model",
+        "user_id",
     ],
 )
 st.caption(

@@ -5,7 +5,8 @@
     python -m spend export --start 2026-10-01 --end 2026-10-31 --out usage.csv
                            [--format csv|focus] [--focus-format csv|parquet]
     python -m spend plan   --start ... --end ...
-    python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--notify URL ...] [--json]
+    python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--secrets FILE]
+                           [--notify URL ...] [--json]
 
 The same code path as the app. Credentials come from OPENAI_API_KEY / OPENAI_ADMIN_KEY and
 OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments).
@@ -24,7 +25,13 @@ from pathlib import Path
 from typing import TextIO
 
 from spend import dates, errors, notify
-from spend.budgets import load_budgets, month_start
+from spend.budgets import (
+    DEFAULT_SECRETS_FILE,
+    load_budgets,
+    month_start,
+    read_secrets_file,
+    secrets_budgets,
+)
 from spend.config import Settings
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
@@ -368,6 +375,13 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"
     )
     command.add_argument(
+        "--secrets",
+        default=None,
+        metavar="FILE",
+        help="the app's secrets file, whose [[budget]] entries count too "
+        "(default: .streamlit/secrets.toml when it exists)",
+    )
+    command.add_argument(
         "--notify",
         action="append",
         default=[],
@@ -401,20 +415,26 @@ def _load_for_alerts(
     *,
     source_name: str | None,
     budgets_file: str | None,
+    secrets_file: str | None = None,
     start,
     end,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> tuple:
     """Settings, the usage table for ``start..end`` from every selected source (``Run``), the
-    price file, every budget (the file's, and each source's own spend controls) and notices:
-    ``(settings, frame, prices, budgets, notices)``. A source that fails is a notice when others
-    stand; when every source fails, that is the command's error."""
+    price file, every budget (the file's, the secrets file's ``[[budget]]`` entries, and each
+    source's own spend controls) and notices: ``(settings, frame, prices, budgets, notices)``. A
+    source that fails is a notice when others stand; when every source fails, that is the
+    command's error."""
     settings = Settings.from_env(environ)
     if source_name:
         settings = settings.with_(source=source_name)
     budgets_file = budgets_file or settings.budgets_file
     budgets = load_budgets(budgets_file) if budgets_file else []
+    secrets_path = secrets_file or str(DEFAULT_SECRETS_FILE)
+    budgets += secrets_budgets(
+        read_secrets_file(secrets_file), source=f"secrets file {secrets_path}"
+    )
     with Run.open(settings, clock=clock, sleep=sleep) as run:
         result = run.load(start, end)
         if len(run.errors) == len(run.parts):  # nothing to evaluate: the failure is the command's
@@ -460,7 +480,9 @@ def run_alerts(
     One run evaluates the month of ``--as-of`` (default: yesterday, UTC; it counts as the last
     complete day) into a report (``spend.report``; ``--json`` prints it), then sends what is new to
     each ``--notify`` Apprise URL (``spend.notify``). The URLs are checked before anything is
-    fetched. Budgets come from ``--budgets``, else ``SPEND_BUDGETS_FILE``; with an admin key,
+    fetched. Budgets come from ``--budgets``, else ``SPEND_BUDGETS_FILE``, and from the
+    ``[[budget]]`` entries of the app's secrets file (``--secrets``, else
+    ``.streamlit/secrets.toml`` when it exists; a broken one is an error); with an admin key,
     OpenAI's own spend limits and alerts join them (read-only; a refused endpoint is a notice).
     Messages link to the app's view of the day or month when ``SPEND_APP_URL`` is set.
 
@@ -487,6 +509,7 @@ def run_alerts(
             environ,
             source_name=args.source,
             budgets_file=args.budgets,
+            secrets_file=args.secrets,
             start=start,
             end=as_of,
             clock=clock,

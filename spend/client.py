@@ -61,8 +61,10 @@ INITIAL_DELAY = 1.0
 MAX_DELAY = 30.0
 #: A Retry-After above this is capped: we never sit silent for longer.
 MAX_RETRY_AFTER = 120.0
-#: (connect, read) seconds for every request.
-TIMEOUT = (10.0, 60.0)
+#: (connect, read) seconds for every request: an unreachable host is given up on within a few
+#: seconds; a slow answer, once connected, is waited for.
+CONNECT_TIMEOUT = 4.0
+TIMEOUT = (CONNECT_TIMEOUT, 60.0)
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 #: A body validator (``spend.shapes``): returns nothing, or raises MalformedResponseError.
@@ -246,6 +248,9 @@ class HttpClient:
         #: works in real time), ended at once by ``stop``
         self.wait_for_other = wait_for_other or wait_real
         self.stats = ClientStats()
+        #: whether the server ever answered this client: until it has, a connection failure is
+        #: not retried (a wrong or unreachable host fails in seconds, not after every backoff)
+        self.reached = False
 
     def __repr__(self) -> str:
         label = f", {self.api.label!r}" if self.api.label else ""
@@ -288,12 +293,14 @@ class HttpClient:
         logger.debug("GET %s %s", path, normalize_params(params))
         _emit(on_event, "request", path=path)
         try:
-            return self.session.get(
+            response = self.session.get(
                 url,
                 params=query_items(params),
                 headers=dict(self.api.headers),
                 timeout=self.timeout,
             )
+            self.reached = True
+            return response
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -328,7 +335,9 @@ class HttpClient:
         like a garbled one). Without it, any JSON object or list passes.
 
         ``fail_fast``: a server that cannot be reached is not tried again (a first check of the
-        credentials and URL answers within one connect timeout instead of every retry's).
+        credentials and URL answers within one connect timeout instead of every retry's). The
+        same holds, without it, until the server has answered this client once: the first
+        request of a run to an unreachable host fails at once; a 429 or 5xx is still retried.
         """
         attempt = 0
         while True:
@@ -360,7 +369,7 @@ class HttpClient:
                 exc.request_id = exc.request_id or headers.get(self.api.request_id_header)
                 failure, retryable = exc, True
             except errors.ApiConnectionError as exc:
-                failure, retryable = exc, not fail_fast
+                failure, retryable = exc, self.reached and not fail_fast
             if status == 429 and self.limiter is not None:
                 pause = parse_retry_after(headers.get("retry-after"), now=self.clock)
                 if pause is not None:

@@ -451,7 +451,10 @@ def test_evaluate__budget_forecast_and_messages():
     )
     assert message.event == "budget:2025-03:organization:-:50" and message.severity == "warning"
     assert message.title == "OpenAI spend: budget of the organization passed 50%"
-    assert "$2,000.00 of $3,000.00 spent (66.7%, estimated money) by 2025-03-20" in message.body
+    assert (
+        "$2,000.00 of $3,000.00 spent (66.7%, estimated from token prices) by 2025-03-20"
+        in message.body
+    )
     assert "Forecast for the month: $3,100.00 (80% band $3,100.00 to $3,100.00)" in message.body
     assert "it reaches $3,000.00 around 2025-03-30" in message.body
     assert f"View: {APP_URL}/?range=custom&start=2025-03-01&end=2025-03-20" in message.body

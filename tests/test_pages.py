@@ -502,7 +502,7 @@ def test_budgets__secrets_budgets_measured_on_the_demo_month():
     assert table["spent"][0] == pytest.approx(round(float(month["cost_usd"].sum()), 2))
     assert table["used"][0] == pytest.approx(table["spent"][0] / 100, rel=1e-3)
     assert table["basis"][0] == "estimated" and "100 %" in table["crossed"][0]
-    assert table["name"][2].endswith("(no usage seen)")  # unknown ids are shown, not dropped
+    assert "no usage seen" in table["name"][2]  # unknown ids are shown, not dropped
     assert not table.isna().any().any()  # no cell reads "None"
     if today().day == 1:  # last month is closed: its forecast is its total
         assert table["forecast"][0] == table["spent"][0]
