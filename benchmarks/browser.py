@@ -128,7 +128,7 @@ PAGE_DRAWN_JS = """(title) => {
 #: script state last became ``notRunning``. Times are the page's ``performance.now()`` (ms).
 OBSERVER_JS = """(() => {
     if (window.__bench) return;
-    const b = window.__bench = {click: 0, changes: [], readyAt: null};
+    const b = window.__bench = {click: 0, changes: [], readyAt: null, recent: []};
     const WATCH = '[data-testid="stMain"], [data-testid="stSidebar"], '
         + '[data-testid="stStatusWidget"]';
     const watched = n => n.nodeType === 1 && (n.matches(WATCH) || !!n.querySelector(WATCH));
@@ -138,6 +138,12 @@ OBSERVER_JS = """(() => {
     new MutationObserver(records => {
         const now = performance.now();
         let seen = false;
+        const note = (r, el) => {
+            const box = el.closest('[data-testid]');
+            b.recent.push([Math.round(now), r.type, r.attributeName || '',
+                box ? box.dataset.testid : el.tagName]);
+            if (b.recent.length > 12) b.recent.shift();
+        };
         for (const r of records) {
             const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
             if (!el) continue;
@@ -146,12 +152,15 @@ OBSERVER_JS = """(() => {
             if (el.parentElement && el.parentElement.closest('canvas')) continue;
             if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
                 seen = true;
+                note(r, el);
                 if (el.dataset.testScriptState === 'notRunning') b.readyAt = now;
             } else if (el.closest(WATCH)) {
                 seen = true;
+                note(r, el);
             } else if (r.type === 'childList'
                     && [...r.addedNodes, ...r.removedNodes].some(watched)) {
                 seen = true;
+                note(r, el);
             }
         }
         if (seen) b.changes.push(now);
@@ -167,7 +176,7 @@ SETTLE_STATE_JS = """(title) => {
     const titled = Array.from(document.querySelectorAll('h1'))
         .some(h => h.textContent.trim().startsWith(title));
     const ready = idle && titled ? (b.readyAt ?? now) : null;
-    return {now, click: b.click, changes: b.changes, ready};
+    return {now, click: b.click, changes: b.changes, ready, idle, titled, recent: b.recent};
 }"""
 #: Seconds without a change after which a ready page counts as drawn (issue 19).
 QUIET_S = 0.5
@@ -731,7 +740,12 @@ class Bench:
                 click = state["click"] / 1000
                 return end - click, end + to_here, click + to_here
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{title!r} did not settle within {timeout_s:.0f} s")
+                recent = "; ".join(" ".join(map(str, r)) for r in state.get("recent", []))
+                raise TimeoutError(
+                    f"{title!r} did not settle within {timeout_s:.0f} s (now {state['now']:.0f} "
+                    f"ms, idle {state.get('idle')}, h1 {state.get('titled')}, "
+                    f"{len(state['changes'])} changes since the click; last: {recent})"
+                )
             time.sleep(SETTLE_POLL_S)
 
     def open_view(
@@ -966,17 +980,24 @@ def measure_floor(bench: Bench) -> None:
                 _, end, _ = bench.wait_settled(tab, pages[0][1], FIRST_VISIT_TIMEOUT_S)
                 report.figures[f"{size}.floor.{app}.first_render"] = end - t0
                 _floor_session(bench, tab, f"{app}, warm-up", pages)
-        for app, _ in interleave(bench.config.floor_sessions, APPS):
+        failures = []
+        for app, n in interleave(bench.config.floor_sessions, APPS):
             if bench.stopped():
                 report.notes.append("floor: stopped early (--max-minutes or Ctrl-C)")
                 break
             _, pages, query = specs[app]
-            with bench.session() as tab:
-                opened = bench.open_view(
-                    tab, urls[app], query, FIRST_VISIT_TIMEOUT_S, title=pages[0][1]
-                )
-                report.floor_opens.setdefault(app, []).append(opened)
-                _floor_session(bench, tab, app, pages)
+            try:
+                with bench.session() as tab:
+                    opened = bench.open_view(
+                        tab, urls[app], query, FIRST_VISIT_TIMEOUT_S, title=pages[0][1]
+                    )
+                    report.floor_opens.setdefault(app, []).append(opened)
+                    _floor_session(bench, tab, app, pages)
+            except Exception as exc:  # noqa: BLE001 - one broken session: noted, the rest run
+                failures.append(f"{app} session {n + 1}")
+                report.notes.append(f"floor: {app} session {n + 1}: {exc}"[:600])
+        if failures:
+            report.errors[f"{size}.floor.ratio"] = "failed: " + ", ".join(failures)
     except Exception as exc:  # noqa: BLE001
         report.fail(f"{size}.floor.ratio", exc)
     finally:
@@ -985,7 +1006,7 @@ def measure_floor(bench: Bench) -> None:
     report.figures.update(floor_figures(report.floor, size))
     broken = sorted({f"{s.view}: {s.page}" for s in report.floor if s.errors})
     if broken:
-        report.errors[f"{size}.floor.ratio"] = "exception on " + ", ".join(broken)
+        report.errors.setdefault(f"{size}.floor.ratio", "exception on " + ", ".join(broken))
 
 
 def _floor_session(bench: Bench, tab: Any, view: str, pages: Sequence[tuple[str, str]]) -> None:
