@@ -1341,6 +1341,7 @@ def settings_line(report: Report) -> str:
     return (
         f"demo {c.size}; parts {', '.join(c.parts)}; {c.reps} round(s) of page switches per view; "
         f"{c.sessions} sessions; {c.first_render_runs} first-render runs"
+        + (f"; {c.floor_sessions} floor sessions of each app" if "floor" in c.parts else "")
         + (f"; env {extra}" if extra else "")
         + ("; QUICK (smoke settings, not the issue's)" if c.quick else "")
     )
