@@ -1426,6 +1426,11 @@ def render_markdown(report: Report) -> str:
         "",
         f"`python -m benchmarks.browser --size {c.size}"
         + (" --quick" if c.quick else "")
+        + (
+            f" --parts {','.join(c.parts)}"
+            if c.parts != default_config(c.size, c.quick).parts
+            else ""
+        )
         + f"`: {settings_line(report)}.",
         "",
         f"Machine: {machine_line(report)}. Timings on this shared 2-core machine are noisy.",

@@ -983,3 +983,15 @@ def test_switch_rows__settled_with_the_first_drawn_median_beside_it():
         ["last_90_days", "Users", "1", "0.50 s", "0.50 s", "0.50 s", "-", "0"],
         ["last_90_days", "**every page**", "3", "0.70 s", "0.86 s", "0.90 s", "0.50 s", "0"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [(None, "`python -m benchmarks.browser --size large`"),
+     (("floor",), "`python -m benchmarks.browser --size large --parts floor`")],
+)  # fmt: skip
+def test_render_markdown__the_command_names_the_parts_when_not_the_default(parts, expected):
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    if parts:
+        report.config.parts = parts
+    assert expected + ":" in browser.render_markdown(report)
