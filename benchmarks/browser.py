@@ -167,7 +167,8 @@ OBSERVER_JS = """(() => {
     }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 })()"""
 #: The observer's record now: the page's clock, the last click, the changes since, and when the page
-#: titled ``title`` became ready (its h1 there and the script idle; null while it is not).
+#: titled ``title`` became ready (its h1 there and the script idle; null while it is not): when
+#: the script last finished, or the click if no run was seen since (``ran`` false: noted).
 SETTLE_STATE_JS = """(title) => {
     const b = window.__bench, now = performance.now();
     if (!b) return {now, click: 0, changes: [], ready: null};
@@ -175,8 +176,9 @@ SETTLE_STATE_JS = """(title) => {
     const idle = !!app && app.dataset.testScriptState === 'notRunning';
     const titled = Array.from(document.querySelectorAll('h1'))
         .some(h => h.textContent.trim().startsWith(title));
-    const ready = idle && titled ? (b.readyAt ?? now) : null;
-    return {now, click: b.click, changes: b.changes, ready, idle, titled, recent: b.recent};
+    const ran = b.readyAt !== null;
+    const ready = idle && titled ? (ran ? b.readyAt : b.click) : null;
+    return {now, click: b.click, changes: b.changes, ready, ran, idle, titled, recent: b.recent};
 }"""
 #: Seconds without a change after which a ready page counts as drawn (issue 19).
 QUIET_S = 0.5
@@ -737,6 +739,11 @@ class Bench:
                 state["now"] / 1000,
             )
             if end is not None:
+                if not state.get("ran", True):
+                    self.report.notes.append(
+                        f"{title}: settled with no script run seen after the click "
+                        f"({len(state['changes'])} changes since)"
+                    )
                 to_here = here - state["now"] / 1000  # the page's clock into ours
                 click = state["click"] / 1000
                 return end - click, end + to_here, click + to_here
