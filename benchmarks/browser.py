@@ -741,8 +741,9 @@ class Bench:
             if end is not None:
                 if not state.get("ran", True):
                     self.report.notes.append(
-                        f"{title}: settled with no script run seen after the click "
-                        f"({len(state['changes'])} changes since)"
+                        f"{title}: no change of the script state seen after the click (a run "
+                        "the page drew in one go?); ready from the click, "
+                        f"{len(state['changes'])} changes since"
                     )
                 to_here = here - state["now"] / 1000  # the page's clock into ours
                 click = state["click"] / 1000
