@@ -636,6 +636,8 @@ class Bench:
         self._before = descendants(process_parents(), os.getpid())
         self._servers: list[Any] = []
         self.browser: Any = None
+        #: page title -> settles with no script-state change seen after the click (noted at the end)
+        self.no_run_seen: dict[str, int] = {}
 
     # -- lifetime ---------------------------------------------------------------------------------
 
@@ -740,11 +742,7 @@ class Bench:
             )
             if end is not None:
                 if not state.get("ran", True):
-                    self.report.notes.append(
-                        f"{title}: no change of the script state seen after the click (a run "
-                        "the page drew in one go?); ready from the click, "
-                        f"{len(state['changes'])} changes since"
-                    )
+                    self.no_run_seen[title] = self.no_run_seen.get(title, 0) + 1
                 to_here = here - state["now"] / 1000  # the page's clock into ours
                 click = state["click"] / 1000
                 return end - click, end + to_here, click + to_here
@@ -1074,6 +1072,12 @@ def run(config: Config) -> Report:
             measure_floor(bench)
         if "csv" in config.parts and bench.time_left("to_csv"):
             measure_to_csv(bench, datetime.now(UTC).date())
+        if bench.no_run_seen:
+            counts = ", ".join(f"{title} {n}x" for title, n in bench.no_run_seen.items())
+            report.notes.append(
+                "ready from the click, no change of the script state seen after it (a run the "
+                f"page drew in one go): {counts}"
+            )
     report.load_after = _load()
     report.wall_s = time.perf_counter() - t_start
     return report
