@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.browser --size large                # ~10 min; exit 1 on a FAIL
     .venv/bin/python -m benchmarks.browser --size huge --markdown /tmp/bench-huge.md
-    .venv/bin/python -m benchmarks.browser --size small --quick        # ~2 min smoke run
+    .venv/bin/python -m benchmarks.browser --size small --quick        # ~2-5 min smoke run
     .venv/bin/python -m benchmarks.browser --size large --parts floor  # the app against its floor
     .venv/bin/python -m benchmarks.run --browser --size large          # the same, through run.py
 
