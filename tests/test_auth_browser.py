@@ -183,7 +183,8 @@ def test_allowed__the_dashboard_and_a_shared_sub_page_link(page, signed_app):
     page.goto(bs.page_url(signed_app, "/raw-data", {"range": "last_7_days"}))
     wait_heading(page, "Raw data")
     page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
-    assert page.locator('[data-testid="stDownloadButton"]').count() == 1
+    # the CSV and the FOCUS export (CSV, Parquet): a viewer may download what they see
+    assert page.locator('[data-testid="stDownloadButton"]').count() == 3
     assert bs.query_values(page.url, "range") == ["last_7_days"]
 
 
