@@ -60,7 +60,15 @@ _metric(
     help="Billed money from OpenAI's Costs API when available; otherwise estimated from tokens x "
     "prices. The change compares complete days only.",
 )
-_metric(cols[1], "Requests", fmt.integer(now.requests), "requests", delta_color="off")
+requests_note = now.requests_cover.note  # Anthropic counts tokens, not requests
+_metric(
+    cols[1],
+    "Requests",
+    fmt.integer(now.requests) if now.requests_known else fmt.DASH,
+    "requests",
+    delta_color="off",
+    help=requests_note,
+)
 _metric(
     cols[2],
     "Tokens",
@@ -132,6 +140,26 @@ with st.container(border=True):
         icon=":material/savings:",
     )
 
+providers = derive(view, analysis.by_provider, of="frame")
+if len(providers) > 1:
+    st.subheader("Spend by provider")
+    shown = st.columns(len(providers))
+    for column, row in zip(shown, providers.itertuples(index=False), strict=True):
+        requests = fmt.DASH if pd.isna(row.requests) else fmt.integer(row.requests)
+        column.metric(
+            f"{fmt.escape_markdown(row.label)} ({row.basis})",
+            fmt.usd(row.spend),
+            border=True,
+            help=f"{fmt.pct(row.share) if not pd.isna(row.share) else fmt.DASH} of the spend; "
+            f"{requests} requests, {fmt.tokens_compact(row.total_tokens)} tokens.",
+        )
+    st.altair_chart(charts.provider_bars(providers))
+    if (providers["basis"] == "billed").any() and (providers["basis"] == "estimated").any():
+        st.caption(
+            "Each provider's spend is its bill where its API gives one, else the estimate from "
+            "tokens x prices."
+        )
+
 if now.billed is not None:
     st.subheader("Billed against estimated")
     st.caption(
@@ -185,15 +213,23 @@ st.altair_chart(
     )
 )
 st.subheader("Requests over time")
-st.altair_chart(
-    charts.over_time(
-        derive(
-            view, analysis.daily, by="operation", value="n_requests", start=view.start, end=view.end
-        ),
-        value="n_requests",
-        color_title="Kind of usage",
+if now.requests_known:
+    st.altair_chart(
+        charts.over_time(
+            derive(
+                view,
+                analysis.daily,
+                by="operation",
+                value="n_requests",
+                start=view.start,
+                end=view.end,
+            ),
+            value="n_requests",
+            color_title="Kind of usage",
+        )
     )
-)
+if requests_note:
+    st.caption(f":material/info: {requests_note}")
 
 left, right = st.columns(2)
 with left:

@@ -22,6 +22,9 @@ tables.show(
     per_user,
     columns=["short_label", "email", "cost_usd", "share", "requests", "total_tokens", "top_model"],
 )
+requests_note = derive(view, analysis.request_coverage).note
+if requests_note:  # Anthropic's usage has no request count: its requests show "—", never 0
+    st.caption(f":material/info: {requests_note}")
 st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
 )

@@ -588,6 +588,8 @@ class AnthropicSource(Source):
     title = "Anthropic Usage and Cost API (admin key)"
     default_rate_limit = 60.0
     setting_names = (KEY_SETTING, URL_SETTING)
+    key_setting = KEY_SETTING
+    key_label = "Anthropic admin key"
 
     @classmethod
     def claims(cls, settings: Settings) -> bool:
