@@ -1,6 +1,8 @@
 """The demo source: a deterministic synthetic organization (``spend.demo``), no key, no network.
 
-It emits legacy-shaped payloads, so the demo goes through the legacy source's real parsing.
+It emits legacy-shaped payloads, so the demo's OpenAI usage goes through the legacy source's real
+parsing, and Anthropic-shaped ones for its Claude share, parsed by the Anthropic source's own
+functions (``provider`` "anthropic" on those rows): a visitor with no key sees both providers.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import pandas as pd
 
 from spend import pricing
 from spend.config import Settings
-from spend.normalize import join_users
+from spend.normalize import join_names, join_users
 from spend.schema import concat_categorical, conform, empty_frame, with_provider
+from spend.sources.anthropic import api_keys_to_frame, usage_to_frame, workspaces_to_frame
 from spend.sources.base import (
     LoadResult,
     Plan,
@@ -28,7 +31,7 @@ class DemoSource(Source):
     """A deterministic synthetic organization in the legacy response shape; no network."""
 
     name = "demo"
-    provider = "openai"  # the demo organization uses OpenAI's models
+    provider = "openai"  # the demo's legacy-shaped rows; its Claude rows say "anthropic"
     title = "Demo organization (no key)"
     label = "Demo data"
     fallback = True
@@ -72,15 +75,51 @@ class DemoSource(Source):
             if finish is not None:
                 chunk = finish(self._priced(conform(chunk), users))
             chunks.append(chunk)
+        claude = self.claude_frame(plan.start, plan.end)  # priced, "anthropic" rows
         if finish is not None:
+            if len(claude):
+                chunks.append(finish(claude))
             frame = (
                 concat_categorical(chunks) if chunks else finish(self._priced(empty_frame(), users))
             )
         else:
             frame = conform(pd.concat(chunks, ignore_index=True)) if chunks else empty_frame()
             frame = self._priced(frame, users)
+            if len(claude):
+                frame = conform(pd.concat([frame, claude], ignore_index=True))
         return LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end)
+
+    def claude_frame(self, start, end) -> pd.DataFrame:
+        """The demo's Claude usage for [start, end], parsed and priced as the Anthropic source
+        does (its own ``usage_to_frame``, names from its workspaces and keys), with ``source``
+        "demo"."""
+        return claude_usage(self.org, start, end, prices=self.prices)
 
     def _priced(self, frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
         priced = pricing.attach_prices(join_users(frame, users), overrides=self.prices)
         return with_provider(priced, self.provider)
+
+
+def claude_payloads(org, start, end) -> tuple[dict, dict, dict]:
+    """A demo organization and a range into its Anthropic-shaped (usage page, workspaces page,
+    API keys page)."""
+    return (
+        org.claude_usage_payload(start, end),
+        org.claude_workspaces_payload(),
+        org.claude_api_keys_payload(),
+    )
+
+
+def claude_frame(usage: dict, workspaces: dict, api_keys: dict, start, end) -> pd.DataFrame:
+    """Anthropic-shaped pages into the demo's Claude usage table (unpriced), ``source`` "demo"."""
+    frame = usage_to_frame([usage], days=(start, end))
+    frame = join_names(
+        frame, projects=workspaces_to_frame([workspaces]), api_keys=api_keys_to_frame([api_keys])
+    )
+    return frame.assign(source=pd.Series("demo", index=frame.index, dtype=frame["source"].dtype))
+
+
+def claude_usage(org, start, end, *, prices: pricing.PriceTable | None = None) -> pd.DataFrame:
+    """A demo organization and a range into its priced Claude usage table."""
+    frame = claude_frame(*claude_payloads(org, start, end), start, end)
+    return pricing.attach_prices(frame, overrides=prices) if len(frame) else frame
