@@ -61,7 +61,7 @@ CLAUDE_PALETTE = (
     "#1b7837",
     "#8c2d04",
     "#01665e",
-    "#762a83",
+    "#c51b7d",
 )
 #: A model id's snapshot date, e.g. "-2024-08-06" (OpenAI) or "-20250929" (Anthropic).
 _SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8})$")

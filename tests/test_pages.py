@@ -809,6 +809,11 @@ def test_both_providers__overview_shows_spend_by_provider_and_requests_for_opena
     fake_openai, claude
 ):
     at = settle(app(**both_secrets(fake_openai, claude)))
+    badges = [m.value for m in at.sidebar.markdown if "-badge[" in m.value]
+    assert badges == [  # one badge per source, each named (not one slot overwritten)
+        ":green-badge[:material/database: Admin Usage & Costs API · admin key]",
+        ":green-badge[:material/database: Anthropic Admin API]",
+    ]
     view = at.session_state["_spend_view"]
     expected = analysis.by_provider(view.frame).set_index("provider")
     assert {"OpenAI", "Anthropic"} <= {m.label.split(" (")[0] for m in at.metric}

@@ -442,7 +442,7 @@ def render() -> View | None:
         for part in {id(p): p for p in (loaded, *loaded.sources)}.values():
             part.long_fetch = long_fetch
         failed = loaded.error is not None or loaded.result is None
-        with badge_slot:
+        with badge_slot.container():  # one badge per source (an empty slot holds one)
             source_badges(loaded)
         if failed:
             kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
