@@ -179,11 +179,18 @@ if now.billed is not None:
 
 if now.unpriced_share > 0:
     missing = derive(view, analysis.unpriced)
+    # requests where they are counted (Anthropic's unpriced usage has none: never "0 requests")
+    counted = missing["requests"].notna()
+    unpriced_requests = (
+        f", {fmt.integer(now.unpriced_requests)} requests"
+        + ("" if counted.all() else " where counted")
+        if counted.any()
+        else ""
+    )
     st.warning(
         f"**{fmt.pct(now.unpriced_share)} of usage has no known price** and is not in the money "
         "figures "
-        f"({fmt.integer(now.unpriced_tokens)} tokens, {fmt.integer(now.unpriced_requests)} "
-        "requests): "
+        f"({fmt.integer(now.unpriced_tokens)} tokens{unpriced_requests}): "
         f"{', '.join(map(fmt.escape_markdown, missing['model'].astype(str).head(5)))}. Add its "
         "price in a prices file "
         "(SPEND_PRICES_FILE) "

@@ -1011,7 +1011,8 @@ def unpriced(df: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``model, model_family, operation, unit, rows, requests, input_tokens,
     cached_input_tokens, output_tokens, total_tokens, units, first_date, last_date``; sorted by
-    total tokens, then units, then requests, all desc.
+    total tokens, then units, then requests, all desc. ``requests`` is NA for a model whose rows
+    have no request count (Anthropic's).
     """
     keys = ["model", "model_family", "operation", "unit"]
     lean = _lean(df, ["model", "model_family"], ["operation", "unit"])
@@ -1021,6 +1022,8 @@ def unpriced(df: pd.DataFrame) -> pd.DataFrame:
         .agg(
             rows=("unpriced", "sum"),
             **{name: (name, "sum") for name in _TOKEN_COLUMNS},
+            counted=("counted", "sum"),
+            uncounted=("uncounted", "sum"),
             units=("units", "sum"),
             first_date=("date", "min"),
             last_date=("date", "max"),
@@ -1029,6 +1032,7 @@ def unpriced(df: pd.DataFrame) -> pd.DataFrame:
     )
     for column in keys:
         frame[column] = frame[column].astype("string")
+    frame = _requests_or_na(frame).drop(columns=["counted", "uncounted"])
     ordered = frame.sort_values(
         ["total_tokens", "units", "requests", "model"], ascending=[False, False, False, True]
     )

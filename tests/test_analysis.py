@@ -1230,3 +1230,13 @@ def test_by_provider__table(rows, expected):
         for record in result[columns].astype(object).itertuples(index=False)
     ]
     assert got == [pytest.approx(row) if None not in row else row for row in expected]
+
+
+def test_unpriced__a_model_without_request_counts_has_na_requests_never_0():
+    rows = usage(
+        {**UNPRICED, "n_requests": 3},
+        {**CLAUDE, "model": "claude-next", "cost_usd": None, "cost_basis": "unpriced"},
+    )
+    result = an.unpriced(rows).set_index("model")["requests"]
+    assert result["dall-e-3"] == 3 and pd.isna(result["claude-next"])
+    assert "counted" not in an.unpriced(rows).columns

@@ -895,3 +895,22 @@ def test_connection__the_apps_anthropic_key_never_reaches_the_browser(fake_opena
     field = at.sidebar.text_input(key="key_anthropic")
     assert field.value == "" and field.placeholder == "configured by the app (leave empty)"
     assert ANTHROPIC_KEY not in shown_text(at)
+
+
+def test_demo__overview_shows_both_providers_and_requests_count_openai_only():
+    at = app()
+    at.run()
+    no_exceptions(at)
+    frame = demo_frame()
+    start, end = preset_range("last_30_days", today())
+    shown = analysis.filter_usage(frame, start=start, end=end)
+    expected = analysis.by_provider(shown)
+    assert list(expected["provider"]) == ["openai", "anthropic"]
+    for row in expected.itertuples(index=False):
+        assert metric(at, f"{row.label} (estimated)").value == fmt.usd(row.spend)
+    assert 0.15 < float(expected.loc[expected["provider"].eq("anthropic"), "share"].iloc[0]) < 0.4
+    totals = analysis.totals(frame, start=start, end=end)
+    openai_only = shown[shown["provider"].eq("openai")]
+    assert totals.requests == int(openai_only["n_requests"].sum())
+    assert metric(at, "Requests").value == fmt.integer(totals.requests)
+    assert any("Requests count OpenAI only" in c.value for c in at.caption)
