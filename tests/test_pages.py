@@ -914,3 +914,17 @@ def test_demo__overview_shows_both_providers_and_requests_count_openai_only():
     assert totals.requests == int(openai_only["n_requests"].sum())
     assert metric(at, "Requests").value == fmt.integer(totals.requests)
     assert any("Requests count OpenAI only" in c.value for c in at.caption)
+
+
+def test_connection__a_typed_key_runs_the_session_on_the_viewers_keys_alone(fake_openai, claude):
+    """The app holds an OpenAI admin key; a viewer types an Anthropic key of their own: the
+    session shows the viewer's organization only, never the app's beside it."""
+    from tests.fake_anthropic import ADMIN_KEY as ANTHROPIC_KEY
+
+    at = settle(app(**{**admin_secrets(fake_openai), **anthropic_secrets(claude, key=False)}))
+    assert set(at.session_state["_spend_view"].frame["provider"]) == {"openai"}
+    at.sidebar.text_input(key="key_anthropic").input(ANTHROPIC_KEY)
+    settle(at)
+    assert set(at.session_state["_spend_view"].frame["provider"]) == {"anthropic"}
+    badges = [m.value for m in at.sidebar.markdown if "-badge[" in m.value]
+    assert badges == [":green-badge[:material/database: Anthropic Admin API]"]
