@@ -928,3 +928,24 @@ def test_connection__a_typed_key_runs_the_session_on_the_viewers_keys_alone(fake
     assert set(at.session_state["_spend_view"].frame["provider"]) == {"anthropic"}
     badges = [m.value for m in at.sidebar.markdown if "-badge[" in m.value]
     assert badges == [":green-badge[:material/database: Anthropic Admin API]"]
+
+
+def test_budgets__a_provider_budget_on_the_demos_claude_share():
+    from spend.budgets import month_start
+
+    claude = {"scope": "provider", "id": "anthropic", "monthly_usd": 1_000_000}
+    at = app(budgets={"budget": [claude]})
+    at.run()
+    at.switch_page(BUDGETS).run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert list(table["scope"]) == ["provider"] and table["name"][0] == "Anthropic"
+    as_of = today() - timedelta(days=1)
+    frame = demo_frame()
+    month = frame[
+        frame["provider"].eq("anthropic")
+        & (frame["date"] >= pd.Timestamp(month_start(as_of)))
+        & (frame["date"] <= pd.Timestamp(as_of))
+    ]
+    assert table["spent"][0] == pytest.approx(round(float(month["cost_usd"].sum()), 2))
+    assert table["basis"][0] == "estimated"
