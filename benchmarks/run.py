@@ -430,12 +430,12 @@ def demo_build(
     claude_pages = claude_payloads(org, start, end)  # the Claude share, in Anthropic's shapes
     t2 = timer()
     frame = legacy_usage_to_frame(payloads, source="demo")
-    frame = normalize.join_users(frame, legacy_users_to_frame(users_payload))
     claude = claude_frame(*claude_pages, start, end)
+    if len(claude):  # priced in one go with the OpenAI rows, as the demo source does
+        frame = conform(pd.concat([conform(frame), claude], ignore_index=True))
+    frame = normalize.join_users(frame, legacy_users_to_frame(users_payload))
     t3 = timer()
     frame = with_provider(pricing.attach_prices(frame), "openai")
-    if len(claude):
-        frame = conform(pd.concat([frame, pricing.attach_prices(claude)], ignore_index=True))
     t4 = timer()
     row = DemoBuildRow(
         size=size,

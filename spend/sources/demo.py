@@ -68,32 +68,26 @@ class DemoSource(Source):
         days = day_range(plan.start, plan.end)
         users = legacy_users_to_frame(self.org.users_payload())
         step = max(1, self.CHUNK_ROWS // self.org.max_rows_per_day)
+        # the Claude share ("anthropic" rows, a few a day) is named and priced with the first chunk
+        pages = claude_payloads(self.org, plan.start, plan.end)
+        claude = claude_frame(*pages, plan.start, plan.end)
         chunks = []
         for i in range(0, len(days), step):
             last = days[min(i + step, len(days)) - 1]
             chunk = legacy_usage_to_frame(self.org.payloads(days[i], last), source=self.name)
+            if i == 0 and len(claude):
+                chunk = pd.concat([conform(chunk), claude], ignore_index=True)
             if finish is not None:
                 chunk = finish(self._priced(conform(chunk), users))
             chunks.append(chunk)
-        claude = self.claude_frame(plan.start, plan.end)  # priced, "anthropic" rows
         if finish is not None:
-            if len(claude):
-                chunks.append(finish(claude))
             frame = (
                 concat_categorical(chunks) if chunks else finish(self._priced(empty_frame(), users))
             )
         else:
             frame = conform(pd.concat(chunks, ignore_index=True)) if chunks else empty_frame()
             frame = self._priced(frame, users)
-            if len(claude):
-                frame = conform(pd.concat([frame, claude], ignore_index=True))
         return LoadResult(frame=frame, source=self.name, start=plan.start, end=plan.end)
-
-    def claude_frame(self, start, end) -> pd.DataFrame:
-        """The demo's Claude usage for [start, end], parsed and priced as the Anthropic source
-        does (its own ``usage_to_frame``, names from its workspaces and keys), with ``source``
-        "demo"."""
-        return claude_usage(self.org, start, end, prices=self.prices)
 
     def _priced(self, frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
         priced = pricing.attach_prices(join_users(frame, users), overrides=self.prices)
@@ -117,9 +111,3 @@ def claude_frame(usage: dict, workspaces: dict, api_keys: dict, start, end) -> p
         frame, projects=workspaces_to_frame([workspaces]), api_keys=api_keys_to_frame([api_keys])
     )
     return frame.assign(source=pd.Series("demo", index=frame.index, dtype=frame["source"].dtype))
-
-
-def claude_usage(org, start, end, *, prices: pricing.PriceTable | None = None) -> pd.DataFrame:
-    """A demo organization and a range into its priced Claude usage table."""
-    frame = claude_frame(*claude_payloads(org, start, end), start, end)
-    return pricing.attach_prices(frame, overrides=prices) if len(frame) else frame
