@@ -68,14 +68,14 @@ class DemoSource(Source):
         days = day_range(plan.start, plan.end)
         users = legacy_users_to_frame(self.org.users_payload())
         step = max(1, self.CHUNK_ROWS // self.org.max_rows_per_day)
-        # the Claude share ("anthropic" rows, a few a day) is named and priced with the first chunk
+        # the Claude share ("anthropic" rows, a few a day) is named and priced with the last chunk
         pages = claude_payloads(self.org, plan.start, plan.end)
         claude = claude_frame(*pages, plan.start, plan.end)
         chunks = []
         for i in range(0, len(days), step):
             last = days[min(i + step, len(days)) - 1]
             chunk = legacy_usage_to_frame(self.org.payloads(days[i], last), source=self.name)
-            if i == 0 and len(claude):
+            if i + step >= len(days) and len(claude):  # the last chunk: Claude rows come last
                 chunk = pd.concat([conform(chunk), claude], ignore_index=True)
             if finish is not None:
                 chunk = finish(self._priced(conform(chunk), users))
