@@ -27,6 +27,11 @@ if requests_note:  # Anthropic's usage has no request count: its requests show "
     st.caption(f":material/info: {requests_note}")
 st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
+    + (
+        f" Anthropic's usage report names no users: Claude usage is under {analysis.NO_USER}."
+        if "provider" in view.frame.columns and view.frame["provider"].eq("anthropic").any()
+        else ""
+    )
 )
 
 TOP_USERS = 8

@@ -855,6 +855,7 @@ def test_both_providers__claude_requests_show_a_dash_on_models_users_projects(fa
     assert (projects["requests"].isna() == projects.index.isin(workspaces)).all()
     settle(at.switch_page(PAGES[2]))  # Users
     assert "Requests count OpenAI only" in shown_text(at)
+    assert "Claude usage is under (no user)" in shown_text(at)
 
 
 def test_anthropic_only__every_page_works_and_requests_are_a_dash(claude):
