@@ -22,7 +22,7 @@ st.caption(
 )
 for problem in steering.errors:
     st.warning(fmt.escape_markdown(problem), icon=":material/error:")
-if view.loaded_from > steering.as_of.replace(day=1):
+if steering.first_day > steering.as_of.replace(day=1):
     st.warning(
         "The loaded range starts after this month began, so the month is counted only in part: "
         "pick **Last 30 days** or longer.",
@@ -68,16 +68,22 @@ else:
         "needs 7)."
     )
 if nearest is not None:
-    cols[2].metric(
-        "Nearest budget",
-        fmt.pct(nearest.percent / 100),
-        border=True,
-        help="The budget closest to (or furthest past) its amount; the table below lists each.",
-    )
+    with cols[2]:
+        st.metric(
+            "Nearest budget",
+            fmt.pct(nearest.percent / 100),
+            border=True,
+            help="The budget closest to (or furthest past) its amount; the table below lists each.",
+        )
+        st.caption(
+            fmt.escape_markdown(steer.budget_label(nearest))
+            + f": {fmt.usd(nearest.spent_usd)} of {fmt.usd(nearest.budget_usd)}"
+        )
 st.altair_chart(
     charts.month_end_chart(
         cumulative_frame(steering.daily, organization),
         org_budget.budget_usd if org_budget else None,
+        f"Organization budget {fmt.usd(org_budget.budget_usd)}" if org_budget else "Budget",
     )
 )
 
@@ -85,20 +91,25 @@ st.altair_chart(
 st.subheader("Budgets")
 if not report.budgets:
     st.info(
-        "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*) or "
-        "to a file named by `SPEND_BUDGETS_FILE`, for example:\n\n"
-        '```toml\n[[budgets.budget]]\nscope = "organization"\nmonthly_usd = 1500\n'
-        'alert_at = [50, 80, 100]\n\n[[budgets.budget]]\nscope = "project"\nid = "proj_abc"\n'
-        "monthly_usd = 800\n```\n\nIn a budgets file the tables are `[[budget]]`. With an admin "
-        "key, OpenAI's own spend limits and alerts show here too.",
+        "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*; "
+        "after the `NAME = value` lines, before `[auth]`) or to a file named by "
+        "`SPEND_BUDGETS_FILE`, the same entries in both, for example:\n\n"
+        '```toml\n[[budget]]\nscope = "organization"\nmonthly_usd = 1500\n'
+        'alert_at = [50, 80, 100]\n\n[[budget]]\nscope = "user"\nid = "ana@acme.com"   '
+        "# a user id or e-mail\nmonthly_usd = 200\n```\n\nThe Users page shows each user's id. "
+        "`python -m spend alerts` reads the same secrets file. With an admin key, OpenAI's own "
+        "spend limits and alerts show here too.",
         icon=":material/savings:",
     )
 else:
     rows = pd.DataFrame(
         [
             {
-                "name": (e.name or e.id or "Organization")
-                + ("" if e.known else " (no usage seen)"),
+                "name": steer.budget_label(e, steering.frame)
+                + {"spend_limit": " · OpenAI limit", "spend_alert": " · OpenAI alert"}.get(
+                    e.kind, ""
+                ),
+                "status": steer.STATUS_TEXT[steer.budget_status(e.percent)],
                 "used": e.percent / 100,
                 "spent": e.spent_usd,
                 "budget": e.budget_usd,
@@ -110,35 +121,68 @@ else:
                 "band": (
                     "month closed"
                     if closed
-                    else f"{fmt.usd(e.forecast_low)} – {fmt.usd(e.forecast_high)}"
+                    else f"{fmt.usd(e.forecast_low, decimals=0)} – "
+                    f"{fmt.usd(e.forecast_high, decimals=0)}"
                     if e.forecast_low is not None
                     else "not enough history"
                 ),
                 "scope": e.scope.replace("_", " "),
                 "basis": e.basis,
                 "from": {"openai": "OpenAI (read-only)"}.get(e.origin, e.origin),
+                "level": steer.budget_status(e.percent),
                 "view": e.link,
             }
             for e in report.budgets
         ]
     )
+    # Over 100 % red, from 80 % amber: the status cell says it in words and colour. The columns
+    # fit a 1,400 px window beside the sidebar (tests/test_browser.py measures it); the scope is
+    # in the name ("Research (project)"), and "level" only picks the colour.
+    styles = dict(zip(rows.index, rows["level"].map(steer.STATUS_STYLE), strict=True))
     st.dataframe(
-        rows,
+        rows.style.apply(lambda col: [styles[i] for i in col.index], subset=["status"]),
         hide_index=True,
         use_container_width=True,
+        # what a 1,400 px window shows beside the sidebar (about 940 px); "crossed" and "from"
+        # stay in the data (the name says when a budget is OpenAI's, read-only)
+        column_order=[
+            "name",
+            "status",
+            "used",
+            "spent",
+            "budget",
+            "forecast",
+            "band",
+            "crosses",
+            "basis",
+            "view",
+        ],
         column_config={
-            "name": "Budget",
-            "used": st.column_config.ProgressColumn("Used", format="percent", min_value=0.0),
-            "spent": st.column_config.NumberColumn("Spent", format="dollar"),
-            "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-            "forecast": st.column_config.NumberColumn("Forecast", format="dollar"),
-            "crosses": "Crosses on",
-            "crossed": "Thresholds crossed",
-            "band": "80 % band",
-            "scope": "Scope",
-            "basis": "Basis",
-            "from": "From",
-            "view": st.column_config.LinkColumn("View", display_text="open"),
+            "name": st.column_config.TextColumn("Budget", width=170),
+            "status": st.column_config.TextColumn("Status", width=100),
+            "used": st.column_config.ProgressColumn(
+                "Used", format="percent", min_value=0.0, width=80
+            ),
+            "spent": st.column_config.NumberColumn("Spent", format="dollar", width=80),
+            "budget": st.column_config.NumberColumn("Budget", format="dollar", width=80),
+            "forecast": st.column_config.NumberColumn(
+                "Forecast",
+                format="dollar",
+                width=80,
+                help="Where the month should end at the recent daily rate",
+            ),
+            "crosses": st.column_config.TextColumn(
+                "Crosses on", width=85, help="The day the forecast reaches the budget"
+            ),
+            "band": st.column_config.TextColumn(
+                "80 % band", width=125, help="Where the month should end, 8 times in 10"
+            ),
+            "basis": st.column_config.TextColumn(
+                "Basis",
+                width=75,
+                help="billed: the Costs API's money; estimated: tokens x list prices",
+            ),
+            "view": st.column_config.LinkColumn("View", display_text="open", width=45),
         },
     )
     if any(e.unpriced_rows for e in report.budgets):
@@ -149,9 +193,14 @@ else:
 # --- spikes ------------------------------------------------------------------------------------
 st.subheader("Spikes")
 st.caption(
-    "A complete day far above its own last 28 days (robust z-score ≥ 3.5) and large in money "
-    "(above 10 % of a typical day for the organization), per user, model, project and key; the "
-    f"last 7 days to {steering.as_of:%b %d}. Each links to the day, filtered to it."
+    "A complete day far above its own usual and large in money, per user, model, project and "
+    f"key, in the last 7 days to {steering.as_of:%b %d}. *Far above*: its spend is more than "
+    "3.5 times its usual day-to-day swing above its middle day of the last 28 (a “robust "
+    "z-score”, which one earlier spike cannot inflate); *large*: above 10 % of a typical day "
+    "for the organization. Each links to the day, filtered to it.",
+    help="Usual swing: the median distance of the 28 days from their median, scaled to match a "
+    "standard deviation. A user who spends about the same every day needs a smaller jump to "
+    "count than one who spends unevenly.",
 )
 
 
@@ -203,13 +252,16 @@ s[0].metric(
     border=True,
     help="Cached input tokens at the full input rate minus what they cost at the cached rate.",
 )
-s[1].metric(
-    "Saved by batch",
-    fmt.usd(saved.batch_saved) if saved.batch_saved is not None else "unknown",
-    border=True,
-    help="List price without the batch discount minus what batch usage cost. Only the admin "
-    "source says which usage was batch.",
-)
+with s[1]:
+    st.metric(
+        "Saved by batch",
+        fmt.usd(saved.batch_saved) if saved.batch_saved is not None else fmt.DASH,
+        border=True,
+        help="List price without the batch discount minus what batch usage cost. Only the admin "
+        "source says which usage was batch.",
+    )
+    if saved.batch_saved is None:
+        st.caption("Not known: this source does not say which usage was batch (an admin key does).")
 s[2].metric("Input tokens cached", fmt.pct(saved.cached_input_share), border=True)
 if saved.savings_unpriced_rows:
     st.caption(

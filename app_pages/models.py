@@ -2,30 +2,36 @@
 
 import streamlit as st
 
-from spend import analysis, charts
+from spend import allocate, analysis, charts
 from spend.ui import tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Models")
 
-per_model = derive(view, analysis.by_model)
+per_model = allocate.beside(  # billed money beside the estimate, where there is billed money
+    derive(view, analysis.by_model),
+    derive(view, allocate.billed_by, ["model", "operation"], missing=analysis.UNKNOWN),
+    on=["model", "operation"],
+)
 tokens = per_model[per_model["unit"].isna()]
 others = per_model[per_model["unit"].notna()]
 
 st.subheader("Token models")
+# money first: at 1,400 px every money column shows without scrolling the table sideways
 tables.show(
     tokens,
     columns=[
         "model",
         "cost_usd",
+        "billed_usd",
+        "cost_per_1m_tokens",
+        "cost_per_1k_requests",
         "cost_basis",
         "share",
         "requests",
         "input_tokens",
         "cached_input_tokens",
         "output_tokens",
-        "cost_per_1m_tokens",
-        "cost_per_1k_requests",
         "operation",
     ],
 )
@@ -36,12 +42,13 @@ if len(others):
         columns=[
             "model",
             "cost_usd",
+            "billed_usd",
+            "cost_per_1k_requests",
             "cost_basis",
             "share",
             "units",
             "unit",
             "requests",
-            "cost_per_1k_requests",
             "operation",
         ],
     )

@@ -4,7 +4,7 @@ and users."""
 import pandas as pd
 import streamlit as st
 
-from spend import analysis, charts, pricing
+from spend import allocate, analysis, charts, pricing
 from spend import formatting as fmt
 from spend.dates import span
 from spend.ui import steer
@@ -132,8 +132,14 @@ with st.container(border=True):
             f"{fmt.pct(nearest.percent / 100)} of {fmt.usd(nearest.budget_usd)}",
             help="Used so far; the Budgets & alerts page lists every budget.",
         )
+        month[2].caption(fmt.escape_markdown(steer.budget_label(nearest)))
     else:
         month[2].caption("No budget set: see *Budgets & alerts* to add one.")
+    # the month as of yesterday, whatever the range's end; budgets are the organization's
+    st.caption(
+        f":material/domain: Whole organization, {steering.as_of:%B} 1–{steering.as_of.day} "
+        "(UTC, complete days): the sidebar's range and filters do not apply to this card."
+    )
     st.page_link(
         "app_pages/budgets.py",
         label="Budgets, forecast, spikes and savings",
@@ -213,26 +219,63 @@ if len(lower):
 
 families = derive(view, analysis.by_dimension, "model_family")
 st.subheader("Spend over time by model")
+# A bar per day up to about 3 months, per week up to a year, per month beyond; the reader may
+# switch (the widget's key carries the range's own choice, so a new range starts from its own).
+suggested = analysis.default_bucket(view.start, view.end)
+bucket = (
+    st.radio(
+        "Bars per",
+        analysis.BUCKETS,
+        index=analysis.BUCKETS.index(suggested),
+        format_func={"day": "Day", "week": "Week", "month": "Month"}.get,
+        horizontal=True,
+        key=f"time_bucket_{suggested}",
+        help="Weeks start on Monday (UTC); a first or last week or month cut by the range holds "
+        "only its days in the range.",
+    )
+    or suggested
+)
+spend_daily = derive(view, analysis.daily, by="model_family", start=view.start, end=view.end)
 st.altair_chart(
     charts.over_time(
-        derive(view, analysis.daily, by="model_family", start=view.start, end=view.end),
-        order=list(families["id"]),
+        analysis.bucketed(spend_daily, bucket), order=list(families["id"]), bucket=bucket
     )
 )
+if bucket == "month":
+    months = analysis.month_over_month(spend_daily)
+    st.dataframe(
+        months.assign(month=months["month"].dt.strftime("%B %Y")),
+        hide_index=True,
+        column_config={
+            "month": st.column_config.TextColumn("Month"),
+            "value": st.column_config.NumberColumn("Spend (est.)", format="dollar"),
+            "days": st.column_config.NumberColumn("Days in range", format="%d"),
+            "change": st.column_config.NumberColumn(
+                "Change on the month before",
+                format="percent",
+                help="Only between two whole months: a month cut by the range shows –",
+            ),
+        },
+        placeholder="–",
+    )
 st.subheader("Requests over time")
 if now.requests_known:
     st.altair_chart(
         charts.over_time(
-            derive(
-                view,
-                analysis.daily,
-                by="operation",
-                value="n_requests",
-                start=view.start,
-                end=view.end,
+            analysis.bucketed(
+                derive(
+                    view,
+                    analysis.daily,
+                    by="operation",
+                    value="n_requests",
+                    start=view.start,
+                    end=view.end,
+                ),
+                bucket,
             ),
             value="n_requests",
             color_title="Kind of usage",
+            bucket=bucket,
         )
     )
 if requests_note:
@@ -253,10 +296,15 @@ with left:
     )
 with right:
     st.subheader("Top users")
+    top_users = allocate.beside(  # ranked by billed money where there is billed money
+        derive(view, analysis.by_user),
+        derive(view, allocate.billed_by, "user_id", missing=analysis.NO_USER),
+        on="user_id",
+    )
     st.altair_chart(
         charts.bar_ranking(
-            derive(view, analysis.by_user),
-            value="cost_usd",
+            top_users,
+            value="billed_usd" if "billed_usd" in top_users.columns else "cost_usd",
             label="short_label",
             label_title="User",
             top_n=10,

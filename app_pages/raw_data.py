@@ -1,8 +1,9 @@
-"""Raw data: the filtered usage table, and exactly that as CSV."""
+"""Raw data: the filtered usage table, and exactly that as CSV or as FOCUS 1.3 (CSV, Parquet)."""
 
 import streamlit as st
 
 from spend.export import to_csv
+from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.ui import tables
 from spend.ui.view import open_page
 
@@ -27,6 +28,31 @@ st.download_button(
     icon=":material/download:",
     key="download_csv",
     on_click="ignore",
+)
+FOCUS_HELP = (
+    "The same rows in FOCUS 1.3, the FinOps Foundation's cost format: one row per day x project x "
+    "key x model x charge, BilledCost (billed money allocated to usage), ListCost (the estimate)."
+)
+focus_left, focus_right = st.columns(2)
+focus_left.download_button(
+    "Download FOCUS (CSV)",
+    lambda: focus_csv(focus_table(to_focus(rows))),
+    file_name=f"ai-spend-focus-{view.start}-{view.end}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="download_focus_csv",
+    on_click="ignore",
+    help=FOCUS_HELP,
+)
+focus_right.download_button(
+    "Download FOCUS (Parquet)",
+    lambda: focus_parquet(focus_table(to_focus(rows))),
+    file_name=f"ai-spend-focus-{view.start}-{view.end}.parquet",
+    mime="application/vnd.apache.parquet",
+    icon=":material/download:",
+    key="download_focus_parquet",
+    on_click="ignore",
+    help=FOCUS_HELP,
 )
 shown = tables.newest_first(rows, MAX_TABLE_ROWS)
 if len(rows) > MAX_TABLE_ROWS:

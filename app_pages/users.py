@@ -2,14 +2,18 @@
 
 import streamlit as st
 
-from spend import analysis, charts
+from spend import allocate, analysis, charts
 from spend import formatting as fmt
 from spend.ui import tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Users")
 
-per_user = derive(view, analysis.by_user)
+per_user = allocate.beside(  # billed money beside the estimate, where there is billed money
+    derive(view, analysis.by_user),
+    derive(view, allocate.billed_by, "user_id", missing=analysis.NO_USER),
+    on="user_id",
+)
 if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
     st.info(
         "The legacy endpoint's org-wide answer names no users. Turn on **Attribute usage to "
@@ -20,13 +24,31 @@ if view.source == "legacy" and per_user["user_id"].eq(analysis.NO_USER).all():
 
 tables.show(
     per_user,
-    columns=["short_label", "email", "cost_usd", "share", "requests", "total_tokens", "top_model"],
+    # cost before e-mail: on a phone the first columns are what shows; the id last, to copy into
+    # a user budget (an e-mail works there too)
+    columns=[
+        "short_label",
+        "cost_usd",
+        "billed_usd",
+        "email",
+        "share",
+        "requests",
+        "total_tokens",
+        "top_model",
+        "user_id",
+    ],
 )
 requests_note = derive(view, analysis.request_coverage).note
 if requests_note:  # Anthropic's usage has no request count: its requests show "—", never 0
     st.caption(f":material/info: {requests_note}")
 st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
+    + (
+        " Billed is the billed money allocated to each user's usage in proportion to its estimate; "
+        "billed money that covers no usage is on the row without a user id."
+        if "billed_usd" in per_user.columns
+        else ""
+    )
     + (
         f" Anthropic's usage report names no users: Claude usage is under {analysis.NO_USER}."
         if "provider" in view.frame.columns and view.frame["provider"].eq("anthropic").any()

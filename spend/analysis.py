@@ -534,28 +534,7 @@ class Delta:
     pct_change: float | None
 
 
-#: ``Totals`` fields that ``compare`` returns a ``Delta`` for.
-COMPARED = (
-    "spend",
-    "estimated",
-    "requests",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "avg_spend_per_day",
-    "unpriced_share",
-)
-
-
-def _delta(current: float, previous: float) -> Delta:
-    """Two values into their change, e.g. ``(15, 10) -> Delta(15, 10, 5, 0.5)``."""
-    return Delta(
-        current, previous, current - previous, (current - previous) / previous if previous else None
-    )
-
-
-#: ``COMPARED`` fields that add up over days: periods of different lengths compare them per day.
+#: ``Totals`` fields that add up over days: periods of different lengths compare them per day.
 ADDITIVE = (
     "spend",
     "estimated",
@@ -565,6 +544,15 @@ ADDITIVE = (
     "output_tokens",
     "total_tokens",
 )
+#: ``Totals`` fields that ``compare`` returns a ``Delta`` for.
+COMPARED = (*ADDITIVE, "avg_spend_per_day", "unpriced_share")
+
+
+def _delta(current: float, previous: float) -> Delta:
+    """Two values into their change, e.g. ``(15, 10) -> Delta(15, 10, 5, 0.5)``."""
+    return Delta(
+        current, previous, current - previous, (current - previous) / previous if previous else None
+    )
 
 
 def compare(
@@ -662,6 +650,90 @@ def daily(
     sums = sums.groupby(["date", "group"], sort=False)["value"].sum()
     frame = _tidy_daily(days, order, sums)
     return _relabel(frame, labels, other_label) if labels else frame
+
+
+#: Time buckets a chart over time can sum a tidy daily frame into (``bucketed``).
+BUCKETS = ("day", "week", "month")
+#: Ranges up to this many days read best per day; up to ``WEEKLY_UP_TO`` per week; beyond per month.
+DAILY_UP_TO = 92
+WEEKLY_UP_TO = 366
+
+
+def default_bucket(start: Any, end: Any) -> str:
+    """A range into the time bucket its charts read best in: ``"day"`` up to about 3 months
+    (92 days), ``"week"`` up to a year (366 days), ``"month"`` beyond, e.g. 30 days -> day,
+    a year -> week, 400 days -> month (a year of daily bars reads like a barcode)."""
+    days = (as_day(end) - as_day(start)).days + 1
+    if days <= DAILY_UP_TO:
+        return "day"
+    return "week" if days <= WEEKLY_UP_TO else "month"
+
+
+def bucket_start(dates: pd.Series, bucket: str) -> pd.Series:
+    """Days into the first day of their bucket: a week starts on Monday (ISO), a month on its
+    1st, e.g. Wed 2026-12-02 -> Mon 2026-11-30 (week) or 2026-12-01 (month)."""
+    if bucket not in BUCKETS:
+        raise ValueError(f"a time bucket is one of {BUCKETS}, not {bucket!r}")
+    days = pd.to_datetime(dates).dt.normalize()
+    if bucket == "week":
+        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    if bucket == "month":
+        return days.dt.to_period("M").dt.to_timestamp()
+    return days
+
+
+def bucketed(frame: pd.DataFrame, bucket: str) -> pd.DataFrame:
+    """A tidy daily frame (``daily``: ``date, group, value``) summed per week or month, the date
+    being the bucket's first day, e.g. 60 days x 3 groups -> 9 weeks x 3 groups; ``"day"``
+    returns it as is. Groups keep their order; a bucket cut by the range's ends sums only the
+    days in the range. Adds ``days``: how many days of the range each bucket holds (7 for a whole
+    week), so a partial first or last bucket can be told apart."""
+    if bucket == "day":
+        return frame.assign(days=1)
+    if frame.empty:
+        return frame.assign(days=0)
+    groups = list(dict.fromkeys(frame["group"].astype("string")))
+    work = frame.assign(
+        date=bucket_start(frame["date"], bucket), group=frame["group"].astype("string")
+    )
+    sums = work.groupby(["date", "group"], sort=True, observed=True)["value"].sum()
+    counts = bucket_start(frame["date"].drop_duplicates(), bucket).value_counts().sort_index()
+    result = _tidy_daily(pd.DatetimeIndex(counts.index), groups, sums)
+    result["days"] = result["date"].map(counts).astype("int64")
+    return result
+
+
+def month_over_month(frame: pd.DataFrame) -> pd.DataFrame:
+    """A tidy daily frame into one row per calendar month: ``month`` (its first day), ``value``
+    (every group summed), ``days`` (days of the range in it), ``change`` against the month before
+    (a fraction, e.g. 0.25 for +25 %; NA for the first month, after a month of 0, and for a
+    month that is not whole on either side, since a partial month would read as a drop)."""
+    monthly = bucketed(frame, "month")
+    if monthly.empty:
+        return pd.DataFrame(
+            {
+                "month": pd.Series(dtype="datetime64[ns]"),
+                "value": pd.Series(dtype="float64"),
+                "days": pd.Series(dtype="int64"),
+                "change": pd.Series(dtype="Float64"),
+            }
+        )
+    totals = monthly.groupby("date", sort=True).agg(value=("value", "sum"), days=("days", "first"))
+    months = totals.index
+    whole = totals["days"].to_numpy() == months.days_in_month.to_numpy()
+    previous = totals["value"].shift(1)
+    change = (totals["value"] / previous - 1).astype("Float64")
+    comparable = whole & np.roll(whole, 1) & (previous.fillna(0).to_numpy() != 0)
+    comparable[0] = False
+    change = change.where(comparable, pd.NA)
+    return pd.DataFrame(
+        {
+            "month": months.to_numpy(),
+            "value": totals["value"].to_numpy(dtype="float64"),
+            "days": totals["days"].to_numpy(dtype="int64"),
+            "change": change.to_numpy(),
+        }
+    ).astype({"change": "Float64"})
 
 
 def _relabel(frame: pd.DataFrame, labels: Mapping[str, str], other_label: str) -> pd.DataFrame:

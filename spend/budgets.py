@@ -2,8 +2,9 @@
 
 Two places define budgets:
 
-1. a TOML file (``SPEND_BUDGETS_FILE``, ``--budgets``) or the same entries in a ``[budgets]`` table
-   of ``.streamlit/secrets.toml``::
+1. a TOML file (``SPEND_BUDGETS_FILE``, ``--budgets``) or the same ``[[budget]]`` entries in
+   ``.streamlit/secrets.toml`` (one shape in both places; the app and ``python -m spend alerts``
+   read both; the older ``[[budgets.budget]]`` / ``[[budgets]]`` forms of secrets still work)::
 
        [[budget]]
        scope = "organization"        # organization | provider | project | user | api_key | model
@@ -16,6 +17,11 @@ Two places define budgets:
        monthly_usd = 800
 
        [[budget]]
+       scope = "user"
+       id = "ana@acme.com"           # a user by id (user-...) or by e-mail
+       monthly_usd = 200
+
+       [[budget]]
        scope = "provider"
        id = "anthropic"              # who is paid: the usage table's ``provider`` column
        monthly_usd = 500
@@ -24,7 +30,8 @@ Two places define budgets:
    workspace is ``id = "default"``).
 
    A malformed file is one ``ConfigError`` naming the file and the line. Ids are not checked
-   against the data: an id with no usage is kept and shown as unknown by the caller.
+   against the data: an id with no usage is kept and shown as unknown by the caller, with the
+   closest known ids or e-mails (``closest_ids``).
 
 2. with an admin key, OpenAI's own spend controls (``GET /v1/organization/spend_limit``,
    ``/spend_alerts``, and the same under ``/projects/{id}/``): the admin source's
@@ -41,6 +48,7 @@ returned with the figure; usage rows without a price are counted, never summed a
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -320,6 +328,63 @@ def load_budgets(path: str | Path) -> list[Budget]:
     return parse_budgets(text, source=str(path))
 
 
+#: Where the command line looks for the app's secrets when ``--secrets`` names no file.
+DEFAULT_SECRETS_FILE = Path(".streamlit/secrets.toml")
+
+
+def secrets_budgets(secrets: Mapping[str, Any], *, source: str = "secrets") -> list[Budget]:
+    """A whole secrets document into its budgets, read the same way by the app and the command.
+
+    ``[[budget]]`` tables at the top level (the budgets file's own shape), e.g.
+    ``{"OPENAI_ADMIN_KEY": "...", "budget": [{"scope": "organization", ...}]}``; the older
+    ``[budgets]`` forms (``[[budgets.budget]]``, ``[[budgets]]``) are read too. Raises
+    ``ConfigError`` naming the entry; two budgets for the same scope and id across both forms
+    are one error.
+    """
+    found: list[Budget] = []
+    wheres: list[str] = []
+    top = secrets.get("budget")
+    if top is not None:
+        if not isinstance(top, list):
+            raise ConfigError(f"{source}: 'budget' must be an array of tables, written [[budget]]")
+        for number, raw in enumerate(top, start=1):
+            where = f"[[budget]] entry {number}"
+            found.append(parse_budget_entry(raw, where=f"{source}, {where}", origin="secrets"))
+            wheres.append(where)
+    legacy = secrets.get("budgets")
+    if legacy:
+        more = budgets_from_secrets(legacy, source=f"{source} [budgets]")
+        found += more
+        wheres += [f"[budgets] entry {n}" for n in range(1, len(more) + 1)]
+    _check_duplicates(found, source, wheres)
+    return found
+
+
+def read_secrets_file(path: str | Path | None) -> dict[str, Any]:
+    """The app's secrets file for the command line, parsed with ``tomllib``, e.g. ``{...}``.
+
+    ``None`` means ``DEFAULT_SECRETS_FILE``, which may be absent (``{}``); a file named on purpose
+    must exist. A broken file is one ``ConfigError`` naming the file and line, never a value (the
+    file holds keys).
+    """
+    chosen = DEFAULT_SECRETS_FILE if path is None else Path(path)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        if path is None:
+            return {}
+        raise ConfigError(f"secrets file {chosen}: no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"secrets file {chosen}: cannot be read ({type(exc).__name__})") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        position = _TOML_POSITION.search(str(exc))
+        where = f", line {position[1]}" if position else ""
+        reason = _TOML_POSITION.sub("", str(exc))  # tomllib names the problem, never a value
+        raise ConfigError(f"secrets file {chosen}{where}: not valid TOML ({reason})") from None
+
+
 def budgets_from_secrets(table: Any, *, source: str = "secrets [budgets]") -> list[Budget]:
     """A ``[budgets]`` table of ``st.secrets`` into budgets, e.g. ``{"budget": [{...}]}``.
 
@@ -348,7 +413,8 @@ def scope_mask(frame: pd.DataFrame, scope: str, budget_id: str | None) -> np.nda
     """The usage table and a scope into a row mask, e.g. ``("project", "proj_a")`` -> its rows.
 
     A model budget matches the snapshot id or the family (``gpt-4o`` covers
-    ``gpt-4o-2024-08-06``). The organization matches every row.
+    ``gpt-4o-2024-08-06``); a user budget the user id or the e-mail, in any case
+    (``Ana@Acme.com`` covers the rows of ``ana@acme.com``). The organization matches every row.
     """
     column = SCOPES[scope]
     if column is None:
@@ -357,7 +423,33 @@ def scope_mask(frame: pd.DataFrame, scope: str, budget_id: str | None) -> np.nda
     if scope == "model" and "model_family" in frame.columns:
         family = frame["model_family"].astype("string").eq(budget_id)
         mask |= family.to_numpy(dtype=bool, na_value=False)
+    if scope == "user" and budget_id and "@" in budget_id and "user_email" in frame.columns:
+        emails = frame["user_email"].astype("string").str.strip().str.casefold()
+        mask |= emails.eq(budget_id.strip().casefold()).to_numpy(dtype=bool, na_value=False)
     return mask
+
+
+#: Extra columns whose values a budget may name, beside the scope's own id column.
+_ALSO_NAMED_BY = {"user": ("user_email",), "model": ("model_family",)}
+
+
+def closest_ids(frame: pd.DataFrame, scope: str, budget_id: str | None, *, n: int = 3) -> list[str]:
+    """An id that matches no usage into the closest ids (or e-mails) the table knows, best first.
+
+    E.g. ``("user", "user-ad")`` -> ``["user-ada"]``; ``("project", "proj_reserch")`` ->
+    ``["proj_research"]``; ``[]`` for the organization or when nothing is close
+    (``difflib.get_close_matches``, cutoff 0.6, case-insensitive).
+    """
+    column = SCOPES.get(scope)
+    if column is None or not budget_id:
+        return []
+    known: set[str] = set()
+    for name in (column, *_ALSO_NAMED_BY.get(scope, ())):
+        if name in frame.columns:
+            known |= set(frame[name].dropna().astype(str).unique())
+    by_folded = {value.casefold(): value for value in sorted(known)}
+    matches = difflib.get_close_matches(budget_id.casefold(), list(by_folded), n=n, cutoff=0.6)
+    return [by_folded[match] for match in matches]
 
 
 def basis_for(frame: pd.DataFrame, scope: str, budget_id: str | None = None) -> str:

@@ -203,6 +203,33 @@ def _day_axis(days: int) -> alt.X:
     )
 
 
+#: Per time bucket: the x field's time unit, its label format, and what a tooltip calls the
+#: bucket and its total (``over_time``'s ``bucket``; ``analysis.bucketed`` sums the frame).
+TIME_UNITS = {
+    "day": ("yearmonthdate", "%b %d", "%Y-%m-%d", "Date", "Day total"),
+    "week": ("yearmonthdate", "%b %d", "%Y-%m-%d", "Week of", "Week total"),
+    "month": ("yearmonth", "%b %Y", "%B %Y", "Month", "Month total"),
+}
+
+
+def _time_axis(buckets: int, bucket: str) -> alt.X:
+    """The x encoding of a chart over time in days, weeks (labelled by their Monday) or months."""
+    if bucket == "day":
+        return _day_axis(buckets)
+    unit, label_format = TIME_UNITS[bucket][:2]
+    return alt.X(
+        f"{unit}(date):O",
+        title=None,
+        axis=alt.Axis(
+            format=label_format,
+            labelAngle=0,
+            labelOverlap="greedy",
+            labelSeparation=8,
+            ticks=buckets <= 62,
+        ),
+    )
+
+
 def over_time(
     daily_frame: pd.DataFrame,
     *,
@@ -210,13 +237,17 @@ def over_time(
     color_title: str = "Model",
     other_label: str = OTHERS,
     order: list[str] | None = None,
+    bucket: str = "day",
 ) -> alt.Chart:
     """A tidy ``date, group, value`` frame (``analysis.daily``) into stacked bars per day, e.g. a
     colour per model, the biggest group lowest.
 
     :param value: what the frame sums: ``cost_usd``, ``n_requests`` or ``total_tokens``
     :param order: the page's model order, so a model keeps its colour across the page's charts
+    :param bucket: ``day``, ``week`` or ``month``: what one bar is (the frame already summed so,
+        ``analysis.bucketed``), for the time axis and the tooltip's words
     """
+    unit, _, when_format, when_title, total_title = TIME_UNITS[bucket]
     title, axis_format, number_format = VALUES[value]
     ranked = group_order(daily_frame, other_label)
     rank = {group: index for index, group in enumerate(ranked)}
@@ -227,7 +258,7 @@ def over_time(
         .transform_joinaggregate(day_total="sum(value)", groupby=["date"])
         .mark_bar()
         .encode(
-            x=_day_axis(data["date"].nunique()),
+            x=_time_axis(data["date"].nunique(), bucket),
             y=alt.Y("value:Q", title=title, stack="zero", axis=_axis(axis_format)),
             color=alt.Color(
                 "group:N",
@@ -240,10 +271,10 @@ def over_time(
             ),
             order=alt.Order("order:Q", sort="ascending"),
             tooltip=[
-                alt.Tooltip("yearmonthdate(date):T", title="Date", format="%Y-%m-%d"),
+                alt.Tooltip(f"{unit}(date):T", title=when_title, format=when_format),
                 alt.Tooltip("group:N", title=color_title),
                 alt.Tooltip("value:Q", title=title, format=number_format),
-                alt.Tooltip("day_total:Q", title="Day total", format=number_format),
+                alt.Tooltip("day_total:Q", title=total_title, format=number_format),
             ],
         )
         .properties(width=WIDTH, height=HEIGHT)
@@ -337,10 +368,13 @@ def billed_vs_estimated_chart(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def month_end_chart(frame: pd.DataFrame, budget_usd: float | None = None) -> alt.LayerChart:
+def month_end_chart(
+    frame: pd.DataFrame, budget_usd: float | None = None, budget_label: str = "Budget"
+) -> alt.LayerChart:
     """A ``forecast.cumulative_frame`` into the month so far (solid), its forecast to the month
-    end (dashed) inside the 80 % band, and the budget as a horizontal rule, e.g. one line rising
-    to $1,234 by the 12th and a dashed one to ~$3,100 on the 31st under a $3,000 rule."""
+    end (dashed) inside the 80 % band, and the budget as a horizontal rule labelled on the chart
+    (``budget_label``, e.g. "Organization budget $3,000"), e.g. one line rising to $1,234 by the
+    12th and a dashed one to ~$3,100 on the 31st under a $3,000 rule."""
     data = _plain(frame)
     days = data["date"].nunique()
     x = alt.X("yearmonthdate(date):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
@@ -380,13 +414,16 @@ def month_end_chart(frame: pd.DataFrame, budget_usd: float | None = None) -> alt
     )
     layers = [band, actual, forecast]
     if budget_usd:
-        rule = pd.DataFrame({"budget": [float(budget_usd)]})
+        rule = pd.DataFrame({"budget": [float(budget_usd)], "label": [budget_label]})
+        line = alt.Chart(rule).encode(
+            y="budget:Q",
+            tooltip=[alt.Tooltip("budget:Q", title="Budget", format=USD_FORMAT)],
+        )
+        layers.append(line.mark_rule(color=PALETTE[2], strokeWidth=2))
+        # the rule's name on it, at the left edge, so it reads without a legend or a hover
         layers.append(
-            alt.Chart(rule)
-            .mark_rule(color=PALETTE[2], strokeWidth=2)
-            .encode(
-                y="budget:Q",
-                tooltip=[alt.Tooltip("budget:Q", title="Budget", format=USD_FORMAT)],
+            line.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color=PALETTE[2]).encode(
+                x=alt.value(0), text="label:N"
             )
         )
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)

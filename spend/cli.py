@@ -3,8 +3,10 @@
     python -m spend fetch  --start 2026-10-01 --end 2026-10-31 [--source auto|legacy|admin|demo]
                            [--per-user]
     python -m spend export --start 2026-10-01 --end 2026-10-31 --out usage.csv
+                           [--format csv|focus] [--focus-format csv|parquet]
     python -m spend plan   --start ... --end ...
-    python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--notify URL ...] [--json]
+    python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--secrets FILE]
+                           [--notify URL ...] [--json]
 
 The same code path as the app. Credentials come from OPENAI_API_KEY / OPENAI_ADMIN_KEY and
 OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments).
@@ -22,15 +24,30 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from spend import errors, notify
-from spend.budgets import load_budgets, month_start
+from spend import dates, errors, notify
+from spend.budgets import (
+    DEFAULT_SECRETS_FILE,
+    load_budgets,
+    month_start,
+    read_secrets_file,
+    secrets_budgets,
+)
 from spend.config import Settings
-from spend.dates import parse_day
 from spend.export import to_csv
+from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
 from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import FetchProgress, LoadResult, Plan, source_choices
+
+
+def parse_day(text: str) -> date:
+    """A date argument (``dates.parse_day``) whose problem is argparse's error, never a
+    traceback, e.g. ``"2026-02-30"`` -> "not a date in YYYY-MM-DD form: '2026-02-30'"."""
+    try:
+        return dates.parse_day(text)
+    except (ValueError, errors.ConfigError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
             "-v", "--verbose", action="store_true", help="log each request (never the key)"
         )
         if name == "export":
-            cmd.add_argument("--out", required=True, help="CSV file to write, or - for stdout")
+            cmd.add_argument(
+                "--out", required=True, help="file to write (CSV or Parquet), or - for stdout"
+            )
+            cmd.add_argument(
+                "--format",
+                choices=("csv", "focus"),
+                default="csv",
+                help="csv (default): the usage table; focus: FOCUS 1.3 cost and usage rows for "
+                "FinOps tools (spend/focus.py)",
+            )
+            cmd.add_argument(
+                "--focus-format",
+                choices=("csv", "parquet"),
+                default=None,
+                help="the FOCUS file's format: parquet when --out ends in .parquet, else csv",
+            )
     add_alerts_parser(sub)
     return parser
 
@@ -152,6 +184,8 @@ def main(
             settings = settings.with_(source=args.source)
         today = datetime.fromtimestamp(clock(), tz=UTC).date()
         end = args.end or today
+        if end < dates.FIRST_DAY:  # the 30 days before it might not exist (a later end is capped)
+            dates.check_day(end, "--end")
         start = args.start or end - timedelta(days=29)
         run = Run.open(settings, per_user=args.per_user, clock=clock, sleep=sleep)
         return _run_command(args, run, start, end, progress, stdout, stderr)
@@ -208,7 +242,22 @@ def _run_command(
             progress.open = False
     result = run.assemble()
     for notice in result.notices:
+        if result.partial and NO_USAGE in notice:
+            continue  # answers are missing: nobody knows yet whether there was usage
         stderr.write(f"note: {run.redact(notice)}\n")
+    stuck = [p for p in run.working() if p.read_only and p.result is not None and p.result.partial]
+    if stuck and args.command == "export" and len(result.frame):
+        _write(args, result, stdout, stderr)
+    if stuck:
+        missing = sum(p.result.missing_requests for p in stuck if p.result is not None)
+        stderr.write(
+            f"error: nothing could be fetched into the read-only cache folder {settings.cache_dir}:"
+            f" {missing} answers for {result.start}..{result.end} are not in it. Run "
+            "`python -m spend fetch` as a user who may write that folder, or set SPEND_CACHE_DIR "
+            "to one this user may write.\n"
+        )
+        _report_errors(run, stderr)
+        return 1
     lost = [p.plan for p in run.parts if p.cache_lost and p.plan is not None]
     if lost:
         stderr.write(
@@ -233,6 +282,10 @@ def _run_command(
     span = f"{result.start}..{result.end}"
     stderr.write(f"{len(result.frame)} usage rows cached for {span}\n")
     return 0
+
+
+#: What a source's notice says when its answers held no row; untrue while answers are missing.
+NO_USAGE = "had no API usage"
 
 
 def _together(run: Run, part: Part, state: FetchProgress) -> FetchProgress:
@@ -260,18 +313,34 @@ def _report_errors(run: Run, stderr: TextIO) -> int:
 
 
 def _write(args: argparse.Namespace, result: LoadResult, stdout: TextIO, stderr: TextIO) -> int:
-    """The table as CSV to ``--out`` (or stdout); 1 when the file cannot be written."""
-    text = to_csv(result.frame)
+    """The table to ``--out`` (or stdout): the usage table as CSV, or with ``--format focus`` its
+    FOCUS rows as CSV or Parquet (``--focus-format``, else the file's suffix); 1 when the file
+    cannot be written."""
+    data: str | bytes
+    rows = len(result.frame)
+    if getattr(args, "format", "csv") == "focus":
+        kind = args.focus_format or ("parquet" if args.out.endswith(".parquet") else "csv")
+        table = focus_table(to_focus(result.frame))
+        rows = table.num_rows
+        if kind == "parquet" and args.out == "-":
+            stderr.write("error: a Parquet file is binary: give --out FILE.parquet\n")
+            return 1
+        data = focus_parquet(table) if kind == "parquet" else focus_csv(table)
+    else:
+        data = to_csv(result.frame)
     if args.out == "-":
-        stdout.write(text)
+        stdout.write(data)
         return 0
     try:
-        with open(args.out, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        if isinstance(data, bytes):
+            Path(args.out).write_bytes(data)
+        else:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                handle.write(data)
     except OSError as exc:
         stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
         return 1
-    stderr.write(f"wrote {len(result.frame)} rows to {args.out}\n")
+    stderr.write(f"wrote {rows} rows to {args.out}\n")
     return 0
 
 
@@ -306,6 +375,13 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"
     )
     command.add_argument(
+        "--secrets",
+        default=None,
+        metavar="FILE",
+        help="the app's secrets file, whose [[budget]] entries count too "
+        "(default: .streamlit/secrets.toml when it exists)",
+    )
+    command.add_argument(
         "--notify",
         action="append",
         default=[],
@@ -326,6 +402,11 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
     )
     command.set_defaults(handler=run_alerts)
+
+    def one_line(message: str) -> None:  # a bad argument: one "error:" line, exit 2
+        command.exit(2, f"error: {command.prog}: {message}\n")
+
+    command.error = one_line  # type: ignore[method-assign]
     return command
 
 
@@ -334,24 +415,32 @@ def _load_for_alerts(
     *,
     source_name: str | None,
     budgets_file: str | None,
+    secrets_file: str | None = None,
     start,
     end,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> tuple:
     """Settings, the usage table for ``start..end`` from every selected source (``Run``), the
-    price file, every budget (the file's, and each source's own spend controls) and notices:
-    ``(settings, frame, prices, budgets, notices, run)``; the run is closed."""
+    price file, every budget (the file's, the secrets file's ``[[budget]]`` entries, and each
+    source's own spend controls) and notices: ``(settings, frame, prices, budgets, notices)``. A
+    source that fails is a notice when others stand; when every source fails, that is the
+    command's error."""
     settings = Settings.from_env(environ)
     if source_name:
         settings = settings.with_(source=source_name)
     budgets_file = budgets_file or settings.budgets_file
     budgets = load_budgets(budgets_file) if budgets_file else []
+    secrets_path = secrets_file or str(DEFAULT_SECRETS_FILE)
+    budgets += secrets_budgets(
+        read_secrets_file(secrets_file), source=f"secrets file {secrets_path}"
+    )
     with Run.open(settings, clock=clock, sleep=sleep) as run:
         result = run.load(start, end)
+        if len(run.errors) == len(run.parts):  # nothing to evaluate: the failure is the command's
+            said = "; ".join(run.redact(run.label(p, str(p.error))) for p in run.errors)
+            raise errors.SpendError(said) from run.errors[0].error
         for part in run.errors:
-            if len(run.parts) == 1:  # one source: its failure is the command's, key cut out
-                raise errors.SpendError(run.redact(str(part.error))) from part.error
             result.notices.append(run.label(part, f"not counted: {part.error}"))
         notices = [run.redact(notice) for notice in result.notices]
         if result.partial:
@@ -359,13 +448,20 @@ def _load_for_alerts(
                 f"{result.missing_requests} answers are missing: figures may be too low; "
                 "run again to fetch them"
             )
-        for part in run.working():  # a source with spend controls (admin) reads them
+        for part in run.working():  # a source with spend controls (admin) fetches and reads them
             if part.result is None or part.source is None:
                 continue
             projects = part.result.frame["project_id"].dropna().astype(str).unique()
+            controls = part.source.controls_plan(projects)
+            try:
+                if controls.requests and not part.read_only:
+                    part.source.fetch(controls)
+            except errors.SpendError as exc:  # a timeout or a 429 is the error it is
+                notices.append(run.label(part, f"spend limits and alerts not read: {exc}"))
             found, more = part.source.spend_controls(projects)
             budgets = [*budgets, *found]
-            notices += [run.redact(notice) for notice in more]
+            notices += more
+        notices = [run.redact(notice) for notice in notices]
         prices = next((p.source.prices for p in run.parts if p.source is not None), None)
     return settings, result.frame, prices, budgets, notices
 
@@ -384,7 +480,9 @@ def run_alerts(
     One run evaluates the month of ``--as-of`` (default: yesterday, UTC; it counts as the last
     complete day) into a report (``spend.report``; ``--json`` prints it), then sends what is new to
     each ``--notify`` Apprise URL (``spend.notify``). The URLs are checked before anything is
-    fetched. Budgets come from ``--budgets``, else ``SPEND_BUDGETS_FILE``; with an admin key,
+    fetched. Budgets come from ``--budgets``, else ``SPEND_BUDGETS_FILE``, and from the
+    ``[[budget]]`` entries of the app's secrets file (``--secrets``, else
+    ``.streamlit/secrets.toml`` when it exists; a broken one is an error); with an admin key,
     OpenAI's own spend limits and alerts join them (read-only; a refused endpoint is a notice).
     Messages link to the app's view of the day or month when ``SPEND_APP_URL`` is set.
 
@@ -399,18 +497,20 @@ def run_alerts(
     try:
         targets = notify.make_targets(args.notify)
         now = datetime.fromtimestamp(clock(), tz=UTC)
-        as_of = args.as_of or now.date() - timedelta(days=1)
+        as_of = dates.check_day(args.as_of or now.date() - timedelta(days=1), "--as-of")
         if as_of >= now.date():
             raise errors.ConfigError(
                 f"--as-of {as_of} is not a complete day yet; pick a day before {now.date()} (UTC)"
             )
         if args.history_days < 0:
             raise errors.ConfigError("--history-days must be 0 or more")
+        start = dates.days_before(month_start(as_of), args.history_days, "--history-days")
         settings, frame, prices, budgets, notices = _load_for_alerts(
             environ,
             source_name=args.source,
             budgets_file=args.budgets,
-            start=month_start(as_of) - timedelta(days=args.history_days),
+            secrets_file=args.secrets,
+            start=start,
             end=as_of,
             clock=clock,
             sleep=sleep,

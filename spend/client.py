@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import requests
@@ -51,6 +51,7 @@ import requests
 from spend import errors
 from spend.cache import ResponseCache, cache_key, normalize_params, query_items
 from spend.errors import redact
+from spend.paging import CURSORS, MAX_PAGES, next_page_params, walk_pages
 from spend.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,10 @@ INITIAL_DELAY = 1.0
 MAX_DELAY = 30.0
 #: A Retry-After above this is capped: we never sit silent for longer.
 MAX_RETRY_AFTER = 120.0
-#: (connect, read) seconds for every request.
-TIMEOUT = (10.0, 60.0)
+#: (connect, read) seconds for every request: an unreachable host is given up on within a few
+#: seconds; a slow answer, once connected, is waited for.
+CONNECT_TIMEOUT = 4.0
+TIMEOUT = (CONNECT_TIMEOUT, 60.0)
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 #: A body validator (``spend.shapes``): returns nothing, or raises MalformedResponseError.
@@ -152,8 +155,7 @@ def parse_body(response: requests.Response, name: str = "The server") -> Any:
         raise errors.MalformedResponseError(
             f"{name} answered {response.status_code} with {what} instead of JSON",
             status_code=response.status_code,
-            request_id=response.headers.get("x-request-id"),
-            body=text[:200],
+            body=text[:200],  # the caller adds the request id (its API names the header)
         ) from exc
 
 
@@ -190,25 +192,11 @@ class Api:
     #: a paged GET's params into how many buckets its answer may hold (None: no bound)
     bucket_count: Callable[[Mapping[str, Any]], int | None] = no_buckets
     label: str = ""  # shown in repr beside the URL (an org id), never a secret
+    #: the response header that names a request in the provider's logs (kept with an error)
+    request_id_header: str = "x-request-id"
 
-
-@dataclass(frozen=True)
-class Cursor:
-    """How a paged answer names its next page: the query parameter to send and the body field
-    that holds its value, e.g. ``Cursor("page", "next_page")``."""
-
-    param: str
-    token: str
-
-
-#: The cursor styles the APIs here use (``PlannedRequest.paged`` names one of them): usage and
-#: cost reports (``has_more`` + ``next_page`` into ``page``), and lists (``has_more`` + ``last_id``
-#: into ``after``, or into ``after_id`` for APIs that spell it so).
-CURSORS = {
-    "page": Cursor("page", "next_page"),
-    "after": Cursor("after", "last_id"),
-    "after_id": Cursor("after_id", "last_id"),
-}
+    def __repr__(self) -> str:
+        return f"Api({self.name!r}, {redact(self.base_url)!r})"
 
 
 @dataclass
@@ -220,10 +208,6 @@ class ClientStats:
     retries: int = 0
     waited_seconds: float = 0.0
 
-
-#: A list (users, projects, keys: 100 a page) that has not ended after this many pages is looping;
-#: usage and costs pages are bounded tighter, by the buckets their range holds (``page_budget``).
-MAX_PAGES = 1_000
 
 #: ``on_event(name, data)``: what a fetch hears of its own requests ("request", "cache_hit",
 #: "retry", "rate_limited" with ``seconds``).
@@ -246,6 +230,7 @@ class HttpClient:
         max_retries: int = MAX_RETRIES,
         timeout: tuple[float, float] = TIMEOUT,
         rand: Callable[[], float] = random.random,
+        wait_for_other: Callable[[float, threading.Event | None], bool] | None = None,
     ) -> None:
         self.api = api
         self.base_url = api.base_url
@@ -258,7 +243,14 @@ class HttpClient:
         self.max_retries = max_retries
         self.timeout = timeout
         self.rand = rand
+        #: how this client waits for another process's answer to a request both want (the cache's
+        #: lock): ``(seconds, stop) -> False once stopped``; real time by default (that process
+        #: works in real time), ended at once by ``stop``
+        self.wait_for_other = wait_for_other or wait_real
         self.stats = ClientStats()
+        #: whether the server ever answered this client: until it has, a connection failure is
+        #: not retried (a wrong or unreachable host fails in seconds, not after every backoff)
+        self.reached = False
 
     def __repr__(self) -> str:
         label = f", {self.api.label!r}" if self.api.label else ""
@@ -301,12 +293,14 @@ class HttpClient:
         logger.debug("GET %s %s", path, normalize_params(params))
         _emit(on_event, "request", path=path)
         try:
-            return self.session.get(
+            response = self.session.get(
                 url,
                 params=query_items(params),
                 headers=dict(self.api.headers),
                 timeout=self.timeout,
             )
+            self.reached = True
+            return response
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -341,7 +335,9 @@ class HttpClient:
         like a garbled one). Without it, any JSON object or list passes.
 
         ``fail_fast``: a server that cannot be reached is not tried again (a first check of the
-        credentials and URL answers within one connect timeout instead of every retry's).
+        credentials and URL answers within one connect timeout instead of every retry's). The
+        same holds, without it, until the server has answered this client once: the first
+        request of a run to an unreachable host fails at once; a 429 or 5xx is still retried.
         """
         attempt = 0
         while True:
@@ -360,7 +356,7 @@ class HttpClient:
                 failure: errors.SpendError = self.api.error_for_status(
                     status,
                     body,
-                    request_id=headers.get("x-request-id"),
+                    request_id=headers.get(self.api.request_id_header),
                     endpoint=path,
                     attempts=attempt,
                     secrets=self.api.secrets,
@@ -370,10 +366,10 @@ class HttpClient:
                 exc.endpoint = path
                 exc.message = self.redact(exc.message)
                 exc.status_code = exc.status_code or status
-                exc.request_id = exc.request_id or headers.get("x-request-id")
+                exc.request_id = exc.request_id or headers.get(self.api.request_id_header)
                 failure, retryable = exc, True
             except errors.ApiConnectionError as exc:
-                failure, retryable = exc, not fail_fast
+                failure, retryable = exc, self.reached and not fail_fast
             if status == 429 and self.limiter is not None:
                 pause = parse_retry_after(headers.get("retry-after"), now=self.clock)
                 if pause is not None:
@@ -434,16 +430,8 @@ class HttpClient:
         return body
 
     def _pauser(self, stop: threading.Event | None) -> Callable[[float], bool]:
-        """A wait for another process's answer: real seconds (that process works in real time),
-        ended at once by ``stop``; returns False once stopped."""
-
-        def pause(seconds: float) -> bool:
-            if stop is not None:
-                return not stop.wait(seconds)
-            time.sleep(seconds)
-            return True
-
-        return pause
+        """``wait_for_other`` bound to this fetch's ``stop``."""
+        return lambda seconds: self.wait_for_other(seconds, stop)
 
     def get_json(
         self,
@@ -626,30 +614,17 @@ class HttpClient:
         return 0 if self._cache is None else self._cache.generation
 
 
+def wait_real(seconds: float, stop: threading.Event | None) -> bool:
+    """Wait ``seconds`` of real time, or until ``stop`` is set; False once stopped."""
+    if stop is not None:
+        return not stop.wait(seconds)
+    time.sleep(seconds)
+    return True
+
+
 def _emit(on_event: EventHandler | None, event: str, **data: Any) -> None:
     if on_event is not None:
         on_event(event, data)
-
-
-def next_page_params(
-    path: str, params: Mapping[str, Any], body: Any, cursor: str
-) -> dict[str, Any] | None:
-    """A page and its request params into the params of the next page, or None after the last, e.g.
-    ``{"has_more": true, "next_page": "p2"}`` with cursor ``"page"`` -> ``{..., "page": "p2"}``.
-
-    ``cursor`` names one of ``CURSORS``: ``"page"``, report style (``next_page`` into ``page``);
-    ``"after"``, list style (``last_id`` into ``after``). ``has_more`` without a cursor is a
-    MalformedResponseError.
-    """
-    if not isinstance(body, dict) or not body.get("has_more"):
-        return None
-    style = CURSORS[cursor]
-    token = body.get(style.token)
-    if not token:
-        raise errors.MalformedResponseError(
-            f"{path} said has_more but gave no cursor", endpoint=path
-        )
-    return {**params, style.param: token}
 
 
 def check_shape(body: Any, validate: Validator | None, *, what: str = "The answer") -> None:
@@ -670,93 +645,6 @@ def check_shape(body: Any, validate: Validator | None, *, what: str = "The answe
         raise errors.MalformedResponseError(
             f"{what} is not usable: {exc.message}",
         ) from exc
-
-
-def page_budget(buckets: int | None, cursor: str | None) -> tuple[int, int | None]:
-    """How many buckets a paged answer may hold into (most pages, most buckets), e.g. a 31-day
-    window of 1d buckets: ``31, "page" -> (32, 31)``; a list (``after`` cursor) -> (MAX_PAGES,
-    None).
-
-    Every page of a usage or cost report holds at least one of the range's buckets (the last may
-    be empty), so more pages than buckets + 1, or more buckets than the range holds, is a loop.
-    """
-    if cursor == "page" and buckets is not None:
-        return min(MAX_PAGES, buckets + 1), buckets
-    return MAX_PAGES, None
-
-
-def _bucket_name(value: Any) -> str:
-    """A bucket's start into a day for messages, e.g. ``1714521600 -> "2024-05-01"``,
-    ``"2024-05-01T00:00:00Z" -> "2024-05-01"``."""
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC).date().isoformat()
-    except (TypeError, ValueError, OverflowError, OSError):
-        return str(value)[:10] if isinstance(value, str) else str(value)[:40]
-
-
-def walk_pages(
-    path: str,
-    params: dict[str, Any],
-    cursor: str | None,
-    page: Callable[[dict[str, Any]], Any | None],
-    *,
-    name: str = "The server",
-    what: str | None = None,
-    bucket_field: str | None = None,
-    most_buckets: int | None = None,
-) -> list[Any] | None:
-    """Follow a GET's cursor through ``page(params)`` (the network, or the disk) into its bodies;
-    None as soon as ``page`` gives None.
-
-    Raises PaginationError when a cursor comes back (a loop), a bucket (named by its
-    ``bucket_field``) repeats (the same days twice would count twice), or the pages or buckets
-    exceed ``page_budget(most_buckets, cursor)``.
-
-    :param name: who answers, for messages (``Api.name``); ``what``: the request in a few words
-    """
-    most_pages, most_buckets = page_budget(most_buckets, cursor)
-    style = CURSORS.get(cursor) if cursor else None
-    cursors: set[str] = set()
-    buckets: set[Any] = set()
-    bodies: list[Any] = []
-    said = f"{name}'s pages of {what or path}"
-    while True:
-        body = page(params)
-        if body is None:
-            return None
-        bodies.append(body)
-        if cursor == "page" and isinstance(body, dict) and isinstance(body.get("data"), list):
-            for bucket in body["data"]:
-                start = bucket.get(bucket_field) if isinstance(bucket, dict) else None
-                if bucket_field and start in buckets:
-                    raise errors.PaginationError(
-                        f"{said} repeat the bucket of {_bucket_name(start)}: the same days "
-                        "would count twice",
-                        endpoint=path,
-                    )
-                buckets.add(start)
-            if most_buckets is not None and len(buckets) > most_buckets:
-                raise errors.PaginationError(
-                    f"{said} hold {len(buckets)} buckets, more than the "
-                    f"{most_buckets} its range can hold",
-                    endpoint=path,
-                )
-        following = next_page_params(path, params, body, cursor) if style else None
-        if following is None or style is None:
-            return bodies
-        token = following[style.param]
-        if token in cursors:
-            raise errors.PaginationError(
-                f"{said} loop: the cursor {str(token)[:40]!r} came back",
-                endpoint=path,
-            )
-        cursors.add(token)
-        if len(bodies) >= most_pages:
-            raise errors.PaginationError(
-                f"{said} did not end after {most_pages} pages, more than its range can take",
-                endpoint=path,
-            )
-        params = following
 
 
 def _json_or_text(response: requests.Response) -> Any:

@@ -3,7 +3,7 @@
 The same names work as environment variables and as keys in ``.streamlit/secrets.toml``:
 ``OPENAI_API_KEY`` or ``OPENAI_ADMIN_KEY``, ``OPENAI_ORG_ID``, ``OPENAI_BASE_URL``,
 ``SPEND_CACHE_DIR``, ``SPEND_RATE_LIMIT_PER_MIN``, ``SPEND_SOURCE``, ``SPEND_DEMO_SIZE``,
-``SPEND_PRICES_FILE``, ``SPEND_ALLOW_LONG_FETCH``.
+``SPEND_PRICES_FILE``, ``SPEND_ALLOW_LONG_FETCH``, ``SPEND_SERVER_KEY_DAILY_REQUESTS``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,14 @@ ENV_NAMES = (
     "SPEND_BUDGETS_FILE",
     "SPEND_APP_URL",
     "SPEND_ALLOW_LONG_FETCH",
+    "SPEND_SERVER_KEY_DAILY_REQUESTS",
+    "SPEND_REFRESH_MINUTES",
 )
+
+#: Requests a day the app's own key sends for viewers who are not signed-in admins, counted across
+#: processes (``spend.ratelimit.RequestBudget``): a month of admin answers is about 250 requests,
+#: a year of legacy days about 365, so 2,000 covers a busy day of ordinary use and caps a stranger.
+DEFAULT_SERVER_KEY_DAILY_REQUESTS = 2000
 
 
 #: What a setting's name looks like (an environment variable's): other keys are not settings.
@@ -77,10 +84,29 @@ def check_credential(value: str | None, what: str, *, required: bool = False) ->
         )
 
 
-def check_base_url(url: str) -> str:
-    """An ``OPENAI_BASE_URL`` into itself without a trailing slash when it is an http(s) URL with a
-    host, e.g. ``"https://api.openai.com/v1/" -> "https://api.openai.com/v1"``; else ConfigError
-    (the URL's ``user:pass@`` never shown)."""
+def refuse_url_credentials(url: str, setting: str) -> None:
+    """Raise ConfigError, in one line that never shows them, when a base URL carries a
+    ``user:pass@`` (or ``user@``): ``requests`` would send those as Basic auth in place of the
+    key's header, so the key would never be sent and an echoed header would leak the password.
+    Put a proxy's credentials in ``HTTPS_PROXY`` instead."""
+    try:
+        userinfo = "@" in urllib.parse.urlsplit(url.strip()).netloc
+    except ValueError:
+        userinfo = "@" in url
+    if userinfo:
+        raise ConfigError(
+            f"{setting} may not hold a user name or password (user:pass@): they would replace "
+            "the API key's header; give a proxy's credentials in HTTPS_PROXY instead."
+        )
+
+
+def check_base_url(
+    url: str, setting: str = "OPENAI_BASE_URL", example: str = DEFAULT_BASE_URL
+) -> str:
+    """A base URL (``OPENAI_BASE_URL``, or the ``setting`` named) into itself without a trailing
+    slash when it is an http(s) URL with a host and no ``user:pass@``, e.g.
+    ``"https://api.openai.com/v1/" -> "https://api.openai.com/v1"``; else ConfigError (the
+    URL's ``user:pass@`` never shown)."""
     text = url.strip()
     shown = redact(text)
     try:
@@ -89,11 +115,10 @@ def check_base_url(url: str) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"OPENAI_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {shown!r}."
-        )
+        raise ConfigError(f"{setting} must be an http(s) URL such as {example}, got {shown!r}.")
     if any(ch.isspace() or ord(ch) < 0x21 for ch in text):
-        raise ConfigError(f"OPENAI_BASE_URL contains a space or a control character: {shown!r}.")
+        raise ConfigError(f"{setting} contains a space or a control character: {shown!r}.")
+    refuse_url_credentials(text, setting)
     return text.rstrip("/")
 
 
@@ -140,6 +165,11 @@ class Settings:
     app_url: str | None = None  # the deployed app's address, for links in alert messages
     #: a fetch longer than the app's auto-start bound may be started on the app's own key
     allow_long_fetch: bool = False
+    #: requests a day the app's own key sends for anyone but a signed-in admin (or the CLI)
+    server_key_daily_requests: int = DEFAULT_SERVER_KEY_DAILY_REQUESTS
+    #: minutes between the server's own fetches of the default view (0: never); None: every
+    #: DEFAULT_REFRESH_MINUTES with sign-in configured (viewers there cannot fetch), else never
+    refresh_minutes: float | None = None
     #: every other setting the mapping held (``NAME -> text``), for the sources that read their
     #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -176,6 +206,22 @@ class Settings:
             raise ConfigError(
                 f"SPEND_DEMO_SIZE must be one of {', '.join(DEMO_SIZES)}, got {demo_size!r}"
             )
+        daily = get("SPEND_SERVER_KEY_DAILY_REQUESTS")
+        try:
+            daily_value = int(daily) if daily is not None else DEFAULT_SERVER_KEY_DAILY_REQUESTS
+        except ValueError as exc:
+            raise ConfigError(
+                f"SPEND_SERVER_KEY_DAILY_REQUESTS must be a whole number, got {daily!r}"
+            ) from exc
+        if daily_value < 0:
+            raise ConfigError("SPEND_SERVER_KEY_DAILY_REQUESTS must be 0 or more")
+        refresh = get("SPEND_REFRESH_MINUTES")
+        try:
+            refresh_value = float(refresh) if refresh is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"SPEND_REFRESH_MINUTES must be a number, got {refresh!r}") from exc
+        if refresh_value is not None and not 0 <= refresh_value < float("inf"):
+            raise ConfigError("SPEND_REFRESH_MINUTES must be 0 (never) or more")
         prices = get("SPEND_PRICES_FILE")
         budgets = get("SPEND_BUDGETS_FILE")
         others = tuple(
@@ -189,6 +235,9 @@ class Settings:
                 if text is not None
             )
         )
+        for name, text in others:  # every source's base URL (ANTHROPIC_BASE_URL, ...)
+            if name.endswith("_BASE_URL"):
+                refuse_url_credentials(text, name)
         return cls(
             api_key=get("OPENAI_ADMIN_KEY") or get("OPENAI_API_KEY"),
             org_id=get("OPENAI_ORG_ID"),
@@ -201,6 +250,8 @@ class Settings:
             budgets_file=Path(budgets) if budgets else None,
             app_url=get("SPEND_APP_URL"),
             allow_long_fetch=parse_flag(get("SPEND_ALLOW_LONG_FETCH"), "SPEND_ALLOW_LONG_FETCH"),
+            server_key_daily_requests=daily_value,
+            refresh_minutes=refresh_value,
             values=others,
         )
 

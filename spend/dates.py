@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -187,10 +186,39 @@ def comparison(preset: str, start: date, end: date, today: date) -> Comparison:
     return Comparison(current, previous, partial, f"{span(*current)} vs {span(*previous)}: {why}")
 
 
+#: The days a command accepts: usage APIs hold nothing before 1970 (their times are Unix
+#: seconds), and pandas' timestamps end in 2262; outside, date arithmetic overflows.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2261, 12, 31)
+
+
+def check_day(day: date, what: str) -> date:
+    """A day into itself when it lies within FIRST_DAY..LAST_DAY, else ConfigError naming
+    ``what``, e.g. ``(date(1, 1, 1), "--as-of")`` -> "--as-of 0001-01-01 is before 1970-01-01"."""
+    if day < FIRST_DAY:
+        raise ConfigError(f"{what} {day.isoformat()} is before {FIRST_DAY}")
+    if day > LAST_DAY:
+        raise ConfigError(f"{what} {day.isoformat()} is after {LAST_DAY}")
+    return day
+
+
+def days_before(day: date, days: int, what: str) -> date:
+    """``day`` minus ``days`` days, e.g. ``(Nov 1, 90) -> Aug 3``; ConfigError naming ``what``
+    when that is before FIRST_DAY (or too far to compute) rather than an OverflowError."""
+    try:
+        earlier = day - timedelta(days=days)
+    except OverflowError:
+        earlier = date.min
+    if earlier < FIRST_DAY:
+        raise ConfigError(f"{what} {days} reaches back before {FIRST_DAY}")
+    return earlier
+
+
 def parse_day(text: str) -> date:
-    """A command-line date into a date, e.g. ``"2026-11-01" -> date(2026, 11, 1)``; anything else
-    is argparse's one-line error (an argument ``type``)."""
+    """A command-line date into a date, e.g. ``"2026-11-01" -> date(2026, 11, 1)``; ValueError
+    for anything else (the command line turns it into its one-line error). Whether the day is
+    usable is for ``check_day`` and the sources (a range before any usage is their error)."""
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from exc
+        raise ValueError(f"not a date in YYYY-MM-DD form: {text!r}") from exc

@@ -18,12 +18,15 @@
     └── PricingError                a price file is unreadable
 
 Messages say what to fix and never contain the API key: ``str()`` of every error goes through
-``redact`` (whatever follows ``Bearer``, ``sk-…``, ``sk_live_…``, ``sess-…`` tokens and the
-``user:pass@`` of a URL), and code that knows the key itself passes it to ``redact`` as well.
+``redact`` (whatever follows ``Bearer``, Basic credentials, ``sk-…``, ``sk_live_…``, ``sess-…``
+tokens and the ``user:pass@`` of a URL), and code that knows the key itself passes it to
+``redact`` as well.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -41,9 +44,27 @@ _SECRETS = (
 )
 
 
+#: ``Basic`` and what may be its credentials: base64 (``user:pass``), as a header carries them.
+_BASIC = re.compile(r"(?i)\b(basic)(\s+|%20|:\s*)([A-Za-z0-9+/_\-]{4,}={0,2})")
+
+
+def _cut_basic(match: re.Match[str]) -> str:
+    """``Basic <token>`` into ``Basic …`` when the token can be credentials: base64 that decodes
+    to ``user:pass``, or any token with a digit, ``+``, ``/`` or ``=`` (English words stay)."""
+    token = match.group(3)
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if b":" in decoded or any(ch.isdigit() or ch in "+/=" for ch in token):
+        return f"{match.group(1)}{match.group(2)}…"
+    return match.group(0)
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Text into the same text with every secret-looking token cut, e.g. ``"bad key sk-abc123"
     -> "bad key sk-…"``, ``"Authorization: Bearer sess-xyz" -> "Authorization: Bearer …"``,
+    ``"Authorization: Basic dTpw" -> "Authorization: Basic …"``,
     ``"https://u:p@proxy/v1" -> "https://…@proxy/v1"``.
 
     :param secrets: exact values to cut wherever they appear (the key itself, whatever its shape)
@@ -53,7 +74,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
             text = text.replace(secret, "…")
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    return text
+    return _BASIC.sub(_cut_basic, text)
 
 
 class SpendError(Exception):

@@ -4,6 +4,13 @@ A Streamlit rerun (any click) would interrupt a fetch that ran inside the script
 in a daemon thread owned by this module-level registry. Sessions asking for the same data
 (same credential fingerprint, source, range, mode) get the same job; every answer is stored in the
 disk cache as it arrives, so a stop, a crash or a server restart resumes from what was stored.
+
+What a stranger may cost the app's own key is bounded here (issue 18). A job started by a viewer
+on the app's key (``kept=False``; a signed-in admin's, a command's or the server's refresher's are
+``kept``) stops once no session has looked at it (``get``) for ``UNWATCHED_SECONDS``, and once the
+key's daily request budget (``spend.ratelimit.RequestBudget``) is spent. ``start(exclusive=True)``
+starts nothing while another viewer's job of the same ``lane`` (the credential) runs: one at a time
+for viewers (an admin's or the server's job runs beside it, at the same shared rate limit).
 """
 
 from __future__ import annotations
@@ -16,11 +23,16 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from spend.errors import SpendError
+from spend.ratelimit import RequestBudget
 from spend.sources import FetchProgress, Plan, Source
 
 logger = logging.getLogger(__name__)
 
 _SERIALS = itertools.count(1)
+
+#: A viewer's job on the app's key stops after nobody looked at it this long: every open tab looks
+#: every 2 s while it runs (the progress fragment), so this is a closed tab, not a slow one.
+UNWATCHED_SECONDS = 120.0
 
 
 @dataclass
@@ -37,6 +49,16 @@ class FetchJob:
     #: started by itself, held to the auto-start bound (``expand_limit``): short, so anyone who may
     #: fetch may stop it; a longer fetch was asked for by someone who may start it
     bounded: bool = False
+    #: the credential it fetches with (one job at a time per lane when ``exclusive``)
+    lane: Hashable | None = None
+    #: started by an admin, a command or the server: runs whether or not anyone watches
+    kept: bool = True
+    #: clock time a session last looked at it (``JobRegistry.get``)
+    last_seen: float = 0.0
+    #: the app's key's daily request budget this job's requests are counted against
+    budget: RequestBudget | None = None
+    #: why the registry stopped it: "unwatched" or "budget" (None: it was not)
+    halted: str | None = None
 
     @property
     def running(self) -> bool:
@@ -71,17 +93,54 @@ class JobRegistry:
             return list(self._jobs.values())
 
     def get(self, key: Hashable) -> FetchJob | None:
+        """The job of ``key``; a session looks at it, so it counts as watched now."""
         with self._lock:
-            return self._jobs.get(key)
+            job = self._jobs.get(key)
+            if job is not None:
+                job.last_seen = self.clock()
+            return job
+
+    def busy(self, lane: Hashable, *, but: Hashable = None) -> FetchJob | None:
+        """A running job of ``lane`` that is not ``kept`` (a viewer's), other than ``but``'s, or
+        None."""
+        with self._lock:
+            return next(
+                (
+                    job
+                    for job in self._jobs.values()
+                    if job.lane == lane and job.key != but and job.running and not job.kept
+                ),
+                None,
+            )
 
     def start(
-        self, key: Hashable, source: Source, plan: Plan, *, expand_limit: float | None = None
-    ) -> FetchJob:
-        """Start fetching ``plan`` unless a live job already holds ``key``; return the job."""
+        self,
+        key: Hashable,
+        source: Source,
+        plan: Plan,
+        *,
+        expand_limit: float | None = None,
+        lane: Hashable = None,
+        exclusive: bool = False,
+        kept: bool = True,
+        budget: RequestBudget | None = None,
+    ) -> FetchJob | None:
+        """Start fetching ``plan`` unless a live job already holds ``key``; return the job.
+
+        ``exclusive``: None, and nothing started, while another viewer's (not ``kept``) job of
+        ``lane`` runs. ``kept``
+        False: the job stops once unwatched (``UNWATCHED_SECONDS``). ``budget``: its requests
+        are counted there, and it stops once the budget is spent unless ``kept``.
+        """
         with self._lock:
             job = self._jobs.get(key)
             if job is not None and job.running:
                 return job
+            if exclusive and any(
+                other.lane == lane and other.running and not other.kept
+                for other in self._jobs.values()
+            ):
+                return None
             job = FetchJob(
                 key=key,
                 plan=plan,
@@ -92,6 +151,10 @@ class JobRegistry:
                     rate_per_min=plan.rate_per_min,
                 ),
                 bounded=expand_limit is not None,
+                lane=lane,
+                kept=kept,
+                last_seen=self.clock(),
+                budget=budget,
             )
             self._jobs[key] = job
             job.thread = threading.Thread(
@@ -104,8 +167,22 @@ class JobRegistry:
             return job
 
     def _run(self, job: FetchJob, source: Source, expand_limit: float | None = None) -> None:
+        counted = 0
+
         def on_progress(state: FetchProgress) -> None:
+            nonlocal counted
             job.progress = FetchProgress(**{**state.__dict__})  # a copy: readers never see it torn
+            if job.budget is not None and state.done > counted:
+                try:
+                    spent_out = job.budget.charge(state.done - counted) <= 0
+                except SpendError as exc:  # the store went away: the fetch itself goes on
+                    logger.warning("fetch %s: requests not counted: %s", job.serial, exc)
+                    spent_out = False
+                counted = state.done
+                if spent_out and not job.kept:
+                    self._halt(job, "budget")
+            if not job.kept and self.clock() - job.last_seen > UNWATCHED_SECONDS:
+                self._halt(job, "unwatched")
 
         try:
             source.fetch(
@@ -124,6 +201,12 @@ class JobRegistry:
                 "kept. Try again, and report it if it repeats."
             )
             job.progress.error = str(job.error)
+
+    def _halt(self, job: FetchJob, why: str) -> None:
+        if not job.stopped:
+            logger.info("fetch %s stopped: %s", job.serial, why)
+            job.halted = why
+            job.stop()
 
     def forget(self, key: Hashable) -> None:
         """Drop a finished job so the next request for ``key`` starts afresh."""

@@ -84,6 +84,10 @@ _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 _SLACK_SPECIAL = re.compile(r"([\\<>\[\]()])")
 
 
+#: A money basis in plain words for messages, e.g. "(66.7%, estimated from token prices)".
+BASIS_WORDS = {"billed": "as billed", "estimated": "estimated from token prices"}
+
+
 def _one_line(text: str) -> str:
     """An API string on one line (a newline could start a heading or a list in Markdown)."""
     return _CONTROL.sub(" ", text)
@@ -255,7 +259,7 @@ def _budget_lines(report: Report, entry: BudgetEntry, said: str) -> tuple[Line, 
             "The ",
             *subject,
             f"{said}{usd(entry.spent_usd)} of "
-            f"{usd(entry.budget_usd)} spent ({entry.percent:g}%, {entry.basis} money) "
+            f"{usd(entry.budget_usd)} spent ({entry.percent:g}%, {BASIS_WORDS[entry.basis]}) "
             f"by {report.as_of.isoformat()}.",
         )
     ]
@@ -299,7 +303,7 @@ def spike_message(entry: SpikeEntry, *, newcomer: bool) -> Message:
             first[0].upper() + first[1:],
             *who[1:],
             f" spent {usd(entry.cost_usd)} on {entry.date}, against a typical day of "
-            f"{usd(entry.typical_usd)} (estimated money).",
+            f"{usd(entry.typical_usd)} ({BASIS_WORDS['estimated']}).",
         )
     kind = "newcomer" if newcomer else "spike"
     head = ("OpenAI spend: ", *spike_title(entry, newcomer=newcomer))

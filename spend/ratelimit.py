@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,67 @@ class RateLimiter:
 
     def close(self) -> None:
         self._store.close()
+
+
+class RequestBudget:
+    """How many requests a credential may still send today (UTC), counted by every process.
+
+    The count lives in the rate limiter's store (``<cache>/ratelimit``), under the credential's
+    fingerprint and the day, and is changed inside one SQLite transaction, so every server process
+    (and tab) draws on the same budget: ``SPEND_SERVER_KEY_DAILY_REQUESTS`` for the app's own key.
+    A store that cannot be used is a ``CacheError``.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        fingerprint: str,
+        *,
+        per_day: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.per_day = per_day
+        self.clock = clock
+        self.folder = Path(directory) / "ratelimit"
+        self._fingerprint = fingerprint
+        try:
+            self._store = open_store(self.folder)
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise CacheError(
+                f"The request budget's store {self.folder} cannot be used "
+                f"({type(exc).__name__}). Set SPEND_CACHE_DIR to a folder this user may write."
+            ) from exc
+
+    def _key(self) -> str:
+        day = datetime.fromtimestamp(self.clock(), tz=UTC).date().isoformat()
+        return f"budget:{self._fingerprint}:{day}"
+
+    def spent(self) -> int:
+        """Requests counted today."""
+        try:
+            return int(self._store.get(self._key(), default=0))
+        except Exception as exc:
+            raise CacheError(f"The request budget cannot be read ({type(exc).__name__}).") from exc
+
+    def remaining(self) -> int:
+        """Requests left today (0 when spent)."""
+        return max(0, self.per_day - self.spent())
+
+    def charge(self, requests: int) -> int:
+        """Count ``requests`` more sent today; return how many are left (0 when spent)."""
+        try:
+            with self._store.transact():
+                key = self._key()
+                spent = int(self._store.get(key, default=0)) + requests
+                self._store.set(key, spent, expire=2 * 86400)
+        except Exception as exc:
+            raise CacheError(
+                f"The request budget cannot be counted ({type(exc).__name__})."
+            ) from exc
+        return max(0, self.per_day - spent)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._store.close()

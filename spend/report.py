@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from spend.analysis import filter_usage
-from spend.budgets import Budget, Measure, measure_budget, month_start, scope_mask
+from spend.budgets import SCOPES, Budget, Measure, measure_budget, month_start, scope_mask
 from spend.forecast import Forecast, crossing_date, forecast_month
 from spend.pricing import PriceTable
 from spend.routes import view_url
@@ -196,12 +196,14 @@ class Report:
 
 
 def _scope_ids(frame: pd.DataFrame, budget: Budget) -> list[str]:
-    """A budget into the filter values of its view, e.g. a model family -> its snapshot ids."""
+    """A budget into the filter values of its view, e.g. a model family -> its snapshot ids, a
+    user named by e-mail -> the user's id."""
     if budget.id is None:
         return []
-    if budget.scope != "model":
+    if budget.scope not in ("model", "user"):
         return [budget.id]
-    rows = frame.loc[scope_mask(frame, "model", budget.id), "model"].dropna()
+    column = SCOPES[budget.scope]
+    rows = frame.loc[scope_mask(frame, budget.scope, budget.id), column].dropna()
     return sorted(set(rows.astype(str))) or [budget.id]
 
 

@@ -111,7 +111,7 @@ class Run:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every credential the run holds: cut from every line it shows."""
-        values: list[str] = [self.settings.api_key or ""]
+        values: list[str] = list(self.settings.secrets)
         for part in self.parts:
             client = part.source.client if part.source is not None else None
             if client is not None:
@@ -161,6 +161,8 @@ class Run:
         one thread per source, when several have something to fetch. A part that fails keeps its
         error; the others go on."""
         due = [p for p in self.working() if p.plan is not None and p.plan.missing]
+        if len(due) > 1 and stop is None:
+            stop = threading.Event()  # Ctrl-C (in this thread) ends every source's fetch
 
         def one(part: Part) -> None:
             assert part.source is not None and part.plan is not None
@@ -183,11 +185,22 @@ class Run:
             for part in due:
                 one(part)
             return
-        threads = [threading.Thread(target=one, args=(p,), name=f"fetch-{p.name}") for p in due]
+        threads = [
+            threading.Thread(target=one, args=(p,), name=f"fetch-{p.name}", daemon=True)
+            for p in due
+        ]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # short joins: Ctrl-C reaches this thread at once
+        except KeyboardInterrupt:
+            assert stop is not None
+            stop.set()  # every source ends before its next request; what arrived is kept
+            for thread in threads:
+                thread.join()
+            raise
 
     def assemble(self) -> LoadResult:
         """What the cache holds for every planned part into one usage table (no network), with

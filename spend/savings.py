@@ -19,15 +19,11 @@ not zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from spend import pricing
-
-#: The day used for rows without a date (genai-prices' earliest period).
-_NO_DAY = date(2020, 1, 1)
 
 BY_MODEL_COLUMNS = (
     "model",

@@ -19,7 +19,7 @@ import pandas as pd
 #: Column name -> pandas dtype, in export order.
 COLUMNS: dict[str, str] = {
     "date": "datetime64[ns]",  # UTC day, midnight, tz-naive
-    "source": "string",  # legacy | admin | demo
+    "source": "string",  # the source's name in spend.sources.SOURCES (legacy, admin, ...)
     "project_id": "string",
     "project_name": "string",
     "user_id": "string",
@@ -80,13 +80,16 @@ SPLIT_COLUMNS: dict[str, str] = {
     "output_image_tokens": "Int64",
 }
 
-#: Every extra column ``conform`` types when a frame has it.
-TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS}
+#: Billed money allocated to a usage row (``spend.allocate``); NA on billed rows and on days the
+#: cost report has not billed yet. Only tables with billed rows carry it (not every frame, unlike
+#: EXTRA_COLUMNS), so a table without any exports the header it always had.
+BILLED_COLUMNS: dict[str, str] = {"billed_usd": "Float64"}
 
-SOURCES = ("legacy", "admin", "demo")
+#: Every extra column ``conform`` types when a frame has it.
+TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS, **BILLED_COLUMNS}
+
 COST_BASES = ("estimated", "billed", "unpriced")
 COUNT_COLUMNS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens")
-TEXT_COLUMNS = tuple(name for name, dtype in COLUMNS.items() if dtype == "string")
 
 
 def with_provider(frame: pd.DataFrame, provider: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from spend.client import Api
 from spend.config import Settings, check_base_url
 from spend.errors import MalformedResponseError
 from spend.schema import conform, empty_frame
-from spend.sources.base import PlannedRequest, Refused, Source, day_range
+from spend.sources.base import PlannedRequest, Refused, Scale, Source, day_range
 from tests.fake_ledger import parse_rfc3339, rfc3339
 
 DEFAULT_URL = "https://api.ledger.invalid/v1"
@@ -98,9 +98,8 @@ class LedgerSource(Source):
         return hashlib.sha256(material.encode()).hexdigest()[:24]
 
     @classmethod
-    def cold_requests(cls, start: date, end: date, **kw: Any) -> int:
-        days = (end - start).days + 1
-        return days  # one bucket a page
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
+        return (end - start).days + 1  # one bucket a page
 
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         requests = []

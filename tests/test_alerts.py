@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from spend.budgets import Budget
+from spend.cache import NON_FINAL_TTL
 from spend.cli import add_alerts_parser, run_alerts
 from spend.config import Settings
 from spend.notify import (
@@ -452,7 +453,10 @@ def test_evaluate__budget_forecast_and_messages():
     )
     assert message.event == "budget:2025-03:organization:-:50" and message.severity == "warning"
     assert message.title == "OpenAI spend: budget of the organization passed 50%"
-    assert "$2,000.00 of $3,000.00 spent (66.7%, estimated money) by 2025-03-20" in message.body
+    assert (
+        "$2,000.00 of $3,000.00 spent (66.7%, estimated from token prices) by 2025-03-20"
+        in message.body
+    )
     assert "Forecast for the month: $3,100.00 (80% band $3,100.00 to $3,100.00)" in message.body
     assert "it reaches $3,000.00 around 2025-03-30" in message.body
     assert f"View: {APP_URL}/?range=custom&start=2025-03-01&end=2025-03-20" in message.body
@@ -852,9 +856,60 @@ def test_layout__frame_serves_each_page_at_its_route():
 )
 def test_layout__only_the_command_line_imports_argparse_and_ui_no_command(path):
     text = path.read_text()
-    # dates.parse_day (only cli.py's argument type) still raises argparse's error: it moves with
-    # the top half of cli.py, which is being rewritten
-    if path.name not in ("cli.py", "__main__.py", "dates.py"):
+    if path.name not in ("cli.py", "__main__.py"):
         assert not re.search(r"^\s*(import|from) argparse\b", text, re.M)
     if "ui" in path.relative_to(ROOT / "spend").parts:
         assert not re.search(r"^\s*(import|from) spend(\.cli\b| import .*\bcli\b)", text, re.M)
+
+
+def test_alerts__a_rate_limited_spend_control_is_the_error_it_is(org, tmp_path):
+    """Only a 403 or 404 means "not available": a 429 that outlasts the retries is said as a
+    rate limit, and the budgets and figures that were read still stand."""
+    org.fail_next(10, status=429, retry_after="1", path_prefix="/v1/organization/spend_limit")
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    env["SPEND_BUDGETS_FILE"] = write_budgets(tmp_path, org)
+    code, out, err = run(["--as-of", AS_OF, "--json"], env)
+    assert code == 0, err
+    assert "spend limits and alerts not read: OpenAI's rate limit (429)" in err
+    assert "spend limit for the organization could not be read" not in err
+    assert sum(entry["origin"] == "file" for entry in json.loads(out)["budgets"]) == 3
+
+
+def test_alerts__spend_controls_are_planned_and_a_rerun_reads_them_stored(org, tmp_path):
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    first = json.loads(run(["--as-of", AS_OF, "--json"], env)[1])
+    asked = org.count("/v1/organization/spend_limit")
+    assert asked == 1
+    again = json.loads(run(["--as-of", AS_OF, "--json"], env)[1])
+    assert org.count("/v1/organization/spend_limit") == asked  # fresh for 10 minutes: stored
+    assert first["budgets"] == again["budgets"] and first["budgets"]
+
+
+def test_alerts__a_spend_limit_removed_since_the_last_run_counts_no_more(org, tmp_path):
+    """A stored limit, then OpenAI answers 404 (none set): the refusal wins over the stored
+    answer, which is forgotten."""
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
+    clock = FakeClock(time.time())
+    first = json.loads(run(["--as-of", AS_OF, "--json"], env, clock)[1])
+    assert ("spend_limit", "organization") in [(b["kind"], b["scope"]) for b in first["budgets"]]
+    org.configure(spend_limit_cents=None)
+    clock.advance(NON_FINAL_TTL + 1)  # the stored answer is no longer fresh: asked again
+    code, out, err = run(["--as-of", AS_OF, "--json"], env, clock)
+    assert code == 0, err
+    kinds = [(b["kind"], b["scope"]) for b in json.loads(out)["budgets"]]
+    assert ("spend_limit", "organization") not in kinds
+    assert "OpenAI's spend limit for the organization" in err and "(HTTP 404)" in err
+
+
+def test_alerts__every_source_failing_is_the_commands_error(org, tmp_path):
+    env = env_for(
+        org,
+        tmp_path,
+        OPENAI_ADMIN_KEY="sk-admin-WrongWrongWrongWrong0000",
+        ANTHROPIC_ADMIN_KEY="sk-ant-admin01-WrongWrongWrong",
+        ANTHROPIC_BASE_URL=org.base_url.removesuffix("/v1"),  # answers 404: not Anthropic's API
+    )
+    code, out, err = run(["--as-of", AS_OF], env)
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and "OpenAI Usage and Costs APIs (admin key): " in err
+    assert "Wrong" not in err

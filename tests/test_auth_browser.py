@@ -287,6 +287,68 @@ def test_broken_secrets__one_line_and_nothing_else(page, broken_app, tmp_path, p
         assert screenshot(page, tmp_path, "misconfigured").stat().st_size > 3_000
 
 
+# --- a shared deploy with nobody on duty ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unattended_app(tmp_path_factory, idp):
+    """``streamlit run streamlit_app.py`` with the app's own admin key (the fake OpenAI server),
+    sign-in and ``SPEND_ALLOWED_DOMAINS``, no ``SPEND_ADMINS``, and a fresh cache: as a new user
+    deploys it and forgets to name admins."""
+    from tests.fake_openai import ADMIN_KEY
+
+    tmp = tmp_path_factory.mktemp("unattended-app")
+    fake, fake_url = bs.start_fake_openai(
+        bs.clean_env(os.environ), "--days", "70", "--users", "3", "--seed", "3"
+    )
+    try:
+        port = bs.free_port()
+        app_url = f"http://127.0.0.1:{port}"
+        secrets = bs.write_secrets(
+            tmp / "secrets.toml",
+            {"SPEND_ALLOWED_DOMAINS": "acme.com", "auth": bs.auth_section(app_url, idp)},
+        )
+        env = bs.clean_env(
+            os.environ,
+            OPENAI_ADMIN_KEY=ADMIN_KEY,
+            OPENAI_BASE_URL=fake_url,
+            SPEND_RATE_LIMIT_PER_MIN="6000",
+            SPEND_CACHE_DIR=str(tmp / "cache"),
+        )
+        proc, url = bs.start_streamlit(
+            env, tmp / "streamlit.log", "--secrets.files", str(secrets), port=port
+        )
+        yield url
+        bs.stop(proc)
+    finally:
+        bs.stop(fake)
+
+
+@browser_test
+def test_unattended__a_viewer_sees_the_default_views_figures_without_clicking(
+    page, unattended_app, tmp_path
+):
+    """Nobody may fetch (a viewer, no admin named), yet the server's refresher fetched the
+    default view's days by itself: figures, no "Not fetched yet", and the sidebar tells the
+    deployer how to name admins; the viewer has no Fetch button."""
+    sign_in(page, unattended_app, "ana")
+    wait_heading(page, "Overview")
+    # the refresher may still be fetching when the page first draws: the page redraws itself
+    page.wait_for_function(
+        """() => { const t = document.body.innerText;
+        return !t.includes("Not fetched yet") && !t.includes("Partial data")
+            && document.querySelectorAll('[data-testid="stMetric"]').length >= 3; }""",
+        timeout=90_000,
+    )
+    assert_dashboard(page, "ana@acme.com", "viewer")
+    metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert any(re.search(r"\$[1-9]", value) for value in metrics), metrics
+    sidebar = page.locator(SIDEBAR).inner_text()
+    assert "SPEND_ADMINS" in sidebar
+    assert page.get_by_role("button", name=re.compile("^Fetch")).count() == 0
+    assert screenshot(page, tmp_path, "unattended").stat().st_size > 5_000
+
+
 # --- the helpers, without a browser ---------------------------------------------------------------
 
 

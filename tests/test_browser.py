@@ -497,6 +497,131 @@ def test_colours__a_model_keeps_its_colour_between_30_and_90_days(browser, demo_
     assert {g: month[g] for g in shared} == {g: quarter[g] for g in shared}
 
 
+# --- issue 23: widths measured in the browser (element boxes, not screenshots) ----------------
+
+#: Headers of money columns: at 1,400 px none may be out of sight or cut at the table's edge.
+MONEY_HEADERS = {
+    "Cost (est.)",
+    "Billed",
+    "$ / 1M tokens",
+    "$ / 1k requests",
+    "Spent",
+    "Budget",
+    "Forecast",
+    "That day",
+    "Typical day",
+}
+#: Per table: its visible headers (the grid draws only the columns in sight), how wide its
+#: columns are together and how wide its window is.
+GRIDS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"]')).map(g => {
+    const s = g.querySelector('.dvn-scroller');
+    return {headers: Array.from(g.querySelectorAll('th')).map(th => th.textContent),
+            scroll: s ? s.scrollWidth : 0, client: s ? s.clientWidth : 0};
+})"""
+#: Scroll every table to its right end (the grid then lists the columns in sight there).
+GRIDS_RIGHT_JS = """() => document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')
+    .forEach(s => { s.scrollLeft = s.scrollWidth; })"""
+#: Every drawn x-axis label and legend label, and the box of the chart that holds it.
+CHART_LABELS_JS = """() => Array.from(document.querySelectorAll('.vega-embed svg')).flatMap(svg => {
+    const box = svg.getBoundingClientRect();
+    const shown = t => t.getAttribute('opacity') !== '0' && getComputedStyle(t).opacity !== '0';
+    const x = Array.from(svg.querySelectorAll('g.role-axis'))
+        .filter(a => (a.getAttribute('aria-label') || '').startsWith('X-axis'))
+        .flatMap(a => Array.from(a.querySelectorAll('.role-axis-label text')));
+    const legend = Array.from(svg.querySelectorAll('.role-legend-label text'));
+    return [...x, ...legend].filter(shown).map(t => {
+        const r = t.getBoundingClientRect();
+        return {text: t.textContent, left: r.left, right: r.right, min: box.left, max: box.right};
+    });
+})"""
+#: Metric labels and deltas whose text is cut (an ellipsis: wider inside than its box).
+CUT_METRIC_TEXT_JS = """() => Array.from(document.querySelectorAll(
+    ['stMetricLabel', 'stMetricDelta', 'stMetricValue']
+        .map(id => `[data-testid="${id}"] *`).join(', ')
+)).filter(e => e.children.length === 0 && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.textContent)"""
+
+
+def _grids(tab) -> list[dict]:
+    """Every table's headers in sight at the left, the columns in sight after scrolling right
+    added, and whether it scrolls sideways at all."""
+    left = tab.evaluate(GRIDS_JS)
+    tab.evaluate(GRIDS_RIGHT_JS)
+    tab.wait_for_timeout(300)
+    right = tab.evaluate(GRIDS_JS)
+    return [
+        {**a, "all": list(dict.fromkeys(a["headers"] + b["headers"]))}
+        for a, b in zip(left, right, strict=True)
+    ]
+
+
+def _open_tables(tab, url: str, title: str) -> None:
+    open_page(tab, url, title, TABLE, DRAWN_TABLE)
+    tab.wait_for_function(f"({GRID_HEADERS_JS})(0).length > 0")
+
+
+@browser_test
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [("/models", "Models"), ("/users", "Users"), ("/projects", "Projects & API keys")],
+)
+def test_widths__no_money_column_is_out_of_sight_at_1400_px(page, demo_app, path, title):
+    """A money column is in sight, and not the one cut at the table's right edge, before any
+    sideways scrolling (Models used to put "$ / 1M tokens" last, half hidden)."""
+    _open_tables(page, bs.page_url(demo_app, path, RANGE), title)
+    for grid in _grids(page):
+        money = [h for h in grid["all"] if h in MONEY_HEADERS]
+        if grid["scroll"] <= grid["client"]:
+            continue  # the whole table fits
+        in_sight = grid["headers"][:-1]  # the last one in sight is cut at the edge
+        assert all(h in in_sight for h in money), (money, grid)
+
+
+@browser_test
+def test_widths__every_budgets_column_fits_at_1400_px(page, demo_app):
+    _open_tables(page, bs.page_url(demo_app, "/budgets", RANGE), "Budgets & alerts")
+    grid = page.evaluate(GRIDS_JS)[0]
+    assert grid["scroll"] <= grid["client"], grid
+    assert {"Budget", "Status", "Used", "Spent", "Forecast", "View"} <= set(grid["headers"])
+
+
+@browser_test
+@pytest.mark.parametrize("width", [1400, 390])
+def test_widths__labels_legends_and_metrics_are_not_cut(browser, demo_app, width):
+    """Every x-axis label (the last one too) and legend label lies inside its chart, and no
+    metric's label, value or change ends in an ellipsis, on the Overview and Budgets pages."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        tab = context.new_page()
+        for path, title in (("/", "Overview"), ("/budgets", "Budgets & alerts")):
+            open_page(tab, bs.page_url(demo_app, path, RANGE), title)
+            labels = tab.evaluate(CHART_LABELS_JS)
+            assert labels, path
+            outside = [
+                x for x in labels if x["left"] < x["min"] - 0.5 or x["right"] > x["max"] + 0.5
+            ]
+            assert not outside, (path, outside)
+            assert tab.evaluate(CUT_METRIC_TEXT_JS) == [], path
+    finally:
+        context.close()
+
+
+@browser_test
+def test_phone__users_table_shows_cost_before_email(browser, demo_app):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        tab = context.new_page()
+        _open_tables(tab, bs.page_url(demo_app, "/users", RANGE), "Users")
+        in_sight = tab.evaluate(GRIDS_JS)[0]["headers"]
+        assert in_sight.index("Cost (est.)") < len(in_sight) - 1, in_sight  # wholly in sight
+        if "Email" in in_sight:
+            assert in_sight.index("Cost (est.)") < in_sight.index("Email")
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def both_app(tmp_path_factory):
     """The fake OpenAI (admin key) and the fake Anthropic side by side, as the app's own keys."""

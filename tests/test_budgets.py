@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import io
+import json
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -12,16 +15,21 @@ from spend.budgets import (
     DEFAULT_ALERT_AT,
     Budget,
     budgets_from_secrets,
+    closest_ids,
     load_budgets,
     measure_budget,
     measure_budgets,
     parse_budgets,
+    read_secrets_file,
+    secrets_budgets,
 )
+from spend.cli import add_alerts_parser, run_alerts
 from spend.errors import ConfigError
 from spend.forecast import crossing_date, forecast_month
 from spend.report import evaluate
 from spend.schema import conform
-from spend.sources.admin import parse_spend_alerts, parse_spend_limit
+from spend.sources.spend_controls import parse_spend_alerts, parse_spend_limit
+from tests.clock import FakeClock
 
 GOOD = """\
 # team budgets
@@ -550,6 +558,158 @@ def test_user_budget__a_real_overrun_still_crosses():
 
     [entry] = evaluate(table, [Budget("user", "user-1", 50.0)], date(2025, 3, 10)).budgets
     assert entry.crossing_date is not None and entry.forecast_usd > 50.0
+
+
+# ---- budgets people can write: a user by e-mail, the closest ids, one shape in secrets
+
+
+@pytest.mark.parametrize(
+    "budget_id, spent, name",
+    [
+        ("user-1", 7.0, "Ada"),
+        ("ada@x.io", 7.0, "Ada"),
+        (" ADA@x.io ", 7.0, "Ada"),  # e-mails are not case-sensitive; the file's spaces trimmed
+        ("bob@x.io", 3.0, "bob@x.io"),
+    ],
+    ids=["by-id", "by-email", "email-any-case", "email-without-name"],
+)
+def test_user_budget__by_id_or_email(budget_id, spent, name):
+    [budget] = parse_budgets(f'[[budget]]\nscope = "user"\nid = "{budget_id}"\nmonthly_usd = 10\n')
+    measure = measure_budget(TABLE, budget, as_of=date(2025, 3, 3))
+    assert (measure.known, measure.name) == (True, name)
+    assert measure.spent_usd == pytest.approx(spent)
+    [entry] = evaluate(TABLE, [budget], date(2025, 3, 3), app_url="https://app.example").budgets
+    user_id = "user-1" if name == "Ada" else "user-2"
+    assert f"user={user_id}" in entry.link  # the view is filtered by the user's id
+
+
+def test_user_budget__an_email_is_not_a_project_or_key():
+    # only a user budget reads e-mails: a project "id" that happens to be an e-mail matches nothing
+    measure = measure_budget(TABLE, Budget("project", "ada@x.io", 10.0), as_of=date(2025, 3, 3))
+    assert not measure.known
+
+
+@pytest.mark.parametrize(
+    "scope, budget_id, closest",
+    [
+        ("user", "user-1x", ["user-1", "user-2"]),
+        ("user", "ada@x.com", ["ada@x.io"]),
+        ("user", "ADA@X.IO.", ["ada@x.io"]),
+        ("project", "proj-a", ["proj_a", "proj_b"]),
+        ("api_key", "key1", ["key_1", "key_2"]),
+        ("model", "gpt4o", ["gpt-4o", "gpt-4o-mini"]),
+        ("user", "zzzzzzzz", []),
+        ("organization", None, []),
+    ],
+)
+def test_closest_ids__known_ids_or_emails_near_a_typo(scope, budget_id, closest):
+    assert closest_ids(TABLE, scope, budget_id) == closest
+
+
+SECRETS_BUDGETS = """\
+OPENAI_ADMIN_KEY = "sk-admin-not-a-real-key"
+SPEND_ADMINS = "ana@acme.com"
+
+[[budget]]
+scope = "organization"
+monthly_usd = 1500
+
+[[budget]]
+scope = "user"
+id = "ada@x.io"
+monthly_usd = 20
+
+[auth]
+redirect_uri = "http://localhost:8501/oauth2callback"
+"""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            SECRETS_BUDGETS,
+            [("organization", None, 1500.0), ("user", "ada@x.io", 20.0)],
+        ),
+        (  # the older [budgets] forms still read
+            '[[budgets.budget]]\nscope = "organization"\nmonthly_usd = 5\n',
+            [("organization", None, 5.0)],
+        ),
+        ('[[budgets]]\nscope = "project"\nid = "p"\nmonthly_usd = 5\n', [("project", "p", 5.0)]),
+        ('OPENAI_API_KEY = "sk-x"\n', []),
+    ],
+    ids=["budget-tables-like-the-file", "budgets.budget", "budgets-array", "none"],
+)
+def test_secrets_budgets__the_files_shape_in_secrets(tmp_path, text, expected):
+    path = tmp_path / "secrets.toml"
+    path.write_text(text, encoding="utf-8")
+    budgets = secrets_budgets(read_secrets_file(path))
+    assert [(b.scope, b.id, b.monthly_usd) for b in budgets] == expected
+    assert {b.origin for b in budgets} <= {"secrets"}
+
+
+def test_secrets_budgets__same_budget_in_both_forms_is_one_error():
+    table = {
+        "budget": [{"scope": "organization", "monthly_usd": 1}],
+        "budgets": {"budget": [{"scope": "organization", "monthly_usd": 2}]},
+    }
+    with pytest.raises(ConfigError, match=r"\[budgets\] entry 1: a second budget for organization"):
+        secrets_budgets(table)
+
+
+def test_read_secrets_file__broken_or_missing(tmp_path, monkeypatch):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('OPENAI_ADMIN_KEY = "sk-admin-SECRET\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_secrets_file(broken)
+    message = str(caught.value)
+    assert message.startswith(f"secrets file {broken}, line 1: not valid TOML")
+    assert "SECRET" not in message and "\n" not in message  # one line, never a value
+    with pytest.raises(ConfigError, match="no such file"):
+        read_secrets_file(tmp_path / "nope.toml")  # named on purpose: must exist
+    monkeypatch.chdir(tmp_path / "..")  # no .streamlit/secrets.toml here: no budgets, no error
+    assert read_secrets_file(None) == {}
+
+
+def _alerts(argv, tmp_path):
+    """``python -m spend alerts`` on the demo organization, with a clock on 2026-12-01."""
+    parser = argparse.ArgumentParser(prog="python -m spend")
+    add_alerts_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["alerts", "--source", "demo", "--json", *map(str, argv)])
+    out, err = io.StringIO(), io.StringIO()
+    clock = FakeClock(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp())
+    env = {"SPEND_CACHE_DIR": str(tmp_path / "cache")}
+    code = run_alerts(args, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_alerts_command__reads_the_apps_secrets_budgets(tmp_path, monkeypatch):
+    """The README's promise: budgets in the app's secrets count for the command too, in the
+    file's shape, from ``.streamlit/secrets.toml`` by default or ``--secrets FILE``."""
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(SECRETS_BUDGETS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _alerts([], tmp_path)
+    assert code == 0, err
+    budgets = json.loads(out)["budgets"]
+    assert [(b["scope"], b["id"], b["origin"]) for b in budgets] == [
+        ("organization", None, "secrets"),
+        ("user", "ada@x.io", "secrets"),
+    ]
+    elsewhere = tmp_path / "elsewhere.toml"
+    elsewhere.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = 7\n', encoding="utf-8")
+    code, out, err = _alerts(["--secrets", elsewhere], tmp_path)
+    assert code == 0, err
+    assert [b["budget_usd"] for b in json.loads(out)["budgets"]] == [7.0]
+
+
+def test_alerts_command__a_broken_secrets_file_fails_closed_in_one_line(tmp_path):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[[budget]]\nscope = "organization\n', encoding="utf-8")
+    code, out, err = _alerts(["--secrets", broken], tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: secrets file {broken}, line 2: not valid TOML")
+    assert len(err.splitlines()) == 1
 
 
 # ---- a provider scope, and two providers in one table (issue 20)

@@ -147,6 +147,11 @@ def test_client__connection_refused_is_a_clear_error(tmp_path):
     )
     with pytest.raises(errors.ApiConnectionError, match="Could not reach http://127.0.0.1:9/v1"):
         client.get_json("/usage", {"date": "2024-01-01"})
+    # issue 23: a server that never answered this client is not retried with backoff
+    assert clock.sleeps == [] and client.stats.requests == 1
+    client.reached = True  # a server that answered before and then went away is retried
+    with pytest.raises(errors.ApiConnectionError, match="Could not reach http://127.0.0.1:9/v1"):
+        client.get_json("/usage", {"date": "2024-01-01"})
     assert len(clock.sleeps) == MAX_RETRIES
 
 

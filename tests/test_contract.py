@@ -30,7 +30,7 @@ from spend.normalize import (
     utc_day,
 )
 from spend.schema import validate
-from spend.sources.admin import (
+from spend.sources.admin_parse import (
     ADMIN_KINDS,
     ADMIN_SPLIT_FIELDS,
     admin_api_keys_to_frame,

@@ -26,13 +26,14 @@ import pytest
 from spend import errors
 from spend.cache import ResponseCache
 from spend.cli import main
-from spend.client import MAX_RETRIES, HttpClient
+from spend.client import MAX_RETRIES, HttpClient, wait_real
 from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings
 from spend.ratelimit import RateLimiter
 from spend.sources import make_client, make_source
-from spend.sources.admin import USAGE_BUCKETS_PER_PAGE, window_blocks
+from spend.sources.admin import USAGE_BUCKETS_PER_PAGE
 from spend.sources.legacy import LegacySource
 from spend.sources.openai_api import openai_api
+from spend.sources.windows import window_blocks
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, ECHOED_SECRETS, LEGACY_KEY, ORG_ID, alter_answer
 
@@ -336,7 +337,8 @@ def test_cli__url_credentials_are_never_shown(tmp_path):
     code, _, err = run(["fetch", "--start", "2026-01-01", "--end", "2026-01-01"], env)
     assert code == 1
     line = one_error_line(err)
-    assert "Could not reach http://…@127.0.0.1:9/v1" in line
+    # issue 18: a URL with credentials is refused before any request (they would replace the key)
+    assert "OPENAI_BASE_URL may not hold a user name or password" in line
     assert "Pr0xyPa55" not in err and "proxyuser" not in err
 
 
@@ -561,9 +563,7 @@ def test_cache__an_older_cache_written_0644_is_made_private(fake_openai, tmp_pat
 # --- 8. one fetch per request across processes ----------------------------------------------------
 
 
-def test_fetch__a_second_fetcher_waits_for_the_first_and_joins_its_answers(
-    fake_openai, tmp_path, monkeypatch
-):
+def test_fetch__a_second_fetcher_waits_for_the_first_and_joins_its_answers(fake_openai, tmp_path):
     """Two fetchers of one range with their own clients on one cache folder (two processes: two
     SQLite connections, two lock files opened apart): every request is sent once."""
     start, end = fake_openai.days[-8], fake_openai.days[-3]
@@ -575,18 +575,10 @@ def test_fetch__a_second_fetcher_waits_for_the_first_and_joins_its_answers(
         rate_limit_per_min=6000,
     )
     second_waits = threading.Event()
-    original = HttpClient._pauser
 
-    def pauser(self, stop):
-        pause = original(self, stop)
-
-        def told(seconds):
-            second_waits.set()
-            return pause(seconds)
-
-        return told
-
-    monkeypatch.setattr(HttpClient, "_pauser", pauser)
+    def told(seconds, stop):  # the client's own wait, told apart: the second fetcher waited
+        second_waits.set()
+        return wait_real(seconds, stop)
 
     def hold_the_first_day(path: str) -> None:
         if path.startswith("/v1/usage") and not second_waits.is_set():
@@ -594,6 +586,8 @@ def test_fetch__a_second_fetcher_waits_for_the_first_and_joins_its_answers(
 
     fake_openai.configure(before_answer=hold_the_first_day)
     sources = [make_source(settings) for _ in range(2)]
+    for source in sources:
+        source.client.wait_for_other = told
     plans = [s.plan(start, end) for s in sources]
     results: dict[int, object] = {}
 

@@ -32,8 +32,8 @@ from spend.normalize import (
     utc_day,
 )
 from spend.schema import COLUMNS, conform, validate
-from spend.sources import admin, legacy
-from spend.sources.admin import (
+from spend.sources import admin_parse, legacy
+from spend.sources.admin_parse import (
     admin_api_keys_to_frame,
     admin_costs_to_frame,
     admin_projects_to_frame,
@@ -105,7 +105,7 @@ def records(frame, columns):
 # --------------------------------------------------------------------------------------------
 
 
-PARSING_MODULES = (normalize, legacy, admin)
+PARSING_MODULES = (normalize, legacy, admin_parse)
 
 
 @pytest.mark.parametrize(
@@ -1291,7 +1291,7 @@ def test_admin_usage_to_frame__kind_table(kind, result, expected):
 
 
 def test_admin_usage_to_frame__covers_the_ten_endpoints():
-    assert sorted(admin.ADMIN_KINDS) == sorted(
+    assert sorted(admin_parse.ADMIN_KINDS) == sorted(
         [
             "completions",
             "embeddings",

@@ -203,8 +203,9 @@ def code_of(path: Path) -> str:
     return ast.unparse(tree)
 
 
-def test_layout__the_client_names_no_provider_header_or_url():
-    code = code_of(ROOT / "spend" / "client.py")
+@pytest.mark.parametrize("module", ["client.py", "paging.py"])
+def test_layout__the_client_names_no_provider_header_or_url(module):
+    code = code_of(ROOT / "spend" / module)
     for needle in ("openai", "anthropic", "authorization", "bearer", "x-api-key", "organization"):
         assert needle not in code.lower(), needle
     assert not re.search(r"https?://", code)

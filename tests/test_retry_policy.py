@@ -11,12 +11,12 @@ from spend.client import (
     MAX_DELAY,
     MAX_RETRY_AFTER,
     describe_body,
-    next_page_params,
     parse_retry_after,
     redact,
     retry_delay,
     should_retry,
 )
+from spend.paging import next_page_params
 from spend.sources.openai_api import error_for_status
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC).timestamp()

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from spend import errors, shapes
-from spend.client import check_shape, page_budget, walk_pages
+from spend.client import check_shape
 from spend.config import check_base_url
 from spend.errors import redact
 from spend.formatting import escape_markdown
 from spend.normalize import MAX_COUNT, to_count, to_quantity
+from spend.paging import page_budget, walk_pages
 from spend.pricing import parse_price_table
 from spend.sources.openai_api import bucket_count, describe_request
 from tests.fake_openai import HOSTILE, FakeOpenAI, legacy_usage_body

@@ -13,7 +13,15 @@ from spend import errors
 from spend.config import Settings
 from spend.jobs import JobRegistry
 from spend.schema import validate
-from spend.sources import AdminSource, admin, make_client, make_source, requests_for_range
+from spend.sources import (
+    AdminSource,
+    admin,
+    admin_parse,
+    make_client,
+    make_source,
+    requests_for_range,
+)
+from spend.sources import windows as aligned
 from spend.sources.base import epoch
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
@@ -195,12 +203,12 @@ def test_admin__plan_is_one_request_per_endpoint_and_aligned_block(fake_openai, 
     start, end = fake_openai.days[0], fake_openai.days[-1]
     plan = source.plan(start, end)
     usage = [r for r in plan.requests if r.kind.startswith("usage:")]
-    blocks = admin.window_blocks(start, end, 31)
+    blocks = aligned.window_blocks(start, end, 31)
     assert len(blocks) in (math.ceil(70 / 31), math.ceil(70 / 31) + 1)  # at most one more
     assert len(usage) == 10 * len(blocks)
     windows = sorted({dict(r.params)["start_time"] for r in usage})
     assert windows == [epoch(first) for first, _ in blocks]
-    costs = len(admin.window_blocks(start, end, 180))
+    costs = len(aligned.window_blocks(start, end, 180))
     assert len([r for r in plan.requests if r.kind == "costs"]) == costs
     assert plan.total == requests_for_range(start, end, source="admin", now=clock())
 
@@ -434,13 +442,13 @@ def _days(windows):
 def test_admin__time_windows_are_blocks_cut_at_now_or_at_a_final_end(start, end, now, expected):
     from spend.dates import is_final
 
-    windows = admin.time_windows(start, end, 31, now=now)
+    windows = aligned.time_windows(start, end, 31, now=now)
     assert _days(windows)[: len(expected)] == expected and len(windows) == len(expected)
     moment = datetime.fromtimestamp(now, tz=UTC)
     if is_final(end, moment):
         assert all(is_final(last, moment) for _, _, last in windows)
     assert admin.cold_requests(start, end, now=now) == 2 + 10 * len(windows) + len(
-        admin.time_windows(start, end, 180, now=now)
+        aligned.time_windows(start, end, 180, now=now)
     )
 
 
@@ -455,9 +463,9 @@ def test_admin__rows_and_notices_outside_the_range_are_left_out():
         return {"object": "bucket", "start_time": start_time, "results": [result]}
 
     pages = [{"object": "page", "data": [bucket(first, "eur"), bucket(inside, "usd")]}]
-    everything = admin.admin_costs_to_frame(pages)
+    everything = admin_parse.admin_costs_to_frame(pages)
     assert everything.attrs["non_usd_currencies"] == {"eur": 1} and len(everything) == 2
     days = (D(2026, 11, 15), D(2026, 11, 30))
-    mine = admin.admin_costs_to_frame(pages, days=days)
+    mine = admin_parse.admin_costs_to_frame(pages, days=days)
     assert mine.attrs["non_usd_currencies"] == {} and len(mine) == 1
     assert mine["cost_usd"].tolist() == [2.5]

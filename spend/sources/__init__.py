@@ -155,7 +155,7 @@ def requests_for_range(
     now: float | None = None,
 ) -> int:
     """The request count a cold fetch of [start, end] needs, e.g. legacy 30 days org-wide -> 31
-    (users list + 30 days); admin windows are aligned blocks (``admin.time_windows``; ``now``,
+    (users list + 30 days); admin windows are aligned blocks (``windows.time_windows``; ``now``,
     the planner's clock, leaves out a block not begun yet)."""
     return SOURCES[source].cold_requests(
         start, end, users=users, per_user=per_user, projects=projects, now=now

@@ -2,7 +2,7 @@
 
 Everything Anthropic-specific lives here: its HTTP conventions (``x-api-key``,
 ``anthropic-version``, its error body), the plan (aligned 31-day windows of daily buckets, as the
-OpenAI admin source, ``spend.sources.admin.time_windows``), the validators of its answers and the
+OpenAI admin source, ``spend.sources.windows.time_windows``), the validators of its answers and the
 parsing of its payloads (API-NOTES §6):
 
     /v1/organizations/usage_report/messages   tokens by model, workspace, key, tier, context
@@ -51,8 +51,8 @@ from spend.normalize import (
 )
 from spend.schema import conform, empty_frame
 from spend.shapes import check_amount
-from spend.sources.admin import time_windows, window_blocks
-from spend.sources.base import PlannedRequest, Refused, Source
+from spend.sources.base import PlannedRequest, Refused, Scale, Source
+from spend.sources.windows import time_windows, window_blocks
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -559,7 +559,7 @@ def day_windows(start: date, end: date, *, now: float) -> list[tuple[int, int, d
     """A range into the (start, end, last day) of its report windows, e.g. Nov 2-20 2026 at noon
     on Nov 20 -> (Oct 16, Nov 16, Nov 15), (Nov 16, Nov 21, Dec 16).
 
-    The aligned 31-day blocks of OpenAI's admin source (``admin.time_windows``), with each end
+    The aligned 31-day blocks of OpenAI's admin source (``windows.time_windows``), with each end
     rounded up to midnight UTC: the cost report refuses (400) an ``ending_at`` that is not
     day-aligned (constructorfabric/insight PR 1926), and the running day's bucket, which ends at
     the next midnight, is then part of the answer. A window's key then stays the same all day.
@@ -608,17 +608,8 @@ class AnthropicSource(Source):
         return hashlib.sha256(material.encode()).hexdigest()[:24]
 
     @classmethod
-    def cold_requests(
-        cls,
-        start: date,
-        end: date,
-        *,
-        users: int = 0,
-        per_user: bool = False,
-        projects: int = 0,
-        now: float | None = None,
-    ) -> int:
-        return cold_requests(start, end, now=now)
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
+        return cold_requests(start, end, now=scale.now)
 
     @staticmethod
     def _list(path: str, kind: str, params: tuple = ()) -> PlannedRequest:

@@ -22,16 +22,18 @@ final) and ``cold_requests`` (what a cold fetch of a range costs).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from spend import errors, pricing
+from spend.allocate import allocate_billed
 from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
 from spend.client import Api, HttpClient
@@ -46,8 +48,10 @@ Progress = Callable[["FetchProgress"], None]
 class PlannedRequest:
     """One GET the range needs. ``paged`` requests may continue over further cached pages.
 
-    ``optional``: a list that only names things (users, projects, keys); if OpenAI refuses it, the
-    fetch goes on and the pages show ids instead of names.
+    ``optional``: a list that only names things (users, projects, keys) or a provider's own
+    settings (spend controls); if the API refuses it with one of ``refusals`` (statuses that mean
+    "not available to this key" or "none set"), the fetch goes on and the pages say so. Any other
+    failure (a timeout, a 429, a 5xx) is the error it is.
     ``validate``: the answer's expected shape (one of ``spend.shapes``), checked before it is
     stored; not part of the request's identity.
     """
@@ -60,6 +64,7 @@ class PlannedRequest:
     paged: str | None = None  # None or a style of spend.client.CURSORS: "page", "after", ...
     optional: bool = False
     validate: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
+    refusals: frozenset[int] = field(default=frozenset({400, 403, 404, 422}), compare=False)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -68,10 +73,11 @@ class PlannedRequest:
 
 @dataclass(frozen=True)
 class Refused:
-    """What stands for the answer to an optional request that OpenAI refused (403/404/400)."""
+    """What stands for the answer to an optional request that the API refused (403/404/400)."""
 
     message: str
     at: float  # by the source's clock: asked again once NON_FINAL_TTL has passed
+    status: int | None = None
 
 
 @dataclass
@@ -91,6 +97,12 @@ class Plan:
     #: what still decides the count when an answer names further requests (the users list of a
     #: per-user fetch), e.g. "the users list decides the rest: ..."; None when the count is known
     undecided: str | None = None
+    #: the requests that answers stored so far name (None: the source's ``dependent_requests``)
+    dependents: Callable[[], list[PlannedRequest]] | None = field(default=None, repr=False)
+
+    @property
+    def span(self) -> tuple[date, date]:
+        return self.start, self.end
 
     @property
     def total(self) -> int:
@@ -144,6 +156,15 @@ class FetchProgress:
     @property
     def fraction(self) -> float:
         return 1.0 if self.planned == 0 else min(1.0, self.done / self.planned)
+
+
+class Scale(NamedTuple):
+    """What a cold fetch's request count depends on besides the range."""
+
+    users: int = 0
+    per_user: bool = False
+    projects: int = 0
+    now: float | None = None  # the planner's clock (Unix seconds)
 
 
 @dataclass
@@ -253,8 +274,10 @@ class Source:
 
     @classmethod
     def fingerprint(cls, settings: Settings) -> str:
-        """A one-way hash naming its credential's cache entries and limiter state."""
-        return settings.fingerprint
+        """A one-way hash naming its credential's cache entries and limiter state: by default its
+        name and the values of its own settings (``setting_names``), so two keys never share."""
+        material = "\0".join([cls.name, *(settings.value(n) or "" for n in cls.setting_names)])
+        return hashlib.sha256(material.encode()).hexdigest()[:24]
 
     @classmethod
     def cold_requests(
@@ -267,7 +290,14 @@ class Source:
         projects: int = 0,
         now: float | None = None,
     ) -> int:
-        """The request count a cold fetch of [start, end] needs (0: no network)."""
+        """The request count a cold fetch of [start, end] needs (0: no network), knowing how many
+        users and projects the organization has (``per_user``: a user-by-user fetch) and the
+        planner's clock ``now``; a source counts in ``count_cold``."""
+        return cls.count_cold(start, end, Scale(users, per_user, projects, now))
+
+    @classmethod
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
+        """``cold_requests`` for this source (0: no network)."""
         return 0
 
     def is_final(self, last_day: date) -> bool:
@@ -298,10 +328,37 @@ class Source:
         """Requests named by answers already stored (per-user days, per-project key lists)."""
         return []
 
+    def control_requests(self, project_ids: Iterable[str]) -> list[PlannedRequest]:
+        """The requests that read the provider's own spend limits and alerts (none by default);
+        ``controls_plan`` plans them, any fetch fetches them, ``spend_controls`` reads them."""
+        return []
+
     def spend_controls(self, project_ids: Iterable[str]) -> tuple[list[Budget], list[str]]:
-        """The provider's own spend limits and alerts as read-only budgets, with notices; a
-        source without any has none."""
+        """The provider's own spend limits and alerts as read-only budgets, with notices, from
+        what is stored (never the network); a source without any has none."""
         return [], []
+
+    def controls_plan(self, project_ids: Iterable[str]) -> Plan:
+        """The spend-control requests as a plan of their own, for the background job (the app)
+        or the command line to fetch like any other: never while a page draws."""
+        ids = sorted(set(project_ids))
+        requests = self.control_requests(ids)
+        today = self.today()
+        plan = Plan(
+            self.name,
+            today,
+            today,
+            requests,
+            [self._is_cached(r) for r in requests],
+            rate_per_min=self.rate_limit(self.settings),
+        )
+        plan.dependents = lambda: self.control_requests(ids)
+        return plan
+
+    def refusal(self, request: PlannedRequest) -> Refused | None:
+        """How the API last refused ``request`` (an optional one), however long ago; None when it
+        answered or was never asked."""
+        return self._refused.get(request)
 
     # shared machinery -----------------------------------------------------------------------
     @property
@@ -383,9 +440,12 @@ class Source:
                 validate=request.validate,
             )
         except (errors.PermissionDeniedError, errors.NotFoundError, errors.BadRequestError) as exc:
-            if not request.optional:
+            if not request.optional or exc.status_code not in request.refusals:
                 raise
-            self._refused[request] = Refused(exc.message, self.clock())
+            self._refused[request] = Refused(exc.message, self.clock(), exc.status_code)
+            # an older answer no longer holds (a spend limit removed, a list now refused): the
+            # refusal wins, and forgetting changes the cache's generation, so views redraw
+            self.client.forget(request.path, request.params_dict, cursor=request.paged)
         else:
             self._refused.pop(request, None)
 
@@ -464,7 +524,8 @@ class Source:
                 state.done += 1
                 report()
             known = set(plan.requests)
-            extra = [r for r in self.dependent_requests(plan.start, plan.end) if r not in known]
+            named = plan.dependents() if plan.dependents else self.dependent_requests(*plan.span)
+            extra = [r for r in named if r not in known]
             if not extra:
                 break
             if (
@@ -497,6 +558,7 @@ class Source:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
         frame = with_provider(pricing.attach_prices(frame, overrides=self.prices), self.provider)
+        frame = allocate_billed(frame, overrides=self.prices)  # billed_usd (spend.allocate)
         if finish is not None:
             frame = finish(frame)
         return LoadResult(

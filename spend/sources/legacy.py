@@ -38,7 +38,7 @@ from spend.normalize import (
     to_text,
 )
 from spend.schema import conform
-from spend.sources.base import PlannedRequest, Source, day_range
+from spend.sources.base import PlannedRequest, Scale, Source, day_range
 from spend.sources.openai_api import openai_api
 
 # --------------------------------------------------------------------------------------------
@@ -444,20 +444,15 @@ class LegacySource(Source):
         return openai_api(settings.api_key, settings.org_id, settings.base_url)
 
     @classmethod
-    def cold_requests(
-        cls,
-        start: date,
-        end: date,
-        *,
-        users: int = 0,
-        per_user: bool = False,
-        projects: int = 0,
-        now: float | None = None,
-    ) -> int:
+    def fingerprint(cls, settings: Settings) -> str:
+        return settings.fingerprint  # OpenAI's key, org id and base URL
+
+    @classmethod
+    def count_cold(cls, start: date, end: date, scale: Scale) -> int:
         """A range into the requests a cold fetch needs, e.g. 30 days -> ``31`` (users list + 30
         days); per user, each day also asks org-wide (for the usage no current member made)."""
         days = (end - start).days + 1
-        return 1 + days * (users + 1 if per_user else 1)
+        return 1 + days * (scale.users + 1 if scale.per_user else 1)
 
     def __init__(self, settings: Settings, **kw: Any) -> None:
         super().__init__(settings, **kw)

@@ -28,6 +28,7 @@ from spend.ui import settings
 __all__ = [
     "Viewer",
     "can_control_fetches",
+    "signed_in_admin",
     "may_start_long_fetch",
     "can_see_connection",
     "current_viewer",
@@ -111,6 +112,17 @@ def may_start_long_fetch(*, own_key: bool, allow_long_fetch: bool) -> bool:
     return rules.sign_in and can_control_fetches()
 
 
+def signed_in_admin() -> bool:
+    """Whether this session is a signed-in admin (sign-in configured, an address on
+    ``SPEND_ADMINS``): the one viewer the app's own key is not held back for (``data.held``).
+    Without sign-in nobody is: everyone counts as an admin there, strangers included."""
+    try:
+        rules = policy()
+    except ConfigError:
+        return False
+    return rules.sign_in and can_control_fetches()
+
+
 def can_see_connection() -> bool:
     """Whether this session may see the connection settings (as for the fetch controls)."""
     return can_control_fetches()
@@ -140,7 +152,7 @@ def gate() -> Viewer:
             _refused_page(claims, rules)
         st.stop()
     if viewer.signed_in:
-        _signed_in_as(viewer)
+        _signed_in_as(viewer, no_admins=rules.sign_in and not rules.admins)
     deployment_key = any(str(values.get(name) or "").strip() for name in KEY_NAMES)
     if access.needs_public_warning(rules, deployment_key=deployment_key):
         st.warning(PUBLIC_WARNING, icon=":material/public:")
@@ -177,10 +189,19 @@ def _refused_page(claims: Mapping[str, Any], rules: access.Policy) -> None:
         st.logout()
 
 
-def _signed_in_as(viewer: Viewer) -> None:
+#: The sidebar's hint for a deployment with sign-in and nobody on ``SPEND_ADMINS``.
+NO_ADMINS_HINT = (
+    ":material/admin_panel_settings: No admins named. To let someone start, stop and refresh "
+    "fetches, list their address in `SPEND_ADMINS` in the app's secrets."
+)
+
+
+def _signed_in_as(viewer: Viewer, *, no_admins: bool = False) -> None:
     with st.sidebar:
         role = "admin" if viewer.is_admin else "viewer"
         st.caption(f":material/account_circle: {_literal(viewer.email or '')} · {role}")
+        if no_admins:
+            st.caption(NO_ADMINS_HINT)
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             _forget_session_data()
             st.logout()

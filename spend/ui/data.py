@@ -7,6 +7,11 @@ an API source: the plan (what the range needs, what is stored) is computed on ev
 requests are fetched by a background job shared by every session (``spend.jobs.REGISTRY``), one
 job per source, each at its own rate limit; the page shows what the cache holds so far, marked
 partial.
+
+The app's own key is shared with everyone who may look (issue 18). For anyone but a signed-in admin
+(``auth.signed_in_admin``) a fetch on it is ``held``: it starts only while no other fetch runs on
+that key, only while the key's daily request budget (``SPEND_SERVER_KEY_DAILY_REQUESTS``, counted
+across processes) lasts, and it stops once no session watches it (``spend.jobs``).
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ import streamlit as st
 from spend import errors
 from spend.config import Settings
 from spend.jobs import REGISTRY, FetchJob
+from spend.ratelimit import RequestBudget
 from spend.runner import combine
 from spend.schema import as_categories
 from spend.sources import SOURCES, LoadResult, Plan, Source, make_source, selected
+from spend.ui import auth
+from spend.ui.settings import base_settings
 
 #: A fetch whose ETA is below this starts by itself; a longer one waits for the user's click.
 AUTO_START_SECONDS = 10 * 60
@@ -57,6 +65,12 @@ class Loaded:
     long_fetch: bool = True
     #: one Loaded per source when several are selected (each with its plan, job or error)
     parts: list[Loaded] = field(default_factory=list)
+    #: a fetch on the app's own key for someone who is not a signed-in admin (see the module)
+    held: bool = False
+    #: why nothing starts for a held view: "busy" (another fetch runs on the app's key) or
+    #: "budget" (the key's requests for today are spent); None when nothing holds it back
+    blocked: str | None = None
+    budget: RequestBudget | None = None
 
     @property
     def sources(self) -> list[Loaded]:
@@ -82,7 +96,7 @@ class Loaded:
     @property
     def may_start(self) -> bool:
         """Whether this session may start the missing fetch (a short one, or the say-so)."""
-        return self.may_fetch and (self.short or self.long_fetch)
+        return self.may_fetch and self.blocked is None and (self.short or self.long_fetch)
 
 
 def start_fetch(loaded: Loaded) -> None:
@@ -90,7 +104,55 @@ def start_fetch(loaded: Loaded) -> None:
     unless this session may start a long one."""
     if loaded.api_source is not None and loaded.plan is not None and loaded.job_key is not None:
         bound = None if loaded.long_fetch else AUTO_START_SECONDS
-        REGISTRY.start(loaded.job_key, loaded.api_source, loaded.plan, expand_limit=bound)
+        _start(loaded, loaded.plan, bound)
+
+
+def _start(loaded: Loaded, plan: Plan, bound: float | None) -> FetchJob | None:
+    """Start ``loaded``'s fetch of ``plan``: a held one only alone on its key, within the budget,
+    counted, and stopped once nobody watches it. None when it may not start now."""
+    if loaded.api_source is None or loaded.job_key is None:
+        return None
+    if loaded.held and loaded.budget is not None and loaded.budget.remaining() <= 0:
+        return None
+    return REGISTRY.start(
+        loaded.job_key,
+        loaded.api_source,
+        plan,
+        expand_limit=bound,
+        lane=loaded.job_key[0],
+        exclusive=loaded.held,
+        kept=not loaded.held,
+        budget=loaded.budget,
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def request_budget(fingerprint: str, cache_dir: str, per_day: int) -> RequestBudget | None:
+    """The app's key's daily request budget, one store per process; None when the cache folder
+    cannot hold it (then nothing can be fetched into it either)."""
+    try:
+        return RequestBudget(cache_dir, fingerprint, per_day=per_day)
+    except errors.SpendError:
+        return None
+
+
+def deployment_key(cls: type[Source], settings: Settings) -> bool:
+    """Whether ``settings`` fetch ``cls`` with the app's own credential (not one typed in)."""
+    try:
+        return cls.fingerprint(base_settings()) == cls.fingerprint(settings)
+    except errors.SpendError:
+        return True  # unreadable deployment settings: hold it, as the app's key
+
+
+def held_back(loaded: Loaded) -> str | None:
+    """Why a held view's fetch may not start now ("busy", "budget"), or None."""
+    if not loaded.held or loaded.job_key is None:
+        return None
+    if REGISTRY.busy(loaded.job_key[0], but=loaded.job_key) is not None:
+        return "busy"
+    if loaded.budget is not None and loaded.budget.remaining() <= 0:
+        return "budget"
+    return None
 
 
 def stop_fetch(loaded: Loaded) -> None:
@@ -297,19 +359,36 @@ def load_one(
         may_fetch = may_fetch and not read_only  # nothing can be stored: show what is there
         plan = source.plan(start, end)
         key = job_key(settings, name, per_user, start, end)
+        held = deployment_key(cls, settings) and not auth.signed_in_admin()
+        budget = (
+            request_budget(fingerprint, str(settings.cache_dir), settings.server_key_daily_requests)
+            if held and not read_only
+            else None
+        )
+        hold = Loaded(None, name, job_key=key, api_source=source, held=held, budget=budget)
         job = REGISTRY.get(key)
         if job is not None and not job.running and job.error is not None:
             REGISTRY.forget(key)  # show the error once; the next run may try again
             return Loaded(None, name, plan, job, key, error=job.error, api_source=source)
         awaiting = False
+        blocked = None
         if plan.missing and not (job and job.running):
-            if may_fetch:  # a wrong key or URL says so now, not after a long fetch is offered
-                source.verify(plan)
-            stopped_by_user = job is not None and job.stopped
-            if may_fetch and plan.eta_seconds <= AUTO_START_SECONDS and not stopped_by_user:
+            blocked = held_back(hold) if may_fetch else None
+            if may_fetch and blocked is None:  # a wrong key or URL says so now, not after a
+                source.verify(plan)  # long fetch is offered
+            stopped_by_user = job is not None and job.stopped and job.halted is None
+            started = None
+            if (
+                may_fetch
+                and plan.eta_seconds <= AUTO_START_SECONDS
+                and not stopped_by_user
+                and blocked is None
+            ):
                 # Unconfirmed, a fetch may not grow past the auto-start bound once the users list
                 # names the per-user requests: the next run shows that plan and asks.
-                job = REGISTRY.start(key, source, plan, expand_limit=AUTO_START_SECONDS)
+                started = _start(hold, plan, AUTO_START_SECONDS)
+            if started is not None:
+                job = started
                 job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
                 if job.error is not None and not job.running:
                     REGISTRY.forget(key)
@@ -327,6 +406,9 @@ def load_one(
             key,
             awaiting_confirmation=awaiting,
             api_source=source,
+            held=held,
+            blocked=blocked,
+            budget=budget,
             generation=generation,
             may_fetch=may_fetch,
             settings=settings,

@@ -17,7 +17,7 @@ import streamlit as st
 from spend import analysis
 from spend.config import Settings, key_kind
 from spend.dates import DEFAULT_PRESET, PRESETS, comparison, preset_range
-from spend.errors import SpendError, redact
+from spend.errors import ApiConnectionError, SpendError, redact
 from spend.formatting import escape_markdown, format_duration
 from spend.jobs import REGISTRY
 from spend.sources import SOURCES, selected
@@ -455,17 +455,36 @@ def render() -> View | None:
             query.write_state_to_url(preset, start, end, chosen)
     if failed:
         set_view(None)
-        _show_error(loaded, secrets=settings.secrets)
+        _show_error(loaded, secrets=settings.secrets, own_key=own_key)
         return None
     view = build_view(loaded, preset, start, end, chosen, today=today, names=names)
     set_view(view)
     return view
 
 
-def _show_error(loaded: data.Loaded, *, secrets: tuple[str | None, ...] = ()) -> None:
-    """The loading error, its secrets cut and its text (which may quote OpenAI) never Markdown."""
+#: An unreachable API, told to someone who typed a key in the sidebar: what they can check
+#: (the API address is the deployment's setting, which they cannot change).
+UNREACHABLE_OWN_KEY = (
+    "Could not reach the API with the key you typed ({kind}). Check your internet connection "
+    "and the provider's status page (status.openai.com, status.anthropic.com), then reload the "
+    "page. If it keeps failing while the provider is up, whoever runs this app should check its "
+    "network and API address."
+)
+
+
+def _show_error(
+    loaded: data.Loaded, *, secrets: tuple[str | None, ...] = (), own_key: bool = False
+) -> None:
+    """The loading error, its secrets cut and its text (which may quote OpenAI) never Markdown.
+
+    ``own_key``: the key was typed in the sidebar, so an unreachable API says what its typer can
+    check, not a setting only the deployment can change."""
     exc = loaded.error
     if exc is None:
         st.warning("No data yet.")
+        return
+    if own_key and isinstance(exc, ApiConnectionError):
+        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "no answer"
+        st.error(UNREACHABLE_OWN_KEY.format(kind=cause), icon=":material/wifi_off:")
         return
     st.error(escape_markdown(redact(str(exc), secrets)), icon=":material/error:")

@@ -15,6 +15,16 @@ up to 8 malloc arenas per core, each keeping memory it freed: the server's RSS c
 415 MB over 20 sessions of the large demo. Two arenas (``MALLOC_ARENA_MAX=2``, set here with
 ``mallopt`` since Community Cloud offers no way to set it before the process starts) keep it flat.
 A ``MALLOC_ARENA_MAX`` in the environment wins: glibc applied it already.
+
+**Refresher.** A shared deployment must not need someone on duty: with the app's own key, the
+server fetches the default view's days (the last 30 days and the days its headline compares with,
+every selected source) at once, then every ``SPEND_REFRESH_MINUTES``. By default it runs only with
+sign-in configured (every 5 minutes): viewers there start no fetch, while without sign-in every
+visitor's own view starts it; ``SPEND_REFRESH_MINUTES`` set says when either way (0: never). It
+starts the very job a session opening the default view would (``spend.ui.data.job_key``), so viewers
+see its progress, and fetches at the source's rate limit, which every process shares; the cache's
+per-request lock keeps two processes from fetching the same answer. Its jobs are ``kept`` (they run
+unwatched) and count against nobody's budget.
 """
 
 from __future__ import annotations
@@ -27,11 +37,16 @@ import platform
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Minutes between the refresher's runs with sign-in configured (``SPEND_REFRESH_MINUTES``): a
+#: day's answers are reused 10 minutes before they are asked again (``cache.NON_FINAL_TTL``).
+DEFAULT_REFRESH_MINUTES = 5.0
 
 #: What the first run imports after drawing the navigation, heaviest first.
 MODULES = ("pandas", "spend.ui.sidebar", "spend.charts", "spend.ui.steer", "spend.ui.tables")
@@ -90,9 +105,137 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
         return False
 
 
+def default_days(today: date) -> tuple[date, date]:
+    """The days the default view loads (``sidebar.render``): its range and the days its headline
+    compares with, e.g. today Dec 5 -> (Oct 2, Dec 5) for the last 30 days."""
+    from spend.dates import DEFAULT_PRESET, comparison, preset_range
+
+    start, end = preset_range(DEFAULT_PRESET, today)
+    first = comparison(DEFAULT_PRESET, start, end, today).first_day or start
+    return min(start, first), end
+
+
+class Refresher:
+    """Fetches the default view's days with the app's own settings, once per ``refresh``.
+
+    ``settings`` reads the deployment's settings (env and secrets) afresh each time, so a fixed
+    secrets file needs no restart; ``sign_in`` whether an ``[auth]`` section exists; ``registry``
+    and ``clock`` are the app's unless a test injects its own.
+    """
+
+    def __init__(
+        self,
+        settings: Callable[[], Any] | None = None,
+        *,
+        registry: Any = None,
+        clock: Callable[[], float] = time.time,
+        sign_in: Callable[[], bool] | None = None,
+    ) -> None:
+        # the app's registry and settings are looked up on first use, in the refresher's thread
+        # after the warm-up: importing them here would race the warm-up's imports
+        self._settings = settings
+        self._registry = registry
+        self._sign_in = sign_in
+        self.clock = clock
+        self._sources: dict[tuple[str, str], Any] = {}
+        self.stop_event = threading.Event()
+
+    def settings(self) -> Any:
+        if self._settings is None:
+            from spend.ui.settings import base_settings
+
+            self._settings = base_settings
+        return self._settings()
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from spend.jobs import REGISTRY
+
+            self._registry = REGISTRY
+        return self._registry
+
+    def minutes(self, settings: Any) -> float:
+        """The refresh period in minutes for ``settings`` (0: never)."""
+        if settings.refresh_minutes is not None:
+            return settings.refresh_minutes
+        if self._sign_in is None:
+            from spend.ui.settings import read_secrets
+
+            self._sign_in = lambda: "auth" in read_secrets()
+        return DEFAULT_REFRESH_MINUTES if self._sign_in() else 0.0
+
+    def period(self) -> float:
+        """Seconds until the next refresh (at least a minute; 0: never again)."""
+        try:
+            minutes = self.minutes(self.settings())
+        except Exception:  # a broken secrets file: try again later
+            return 60.0
+        return max(60.0, minutes * 60.0) if minutes > 0 else 0.0
+
+    def refresh(self) -> list[Any]:
+        """Start (or join) each selected API source's fetch of the default view's days; the jobs
+        started or already running. A source that cannot work is logged and skipped."""
+        from spend.errors import SpendError
+        from spend.sources import SOURCES, make_source, selected
+        from spend.ui.data import job_key
+
+        try:
+            settings = self.settings()
+            names = selected(settings) if self.minutes(settings) > 0 else []
+        except SpendError as exc:
+            _LOGGER.warning("refresher: the app's settings cannot be used: %s", exc)
+            return []
+        first, end = default_days(datetime.fromtimestamp(self.clock(), tz=UTC).date())
+        jobs = []
+        for name in names:
+            cls = SOURCES[name]
+            try:
+                if cls.api(settings) is None:  # the demo: nothing to fetch
+                    continue
+                ident = (cls.fingerprint(settings), name)
+                source = self._sources.get(ident) or make_source(settings, name)
+                self._sources[ident] = source
+                if source.read_only:
+                    continue
+                plan = source.plan(first, end)
+                if not plan.missing:
+                    continue
+                key = job_key(settings, name, False, first, end)
+                jobs.append(self.registry.start(key, source, plan, lane=key[0], kept=True))
+            except SpendError as exc:
+                _LOGGER.warning("refresher: %s: %s", name, exc)
+        return [job for job in jobs if job is not None]
+
+    def run(self) -> None:
+        """Refresh now, then every ``period()``, until ``stop_event`` is set."""
+        wait()  # the warm-up imported the app's modules: none is imported by two threads at once
+        while not self.stop_event.is_set():
+            try:
+                self.refresh()
+            except Exception:  # a bug must not end the refresher for good
+                _LOGGER.exception("refresher: the refresh failed")
+            period = self.period()
+            if period <= 0:
+                return
+            self.stop_event.wait(period)
+
+
+def start_refresher(refresher: Refresher | None = None) -> threading.Thread:
+    """Run a refresher in a daemon thread; return the thread."""
+    refresher = refresher or Refresher()
+    thread = threading.Thread(target=refresher.run, name="spend-refresher", daemon=True)
+    thread.start()
+    return thread
+
+
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """``st.App``'s lifespan: the arena limit and the warm-up start with the server."""
+    """``st.App``'s lifespan: the arena limit, the warm-up and the refresher start with the
+    server; the refresher stops with it."""
     limit_malloc_arenas()
     start()
+    refresher = Refresher()
+    start_refresher(refresher)
     yield
+    refresher.stop_event.set()

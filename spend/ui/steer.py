@@ -1,13 +1,15 @@
 """Budgets, month-end forecast, spikes and savings for the pages: the same report the
 ``python -m spend alerts`` command evaluates (``spend.report.evaluate``), cached per table.
 
-Budgets come from ``SPEND_BUDGETS_FILE`` (env or secrets) and a ``[budgets]`` table in secrets;
-with an admin key, OpenAI's own spend limits and alerts join them, read-only.
+Budgets come from ``SPEND_BUDGETS_FILE`` (env or secrets) and ``[[budget]]`` entries in secrets
+(the file's shape; ``spend.budgets.secrets_budgets``, which the command reads too); with an admin
+key, OpenAI's own spend limits and alerts join them, read-only.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -19,13 +21,19 @@ from spend import errors
 from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
-    budgets_from_secrets,
+    closest_ids,
     load_budgets,
     month_start,
     scope_daily,
+    secrets_budgets,
 )
+from spend.cache import NON_FINAL_TTL
+from spend.errors import redact
 from spend.forecast import Forecast, forecast_month
+from spend.jobs import REGISTRY
 from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
+from spend.ui import data
+from spend.ui.data import INLINE_WAIT_SECONDS, Loaded
 from spend.ui.settings import read_secrets
 from spend.ui.view import View
 
@@ -40,6 +48,9 @@ class MonthEnd:
     basis: str  # "billed" or "estimated": where the organization's figure comes from
     daily: pd.Series  # the organization's spend per day, this month, up to as_of
     errors: list[str]  # budgets that could not be read (a clear message each)
+    frame: pd.DataFrame  # the unfiltered table the figures count (the view's, or the month's)
+    first_day: date  # the first day that table holds (history for the forecast)
+    token: tuple  # names that table (cache key)
 
 
 @dataclass
@@ -57,9 +68,34 @@ def as_of_day(view: View) -> date:
     return min(view.end, yesterday, view.full["date"].max().date())
 
 
+def card_day(view: View) -> date:
+    """The day the month card counts through: yesterday (UTC, the last complete day) while the
+    range reaches into this month, never the range's own end (a range ending Dec 3 still shows
+    December to Dec 4 on the 5th); the last day of the range's month when that month is over
+    (a range in November shows November's total)."""
+    yesterday = view.now.date() - timedelta(days=1)
+    following = (view.end.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return min(following - timedelta(days=1), yesterday)
+
+
+def month_table(view: View, day: date) -> tuple[pd.DataFrame, tuple, date]:
+    """The unfiltered table, its token and first day for a month card through ``day``: the view's
+    own when it holds the month from its first day, else the month loaded apart (the same cache,
+    the same source and per-user choice; e.g. a range of Dec 1-3 viewed on Dec 5 loads Dec 1-4).
+    A load that fails or is not ready falls back to the view's table."""
+    first = min(view.loaded_from, month_start(day))
+    settings = view.loaded.settings
+    if (view.end >= day and view.loaded_from <= month_start(day)) or settings is None:
+        return view.full, view.loaded.token, view.loaded_from
+    per_user = next((bool(p.job_key[2]) for p in view.loaded.sources if p.job_key), False)
+    loaded = data.load(settings, first, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
+    if loaded.result is None or loaded.result.partial:
+        return view.full, view.loaded.token, view.loaded_from
+    return loaded.result.frame, loaded.token, first
+
+
 def _secrets_budgets() -> list[Budget]:
-    table = read_secrets().get("budgets")  # a secrets file it cannot read: ConfigError
-    return budgets_from_secrets(table) if table else []
+    return secrets_budgets(read_secrets())  # a secrets file it cannot read: ConfigError
 
 
 def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
@@ -75,14 +111,37 @@ def configured_budgets(view: View) -> tuple[list[Budget], list[str]]:
         problems.append(str(exc))
     for part in view.loaded.sources:  # each source's own spend controls (OpenAI's admin API)
         source = part.api_source
-        if source is None or not part.may_fetch:
+        if source is None or part.error is not None or part.result is None:
             continue
         frame = part.result.frame if part.result is not None else view.full
         projects = tuple(sorted(frame["project_id"].dropna().astype(str).unique()))
-        found, notices = _controls(part.token[:2], projects, _source=source)
+        problems += fetch_controls(part, projects)
+        who = part.token[:2]
+        found, notices = _stored_controls(who, projects, source.generation, _source=source)
         budgets += found
         problems += notices
     return budgets, problems
+
+
+def fetch_controls(part: Loaded, projects: tuple[str, ...]) -> list[str]:
+    """Start the background fetch of a source's spend limits and alerts when some are missing
+    (for whoever may fetch), like any other fetch: never while the page draws; its failure (a
+    timeout, a 429) is said as the error it is, once."""
+    source = part.api_source
+    assert source is not None
+    key = ("controls", *part.token[:2])
+    job = REGISTRY.get(key)
+    if job is not None and not job.running and job.error is not None:
+        if time.time() - job.progress.now < NON_FINAL_TTL:  # not asked again for a while
+            secrets = part.settings.secrets if part.settings is not None else ()
+            said = redact(str(job.error), secrets)
+            return [f"{part.title}: spend limits and alerts not read: {said}"]
+        REGISTRY.forget(key)
+    plan = source.controls_plan(projects)
+    if plan.missing and part.may_fetch and not (job is not None and job.running):
+        wait = min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0)
+        REGISTRY.start(key, source, plan).wait(timeout=wait)
+    return []
 
 
 def _modified(path: Any) -> int:
@@ -99,23 +158,24 @@ def _file_budgets(path: str, modified: int) -> list[Budget]:
     return load_budgets(path)
 
 
-@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
-def _controls(
-    who: tuple, project_ids: tuple[str, ...], *, _source: Any
+@st.cache_data(max_entries=8, show_spinner=False)
+def _stored_controls(
+    who: tuple, project_ids: tuple[str, ...], generation: int, *, _source: Any
 ) -> tuple[list[Budget], list[str]]:
-    """A source's own spend limits and alerts (OpenAI's), asked at most every 10 minutes per
-    credential and source (``who``)."""
+    """A source's own spend limits and alerts as stored, read again when its cache changed
+    (``generation``), per credential and source (``who``)."""
     return _source.spend_controls(project_ids)
 
 
 def month_end(view: View) -> MonthEnd:
-    """The view's unfiltered table into budgets and the month-end forecast as of yesterday."""
-    as_of = as_of_day(view)
+    """The whole organization's month (the sidebar's filters do not apply) into budgets and the
+    month-end forecast, as of yesterday (``card_day``): never cut at the range's end."""
+    day = card_day(view)
+    frame, token, first = month_table(view, day)
+    as_of = day if frame.empty else min(day, frame["date"].max().date())
     budgets, problems = configured_budgets(view)
-    entries, forecast, basis, daily = _month(
-        view.loaded.token, tuple(budgets), as_of, view.loaded_from, _frame=view.full
-    )
-    return MonthEnd(as_of, entries, forecast, basis, daily, problems)
+    entries, forecast, basis, daily = _month(token, tuple(budgets), as_of, first, _frame=frame)
+    return MonthEnd(as_of, entries, forecast, basis, daily, problems, frame, first, token)
 
 
 def steering(view: View) -> Steering:
@@ -123,7 +183,7 @@ def steering(view: View) -> Steering:
     evaluates (``spend.report.evaluate``), for the Budgets page."""
     month = month_end(view)
     prices = next((p.api_source.prices for p in view.loaded.sources if p.api_source), None)
-    watched = _watch(view.loaded.token, month.as_of, _frame=view.full, _prices=prices)
+    watched = _watch(month.token, month.as_of, _frame=month.frame, _prices=prices)
     report = Report(month.as_of, month.budgets, watched)
     return Steering(**vars(month), report=report)
 
@@ -154,6 +214,38 @@ def _month(
 def _watch(token: tuple, as_of: date, *, _frame: pd.DataFrame, _prices: Any) -> Watch:
     """Spikes, newcomers and savings."""
     return watch(filter_usage(_frame, end=as_of), as_of, overrides=_prices, app_url="/")
+
+
+#: Percent of a budget used from which it reads "near" (amber); at or past 100 % it is "over" (red).
+NEAR_PERCENT = 80.0
+#: Each status's words (colour is never the only sign) and its cell style on the Budgets page.
+STATUS_TEXT = {"over": "over budget", "near": "near (≥ 80 %)", "ok": "under"}
+STATUS_STYLE = {
+    "over": "background-color: rgba(214, 39, 40, 0.18); color: #a51d1d; font-weight: 600",
+    "near": "background-color: rgba(255, 170, 0, 0.22); color: #8a5300; font-weight: 600",
+    "ok": "",
+}
+
+
+def budget_status(percent: float) -> str:
+    """A budget's percent used into "over" (100 % or more), "near" (80 % or more) or "ok"."""
+    if percent >= 100.0:
+        return "over"
+    return "near" if percent >= NEAR_PERCENT else "ok"
+
+
+def budget_label(entry: BudgetEntry, frame: pd.DataFrame | None = None) -> str:
+    """Whose budget an entry is, e.g. "Research (project)", "Organization", or for an id with no
+    usage "user-nobdy (user; no usage seen; closest: user-nobody)" when ``frame`` knows close ids
+    or e-mails (``spend.budgets.closest_ids``)."""
+    if entry.scope == "organization":
+        return entry.name or "Organization"
+    scope = entry.scope.replace("_", " ")
+    if entry.known:
+        return f"{entry.name or entry.id} ({scope})"
+    closest = closest_ids(frame, entry.scope, entry.id) if frame is not None else []
+    hint = f"; closest: {', '.join(closest)}" if closest else ""
+    return f"{entry.name or entry.id} ({scope}; no usage seen{hint})"
 
 
 def nearest_budget(entries: list[BudgetEntry]) -> BudgetEntry | None:

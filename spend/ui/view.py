@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -174,6 +173,21 @@ def partial_banner(loaded: Loaded) -> str:
             f"**Read-only cache**: {stored}. The cache folder cannot be written by this app, so "
             "nothing is fetched into it: a scheduled `python -m spend fetch` can."
         )
+    if loaded.awaiting_confirmation and loaded.blocked == "busy":
+        return (
+            f"**Not fetched yet**: {stored}. Another fetch is running on this app's key, and it "
+            "fetches one range at a time: reload once it ended, or a signed-in admin, a key of "
+            "your own (sidebar) or a scheduled `python -m spend fetch` can fetch the rest."
+        )
+    if loaded.awaiting_confirmation and (
+        loaded.blocked == "budget" or (job is not None and job.halted == "budget")
+    ):
+        per_day = loaded.settings.server_key_daily_requests if loaded.settings else "its"
+        return (
+            f"**Not fetched yet**: {stored}. This app's key has sent {per_day} requests today, "
+            "its daily budget (`SPEND_SERVER_KEY_DAILY_REQUESTS`): only a signed-in admin, a key "
+            "of your own (sidebar) or a scheduled `python -m spend fetch` can fetch the rest."
+        )
     if loaded.awaiting_confirmation and loaded.may_fetch and not loaded.may_start:
         return (
             f"**Not fetched yet**: {stored}. The rest takes longer than the app fetches on its own "
@@ -203,23 +217,22 @@ def derive(view: View, fn: Callable[..., Any], *args: Any, of: str = "frame", **
     """An ``analysis`` function applied to the view's ``frame`` (or ``history``/``full``), computed
     once per view and arguments for every session: a rerun with nothing changed computes nothing.
 
-    E.g. ``derive(view, analysis.by_model)`` is ``analysis.by_model(view.frame)``, cached.
+    E.g. ``derive(view, analysis.by_model)`` is ``analysis.by_model(view.frame)``, cached. The
+    function itself is called; its qualified name only keys the cache.
     """
-    return _derived(
-        view.token, of, fn.__module__, fn.__qualname__, args, kwargs, _data=getattr(view, of)
-    )
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _derived(view.token, of, name, args, kwargs, _data=getattr(view, of), _fn=fn)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _derived(
     token: tuple,
     of: str,
-    module: str,
     name: str,
     args: tuple,
     kwargs: dict,
     *,
     _data: pd.DataFrame,
+    _fn: Callable[..., Any],
 ) -> Any:
-    fn = getattr(importlib.import_module(module), name)
-    return fn(_data, *args, **kwargs)
+    return _fn(_data, *args, **kwargs)
