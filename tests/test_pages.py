@@ -971,7 +971,7 @@ def test_budgets__a_provider_budget_on_the_demos_claude_share():
     at.switch_page(BUDGETS).run()
     no_exceptions(at)
     table = at.dataframe[0].value
-    assert list(table["scope"]) == ["provider"] and table["name"][0] == "Anthropic"
+    assert list(table["scope"]) == ["provider"] and table["name"][0] == "Anthropic (provider)"
     as_of = today() - timedelta(days=1)
     frame = demo_frame()
     month = frame[
