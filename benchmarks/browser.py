@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.browser --size large                # ~10 min; exit 1 on a FAIL
     .venv/bin/python -m benchmarks.browser --size huge --markdown /tmp/bench-huge.md
-    .venv/bin/python -m benchmarks.browser --size small --quick        # ~40 s smoke run
+    .venv/bin/python -m benchmarks.browser --size small --quick        # ~2-5 min smoke run
+    .venv/bin/python -m benchmarks.browser --size large --parts floor  # the app against its floor
     .venv/bin/python -m benchmarks.run --browser --size large          # the same, through run.py
 
 One server (``streamlit run streamlit_app.py``, headless, a free port on 127.0.0.1, no OPENAI_* or
@@ -19,14 +20,28 @@ Debian chromium (Playwright, never ``playwright install``). Parts, in this order
 2. **pages**: per view (``?range=last_30_days``, ``last_90_days``) one session opens the Overview
    (the first visit, which builds the data: reported, not judged), then clicks through every page
    in the sidebar (``[data-testid="stSidebarNavLink"]``) ``--reps`` times. Each switch is timed from
-   the click to the page *drawn*: the new page's ``h1``, the script idle
-   (``[data-testid="stApp"][data-test-script-state="notRunning"]``), and every
-   ``[data-testid="stVegaLiteChart"]`` (and data grid) holding a canvas/svg drawn after the click.
+   the click to the page *settled* (below); the old criterion, *first drawn* (the new page's
+   ``h1``, the script idle, every chart and data grid holding a canvas/svg drawn after the click),
+   is reported beside it.
 3. **sessions**: ``--sessions`` browser contexts, one after another, alternating the two views,
    each visiting every page and staying open; the server's RSS after each and after the last.
 4. **year**: one session on the whole demo (``?range=custom&start=...&end=...``), page switches.
 5. **csv**: the Raw data page's "Download CSV" in the 90-day view, click to file complete; then,
    with the server stopped, ``spend.export.to_csv`` of the 90-day view's table in this process.
+6. **floor** (issue 19): the app (``--size``, 90-day view) against ``benchmarks/floor_app.py``
+   (two pages, each four metrics, three small Altair charts and a 50-row table from free data),
+   each on a fresh server: first render, a warm-up session (cold caches; reported, not judged),
+   then ``--floor-sessions`` fresh sessions of each, one of each in turn, each opening the first
+   page and clicking every other page once, then the first again. Reported: each app's median
+   and p90 switch, the ratio app / floor (target: median < 1.5x on the large demo), every page's
+   first visit in a session, and the first renders.
+
+*Settled* (issue 19): a MutationObserver, installed in every context before any page script,
+records the time of every change in the main block, the sidebar, the running indicator and the
+app's script state (a canvas's undrawn fallback content aside). A page is settled once its ``h1``
+is there, the script is idle and nothing has changed for ``QUIET_S`` (0.5 s); the switch ends at
+its last change (the half second is not counted). The record is read every 0.1 s: a main thread
+busy drawing cannot look quiet, since the read waits for it.
 
 The server's memory is read from ``/proc/<pid>/status`` of the streamlit process: VmRSS after each
 step, the largest VmRSS a 0.2 s sampler saw, and VmHWM (the kernel's peak). Every wait has a
@@ -74,6 +89,13 @@ PAGES = (
     ("Budgets & alerts", "Budgets & alerts"),
     ("Raw data", "Raw data"),
 )
+APP_SCRIPT = "streamlit_app.py"
+#: The floor app (issue 19): two pages of what a page of ours draws at least, from free data.
+FLOOR_SCRIPT = "benchmarks/floor_app.py"
+FLOOR_PAGES = (("Floor one", "Floor one"), ("Floor two", "Floor two"))
+#: The floor part's view of the real app, and the two apps' names in its figures.
+FLOOR_VIEW = "last_90_days"
+APPS = ("app", "floor")
 NAV_LINK = '[data-testid="stSidebarNavLink"]'
 EXCEPTION = '[data-testid="stException"]'
 DOWNLOAD_BUTTON = '[data-testid="stDownloadButton"] button'
@@ -97,6 +119,71 @@ PAGE_DRAWN_JS = """(title) => {
     return charts.every(b => fresh(b, '.vega-embed canvas, .vega-embed svg'))
         && grids.every(g => fresh(g, 'canvas'));
 }"""
+
+#: Installed in every browser context before any page script (``add_init_script``): a
+#: MutationObserver recording when anything changed in the main block, the sidebar or the running
+#: indicator (``stStatusWidget``), or the app's script state; a click (capture phase) restarts the
+#: record. Changes inside a canvas's fallback content are left out: never drawn, and the data
+#: grid rewrites its accessibility table there ~0.3 s after it is drawn. ``readyAt`` is when the
+#: script state last became ``notRunning``. Times are the page's ``performance.now()`` (ms).
+OBSERVER_JS = """(() => {
+    if (window.__bench) return;
+    const b = window.__bench = {click: 0, changes: [], readyAt: null, recent: []};
+    const WATCH = '[data-testid="stMain"], [data-testid="stSidebar"], '
+        + '[data-testid="stStatusWidget"]';
+    const watched = n => n.nodeType === 1 && (n.matches(WATCH) || !!n.querySelector(WATCH));
+    document.addEventListener('click', () => {
+        b.click = performance.now(); b.changes = []; b.readyAt = null;
+    }, true);
+    new MutationObserver(records => {
+        const now = performance.now();
+        let seen = false;
+        const note = (r, el) => {
+            const box = el.closest('[data-testid]');
+            b.recent.push([Math.round(now), r.type, r.attributeName || '',
+                box ? box.dataset.testid : el.tagName]);
+            if (b.recent.length > 12) b.recent.shift();
+        };
+        for (const r of records) {
+            const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+            if (!el) continue;
+            // a canvas's children are never drawn (the grid's accessibility table)
+            if (r.type === 'childList' && el.tagName === 'CANVAS') continue;
+            if (el.parentElement && el.parentElement.closest('canvas')) continue;
+            if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
+                seen = true;
+                note(r, el);
+                if (el.dataset.testScriptState === 'notRunning') b.readyAt = now;
+            } else if (el.closest(WATCH)) {
+                seen = true;
+                note(r, el);
+            } else if (r.type === 'childList'
+                    && [...r.addedNodes, ...r.removedNodes].some(watched)) {
+                seen = true;
+                note(r, el);
+            }
+        }
+        if (seen) b.changes.push(now);
+    }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+})()"""
+#: The observer's record now: the page's clock, the last click, the changes since, and when the page
+#: titled ``title`` became ready (its h1 there and the script idle; null while it is not): when
+#: the script last finished, or the click if no run was seen since (``ran`` false: noted).
+SETTLE_STATE_JS = """(title) => {
+    const b = window.__bench, now = performance.now();
+    if (!b) return {now, click: 0, changes: [], ready: null};
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = !!app && app.dataset.testScriptState === 'notRunning';
+    const titled = Array.from(document.querySelectorAll('h1'))
+        .some(h => h.textContent.trim().startsWith(title));
+    const ran = b.readyAt !== null;
+    const ready = idle && titled ? (ran ? b.readyAt : b.click) : null;
+    return {now, click: b.click, changes: b.changes, ready, ran, idle, titled, recent: b.recent};
+}"""
+#: Seconds without a change after which a ready page counts as drawn (issue 19).
+QUIET_S = 0.5
+#: Seconds between two reads of the observer's record.
+SETTLE_POLL_S = 0.1
 
 #: Seconds: a page switch; a first visit (it builds the data: minutes for the huge demo at worst);
 #: a CSV download.
@@ -132,9 +219,19 @@ TARGETS = (
     Target("huge.sessions.rss_mb", "huge, server RSS after 10 sessions", 1536.0, "MB"),
     Target("huge.csv.to_csv_s", "huge, CSV of the 90-day view (to_csv)", 5.0, "s"),
     Target("huge.csv.download_s", "huge, CSV of the 90-day view (download)", 5.0, "s"),
+    # issue 19: the first render within 2 s (settled), and the page switches against the floor
+    Target("small.first_render.median", "first render, settled (issue 19)", 2.0, "s"),
     Target("small.first_render.median", "`streamlit run` to first drawn page (small)", 3.0, "s"),
+    Target(
+        "large.floor.ratio",
+        "large, 90-day view, median page switch / the floor app's (interleaved; issue 19)",
+        1.5,
+        "x",
+    ),
 )
-PARTS = ("first_render", "pages", "sessions", "year", "csv")
+PARTS = ("first_render", "pages", "sessions", "year", "csv", "floor")
+#: Fresh sessions of each app in the floor part (issue 19 measured 8).
+FLOOR_SESSIONS = 8
 #: Sessions per size, as the issue counts them.
 DEFAULT_SESSIONS = {"small": 4, "large": 20, "huge": 10}
 
@@ -223,6 +320,49 @@ def page_cycle(reps: int, pages: Sequence[tuple[str, str]] = PAGES) -> list[tupl
     return [*pages[1:], pages[0]] * reps
 
 
+def settled_at(
+    changes: Sequence[float], ready: float | None, now: float, quiet: float = QUIET_S
+) -> float | None:
+    """The observer's record read at ``now`` (change times, when the page became ready or None
+    while it is not; one clock) into the time of its last change when nothing has changed for
+    ``quiet`` seconds since the page was ready; None otherwise. E.g. ``([1, 2, 2.4], 2, 3) ->
+    2.4``; ``([1, 2, 2.4], 2, 2.8) -> None`` (0.4 quiet so far); ``([1], 2, 2.5) -> 2`` (ready
+    is itself a change).
+
+    Read while polling: ``now`` is when the page ran the read, so a main thread busy drawing (a
+    long task, no DOM change until it ends) never looks quiet; a gap between two recorded changes
+    is not trusted for that reason."""
+    if ready is None:
+        return None
+    last = max([ready, *changes])
+    return last if now - last >= quiet else None
+
+
+def interleave(sessions: int, apps: Sequence[str]) -> list[tuple[str, int]]:
+    """A number of sessions per app into the order to run them, one of each app in turn, e.g.
+    ``(2, ["app", "floor"]) -> [("app", 0), ("floor", 0), ("app", 1), ("floor", 1)]``."""
+    return [(app, n) for n in range(sessions) for app in apps]
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float:
+    """Two timings into their ratio, e.g. ``(0.6, 0.4) -> 1.5``; NaN when either is missing or the
+    denominator is not positive."""
+    if numerator is None or denominator is None:
+        return math.nan
+    if math.isnan(numerator) or math.isnan(denominator) or denominator <= 0:
+        return math.nan
+    return numerator / denominator
+
+
+def app_args(port: int, script: str = APP_SCRIPT) -> list[str]:
+    """A port and a script into its ``streamlit run`` command (``bs.streamlit_args`` with another
+    script), e.g. ``(8501, "benchmarks/floor_app.py") -> [..., "run", "benchmarks/floor_app.py",
+    "--server.port", "8501", ...]``."""
+    args = bs.streamlit_args(port)
+    args[args.index(APP_SCRIPT)] = script
+    return args
+
+
 def verdict(value: float | None, limit: float, error: str | None = None) -> str:
     """A figure against its limit into PASS, FAIL or SKIP, e.g. ``(0.5, 0.6) -> "PASS"``; an error
     is a FAIL, a figure not measured (None or NaN) a SKIP."""
@@ -242,6 +382,8 @@ def show(value: float | None, unit: str) -> str:
         return f"{value:,.0f} MB"
     if unit == "s":
         return f"{value:.2f} s"
+    if unit == "x":
+        return f"{value:.2f}x"
     return f"{value:g} {unit}".strip()
 
 
@@ -423,6 +565,7 @@ class Config:
     sessions: int = 20
     first_render_runs: int = 3
     csv_runs: int = 3
+    floor_sessions: int = FLOOR_SESSIONS
     max_minutes: float = 60.0
     max_server_mb: float = 12_000.0  # the server is killed past this RSS (a shared machine)
     env: dict[str, str] = field(default_factory=dict)  # more environment for every server
@@ -435,7 +578,7 @@ def default_config(size: str, quick: bool) -> Config:
     parts = PARTS if size == "huge" else tuple(p for p in PARTS if p != YEAR)
     if quick:
         return Config(size, parts, reps=1, sessions=2, first_render_runs=1, csv_runs=1,
-                      max_minutes=5.0, quick=True)  # fmt: skip
+                      floor_sessions=2, max_minutes=8.0, quick=True)  # fmt: skip
     return Config(size, parts, sessions=DEFAULT_SESSIONS.get(size, 10))
 
 
@@ -445,8 +588,10 @@ class Switch:
 
     view: str
     page: str
-    seconds: float
+    seconds: float  # click to the page settled: its last change before 0.5 s of quiet
     errors: int  # exception boxes on the drawn page
+    drawn: float = math.nan  # click to the first drawn (h1, idle, every chart): the old criterion
+    first: bool = False  # the page's first visit in its session
 
 
 @dataclass
@@ -460,10 +605,13 @@ class Report:
     first_visits: dict[str, float] = field(default_factory=dict)  # view -> seconds
     first_renders: list[float] = field(default_factory=list)
     first_healthy: list[float] = field(default_factory=list)  # spawn to /_stcore/health "ok"
+    first_drawn: list[float] = field(default_factory=list)  # spawn to first drawn (old criterion)
     memory: list[tuple[str, float, float, float]] = field(default_factory=list)  # step, MiB x3
     session_rss: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     csv: dict[str, float] = field(default_factory=dict)
+    floor: list[Switch] = field(default_factory=list)  # view: "app", "floor", "<app>, warm-up"
+    floor_opens: dict[str, list[float]] = field(default_factory=dict)  # app -> goto to settled
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -488,6 +636,8 @@ class Bench:
         self._before = descendants(process_parents(), os.getpid())
         self._servers: list[Any] = []
         self.browser: Any = None
+        #: page title -> settles with no script-state change seen after the click (noted at the end)
+        self.no_run_seen: dict[str, int] = {}
 
     # -- lifetime ---------------------------------------------------------------------------------
 
@@ -532,8 +682,11 @@ class Bench:
 
     # -- servers ----------------------------------------------------------------------------------
 
-    def spawn_server(self, size: str, name: str) -> tuple[Any, str, float]:
-        """A demo size into a started ``streamlit run`` (maybe not healthy yet), URL, spawn time."""
+    def spawn_server(
+        self, size: str, name: str, script: str = APP_SCRIPT
+    ) -> tuple[Any, str, float]:
+        """A demo size (and the script to run: the app by default) into a started ``streamlit
+        run`` (maybe not healthy yet), its URL and spawn time."""
         folder = self.workdir / name
         folder.mkdir(parents=True, exist_ok=True)
         env = bs.clean_env(
@@ -545,7 +698,7 @@ class Bench:
         env.update(self.config.env)
         port = bs.free_port()
         t0 = time.perf_counter()
-        proc = bs.spawn(bs.streamlit_args(port), env, folder / "streamlit.log")
+        proc = bs.spawn(app_args(port, script), env, folder / "streamlit.log")
         self._servers.append(proc)
         return proc, f"http://127.0.0.1:{port}", t0
 
@@ -559,6 +712,7 @@ class Bench:
         """A fresh browser context (a Streamlit session of its own) and its tab, closed after."""
         context = self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         try:
+            context.add_init_script(script=OBSERVER_JS)
             context.set_default_timeout(SWITCH_TIMEOUT_S * 1000)
             yield context.new_page()
         finally:
@@ -572,24 +726,64 @@ class Bench:
         tab.wait_for_function(PAGE_DRAWN_JS, arg=title, polling="raf", timeout=timeout_s * 1000)
         return tab.locator(EXCEPTION).count()
 
-    def open_view(self, tab: Any, url: str, query: Mapping[str, str], timeout_s: float) -> float:
-        """Go to the Overview of a view and wait until drawn; seconds it took."""
-        t0 = time.perf_counter()
-        tab.goto(bs.page_url(url, "/", query), timeout=timeout_s * 1000)
-        errors = self.wait_drawn(tab, PAGES[0][1], timeout_s)
-        if errors:
-            self.report.notes.append(f"{errors} exception box(es) on the first Overview")
-        return time.perf_counter() - t0
+    def wait_settled(self, tab: Any, title: str, timeout_s: float) -> tuple[float, float, float]:
+        """Wait until ``title``'s page is settled (``settled_at`` on the observer's record):
+        seconds from the last click (or the document's start) to its last change, and that change
+        and the click on this process's ``perf_counter`` clock."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            before = time.perf_counter()
+            state = tab.evaluate(SETTLE_STATE_JS, title)
+            here = (before + time.perf_counter()) / 2
+            end = settled_at(
+                [c / 1000 for c in state["changes"]],
+                None if state["ready"] is None else state["ready"] / 1000,
+                state["now"] / 1000,
+            )
+            if end is not None:
+                if not state.get("ran", True):
+                    self.no_run_seen[title] = self.no_run_seen.get(title, 0) + 1
+                to_here = here - state["now"] / 1000  # the page's clock into ours
+                click = state["click"] / 1000
+                return end - click, end + to_here, click + to_here
+            if time.monotonic() > deadline:
+                recent = "; ".join(" ".join(map(str, r)) for r in state.get("recent", []))
+                raise TimeoutError(
+                    f"{title!r} did not settle within {timeout_s:.0f} s (now {state['now']:.0f} "
+                    f"ms, idle {state.get('idle')}, h1 {state.get('titled')}, "
+                    f"{len(state['changes'])} changes since the click; last: {recent})"
+                )
+            time.sleep(SETTLE_POLL_S)
 
-    def switch(self, tab: Any, label: str, title: str) -> tuple[float, int]:
-        """Click a sidebar link; seconds from the click to the page drawn, and its exception
-        boxes."""
-        tab.evaluate(MARK_DRAWN_JS)
-        link = tab.locator(NAV_LINK, has_text=label).first
+    def open_view(
+        self,
+        tab: Any,
+        url: str,
+        query: Mapping[str, str],
+        timeout_s: float,
+        title: str = PAGES[0][1],
+        path: str = "/",
+    ) -> float:
+        """Go to the Overview of a view (or ``path``, titled ``title``) and wait until settled;
+        seconds from the start of ``goto`` to its last change."""
         t0 = time.perf_counter()
-        link.click()
+        tab.goto(bs.page_url(url, path, query), timeout=timeout_s * 1000)
+        errors = self.wait_drawn(tab, title, timeout_s)
+        if errors:
+            self.report.notes.append(f"{errors} exception box(es) on the first {title}")
+        _, end, _ = self.wait_settled(tab, title, timeout_s)
+        return end - t0
+
+    def switch(self, tab: Any, label: str, title: str) -> tuple[float, int, float]:
+        """Click a sidebar link; seconds from the click (the page's click event) to the page
+        settled, its exception boxes, and seconds from the click to the page first drawn (the old
+        criterion, seen by Playwright)."""
+        tab.evaluate(MARK_DRAWN_JS)
+        tab.locator(NAV_LINK, has_text=label).first.click()
         errors = self.wait_drawn(tab, title, SWITCH_TIMEOUT_S)
-        return time.perf_counter() - t0, errors
+        drawn_at = time.perf_counter()
+        settled, _, click = self.wait_settled(tab, title, SWITCH_TIMEOUT_S)
+        return settled, errors, drawn_at - click
 
 
 def _load() -> tuple[float, float, float]:
@@ -616,7 +810,9 @@ def measure_first_render(bench: Bench, keep_last: bool = False) -> tuple[Any, st
                 report.first_healthy.append(time.perf_counter() - t0)
                 tab.goto(bs.page_url(url, "/", {"range": VIEWS[0]}))
                 bench.wait_drawn(tab, PAGES[0][1], FIRST_VISIT_TIMEOUT_S)
-                report.first_renders.append(time.perf_counter() - t0)
+                report.first_drawn.append(time.perf_counter() - t0)
+                _, end, _ = bench.wait_settled(tab, PAGES[0][1], FIRST_VISIT_TIMEOUT_S)
+                report.first_renders.append(end - t0)
                 if keep:
                     kept = proc, url, t0
         except Exception as exc:  # noqa: BLE001 - a broken run is reported, not fatal
@@ -664,8 +860,8 @@ def measure_views(
                     if bench.stopped():
                         report.notes.append(f"{view}: stopped early (--max-minutes or Ctrl-C)")
                         break
-                    seconds, errors = bench.switch(tab, label, title)
-                    report.switches.append(Switch(view, label, seconds, errors))
+                    seconds, errors, drawn = bench.switch(tab, label, title)
+                    report.switches.append(Switch(view, label, seconds, errors, drawn))
                 rounds = bench.config.reps
                 _remember(report, f"{view}: page switches, {rounds} round(s)", pid, sampler)
         except Exception as exc:  # noqa: BLE001
@@ -689,8 +885,10 @@ def measure_sessions(bench: Bench, url: str, pid: int, sampler: RssSampler) -> N
                 view = VIEWS[n % len(VIEWS)]
                 bench.open_view(tab, url, {"range": view}, FIRST_VISIT_TIMEOUT_S)
                 for label, title in page_cycle(1):
-                    seconds, errors = bench.switch(tab, label, title)
-                    report.switches.append(Switch(f"{view}, in {SESSIONS}", label, seconds, errors))
+                    seconds, errors, drawn = bench.switch(tab, label, title)
+                    report.switches.append(
+                        Switch(f"{view}, in {SESSIONS}", label, seconds, errors, drawn)
+                    )
                 report.session_rss.append(sampler.sample())
             time.sleep(1.0)  # let the last reruns' garbage go
             report.figures[key] = sampler.sample()
@@ -762,6 +960,71 @@ def _drain(out: Any) -> int:
     return sum(_drain(part) for part in out)
 
 
+def measure_floor(bench: Bench) -> None:
+    """Issue 19: the real app (``--size``, 90-day view) against the floor app, interleaved.
+
+    Each app gets a fresh server: its first render (spawn to the first page settled; the real
+    app's includes building the view's data) and a warm-up session clicking every page once (cold
+    caches: reported, not judged). Then ``floor_sessions`` fresh sessions of each, one of each in
+    turn, each opening the first page and clicking every other page once, then the first again.
+    """
+    size, report = bench.config.size, bench.report
+    specs = {
+        "app": (APP_SCRIPT, PAGES, {"range": FLOOR_VIEW}),
+        "floor": (FLOOR_SCRIPT, FLOOR_PAGES, {}),
+    }
+    urls: dict[str, str] = {}
+    procs = []
+    try:
+        for app in ("floor", "app"):  # one at a time: each first render alone on the machine
+            script, pages, query = specs[app]
+            proc, url, t0 = bench.spawn_server(size, f"floor-{app}", script)
+            procs.append(proc)
+            wait_healthy(url, proc, bench.workdir / f"floor-{app}" / "streamlit.log")
+            urls[app] = url
+            with bench.session() as tab:
+                tab.goto(bs.page_url(url, "/", query), timeout=FIRST_VISIT_TIMEOUT_S * 1000)
+                bench.wait_drawn(tab, pages[0][1], FIRST_VISIT_TIMEOUT_S)
+                _, end, _ = bench.wait_settled(tab, pages[0][1], FIRST_VISIT_TIMEOUT_S)
+                report.figures[f"{size}.floor.{app}.first_render"] = end - t0
+                _floor_session(bench, tab, f"{app}, warm-up", pages)
+        failures = []
+        for app, n in interleave(bench.config.floor_sessions, APPS):
+            if bench.stopped():
+                report.notes.append("floor: stopped early (--max-minutes or Ctrl-C)")
+                break
+            _, pages, query = specs[app]
+            try:
+                with bench.session() as tab:
+                    opened = bench.open_view(
+                        tab, urls[app], query, FIRST_VISIT_TIMEOUT_S, title=pages[0][1]
+                    )
+                    report.floor_opens.setdefault(app, []).append(opened)
+                    _floor_session(bench, tab, app, pages)
+            except Exception as exc:  # noqa: BLE001 - one broken session: noted, the rest run
+                failures.append(f"{app} session {n + 1}")
+                report.notes.append(f"floor: {app} session {n + 1}: {exc}"[:600])
+        if failures:
+            report.errors[f"{size}.floor.ratio"] = "failed: " + ", ".join(failures)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(f"{size}.floor.ratio", exc)
+    finally:
+        for proc in procs:
+            bench.stop_server(proc)
+    report.figures.update(floor_figures(report.floor, size))
+    broken = sorted({f"{s.view}: {s.page}" for s in report.floor if s.errors})
+    if broken:
+        report.errors.setdefault(f"{size}.floor.ratio", "exception on " + ", ".join(broken))
+
+
+def _floor_session(bench: Bench, tab: Any, view: str, pages: Sequence[tuple[str, str]]) -> None:
+    """From the first page, click every other page once, then the first again."""
+    for label, title in page_cycle(1, pages):
+        seconds, errors, drawn = bench.switch(tab, label, title)
+        first = label != pages[0][0]
+        bench.report.floor.append(Switch(view, label, seconds, errors, drawn, first))
+
+
 def bytecode_missing(package: str = "pandas") -> str | None:
     """Why a fresh server would compile its imports from source, or None when ``package`` (one
     of the big ones) was installed with its bytecode."""
@@ -805,8 +1068,16 @@ def run(config: Config) -> Report:
             _serve(bench, server_parts, running)
         elif running:
             bench.stop_server(running[0])
+        if "floor" in config.parts and bench.time_left("the floor comparison"):
+            measure_floor(bench)
         if "csv" in config.parts and bench.time_left("to_csv"):
             measure_to_csv(bench, datetime.now(UTC).date())
+        if bench.no_run_seen:
+            counts = ", ".join(f"{title} {n}x" for title, n in bench.no_run_seen.items())
+            report.notes.append(
+                "ready from the click, no change of the script state seen after it (a run the "
+                f"page drew in one go): {counts}"
+            )
     report.load_after = _load()
     report.wall_s = time.perf_counter() - t_start
     return report
@@ -867,18 +1138,20 @@ def switch_rows(report: Report) -> list[list[str]]:
     for view in views:
         mine = [s for s in report.switches if s.view == view]
         for label, _ in PAGES:
-            summary = summarize([s.seconds for s in mine if s.page == label])
-            if summary.n:
-                errors = sum(s.errors for s in mine if s.page == label)
-                rows.append(_summary_row(view, label, summary, errors))
-        rows.append(
-            _summary_row(view, "every page", summarize([s.seconds for s in mine]), 0, bold=True)
-        )
+            page = [s for s in mine if s.page == label]
+            if page:
+                errors = sum(s.errors for s in page)
+                rows.append(_summary_row(view, label, page, errors))
+        rows.append(_summary_row(view, "every page", mine, 0, bold=True))
     return rows
 
 
-def _summary_row(view: str, page: str, s: Summary, errors: int, bold: bool = False) -> list[str]:
+def _summary_row(
+    view: str, page: str, switches: Sequence[Switch], errors: int, bold: bool = False
+) -> list[str]:
     mark = "**" if bold else ""
+    s = summarize([x.seconds for x in switches])
+    drawn = summarize([x.drawn for x in switches if not math.isnan(x.drawn)])
     return [
         view,
         f"{mark}{page}{mark}",
@@ -886,11 +1159,134 @@ def _summary_row(view: str, page: str, s: Summary, errors: int, bold: bool = Fal
         show(s.median, "s"),
         show(s.p90, "s"),
         show(s.worst, "s"),
+        show(drawn.median, "s"),
         str(errors),
     ]
 
 
-SWITCH_HEADERS = ["view", "page", "switches", "median", "p90", "worst", "exceptions"]
+def floor_figures(switches: Sequence[Switch], size: str) -> dict[str, float]:
+    """The floor part's switches (views "app" and "floor"; warm-ups are left out) into each app's
+    median and p90 (settled, and the median first drawn) and the ratios app / floor, e.g. app
+    medians 0.6 and floor 0.4 -> ``{"large.floor.ratio": 1.5, ...}``; NaN where one is missing."""
+    out: dict[str, float] = {}
+    for app in APPS:
+        mine = [s for s in switches if s.view == app]
+        settled = summarize([s.seconds for s in mine])
+        out[f"{size}.floor.{app}.median"] = settled.median
+        out[f"{size}.floor.{app}.p90"] = settled.p90
+        out[f"{size}.floor.{app}.first_visit_median"] = summarize(
+            [s.seconds for s in mine if s.first]
+        ).median
+        out[f"{size}.floor.{app}.drawn_median"] = summarize([s.drawn for s in mine]).median
+    for stat, suffix in (("median", ""), ("p90", "_p90"), ("drawn_median", "_drawn")):
+        out[f"{size}.floor.ratio{suffix}"] = ratio(
+            out[f"{size}.floor.app.{stat}"], out[f"{size}.floor.floor.{stat}"]
+        )
+    return out
+
+
+FLOOR_RATIO_HEADERS = ["page switches (interleaved sessions)", "app", "floor", "app / floor"]
+
+
+def floor_ratio_rows(figures: Mapping[str, float], size: str) -> list[list[str]]:
+    """The floor figures into rows of (statistic, app, floor, ratio), e.g. ``["median, settled",
+    "0.60 s", "0.40 s", "1.50x"]``; empty when the part did not run."""
+    key = f"{size}.floor"
+    if f"{key}.ratio" not in figures:
+        return []
+    rows = []
+    for label, stat, suffix in (
+        ("median, settled (judged)", "median", ""),
+        ("p90, settled", "p90", "_p90"),
+        ("median, first drawn (the old criterion)", "drawn_median", "_drawn"),
+    ):
+        rows.append(
+            [
+                label,
+                show(figures.get(f"{key}.app.{stat}"), "s"),
+                show(figures.get(f"{key}.floor.{stat}"), "s"),
+                show(figures.get(f"{key}.ratio{suffix}"), "x"),
+            ]
+        )
+    rows.append(
+        [
+            "median of first visits of a page in a session",
+            show(figures.get(f"{key}.app.first_visit_median"), "s"),
+            show(figures.get(f"{key}.floor.first_visit_median"), "s"),
+            show(
+                ratio(
+                    figures.get(f"{key}.app.first_visit_median"),
+                    figures.get(f"{key}.floor.first_visit_median"),
+                ),
+                "x",
+            ),
+        ]
+    )
+    rows.append(
+        [
+            "first render: spawn to the first page settled",
+            show(figures.get(f"{key}.app.first_render"), "s"),
+            show(figures.get(f"{key}.floor.first_render"), "s"),
+            "",
+        ]
+    )
+    return rows
+
+
+FLOOR_PAGE_HEADERS = ["session", "page", "visit", "n", "median", "p90", "worst", "first drawn"]
+
+
+def floor_page_rows(report: Report) -> list[list[str]]:
+    """The floor part's switches into one row per (session kind, page, first visit or back),
+    in the order run, then each session kind's opening (goto to the first page settled)."""
+    rows = []
+    for view in dict.fromkeys(s.view for s in report.floor):
+        mine = [s for s in report.floor if s.view == view]
+        for page in dict.fromkeys(s.page for s in mine):
+            for first in (True, False):
+                runs = [s for s in mine if s.page == page and s.first is first]
+                if not runs:
+                    continue
+                settled = summarize([s.seconds for s in runs])
+                rows.append(
+                    [
+                        view,
+                        page,
+                        "first" if first else "back",
+                        str(settled.n),
+                        show(settled.median, "s"),
+                        show(settled.p90, "s"),
+                        show(settled.worst, "s"),
+                        show(summarize([s.drawn for s in runs]).median, "s"),
+                    ]
+                )
+        opens = summarize(report.floor_opens.get(view, []))
+        if opens.n:
+            rows.append(
+                [
+                    view,
+                    "opening the session (goto)",
+                    "first",
+                    str(opens.n),
+                    show(opens.median, "s"),
+                    show(opens.p90, "s"),
+                    show(opens.worst, "s"),
+                    "",
+                ]
+            )
+    return rows
+
+
+SWITCH_HEADERS = [
+    "view",
+    "page",
+    "switches",
+    "median",
+    "p90",
+    "worst",
+    "median, first drawn",
+    "exceptions",
+]
 TARGET_HEADERS = ["case", "target", "measured", "verdict"]
 MEMORY_HEADERS = ["after", "RSS", "max RSS seen", "VmHWM"]
 
@@ -904,9 +1300,12 @@ def other_rows(report: Report) -> list[list[str]]:
     size, rows = report.config.size, []
     if report.first_renders:
         runs = ", ".join(show(s, "s") for s in report.first_renders)
-        rows.append(["`streamlit run` to first drawn page, small demo, each run", runs])
+        rows.append(["`streamlit run` to the first page settled, small demo, each run", runs])
         healthy = ", ".join(show(s, "s") for s in report.first_healthy)
         rows.append(["... of which spawn to `/_stcore/health` answering", healthy])
+        if report.first_drawn:
+            drawn = ", ".join(show(s, "s") for s in report.first_drawn)
+            rows.append(["... spawn to first drawn (the old criterion)", drawn])
     for view, seconds in report.first_visits.items():
         rows.append(
             [f"{size}: first visit of the {view} view (builds its data)", show(seconds, "s")]
@@ -959,6 +1358,7 @@ def settings_line(report: Report) -> str:
     return (
         f"demo {c.size}; parts {', '.join(c.parts)}; {c.reps} round(s) of page switches per view; "
         f"{c.sessions} sessions; {c.first_render_runs} first-render runs"
+        + (f"; {c.floor_sessions} floor sessions of each app" if "floor" in c.parts else "")
         + (f"; env {extra}" if extra else "")
         + ("; QUICK (smoke settings, not the issue's)" if c.quick else "")
     )
@@ -971,8 +1371,8 @@ def report_tables(report: Report) -> list[tuple[str, str | None, Sequence[str], 
     if report.switches:
         tables.append(
             (
-                "Page switches, click to drawn",
-                "Page switches, click to drawn:",
+                "Page switches, click to settled",
+                "Page switches, click to settled (the last change before 0.5 s of quiet):",
                 SWITCH_HEADERS,
                 switch_rows(report),
             )
@@ -984,6 +1384,26 @@ def report_tables(report: Report) -> list[tuple[str, str | None, Sequence[str], 
                 "Server memory (the streamlit process, MiB):",
                 MEMORY_HEADERS,
                 memory_rows(report),
+            )
+        )
+    ratios = floor_ratio_rows(report.figures, report.config.size)
+    if ratios:
+        tables.append(
+            (
+                "The floor (issue 19): the app against a two-page floor app, interleaved",
+                "The floor (issue 19): the app against `benchmarks/floor_app.py`, interleaved "
+                "sessions, click to the page settled:",
+                FLOOR_RATIO_HEADERS,
+                ratios,
+            )
+        )
+    if report.floor:
+        tables.append(
+            (
+                "The floor, per page",
+                "The floor part, per page (`first`: the page's first visit in its session):",
+                FLOOR_PAGE_HEADERS,
+                floor_page_rows(report),
             )
         )
     others = other_rows(report)
@@ -1018,6 +1438,11 @@ def render_markdown(report: Report) -> str:
         "",
         f"`python -m benchmarks.browser --size {c.size}"
         + (" --quick" if c.quick else "")
+        + (
+            f" --parts {','.join(c.parts)}"
+            if c.parts != default_config(c.size, c.quick).parts
+            else ""
+        )
         + f"`: {settings_line(report)}.",
         "",
         f"Machine: {machine_line(report)}. Timings on this shared 2-core machine are noisy.",
@@ -1067,6 +1492,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--sessions", type=int, help="browser sessions (default 20 large, 10 huge)")
     parser.add_argument("--first-render-runs", type=int, help="fresh servers timed (default 3)")
     parser.add_argument("--csv-runs", type=int, help="to_csv runs (default 3)")
+    parser.add_argument(
+        "--floor-sessions",
+        type=int,
+        help="fresh sessions of each app in the floor part (default 8)",
+    )
     parser.add_argument("--max-minutes", type=float, help="bound on the run (default 60)")
     parser.add_argument(
         "--max-server-mb", type=float, help="kill the server past this RSS (default 12000)"
@@ -1090,6 +1520,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         "sessions",
         "first_render_runs",
         "csv_runs",
+        "floor_sessions",
         "max_minutes",
         "max_server_mb",
     ):

@@ -79,10 +79,6 @@ BILLED_SCOPES = ("organization", "provider", "project", "api_key")
 DEFAULT_ALERT_AT: tuple[int, ...] = (50, 80, 100)
 #: Keys a ``[[budget]]`` entry may have.
 BUDGET_KEYS = ("scope", "id", "name", "monthly_usd", "alert_at")
-#: Where a budget came from; ``openai`` ones are read-only here.
-ORIGINS = ("file", "secrets", "openai")
-#: What a budget is: ours, or one of OpenAI's hard limits or spend alerts.
-KINDS = ("budget", "spend_limit", "spend_alert")
 #: A threshold above this many percent is surely a typo (1000 for 100).
 MAX_ALERT_PERCENT = 1000
 

@@ -38,7 +38,7 @@ from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
 from spend.report import evaluate
 from spend.runner import Part, Run
-from spend.sources import FetchProgress, LoadResult, Plan, source_choices
+from spend.sources import SOURCES, FetchProgress, LoadResult, Plan, selected, source_choices
 
 
 def parse_day(text: str) -> date:
@@ -401,7 +401,6 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
     command.add_argument(
         "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
     )
-    command.set_defaults(handler=run_alerts)
 
     def one_line(message: str) -> None:  # a bad argument: one "error:" line, exit 2
         command.exit(2, f"error: {command.prog}: {message}\n")
@@ -524,7 +523,8 @@ def run_alerts(
             notices=notices,
         )
         if targets:
-            path = notify.state_path(settings)
+            who = [SOURCES[name].fingerprint(settings) for name in selected(settings)]
+            path = notify.state_path(settings, who)
             report.notified, report.failed = notify.notify(report, targets, path, now=now)
     except errors.SpendError as exc:
         stderr.write(f"error: {exc}\n")

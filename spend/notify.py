@@ -527,9 +527,14 @@ def make_targets(urls: Sequence[str]) -> list[Target]:
 # What was sent
 
 
-def state_path(settings: Settings) -> Path:
-    """Settings into the state file (one per credential), e.g. ``<cache>/alerts/state-ab.json``."""
-    return Path(settings.cache_dir) / "alerts" / f"state-{settings.fingerprint}.json"
+def state_path(settings: Settings, who: Sequence[str] = ()) -> Path:
+    """Settings and the fingerprints of the run's sources into its state file (one per set of
+    credentials), e.g. ``<cache>/alerts/state-ab.json``: one source's is named by its fingerprint
+    (an OpenAI key's file keeps its name), several sources' by a hash of theirs, so separate runs
+    per provider never suppress each other's alerts."""
+    names = sorted(set(who)) or [settings.fingerprint]
+    tag = names[0] if len(names) == 1 else hashlib.sha256("\0".join(names).encode()).hexdigest()
+    return Path(settings.cache_dir) / "alerts" / f"state-{tag[:40]}.json"
 
 
 class AlertState:

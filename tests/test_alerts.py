@@ -913,3 +913,13 @@ def test_alerts__every_source_failing_is_the_commands_error(org, tmp_path):
     assert code == 1 and out == ""
     assert err.startswith("error: ") and "OpenAI Usage and Costs APIs (admin key): " in err
     assert "Wrong" not in err
+
+
+def test_state_path__one_file_per_set_of_credentials(tmp_path):
+    settings = Settings(api_key=ADMIN_KEY, cache_dir=tmp_path)
+    openai_only = state_path(settings, [settings.fingerprint])
+    assert openai_only == state_path(settings)  # an OpenAI key's file keeps its name
+    both = state_path(settings, [settings.fingerprint, "anthropic-fp"])
+    anthropic_only = state_path(settings, ["anthropic-fp"])
+    assert len({openai_only, both, anthropic_only}) == 3
+    assert both == state_path(settings, ["anthropic-fp", settings.fingerprint])  # any order

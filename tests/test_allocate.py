@@ -513,7 +513,7 @@ def test_pages__users_and_models_show_billed_beside_estimated_with_an_admin_key(
     no_exceptions(at)
     users = at.dataframe[0].value
     assert users["billed_usd"].sum() == pytest.approx(bill, abs=0.005)
-    assert list(users.columns[2:4]) == ["cost_usd", "billed_usd"]
+    assert list(users.columns[1:3]) == ["cost_usd", "billed_usd"]  # money before e-mail
     at.switch_page(str(ROOT / "app_pages" / "models.py")).run()
     no_exceptions(at)
     models = pd.concat([at.dataframe[0].value, at.dataframe[1].value])

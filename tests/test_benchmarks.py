@@ -775,3 +775,223 @@ def test_rss_sampler__calls_on_limit_once_past_the_limit(limit_mb, calls):
         now = sampler.sample()
     assert len(seen) == calls
     assert sampler.max_mb >= now > 0
+
+
+# --- the floor part (issue 19): settling, interleaving, ratios -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "ready", "now", "expected"),
+    [
+        ([1.0, 2.0, 2.4], 2.0, 3.0, 2.4),  # ready at 2, last change 2.4, 0.6 quiet
+        ([1.0, 2.0, 2.4], 2.0, 2.8, None),  # 0.4 quiet so far
+        ([1.0, 2.0, 2.4], 2.0, 2.9, 2.4),  # exactly 0.5 quiet
+        ([1.0], 2.0, 2.5, 2.0),  # nothing after ready: ready is the last change
+        ([1.0, 1.5], 2.0, 2.2, None),  # changes before ready never make it quiet sooner
+        ([3.0, 1.0, 2.2], 2.0, 3.6, 3.0),  # unordered: the latest counts
+        ([1.0, 2.0], None, 60.0, None),  # not ready (no title, or the script still running)
+        ([], 0.0, 0.5, 0.0),
+    ],
+    ids=[
+        "quiet",
+        "not-yet",
+        "exactly",
+        "ready-last",
+        "before-ready",
+        "unordered",
+        "not-ready",
+        "empty",
+    ],
+)
+def test_settled_at__the_last_change_once_half_a_second_passed_quietly(
+    changes, ready, now, expected
+):
+    assert browser.settled_at(changes, ready, now) == expected
+
+
+def test_settled_at__the_quiet_period_is_a_parameter():
+    assert browser.settled_at([1.0, 1.1], 1.0, 1.35, quiet=0.2) == pytest.approx(1.1)
+    assert browser.settled_at([1.0, 1.1], 1.0, 1.35, quiet=0.3) is None
+
+
+@pytest.mark.parametrize(
+    ("sessions", "apps", "expected"),
+    [
+        (2, ("app", "floor"), [("app", 0), ("floor", 0), ("app", 1), ("floor", 1)]),
+        (1, ("floor", "app"), [("floor", 0), ("app", 0)]),
+        (0, ("app", "floor"), []),
+        (3, ("app",), [("app", 0), ("app", 1), ("app", 2)]),
+    ],
+)
+def test_interleave__one_session_of_each_app_in_turn(sessions, apps, expected):
+    assert browser.interleave(sessions, apps) == expected
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [(0.6, 0.4, 1.5), (0.74, 0.40, 1.85), (0.3, 0.6, 0.5)],
+)
+def test_ratio__of_two_timings(numerator, denominator, expected):
+    assert browser.ratio(numerator, denominator) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator"),
+    [(None, 0.4), (0.6, None), (math.nan, 0.4), (0.6, math.nan), (0.6, 0.0), (0.6, -1.0)],
+)
+def test_ratio__nan_when_a_timing_is_missing_or_not_positive(numerator, denominator):
+    assert math.isnan(browser.ratio(numerator, denominator))
+
+
+def test_app_args__runs_another_script_with_the_same_flags():
+    app = browser_support.streamlit_args(8501)
+    floor = browser.app_args(8501, browser.FLOOR_SCRIPT)
+    assert floor[: app.index("streamlit_app.py")] == app[: app.index("streamlit_app.py")]
+    assert floor[app.index("streamlit_app.py")] == "benchmarks/floor_app.py"
+    assert "streamlit_app.py" not in floor
+    assert browser.app_args(8501) == app
+    assert (browser.ROOT / browser.FLOOR_SCRIPT).is_file()
+
+
+def _floor_switches() -> list[browser.Switch]:
+    S = browser.Switch
+    return [
+        S("floor, warm-up", "Floor two", 9.0, 0, 9.0, True),  # warm-ups are not judged
+        S("app, warm-up", "Models", 9.0, 0, 9.0, True),
+        S("app", "Models", 1.2, 0, 1.0, True),
+        S("app", "Overview", 0.4, 0, 0.3, False),
+        S("floor", "Floor two", 0.5, 0, 0.3, True),
+        S("floor", "Floor one", 0.3, 0, 0.2, False),
+        S("app", "Models", 0.8, 0, 0.6, True),
+        S("app", "Overview", 0.6, 0, 0.5, False),
+        S("floor", "Floor two", 0.4, 0, 0.3, True),
+        S("floor", "Floor one", 0.4, 0, 0.2, False),
+    ]
+
+
+def test_floor_figures__each_apps_median_and_p90_and_the_ratios():
+    got = browser.floor_figures(_floor_switches(), "large")
+    expected = {
+        "large.floor.app.median": 0.7,  # 0.4 0.6 0.8 1.2
+        "large.floor.app.p90": 1.08,
+        "large.floor.app.first_visit_median": 1.0,  # Models: 1.2, 0.8
+        "large.floor.app.drawn_median": 0.55,
+        "large.floor.floor.median": 0.4,  # 0.3 0.4 0.4 0.5
+        "large.floor.floor.p90": 0.47,
+        "large.floor.floor.first_visit_median": 0.45,
+        "large.floor.floor.drawn_median": 0.25,
+        "large.floor.ratio": 1.75,
+        "large.floor.ratio_p90": 1.08 / 0.47,
+        "large.floor.ratio_drawn": 2.2,
+    }
+    assert got == pytest.approx(expected)
+
+
+def test_floor_figures__no_floor_switches_no_ratio():
+    switches = [s for s in _floor_switches() if s.view == "app"]
+    got = browser.floor_figures(switches, "small")
+    assert got["small.floor.app.median"] == pytest.approx(0.7)
+    assert math.isnan(got["small.floor.floor.median"]) and math.isnan(got["small.floor.ratio"])
+
+
+def test_floor_ratio_rows__app_floor_and_ratio_per_statistic():
+    figures = browser.floor_figures(_floor_switches(), "large")
+    figures["large.floor.app.first_render"] = 7.0
+    figures["large.floor.floor.first_render"] = 4.4
+    rows = browser.floor_ratio_rows(figures, "large")
+    assert rows == [
+        ["median, settled (judged)", "0.70 s", "0.40 s", "1.75x"],
+        ["p90, settled", "1.08 s", "0.47 s", "2.30x"],
+        ["median, first drawn (the old criterion)", "0.55 s", "0.25 s", "2.20x"],
+        ["median of first visits of a page in a session", "1.00 s", "0.45 s", "2.22x"],
+        ["first render: spawn to the first page settled", "7.00 s", "4.40 s", ""],
+    ]
+    assert browser.floor_ratio_rows(figures, "huge") == []  # the part did not run at that size
+
+
+def test_floor_page_rows__first_visits_apart_from_the_way_back():
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    report.floor = _floor_switches()
+    report.floor_opens = {"app": [2.0, 3.0], "floor": [1.0]}
+    rows = browser.floor_page_rows(report)
+    assert [r[:4] for r in rows] == [
+        ["floor, warm-up", "Floor two", "first", "1"],
+        ["app, warm-up", "Models", "first", "1"],
+        ["app", "Models", "first", "2"],
+        ["app", "Overview", "back", "2"],
+        ["app", "opening the session (goto)", "first", "2"],
+        ["floor", "Floor two", "first", "2"],
+        ["floor", "Floor one", "back", "2"],
+        ["floor", "opening the session (goto)", "first", "1"],
+    ]
+    assert rows[2][4:] == ["1.00 s", "1.16 s", "1.20 s", "0.80 s"]
+    assert rows[4][4:] == ["2.50 s", "2.90 s", "3.00 s", ""]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "verdict"),
+    [(1.75, "FAIL"), (1.2, "PASS"), (math.nan, "SKIP")],
+)
+def test_target_rows__the_floor_ratio_is_judged_against_one_and_a_half(ratio, verdict):
+    rows = browser.target_rows(browser.TARGETS, {"large.floor.ratio": ratio}, {}, ["large"])
+    (row,) = [r for r in rows if "floor" in r[0]]
+    assert row[1:] == ["< 1.50x", browser.show(ratio, "x"), verdict]
+
+
+def test_targets__issue_19_first_render_within_two_seconds():
+    limits = [t.limit for t in browser.TARGETS if t.key == "small.first_render.median"]
+    assert sorted(limits) == [2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "quick", "floor_sessions"),
+    [
+        ([], False, 8),
+        (["--quick"], True, 2),
+        (["--floor-sessions", "3", "--parts", "floor"], False, 3),
+    ],
+)
+def test_parse_args__the_floor_part_and_its_sessions(argv, quick, floor_sessions):
+    config, _ = browser.parse_args(["--size", "large", *argv])
+    assert config.quick is quick and config.floor_sessions == floor_sessions
+    assert "floor" in config.parts
+
+
+def test_render__the_floor_tables_and_verdict():
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    report.floor = _floor_switches()
+    report.figures.update(browser.floor_figures(report.floor, "large"))
+    text = browser.render_text(report)
+    markdown = browser.render_markdown(report)
+    for out in (text, markdown):
+        assert "median, settled (judged)" in out and "1.75x" in out
+        assert "opening the session (goto)" not in out  # no opens recorded
+    assert "| large, 90-day view, median page switch / the floor app's" in markdown
+    assert "| < 1.50x | 1.75x | FAIL |" in markdown
+    assert browser.failed(report)
+
+
+def test_switch_rows__settled_with_the_first_drawn_median_beside_it():
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    report.switches = [
+        browser.Switch("last_90_days", "Models", 0.9, 0, 0.6),
+        browser.Switch("last_90_days", "Models", 0.7, 1, 0.4),
+        browser.Switch("last_90_days", "Users", 0.5, 0),  # no first-drawn time
+    ]
+    assert browser.switch_rows(report) == [
+        ["last_90_days", "Models", "2", "0.80 s", "0.88 s", "0.90 s", "0.50 s", "1"],
+        ["last_90_days", "Users", "1", "0.50 s", "0.50 s", "0.50 s", "-", "0"],
+        ["last_90_days", "**every page**", "3", "0.70 s", "0.86 s", "0.90 s", "0.50 s", "0"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [(None, "`python -m benchmarks.browser --size large`"),
+     (("floor",), "`python -m benchmarks.browser --size large --parts floor`")],
+)  # fmt: skip
+def test_render_markdown__the_command_names_the_parts_when_not_the_default(parts, expected):
+    report = browser.Report(config=browser.default_config("large", quick=False))
+    if parts:
+        report.config.parts = parts
+    assert expected + ":" in browser.render_markdown(report)

@@ -712,6 +712,29 @@ def test_alerts_command__a_broken_secrets_file_fails_closed_in_one_line(tmp_path
     assert len(err.splitlines()) == 1
 
 
+def test_month_card__counts_the_money_an_organization_budget_counts():
+    """The Overview's month card and an organization budget read one rule (budgets.basis_for):
+    a billed row without an amount (another currency) makes neither of them "billed"."""
+    from spend.budgets import basis_for
+    from spend.schema import conform
+    from spend.ui.steer import _month
+
+    table = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-03-02", "2026-03-03", "2026-03-03"]),
+            "cost_usd": [1.0, 2.0, None],
+            "cost_basis": ["estimated", "estimated", "billed"],
+        }
+    )
+    table = conform(table)
+    budget = Budget("organization", None, 100.0)
+    entries, _, basis, _ = _month(
+        ("card-basis",), (budget,), date(2026, 3, 4), date(2026, 3, 1), _frame=table
+    )
+    assert basis == basis_for(table, "organization") == "estimated"
+    assert entries[0].basis == basis
+
+
 # ---- a provider scope, and two providers in one table (issue 20)
 
 OPENAI = {"provider": "openai"}

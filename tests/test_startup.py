@@ -18,9 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """The module's once-per-process flags, cleared for one test."""
-    monkeypatch.setattr(startup, "_started", threading.Event())
-    monkeypatch.setattr(startup, "_done", threading.Event())
+    """A fresh warm-up in place of the process's, for one test."""
+    monkeypatch.setattr(startup, "WARMUP", startup.Warmup())
     monkeypatch.setattr(startup, "limit_malloc_arenas", lambda: True)  # not this test process
     return startup
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,7 +35,7 @@ import pandas as pd
 
 from spend import errors
 from spend.client import Api
-from spend.config import Settings
+from spend.config import Settings, check_base_url
 from spend.errors import MalformedResponseError, redact
 from spend.normalize import (
     API_KEY_COLUMNS,
@@ -208,36 +207,18 @@ def check_key(key: str | None) -> str:
     return key
 
 
-def check_url(url: str) -> str:
-    """``ANTHROPIC_BASE_URL`` into itself without a trailing slash when it is an http(s) URL with a
-    host, e.g. ``"https://api.anthropic.com/" -> "https://api.anthropic.com"``; else ConfigError
-    (the URL's ``user:pass@`` never shown)."""
-    text = url.strip()
-    shown = redact(text)
-    try:
-        parts = urllib.parse.urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        parts = None
-    bad = any(ch.isspace() or ord(ch) < 0x21 for ch in text)
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or bad:
-        raise errors.ConfigError(
-            f"{URL_SETTING} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {shown!r}."
-        )
-    return text.rstrip("/")
-
-
 def anthropic_api(key: str | None, base_url: str | None) -> Api:
     """An admin key and a base URL into Anthropic's declaration for the client."""
     key = check_key(key)
     return Api(
         name="Anthropic",
-        base_url=check_url(base_url or DEFAULT_BASE_URL),
+        base_url=check_base_url(base_url or DEFAULT_BASE_URL, URL_SETTING, DEFAULT_BASE_URL),
         base_url_setting=URL_SETTING,
         example_url=DEFAULT_BASE_URL,
         headers={"x-api-key": key, "anthropic-version": API_VERSION, "accept": "application/json"},
         secrets=(key,),
         error_for_status=error_for_status,
+        request_id_header="request-id",
         describe=describe_request,
         bucket_field="starting_at",
         bucket_count=bucket_count,

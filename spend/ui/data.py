@@ -47,7 +47,7 @@ class Loaded:
     """What the frame hands to every page."""
 
     result: LoadResult | None
-    source: str  # the source's name; several joined by "+"
+    source_name: str  # the source's name in SOURCES; several joined by "+"
     plan: Plan | None = None
     job: FetchJob | None = None
     job_key: tuple | None = None
@@ -80,7 +80,8 @@ class Loaded:
     @property
     def title(self) -> str:
         """The source's title for the sidebar, e.g. "OpenAI Usage and Costs APIs (admin key)"."""
-        return SOURCES[self.source].title if self.source in SOURCES else self.source
+        name = self.source_name
+        return SOURCES[name].title if name in SOURCES else name
 
     @property
     def failed(self) -> list[Loaded]:
@@ -293,7 +294,7 @@ def load(
     try:
         names = selected(settings)
     except errors.SpendError as exc:
-        return Loaded(result=None, source=settings.source, error=exc)
+        return Loaded(result=None, source_name=settings.source, error=exc)
     if len(names) == 1:
         return load_one(settings, names[0], start, end, per_user=per_user, may_fetch=may_fetch)
     parts = [
@@ -346,7 +347,7 @@ def load_one(
             prices = str(settings.prices_file) if settings.prices_file else None
             token = (name, fingerprint, utc_today(), start, end, prices)
             result = offline_result(*token, settings)
-            return Loaded(result=result, source=name, settings=settings, token=token)
+            return Loaded(result=result, source_name=name, settings=settings, token=token)
         source = api_source(
             fingerprint,
             name,
@@ -417,4 +418,4 @@ def load_one(
             token=(*key, generation),
         )
     except errors.SpendError as exc:
-        return Loaded(result=None, source=name, error=exc)
+        return Loaded(result=None, source_name=name, error=exc)

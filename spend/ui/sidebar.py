@@ -158,7 +158,7 @@ def source_badges(loaded: data.Loaded) -> None:
     """Which sources are active (and the OpenAI key's kind), each red when loading it failed."""
     settings = loaded.settings or Settings()
     for part in loaded.sources:
-        cls = SOURCES.get(part.source)
+        cls = SOURCES.get(part.source_name)
         if cls is None:  # the choice itself is wrong: loading says why
             st.badge("Source · error", icon=":material/error:", color="red")
             continue
@@ -209,7 +209,7 @@ def fetch_statuses(loaded: data.Loaded, *, controls: bool) -> None:
             if part.error is not None:
                 st.caption(":material/error: not shown: see the message on the page")
                 continue
-        fetch_status(part, controls=controls, suffix=f"-{part.source}" if loaded.parts else "")
+        fetch_status(part, controls=controls, suffix=f"-{part.source_name}" if loaded.parts else "")
 
 
 def fetch_status(loaded: data.Loaded, *, controls: bool, suffix: str = "") -> None:

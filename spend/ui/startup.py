@@ -53,38 +53,56 @@ MODULES = ("pandas", "spend.ui.sidebar", "spend.charts", "spend.ui.steer", "spen
 #: Seconds the frame waits for the warm-up at most (then it imports for itself).
 WAIT_SECONDS = 60.0
 
-_started = threading.Event()
-_done = threading.Event()
+
+class Warmup:
+    """The heavy imports, started once per process in a daemon thread; the frame waits for them
+    before its own imports (so no module is imported by two threads at once)."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.done = threading.Event()
+
+    def _import_all(self, modules: tuple[str, ...]) -> None:
+        t0 = time.perf_counter()
+        try:
+            for name in modules:
+                importlib.import_module(name)
+        except Exception:  # the first run imports again and shows the real error
+            _LOGGER.exception("warm-up import failed")
+        finally:
+            self.done.set()
+            _LOGGER.debug("warm-up imports took %.2f s", time.perf_counter() - t0)
+
+    def start(self, modules: tuple[str, ...] = MODULES) -> threading.Thread | None:
+        """Start importing ``modules`` in a daemon thread, once (None when already started)."""
+        if self.started.is_set():
+            return None
+        self.started.set()
+        thread = threading.Thread(
+            target=self._import_all, args=(modules,), name="spend-warmup", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def wait(self, timeout: float = WAIT_SECONDS) -> bool:
+        """Block until the warm-up (if one started) is over; whether nothing is left running."""
+        if not self.started.is_set():
+            return True
+        return self.done.wait(timeout)
 
 
-def _import_all(modules: tuple[str, ...]) -> None:
-    t0 = time.perf_counter()
-    try:
-        for name in modules:
-            importlib.import_module(name)
-    except Exception:  # the first run imports again and shows the real error
-        _LOGGER.exception("warm-up import failed")
-    finally:
-        _done.set()
-        _LOGGER.debug("warm-up imports took %.2f s", time.perf_counter() - t0)
+#: This process's warm-up (a test puts a fresh one in its place).
+WARMUP = Warmup()
 
 
 def start(modules: tuple[str, ...] = MODULES) -> threading.Thread | None:
-    """Start importing ``modules`` in a daemon thread, once per process (None when already
-    started)."""
-    if _started.is_set():
-        return None
-    _started.set()
-    thread = threading.Thread(target=_import_all, args=(modules,), name="spend-warmup", daemon=True)
-    thread.start()
-    return thread
+    """``WARMUP.start``: once per process."""
+    return WARMUP.start(modules)
 
 
 def wait(timeout: float = WAIT_SECONDS) -> bool:
-    """Block until the warm-up (if one started) is over; whether nothing is left running."""
-    if not _started.is_set():
-        return True
-    return _done.wait(timeout)
+    """``WARMUP.wait``: what the frame calls before its own imports."""
+    return WARMUP.wait(timeout)
 
 
 #: glibc's ``mallopt`` parameter for the arena limit (malloc.h), and the limit set.

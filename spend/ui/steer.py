@@ -21,6 +21,7 @@ from spend import errors
 from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
+    basis_for,
     closest_ids,
     load_budgets,
     month_start,
@@ -203,7 +204,7 @@ def _month(
     month's spend per day."""
     until = filter_usage(_frame, end=as_of)
     entries = budget_entries(until, list(budgets), as_of, app_url="/")
-    basis = "billed" if until["cost_basis"].astype("string").eq("billed").any() else "estimated"
+    basis = basis_for(until, "organization")  # the card counts what an org budget counts
     first = min(loaded_from, month_start(as_of))
     daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
     month = daily[daily.index >= pd.Timestamp(month_start(as_of))]

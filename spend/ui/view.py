@@ -12,6 +12,7 @@ import streamlit as st
 
 from spend.dates import Comparison
 from spend.formatting import escape_markdown
+from spend.sources import SOURCES
 from spend.ui.data import Loaded
 from spend.ui.query import FILTERS
 
@@ -43,7 +44,7 @@ class View:
 
     @property
     def source(self) -> str:
-        return self.loaded.source
+        return self.loaded.source_name
 
     @property
     def partial(self) -> bool:
@@ -128,7 +129,8 @@ def active_filters(view: View) -> None:
 def notices(view: View) -> None:
     """Banners above every page: demo data, partial data, empty answers."""
     result = view.loaded.result
-    if view.source == "demo":
+    fallback = SOURCES.get(view.source)
+    if fallback is not None and fallback.fallback:  # the demo: no key is set
         st.info(
             "**Demo data**: a synthetic organization, so you can try every page. Enter an API key "
             "and org id "
