@@ -52,6 +52,9 @@ if len(others):
             "operation",
         ],
     )
+requests_note = derive(view, analysis.request_coverage).note
+if requests_note:  # Anthropic's usage has no request count: its requests show "—", never 0
+    st.caption(f":material/info: {requests_note}")
 if per_model["any_unpriced"].any():
     st.caption(
         "Rows marked *unpriced* have no known price: their cost is empty, never $0. "

@@ -60,7 +60,15 @@ _metric(
     help="Billed money from OpenAI's Costs API when available; otherwise estimated from tokens x "
     "prices. The change compares complete days only.",
 )
-_metric(cols[1], "Requests", fmt.integer(now.requests), "requests", delta_color="off")
+requests_note = now.requests_cover.note  # Anthropic counts tokens, not requests
+_metric(
+    cols[1],
+    "Requests",
+    fmt.integer(now.requests) if now.requests_known else fmt.DASH,
+    "requests",
+    delta_color="off",
+    help=requests_note,
+)
 _metric(
     cols[2],
     "Tokens",
@@ -138,6 +146,26 @@ with st.container(border=True):
         icon=":material/savings:",
     )
 
+providers = derive(view, analysis.by_provider, of="frame")
+if len(providers) > 1:
+    st.subheader("Spend by provider")
+    shown = st.columns(len(providers))
+    for column, row in zip(shown, providers.itertuples(index=False), strict=True):
+        requests = fmt.DASH if pd.isna(row.requests) else fmt.integer(row.requests)
+        column.metric(
+            f"{fmt.escape_markdown(row.label)} ({row.basis})",
+            fmt.usd(row.spend),
+            border=True,
+            help=f"{fmt.pct(row.share) if not pd.isna(row.share) else fmt.DASH} of the spend; "
+            f"{requests} requests, {fmt.tokens_compact(row.total_tokens)} tokens.",
+        )
+    st.altair_chart(charts.provider_bars(providers))
+    if (providers["basis"] == "billed").any() and (providers["basis"] == "estimated").any():
+        st.caption(
+            "Each provider's spend is its bill where its API gives one, else the estimate from "
+            "tokens x prices."
+        )
+
 if now.billed is not None:
     st.subheader("Billed against estimated")
     st.caption(
@@ -157,11 +185,18 @@ if now.billed is not None:
 
 if now.unpriced_share > 0:
     missing = derive(view, analysis.unpriced)
+    # requests where they are counted (Anthropic's unpriced usage has none: never "0 requests")
+    counted = missing["requests"].notna()
+    unpriced_requests = (
+        f", {fmt.integer(now.unpriced_requests)} requests"
+        + ("" if counted.all() else " where counted")
+        if counted.any()
+        else ""
+    )
     st.warning(
         f"**{fmt.pct(now.unpriced_share)} of usage has no known price** and is not in the money "
         "figures "
-        f"({fmt.integer(now.unpriced_tokens)} tokens, {fmt.integer(now.unpriced_requests)} "
-        "requests): "
+        f"({fmt.integer(now.unpriced_tokens)} tokens{unpriced_requests}): "
         f"{', '.join(map(fmt.escape_markdown, missing['model'].astype(str).head(5)))}. Add its "
         "price in a prices file "
         "(SPEND_PRICES_FILE) "
@@ -224,24 +259,27 @@ if bucket == "month":
         placeholder="–",
     )
 st.subheader("Requests over time")
-st.altair_chart(
-    charts.over_time(
-        analysis.bucketed(
-            derive(
-                view,
-                analysis.daily,
-                by="operation",
-                value="n_requests",
-                start=view.start,
-                end=view.end,
+if now.requests_known:
+    st.altair_chart(
+        charts.over_time(
+            analysis.bucketed(
+                derive(
+                    view,
+                    analysis.daily,
+                    by="operation",
+                    value="n_requests",
+                    start=view.start,
+                    end=view.end,
+                ),
+                bucket,
             ),
-            bucket,
-        ),
-        value="n_requests",
-        color_title="Kind of usage",
-        bucket=bucket,
+            value="n_requests",
+            color_title="Kind of usage",
+            bucket=bucket,
+        )
     )
-)
+if requests_note:
+    st.caption(f":material/info: {requests_note}")
 
 left, right = st.columns(2)
 with left:

@@ -8,6 +8,9 @@ from spend.ui.view import derive, open_page
 
 view = open_page("Projects & API keys")
 
+requests_note = derive(view, analysis.request_coverage).note
+if requests_note:  # Anthropic's usage has no request count: its requests show "—", never 0
+    st.caption(f":material/info: {requests_note}")
 columns = ["label", "project", "billed_usd", "cost_usd", "share", "requests", "total_tokens", "id"]
 for dim, title in (("project", "Projects"), ("api_key", "API keys")):
     st.subheader(title)

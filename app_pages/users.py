@@ -38,12 +38,20 @@ tables.show(
         "user_id",
     ],
 )
+requests_note = derive(view, analysis.request_coverage).note
+if requests_note:  # Anthropic's usage has no request count: its requests show "—", never 0
+    st.caption(f":material/info: {requests_note}")
 st.caption(
     "Per-user money is estimated from tokens x prices: OpenAI's Costs API never splits by user."
     + (
         " Billed is the billed money allocated to each user's usage in proportion to its estimate; "
         "billed money that covers no usage is on the row without a user id."
         if "billed_usd" in per_user.columns
+        else ""
+    )
+    + (
+        f" Anthropic's usage report names no users: Claude usage is under {analysis.NO_USER}."
+        if "provider" in view.frame.columns and view.frame["provider"].eq("anthropic").any()
         else ""
     )
 )

@@ -42,12 +42,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from spend import normalize, pricing
 from spend.cache import NON_FINAL_TTL
 from spend.config import Settings
 from spend.dates import DEFAULT_PRESET, FINAL_AFTER, preset_range, previous_period
-from spend.schema import with_provider
+from spend.schema import conform, with_provider
 from spend.sources import Plan, Source, make_client, make_source
+from spend.sources.demo import claude_frame, claude_payloads
 from spend.sources.legacy import legacy_usage_to_frame, legacy_users_to_frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -424,8 +427,12 @@ def demo_build(
     t1 = timer()
     payloads = list(org.payloads(start, end))
     users_payload = org.users_payload()
+    claude_pages = claude_payloads(org, start, end)  # the Claude share, in Anthropic's shapes
     t2 = timer()
     frame = legacy_usage_to_frame(payloads, source="demo")
+    claude = claude_frame(*claude_pages, start, end)
+    if len(claude):  # priced in one go with the OpenAI rows, as the demo source does
+        frame = conform(pd.concat([conform(frame), claude], ignore_index=True))
     frame = normalize.join_users(frame, legacy_users_to_frame(users_payload))
     t3 = timer()
     frame = with_provider(pricing.attach_prices(frame), "openai")

@@ -56,6 +56,8 @@ BILLED_DIMENSIONS = ("project_id", "api_key_id")
 
 _MEASURES = (
     "requests",
+    "counted",
+    "uncounted",
     "input_tokens",
     "cached_input_tokens",
     "output_tokens",
@@ -124,8 +126,10 @@ def _in_range(
 def _lean(df: pd.DataFrame, keys: Iterable[str] = (), raw_keys: Iterable[str] = ()) -> pd.DataFrame:
     """The usage table into categorical keys plus numpy measures, e.g. ``n_requests -> requests``.
 
-    Measures: ``requests``, token counts, ``total_tokens`` (input + output; cached is part of
-    input), ``units``, row flags ``priced``/``unpriced`` (0/1, billed rows are neither),
+    Measures: ``requests`` (0 where unknown), ``counted``/``uncounted`` (0/1: a usage row whose
+    request count is known, or NA as on every Anthropic row), token counts, ``total_tokens``
+    (input + output; cached is part of input), ``units``, row flags ``priced``/``unpriced``
+    (0/1, billed rows are neither),
     ``estimated`` (cost of priced usage rows, NaN elsewhere), ``billed`` (cost of billed rows, NaN
     elsewhere) and ``is_billed``. In ``keys`` a user column has NA filled with ``NO_USER``, any
     other with ``UNKNOWN``; ``raw_keys`` keep their NA. Keys are categorical: group them with
@@ -143,6 +147,7 @@ def _lean(df: pd.DataFrame, keys: Iterable[str] = (), raw_keys: Iterable[str] = 
         return df[name].to_numpy(dtype="int64", na_value=0)
 
     input_tokens, output_tokens = count("input_tokens"), count("output_tokens")
+    known = df["n_requests"].notna().to_numpy(dtype=bool)
     data: dict[str, Any] = {"date": df["date"].to_numpy()}
     for key in keys:
         data[key] = _filled_category(df[key], _missing_label(key)).array
@@ -150,6 +155,8 @@ def _lean(df: pd.DataFrame, keys: Iterable[str] = (), raw_keys: Iterable[str] = 
         data[key] = df[key].astype("category").array
     data.update(
         requests=count("n_requests"),
+        counted=(known & ~billed).astype("int64"),
+        uncounted=(~known & ~billed).astype("int64"),
         input_tokens=input_tokens,
         cached_input_tokens=count("cached_input_tokens"),
         output_tokens=output_tokens,
@@ -370,6 +377,59 @@ def options(df: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
 
 
 @dataclass(frozen=True)
+class RequestCoverage:
+    """Which providers' usage rows carry a request count (``counted``) and which have usage with
+    none (``uncounted``: Anthropic's usage report counts tokens, not requests), as names, e.g.
+    ``(("OpenAI",), ("Anthropic",))``."""
+
+    counted: tuple[str, ...] = ()
+    uncounted: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """False when usage exists and none of it has a request count: requests are "–"."""
+        return bool(self.counted) or not self.uncounted
+
+    @property
+    def partial(self) -> bool:
+        """True when a request figure counts some providers and leaves others out."""
+        return bool(self.counted) and bool(self.uncounted)
+
+    @property
+    def note(self) -> str | None:
+        """What a request figure over this table must say, e.g. "Requests count OpenAI only:
+        Anthropic reports no request count."; None when every usage row is counted."""
+        if not self.uncounted:
+            return None
+        missing = " and ".join(self.uncounted)
+        verb = "reports" if len(self.uncounted) == 1 else "report"
+        if not self.counted:
+            return f"No request counts: {missing} {verb} tokens, not requests."
+        return (
+            f"Requests count {' and '.join(self.counted)} only: {missing} {verb} no request count."
+        )
+
+
+def request_coverage(df: pd.DataFrame) -> RequestCoverage:
+    """The usage table into which providers its request figures count, e.g. OpenAI and
+    Anthropic rows -> ``RequestCoverage(("OpenAI",), ("Anthropic",))``. Billed rows never count;
+    a table without a ``provider`` column names its rows' provider "this source"."""
+    usage = ~df["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
+    known = df["n_requests"].notna().to_numpy(dtype=bool)
+    if "provider" in df.columns:
+        providers = df["provider"].astype("string").fillna(UNKNOWN).to_numpy(dtype=object)
+    else:
+        providers = np.full(len(df), "this source", dtype=object)
+
+    def names(mask: np.ndarray) -> tuple[str, ...]:
+        return tuple(provider_name(str(p)) for p in sorted(set(providers[mask])))
+
+    counted = names(usage & known)
+    uncounted = tuple(p for p in names(usage & ~known) if p not in counted)
+    return RequestCoverage(counted, uncounted)
+
+
+@dataclass(frozen=True)
 class Totals:
     """The headline numbers of one period; money in USD, shares as fractions 0..1."""
 
@@ -400,6 +460,15 @@ class Totals:
     #: the larger of the two shares above, so a warning never understates what is missing
     unpriced_share: float
     priced_share: float
+    #: which providers' request counts ``requests`` holds, and which providers' usage it leaves
+    #: out because their API reports no request count (Anthropic); see ``RequestCoverage``
+    requests_cover: RequestCoverage = RequestCoverage()
+
+    @property
+    def requests_known(self) -> bool:
+        """Whether ``requests`` counts anything: False when no usage row has a request count
+        (an Anthropic-only table), where the figure is "–", never 0."""
+        return self.requests_cover.known
 
 
 def _share(part: float, whole: float) -> float:
@@ -451,6 +520,7 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
         unpriced_request_share=request_share,
         unpriced_share=unpriced_share,
         priced_share=1.0 - unpriced_share,
+        requests_cover=request_coverage(df.loc[_in_range(df, first, last)]),
     )
 
 
@@ -694,6 +764,15 @@ def _breakdown(usage: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return sums
 
 
+def _requests_or_na(frame: pd.DataFrame) -> pd.DataFrame:
+    """A breakdown into the same with ``requests`` NA (never 0) where its usage rows have no
+    request count at all, e.g. a Claude model (Anthropic's report has none): ``(0, 0 counted, 3
+    uncounted) -> NA``; a group with some counted rows keeps the sum of those."""
+    unknown = (frame["counted"].to_numpy() == 0) & (frame["uncounted"].to_numpy() > 0)
+    requests = frame["requests"].astype("Int64").mask(unknown, pd.NA)
+    return frame.assign(requests=requests)
+
+
 def _with_share(frame: pd.DataFrame, money: str = "cost_usd") -> pd.DataFrame:
     """A breakdown into the same plus ``share`` = money / total money, e.g. ``0.25`` (NA if NA)."""
     total = frame[money].sum()
@@ -712,7 +791,7 @@ def by_model(df: pd.DataFrame) -> pd.DataFrame:
     """
     keys = ["model", "model_family", "operation", "unit"]
     lean = _lean(df, ["model", "model_family"], ["operation", "unit"])
-    frame = _breakdown(_usage_rows(lean), keys)
+    frame = _requests_or_na(_breakdown(_usage_rows(lean), keys))
     frame["cost_basis"] = _basis_summary(frame["priced"], frame["unpriced"])
     frame["cost_per_1m_tokens"] = _ratio(frame["cost_usd"], frame["total_tokens"], 1e6)
     frame["cost_per_1k_requests"] = _ratio(frame["cost_usd"], frame["requests"], 1e3)
@@ -769,7 +848,7 @@ def by_user(df: pd.DataFrame, users: pd.DataFrame | None = None) -> pd.DataFrame
         rows lack
     """
     lean = _usage_rows(_lean(df, ["user_id", "model"]))
-    frame = _breakdown(lean, ["user_id"])
+    frame = _requests_or_na(_breakdown(lean, ["user_id"]))
     per_model = lean.groupby(["user_id", "model"], sort=False, observed=True).agg(
         estimated=("estimated", "sum"),
         priced=("priced", "sum"),
@@ -840,6 +919,7 @@ def by_dimension(df: pd.DataFrame, dim: str) -> pd.DataFrame:
         frame["billed_usd"] = frame["billed_usd"].astype("Float64")
     else:
         frame["billed_usd"] = pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    frame = _requests_or_na(frame)
     names = None if name_column is None else _names(df, id_column, name_column)
     if id_column == "user_id":
         names = _user_info(df)["name"]
@@ -866,6 +946,42 @@ def by_dimension(df: pd.DataFrame, dim: str) -> pd.DataFrame:
     return _sorted_by_money(
         frame[columns], "cost_usd", ["billed_usd", "total_tokens", "requests", "label"]
     )
+
+
+def by_provider(df: pd.DataFrame) -> pd.DataFrame:
+    """The usage table into one row per provider, e.g. ``openai | OpenAI | 12.5 | billed | ...``.
+
+    Columns: ``provider, label, spend, basis, estimated, billed, requests, total_tokens, share``.
+    ``spend`` is each provider's headline, as ``totals`` has it: its billed money when it has billed
+    rows, else its estimate (so one provider's bill sits beside the other's estimate, each marked
+    by ``basis``); ``requests`` is NA for a provider whose usage has no request count
+    (Anthropic); ``share`` is of the summed spend. Sorted by spend desc. A table without a
+    ``provider`` column is one row, ``"(unknown)"``.
+    """
+    frame = df if "provider" in df.columns else df.assign(provider=pd.NA)
+    lean = _lean(frame, ["provider"])
+    usage = _breakdown(_usage_rows(lean), ["provider"]).set_index("provider")
+    billed_rows = lean.loc[lean["is_billed"].to_numpy()]
+    billed = billed_rows.groupby("provider", sort=False, observed=True)["billed"].sum()
+    providers = list(dict.fromkeys([*usage.index, *billed.index]))
+    out = pd.DataFrame({"provider": pd.array([str(p) for p in providers], dtype="string")})
+    out["label"] = pd.array([provider_name(str(p)) for p in providers], dtype="string")
+    usage = usage.reindex(providers)
+    priced = usage["priced"].fillna(0).to_numpy(dtype="int64") > 0
+    estimated = np.where(priced, usage["estimated"].to_numpy(dtype="float64", na_value=0.0), np.nan)
+    has_billed = np.array([p in billed.index for p in providers], dtype=bool)
+    billed_usd = billed.reindex(providers).to_numpy(dtype="float64", na_value=np.nan)
+    out["estimated"] = pd.array(estimated, dtype="Float64")
+    out["billed"] = pd.array(np.where(has_billed, billed_usd, np.nan), dtype="Float64")
+    out["spend"] = pd.array(np.where(has_billed, billed_usd, estimated), dtype="Float64")
+    out["basis"] = pd.array(np.where(has_billed, "billed", "estimated"), dtype="string")
+    counts = _requests_or_na(usage.fillna(0).astype({"counted": "int64", "uncounted": "int64"}))
+    out["requests"] = pd.array(counts["requests"].to_numpy(), dtype="Int64")
+    out["total_tokens"] = usage["total_tokens"].fillna(0).to_numpy(dtype="int64")
+    out = _with_share(out, "spend")
+    columns = ["provider", "label", "spend", "basis", "estimated", "billed", "requests"]
+    out = out[[*columns, "total_tokens", "share"]]
+    return _sorted_by_money(out, "spend", ["label"])
 
 
 def _key_projects(df: pd.DataFrame) -> pd.Series:
@@ -967,7 +1083,8 @@ def unpriced(df: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``model, model_family, operation, unit, rows, requests, input_tokens,
     cached_input_tokens, output_tokens, total_tokens, units, first_date, last_date``; sorted by
-    total tokens, then units, then requests, all desc.
+    total tokens, then units, then requests, all desc. ``requests`` is NA for a model whose rows
+    have no request count (Anthropic's).
     """
     keys = ["model", "model_family", "operation", "unit"]
     lean = _lean(df, ["model", "model_family"], ["operation", "unit"])
@@ -977,6 +1094,8 @@ def unpriced(df: pd.DataFrame) -> pd.DataFrame:
         .agg(
             rows=("unpriced", "sum"),
             **{name: (name, "sum") for name in _TOKEN_COLUMNS},
+            counted=("counted", "sum"),
+            uncounted=("uncounted", "sum"),
             units=("units", "sum"),
             first_date=("date", "min"),
             last_date=("date", "max"),
@@ -985,6 +1104,7 @@ def unpriced(df: pd.DataFrame) -> pd.DataFrame:
     )
     for column in keys:
         frame[column] = frame[column].astype("string")
+    frame = _requests_or_na(frame).drop(columns=["counted", "uncounted"])
     ordered = frame.sort_values(
         ["total_tokens", "units", "requests", "model"], ascending=[False, False, False, True]
     )

@@ -7,7 +7,7 @@ Two places define budgets:
    read both; the older ``[[budgets.budget]]`` / ``[[budgets]]`` forms of secrets still work)::
 
        [[budget]]
-       scope = "organization"        # organization | project | user | api_key | model
+       scope = "organization"        # organization | provider | project | user | api_key | model
        monthly_usd = 1500
        alert_at = [50, 80, 100]      # percent of the budget; this is the default
 
@@ -21,6 +21,14 @@ Two places define budgets:
        id = "ana@acme.com"           # a user by id (user-...) or by e-mail
        monthly_usd = 200
 
+       [[budget]]
+       scope = "provider"
+       id = "anthropic"              # who is paid: the usage table's ``provider`` column
+       monthly_usd = 500
+
+   Anthropic's workspaces are projects (``scope = "project"``, ``id = "wrkspc_…"``; its default
+   workspace is ``id = "default"``).
+
    A malformed file is one ``ConfigError`` naming the file and the line. Ids are not checked
    against the data: an id with no usage is kept and shown as unknown by the caller, with the
    closest known ids or e-mails (``closest_ids``).
@@ -32,8 +40,9 @@ Two places define budgets:
    ``Budget`` records with ``origin="openai"``.
 
 Which money counts (``measure_budget``): budgets are calendar months in UTC, measured on billed
-money (Costs API rows) for the organization, a project or a key when the table has billed rows,
-and on estimated money (usage rows x prices) otherwise, always for users and models. The basis is
+money (Costs API rows) for the organization, a provider, a project or a key when the table has
+billed rows (for a provider, project or key: billed rows of its own provider), and on estimated
+money (usage rows x prices) otherwise, always for users and models. The basis is
 returned with the figure; usage rows without a price are counted, never summed as $0.
 """
 
@@ -53,17 +62,19 @@ import numpy as np
 import pandas as pd
 
 from spend.errors import ConfigError
+from spend.formatting import provider_name
 
 #: What a budget can be about, and the usage table column that holds its id.
 SCOPES: dict[str, str | None] = {
     "organization": None,
+    "provider": "provider",
     "project": "project_id",
     "user": "user_id",
     "api_key": "api_key_id",
     "model": "model",
 }
 #: Scopes the Costs API groups money by (API-NOTES §2), so billed money exists for them.
-BILLED_SCOPES = ("organization", "project", "api_key")
+BILLED_SCOPES = ("organization", "provider", "project", "api_key")
 #: Percent thresholds when a budget names none.
 DEFAULT_ALERT_AT: tuple[int, ...] = (50, 80, 100)
 #: Keys a ``[[budget]]`` entry may have.
@@ -437,14 +448,21 @@ def closest_ids(frame: pd.DataFrame, scope: str, budget_id: str | None, *, n: in
     return [by_folded[match] for match in matches]
 
 
-def basis_for(frame: pd.DataFrame, scope: str) -> str:
+def basis_for(frame: pd.DataFrame, scope: str, budget_id: str | None = None) -> str:
     """A table and a scope into the money a budget counts, e.g. project + billed rows -> billed.
 
-    ``"billed"`` for organization, project and key when the table has billed rows with an amount
-    (the Costs API gives money only per project, key and line item); ``"estimated"`` otherwise.
+    ``"billed"`` for organization, provider, project and key when the table has billed rows with
+    an amount (the Costs API gives money only per project, key and line item); ``"estimated"``
+    otherwise. With ``budget_id`` and a ``provider`` column, only the billed rows of the scope's
+    own provider count: an Anthropic workspace is not measured on billed money because OpenAI
+    has some (its own would be $0 where Anthropic's cost report gave nothing).
     """
     if scope not in BILLED_SCOPES:
         return "estimated"
+    if budget_id is not None and scope != "organization" and "provider" in frame.columns:
+        providers = frame.loc[scope_mask(frame, scope, budget_id), "provider"].dropna().unique()
+        if len(providers):
+            frame = frame.loc[frame["provider"].isin(list(providers)).to_numpy(dtype=bool)]
     billed = frame["cost_basis"].astype("string").eq("billed") & frame["cost_usd"].notna()
     return "billed" if bool(billed.any()) else "estimated"
 
@@ -452,14 +470,16 @@ def basis_for(frame: pd.DataFrame, scope: str) -> str:
 def scope_name(frame: pd.DataFrame, scope: str, budget_id: str | None) -> str | None:
     """A scope id into its name in the table, e.g. ``proj_a`` -> "Research"; None if unseen.
 
-    The organization is "Organization"; users show their name, else their email; models their id.
-    The latest name wins (a renamed project shows its new name).
+    The organization is "Organization"; a provider its name ("Anthropic"); users show their name,
+    else their email; models their id. The latest name wins (a renamed project shows its new name).
     """
     if scope == "organization":
         return "Organization"
     rows = frame.loc[scope_mask(frame, scope, budget_id)]
     if rows.empty:
         return None
+    if scope == "provider":
+        return provider_name(str(budget_id))
     name_columns = {
         "project": ["project_name"],
         "user": ["user_name", "user_email"],
@@ -539,7 +559,7 @@ def measure_budget(
     first = history_start or (dates.min().date() if len(frame) else month_start(as_of))
     first = min(first, month_start(as_of))
     until = frame.loc[(dates <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
-    basis = basis_for(until, budget.scope)
+    basis = basis_for(until, budget.scope, budget.id)
     daily, unknown = scope_daily(
         until, budget.scope, budget.id, basis=basis, start=first, end=as_of
     )

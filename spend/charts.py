@@ -8,6 +8,7 @@ it is given, so callers keep it under Altair's 5,000-row limit (``analysis.daily
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import altair as alt
@@ -51,6 +52,19 @@ GROUP_PALETTE = (
     "#d6a5c9",
     "#d8b5a5",
 )
+#: Claude models' own colours, none of them in ``GROUP_PALETTE``: a Claude model never takes a GPT
+#: model's colour in a chart that holds both providers (ColorBrewer's dark tones, Anthropic's
+#: coral first).
+CLAUDE_PALETTE = (
+    "#d97757",
+    "#6a3d9a",
+    "#1b7837",
+    "#8c2d04",
+    "#01665e",
+    "#c51b7d",
+)
+#: A model id's snapshot date, e.g. "-2024-08-06" (OpenAI) or "-20250929" (Anthropic).
+_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8})$")
 OTHERS_COLOR = "#bab0ac"
 #: Longest legend or axis label in pixels before Vega-Lite ellipsizes it.
 LABEL_LIMIT = 220
@@ -90,10 +104,28 @@ def group_order(frame: pd.DataFrame, other_label: str = OTHERS) -> list[str]:
     return [str(group) for group in ranked]
 
 
+def color_family(group: str) -> str:
+    """A group's name without a model snapshot's date, e.g. ``"claude-sonnet-4-5-20250929" ->
+    "claude-sonnet-4-5"``, ``"gpt-4o-2024-08-06" -> "gpt-4o"``: a snapshot takes its family's
+    colour, so the Models page's snapshot and the Overview's family match."""
+    return _SNAPSHOT.sub("", str(group))
+
+
+def palette_of(group: str) -> tuple[str, ...]:
+    """A group's palette: ``CLAUDE_PALETTE`` for a Claude model, ``GROUP_PALETTE`` otherwise."""
+    return CLAUDE_PALETTE if str(group).startswith("claude") else GROUP_PALETTE
+
+
 def color_slot(group: str) -> int:
-    """A group's name into its own slot of ``GROUP_PALETTE``, e.g. ``"gpt-4o" -> 7``: the same in
-    every chart, range, page, session and process (a checksum, not Python's salted ``hash``)."""
-    return zlib.crc32(str(group).encode()) % len(GROUP_PALETTE)
+    """A group's name into its own slot of its palette (``palette_of``), e.g. ``"gpt-4o" -> 7``:
+    the same in every chart, range, page, session and process (a checksum of ``color_family``,
+    not Python's salted ``hash``)."""
+    return zlib.crc32(color_family(group).encode()) % len(palette_of(group))
+
+
+def group_color(group: str, slots: dict[str, int]) -> str:
+    """A group and its slot (``color_slots``) into its colour, e.g. ``"o3" -> "#54a24b"``."""
+    return palette_of(group)[slots[str(group)]]
 
 
 def color_slots(groups: list[str], other_label: str = OTHERS) -> dict[str, int]:
@@ -101,18 +133,21 @@ def color_slots(groups: list[str], other_label: str = OTHERS) -> dict[str, int]:
 
     Groups are placed in name order; one whose slot a group before it took moves to the next free
     slot, so no two groups of a set share a colour (while colours last) and the result depends on
-    the set alone, never on a range's ranking.
+    the set alone, never on a range's ranking. Claude models take slots of ``CLAUDE_PALETTE``,
+    apart from every other group's.
     """
-    taken: dict[int, str] = {}
+    taken: dict[tuple[str, ...], set[int]] = {}
     slots: dict[str, int] = {}
     for group in sorted({str(g) for g in groups if g != other_label}):
+        palette = palette_of(group)
+        used = taken.setdefault(palette, set())
         slot = color_slot(group)
-        for step in range(len(GROUP_PALETTE)):
-            candidate = (slot + step) % len(GROUP_PALETTE)
-            if candidate not in taken:
+        for step in range(len(palette)):
+            candidate = (slot + step) % len(palette)
+            if candidate not in used:
                 slot = candidate
                 break
-        taken.setdefault(slot, group)
+        used.add(slot)
         slots[group] = slot
     return slots
 
@@ -129,8 +164,7 @@ def color_scale(
     """
     slots = color_slots([*groups, *(order or [])], other_label)
     colors = [
-        OTHERS_COLOR if group == other_label else GROUP_PALETTE[slots[str(group)]]
-        for group in groups
+        OTHERS_COLOR if group == other_label else group_color(group, slots) for group in groups
     ]
     return alt.Scale(domain=list(groups), range=colors)
 
@@ -393,3 +427,36 @@ def month_end_chart(
             )
         )
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+
+
+#: Each provider's own colour in the by-provider chart (others: ``PALETTE`` in order).
+PROVIDER_COLORS = {"openai": "#4c78a8", "anthropic": "#d97757"}
+
+
+def provider_bars(frame: pd.DataFrame) -> alt.Chart:
+    """A ``by_provider`` frame into one horizontal bar of spend per provider, e.g. OpenAI $120
+    (billed) above Anthropic $80 (estimated), each in its provider's colour, the basis and share
+    in the tooltip. A provider with no money (nothing priced) has no bar."""
+    data = _plain(frame[["provider", "label", "spend", "basis", "share"]]).dropna(subset=["spend"])
+    data["label"] = data["label"].astype("string").fillna("(unknown)")
+    spare = iter(PALETTE[2:])
+    providers = list(dict.fromkeys(data["provider"].astype(str)))
+    colors = [PROVIDER_COLORS.get(p) or next(spare, OTHERS_COLOR) for p in providers]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("spend:Q", title="Spend (USD)", axis=_axis(USD_AXIS_FORMAT)),
+            y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+            color=alt.Color(
+                "provider:N", scale=alt.Scale(domain=providers, range=colors), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Provider"),
+                alt.Tooltip("spend:Q", title="Spend", format=USD_FORMAT),
+                alt.Tooltip("basis:N", title="Basis"),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
+        .properties(width=WIDTH, height=alt.Step(BAR_STEP * 2))
+    )

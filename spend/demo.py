@@ -23,6 +23,11 @@ What the data contains, on purpose:
   (``describe()["spike"]``).
 - One fine-tune no price table knows (``UNPRICED_MODEL``), so the app must show "unpriced".
 - One user without a name (a service account).
+- A Claude share (about a quarter of the spend) in the shapes of Anthropic's Admin API
+  (``claude_usage_payload``, ``claude_workspaces_payload``, ``claude_api_keys_payload``): two
+  workspaces with a key each and the default workspace (Console, no key), Sonnet with prompt
+  caching and web searches, Opus, and Haiku in batch. Anthropic's report has no users and no
+  request counts, so neither has the demo's Claude usage.
 
 Determinism: the organization (users, projects, keys, who uses which model) comes from
 ``random.Random(seed)``; each day's numbers from
@@ -44,6 +49,7 @@ import numpy as np
 
 __all__ = [
     "ARRAYS",
+    "CLAUDE_SHARE",
     "DEMO_SIZES",
     "UNPRICED_MODEL",
     "DemoOrg",
@@ -265,6 +271,57 @@ def _spike_day(start: date, days: int) -> date:
     while day.weekday() not in (1, 2, 3):
         day += timedelta(days=1)
     return day
+
+
+#: Claude's spend against the OpenAI usage's, on a typical day (about a quarter of the total).
+CLAUDE_SHARE = 0.35
+#: The demo's Anthropic workspaces: (id, name, key id, key name); None is the default workspace
+#: (``workspace_id: null``, used from the Console, so no key).
+CLAUDE_WORKSPACES: tuple[tuple[str | None, str | None, str | None, str | None], ...] = (
+    ("wrkspc_demo01Research", "Claude research", "apikey_demo01Research", "research-agent"),
+    ("wrkspc_demo02Support", "Support assistant", "apikey_demo02Support", "support-bot"),
+    (None, None, None, None),
+)
+
+
+@dataclass(frozen=True)
+class _ClaudeLine:
+    """One line of the Claude usage: a workspace, a model, its share of Claude's spend and the
+    shape of its tokens (list prices per 1M tokens, for calibration only: the app prices them)."""
+
+    workspace: int  # index in CLAUDE_WORKSPACES
+    model: str
+    share: float
+    usd_in: float
+    usd_out: float
+    out_ratio: float  # output tokens per input token
+    cache_read: float = 0.0  # share of input read from the cache
+    cache_write: float = 0.0  # share of input written to the cache (5-minute)
+    cache_write_1h: float = 0.0  # and written for an hour
+    searches_per_mtok: float = 0.0  # web searches per 1M input tokens
+    tier: str = "standard"
+
+
+CLAUDE_LINES: tuple[_ClaudeLine, ...] = (
+    _ClaudeLine(0, "claude-sonnet-4-5-20250929", 0.42, 3.0, 15.0, 0.12, 0.45, 0.05, 0.02, 2.0),
+    _ClaudeLine(0, "claude-opus-4-1-20250805", 0.18, 15.0, 75.0, 0.08),
+    _ClaudeLine(1, "claude-haiku-4-5-20251001", 0.22, 1.0, 5.0, 0.2, 0.3, 0.04),
+    _ClaudeLine(1, "claude-sonnet-4-5-20250929", 0.10, 3.0, 15.0, 0.1, 0.2, 0.02, 0.0, 5.0),
+    _ClaudeLine(2, "claude-haiku-4-5-20251001", 0.08, 1.0, 5.0, 0.15, tier="batch"),
+)
+
+
+def _claude_input_tokens(line: _ClaudeLine, usd: float) -> float:
+    """A line's money for a day into its input tokens at list prices, e.g. $3 of Sonnet with no
+    cache and no output -> 1M."""
+    uncached = 1.0 - line.cache_read - line.cache_write - line.cache_write_1h
+    per_input = line.usd_in * (
+        uncached + 1.25 * line.cache_write + 2.0 * line.cache_write_1h + 0.1 * line.cache_read
+    )
+    per_token = (per_input + line.usd_out * line.out_ratio) / 1e6
+    if line.tier == "batch":
+        per_token *= 0.5
+    return usd / per_token
 
 
 class DemoOrg:
@@ -496,6 +553,8 @@ class DemoOrg:
             "model_ids": [m.id for m in self.models],
             "project_names": [name for _, name in self.projects],
             "unpriced_model": UNPRICED_MODEL,
+            "claude_models": sorted({line.model for line in CLAUDE_LINES}),
+            "workspaces": [name or "Default workspace" for _, name, _, _ in CLAUDE_WORKSPACES],
             "spike": {
                 "date": self.spike_day,
                 "user_id": spike_user["id"],
@@ -503,6 +562,104 @@ class DemoOrg:
                 "model": spike_model.id,
             },
         }
+
+    # -- the Claude share, in Anthropic's shapes ------------------------------------------------
+
+    def claude_usage_payload(
+        self, start: date | str | None = None, end: date | str | None = None
+    ) -> dict:
+        """A range into one page of Anthropic's usage report (``/v1/organizations/usage_report/
+        messages``, daily buckets grouped by model, workspace, key and service tier), e.g. a day
+        -> ``{"data": [{"starting_at": ..., "results": [...]}], "has_more": false}``. Days
+        outside the organization's range are empty buckets."""
+        day = _as_date(start) if start is not None else self.start
+        last = _as_date(end) if end is not None else self.end
+        buckets = []
+        while day <= last:
+            begin = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+            buckets.append(
+                {
+                    "starting_at": begin.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ending_at": (begin + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "results": self._claude_results(day),
+                }
+            )
+            day += timedelta(days=1)
+        return {"data": buckets, "has_more": False, "next_page": None}
+
+    def claude_workspaces_payload(self) -> dict:
+        """The demo's Anthropic workspaces as a ``/v1/organizations/workspaces`` page."""
+        data = [
+            {"id": ws, "type": "workspace", "name": name, "archived_at": None}
+            for ws, name, _, _ in CLAUDE_WORKSPACES
+            if ws is not None
+        ]
+        return {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"],
+            "last_id": data[-1]["id"],
+        }
+
+    def claude_api_keys_payload(self) -> dict:
+        """The demo's Anthropic keys as a ``/v1/organizations/api_keys`` page."""
+        data = [
+            {
+                "id": key,
+                "type": "api_key",
+                "name": key_name,
+                "workspace_id": ws,
+                "status": "active",
+                "created_by": {"id": self.users[0]["id"], "type": "user"},
+                "partial_key_hint": f"sk-ant-api03-{key[-4:]}...DEMO",
+            }
+            for ws, _, key, key_name in CLAUDE_WORKSPACES
+            if key is not None
+        ]
+        return {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"],
+            "last_id": data[-1]["id"],
+        }
+
+    def _claude_results(self, day: date) -> list[dict]:
+        """A day into its Claude usage results (fresh dicts), none outside the range."""
+        if not (self.start <= day <= self.end):
+            return []
+        rng = np.random.default_rng([self.seed, day.toordinal(), 20])
+        level = (1 + GROWTH_PER_DAY * (day - self.start).days) * rng.lognormal(0, DAY_SIGMA)
+        if day.weekday() >= 5:
+            level *= WEEKEND_ACTIVITY * WEEKEND_VOLUME
+        noise = rng.lognormal(-(PAIR_SIGMA**2) / 2, PAIR_SIGMA, len(CLAUDE_LINES))
+        results = []
+        for line, factor in zip(CLAUDE_LINES, noise, strict=True):
+            usd = self.spec.weekday_usd * CLAUDE_SHARE * line.share * level * factor
+            total = _claude_input_tokens(line, usd)
+            read = int(total * line.cache_read)
+            write_5m = int(total * line.cache_write)
+            write_1h = int(total * line.cache_write_1h)
+            ws, _, key, _ = CLAUDE_WORKSPACES[line.workspace]
+            results.append(
+                {
+                    "uncached_input_tokens": int(total) - read - write_5m - write_1h,
+                    "cache_creation": {
+                        "ephemeral_5m_input_tokens": write_5m,
+                        "ephemeral_1h_input_tokens": write_1h,
+                    },
+                    "cache_read_input_tokens": read,
+                    "output_tokens": int(total * line.out_ratio),
+                    "server_tool_use": {
+                        "web_search_requests": int(total / 1e6 * line.searches_per_mtok)
+                    },
+                    "model": line.model,
+                    "workspace_id": ws,
+                    "api_key_id": key,
+                    "service_tier": line.tier,
+                    "context_window": "0-200k",
+                }
+            )
+        return results
 
     # -- one day ------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ STATE_VERSION = 1
 #: How each dimension is named in a message.
 LABELS = {
     "organization": "organization",
+    "provider": "provider",
     "project": "project",
     "api_key": "API key",
     "user": "user",

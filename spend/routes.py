@@ -22,13 +22,20 @@ URL_PATHS = {
 #: The page that explains each scope of a budget or spike.
 SCOPE_PAGES = {
     "organization": "app_pages/overview.py",
+    "provider": "app_pages/overview.py",
     "project": "app_pages/projects.py",
     "api_key": "app_pages/projects.py",
     "user": "app_pages/users.py",
     "model": "app_pages/models.py",
 }
 #: Scope -> the query-string filter the app reads (``spend/ui/query.py``'s ``LISTS``).
-VIEW_FILTERS = {"project": "project", "api_key": "key", "user": "user", "model": "model"}
+VIEW_FILTERS = {
+    "provider": "provider",
+    "project": "project",
+    "api_key": "key",
+    "user": "user",
+    "model": "model",
+}
 
 
 def view_url(

@@ -1,6 +1,8 @@
-"""Spikes: days when one user, model, project or key spent far more than usual, and newcomers.
+"""Spikes: days when one user, model, project, key or provider spent far more than usual, and
+newcomers.
 
-A complete day is a **spike** for an id (a user, model, project or API key) when both hold:
+A complete day is a **spike** for an id (a user, model, project or API key; a provider when the
+table holds several, e.g. Anthropic beside OpenAI) when both hold:
 
 - **far above its own history**: the robust z-score of the day's money against the id's previous
   ``WINDOW_DAYS`` days (only days since its first usage, at least ``MIN_PRIOR_DAYS`` of them) is
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from spend.analysis import filter_usage
+from spend.formatting import provider_name
 
 #: Dimension -> (id column, name columns in order of preference).
 DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -35,6 +38,7 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "model": ("model", ()),
     "project": ("project_id", ("project_name",)),
     "api_key": ("api_key_id", ("api_key_name",)),
+    "provider": ("provider", ()),
 }
 #: Dimensions whose newcomers are flagged (a new key may be a leak; a new model a new price).
 NEWCOMER_DIMENSIONS = ("api_key", "model")
@@ -138,6 +142,11 @@ def _check_days(start: date, end: date, days: pd.DatetimeIndex) -> list[int]:
     return list(np.flatnonzero(wanted))
 
 
+def _several_providers(usage: pd.DataFrame) -> bool:
+    """Whether usage rows come from more than one provider, e.g. OpenAI and Anthropic."""
+    return "provider" in usage.columns and usage["provider"].dropna().nunique() > 1
+
+
 def find_spikes(
     frame: pd.DataFrame,
     *,
@@ -173,6 +182,8 @@ def find_spikes(
     found = []
     for dimension in dimensions:
         column, name_columns = DIMENSIONS[dimension]
+        if dimension == "provider" and not _several_providers(usage):
+            continue  # one provider's total is the organization's: no spike of its own
         table = daily_by(usage, column, days)
         if table.empty or not len(table.columns):
             continue
@@ -180,6 +191,8 @@ def find_spikes(
         since = days.get_indexer(pd.DatetimeIndex(firsts.to_numpy()))
         values = table.to_numpy()
         names = names_of(frame, column, name_columns)
+        if dimension == "provider":
+            names = {key: provider_name(key) for key in names}
         for position in _check_days(start, end, days):
             lo = max(0, position - window)
             if position - lo < min_prior:

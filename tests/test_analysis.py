@@ -1106,3 +1106,137 @@ def test_by_dimension__a_key_names_its_project():
     assert keys.loc["k1", "project"] == "Prod"
     assert keys.loc["k2", "project"] == "p2"  # unnamed: its id, never blank
     assert "project" not in an.by_dimension(rows, "project").columns
+
+
+# --- requests Anthropic can't count (issue 20) ---------------------------------------------------
+
+CLAUDE = {
+    "provider": "anthropic",
+    "source": "anthropic",
+    "model": "claude-sonnet-4-5-20250929",
+    "model_family": "claude-sonnet-4-5",
+    "user_id": None,
+    "user_name": None,
+    "user_email": None,
+    "project_id": "wrkspc_1",
+    "project_name": "Research",
+    "api_key_id": "apikey_1",
+    "n_requests": None,
+}
+GPT = {"provider": "openai", "n_requests": 5}
+
+
+@pytest.mark.parametrize(
+    ("rows", "dim", "expected"),
+    [
+        # a Claude model has no request count: NA, never 0; a GPT one keeps its count
+        (({**GPT}, {**CLAUDE}), "model", {"gpt-4o-2024-08-06": 5, CLAUDE["model"]: None}),
+        # a project with only Claude usage: NA; the mixed kind of usage counts OpenAI's
+        (({**GPT}, {**CLAUDE}), "project", {"proj-a": 5, "wrkspc_1": None}),
+        (({**GPT}, {**CLAUDE}), "operation", {"completion": 5}),
+        # a billed-only project keeps 0 (no usage at all), an Anthropic one beside it NA
+        (({**CLAUDE}, billed(3.0, project_id="p9")), "project", {"wrkspc_1": None, "p9": 0}),
+        # a real 0 from OpenAI stays 0
+        (({**GPT, "n_requests": 0},), "model", {"gpt-4o-2024-08-06": 0}),
+    ],
+    ids=["models", "projects", "mixed-operation", "billed-only", "real-zero"],
+)
+def test_by_dimension__requests_na_where_no_row_counts_them(rows, dim, expected):
+    result = an.by_dimension(usage(*rows), dim).set_index("id")["requests"]
+    assert result.dtype == "Int64"
+    got = {key: None if pd.isna(value) else int(value) for key, value in result.items()}
+    assert got == expected
+
+
+def test_by_model_and_by_user__claude_requests_are_na_and_cost_per_request_too():
+    table = usage({**GPT, "user_id": "user-1"}, {**CLAUDE})
+    models = an.by_model(table).set_index("model")
+    assert pd.isna(models.loc[CLAUDE["model"], "requests"])
+    assert pd.isna(models.loc[CLAUDE["model"], "cost_per_1k_requests"])
+    assert models.loc["gpt-4o-2024-08-06", "requests"] == 5
+    users = an.by_user(table).set_index("user_id")
+    assert users.loc["user-1", "requests"] == 5 and pd.isna(users.loc[an.NO_USER, "requests"])
+
+
+@pytest.mark.parametrize(
+    ("rows", "counted", "uncounted", "known", "note"),
+    [
+        (({**GPT},), ("OpenAI",), (), True, None),
+        (
+            ({**GPT}, {**CLAUDE}),
+            ("OpenAI",),
+            ("Anthropic",),
+            True,
+            "Requests count OpenAI only: Anthropic reports no request count.",
+        ),
+        (
+            ({**CLAUDE},),
+            (),
+            ("Anthropic",),
+            False,
+            "No request counts: Anthropic reports tokens, not requests.",
+        ),
+        # billed rows never make a request figure partial
+        (
+            ({**GPT}, billed(2.0, provider="anthropic", n_requests=None)),
+            ("OpenAI",),
+            (),
+            True,
+            None,
+        ),
+        ((), (), (), True, None),
+    ],
+    ids=["openai", "both", "anthropic-only", "billed-anthropic", "empty"],
+)
+def test_totals__requests_say_which_providers_they_count(rows, counted, uncounted, known, note):
+    result = an.totals(usage(*rows), start="2026-01-01", end="2026-01-01")
+    assert result.requests_cover == an.RequestCoverage(counted, uncounted)
+    assert (result.requests_known, result.requests_cover.note) == (known, note)
+    assert result.requests == (5 if counted else 0)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ((), []),
+        # each provider's own headline: Anthropic billed, OpenAI estimated; Claude requests NA
+        (
+            (
+                {**GPT, "cost_usd": 1.0},
+                {**CLAUDE, "cost_usd": 3.0},
+                billed(4.0, provider="anthropic", n_requests=None),
+            ),
+            [
+                ("anthropic", "Anthropic", 4.0, "billed", 3.0, 4.0, None, 0.8),
+                ("openai", "OpenAI", 1.0, "estimated", 1.0, None, 5, 0.2),
+            ],
+        ),
+        # a provider with nothing priced: NA money (never $0), last
+        (
+            ({**GPT, "cost_usd": 2.0}, {**CLAUDE, "cost_usd": None, "cost_basis": "unpriced"}),
+            [
+                ("openai", "OpenAI", 2.0, "estimated", 2.0, None, 5, 1.0),
+                ("anthropic", "Anthropic", None, "estimated", None, None, None, None),
+            ],
+        ),
+    ],
+    ids=["empty", "billed-and-estimated", "unpriced"],
+)
+def test_by_provider__table(rows, expected):
+    result = an.by_provider(usage(*rows))
+    columns = ["provider", "label", "spend", "basis", "estimated", "billed", "requests", "share"]
+    got = [
+        tuple(None if pd.isna(value) else value for value in record)
+        for record in result[columns].astype(object).itertuples(index=False)
+    ]
+    assert got == [pytest.approx(row) if None not in row else row for row in expected]
+
+
+def test_unpriced__a_model_without_request_counts_has_na_requests_never_0():
+    rows = usage(
+        {**UNPRICED, "n_requests": 3},
+        {**CLAUDE, "model": "claude-next", "cost_usd": None, "cost_basis": "unpriced"},
+    )
+    result = an.unpriced(rows).set_index("model")["requests"]
+    assert result["dall-e-3"] == 3 and pd.isna(result["claude-next"])
+    assert "counted" not in an.unpriced(rows).columns

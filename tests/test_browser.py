@@ -620,3 +620,58 @@ def test_phone__users_table_shows_cost_before_email(browser, demo_app):
             assert in_sight.index("Cost (est.)") < in_sight.index("Email")
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def both_app(tmp_path_factory):
+    """The fake OpenAI (admin key) and the fake Anthropic side by side, as the app's own keys."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fake_anthropic import ADMIN_KEY as ANTHROPIC_KEY
+    from tests.fake_anthropic import FakeAnthropic
+
+    tmp = tmp_path_factory.mktemp("both-app")
+    env = bs.clean_env(os.environ)
+    fake, fake_url = bs.start_fake_openai(
+        env, "--days", "40", "--users", "4", "--seed", "1", "--rate-limit-per-min", "600"
+    )
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=n) for n in range(29, -1, -1)]
+    try:
+        with FakeAnthropic(days) as claude:
+            app_env = bs.clean_env(
+                {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")},
+                OPENAI_ADMIN_KEY=ADMIN_KEY,
+                OPENAI_BASE_URL=fake_url,
+                ANTHROPIC_ADMIN_KEY=ANTHROPIC_KEY,
+                ANTHROPIC_BASE_URL=claude.base_url,
+                SPEND_RATE_LIMIT_PER_MIN="6000",
+                SPEND_CACHE_DIR=str(tmp / "cache"),
+            )
+            proc, url = bs.start_streamlit(app_env, tmp / "streamlit.log")
+            yield url
+            bs.stop(proc)
+    finally:
+        bs.stop(fake)
+
+
+@browser_test
+def test_both_providers__overview_shows_spend_by_provider(page, both_app):
+    page.goto(bs.page_url(both_app, "/"))
+    stored = page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]').filter(
+        has_text="answers for this range are stored"
+    )
+    stored.nth(1).wait_for(timeout=ADMIN_TIMEOUT_MS)  # both sources' answers are in
+    page.locator("h3", has_text="Spend by provider").wait_for(timeout=ADMIN_TIMEOUT_MS)
+    page.wait_for_selector(IDLE, state="attached", timeout=ADMIN_TIMEOUT_MS)
+    page.wait_for_function(ALL_DRAWN_JS, arg=[CHART, DRAWN_CHART], timeout=ADMIN_TIMEOUT_MS)
+    assert_healthy(page, "Overview")
+    errors = page.locator(ERROR_BOX)
+    assert errors.count() == 0, errors.first.inner_text()
+    for provider in ("OpenAI (billed)", "Anthropic (billed)"):
+        shown = page.locator('[data-testid="stMetric"]', has_text=provider)
+        assert shown.locator('[data-testid="stMetricValue"]').inner_text().startswith("$")
+    requests = page.locator('[data-testid="stMetric"]', has_text="Requests")
+    assert requests.first.locator('[data-testid="stMetricValue"]').inner_text() != "0"
+    assert page.get_by_text("Requests count OpenAI only").count() >= 1
+    screenshot(page, "overview-both")

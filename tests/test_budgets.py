@@ -71,6 +71,10 @@ alert_at = [100, 75]
             '[[budget]]\nscope="project"\nid="key_1"\nmonthly_usd=1\n',
             [Budget("api_key", "key_1", 1.0, line=1), Budget("project", "key_1", 1.0, line=5)],
         ),
+        (
+            '[[budget]]\nscope = "provider"\nid = "anthropic"\nmonthly_usd = 500\n',
+            [Budget("provider", "anthropic", 500.0, line=1)],
+        ),
     ],
     ids=[
         "two-budgets",
@@ -79,6 +83,7 @@ alert_at = [100, 75]
         "model-fraction-threshold",
         "no-thresholds",
         "same-id-two-scopes",
+        "provider",
     ],
 )
 def test_parse_budgets__good(text, expected):
@@ -728,3 +733,71 @@ def test_month_card__counts_the_money_an_organization_budget_counts():
     )
     assert basis == basis_for(table, "organization") == "estimated"
     assert entries[0].basis == basis
+
+
+# ---- a provider scope, and two providers in one table (issue 20)
+
+OPENAI = {"provider": "openai"}
+ANTHROPIC = {"provider": "anthropic"}
+RESEARCH_WS = {"project_id": "wrkspc_01", "project_name": "Claude research"}
+SONNET = {"model": "claude-sonnet-4-5-20250929", "model_family": "claude-sonnet-4-5"}
+CLAUDE_ROWS = [
+    _row("2025-02-27", 4.0, "estimated", ANTHROPIC, RESEARCH_WS, SONNET),
+    _row("2025-03-01", 6.0, "estimated", ANTHROPIC, RESEARCH_WS, SONNET),
+    _row("2025-03-02", 5.0, "estimated", ANTHROPIC, {"project_id": "default"}, SONNET),
+]
+CLAUDE_BILLED = [_row("2025-03-01", 8.0, "billed", ANTHROPIC, RESEARCH_WS)]
+
+
+def two_providers(*, anthropic_billed: bool) -> pd.DataFrame:
+    """``TABLE`` as OpenAI's rows beside Claude usage (and Anthropic's bill when it gave one)."""
+    claude = CLAUDE_ROWS + (CLAUDE_BILLED if anthropic_billed else [])
+    return conform(
+        pd.concat([TABLE.assign(provider="openai"), pd.DataFrame(claude)], ignore_index=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "anthropic_billed, budget, basis, spent, name",
+    [
+        (True, Budget("provider", "anthropic", 100.0), "billed", 8.0, "Anthropic"),
+        (True, Budget("provider", "openai", 100.0), "billed", 30.0, "OpenAI"),
+        (True, Budget("project", "wrkspc_01", 100.0), "billed", 8.0, "Claude research"),
+        # Anthropic's cost report gave nothing: its scopes count their estimate, never OpenAI's
+        # bill's basis (which would measure them at $0)
+        (False, Budget("provider", "anthropic", 100.0), "estimated", 11.0, "Anthropic"),
+        (False, Budget("project", "wrkspc_01", 100.0), "estimated", 6.0, "Claude research"),
+        (False, Budget("project", "default", 100.0), "estimated", 5.0, "default"),
+        (False, Budget("provider", "openai", 100.0), "billed", 30.0, "OpenAI"),
+        (
+            False,
+            Budget("model", "claude-sonnet-4-5", 100.0),
+            "estimated",
+            11.0,
+            "claude-sonnet-4-5",
+        ),
+    ],
+    ids=[
+        "anthropic-billed",
+        "openai-billed",
+        "workspace-billed",
+        "anthropic-estimated",
+        "workspace-estimated",
+        "default-workspace",
+        "openai-beside-estimated",
+        "claude-family",
+    ],
+)
+def test_measure_budget__provider_scope_and_workspaces(
+    anthropic_billed, budget, basis, spent, name
+):
+    table = two_providers(anthropic_billed=anthropic_billed)
+    measure = measure_budget(table, budget, as_of=date(2025, 3, 3))
+    assert (measure.basis, measure.name, measure.known) == (basis, name, True)
+    assert measure.spent_usd == pytest.approx(spent)
+
+
+def test_measure_budget__an_unseen_provider_is_kept_unknown():
+    table = two_providers(anthropic_billed=True)
+    measure = measure_budget(table, Budget("provider", "ledger", 10.0), as_of=date(2025, 3, 3))
+    assert (measure.known, measure.name, measure.spent_usd) == (False, None, 0.0)

@@ -345,3 +345,66 @@ def test_billed_vs_estimated_chart__lines_differ_in_every_channel():
     for channel in ("color", "strokeDash", "strokeWidth", "shape"):
         first, second = encoding[channel]["scale"]["range"]
         assert first != second, channel
+
+
+def test_provider_bars__a_bar_per_provider_in_its_colour_from_analysis():
+    from tests.test_analysis import CLAUDE, GPT, billed, usage
+
+    table = usage(
+        {**GPT, "cost_usd": 1.0},
+        {**CLAUDE, "cost_usd": 3.0},
+        billed(4.0, provider="anthropic", n_requests=None),
+    )
+    spec = charts.provider_bars(an.by_provider(table)).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert [(r["label"], r["spend"], r["basis"]) for r in rows] == [
+        ("Anthropic", 4.0, "billed"),
+        ("OpenAI", 1.0, "estimated"),
+    ]
+    encoding = spec["encoding"]
+    assert (encoding["x"]["field"], encoding["y"]["field"]) == ("spend", "label")
+    scale = encoding["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "anthropic": charts.PROVIDER_COLORS["anthropic"],
+        "openai": charts.PROVIDER_COLORS["openai"],
+    }
+    assert [t["title"] for t in encoding["tooltip"]] == ["Provider", "Spend", "Basis", "Share"]
+
+
+def test_provider_bars__unpriced_provider_has_no_bar_and_no_zero():
+    from tests.test_analysis import CLAUDE, GPT, usage
+
+    table = usage({**GPT}, {**CLAUDE, "cost_usd": None, "cost_basis": "unpriced"})
+    rows = next(iter(charts.provider_bars(an.by_provider(table)).to_dict()["datasets"].values()))
+    assert [r["label"] for r in rows] == ["OpenAI"]
+
+
+GPT_MODELS = ["gpt-4o", "gpt-4o-mini", "o3", "gpt-4.1", "gpt-5", "text-embedding-3-small"]
+CLAUDE_MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "claude-3-5-haiku"]
+
+
+def test_color_scale__claude_models_never_take_a_gpt_colour():
+    assert not set(charts.CLAUDE_PALETTE) & set(charts.GROUP_PALETTE)
+    both = GPT_MODELS + CLAUDE_MODELS
+    colours = {name: colour_of(name, groups=both) for name in both}
+    claude = {colours[m] for m in CLAUDE_MODELS}
+    gpt = {colours[m] for m in GPT_MODELS}
+    assert claude <= set(charts.CLAUDE_PALETTE) and gpt <= set(charts.GROUP_PALETTE)
+    assert len(claude) == len(CLAUDE_MODELS) and len(gpt) == len(GPT_MODELS)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "family"),
+    [
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+        ("claude-3-5-haiku-20241022", "claude-3-5-haiku"),
+        ("gpt-4o-2024-08-06", "gpt-4o"),
+        ("o3", "o3"),
+    ],
+)
+def test_color_scale__a_snapshot_keeps_its_familys_colour(snapshot, family):
+    assert charts.color_family(snapshot) == family
+    # the Models page's snapshot among GPT models, the Overview's family among families
+    in_models = colour_of(snapshot, groups=[snapshot, "gpt-4.1-mini", "claude-opus-4-1-20250805"])
+    in_families = colour_of(family, groups=[family, "gpt-4.1-mini", "claude-opus-4-1"])
+    assert in_models == in_families == charts.palette_of(family)[charts.color_slot(family)]

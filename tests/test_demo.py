@@ -717,3 +717,67 @@ def test_empty_usage_payload__fresh_each_call():
     first = empty_usage_payload()
     first["data"].append({"n_requests": 1})
     assert empty_usage_payload() == {"object": "list", **{name: [] for name in ARRAYS}}
+
+
+# -- the Claude share (issue 20) ----------------------------------------------------------------
+
+
+def _demo_table(today: date = TODAY, size: str = "small"):
+    """The demo source's priced table over the demo's whole range, at ``today``."""
+    from spend.config import Settings
+    from spend.sources.demo import DemoSource
+
+    clock = lambda: datetime.combine(today, datetime.min.time(), tzinfo=UTC).timestamp() + 3600  # noqa: E731
+    source = DemoSource(Settings(source="demo", demo_size=size), clock=clock)
+    return source.assemble(source.plan(source.org.start, source.org.end)).frame
+
+
+def test_claude_payloads__pass_the_anthropic_sources_own_validators(small):
+    from spend.sources.anthropic import list_page, usage_page
+
+    usage_page(small.claude_usage_payload(small.end - timedelta(days=6), small.end))
+    list_page(small.claude_workspaces_payload())
+    list_page(small.claude_api_keys_payload())
+    # days outside the organization's range are empty buckets, as Anthropic answers them
+    before = small.claude_usage_payload(small.start - timedelta(days=2), small.start)
+    assert [len(bucket["results"]) for bucket in before["data"]] == [0, 0, 5]
+
+
+def test_demo_source__both_providers_claude_parsed_by_the_anthropic_source():
+    frame = _demo_table()
+    assert set(frame["provider"]) == {"openai", "anthropic"}
+    assert set(frame["source"]) == {"demo"}
+    claude = frame[frame["provider"].eq("anthropic")]
+    assert claude["model"].astype(str).str.startswith("claude").all()
+    assert claude["n_requests"].isna().all()  # Anthropic's report has no request count
+    assert claude["user_id"].isna().all()  # and no users
+    assert set(claude["project_name"]) == {
+        "Claude research",
+        "Support assistant",
+        "Default workspace",
+    }
+    assert claude["cost_basis"].eq("estimated").all()  # every Claude row has a list price
+    assert set(claude["operation"]) == {"completion", "web_search"}
+    assert claude["cache_write_tokens"].sum() > 0 and claude["batch"].any()
+    openai = frame[frame["provider"].eq("openai")]
+    assert openai["n_requests"].notna().all()
+    assert not openai["model"].astype(str).str.startswith("claude").any()
+
+
+def test_demo_source__claude_is_about_a_quarter_of_the_spend_and_deterministic():
+    frame = _demo_table()
+    money = frame["cost_usd"].astype("Float64").fillna(0.0).groupby(frame["provider"]).sum()
+    share = money["anthropic"] / money.sum()
+    assert 0.15 < share < 0.35
+    again = _demo_table()
+    assert float(again["cost_usd"].astype("Float64").fillna(0.0).sum()) == float(money.sum())
+
+
+def test_demo_source__claude_weekends_are_quieter_and_spend_grows():
+    frame = _demo_table()
+    claude = frame[frame["provider"].eq("anthropic")]
+    daily = claude.groupby("date")["cost_usd"].sum()
+    weekend = daily[daily.index.day_of_week >= 5].mean()
+    weekday = daily[daily.index.day_of_week < 5].mean()
+    assert 0.25 < weekend / weekday < 0.5
+    assert daily.iloc[-28:].sum() > daily.iloc[:28].sum()

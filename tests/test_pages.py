@@ -545,7 +545,8 @@ def test_filters__options_are_computed_once_when_nothing_is_chosen(monkeypatch):
     at.run()
     no_exceptions(at)
     assert len(calls) == 1
-    at.sidebar.multiselect(key="filter_models").select(at.sidebar.multiselect[0].options[0]).run()
+    models = at.sidebar.multiselect(key="filter_models")
+    models.select(models.options[0]).run()  # (the demo's providers filter is drawn first)
     # one model chosen: the three other filters narrow to it alike (one more computation), the
     # models filter itself keeps offering every model (the first, cached)
     assert len(calls) == 2 and calls[1] < calls[0]
@@ -621,9 +622,11 @@ def test_colours__a_model_keeps_its_colour_across_ranges_and_pages():
     at = app()
     at.query_params["range"] = "last_30_days"
     at.run()
-    month = _colours(at)[0]  # spend over time by model
+    # spend over time by model (the demo's spend-by-provider chart comes first: its colours are
+    # the providers')
+    month = next(c for c in _colours(at) if "openai" not in c)
     at.sidebar.selectbox(key="range_preset").set_value("last_90_days").run()
-    quarter = _colours(at)[0]
+    quarter = next(c for c in _colours(at) if "openai" not in c)
     shared = set(month) & set(quarter) - {analysis.OTHERS}
     assert len(shared) >= 5
     assert {g: month[g] for g in shared} == {g: quarter[g] for g in shared}
@@ -772,3 +775,209 @@ def test_overview__no_change_when_the_compared_days_are_not_loaded(monkeypatch, 
         ":material/compare_arrows: No changes: Nov 24–27, what Dec 1–4 compares with, is not all "
         "in the data."
     ]
+
+
+# --- both providers (issue 20) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def claude(fake_openai):
+    """The fake Anthropic Admin API with usage on the fake OpenAI's last ten days (to today)."""
+    from tests.fake_anthropic import FakeAnthropic
+
+    with FakeAnthropic(fake_openai.days[-10:]) as fake:
+        yield fake
+
+
+def anthropic_secrets(fake, *, key: bool = True) -> dict[str, str]:
+    from tests.fake_anthropic import ADMIN_KEY as ANTHROPIC_KEY
+
+    return {
+        **({"ANTHROPIC_ADMIN_KEY": ANTHROPIC_KEY} if key else {}),
+        "ANTHROPIC_BASE_URL": fake.base_url,
+        "SPEND_RATE_LIMIT_PER_MIN": "60000",
+    }
+
+
+def both_secrets(fake_openai, claude) -> dict[str, str]:
+    """The fake OpenAI's admin key and the fake Anthropic's, as the app's own secrets."""
+    return {**admin_secrets(fake_openai), **anthropic_secrets(claude)}
+
+
+def settle(at: AppTest) -> AppTest:
+    from tests.apptest_support import settled
+
+    settled(at)
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def shown_text(at: AppTest) -> str:
+    elements = (*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.metric)
+    return " ".join(str(getattr(e, "value", "")) + str(getattr(e, "label", "")) for e in elements)
+
+
+@pytest.mark.parametrize("page", [*PAGES, BUDGETS])
+def test_both_providers__every_page_renders_and_the_provider_filter_narrows_it(
+    fake_openai, claude, page
+):
+    at = app(**both_secrets(fake_openai, claude))
+    settle(at)
+    if page != PAGES[0]:
+        settle(at.switch_page(page))
+    view = at.session_state["_spend_view"]
+    assert set(view.frame["provider"]) == {"openai", "anthropic"}
+    assert set(at.multiselect(key="filter_providers").options) == {"OpenAI", "Anthropic"}
+    at.multiselect(key="filter_providers").select("anthropic")
+    settle(at)
+    view = at.session_state["_spend_view"]
+    assert set(view.frame["provider"]) == {"anthropic"}
+    assert at.query_params["provider"] in ("anthropic", ["anthropic"])
+
+
+def test_both_providers__overview_shows_spend_by_provider_and_requests_for_openai_only(
+    fake_openai, claude
+):
+    at = settle(app(**both_secrets(fake_openai, claude)))
+    badges = [m.value for m in at.sidebar.markdown if "-badge[" in m.value]
+    assert badges == [  # one badge per source, each named (not one slot overwritten)
+        ":green-badge[:material/database: Admin Usage & Costs API · admin key]",
+        ":green-badge[:material/database: Anthropic Admin API]",
+    ]
+    view = at.session_state["_spend_view"]
+    expected = analysis.by_provider(view.frame).set_index("provider")
+    assert {"OpenAI", "Anthropic"} <= {m.label.split(" (")[0] for m in at.metric}
+    for _provider, row in expected.iterrows():
+        shown = metric(at, f"{row['label']} ({row['basis']})")
+        assert shown.value == fmt.usd(row["spend"])
+    # both bill: Anthropic's cost report, OpenAI's Costs API
+    start, end = claude.days[0], claude.days[-1]
+    anthropic = expected.loc["anthropic"]
+    assert anthropic["basis"] == "billed"
+    billed = view.frame[
+        view.frame["provider"].eq("anthropic") & view.frame["cost_basis"].eq("billed")
+    ]["cost_usd"].sum()
+    assert anthropic["spend"] == pytest.approx(float(billed))
+    assert float(billed) == pytest.approx(float(claude.cost_total(start, end)))
+    totals = analysis.totals(view.history, start=view.start, end=view.end)
+    assert metric(at, "Requests").value == fmt.integer(totals.requests)
+    assert totals.requests > 0
+    assert any(
+        "Requests count OpenAI only: Anthropic reports no request count." in c.value
+        for c in at.caption
+    )
+
+
+def test_both_providers__claude_requests_show_a_dash_on_models_users_projects(fake_openai, claude):
+    at = settle(app(**both_secrets(fake_openai, claude)))
+    settle(at.switch_page(PAGES[1]))  # Models
+    table = at.dataframe[0].value
+    claude_rows = table[table["model"].astype(str).str.startswith("claude")]
+    gpt_rows = table[~table["model"].astype(str).str.startswith("claude")]
+    assert len(claude_rows) and claude_rows["requests"].isna().all()  # drawn as "—", never 0
+    assert len(gpt_rows) and gpt_rows["requests"].notna().all()
+    assert "Requests count OpenAI only" in shown_text(at)
+    settle(at.switch_page(PAGES[3]))  # Projects & keys
+    projects = at.dataframe[0].value.set_index("id")
+    frame = at.session_state["_spend_view"].frame
+    workspaces = set(frame.loc[frame["provider"].eq("anthropic"), "project_id"])
+    assert {"wrkspc_01Research", "default"} <= workspaces
+    assert (projects["requests"].isna() == projects.index.isin(workspaces)).all()
+    settle(at.switch_page(PAGES[2]))  # Users
+    assert "Requests count OpenAI only" in shown_text(at)
+    assert "Claude usage is under (no user)" in shown_text(at)
+
+
+def test_anthropic_only__every_page_works_and_requests_are_a_dash(claude):
+    at = settle(app(**anthropic_secrets(claude)))
+    view = at.session_state["_spend_view"]
+    assert set(view.frame["provider"]) == {"anthropic"}
+    assert metric(at, "Requests").value == fmt.DASH
+    assert metric(at, "Spend (billed)").value == fmt.usd(
+        analysis.totals(view.history, start=view.start, end=view.end).spend
+    )
+    assert "filter_providers" not in [m.key for m in at.multiselect]
+    assert not [m for m in at.metric if m.label.startswith("Anthropic (")]  # one provider
+    assert "No request counts: Anthropic reports tokens, not requests." in shown_text(at)
+    for page in [*PAGES[1:], BUDGETS]:
+        settle(at.switch_page(page))
+
+
+def test_connection__an_anthropic_key_typed_in_the_sidebar_lives_in_the_session(claude):
+    from tests.fake_anthropic import ADMIN_KEY as ANTHROPIC_KEY
+
+    at = settle(app(**anthropic_secrets(claude, key=False)))
+    assert at.session_state["_spend_view"].source == "demo"
+    field = at.sidebar.text_input(key="key_anthropic")
+    assert field.label == "Anthropic admin key" and field.placeholder == "optional"
+    field.input(ANTHROPIC_KEY)
+    settle(at)
+    view = at.session_state["_spend_view"]
+    assert set(view.frame["provider"]) == {"anthropic"}
+    assert claude.count() > 0
+    assert ANTHROPIC_KEY not in shown_text(at)
+    assert all(ANTHROPIC_KEY not in str(v) for v in at.query_params.values())
+
+
+def test_connection__the_apps_anthropic_key_never_reaches_the_browser(fake_openai, claude):
+    from tests.fake_anthropic import ADMIN_KEY as ANTHROPIC_KEY
+
+    at = settle(app(**both_secrets(fake_openai, claude)))
+    field = at.sidebar.text_input(key="key_anthropic")
+    assert field.value == "" and field.placeholder == "configured by the app (leave empty)"
+    assert ANTHROPIC_KEY not in shown_text(at)
+
+
+def test_demo__overview_shows_both_providers_and_requests_count_openai_only():
+    at = app()
+    at.run()
+    no_exceptions(at)
+    frame = demo_frame()
+    start, end = preset_range("last_30_days", today())
+    shown = analysis.filter_usage(frame, start=start, end=end)
+    expected = analysis.by_provider(shown)
+    assert list(expected["provider"]) == ["openai", "anthropic"]
+    for row in expected.itertuples(index=False):
+        assert metric(at, f"{row.label} (estimated)").value == fmt.usd(row.spend)
+    assert 0.15 < float(expected.loc[expected["provider"].eq("anthropic"), "share"].iloc[0]) < 0.4
+    totals = analysis.totals(frame, start=start, end=end)
+    openai_only = shown[shown["provider"].eq("openai")]
+    assert totals.requests == int(openai_only["n_requests"].sum())
+    assert metric(at, "Requests").value == fmt.integer(totals.requests)
+    assert any("Requests count OpenAI only" in c.value for c in at.caption)
+
+
+def test_connection__a_typed_key_runs_the_session_on_the_viewers_keys_alone(fake_openai, claude):
+    """The app holds an OpenAI admin key; a viewer types an Anthropic key of their own: the
+    session shows the viewer's organization only, never the app's beside it."""
+    from tests.fake_anthropic import ADMIN_KEY as ANTHROPIC_KEY
+
+    at = settle(app(**{**admin_secrets(fake_openai), **anthropic_secrets(claude, key=False)}))
+    assert set(at.session_state["_spend_view"].frame["provider"]) == {"openai"}
+    at.sidebar.text_input(key="key_anthropic").input(ANTHROPIC_KEY)
+    settle(at)
+    assert set(at.session_state["_spend_view"].frame["provider"]) == {"anthropic"}
+    badges = [m.value for m in at.sidebar.markdown if "-badge[" in m.value]
+    assert badges == [":green-badge[:material/database: Anthropic Admin API]"]
+
+
+def test_budgets__a_provider_budget_on_the_demos_claude_share():
+    from spend.budgets import month_start
+
+    claude = {"scope": "provider", "id": "anthropic", "monthly_usd": 1_000_000}
+    at = app(budgets={"budget": [claude]})
+    at.run()
+    at.switch_page(BUDGETS).run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert list(table["scope"]) == ["provider"] and table["name"][0] == "Anthropic (provider)"
+    as_of = today() - timedelta(days=1)
+    frame = demo_frame()
+    month = frame[
+        frame["provider"].eq("anthropic")
+        & (frame["date"] >= pd.Timestamp(month_start(as_of)))
+        & (frame["date"] <= pd.Timestamp(as_of))
+    ]
+    assert table["spent"][0] == pytest.approx(round(float(month["cost_usd"].sum()), 2))
+    assert table["basis"][0] == "estimated"

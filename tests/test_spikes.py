@@ -183,3 +183,50 @@ def test_find_spikes__empty_table():
     empty = table({}, days=0)
     assert find_spikes(empty, start=DAY, end=DAY).empty
     assert find_newcomers(empty, start=DAY, end=DAY).empty
+
+
+CLAUDE_IDS = {
+    "provider": "anthropic",
+    "model": "claude-sonnet-4-5-20250929",
+    "project_id": "wrkspc_01",
+    "project_name": "Claude research",
+    "api_key_id": "apikey_01",
+}
+
+
+def two_providers(costs: dict[int, float]) -> pd.DataFrame:
+    """``table`` with the background on OpenAI and the tested id's usage on Anthropic (no user,
+    as Anthropic's report has none)."""
+    frame = table(costs, ids=CLAUDE_IDS)
+    return frame.assign(provider=frame["provider"].fillna("openai"))
+
+
+@pytest.mark.parametrize(
+    "costs, found",
+    [
+        (
+            {**{t: usual(t) for t in range(40)}, 40: 60.0},
+            {
+                ("model", "claude-sonnet-4-5-20250929"),
+                ("project", "wrkspc_01"),
+                ("api_key", "apikey_01"),
+                ("provider", "anthropic"),
+            },
+        ),
+        ({**{t: usual(t) for t in range(40)}, 40: 12.0}, set()),
+    ],
+    ids=["claude-spike", "noise"],
+)
+def test_find_spikes__anthropic_rows_and_the_provider_dimension(costs, found):
+    result = find_spikes(two_providers(costs), start=DAY, end=DAY)
+    assert set(zip(result["dimension"], result["id"], strict=True)) == found
+    names = dict(zip(result["dimension"], result["name"], strict=True))
+    assert names.get("provider", "Anthropic") == "Anthropic"
+    assert names.get("project", "Claude research") == "Claude research"
+
+
+def test_find_spikes__one_provider_has_no_provider_spike():
+    costs = {**{t: usual(t) for t in range(40)}, 40: 60.0}
+    frame = table(costs).assign(provider="openai")
+    result = find_spikes(frame, start=DAY, end=DAY)
+    assert set(result["dimension"]) == {"user", "model", "project", "api_key"}

@@ -567,8 +567,11 @@ class AnthropicSource(Source):
     name = "anthropic"
     provider = "anthropic"
     title = "Anthropic Usage and Cost API (admin key)"
+    label = "Anthropic Admin API"
     default_rate_limit = 60.0
     setting_names = (KEY_SETTING, URL_SETTING)
+    key_setting = KEY_SETTING
+    key_label = "Anthropic admin key"
 
     @classmethod
     def claims(cls, settings: Settings) -> bool:

@@ -234,6 +234,10 @@ class Source:
     label = "base"
     #: whether it can fetch user by user (the sidebar then offers "Attribute usage to users")
     per_user_option = False
+    #: the setting holding its key, when the sidebar's connection panel offers a field for a key
+    #: of the viewer's own (e.g. "ANTHROPIC_ADMIN_KEY"), and that field's label; None: no field
+    key_setting: str | None = None
+    key_label: str | None = None
 
     def __init__(
         self,

@@ -1,6 +1,8 @@
 """The demo source: a deterministic synthetic organization (``spend.demo``), no key, no network.
 
-It emits legacy-shaped payloads, so the demo goes through the legacy source's real parsing.
+It emits legacy-shaped payloads, so the demo's OpenAI usage goes through the legacy source's real
+parsing, and Anthropic-shaped ones for its Claude share, parsed by the Anthropic source's own
+functions (``provider`` "anthropic" on those rows): a visitor with no key sees both providers.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import pandas as pd
 
 from spend import pricing
 from spend.config import Settings
-from spend.normalize import join_users
+from spend.normalize import join_names, join_users
 from spend.schema import concat_categorical, conform, empty_frame, with_provider
+from spend.sources.anthropic import api_keys_to_frame, usage_to_frame, workspaces_to_frame
 from spend.sources.base import (
     LoadResult,
     Plan,
@@ -28,7 +31,7 @@ class DemoSource(Source):
     """A deterministic synthetic organization in the legacy response shape; no network."""
 
     name = "demo"
-    provider = "openai"  # the demo organization uses OpenAI's models
+    provider = "openai"  # the demo's legacy-shaped rows; its Claude rows say "anthropic"
     title = "Demo organization (no key)"
     label = "Demo data"
     fallback = True
@@ -65,10 +68,15 @@ class DemoSource(Source):
         days = day_range(plan.start, plan.end)
         users = legacy_users_to_frame(self.org.users_payload())
         step = max(1, self.CHUNK_ROWS // self.org.max_rows_per_day)
+        # the Claude share ("anthropic" rows, a few a day) is named and priced with the last chunk
+        pages = claude_payloads(self.org, plan.start, plan.end)
+        claude = claude_frame(*pages, plan.start, plan.end)
         chunks = []
         for i in range(0, len(days), step):
             last = days[min(i + step, len(days)) - 1]
             chunk = legacy_usage_to_frame(self.org.payloads(days[i], last), source=self.name)
+            if i + step >= len(days) and len(claude):  # the last chunk: Claude rows come last
+                chunk = pd.concat([conform(chunk), claude], ignore_index=True)
             if finish is not None:
                 chunk = finish(self._priced(conform(chunk), users))
             chunks.append(chunk)
@@ -84,3 +92,22 @@ class DemoSource(Source):
     def _priced(self, frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
         priced = pricing.attach_prices(join_users(frame, users), overrides=self.prices)
         return with_provider(priced, self.provider)
+
+
+def claude_payloads(org, start, end) -> tuple[dict, dict, dict]:
+    """A demo organization and a range into its Anthropic-shaped (usage page, workspaces page,
+    API keys page)."""
+    return (
+        org.claude_usage_payload(start, end),
+        org.claude_workspaces_payload(),
+        org.claude_api_keys_payload(),
+    )
+
+
+def claude_frame(usage: dict, workspaces: dict, api_keys: dict, start, end) -> pd.DataFrame:
+    """Anthropic-shaped pages into the demo's Claude usage table (unpriced), ``source`` "demo"."""
+    frame = usage_to_frame([usage], days=(start, end))
+    frame = join_names(
+        frame, projects=workspaces_to_frame([workspaces]), api_keys=api_keys_to_frame([api_keys])
+    )
+    return frame.assign(source=pd.Series("demo", index=frame.index, dtype=frame["source"].dtype))

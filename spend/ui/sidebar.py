@@ -43,19 +43,54 @@ PAGE_REFRESH_SECONDS = 10.0
 # --- connection --------------------------------------------------------------------------------
 
 
+#: Session-state key of the field for a source's own key (``Source.key_setting``).
+KEY_FIELD = "key_{}"
+
+
+def _keyed_sources() -> list[type]:
+    """The sources whose key the connection panel asks for, e.g. Anthropic's admin key."""
+    return [cls for cls in SOURCES.values() if cls.key_setting and cls.key_label]
+
+
+def typed_keys() -> dict[str, str]:
+    """The keys typed in this session, by setting name, e.g. ``{"OPENAI_API_KEY": "sk-…"}``."""
+    typed = {"OPENAI_API_KEY": str(st.session_state.get("api_key") or "").strip()}
+    for cls in _keyed_sources():
+        typed[cls.key_setting] = str(st.session_state.get(KEY_FIELD.format(cls.name)) or "").strip()
+    return {name: text for name, text in typed.items() if text}
+
+
+def with_typed_keys(base: Settings, typed: dict[str, str]) -> Settings:
+    """The app's settings and the keys a viewer typed for other sources (``Source.key_setting``)
+    into the session's settings, e.g. a typed Anthropic key -> ``values`` holding it.
+
+    Once a viewer types a key, the session runs on the viewer's keys alone: the app's own keys
+    (OpenAI's and every other ``*_KEY``) are left out, so a typed key never draws the app's
+    organization into the viewer's view, nor fetches on the app's keys at the viewer's say-so.
+    """
+    if not typed:
+        return base
+    kept = [(name, text) for name, text in base.values if not name.endswith("KEY")]
+    others = [(name, text) for name, text in typed.items() if name != "OPENAI_API_KEY"]
+    return base.with_(api_key=typed.get("OPENAI_API_KEY"), values=tuple(sorted([*kept, *others])))
+
+
 def connection(base: Settings) -> tuple[Settings, bool]:
     """Key, org id, source and mode widgets into the settings for this session and the per-user
     mode.
 
     The app's own key (secrets or env) is used only with the app's own org id: a visitor who wants
     another organization brings their own key. Viewers who may not see the connection settings
-    get only the field for a key of their own.
+    get only the fields for keys of their own. Each source with a ``key_setting`` (Anthropic) has
+    its own password field; a key typed in any field makes the session run on typed keys alone
+    (``with_typed_keys``).
     """
     full = auth.can_see_connection()
     st.session_state.setdefault("org_id", (base.org_id or "") if full else "")
     st.session_state.setdefault("source_choice", base.source)
     title = "Connection" if full else "Your own key"
-    with st.expander(title, icon=":material/key:", expanded=not base.api_key):
+    configured = bool(base.api_key) or any(base.value(c.key_setting) for c in _keyed_sources())
+    with st.expander(title, icon=":material/key:", expanded=not configured):
         typed = st.text_input(
             "API key or admin key",
             type="password",
@@ -67,6 +102,17 @@ def connection(base: Settings) -> tuple[Settings, bool]:
             "plus an org id reads the legacy usage endpoint. A key typed here lives only in this "
             "browser session.",
         ).strip()
+        for cls in _keyed_sources():
+            st.text_input(
+                cls.key_label,
+                type="password",
+                key=KEY_FIELD.format(cls.name),
+                placeholder="configured by the app (leave empty)"
+                if base.value(cls.key_setting)
+                else "optional",
+                help=f"For the {cls.title}. A key typed here lives only in this browser session; "
+                "with a key of your own, the app's keys are not used in this session.",
+            )
         org = st.text_input(
             "Organization id",
             key="org_id",
@@ -79,8 +125,11 @@ def connection(base: Settings) -> tuple[Settings, bool]:
             )
         else:
             choice = base.source
+        own = typed_keys()
         if typed:
-            settings = base.with_(api_key=typed, org_id=org or None, source=choice)
+            settings = with_typed_keys(base, own).with_(org_id=org or None, source=choice)
+        elif own:
+            settings = with_typed_keys(base, own).with_(source=choice)
         else:
             if base.api_key and org and org != (base.org_id or ""):
                 st.caption(
@@ -384,7 +433,7 @@ def render() -> View | None:
         badge_slot = st.empty()  # drawn once loading tells whether the source works
         preset, start, end = date_range(today)
         prev_start = load_start(comparison(preset, start, end, today), start)
-        own_key = bool(st.session_state.get("api_key", "").strip())
+        own_key = bool(typed_keys())
         controls = own_key or auth.can_control_fetches()
         loaded = data.load(settings, prev_start, end, per_user=per_user, may_fetch=controls)
         long_fetch = auth.may_start_long_fetch(
@@ -393,7 +442,7 @@ def render() -> View | None:
         for part in {id(p): p for p in (loaded, *loaded.sources)}.values():
             part.long_fetch = long_fetch
         failed = loaded.error is not None or loaded.result is None
-        with badge_slot:
+        with badge_slot.container():  # one badge per source (an empty slot holds one)
             source_badges(loaded)
         if failed:
             kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
