@@ -1085,7 +1085,7 @@ def run(config: Config) -> Report:
 
 def _serve(bench: Bench, parts: set[str], running: tuple[Any, str, float] | None = None) -> None:
     """Start the ``--size`` server (or take a running one) and run the parts that need it."""
-    from spend.demo import DemoOrg
+    from spend.demo_org import DemoOrg
 
     config, report = bench.config, bench.report
     if running is None:
@@ -1480,7 +1480,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     """Command-line arguments into the run's Config (and the parsed namespace)."""
-    from spend.demo import DEMO_SIZES
+    from spend.demo_org import DEMO_SIZES
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.browser", description=__doc__.splitlines()[0]

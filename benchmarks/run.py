@@ -419,7 +419,7 @@ def demo_build(
     size: str, start: date, end: date, *, timer: Callable[[], float] = time.perf_counter
 ):
     """A demo size and range into (the priced usage table, its DemoBuildRow), phase by phase."""
-    from spend.demo import DemoOrg
+    from spend.demo_org import DemoOrg
 
     today = datetime.now(UTC).date()
     t0 = timer()
@@ -968,7 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         today = datetime.now(UTC).date()
         _say("\n## 3b. Building the demo table (what DemoSource.assemble does, by phase)\n")
         builds = []
-        from spend.demo import DEMO_SIZES
+        from spend.demo_org import DEMO_SIZES
 
         for size in ("small",) if quick else ("small", "large"):
             builds.append(demo_build(size, *app_default_range(today))[1])

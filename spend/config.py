@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from spend.demo import DEMO_SIZES
+from spend.demo_org import DEMO_SIZES
 from spend.errors import ConfigError, redact
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

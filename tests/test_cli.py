@@ -157,7 +157,7 @@ def test_cli__an_unwritable_out_file_is_refused_before_fetching(fake_openai, tmp
 
 
 def test_cli__a_prices_file_prices_what_genai_prices_does_not_know(tmp_path):
-    from spend.demo import UNPRICED_MODEL
+    from spend.demo_org import UNPRICED_MODEL
 
     prices = tmp_path / "prices.toml"
     prices.write_text(

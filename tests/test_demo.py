@@ -1,7 +1,7 @@
 """The demo source: legacy-API-shaped payloads of a deterministic synthetic organization.
 
 Money in these tests comes from the pinned genai-prices data (plus the per-image price of
-dall-e-3, which genai-prices lacks), never from numbers inside ``spend.demo``.
+dall-e-3, which genai-prices lacks), never from numbers inside ``spend.demo_org``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spend.demo import (
+from spend.demo_org import (
     ARRAYS,
     CATALOG,
     DEMO_SIZES,

@@ -1,4 +1,4 @@
-"""The demo source: a deterministic synthetic organization (``spend.demo``), no key, no network.
+"""The demo source: a deterministic synthetic organization (``spend.demo_org``), no key, no network.
 
 It emits legacy-shaped payloads, so the demo's OpenAI usage goes through the legacy source's real
 parsing, and Anthropic-shaped ones for its Claude share, parsed by the Anthropic source's own
@@ -48,7 +48,7 @@ class DemoSource(Source):
 
     def __init__(self, settings: Settings, **kw: Any) -> None:
         super().__init__(settings, **kw)
-        from spend.demo import DemoOrg
+        from spend.demo_org import DemoOrg
 
         self.org = DemoOrg(settings.demo_size, today=self.today())
 

@@ -1,4 +1,5 @@
-"""The demo source: a deterministic synthetic organization that answers like the legacy API.
+"""The demo organization's generator: a deterministic synthetic organization that answers like the
+legacy API (and, for its Claude share, like Anthropic's); ``spend.sources.demo`` is the source.
 
 With no API key the app runs on ``DemoOrg``. It emits payloads shaped exactly like the legacy,
 undocumented endpoints (API-NOTES.md section 1, the 2024 field set), so the demo exercises the real
