@@ -320,7 +320,8 @@ def bar_ranking(
                 alt.Tooltip(f"{value}:Q", title=title, format=number_format),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(BAR_STEP))  # one bar is one bar high, however few
+        # one bar is one bar high, however few; room at the right for the last value label
+        .properties(width=WIDTH, height=alt.Step(BAR_STEP), padding={"right": 16})
     )
 
 
@@ -458,5 +459,6 @@ def provider_bars(frame: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(BAR_STEP * 2))
+        # room at the right for the last value label, which the axis puts at the very end
+        .properties(width=WIDTH, height=alt.Step(BAR_STEP * 2), padding={"right": 16})
     )

@@ -402,7 +402,12 @@ CHART_WIDTHS_JS = """() => Array.from(
 @browser_test
 def test_tooltip__a_stacked_bar_shows_its_segment_and_the_day_total(page, demo_app):
     open_page(page, bs.page_url(demo_app, "/", RANGE), "Overview")
-    chart = page.locator(CHART).nth(1)  # requests over time, stacked by kind of usage
+    # requests over time, stacked by kind of usage: the chart after its heading (the demo's two
+    # providers put a by-provider chart first)
+    chart = page.locator(
+        'xpath=//h3[contains(., "Requests over time")]'
+        '/following::*[@data-testid="stVegaLiteChart"][1]'
+    )
     chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     text = None
