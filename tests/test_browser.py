@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from spend.charts import color_family
 from spend.schema import COLUMNS
 from tests import browser_support as bs
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
@@ -458,7 +459,7 @@ def test_phone__no_chart_is_wider_than_a_390_px_screen(browser, demo_app):
 SCALE_RE = re.compile(rb'"domain":\s*(\[[^\]]*\]),\s*"range":\s*(\[[^\]]*\])')
 
 
-def _colours_sent(tab, url: str) -> list[dict[str, str]]:
+def _colours_sent(tab, url: str, title: str = "Overview") -> list[dict[str, str]]:
     """Open ``url`` and collect every colour scale the server sent over the websocket, e.g.
     ``[{"gpt-4o": "#4c78a8", ...}, ...]``: the colours the browser draws."""
     frames: list[bytes] = []
@@ -472,7 +473,7 @@ def _colours_sent(tab, url: str) -> list[dict[str, str]]:
         )
 
     tab.on("websocket", listen)
-    open_page(tab, url, "Overview")
+    open_page(tab, url, title)
     scales = []
     for frame in frames:
         for domain, palette in SCALE_RE.findall(frame.replace(b'\\"', b'"')):
@@ -500,6 +501,26 @@ def test_colours__a_model_keeps_its_colour_between_30_and_90_days(browser, demo_
     shared = (set(month) & set(quarter)) - {"others"}
     assert len(shared) >= 5, (month, quarter)
     assert {g: month[g] for g in shared} == {g: quarter[g] for g in shared}
+
+
+@browser_test
+def test_colours__a_snapshot_on_models_has_its_familys_colour_on_the_overview(browser, demo_app):
+    """Across pages: the Overview draws families (gpt-4o), Models draws snapshots
+    (gpt-4o-2024-08-06); each snapshot is drawn in its family's colour."""
+    drawn = []
+    for path, title in (("/", "Overview"), ("/models", "Models")):
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            url = bs.page_url(demo_app, path, {"range": "last_30_days"})
+            drawn.append(_colours_sent(context.new_page(), url, title))
+        finally:
+            context.close()
+    families = next(s for s in drawn[0] if "gpt-4o" in s)
+    snapshots = next(s for s in drawn[1] if any(g.startswith("gpt-4o-20") for g in s))
+    pairs = {g: color_family(g) for g in snapshots if color_family(g) in families}
+    assert len(pairs) >= 3 and any(g != f for g, f in pairs.items()), (families, snapshots)
+    assert {g: snapshots[g] for g in pairs} == {g: families[f] for g, f in pairs.items()}
 
 
 # --- issue 23: widths measured in the browser (element boxes, not screenshots) ----------------

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from spend import analysis
+from spend import analysis, charts
 from spend import formatting as fmt
 from spend.config import Settings
 from spend.dates import preset_range
@@ -636,6 +636,10 @@ def test_colours__a_model_keeps_its_colour_across_ranges_and_pages():
     assert both and {g: by_cost[g] for g in both} == {g: by_tokens[g] for g in both}
     for chart in (month, quarter, by_cost, by_tokens):
         assert len(set(chart.values())) == len(chart)  # no two groups of a chart share one
+    # a snapshot on Models has its family's colour on the Overview (gpt-4o-2024-08-06 as gpt-4o)
+    pairs = [(g, charts.color_family(g)) for g in by_cost if charts.color_family(g) in quarter]
+    assert len(pairs) >= 3 and any(g != family for g, family in pairs)
+    assert {g: by_cost[g] for g, _ in pairs} == {g: quarter[family] for g, family in pairs}
 
 
 def test_filters__a_project_narrows_the_keys_and_users_offered():
