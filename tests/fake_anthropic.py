@@ -50,8 +50,8 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-ADMIN_KEY = "sk-ant-admin01-fake-0123456789abcdefABCDEF"
-NORMAL_KEY = "sk-ant-api03-fake-0123456789abcdefABCDEF"
+ADMIN_KEY = "sk-ant-admin01-fake-0123456789ab"
+NORMAL_KEY = "sk-ant-api03-fake-0123456789abcd"
 VERSION = "2023-06-01"
 USAGE_DIMS = ("model", "workspace_id", "api_key_id", "service_tier", "context_window")
 HOSTILE_NAME = "[Pay here](https://evil.example/x) <!channel> **bold**"

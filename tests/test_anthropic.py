@@ -586,7 +586,7 @@ def test_e2e__a_normal_key_is_refused_before_any_request(anthropic, tmp_path):
 
 
 def test_e2e__a_wrong_admin_key_names_its_setting(anthropic, tmp_path):
-    wrong = "sk-ant-admin01-wrong-key-0000000000"
+    wrong = "sk-ant-admin01-wrong-key-000000"
     code, _, err = export(
         anthropic, tmp_path, DAYS[-3], DAYS[-1], clock_at(END), ANTHROPIC_ADMIN_KEY=wrong
     )
