@@ -20,7 +20,6 @@ import pandas as pd
 
 from spend import shapes
 from spend.budgets import Budget
-from spend.client import Api
 from spend.config import ADMIN_RATE_LIMIT_PER_MIN, Settings, key_kind
 from spend.normalize import (
     join_names,
@@ -34,7 +33,7 @@ from spend.sources.admin_parse import (
     admin_users_to_frame,
 )
 from spend.sources.base import PlannedRequest, Refused, Scale, Source
-from spend.sources.openai_api import openai_api
+from spend.sources.openai_api import OpenAICredential
 from spend.sources.spend_controls import parse_spend_alerts, parse_spend_limit
 from spend.sources.windows import time_windows, window_blocks
 
@@ -61,11 +60,10 @@ LIST_PAGE_SIZE = 100
 CONTROLS_PAGE_SIZE = 100
 
 
-class AdminSource(Source):
+class AdminSource(OpenAICredential, Source):
     """The official Admin API: ten usage endpoints, costs, and the users/projects/keys lists."""
 
     name = "admin"
-    provider = "openai"
     title = "OpenAI Usage and Costs APIs (admin key)"
     label = "Admin Usage & Costs API"
     default_rate_limit = ADMIN_RATE_LIMIT_PER_MIN
@@ -73,14 +71,6 @@ class AdminSource(Source):
     @classmethod
     def claims(cls, settings: Settings) -> bool:
         return key_kind(settings.api_key) == "admin"
-
-    @classmethod
-    def api(cls, settings: Settings) -> Api:
-        return openai_api(settings.api_key, settings.org_id, settings.base_url)
-
-    @classmethod
-    def fingerprint(cls, settings: Settings) -> str:
-        return settings.fingerprint  # OpenAI's key, org id and base URL
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:

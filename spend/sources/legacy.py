@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from spend import errors, shapes
-from spend.client import Api
 from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings, key_kind
 from spend.dates import as_day
 from spend.errors import MalformedResponseError
@@ -39,7 +38,7 @@ from spend.normalize import (
 )
 from spend.schema import conform
 from spend.sources.base import PlannedRequest, Scale, Source, day_range
-from spend.sources.openai_api import openai_api
+from spend.sources.openai_api import OpenAICredential
 
 # --------------------------------------------------------------------------------------------
 # Payloads into frames
@@ -424,12 +423,11 @@ def unattributed(org_wide: pd.DataFrame, per_user: pd.DataFrame) -> pd.DataFrame
     return conform(left)
 
 
-class LegacySource(Source):
+class LegacySource(OpenAICredential, Source):
     """``/v1/organizations/{org}/users`` and ``/v1/usage?date=`` (one request per day, or per user
     and day)."""
 
     name = "legacy"
-    provider = "openai"
     title = "OpenAI legacy usage endpoint (API key + org id)"
     label = "Legacy usage API"
     per_user_option = True
@@ -438,14 +436,6 @@ class LegacySource(Source):
     @classmethod
     def claims(cls, settings: Settings) -> bool:
         return bool(settings.api_key) and key_kind(settings.api_key) != "admin"
-
-    @classmethod
-    def api(cls, settings: Settings) -> Api:
-        return openai_api(settings.api_key, settings.org_id, settings.base_url)
-
-    @classmethod
-    def fingerprint(cls, settings: Settings) -> str:
-        return settings.fingerprint  # OpenAI's key, org id and base URL
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from spend import errors
 from spend.cache import query_items
 from spend.client import Api
-from spend.config import check_base_url, check_credential
+from spend.config import Settings, check_base_url, check_credential
 from spend.errors import redact
 
 KEYS_URL = "https://platform.openai.com/api-keys"
@@ -137,6 +137,22 @@ def bucket_count(params: Mapping[str, Any]) -> int | None:
     if width and end > start:
         return math.ceil((end - start) / width)
     return None
+
+
+class OpenAICredential:
+    """What the OpenAI sources (legacy, admin) share before ``Source``: their provider, their
+    client's ``Api`` from the OpenAI key, org id and base URL, and the fingerprint of those three
+    (cache entries and limiter state)."""
+
+    provider = "openai"
+
+    @classmethod
+    def api(cls, settings: Settings) -> Api:
+        return openai_api(settings.api_key, settings.org_id, settings.base_url)
+
+    @classmethod
+    def fingerprint(cls, settings: Settings) -> str:
+        return settings.fingerprint
 
 
 def openai_api(api_key: str | None, org_id: str | None, base_url: str) -> Api:
