@@ -51,8 +51,6 @@ EXTRA_COLUMNS: dict[str, str] = {
     "image_size": "string",
     "image_source": "string",  # admin images: image.generation, image.edit, ...
     "context_level": "string",  # admin web search calls: low, medium, high (priced by it)
-    # Anthropic usage grouped by context window: "0-200k", "200k-1M" (spend.pricing.context)
-    "context_window": "string",
     # True where the estimate is known to be below the bill (spend.pricing): a row of a model with
     # audio/image rates of its own but no modality split (legacy completion-realtime, priced as
     # text), a priority-tier row without a priority price. False for billed rows.
@@ -84,9 +82,17 @@ SPLIT_COLUMNS: dict[str, str] = {
 #: cost report has not billed yet. Only tables with billed rows carry it (not every frame, unlike
 #: EXTRA_COLUMNS), so a table without any exports the header it always had.
 BILLED_COLUMNS: dict[str, str] = {"billed_usd": "Float64"}
+#: Typed where a source fills it, and not added to others' tables (their CSV keeps its header):
+#: Anthropic usage grouped by context window, "0-200k", "200k-1M" (spend.pricing.context).
+TIER_COLUMNS: dict[str, str] = {"context_window": "string"}
 
 #: Every extra column ``conform`` types when a frame has it.
-TYPED_EXTRAS: dict[str, str] = {**EXTRA_COLUMNS, **SPLIT_COLUMNS, **BILLED_COLUMNS}
+TYPED_EXTRAS: dict[str, str] = {
+    **EXTRA_COLUMNS,
+    **SPLIT_COLUMNS,
+    **BILLED_COLUMNS,
+    **TIER_COLUMNS,
+}
 
 COST_BASES = ("estimated", "billed", "unpriced")
 COUNT_COLUMNS = ("n_requests", "input_tokens", "cached_input_tokens", "output_tokens")
