@@ -3,7 +3,8 @@
 The same names work as environment variables and as keys in ``.streamlit/secrets.toml``:
 ``OPENAI_API_KEY`` or ``OPENAI_ADMIN_KEY``, ``OPENAI_ORG_ID``, ``OPENAI_BASE_URL``,
 ``SPEND_CACHE_DIR``, ``SPEND_RATE_LIMIT_PER_MIN``, ``SPEND_SOURCE``, ``SPEND_DEMO_SIZE``,
-``SPEND_PRICES_FILE``, ``SPEND_ALLOW_LONG_FETCH``, ``SPEND_SERVER_KEY_DAILY_REQUESTS``.
+``SPEND_PRICES_FILE``, ``SPEND_ALLOW_LONG_FETCH``, ``SPEND_SERVER_KEY_DAILY_REQUESTS``,
+``SPEND_TIMEZONE`` (the IANA zone days are counted in; UTC by default).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from spend.demo_org import DEMO_SIZES
 from spend.errors import ConfigError, redact
+from spend.localdays import DEFAULT_ZONE, zone_of
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CACHE_DIR = ".cache/spend"
@@ -48,6 +51,7 @@ ENV_NAMES = (
     "SPEND_ALLOW_LONG_FETCH",
     "SPEND_SERVER_KEY_DAILY_REQUESTS",
     "SPEND_REFRESH_MINUTES",
+    "SPEND_TIMEZONE",
 )
 
 #: Requests a day the app's own key sends for viewers who are not signed-in admins, counted across
@@ -170,6 +174,8 @@ class Settings:
     #: minutes between the server's own fetches of the default view (0: never); None: every
     #: DEFAULT_REFRESH_MINUTES with sign-in configured (viewers there cannot fetch), else never
     refresh_minutes: float | None = None
+    #: the IANA zone days are counted in (``SPEND_TIMEZONE``), checked when read; "UTC" by default
+    timezone: str = DEFAULT_ZONE
     #: every other setting the mapping held (``NAME -> text``), for the sources that read their
     #: own (``Source.setting_names``, e.g. a second provider's key): never shown, never compared
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -180,6 +186,11 @@ class Settings:
         from whatever is shown."""
         others = (text for name, text in self.values if name.endswith("KEY"))
         return tuple(v for v in (self.api_key, *others) if v)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone days are counted in, e.g. ``ZoneInfo("America/Los_Angeles")``."""
+        return zone_of(self.timezone)
 
     def value(self, name: str) -> str | None:
         """One of the other settings by name, e.g. ``settings.value("ANTHROPIC_ADMIN_KEY")``;
@@ -222,6 +233,7 @@ class Settings:
             raise ConfigError(f"SPEND_REFRESH_MINUTES must be a number, got {refresh!r}") from exc
         if refresh_value is not None and not 0 <= refresh_value < float("inf"):
             raise ConfigError("SPEND_REFRESH_MINUTES must be 0 (never) or more")
+        timezone = zone_of(get("SPEND_TIMEZONE")).key  # an unknown zone: one line naming it
         prices = get("SPEND_PRICES_FILE")
         budgets = get("SPEND_BUDGETS_FILE")
         others = tuple(
@@ -252,6 +264,7 @@ class Settings:
             allow_long_fetch=parse_flag(get("SPEND_ALLOW_LONG_FETCH"), "SPEND_ALLOW_LONG_FETCH"),
             server_key_daily_requests=daily_value,
             refresh_minutes=refresh_value,
+            timezone=timezone,
             values=others,
         )
 
