@@ -7,6 +7,11 @@ are several) and assembles its own table; the run joins the tables into one usag
 ``provider`` column. A part that fails keeps its error and leaves the others' figures standing; a
 run of one source gives exactly that source's table.
 
+The commands fetch in the foreground (``Run.fetch``). The app (``spend.ui.data``) opens the same
+run with its own source factory (one source and client per credential, shared by every session),
+fetches each part in a background job instead, and assembles each part into its shared table
+(``Run.results`` with its cached assembler).
+
 Every line a run shows goes through ``Run.redact``, which cuts every credential the run holds, and
 the run closes every client it opened (``with Run(...) as run:``).
 """
@@ -79,16 +84,23 @@ class Run:
         per_user: bool = False,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        make: Callable[..., Source] | None = None,
     ) -> Run:
         """Settings into a run of the sources they select (or ``names``); a source whose settings
-        cannot work (a key of the wrong kind, no org id) is a part with that error."""
+        cannot work (a key of the wrong kind, no org id) is a part with that error.
+
+        ``make(settings, name, per_user=...)`` builds each source (default ``make_source`` with
+        ``clock`` and ``sleep``), e.g. the app's factory that keeps one per credential."""
         run = cls(settings)
         for name in names or selected(settings):
             part = Part(name)
             try:
-                part.source = make_source(
-                    settings, name, per_user=per_user, clock=clock, sleep=sleep
-                )
+                if make is None:
+                    part.source = make_source(
+                        settings, name, per_user=per_user, clock=clock, sleep=sleep
+                    )
+                else:
+                    part.source = make(settings, name, per_user=per_user)
             except errors.SpendError as exc:
                 part.error = exc
             run.parts.append(part)
@@ -141,15 +153,19 @@ class Run:
         """Plan every part for [start, end]; a part whose planning fails keeps the error. A range
         the run cannot take at all (empty, in the future) raises, as for one source."""
         self.start, self.end = start, end
-        for part in self.working():
-            assert part.source is not None
-            try:
-                part.plan = part.source.plan(start, end)
-            except errors.ConfigError:
-                raise  # the range itself is wrong: the same for every source
-            except errors.SpendError as exc:
-                part.error = exc
+        for part in list(self.working()):
+            self.replan(part)
         return self.parts
+
+    def replan(self, part: Part) -> None:
+        """Plan one part again for the run's range, e.g. after its fetch moved on."""
+        assert part.source is not None and self.start is not None and self.end is not None
+        try:
+            part.plan = part.source.plan(self.start, self.end)
+        except errors.ConfigError:
+            raise  # the range itself is wrong: the same for every source
+        except errors.SpendError as exc:
+            part.error = exc
 
     def fetch(
         self,
@@ -202,20 +218,28 @@ class Run:
                 thread.join()
             raise
 
-    def assemble(self) -> LoadResult:
-        """What the cache holds for every planned part into one usage table (no network), with
-        the ``provider`` column; a run of one source gives that source's table as it is."""
+    def results(self, assemble: Callable[[Part], LoadResult] | None = None) -> list[LoadResult]:
+        """What the cache holds for every planned part (no network), a table per part; a part
+        whose assembly fails keeps the error. ``assemble(part)`` (default: the source's own
+        ``assemble``) lets the app share each part's table between sessions."""
         results: list[LoadResult] = []
         for part in self.parts:
             if part.source is None or part.plan is None or part.error is not None:
                 continue
             try:
-                part.result = part.source.assemble(part.plan)
+                part.result = (
+                    assemble(part) if assemble is not None else part.source.assemble(part.plan)
+                )
             except errors.SpendError as exc:
                 part.error = exc
                 continue
             results.append(part.result)
-        return combine(results, self.parts, start=self.start, end=self.end)
+        return results
+
+    def assemble(self) -> LoadResult:
+        """What the cache holds for every planned part into one usage table (no network), with
+        the ``provider`` column; a run of one source gives that source's table as it is."""
+        return combine(self.results(), self.parts, start=self.start, end=self.end)
 
     def load(self, start: date, end: date) -> LoadResult:
         """Plan, fetch what is missing, assemble."""

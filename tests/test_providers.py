@@ -295,3 +295,77 @@ def test_app__a_failing_source_shows_its_error_and_the_others_stand(
     shown = " ".join(str(e.value) for e in (*at.warning, *at.caption, *at.markdown))
     assert "ledger-wrong-key-777" not in shown
     assert "filter_providers" not in [m.key for m in at.multiselect]  # one provider: no filter
+
+
+# --- plan, fetch, assemble: written once -------------------------------------------------------
+
+
+def test_layout__every_caller_plans_through_the_runner():
+    """Outside the sources and the runner, nothing plans a source itself or loops over the
+    selected sources: the commands, the app and the refresher all open a ``Run``."""
+    for path in sorted((ROOT / "spend").rglob("*.py")):
+        relative = path.relative_to(ROOT / "spend").as_posix()
+        if relative.startswith("sources/") or relative == "runner.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr == "plan":  # a Source's plan: only a run plans
+                owner = node.func.value
+                assert isinstance(owner, ast.Name) and owner.id == "run", (relative, node.lineno)
+    users = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "spend").rglob("*.py")
+        if re.search(r"\bRun\.open\(", path.read_text())
+    }
+    assert {"spend/cli.py", "spend/ui/data.py", "spend/ui/startup.py"} <= users
+
+
+def test_app__load_is_a_run_with_the_apps_shared_sources(
+    fake_openai, ledger_now, ledger_registered, tmp_path, monkeypatch, fresh_streamlit
+):
+    """``spend.ui.data.load`` plans through ``Run`` (one plan per source per load), builds each
+    source once per credential (every session shares it), and joins their tables."""
+    from spend.ui import data
+
+    opened: list[list[str]] = []
+    real_open = Run.open.__func__
+
+    def spy(cls, settings, names=None, **kw):
+        run = real_open(cls, settings, names, **kw)
+        opened.append([part.name for part in run.parts])
+        assert kw.get("make") is data.app_source  # the app's cached sources
+        return run
+
+    monkeypatch.setattr(Run, "open", classmethod(spy))
+    monkeypatch.setattr(data.auth, "signed_in_admin", lambda: True)
+    settings = Settings.from_mapping(
+        {
+            "OPENAI_ADMIN_KEY": ADMIN_KEY,
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "LEDGER_API_KEY": LEDGER_KEY,
+            "LEDGER_BASE_URL": ledger_now.base_url,
+            "SPEND_CACHE_DIR": str(tmp_path / "cache"),
+            "SPEND_RATE_LIMIT_PER_MIN": "6000",
+        }
+    )
+    first, last = fake_openai.days[-10], fake_openai.days[-1]
+    for _ in range(2):  # the second load finds what the first one's jobs stored
+        loaded = data.load(settings, first, last)
+        for part in loaded.parts:
+            if part.job is not None:
+                part.job.wait(timeout=30)
+    assert opened == [["admin", "ledger"], ["admin", "ledger"]]
+    assert [part.source_name for part in loaded.parts] == ["admin", "ledger"]
+    assert all(part.error is None for part in loaded.parts), [p.error for p in loaded.parts]
+    sources_once = {id(part.api_source) for part in loaded.parts}
+    again = data.load(settings, first, last)
+    assert {id(part.api_source) for part in again.parts} == sources_once  # shared, not rebuilt
+    table = again.result.frame
+    assert set(table["provider"].astype(str)) == {"openai", "ledger"}
+    assert (
+        int(table.loc[table["provider"] == "ledger", "n_requests"].sum())
+        == (ledger_now.totals(first, last)["requests"])
+    )
+    assert again.token == data.load(settings, first, last).token  # one shared table

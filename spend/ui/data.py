@@ -29,9 +29,9 @@ from spend import errors
 from spend.config import Settings
 from spend.jobs import REGISTRY, FetchJob
 from spend.ratelimit import RequestBudget
-from spend.runner import combine
+from spend.runner import Part, Run, combine
 from spend.schema import as_categories
-from spend.sources import SOURCES, LoadResult, Plan, Source, make_source, selected
+from spend.sources import SOURCES, LoadResult, Plan, Source, make_source
 from spend.ui import auth
 from spend.ui.settings import base_settings
 
@@ -216,24 +216,29 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+def today_in(settings: Settings) -> date:
+    """Today's date where the deployment counts its days (``SPEND_TIMEZONE``)."""
+    return datetime.now(settings.zone).date()
+
+
 #: The tables below are shared objects (``st.cache_resource``), not per-session copies: a large
 #: organization's table exists once per server process, however many people look at it. They are
 #: read-only (``compact``), so sharing a DataFrame this way is safe.
 @st.cache_resource(ttl=3600, max_entries=4, show_spinner="Building the demo organization…")
-def offline_result(
-    name: str,
-    fingerprint: str,
-    today: date,
-    start: date,
-    end: date,
-    prices_file: str | None,
-    _settings: Settings,
-) -> LoadResult:
-    """The table of a source that needs no network (the demo) for a range, cached per source,
-    fingerprint (the demo's size), day and range."""
+def offline_result(token: tuple, _source: Source, _plan: Plan) -> LoadResult:
+    """The table of a source that needs no network (the demo) for a plan, cached per
+    ``offline_token`` (source, fingerprint, day, range, price file)."""
+    return shared(_source.assemble(_plan, finish=as_categories))
+
+
+@st.cache_resource(ttl=3600, max_entries=4, show_spinner=False)
+def offline_source(
+    name: str, fingerprint: str, today: date, prices_file: str | None, _settings: Settings
+) -> Source:
+    """A source that needs no network, built once per fingerprint (the demo's size), day and
+    price file."""
     settings = _settings.with_(prices_file=Path(prices_file) if prices_file else None)
-    source = make_source(settings, name)
-    return shared(source.assemble(source.plan(start, end), finish=as_categories))
+    return make_source(settings, name)
 
 
 @st.cache_resource(max_entries=8)
@@ -245,19 +250,22 @@ def api_source(
     return make_source(_settings, name, per_user=per_user)
 
 
+def app_source(settings: Settings, name: str, *, per_user: bool = False) -> Source:
+    """The app's source factory for ``spend.runner.Run``: every session shares one source per
+    credential and mode (its client, cache and limiter), and one offline source per day."""
+    cls = SOURCES[name]
+    fingerprint = cls.fingerprint(settings)
+    if cls.api(settings) is None:
+        prices = str(settings.prices_file) if settings.prices_file else None
+        return offline_source(name, fingerprint, today_in(settings), prices, settings)
+    rate = cls.rate_limit(settings)
+    return api_source(fingerprint, name, per_user, rate, str(settings.cache_dir), settings)
+
+
 @st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
-def assembled(
-    fingerprint: str,
-    name: str,
-    start: date,
-    end: date,
-    per_user: bool,
-    generation: int,
-    _source: Source,
-    _plan: Plan,
-) -> LoadResult:
-    """What the cache holds for a plan, priced; recomputed whenever the disk cache changed
-    (``generation``)."""
+def assembled(token: tuple, _source: Source, _plan: Plan) -> LoadResult:
+    """What the cache holds for a plan, priced; ``token`` (``Loaded.token``) names the source,
+    range and generation, so it is recomputed whenever the disk cache changed."""
     return shared(_source.assemble(_plan))
 
 
@@ -269,13 +277,10 @@ def joined(token: tuple, _results: tuple[LoadResult, ...], _failed: tuple[str, .
 
 
 def job_key(settings: Settings, name: str, per_user: bool, start: date, end: date) -> tuple:
-    return (
-        SOURCES[name].fingerprint(settings),
-        name,
-        per_user,
-        start.isoformat(),
-        end.isoformat(),
-    )
+    """Names a source's fetch of a range, shared by every session that asks for the same; the
+    zone is part of it (the same dates are other hours in another zone)."""
+    key = (SOURCES[name].fingerprint(settings), name, per_user, start.isoformat(), end.isoformat())
+    return key if settings.timezone == "UTC" else (*key, settings.timezone)
 
 
 def load(
@@ -288,20 +293,37 @@ def load(
 ) -> Loaded:
     """The sidebar's choices into a Loaded view; expected failures are returned, never raised.
 
-    Each selected source is loaded on its own (``load_one``); with several, their tables are joined
-    and each keeps its own plan, job or error in ``parts``.
+    The sources are the command line's (``spend.runner.Run``, with the app's shared sources):
+    planned together, each fetched by its own background job (``follow``), each assembled into its
+    shared table; with several, the tables are joined and each keeps its own plan, job or error in
+    ``parts``.
     """
     try:
-        names = selected(settings)
+        run = Run.open(settings, per_user=per_user, make=app_source)
     except errors.SpendError as exc:
         return Loaded(result=None, source_name=settings.source, error=exc)
-    if len(names) == 1:
-        return load_one(settings, names[0], start, end, per_user=per_user, may_fetch=may_fetch)
-    parts = [
-        load_one(settings, name, start, end, per_user=per_user, may_fetch=may_fetch)
-        for name in names
-    ]
-    good = [part for part in parts if part.result is not None]
+    names = [part.name for part in run.parts]
+    try:
+        run.plan(start, end)
+    except errors.SpendError as exc:  # the range itself cannot be loaded
+        return Loaded(result=None, source_name="+".join(names), error=exc)
+    parts = [follow(run, part, per_user=per_user, may_fetch=may_fetch) for part in run.parts]
+    views = {part.name: view for part, view in zip(run.parts, parts, strict=True)}
+
+    def table(part: Part) -> LoadResult:  # each part's shared table, built once per token
+        view = views[part.name]
+        share = offline_result if view.api_source is None else assembled
+        view.result = share(view.token, part.source, part.plan)
+        return view.result
+
+    run.results(table)
+    for part in run.parts:  # an assembly that failed
+        if part.error is not None and views[part.name].error is None:
+            views[part.name].error = part.error
+            views[part.name].result = None
+    if len(parts) == 1:
+        return parts[0]
+    good = [part for part in parts if part.result is not None and part.error is None]
     name = "+".join(names)
     if not good:
         return Loaded(None, name, error=parts[0].error, parts=parts, settings=settings)
@@ -325,44 +347,41 @@ def load(
     )
 
 
-def load_one(
-    settings: Settings,
-    name: str,
-    start: date,
-    end: date,
-    *,
-    per_user: bool = False,
-    may_fetch: bool = True,
-) -> Loaded:
-    """One source's table into a Loaded view; expected failures are returned, never raised.
-
-    A missing part whose fetch takes up to AUTO_START_SECONDS starts by itself; a longer one waits
-    for ``start_fetch`` (the Fetch button). Unless ``may_fetch`` (a viewer who is not an admin, on
-    the app's key): then nothing starts, and the view shows what is stored.
-    """
+def follow(run: Run, part: Part, *, per_user: bool = False, may_fetch: bool = True) -> Loaded:
+    """One planned part of the app's run into its Loaded view (its table comes after): what is
+    missing is fetched by a background job shared by every session. A missing part whose fetch
+    takes up to AUTO_START_SECONDS starts by itself; a longer one waits for ``start_fetch`` (the
+    Fetch button). Unless ``may_fetch`` (a viewer who is not an admin, on the app's key): then
+    nothing starts, and the view shows what is stored. A failure is the part's error (and
+    ``part.error``, so the run assembles nothing for it)."""
+    settings, name, source = run.settings, part.name, part.source
+    if part.error is not None or source is None or part.plan is None:
+        return Loaded(result=None, source_name=name, error=part.error)
     try:
         cls = SOURCES[name]
-        fingerprint = cls.fingerprint(settings)
         if cls.api(settings) is None:  # no network: built once for every session
             prices = str(settings.prices_file) if settings.prices_file else None
-            token = (name, fingerprint, utc_today(), start, end, prices)
-            result = offline_result(*token, settings)
-            return Loaded(result=result, source_name=name, settings=settings, token=token)
-        source = api_source(
-            fingerprint,
-            name,
-            per_user,
-            cls.rate_limit(settings),
-            str(settings.cache_dir),
-            settings,
-        )
+            token = (
+                name,
+                cls.fingerprint(settings),
+                today_in(settings),
+                run.start,
+                run.end,
+                prices,
+            )
+            return Loaded(result=None, source_name=name, settings=settings, token=token)
         read_only = source.read_only
         may_fetch = may_fetch and not read_only  # nothing can be stored: show what is there
-        plan = source.plan(start, end)
-        key = job_key(settings, name, per_user, start, end)
+        plan = part.plan
+        assert run.start is not None and run.end is not None
+        key = job_key(settings, name, per_user, run.start, run.end)
         held = deployment_key(cls, settings) and not auth.signed_in_admin()
         budget = (
-            request_budget(fingerprint, str(settings.cache_dir), settings.server_key_daily_requests)
+            request_budget(
+                cls.fingerprint(settings),
+                str(settings.cache_dir),
+                settings.server_key_daily_requests,
+            )
             if held and not read_only
             else None
         )
@@ -370,6 +389,7 @@ def load_one(
         job = REGISTRY.get(key)
         if job is not None and not job.running and job.error is not None:
             REGISTRY.forget(key)  # show the error once; the next run may try again
+            part.error = job.error
             return Loaded(None, name, plan, job, key, error=job.error, api_source=source)
         awaiting = False
         blocked = None
@@ -393,14 +413,15 @@ def load_one(
                 job.wait(timeout=min(INLINE_WAIT_SECONDS, plan.eta_seconds + 1.0))
                 if job.error is not None and not job.running:
                     REGISTRY.forget(key)
+                    part.error = job.error
                     return Loaded(None, name, plan, job, key, error=job.error, api_source=source)
-                plan = source.plan(start, end)
+                run.replan(part)
+                plan = part.plan
             else:
                 awaiting = True
         generation = source.generation
-        result = assembled(fingerprint, name, start, end, per_user, generation, source, plan)
         return Loaded(
-            result,
+            None,
             name,
             plan,
             job,
@@ -418,4 +439,5 @@ def load_one(
             token=(*key, generation),
         )
     except errors.SpendError as exc:
+        part.error = exc
         return Loaded(result=None, source_name=name, error=exc)

@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
@@ -195,34 +195,42 @@ class Refresher:
         """Start (or join) each selected API source's fetch of the default view's days; the jobs
         started or already running. A source that cannot work is logged and skipped."""
         from spend.errors import SpendError
+        from spend.runner import Run
         from spend.sources import SOURCES, make_source, selected
         from spend.ui.data import job_key
 
         try:
             settings = self.settings()
             names = selected(settings) if self.minutes(settings) > 0 else []
+            names = [name for name in names if SOURCES[name].api(settings) is not None]  # no demo
         except SpendError as exc:
             _LOGGER.warning("refresher: the app's settings cannot be used: %s", exc)
             return []
-        first, end = default_days(datetime.fromtimestamp(self.clock(), tz=UTC).date())
+        if not names:
+            return []
+
+        def source(settings: Any, name: str, *, per_user: bool = False) -> Any:
+            ident = (SOURCES[name].fingerprint(settings), name)
+            self._sources[ident] = self._sources.get(ident) or make_source(settings, name)
+            return self._sources[ident]
+
+        first, end = default_days(datetime.fromtimestamp(self.clock(), tz=settings.zone).date())
+        run = Run.open(settings, names, make=source)
+        try:
+            run.plan(first, end)
+        except SpendError as exc:
+            _LOGGER.warning("refresher: %s", exc)
+            return []
         jobs = []
-        for name in names:
-            cls = SOURCES[name]
-            try:
-                if cls.api(settings) is None:  # the demo: nothing to fetch
-                    continue
-                ident = (cls.fingerprint(settings), name)
-                source = self._sources.get(ident) or make_source(settings, name)
-                self._sources[ident] = source
-                if source.read_only:
-                    continue
-                plan = source.plan(first, end)
-                if not plan.missing:
-                    continue
-                key = job_key(settings, name, False, first, end)
-                jobs.append(self.registry.start(key, source, plan, lane=key[0], kept=True))
-            except SpendError as exc:
-                _LOGGER.warning("refresher: %s: %s", name, exc)
+        for part in run.parts:
+            if part.error is not None:
+                _LOGGER.warning("refresher: %s: %s", part.name, part.error)
+                continue
+            assert part.source is not None and part.plan is not None
+            if part.source.read_only or not part.plan.missing:
+                continue
+            key = job_key(settings, part.name, False, first, end)
+            jobs.append(self.registry.start(key, part.source, part.plan, lane=key[0], kept=True))
         return [job for job in jobs if job is not None]
 
     def run(self) -> None:
