@@ -408,3 +408,16 @@ def test_color_scale__a_snapshot_keeps_its_familys_colour(snapshot, family):
     in_models = colour_of(snapshot, groups=[snapshot, "gpt-4.1-mini", "claude-opus-4-1-20250805"])
     in_families = colour_of(family, groups=[family, "gpt-4.1-mini", "claude-opus-4-1"])
     assert in_models == in_families == charts.palette_of(family)[charts.color_slot(family)]
+
+
+@pytest.mark.parametrize(
+    ("days", "models", "renderer"),
+    [(30, 9, None), (44, 9, None), (45, 9, "canvas"), (90, 9, "canvas"), (400, 1, None)],
+)
+def test_over_time__many_bars_are_drawn_on_a_canvas(days, models, renderer):
+    """More than CANVAS_MARKS bars (a 90-day view of nine models is 810) are drawn on a canvas
+    (Vega-Embed reads ``usermeta.embedOptions``); fewer stay SVG."""
+    frame = daily_frame({f"model-{m}": [1.0 + m] * days for m in range(models)})
+    spec = charts.over_time(frame).to_dict()
+    assert (days * models > charts.CANVAS_MARKS) == (renderer == "canvas")
+    assert spec.get("usermeta", {}).get("embedOptions", {}).get("renderer") == renderer
