@@ -442,7 +442,7 @@ def _spend_line(digest: Digest) -> Line:
 def _month_line(digest: Digest) -> Line:
     month = digest.month
     said = (
-        f"Month to date ({month.month}, to {month.end}): {usd(month.spent_usd)} "
+        f"Month to date ({span(month.start, month.end)}): {usd(month.spent_usd)} "
         f"{DIGEST_BASIS[month.basis]}"
     )
     if month.enough_history:
