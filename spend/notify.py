@@ -536,6 +536,12 @@ def digest_message(digest: Digest) -> Message:
     )
 
 
+def digest_text(digest: Digest) -> str:
+    """The digest as the command prints it: its title, then its lines (plain text)."""
+    title, body = digest_message(digest).render(TEXT)
+    return f"{title}\n{body}"
+
+
 def send_digest(digest: Digest, targets: Sequence[Target]) -> tuple[list[str], list[str]]:
     """Send the digest to every target (each in its format); returns (labels it reached, labels
     that refused it). Nothing is kept: a digest is sent on every run."""
@@ -844,9 +850,3 @@ def notify(
         state.prune(now)
         state.save()
     return sent, failed
-
-
-def digest_text(digest: Digest) -> str:
-    """The digest as the command prints it: its title, then its lines (plain text)."""
-    title, body = digest_message(digest).render(TEXT)
-    return f"{title}\n{body}"

@@ -11,7 +11,7 @@ import sys
 import time
 import types
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import markdown
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from spend.budgets import Budget
-from spend.cli import add_digest_parser, build_parser, run_digest
+from spend.cli import add_digest_parser, build_parser, main, run_digest
 from spend.digest import Digest, build_digest, period_bounds
 from spend.notify import digest_message, digest_text, make_targets, send_digest
 from spend.report import evaluate, watch
@@ -665,3 +665,19 @@ def test_readme__digest_cron_line_and_workflow():
     assert args.command == "digest" and args.notify == ["json://x"]
     assert step["env"]["OPENAI_ADMIN_KEY"] == "${{ secrets.OPENAI_ADMIN_KEY }}"
     assert "secrets." in step["env"]["WEBHOOK_URL"]
+
+
+def test_main__digest_of_the_demo_month_per_day(tmp_path):
+    """Through ``main`` (as ``python -m spend digest``), the demo source, no network: on Dec 1
+    the month just ended, against October per day."""
+    clock = FakeClock(datetime(2026, 12, 1, 8, tzinfo=UTC).timestamp())
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["digest", "--source", "demo", "--period", "month", "--json"]
+    env = {"SPEND_CACHE_DIR": str(tmp_path / "cache")}
+    code = main(argv, environ=env, stdout=out, stderr=err, clock=clock, sleep=clock.sleep)
+    assert code == 0, err.getvalue()
+    digest = json.loads(out.getvalue())
+    assert (digest["period"], digest["as_of"]) == ("month", "2026-11-30")
+    assert digest["spend"]["label"] == "November vs October, per day"
+    assert digest["spend"]["per_day"] and digest["spend"]["basis"] == "estimated"
+    assert digest["spend"]["spend_usd"] > 0 and digest["movers"]
