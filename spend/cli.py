@@ -7,6 +7,8 @@
     python -m spend plan   --start ... --end ...
     python -m spend alerts [--as-of YYYY-MM-DD] [--budgets FILE] [--secrets FILE]
                            [--notify URL ...] [--json]
+    python -m spend digest --period week|month [--as-of YYYY-MM-DD] [--notify URL ...]
+                           [--team NAME|all] [--json]
 
 The same code path as the app. Credentials come from OPENAI_API_KEY / OPENAI_ADMIN_KEY and
 OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments).
@@ -15,6 +17,7 @@ OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -33,6 +36,7 @@ from spend.budgets import (
     secrets_budgets,
 )
 from spend.config import Settings
+from spend.digest import build_digest, period_bounds
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
@@ -99,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="the FOCUS file's format: parquet when --out ends in .parquet, else csv",
             )
     add_alerts_parser(sub)
+    add_digest_parser(sub)
     return parser
 
 
@@ -169,6 +174,10 @@ def main(
         logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(name)s: %(message)s")
     if args.command == "alerts":
         return run_alerts(
+            args, environ=environ, stdout=stdout, stderr=stderr, clock=clock, sleep=sleep
+        )
+    if args.command == "digest":
+        return run_digest(
             args, environ=environ, stdout=stdout, stderr=stderr, clock=clock, sleep=sleep
         )
     if args.command == "export" and args.out != "-":
@@ -546,4 +555,192 @@ def run_alerts(
         return EXIT_UNDELIVERED
     if args.fail_on_overrun and report.overrun:
         return EXIT_OVERRUN
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# python -m spend digest
+
+#: Every team's digest, each to its own target (``--team all`` or ``--each-team``).
+ALL_TEAMS = "all"
+
+
+def add_digest_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``digest`` command to ``python -m spend``'s subparsers; return its parser."""
+    command = subparsers.add_parser(
+        "digest",
+        help="send one message: the week's (or month's) spend, movers, spike, savings, budgets",
+        description=(
+            "Sum up the week (the 7 days ending --as-of) or the month to --as-of (default: "
+            "yesterday, UTC) against the period before, like for like, with the month's forecast "
+            "and budgets, the top movers, the largest spike and the savings, and send it as one "
+            "message to every --notify URL."
+        ),
+    )
+    command.add_argument("--period", choices=("week", "month"), default="week")
+    command.add_argument("--source", choices=source_choices(), default=None, help="default: auto")
+    command.add_argument(
+        "--as-of", type=parse_day, default=None, help="the last day (default: yesterday, UTC)"
+    )
+    command.add_argument(
+        "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"
+    )
+    command.add_argument(
+        "--secrets",
+        default=None,
+        metavar="FILE",
+        help="the app's secrets file (budgets, teams; default: .streamlit/secrets.toml)",
+    )
+    command.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an Apprise URL (slack://, mailto://, json://, ...); repeat for several",
+    )
+    command.add_argument(
+        "--team",
+        default=None,
+        metavar="NAME",
+        help="only this team's usage, also sent to the target its teams-file entry names; "
+        f"'{ALL_TEAMS}': each team its own digest",
+    )
+    command.add_argument("--each-team", action="store_true", help=f"the same as --team {ALL_TEAMS}")
+    command.add_argument("--json", action="store_true", help="print the digest as JSON")
+    command.add_argument(
+        "--history-days",
+        type=int,
+        default=HISTORY_DAYS,
+        help=f"days loaded before the periods for the forecast and spikes (default {HISTORY_DAYS})",
+    )
+    command.add_argument(
+        "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
+    )
+
+    def one_line(message: str) -> None:  # a bad argument: one "error:" line, exit 2
+        command.exit(2, f"error: {command.prog}: {message}\n")
+
+    command.error = one_line  # type: ignore[method-assign]
+    return command
+
+
+def _teams_for_digest(settings: Settings, secrets_file: str | None, wanted: str):
+    """The teams file's teams and ``with_teams`` for ``--team``: ``(teams, with_teams)``, or a
+    ConfigError when this installation has no teams (``spend.teams``) or no team of that name."""
+    try:
+        from spend.teams import NO_TEAM, load_teams, with_teams
+    except ImportError as exc:
+        raise errors.ConfigError(
+            "--team: teams are not available in this installation (spend.teams is missing)"
+        ) from exc
+    teams = load_teams(settings, read_secrets_file(secrets_file))
+    names = [team.name for team in teams.teams]
+    if wanted != ALL_TEAMS and wanted not in names and wanted != NO_TEAM:
+        known = ", ".join(names) or "none"
+        raise errors.ConfigError(f"--team {wanted!r}: no such team in the teams file ({known})")
+    return teams, with_teams
+
+
+def run_digest(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    environ=None,  # os.environ when None
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Run ``python -m spend digest`` with parsed ``args``; return the exit code.
+
+    One digest (``spend.digest.build_digest``) for ``--period`` ending ``--as-of`` (default:
+    yesterday, UTC), printed (``--json``: as JSON) and sent once to every ``--notify`` URL
+    (``spend.notify.send_digest``), each in its format. With ``--team NAME`` only that team's
+    usage counts and the team's own targets (``notify`` in the teams file) get it too; with
+    ``--team all`` (``--each-team``) every team gets its own. The URLs are checked before
+    anything is fetched. Nothing is kept: each run sends.
+
+    Exit codes: 0; 1 with one ``error: ...`` line (a bad key, file, URL, date or team); 4 when a
+    target refused the digest (every target was tried). The API key and the notification URLs'
+    tokens are never printed, stored or logged.
+    """
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    environ = os.environ if environ is None else environ
+    wanted = ALL_TEAMS if args.each_team else args.team
+    try:
+        targets = notify.make_targets(args.notify)
+        now = datetime.fromtimestamp(clock(), tz=UTC)
+        as_of = dates.check_day(args.as_of or now.date() - timedelta(days=1), "--as-of")
+        if as_of >= now.date():
+            raise errors.ConfigError(
+                f"--as-of {as_of} is not a complete day yet; pick a day before {now.date()} (UTC)"
+            )
+        if args.history_days < 0:
+            raise errors.ConfigError("--history-days must be 0 or more")
+        start, _ = period_bounds(args.period, as_of)
+        first = min(start - timedelta(days=35), month_start(as_of))  # the period compared with
+        first = dates.days_before(first, args.history_days, "--history-days")
+        # (name, targets) for each digest: the organization's, or each team's
+        runs: list[tuple[str | None, list[notify.Target]]] = [(None, targets)]
+        with_teams = None
+        if wanted is not None:
+            teams, with_teams = _teams_for_digest(Settings.from_env(environ), args.secrets, wanted)
+            chosen = [t for t in teams.teams if wanted in (ALL_TEAMS, t.name)]
+            runs = [(t.name, targets + notify.make_targets(list(t.notify))) for t in chosen]
+            if wanted not in (ALL_TEAMS, *(t.name for t in chosen)):
+                runs = [(wanted, targets)]  # the rows of no team
+            if not runs:
+                raise errors.ConfigError("--team all: the teams file defines no team")
+        settings, frame, prices, budgets, notices = _load_for_alerts(
+            environ,
+            source_name=args.source,
+            budgets_file=args.budgets,
+            secrets_file=args.secrets,
+            start=first,
+            end=as_of,
+            clock=clock,
+            sleep=sleep,
+        )
+        if with_teams is not None:
+            frame = with_teams(frame, teams)
+        digests = []
+        for team, told in runs:
+            digest = build_digest(
+                frame,
+                args.period,
+                as_of,
+                budgets,
+                app_url=settings.app_url,
+                team=team,
+                overrides=prices,
+                notices=notices,
+            )
+            if told:
+                digest.notified, digest.failed = notify.send_digest(digest, told)
+            elif team is not None and not args.json:
+                stderr.write(f"note: team {team} has no notify target: its digest is printed\n")
+            digests.append(digest)
+    except errors.SpendError as exc:
+        stderr.write(f"error: {exc}\n")
+        return 1
+    for notice in notices:
+        stderr.write(f"note: {notice}\n")
+    if args.json:
+        if wanted == ALL_TEAMS:
+            stdout.write(json.dumps([d.to_dict() for d in digests], indent=2) + "\n")
+        else:
+            stdout.write(digests[0].to_json() + "\n")
+    else:
+        for digest in digests:
+            stdout.write(notify.digest_text(digest) + "\n")
+    failed = [label for digest in digests for label in digest.failed]
+    if failed:
+        stderr.write(
+            f"error: the digest was not delivered to {', '.join(sorted(set(failed)))} (the "
+            "target refused it); run the command again to resend\n"
+        )
+        return EXIT_UNDELIVERED
+    sent = sum(len(digest.notified) for digest in digests)
+    if sent:
+        stderr.write(f"sent the digest to {sent} target(s)\n")
     return 0

@@ -41,7 +41,9 @@ from urllib.parse import unquote
 
 from spend import cache, errors
 from spend.config import Settings
-from spend.formatting import usd
+from spend.dates import span
+from spend.digest import Digest, Mover, Spend
+from spend.formatting import delta_pct, usd
 from spend.report import BudgetEntry, Failure, Report, SpikeEntry
 
 #: Sent-message records older than this are dropped from the state file.
@@ -368,6 +370,187 @@ def summary_lines(report: Report) -> list[str]:
     if watch.savings_unpriced_rows:
         lines.append(f"  ({watch.savings_unpriced_rows} unpriced rows claim no savings)")
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The digest (``python -m spend digest``): one message, rendered like the alerts
+
+#: A digest figure's money basis in words (``spend.digest``: billed where billed).
+DIGEST_BASIS = {**BASIS_WORDS, "mixed": "as billed where billed, else estimated from token prices"}
+PERIOD_WORDS = {"week": "weekly", "month": "monthly"}
+
+
+def _signed(value: float, *, per_day: bool = False) -> str:
+    """A change in money, e.g. ``12.3 -> "+$12.30"``, ``-4 -> "-$4.00"`` (``" a day"`` per day)."""
+    return ("+" if value > 0 else "") + usd(value) + (" a day" if per_day else "")
+
+
+def _pct(fraction: float | None) -> str:
+    """E.g. ``0.25 -> " (+25.0%)"``; ``""`` when nothing was spent before."""
+    return "" if fraction is None else f" ({delta_pct(fraction)})"
+
+
+def _view_link(link: str | None) -> Line:
+    return (" · ", Link(link, "view")) if link else ()
+
+
+def _spend_basis(spend: Spend) -> str:
+    """E.g. "as billed"; a mixed period says how much of it is an estimate."""
+    if spend.basis == "mixed":
+        estimated = usd(spend.estimated_usd)
+        return f"as billed, {estimated} of it estimated from token prices (not billed yet)"
+    return DIGEST_BASIS[spend.basis]
+
+
+def digest_title(digest: Digest) -> Line:
+    """E.g. ``OpenAI spend: weekly digest, Jun 13–19`` (``, team Research``)."""
+    spend = digest.spend
+    head: Line = (
+        f"OpenAI spend: {PERIOD_WORDS[digest.period]} digest, {span(spend.start, spend.end)}",
+    )
+    if digest.team is not None:
+        head += (", team ", Api(digest.team))
+    return head
+
+
+def _spend_line(digest: Digest) -> Line:
+    """E.g. "Spend Jun 13–19: $1,234.56 as billed, +$120.00 (+10.8%) against $1,114.56 in
+    Jun 6–12 (Jun 13–19 vs Jun 6–12: the week just before)." """
+    spend = digest.spend
+    when = span(spend.start, spend.end)
+    before = span(spend.previous_start, spend.previous_end)
+    basis = _spend_basis(spend)
+    if not spend.rows:
+        said = f"No usage in {when} ($0.00)"
+    else:
+        said = f"Spend {when}: {usd(spend.spend_usd)} {basis}"
+    if spend.per_day:
+        said += (
+            f"; {usd(spend.current_usd)} a day against {usd(spend.compared_usd)} a day in "
+            f"{before}, {_signed(spend.change_usd, per_day=True)}{_pct(spend.change_pct)}"
+        )
+    else:
+        said += (
+            f", {_signed(spend.change_usd)}{_pct(spend.change_pct)} against "
+            f"{usd(spend.previous_usd)} in {before}"
+        )
+    if spend.previous_basis != spend.basis and spend.previous_usd:
+        said += f" ({DIGEST_BASIS[spend.previous_basis]} then)"
+    return (f"{said} ({spend.label}).", *_view_link(spend.link))
+
+
+def _month_line(digest: Digest) -> Line:
+    month = digest.month
+    said = (
+        f"Month to date ({span(month.start, month.end)}): {usd(month.spent_usd)} "
+        f"{DIGEST_BASIS[month.basis]}"
+    )
+    if month.enough_history:
+        said += (
+            f"; forecast for the month {usd(month.forecast_usd)} (80% band "
+            f"{usd(month.forecast_low)} to {usd(month.forecast_high)})."
+        )
+    else:
+        said += "; not enough history yet for a month-end forecast."
+    return (said, *_view_link(month.link))
+
+
+def _budget_line(entry: BudgetEntry) -> Line:
+    who = budget_title(entry)
+    said = (
+        f": {usd(entry.spent_usd)} of {usd(entry.budget_usd)} ({entry.percent:g}%, "
+        f"{BASIS_WORDS[entry.basis]})"
+    )
+    if entry.enough_history:
+        said += f"; forecast {usd(entry.forecast_usd)}"
+        if forecast_overrun(entry):
+            said += f", crossing it around {entry.crossing_date}"
+    if entry.overrun and entry.kind != "spend_alert":
+        said += "; over budget"
+    return ("• ", *who, said + ".", *_view_link(entry.link))
+
+
+def _mover_line(mover: Mover, *, per_day: bool) -> Line:
+    who = (
+        _who(mover.dimension, mover.id, mover.name)
+        if mover.dimension in LABELS
+        else (
+            f"{mover.dimension} ",
+            Api(mover.id),
+        )
+    )
+    change = _signed(mover.change_usd, per_day=per_day)
+    said = f": {change}{_pct(mover.change_pct) or ' (new)'}"
+    said += f", {usd(mover.spend_usd)} against {usd(mover.previous_usd)}."
+    return ("• ", *who, said, *_view_link(mover.link))
+
+
+def digest_lines(digest: Digest) -> tuple[Line, ...]:
+    """A digest into its message lines: spend, month, budgets, movers, spike, savings, notes."""
+    lines: list[Line] = [_spend_line(digest)]
+    if digest.spend.unpriced_rows:
+        lines.append(
+            (f"{digest.spend.unpriced_rows} usage rows have no price and are not counted.",)
+        )
+    lines.append(_month_line(digest))
+    if digest.budgets:
+        lines.append(("Budgets:",))
+        lines += [_budget_line(entry) for entry in digest.budgets]
+    if digest.movers:
+        per_day = " per day" if digest.spend.per_day else ""
+        lines.append((f"Top movers{per_day} ({DIGEST_BASIS[digest.movers_basis]}):",))
+        lines += [_mover_line(m, per_day=digest.spend.per_day) for m in digest.movers]
+    else:
+        lines.append(("No change by user, model or project.",))
+    spike = digest.spike
+    if spike is not None:
+        lines.append(
+            (
+                "Largest spike: ",
+                *_who(spike.dimension, spike.id, spike.name),
+                f" spent {usd(spike.cost_usd)} on {spike.date}, against a typical day of "
+                f"{usd(spike.typical_usd)} ({BASIS_WORDS['estimated']}).",
+                *_view_link(spike.link),
+            )
+        )
+    else:
+        lines.append((f"No spike in {span(digest.spend.start, digest.spend.end)}.",))
+    saved = digest.saved
+    batch = "unknown for this source" if saved.batch_usd is None else usd(saved.batch_usd)
+    lines.append(
+        (
+            f"Saved {span(saved.start, saved.end)}: cached input {usd(saved.cached_input_usd)} "
+            f"({saved.cached_input_share:.0%} of input tokens cached), batch {batch}.",
+            *_view_link(saved.link),
+        )
+    )
+    lines += [("Note: ", Api(notice)) for notice in digest.notices]
+    return tuple(lines)
+
+
+def digest_message(digest: Digest) -> Message:
+    """The digest as one message (type ``warning`` when a budget is over, else ``info``)."""
+    over = any(e.overrun and e.kind != "spend_alert" for e in digest.budgets)
+    return Message(
+        digest.event, digest_title(digest), digest_lines(digest), "warning" if over else "info"
+    )
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest as the command prints it: its title, then its lines (plain text)."""
+    title, body = digest_message(digest).render(TEXT)
+    return f"{title}\n{body}"
+
+
+def send_digest(digest: Digest, targets: Sequence[Target]) -> tuple[list[str], list[str]]:
+    """Send the digest to every target (each in its format); returns (labels it reached, labels
+    that refused it). Nothing is kept: a digest is sent on every run."""
+    message = digest_message(digest)
+    sent: list[str] = []
+    failed: list[str] = []
+    for target in targets:
+        (sent if target.send(message) else failed).append(target.label)
+    return sent, failed
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,11 +45,13 @@ def view_url(
     ids: Iterable[str] = (),
     start: date,
     end: date,
+    page: str | None = None,
 ) -> str | None:
     """The app's URL and a view into a link, e.g. ``scope="user", ids=["u1"]``, one day ->
     ``"https://x.app/users?range=custom&start=2025-03-11&end=2025-03-11&user=u1"``.
 
     None without ``app_url`` (``SPEND_APP_URL`` unset); ``"/"`` gives a relative link for a page.
+    ``page`` (a path of ``URL_PATHS``, e.g. ``"budgets"``) picks another page than the scope's.
     """
     if not app_url:
         return None
@@ -61,5 +63,6 @@ def view_url(
     name = VIEW_FILTERS.get(scope)
     if name:
         query.extend((name, value) for value in ids)
-    page = URL_PATHS[SCOPE_PAGES.get(scope, "app_pages/overview.py")]
+    if page is None:
+        page = URL_PATHS[SCOPE_PAGES.get(scope, "app_pages/overview.py")]
     return f"{app_url.rstrip('/')}/{page}?{urlencode(query)}"
