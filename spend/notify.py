@@ -55,6 +55,7 @@ LABELS = {
     "api_key": "API key",
     "user": "user",
     "model": "model",
+    "team": "team",
 }
 
 
