@@ -21,7 +21,7 @@ HOW_TO = (
     '[[team]]\nname = "Support"\nprojects = ["proj_abc"]\n```\n\n'
     "Each row goes to the first team with a rule that matches it; the rest are "
     f"*{teams_.NO_TEAM}*. `docs/teams.example.toml` fits the demo organization. Teams are then a "
-    "filter in the sidebar, a column of the CSV export and a budget scope (`scope = \"team\"`)."
+    'filter in the sidebar, a column of the CSV export and a budget scope (`scope = "team"`).'
 )
 TOP = 5
 
