@@ -47,6 +47,7 @@ WORKSPACE_PROVIDER = "anthropic"
 _HEADER = re.compile(r"^\s*\[\[\s*team\s*\]\]")
 _TABLE = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_END = re.compile(r"\s*\(at end of document\)")
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,9 @@ def parse_teams(text: str, *, source: str = "<teams>") -> Teams:
         position = _TOML_POSITION.search(message)
         reason = _TOML_POSITION.sub("", message)
         where = f", line {position[1]}, column {position[2]}" if position else ""
+        if not position and _END.search(message):  # an unclosed array or table: its last line
+            reason = _END.sub("", message)
+            where = f", line {max(len(text.splitlines()), 1)} (the end of the file)"
         raise ConfigError(f"{head}{where}: not valid TOML ({reason})") from None
     unknown = sorted(set(document) - {"team"})
     if unknown:
