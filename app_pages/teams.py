@@ -41,6 +41,9 @@ basis = teams_.money_basis(view.frame)
 billed = basis == "billed"
 money_column = "billed_usd" if billed else "cost_usd"
 per_team = derive(view, teams_.by_team, configured)
+chosen = view.filters.get("filter_teams") or []
+if chosen:  # the sidebar's team filter: only those teams (the others would all read $0)
+    per_team = per_team.loc[per_team["team"].isin(chosen)].reset_index(drop=True)
 
 st.subheader("Spend per team over time" + ("" if billed else " (estimated)"))
 st.altair_chart(

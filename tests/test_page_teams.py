@@ -72,6 +72,8 @@ def test_teams_page__the_team_filter_narrows_every_page_and_travels_in_the_url()
     expected = by_team(demo_view_frame(), load_teams_file(EXAMPLE))
     support = expected.loc[expected["team"].eq("Support"), "money"].iloc[0]
     assert float(view.frame["cost_usd"].sum()) == pytest.approx(support)
+    headers = [h.value for h in at.subheader]
+    assert "Support" in headers and "Research" not in headers  # only the chosen team's section
 
 
 def test_teams_page__without_teams_says_how_to_set_them():
