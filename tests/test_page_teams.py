@@ -86,9 +86,11 @@ def test_teams_page__without_teams_says_how_to_set_them():
 
 
 def test_teams_page__teams_from_secrets_work_like_the_file():
-    at = teams_page(teams={"team": [{"name": "Support*", "projects": ["Support Assistant"]}]})
+    name = "[Support](https://evil.example) *ops*"
+    at = teams_page(teams={"team": [{"name": name, "projects": ["Support Assistant"]}]})
     headers = [h.value for h in at.subheader]
-    assert "Support\\*" in headers  # a name from the file is data: escaped where Markdown renders
+    assert fmt.escape_markdown(name) in headers  # a name is data: escaped where Markdown renders
+    assert not any("](" in h and "\\]" not in h for h in headers)
     assert NO_TEAM in headers
 
 
