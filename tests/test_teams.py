@@ -247,11 +247,11 @@ def test_budget__team_scope_counts_the_teams_rows():
 EXAMPLE_TEAMS = '[[team]]\nname = "Core"\nprojects = ["Knowledge Search"]\n'
 
 
-def _export(tmp_path, **env) -> pd.DataFrame:
+def _export(tmp_path, *more: str, **env) -> bytes:
     out = tmp_path / "usage.csv"
     environ = {"SPEND_SOURCE": "demo", "SPEND_CACHE_DIR": str(tmp_path / "cache"), **env}
     clock = FakeClock(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp())
-    argv = ["export", "--start", "2026-11-20", "--end", "2026-11-25", "--out", str(out)]
+    argv = ["export", "--start", "2026-11-20", "--end", "2026-11-25", "--out", str(out), *more]
     err = io.StringIO()
     code = main(argv, environ=environ, stdout=io.StringIO(), stderr=err, clock=clock)
     assert code == 0, err.getvalue()
@@ -271,6 +271,20 @@ def test_cli_export__a_team_column_only_with_teams(tmp_path):
     assert core.any() and frame.loc[core, "team"].eq("Core").all()
     assert frame.loc[~core, "team"].eq(NO_TEAM).all()
     assert _export(tmp_path) == plain  # unset again: byte for byte as before
+
+
+def test_cli_export__focus_tags_name_the_team(tmp_path):
+    teams_file = tmp_path / "teams.toml"
+    teams_file.write_text(EXAMPLE_TEAMS, encoding="utf-8")
+    focus = pd.read_csv(
+        io.BytesIO(_export(tmp_path, "--format", "focus", SPEND_TEAMS_FILE=str(teams_file)))
+    )
+    tags = focus["Tags"].fillna("{}").map(json.loads)
+    core = focus["SubAccountName"].eq("Knowledge Search")
+    assert core.any() and all(t.get("team") == "Core" for t in tags[core])
+    assert all(t.get("team") == NO_TEAM for t in tags[~core])
+    plain = pd.read_csv(io.BytesIO(_export(tmp_path, "--format", "focus")))
+    assert not any("team" in json.loads(t) for t in plain["Tags"].fillna("{}"))
 
 
 def test_cli_export__a_broken_teams_file_is_one_error_line(tmp_path):
