@@ -41,6 +41,12 @@ PAGES = [
         url_path=routes.URL_PATHS["app_pages/projects.py"],
     ),
     st.Page(
+        "app_pages/teams.py",
+        title="Teams",
+        icon=":material/groups:",
+        url_path=routes.URL_PATHS["app_pages/teams.py"],
+    ),
+    st.Page(
         "app_pages/budgets.py",
         title="Budgets & alerts",
         icon=":material/savings:",

@@ -230,6 +230,7 @@ def filter_usage(
     projects: Iterable[str] | None = None,
     api_keys: Iterable[str] | None = None,
     providers: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The usage table into the rows the sidebar selects, e.g. ``models=["o3"]`` keeps o3's rows.
 
@@ -246,6 +247,8 @@ def filter_usage(
     :param projects: values of ``project_id`` to keep
     :param api_keys: values of ``api_key_id`` to keep
     :param providers: values of ``provider`` to keep (billed rows included)
+    :param teams: values of ``team`` to keep (``spend.teams``; billed rows of a team's projects
+        and keys included), when the table has that column
     """
     mask = _in_range(df, as_day(start), as_day(end))
     billed = df["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
@@ -263,6 +266,8 @@ def filter_usage(
         mask = mask & _isin(df["api_key_id"], api_keys)
     if providers and "provider" in df.columns:
         mask = mask & _isin(df["provider"], providers)
+    if teams and "team" in df.columns:
+        mask = mask & _isin(df["team"], teams)
     if (
         mask.all()
         and isinstance(df.index, pd.RangeIndex)
@@ -346,7 +351,8 @@ def options(df: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     """The usage table into sidebar choices, e.g. ``{"users": [("user-1", "Ann <a@x.io>")], ...}``.
 
     Keys ``models``, ``users``, ``projects``, ``api_keys`` (and ``providers`` when the table has a
-    ``provider`` column); each a list of ``(id, label)`` sorted by
+    ``provider`` column, ``teams`` when it has a ``team`` column: the teams with rows, in the
+    teams file's order); each a list of ``(id, label)`` sorted by
     spend desc (then tokens, then label). Models and users rank by estimated money; projects and
     keys by billed money when the table has billed rows, else estimated. Org-level usage appears as
     ``(NO_USER, NO_USER)``; rows without a model, project or key id offer no choice. Labels: user
@@ -359,6 +365,12 @@ def options(df: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
         spend = df["cost_usd"].astype("Float64").fillna(0.0).groupby(df["provider"], observed=True)
         ranked = spend.sum().sort_values(ascending=False, kind="stable")
         choices["providers"] = [(str(p), provider_name(str(p))) for p in ranked.index]
+    if "team" in df.columns:  # spend.teams: the file's order, "No team" last
+        team = df["team"]
+        order = list(team.cat.categories) if isinstance(team.dtype, pd.CategoricalDtype) else []
+        seen = set(team.dropna().astype(str).unique())
+        ranked_teams = [t for t in order if t in seen] + sorted(seen - set(order))
+        choices["teams"] = [(str(t), str(t)) for t in ranked_teams]
     return choices | {
         "models": _option_pairs(lean, "model", None, "estimated", usage_only=True),
         "users": _option_pairs(

@@ -7,7 +7,7 @@ Two places define budgets:
    read both; the older ``[[budgets.budget]]`` / ``[[budgets]]`` forms of secrets still work)::
 
        [[budget]]
-       scope = "organization"        # organization | provider | project | user | api_key | model
+       scope = "organization"  # organization | provider | project | user | api_key | model | team
        monthly_usd = 1500
        alert_at = [50, 80, 100]      # percent of the budget; this is the default
 
@@ -26,6 +26,11 @@ Two places define budgets:
        id = "anthropic"              # who is paid: the usage table's ``provider`` column
        monthly_usd = 500
 
+       [[budget]]
+       scope = "team"
+       id = "Research"               # a team of the teams file (spend.teams), by its name
+       monthly_usd = 1000
+
    Anthropic's workspaces are projects (``scope = "project"``, ``id = "wrkspc_…"``; its default
    workspace is ``id = "default"``).
 
@@ -42,7 +47,8 @@ Two places define budgets:
 Which money counts (``measure_budget``): budgets are calendar months in UTC, measured on billed
 money (Costs API rows) for the organization, a provider, a project or a key when the table has
 billed rows (for a provider, project or key: billed rows of its own provider), and on estimated
-money (usage rows x prices) otherwise, always for users and models. The basis is
+money (usage rows x prices) otherwise, always for users, models and teams (a team's rules may name
+users, whom billed rows never name). The basis is
 returned with the figure; usage rows without a price are counted, never summed as $0.
 """
 
@@ -72,6 +78,7 @@ SCOPES: dict[str, str | None] = {
     "user": "user_id",
     "api_key": "api_key_id",
     "model": "model",
+    "team": "team",  # spend.teams.with_teams: a column only when teams are configured
 }
 #: Scopes the Costs API groups money by (API-NOTES §2), so billed money exists for them.
 BILLED_SCOPES = ("organization", "provider", "project", "api_key")
@@ -415,6 +422,8 @@ def scope_mask(frame: pd.DataFrame, scope: str, budget_id: str | None) -> np.nda
     column = SCOPES[scope]
     if column is None:
         return np.ones(len(frame), dtype=bool)
+    if column not in frame.columns:  # a team budget without teams configured: no usage seen
+        return np.zeros(len(frame), dtype=bool)
     mask = frame[column].astype("string").eq(budget_id).to_numpy(dtype=bool, na_value=False)
     if scope == "model" and "model_family" in frame.columns:
         family = frame["model_family"].astype("string").eq(budget_id)
@@ -471,7 +480,8 @@ def scope_name(frame: pd.DataFrame, scope: str, budget_id: str | None) -> str | 
     """A scope id into its name in the table, e.g. ``proj_a`` -> "Research"; None if unseen.
 
     The organization is "Organization"; a provider its name ("Anthropic"); users show their name,
-    else their email; models their id. The latest name wins (a renamed project shows its new name).
+    else their email; models and teams their id. The latest name wins (a renamed project shows
+    its new name).
     """
     if scope == "organization":
         return "Organization"
@@ -485,6 +495,7 @@ def scope_name(frame: pd.DataFrame, scope: str, budget_id: str | None) -> str | 
         "user": ["user_name", "user_email"],
         "api_key": ["api_key_name"],
         "model": [],
+        "team": [],
     }[scope]
     latest = rows.sort_values("date", kind="stable")
     for column in name_columns:

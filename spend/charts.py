@@ -476,3 +476,38 @@ def provider_bars(frame: pd.DataFrame) -> alt.Chart:
         # room at the right for the last value label, which the axis puts at the very end
         .properties(width=WIDTH, height=alt.Step(BAR_STEP * 2), padding={"right": 16})
     )
+
+
+def share_bars(
+    frame: pd.DataFrame,
+    *,
+    label: str,
+    value: str = "money",
+    label_title: str = "Team",
+    other_label: str = OTHERS,
+    title: str = "Spend (USD)",
+) -> alt.Chart:
+    """A breakdown (``spend.teams.by_team``) into one horizontal bar per row in that row's own
+    colour (``color_scale``: the same as in ``over_time`` of the same groups; ``other_label``
+    grey), largest on top, its share in the tooltip, e.g. Research $1,200 (62 %)."""
+    data = _plain(frame[[label, value, "share"]]).dropna(subset=[value])
+    data[label] = data[label].astype("string").fillna("(unknown)")
+    data = data.loc[data[value] > 0]
+    groups = [str(g) for g in data[label]]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=title, axis=_axis(USD_AXIS_FORMAT)),
+            y=alt.Y(f"{label}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+            color=alt.Color(
+                f"{label}:N", scale=color_scale(groups, other_label), sort=groups, legend=None
+            ),
+            tooltip=[
+                alt.Tooltip(f"{label}:N", title=label_title),
+                alt.Tooltip(f"{value}:Q", title=title, format=USD_FORMAT),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
+        .properties(width=WIDTH, height=alt.Step(BAR_STEP * 2), padding={"right": 16})
+    )

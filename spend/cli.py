@@ -43,6 +43,7 @@ from spend.formatting import format_duration
 from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import SOURCES, FetchProgress, LoadResult, Plan, selected, source_choices
+from spend.teams import Teams, load_teams, with_teams
 
 
 def parse_day(text: str) -> date:
@@ -226,6 +227,7 @@ def _run_command(
     """``plan``, ``fetch`` or ``export`` over every source of ``run``: one line per source's plan,
     its fetch, then one table; a source that fails prints its error and leaves the others'."""
     settings = run.settings
+    teams = load_teams(settings) if args.command == "export" else Teams()  # SPEND_TEAMS_FILE
     run.plan(start, end)
     for part in run.parts:
         if part.plan is not None:
@@ -250,6 +252,8 @@ def _run_command(
             stderr.write("\n")
             progress.open = False
     result = run.assemble()
+    if teams:  # a team column only when teams are configured: else the CSV is as it was
+        result.frame = with_teams(result.frame, teams)
     for notice in result.notices:
         if result.partial and NO_USAGE in notice:
             continue  # answers are missing: nobody knows yet whether there was usage
@@ -440,9 +444,9 @@ def _load_for_alerts(
     budgets_file = budgets_file or settings.budgets_file
     budgets = load_budgets(budgets_file) if budgets_file else []
     secrets_path = secrets_file or str(DEFAULT_SECRETS_FILE)
-    budgets += secrets_budgets(
-        read_secrets_file(secrets_file), source=f"secrets file {secrets_path}"
-    )
+    secrets = read_secrets_file(secrets_file)
+    budgets += secrets_budgets(secrets, source=f"secrets file {secrets_path}")
+    teams = load_teams(settings, secrets)  # a team budget counts the team column
     with Run.open(settings, clock=clock, sleep=sleep) as run:
         result = run.load(start, end)
         if len(run.errors) == len(run.parts):  # nothing to evaluate: the failure is the command's
@@ -471,7 +475,8 @@ def _load_for_alerts(
             notices += more
         notices = [run.redact(notice) for notice in notices]
         prices = next((p.source.prices for p in run.parts if p.source is not None), None)
-    return settings, result.frame, prices, budgets, notices
+    frame = with_teams(result.frame, teams) if teams else result.frame
+    return settings, frame, prices, budgets, notices
 
 
 def run_alerts(

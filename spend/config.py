@@ -53,6 +53,8 @@ ENV_NAMES = (
     "SPEND_REFRESH_MINUTES",
     "SPEND_TIMEZONE",
 )
+#: Settings read by name (``Settings.value``, kept in ``Settings.values``), e.g. the teams file.
+NAMED_SETTINGS = ("SPEND_TEAMS_FILE",)
 
 #: Requests a day the app's own key sends for viewers who are not signed-in admins, counted across
 #: processes (``spend.ratelimit.RequestBudget``): a month of admin answers is about 250 requests,

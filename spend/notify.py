@@ -57,6 +57,7 @@ LABELS = {
     "api_key": "API key",
     "user": "user",
     "model": "model",
+    "team": "team",
 }
 
 

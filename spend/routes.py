@@ -16,6 +16,7 @@ URL_PATHS = {
     "app_pages/models.py": "models",
     "app_pages/users.py": "users",
     "app_pages/projects.py": "projects",
+    "app_pages/teams.py": "teams",
     "app_pages/budgets.py": "budgets",
     "app_pages/raw_data.py": "raw-data",
 }
@@ -27,6 +28,7 @@ SCOPE_PAGES = {
     "api_key": "app_pages/projects.py",
     "user": "app_pages/users.py",
     "model": "app_pages/models.py",
+    "team": "app_pages/teams.py",
 }
 #: Scope -> the query-string filter the app reads (``spend/ui/query.py``'s ``LISTS``).
 VIEW_FILTERS = {
@@ -35,6 +37,7 @@ VIEW_FILTERS = {
     "api_key": "key",
     "user": "user",
     "model": "model",
+    "team": "team",
 }
 
 

@@ -118,6 +118,20 @@ def demo_app(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def teams_app(tmp_path_factory):
+    """The demo with the example teams file (docs/teams.example.toml), for the Teams page."""
+    tmp = tmp_path_factory.mktemp("teams-app")
+    env = bs.clean_env(
+        os.environ,
+        SPEND_CACHE_DIR=str(tmp / "cache"),
+        SPEND_TEAMS_FILE=str(bs.ROOT / "docs" / "teams.example.toml"),
+    )
+    proc, url = bs.start_streamlit(env, tmp / "streamlit.log")
+    yield url
+    bs.stop(proc)
+
+
+@pytest.fixture(scope="module")
 def admin_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("admin-app")
     env = bs.clean_env(os.environ)
@@ -219,6 +233,26 @@ def test_page__opens_by_link_draws_and_screenshots(page, demo_app, name, path, t
     assert bs.query_values(page.url, "range") == [RANGE["range"]]
     shot = screenshot(page, name)
     assert shot.stat().st_size > 10_000
+
+
+@browser_test
+def test_teams__page_with_the_example_file_draws_and_screenshots(page, teams_app):
+    """The Teams page of the demo with docs/teams.example.toml: its charts drawn, every team
+    named, the id without usage said, the team filter in the sidebar; then one team by link."""
+    open_page(page, bs.page_url(teams_app, "/teams", RANGE), "Teams")
+    assert_healthy(page, "Teams")
+    main = page.locator('[data-testid="stMain"]')
+    for team in ("Research", "Support", "Marketing", "Legal", "No team"):
+        assert main.locator("h3", has_text=team).count() >= 1, team
+    assert "(no usage seen)" in main.inner_text()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    team_filter = sidebar.locator('[data-testid="stMultiSelect"]', has_text="Teams")
+    assert team_filter.count() == 1
+    shot = screenshot(page, "teams")
+    assert shot.stat().st_size > 10_000
+    open_page(page, bs.page_url(teams_app, "/teams", {**RANGE, "team": "Support"}), "Teams")
+    assert bs.query_values(page.url, "team") == ["Support"]
+    assert main.locator("h3", has_text="Research").count() == 0
 
 
 @browser_test

@@ -109,7 +109,7 @@ def test_parse_budgets__good(text, expected):
         (GOOD.replace("monthly_usd = 1500", "monthly_usd = -3"), "line 4 (entry 1)"),
         (GOOD.replace("monthly_usd = 1500", ""), "line 2 (entry 1): 'monthly_usd'"),
         (
-            GOOD.replace('scope = "project"', 'scope = "team"'),
+            GOOD.replace('scope = "project"', 'scope = "tribe"'),
             "line 7 (entry 2): 'scope' must be one of",
         ),
         (GOOD.replace('id = "proj_abc"', ""), "line 6 (entry 2): a project budget needs 'id'"),

@@ -22,7 +22,7 @@ from typing import Any
 from spend import pricing
 from spend.cache import ResponseCache
 from spend.client import HttpClient
-from spend.config import ENV_NAMES, Settings
+from spend.config import ENV_NAMES, NAMED_SETTINGS, Settings
 from spend.errors import CacheError, ConfigError
 from spend.ratelimit import RateLimiter
 from spend.sources.admin import AdminSource
@@ -60,7 +60,7 @@ def source_choices() -> tuple[str, ...]:
 def setting_names() -> tuple[str, ...]:
     """Every setting the app reads from the environment or secrets: the shared ones
     (``spend.config.ENV_NAMES``) and each source's own (``Source.setting_names``)."""
-    names = list(ENV_NAMES)
+    names = [*ENV_NAMES, *NAMED_SETTINGS]
     for cls in SOURCES.values():
         names += [name for name in cls.setting_names if name not in names]
     return tuple(names)

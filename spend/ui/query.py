@@ -15,6 +15,7 @@ from spend.sources.base import check_range
 #: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``.
 LISTS = {
     "filter_providers": "provider",
+    "filter_teams": "team",
     "filter_models": "model",
     "filter_users": "user",
     "filter_projects": "project",
@@ -25,6 +26,7 @@ LISTS = {
 #: Filter widget key -> (label, ``analysis.options`` key = ``filter_usage`` argument, placeholder).
 FILTERS = {
     "filter_providers": ("Providers", "providers", "All providers"),  # drawn with several only
+    "filter_teams": ("Teams", "teams", "All teams"),  # drawn when teams are configured
     "filter_models": ("Models", "models", "All models"),
     "filter_users": ("Users", "users", "All users"),
     "filter_projects": ("Projects", "projects", "All projects"),

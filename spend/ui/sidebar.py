@@ -23,7 +23,7 @@ from spend.jobs import REGISTRY
 from spend.sources import SOURCES, selected
 from spend.ui import auth, data, query
 from spend.ui.settings import base_settings
-from spend.ui.view import View, set_view
+from spend.ui.view import View, set_view, teamed
 
 #: The Source choices: every configured source, or one by name (each source's own title).
 SOURCE_LABELS = {
@@ -358,7 +358,9 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
         names.update(pairs)
         selected[state_key] = [v for v in selected[state_key] if v in ids]
         st.session_state[state_key] = selected[state_key]
-        if (kind in ("projects", "api_keys") and not ids) or (kind == "providers" and len(ids) < 2):
+        if (kind in ("projects", "api_keys", "teams") and not ids) or (
+            kind == "providers" and len(ids) < 2
+        ):
             selected[state_key] = []  # nothing to choose (one provider: no provider filter)
             continue
         selected[state_key] = st.multiselect(
@@ -442,6 +444,7 @@ def render() -> View | None:
         for part in {id(p): p for p in (loaded, *loaded.sources)}.values():
             part.long_fetch = long_fetch
         failed = loaded.error is not None or loaded.result is None
+        loaded = loaded if failed else teamed(loaded)  # the team column, with teams configured
         with badge_slot.container():  # one badge per source (an empty slot holds one)
             source_badges(loaded)
         if failed:

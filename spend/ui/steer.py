@@ -36,7 +36,7 @@ from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
 from spend.ui import data
 from spend.ui.data import INLINE_WAIT_SECONDS, Loaded
 from spend.ui.settings import read_secrets
-from spend.ui.view import View
+from spend.ui.view import View, teamed
 
 
 @dataclass
@@ -89,7 +89,9 @@ def month_table(view: View, day: date) -> tuple[pd.DataFrame, tuple, date]:
     if (view.end >= day and view.loaded_from <= month_start(day)) or settings is None:
         return view.full, view.loaded.token, view.loaded_from
     per_user = next((bool(p.job_key[2]) for p in view.loaded.sources if p.job_key), False)
-    loaded = data.load(settings, first, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
+    loaded = teamed(
+        data.load(settings, first, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
+    )
     if loaded.result is None or loaded.result.partial:
         return view.full, view.loaded.token, view.loaded_from
     return loaded.result.frame, loaded.token, first

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from spend.config import Settings
 from spend.dates import Comparison
+from spend.errors import ConfigError
 from spend.formatting import escape_markdown
 from spend.sources import SOURCES
-from spend.ui.data import Loaded
+from spend.teams import Teams, load_teams, teams_path, with_teams
+from spend.ui.data import Loaded, freeze
 from spend.ui.query import FILTERS
+from spend.ui.settings import read_secrets
 
 STATE_KEY = "_spend_view"
 
@@ -139,6 +145,9 @@ def notices(view: View) -> None:
         )
     if view.partial:
         st.warning(partial_banner(view.loaded), icon=":material/downloading:")
+    problem = configured_teams(view.loaded.settings)[1]
+    if problem:  # a broken teams file is used not at all, and says so
+        st.warning(f"**Teams not applied**: {escape_markdown(problem)}", icon=":material/groups:")
     if result is not None:
         for note in result.notices:  # they quote the API (currencies, names): text, not Markdown
             st.warning(escape_markdown(note), icon=":material/info:")
@@ -238,3 +247,73 @@ def _derived(
     _fn: Callable[..., Any],
 ) -> Any:
     return _fn(_data, *args, **kwargs)
+
+
+# --- teams (spend.teams): a column of the table when a teams file or [teams] secrets exist -----
+
+
+def _modified(path: str | None) -> int:
+    """A file into its modification time, e.g. ``1733400000000000000``; 0 when it is missing
+    (loading it then says so)."""
+    try:
+        return os.stat(path).st_mtime_ns if path else 0
+    except OSError:
+        return 0
+
+
+def _secrets_teams(secrets: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the secrets that teams read (never a key)."""
+    return {
+        name: secrets[name] for name in ("team", "teams", "SPEND_TEAMS_FILE") if name in secrets
+    }
+
+
+def configured_teams(settings: Settings | None) -> tuple[Teams, str | None]:
+    """The teams of ``SPEND_TEAMS_FILE`` and ``[teams]`` in secrets, and the one-line problem
+    when they cannot be used (then no team at all: never half a file), e.g. ``(Teams(...),
+    None)``. Read again only when the file or the secrets' teams change."""
+    try:
+        secrets = _secrets_teams(read_secrets())
+    except ConfigError:  # a broken secrets file: the sign-in gate says so, and serves nobody
+        secrets = {}
+    path = teams_path(settings, secrets)
+    try:
+        return _teams(
+            settings, path, _modified(path), repr(sorted(secrets.items())), _secrets=secrets
+        ), None
+    except ConfigError as exc:
+        return Teams(), str(exc)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _teams(
+    _settings: Settings | None, path: str | None, modified: int, secrets_key: str, *, _secrets: dict
+) -> Teams:
+    """The teams, read once per file version and secrets (not on every rerun)."""
+    return load_teams(_settings, _secrets)
+
+
+def teams_token(teams: Teams) -> str:
+    """Teams into a short name of their rules, e.g. ``"3f9a0c1b2d4e"`` (a token's part)."""
+    return hashlib.sha256(repr(teams).encode()).hexdigest()[:12]
+
+
+def teamed(loaded: Loaded) -> Loaded:
+    """The loaded table with its ``team`` column when teams are configured (``spend.teams``),
+    under a token that names the teams too; ``loaded`` itself when none are (or they cannot be
+    read: ``notices`` says why). The column is computed once per table and teams, for every
+    session."""
+    if loaded.result is None:
+        return loaded
+    teams, _ = configured_teams(loaded.settings)
+    if not teams:
+        return loaded
+    token = (*loaded.token, ("teams", teams_token(teams)))
+    frame = _teamed_table(token, teams, _frame=loaded.result.frame)
+    return replace(loaded, result=replace(loaded.result, frame=frame), token=token)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _teamed_table(token: tuple, _teams: Teams, *, _frame: pd.DataFrame) -> pd.DataFrame:
+    """The shared table with its team column (read-only, like the table it comes from)."""
+    return freeze(with_teams(_frame, _teams))
