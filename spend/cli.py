@@ -631,13 +631,9 @@ def add_digest_parser(subparsers) -> argparse.ArgumentParser:
 
 def _teams_for_digest(settings: Settings, secrets_file: str | None, wanted: str):
     """The teams file's teams and ``with_teams`` for ``--team``: ``(teams, with_teams)``, or a
-    ConfigError when this installation has no teams (``spend.teams``) or no team of that name."""
-    try:
-        from spend.teams import NO_TEAM, load_teams, with_teams
-    except ImportError as exc:
-        raise errors.ConfigError(
-            "--team: teams are not available in this installation (spend.teams is missing)"
-        ) from exc
+    ConfigError when no team has that name."""
+    from spend.teams import NO_TEAM, load_teams, with_teams
+
     teams = load_teams(settings, read_secrets_file(secrets_file))
     names = [team.name for team in teams.teams]
     if wanted != ALL_TEAMS and wanted not in names and wanted != NO_TEAM:

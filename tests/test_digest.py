@@ -7,10 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import time
-import types
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -590,49 +587,31 @@ def test_digest__bad_arguments_are_one_line_before_fetching(org, tmp_path, argv,
     assert org.requests == []
 
 
-def test_digest__team_without_the_teams_module_is_a_clear_error(org, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "spend.teams", None)  # an installation without teams
-    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
-    for argv in (["--team", "Research"], ["--each-team"], ["--team", "all"]):
-        code, _, err = run([*argv, "--as-of", AS_OF], env)
-        assert code == 1 and "teams are not available" in err
-    assert org.requests == []
-
-
-@dataclass(frozen=True)
-class FakeTeam:
-    name: str
-    notify: tuple[str, ...]
-
-
-def fake_teams_module(teams: list[FakeTeam]) -> types.ModuleType:
-    """A stand-in for ``spend.teams`` (built on another branch) with its interface: a team per
-    project name; rows of other projects are "No team"."""
-    module = types.ModuleType("spend.teams")
-    module.NO_TEAM = "No team"
-    module.load_teams = lambda settings, secrets: types.SimpleNamespace(teams=tuple(teams))
-
-    def with_teams(frame, loaded):
-        names = {team.name for team in loaded.teams}
-        project = frame["project_name"].astype("string")
-        return frame.assign(team=project.where(project.isin(names), module.NO_TEAM))
-
-    module.with_teams = with_teams
-    return module
-
-
-def test_digest__each_team_gets_its_own_digest_at_its_own_target(
-    org, receivers, tmp_path, monkeypatch
-):
+def test_digest__each_team_gets_its_own_digest_at_its_own_target(org, receivers, tmp_path):
+    """A real teams file (``SPEND_TEAMS_FILE``): a team per project, each with its own target."""
     names = sorted({p.name for p in org.world.projects})[:2]
     inboxes = {name: receivers() for name in names}
-    teams = [FakeTeam(name, (inboxes[name].url,)) for name in names]
-    monkeypatch.setitem(sys.modules, "spend.teams", fake_teams_module(teams))
-    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY)
-    code, out, err = run(["--each-team", "--as-of", AS_OF, "--json"], env)
+    teams_file = tmp_path / "teams.toml"
+    teams_file.write_text(
+        "".join(
+            f'[[team]]\nname = "{name}"\nprojects = ["{name}"]\nnotify = "{inboxes[name].url}"\n'
+            for name in names
+        )
+    )
+    env = env_for(org, tmp_path, OPENAI_ADMIN_KEY=ADMIN_KEY, SPEND_TEAMS_FILE=str(teams_file))
+    budgets = tmp_path / "budgets.toml"  # a team's budget, and the organization's
+    budgets.write_text(
+        f'[[budget]]\nscope = "team"\nid = "{names[0]}"\nmonthly_usd = 1\n'
+        '[[budget]]\nscope = "organization"\nmonthly_usd = 100000\n'
+    )
+    argv = ["--each-team", "--as-of", AS_OF, "--json", "--budgets", str(budgets)]
+    code, out, err = run(argv, env)
     assert code == 0, err
     digests = json.loads(out)
     assert [d["team"] for d in digests] == names
+    [mine] = digests[0]["budgets"]  # only the team's own budget, measured on its rows
+    assert (mine["scope"], mine["id"], mine["known"]) == ("team", names[0], True)
+    assert mine["spent_usd"] > 0 and digests[1]["budgets"] == []
     for name, digest in zip(names, digests, strict=True):
         [body] = inboxes[name].delivered
         assert body["title"] == f"OpenAI spend: weekly digest, Jun 13–19, team {name}"
