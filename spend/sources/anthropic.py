@@ -586,7 +586,7 @@ class AnthropicSource(Source):
         material = "\0".join(
             ["anthropic", settings.value(KEY_SETTING) or "", settings.value(URL_SETTING) or ""]
         )
-        return hashlib.sha256(material.encode()).hexdigest()[:24]
+        return cls.zoned(settings, hashlib.sha256(material.encode()).hexdigest()[:24])
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:

@@ -29,16 +29,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from spend import errors, pricing
-from spend.allocate import allocate_billed
+from spend.allocate import allocate_billed, apportion_billed
 from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
 from spend.client import Api, HttpClient
 from spend.config import Settings
 from spend.dates import FINAL_AFTER, is_final
+from spend.localdays import is_utc, local_today
 from spend.schema import with_provider
 
 Progress = Callable[["FetchProgress"], None]
@@ -165,6 +167,7 @@ class Scale(NamedTuple):
     per_user: bool = False
     projects: int = 0
     now: float | None = None  # the planner's clock (Unix seconds)
+    zone: ZoneInfo | None = None  # the zone days are counted in (None: UTC)
 
 
 @dataclass
@@ -275,9 +278,26 @@ class Source:
     @classmethod
     def fingerprint(cls, settings: Settings) -> str:
         """A one-way hash naming its credential's cache entries and limiter state: by default its
-        name and the values of its own settings (``setting_names``), so two keys never share."""
+        name and the values of its own settings (``setting_names``), so two keys never share;
+        outside UTC also the zone its days are counted in (``zoned``)."""
         material = "\0".join([cls.name, *(settings.value(n) or "" for n in cls.setting_names)])
-        return hashlib.sha256(material.encode()).hexdigest()[:24]
+        return cls.zoned(settings, hashlib.sha256(material.encode()).hexdigest()[:24])
+
+    @classmethod
+    def day_zone(cls, settings: Settings) -> str:
+        """The IANA zone this source's dates are in: the deployment's (``SPEND_TIMEZONE``) for a
+        source that can count the team's days, "UTC" for one that answers per UTC day only (the
+        legacy endpoint), whatever the setting says."""
+        return settings.zone.key
+
+    @classmethod
+    def zoned(cls, settings: Settings, digest: str) -> str:
+        """A fingerprint with the zone the source counts days in, outside UTC: tables and answers
+        of two zones are never mixed (the key stays unrecoverable); unchanged in UTC."""
+        zone = cls.day_zone(settings)
+        if is_utc(ZoneInfo(zone)):
+            return digest
+        return hashlib.sha256(f"{digest}\0zone\0{zone}".encode()).hexdigest()[:24]
 
     @classmethod
     def cold_requests(
@@ -289,11 +309,13 @@ class Source:
         per_user: bool = False,
         projects: int = 0,
         now: float | None = None,
+        zone: ZoneInfo | None = None,
     ) -> int:
         """The request count a cold fetch of [start, end] needs (0: no network), knowing how many
-        users and projects the organization has (``per_user``: a user-by-user fetch) and the
-        planner's clock ``now``; a source counts in ``count_cold``."""
-        return cls.count_cold(start, end, Scale(users, per_user, projects, now))
+        users and projects the organization has (``per_user``: a user-by-user fetch), the
+        planner's clock ``now`` and the zone days are counted in (hourly usage outside UTC); a
+        source counts in ``count_cold``."""
+        return cls.count_cold(start, end, Scale(users, per_user, projects, now, zone))
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
@@ -308,7 +330,25 @@ class Source:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
 
     def today(self) -> date:
-        return self.now().date()
+        """Today in the zone this source's dates are in (``day_zone``), e.g. the UTC date for
+        the legacy endpoint."""
+        return local_today(self.now(), ZoneInfo(self.day_zone(self.settings)))
+
+    def hourly_billed(self, frame: pd.DataFrame) -> bool:
+        """Whether ``frame`` holds billed lines per UTC day to apportion to other dates: its
+        dates are not UTC days, and it has billed rows."""
+        if is_utc(ZoneInfo(self.day_zone(self.settings))) or "cost_basis" not in frame.columns:
+            return False
+        return bool(frame["cost_basis"].astype("string").eq("billed").fillna(False).any())
+
+    def hourly_usage(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
+    ) -> pd.DataFrame | None:
+        """The usage of every UTC hour of the UTC days the range touches (``date``: the UTC day,
+        ``hour``: the hour's start), which apportions a UTC day's billed lines to the local dates
+        it touches (``allocate.apportion_billed``); None (the default) when the dates are UTC
+        days or the source has no billed money."""
+        return None
 
     @property
     def generation(self) -> int:
@@ -558,6 +598,19 @@ class Source:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
         frame = with_provider(pricing.attach_prices(frame, overrides=self.prices), self.provider)
+        hours = self.hourly_usage(plan.start, plan.end, bodies)
+        if hours is not None or self.hourly_billed(frame):
+            # billed lines per UTC day into the team's dates, by the usage of each hour
+            if hours is not None:
+                hours = pricing.attach_prices(hours, overrides=self.prices)
+                hours = with_provider(hours, self.provider)
+            frame = apportion_billed(
+                frame,
+                hours,
+                ZoneInfo(self.day_zone(self.settings)),
+                days=(plan.start, plan.end),
+                overrides=self.prices,
+            )
         frame = allocate_billed(frame, overrides=self.prices)  # billed_usd (spend.allocate)
         if finish is not None:
             frame = finish(frame)
