@@ -114,6 +114,18 @@ class AdminSource(OpenAICredential, Source):
         """Whether usage comes in hourly buckets: days are counted in a zone other than UTC."""
         return not is_utc(self.settings.zone)
 
+    def zone_note(self, start: date, end: date) -> str | None:
+        if not self.hourly:
+            return None
+        end = min(end, self.today())
+        now = self.clock()
+        hourly = cold_requests(start, end, now=now, zone=self.settings.zone)
+        daily = cold_requests(start, end, now=now)
+        return (
+            f"{self.settings.zone.key} days from hourly usage: {hourly} requests cold where UTC "
+            f"days take {daily} (lists of projects' keys not counted)"
+        )
+
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         requests = [
             self._list("/organization/users", (("limit", LIST_PAGE_SIZE),), "users"),

@@ -99,6 +99,9 @@ class Plan:
     #: what still decides the count when an answer names further requests (the users list of a
     #: per-user fetch), e.g. "the users list decides the rest: ..."; None when the count is known
     undecided: str | None = None
+    #: what counting days in the team's zone costs or means for this source, e.g. "America/
+    #: Los_Angeles days from hourly usage: 63 requests where UTC days take 23"; None in UTC
+    zone_note: str | None = None
     #: the requests that answers stored so far name (None: the source's ``dependent_requests``)
     dependents: Callable[[], list[PlannedRequest]] | None = field(default=None, repr=False)
 
@@ -334,6 +337,17 @@ class Source:
         the legacy endpoint."""
         return local_today(self.now(), ZoneInfo(self.day_zone(self.settings)))
 
+    def zone_note(self, start: date, end: date) -> str | None:
+        """What counting days in ``SPEND_TIMEZONE`` costs this source for [start, end] (hourly
+        usage: more requests), or that it cannot (UTC days kept); None in UTC or when nothing
+        changes (the default)."""
+        zone = self.settings.zone
+        if is_utc(zone):
+            return None
+        if is_utc(ZoneInfo(self.day_zone(self.settings))):
+            return f"answers per UTC day only: its dates stay UTC days, not {zone.key} days"
+        return None
+
     def hourly_billed(self, frame: pd.DataFrame) -> bool:
         """Whether ``frame`` holds billed lines per UTC day to apportion to other dates: its
         dates are not UTC days, and it has billed rows."""
@@ -418,6 +432,7 @@ class Source:
         rate = self.rate_limit(self.settings)
         plan = Plan(self.name, start, end, requests, cached, rate_per_min=rate)
         plan.undecided = self.undecided(start, end)
+        plan.zone_note = self.zone_note(start, end)
         limiter = self.client.limiter if self.client is not None else None
         if limiter is not None and plan.missing:
             status = limiter.status()
