@@ -23,6 +23,7 @@ from spend.schema import conform
 from spend.sources.admin import ADMIN_USAGE_GROUP_BY, AdminSource, cold_requests
 from spend.sources.admin_parse import admin_usage_to_frame
 from spend.sources.legacy import LegacySource
+from spend.sources.windows import hour_windows
 from tests.clock import FakeClock
 from tests.fake_anthropic import FakeAnthropic
 from tests.fake_anthropic import hourly_parts as anthropic_hours
@@ -498,3 +499,44 @@ def test_anthropic__hourly_usage_on_local_dates_and_billed_unchanged(tmp_path):
         assert got[got > 0].to_dict() == dict(want)
         billed = table.loc[table["cost_basis"] == "billed", "cost_usd"].sum()
         assert billed == pytest.approx(float(fake.cost_total(days[0], days[-1])), abs=0.005)
+
+
+# --- hourly windows -------------------------------------------------------------------------------
+
+
+def _at(text: str) -> int:
+    return int(pd.Timestamp(text).timestamp())
+
+
+@pytest.mark.parametrize(
+    "start, end, zone, now, expected",
+    [
+        # a week of Los Angeles days, long over: two aligned blocks, the last cut at the range's
+        # end (final, kept for good)
+        (
+            date(2026, 10, 5),
+            date(2026, 10, 11),
+            LA,
+            "2026-11-25T12:00Z",
+            [
+                ("2026-09-30T00:00Z", "2026-10-07T00:00Z", True),
+                ("2026-10-07T00:00Z", "2026-10-12T07:00Z", True),
+            ],
+        ),
+        # a range running today: the last block cut at now (rounded down to 10 minutes), not final
+        (
+            date(2026, 11, 24),
+            date(2026, 11, 25),
+            BERLIN,
+            "2026-11-25T12:34Z",
+            [
+                ("2026-11-18T00:00Z", "2026-11-25T00:00Z", False),
+                ("2026-11-25T00:00Z", "2026-11-25T12:30Z", False),
+            ],
+        ),
+    ],
+)
+def test_hour_windows__aligned_blocks_cut_at_now_or_a_final_end(start, end, zone, now, expected):
+    t0, t1 = range_bounds(start, end, zone)
+    windows = hour_windows(t0, t1, now=_at(now))
+    assert windows == [(_at(a), _at(b), final) for a, b, final in expected]
