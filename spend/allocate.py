@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from spend.localdays import split_utc_day, utc_day_parts
+from spend.localdays import apportion, utc_day_parts
 from spend.pricing import BATCH_DISCOUNT, ModalRates, PriceTable, component_counts, rates_per_row
 
 #: The label of billed money that covers no usage row (``user_name`` and ``model_family``).
@@ -510,14 +510,21 @@ def apportion_billed(
     rows: list[int] = []
     dates: list[pd.Timestamp] = []
     amounts: list[float | None] = []
+    days_parts: dict[date, dict[date, list[int]]] = {}  # each UTC day's parts, worked out once
     for i, when in enumerate(pd.to_datetime(billed["date"])):
         day = when.date()
+        parts = days_parts.get(day)
+        if parts is None:
+            parts = days_parts[day] = utc_day_parts(day, zone)
         if pd.isna(dollars[i]):
-            parts = utc_day_parts(day, zone)
             split: dict = {max(parts, key=lambda d: len(parts[d])): None}
         else:
             money = Decimal(repr(float(dollars[i])))
-            split = split_utc_day(money, day, zone, hourly.get(i))
+            usage = hourly.get(i, {})
+            weights = {d: sum(usage.get(h, 0.0) for h in hs) for d, hs in parts.items()}
+            if sum(weights.values()) <= 0:  # no usage behind the line: by hours
+                weights = {d: float(len(hs)) for d, hs in parts.items()}
+            split = apportion(money, weights)
             if any(split.values()):  # a part of nothing is not a line
                 split = {d: v for d, v in split.items() if v}
         for local, part in split.items():
