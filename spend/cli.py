@@ -40,7 +40,7 @@ from spend.config import Settings
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
-from spend.localdays import local_today, zone_of
+from spend.localdays import is_utc, local_today, zone_of
 from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import SOURCES, FetchProgress, LoadResult, Plan, selected, source_choices
@@ -325,6 +325,8 @@ def _run_command(
         )
         return 1
     span = f"{result.start}..{result.end}"
+    if not is_utc(settings.zone):  # say which zone the dates are days of
+        span += f" ({settings.zone.key} days)"
     stderr.write(f"{len(result.frame)} usage rows cached for {span}\n")
     return 0
 

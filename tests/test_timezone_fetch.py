@@ -277,6 +277,7 @@ def test_export_in_los_angeles__every_hourly_fact_on_its_local_date(fake, tmp_pa
     utc_usage = utc[utc["cost_basis"] != "billed"].groupby("date")["input_tokens"].sum()
     assert utc_usage.to_dict() != usage.groupby("date")["input_tokens"].sum().to_dict()
     assert "apportioned to the two America/Los_Angeles dates" in err
+    assert f"for {start}..{end} (America/Los_Angeles days)" in err
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Europe/Berlin", "Asia/Kolkata"])
