@@ -36,11 +36,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from spend.localdays import apportion, utc_day_parts
 from spend.pricing import BATCH_DISCOUNT, ModalRates, PriceTable, component_counts, rates_per_row
 
 #: The label of billed money that covers no usage row (``user_name`` and ``model_family``).
@@ -262,23 +265,36 @@ def _split_pairs(line: np.ndarray, weights: np.ndarray, totals: np.ndarray) -> n
     return np.where(totals[line] < 0, -parts, parts)
 
 
-def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> pd.DataFrame:
-    """A priced usage table into the same table with ``billed_usd`` on every usage row and an
-    unattributed row for billed money that covers no usage, e.g. a $3.00 line "gpt-4o, input" over
-    two gpt-4o rows estimated at $1 and $2 -> billed_usd 1.00 and 2.00. A table without billed rows
-    is returned as it is (no ``billed_usd`` column). Returns a new frame.
+def _keys(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows into their allocation scope: provider, day, project and key (``_NONE`` for none)."""
+    return pd.DataFrame(
+        {
+            "provider": pd.Series(_text(rows, "provider")).fillna(_NONE).to_numpy(),
+            "day": rows["date"].to_numpy(),
+            "project": pd.Series(_text(rows, "project_id")).fillna(_NONE).to_numpy(),
+            "key": pd.Series(_text(rows, "api_key_id")).fillna(_NONE).to_numpy(),
+        }
+    )
 
-    Vectorized: every billed line is joined to the usage rows of its scope (provider, day, project,
-    and key where the day and project's lines name keys), the pairs are narrowed by what the line
-    covers, weighted, and split by largest remainder line by line.
 
-    :param frame: the usage table after ``spend.pricing.attach_prices``
-    :param overrides: the user's prices, as used to price the table (the split's weights)
-    """
-    basis = frame["cost_basis"].astype("string").fillna("")
-    is_billed = basis.eq("billed").to_numpy(dtype=bool)
-    if not is_billed.any():
-        return frame
+@dataclass
+class _Pairs:
+    """The billed lines of a priced table and the usage rows each covers, with their weights."""
+
+    usage_at: np.ndarray  # positions of the usage rows in the table
+    usage: pd.DataFrame
+    bills: pd.DataFrame  # the lines with dollars: scope, key, line_item, amount, at (position)
+    totals: np.ndarray  # each line's integer units
+    covered: pd.DataFrame  # (provider, day) that some line with dollars covers
+    line: np.ndarray  # pairs: the line ...
+    row: np.ndarray  # ... the usage row (a position in ``usage``) ...
+    weights: np.ndarray  # ... and its weight (all positive)
+    spread: np.ndarray  # per line: whether any usage row takes its money
+
+
+def _pairs(frame: pd.DataFrame, is_billed: np.ndarray, overrides: PriceTable | None) -> _Pairs:
+    """A priced usage table with billed rows into the pairs (billed line, usage row) of the same
+    scope, narrowed by what each line covers, and weighted (see ``allocate_billed``)."""
     usage_at = np.flatnonzero(~is_billed)
     usage = frame.iloc[usage_at]
     counts = component_counts(usage)
@@ -291,19 +307,10 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
     row_cost = usage["cost_usd"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
     row_cost = np.where(row_cost > 0, row_cost, 0.0)
 
-    def keys(rows: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "provider": pd.Series(_text(rows, "provider")).fillna(_NONE).to_numpy(),
-                "day": rows["date"].to_numpy(),
-                "project": pd.Series(_text(rows, "project_id")).fillna(_NONE).to_numpy(),
-                "key": pd.Series(_text(rows, "api_key_id")).fillna(_NONE).to_numpy(),
-            }
-        )
-
     scope = ["provider", "day", "project"]
-    bills = keys(frame.iloc[np.flatnonzero(is_billed)])
+    bills = _keys(frame.iloc[np.flatnonzero(is_billed)])
     bills["source"] = _text(frame.iloc[np.flatnonzero(is_billed)], "source")
+    bills["at"] = np.flatnonzero(is_billed)
     bills["line_item"] = _text(frame.iloc[np.flatnonzero(is_billed)], "line_item")
     dollars = frame["cost_usd"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
     bills["amount"] = dollars[is_billed]
@@ -332,7 +339,7 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
     l_parts = parts_of[codes]
 
     # every (line, usage row) pair of the same scope
-    rows = keys(usage).assign(row=np.arange(len(usage)))
+    rows = _keys(usage).assign(row=np.arange(len(usage)))
     lines = bills[scope + ["key", "keyed"]].assign(line=np.arange(n_lines))
     by_key = lines[lines["keyed"]].merge(rows, on=[*scope, "key"])
     by_scope = lines[~lines["keyed"]].drop(columns="key").merge(rows, on=scope)
@@ -383,11 +390,40 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
     live = spread[line] & (weights > 0)
     line, row, weights = line[live], row[live], weights[live]
 
+    return _Pairs(usage_at, usage, bills, totals, covered, line, row, weights, spread)
+
+
+def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None) -> pd.DataFrame:
+    """A priced usage table into the same table with ``billed_usd`` on every usage row and an
+    unattributed row for billed money that covers no usage, e.g. a $3.00 line "gpt-4o, input" over
+    two gpt-4o rows estimated at $1 and $2 -> billed_usd 1.00 and 2.00. A table without billed rows
+    is returned as it is (no ``billed_usd`` column). Returns a new frame.
+
+    Vectorized: every billed line is joined to the usage rows of its scope (provider, day, project,
+    and key where the day and project's lines name keys), the pairs are narrowed by what the line
+    covers, weighted, and split by largest remainder line by line.
+
+    :param frame: the usage table after ``spend.pricing.attach_prices``
+    :param overrides: the user's prices, as used to price the table (the split's weights)
+    """
+    basis = frame["cost_basis"].astype("string").fillna("")
+    is_billed = basis.eq("billed").to_numpy(dtype=bool)
+    if not is_billed.any():
+        return frame
+    found = _pairs(frame, is_billed, overrides)
+    usage_at, usage, bills, totals = found.usage_at, found.usage, found.bills, found.totals
+    covered, line, row, weights, spread = (
+        found.covered,
+        found.line,
+        found.row,
+        found.weights,
+        found.spread,
+    )
     units = np.zeros(len(usage), dtype=np.int64)
     if len(line):
         np.add.at(units, row, _split_pairs(line, weights, np.where(spread, totals, 0)))
     on_covered = (
-        keys(usage)[["provider", "day"]]
+        _keys(usage)[["provider", "day"]]
         .merge(covered.assign(covered=True), on=["provider", "day"], how="left")["covered"]
         .fillna(False)
         .to_numpy(dtype=bool)
@@ -403,6 +439,105 @@ def allocate_billed(frame: pd.DataFrame, *, overrides: PriceTable | None = None)
             ["source", "provider", "day", "project", "line_item"], dropna=False, sort=False
         )["units"].sum()
         out = pd.concat([out, _unattributed_rows(frame, money.to_dict())], ignore_index=True)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+#: What every explanation of billed money says when it was apportioned to the team's own days.
+APPORTIONED = (
+    "The Costs APIs bill per UTC day: each day's billed lines are apportioned to the two {zone} "
+    "dates it touches, in proportion to the usage behind each line hour by hour (by hours when "
+    "none), so the billed total over whole UTC days is unchanged to the cent."
+)
+
+
+def apportioned_notice(zone: str) -> str:
+    """The words that label apportioned billed money, e.g. for ``"America/Los_Angeles"``."""
+    return APPORTIONED.format(zone=zone)
+
+
+def apportion_billed(
+    frame: pd.DataFrame,
+    hours: pd.DataFrame | None,
+    zone: ZoneInfo,
+    *,
+    days: tuple[date, date] | None = None,
+    overrides: PriceTable | None = None,
+) -> pd.DataFrame:
+    """A priced table whose billed rows are per UTC day into the same table with each billed row
+    split over the local dates in ``zone`` that its UTC day touches, e.g. a $3.00 "gpt-4o, input"
+    line on Nov 3 whose gpt-4o usage ran $1 in the hours that are Nov 2 in Los Angeles and $2 in
+    the rest -> $1.00 on Nov 2 and $2.00 on Nov 3. Usage rows are kept as they are.
+
+    The weights are those ``allocate_billed`` splits a line by (same project, key, line item
+    matching), over the usage of each UTC hour (``hours``: ``date`` the UTC day, ``hour`` its
+    start, priced); a line with no usage behind it splits by hours (``localdays.split_utc_day``).
+    The parts add up to the line to the cent and beyond (``localdays.apportion``): billed money
+    over any whole set of UTC days is unchanged. Lines without dollars (another currency, an
+    unreadable amount) move whole to the date most of their hours fall on. Parts outside
+    ``days`` (first, last local date) are left out. Returns a new frame.
+    """
+    basis = frame["cost_basis"].astype("string").fillna("")
+    is_billed = basis.eq("billed").to_numpy(dtype=bool)
+    if not is_billed.any():
+        return frame
+    billed = frame.iloc[np.flatnonzero(is_billed)].reset_index(drop=True)
+    usage_rows = frame.iloc[np.flatnonzero(~is_billed)]
+    hourly: dict[int, dict[int, float]] = {}  # billed row -> UTC hour -> weight
+    if hours is not None and len(hours):
+        hours = hours.reset_index(drop=True)
+        both = pd.concat([hours.drop(columns="hour"), billed], ignore_index=True)
+        marks = np.r_[np.zeros(len(hours), dtype=bool), np.ones(len(billed), dtype=bool)]
+        found = _pairs(both, marks, overrides)
+        if len(found.line):
+            at = found.bills["at"].to_numpy(dtype=np.int64) - len(hours)
+            of_hour = pd.DatetimeIndex(hours["hour"]).hour.to_numpy()
+            sums = (
+                pd.DataFrame(
+                    {
+                        "line": at[found.line],
+                        "hour": of_hour[found.usage_at[found.row]],
+                        "weight": found.weights,
+                    }
+                )
+                .groupby(["line", "hour"], sort=False)["weight"]
+                .sum()
+            )
+            for (line, hour), weight in sums.items():
+                hourly.setdefault(int(line), {})[int(hour)] = float(weight)
+    dollars = billed["cost_usd"].astype("Float64")
+    first, last = (pd.Timestamp(d) for d in days) if days else (None, None)
+    rows: list[int] = []
+    dates: list[pd.Timestamp] = []
+    amounts: list[float | None] = []
+    days_parts: dict[date, dict[date, list[int]]] = {}  # each UTC day's parts, worked out once
+    for i, when in enumerate(pd.to_datetime(billed["date"])):
+        day = when.date()
+        parts = days_parts.get(day)
+        if parts is None:
+            parts = days_parts[day] = utc_day_parts(day, zone)
+        if pd.isna(dollars[i]):
+            split: dict = {max(parts, key=lambda d: len(parts[d])): None}
+        else:
+            money = Decimal(repr(float(dollars[i])))
+            usage = hourly.get(i, {})
+            weights = {d: sum(usage.get(h, 0.0) for h in hs) for d, hs in parts.items()}
+            if sum(weights.values()) <= 0:  # no usage behind the line: by hours
+                weights = {d: float(len(hs)) for d, hs in parts.items()}
+            split = apportion(money, weights)
+            if any(split.values()):  # a part of nothing is not a line
+                split = {d: v for d, v in split.items() if v}
+        for local, part in split.items():
+            stamp = pd.Timestamp(local)
+            if first is not None and not first <= stamp <= last:
+                continue
+            rows.append(i)
+            dates.append(stamp)
+            amounts.append(None if part is None else float(part))
+    moved = billed.iloc[rows].reset_index(drop=True)
+    moved["date"] = pd.array(dates, dtype=frame["date"].dtype)
+    moved["cost_usd"] = pd.array(amounts, dtype=frame["cost_usd"].dtype)
+    out = pd.concat([usage_rows, moved], ignore_index=True)
     out.attrs = dict(frame.attrs)
     return out
 

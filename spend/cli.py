@@ -10,8 +10,12 @@
     python -m spend digest --period week|month [--as-of YYYY-MM-DD] [--notify URL ...]
                            [--team NAME|all] [--json]
 
+Every command takes ``--timezone NAME`` (an IANA zone; default ``SPEND_TIMEZONE``, else UTC):
+dates (``--start``, ``--end``, ``--as-of``, the CSV's and FOCUS's) are days in that zone.
+
 The same code path as the app. Credentials come from OPENAI_API_KEY / OPENAI_ADMIN_KEY and
-OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments).
+OPENAI_ORG_ID. An expected failure prints one line on stderr and exits 1 (2 for bad arguments,
+an unknown time zone among them).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from spend.digest import build_digest, period_bounds
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
+from spend.localdays import is_utc, local_today, zone_of
 from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import SOURCES, FetchProgress, LoadResult, Plan, selected, source_choices
@@ -55,6 +60,37 @@ def parse_day(text: str) -> date:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def add_timezone(command: argparse.ArgumentParser) -> None:
+    """Add ``--timezone NAME`` to a command (checked in ``zone_error``, one line and exit 2)."""
+    command.add_argument(
+        "--timezone",
+        default=None,
+        metavar="NAME",
+        help="the IANA time zone days are counted in, e.g. America/Los_Angeles (default: "
+        "SPEND_TIMEZONE, else UTC); outside UTC the admin sources fetch hourly usage",
+    )
+
+
+def zone_error(args: argparse.Namespace, environ) -> str | None:
+    """Why the zone of ``--timezone`` (else ``SPEND_TIMEZONE``) is unknown, one line naming the
+    option or setting; None when it is known."""
+    given = getattr(args, "timezone", None)
+    try:
+        if given is not None:
+            zone_of(given, "--timezone")
+        else:
+            zone_of((os.environ if environ is None else environ).get("SPEND_TIMEZONE"))
+    except errors.ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def zoned(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Settings with ``--timezone`` when given."""
+    given = getattr(args, "timezone", None)
+    return settings.with_(timezone=zone_of(given, "--timezone").key) if given else settings
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m spend", description="Where your OpenAI API money goes."
@@ -67,9 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument(
-            "--start", type=parse_day, help="first UTC day (default: 30 days before --end)"
+            "--start", type=parse_day, help="first day (default: 30 days before --end)"
         )
-        cmd.add_argument("--end", type=parse_day, help="last UTC day, inclusive (default: today)")
+        cmd.add_argument(
+            "--end", type=parse_day, help="last day, inclusive (default: today, in --timezone)"
+        )
+        add_timezone(cmd)
         cmd.add_argument(
             "--source",
             choices=source_choices(),
@@ -124,6 +163,8 @@ def describe_plan(plan: Plan) -> str:
         line += ")"
     if plan.undecided:
         line += f"; {plan.undecided}"
+    if plan.zone_note:
+        line += f"; {plan.zone_note}"
     return line
 
 
@@ -173,6 +214,10 @@ def main(
     args = build_parser().parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(name)s: %(message)s")
+    problem = zone_error(args, environ)
+    if problem:  # a bad argument (or setting): one line, exit 2
+        stderr.write(f"error: {problem}\n")
+        return 2
     if args.command == "alerts":
         return run_alerts(
             args, environ=environ, stdout=stdout, stderr=stderr, clock=clock, sleep=sleep
@@ -189,10 +234,10 @@ def main(
     run: Run | None = None
     progress = progress_printer(stderr)
     try:
-        settings = Settings.from_env(environ)
+        settings = zoned(Settings.from_env(environ), args)
         if args.source:
             settings = settings.with_(source=args.source)
-        today = datetime.fromtimestamp(clock(), tz=UTC).date()
+        today = local_today(datetime.fromtimestamp(clock(), tz=UTC), settings.zone)
         end = args.end or today
         if end < dates.FIRST_DAY:  # the 30 days before it might not exist (a later end is capped)
             dates.check_day(end, "--end")
@@ -260,7 +305,7 @@ def _run_command(
         stderr.write(f"note: {run.redact(notice)}\n")
     stuck = [p for p in run.working() if p.read_only and p.result is not None and p.result.partial]
     if stuck and args.command == "export" and len(result.frame):
-        _write(args, result, stdout, stderr)
+        _write(args, result, stdout, stderr, settings)
     if stuck:
         missing = sum(p.result.missing_requests for p in stuck if p.result is not None)
         stderr.write(
@@ -282,9 +327,9 @@ def _run_command(
         return 1
     if _report_errors(run, stderr):
         if args.command == "export" and len(result.frame):
-            _write(args, result, stdout, stderr)
+            _write(args, result, stdout, stderr, settings)
         return 1
-    if args.command == "export" and _write(args, result, stdout, stderr):
+    if args.command == "export" and _write(args, result, stdout, stderr, settings):
         return 1
     if result.partial:
         stderr.write(
@@ -293,6 +338,8 @@ def _run_command(
         )
         return 1
     span = f"{result.start}..{result.end}"
+    if not is_utc(settings.zone):  # say which zone the dates are days of
+        span += f" ({settings.zone.key} days)"
     stderr.write(f"{len(result.frame)} usage rows cached for {span}\n")
     return 0
 
@@ -325,15 +372,25 @@ def _report_errors(run: Run, stderr: TextIO) -> int:
     return 1 if run.errors else 0
 
 
-def _write(args: argparse.Namespace, result: LoadResult, stdout: TextIO, stderr: TextIO) -> int:
+def _write(
+    args: argparse.Namespace,
+    result: LoadResult,
+    stdout: TextIO,
+    stderr: TextIO,
+    settings: Settings | None = None,
+) -> int:
     """The table to ``--out`` (or stdout): the usage table as CSV, or with ``--format focus`` its
-    FOCUS rows as CSV or Parquet (``--focus-format``, else the file's suffix); 1 when the file
-    cannot be written."""
+    FOCUS rows as CSV or Parquet (``--focus-format``, else the file's suffix), its periods the
+    UTC instants of the days of ``settings.zone``; 1 when the file cannot be written."""
     data: str | bytes
     rows = len(result.frame)
     if getattr(args, "format", "csv") == "focus":
         kind = args.focus_format or ("parquet" if args.out.endswith(".parquet") else "csv")
-        table = focus_table(to_focus(result.frame))
+        zone = settings.zone if settings is not None else None
+        utc = [
+            n for n in SOURCES if settings is not None and SOURCES[n].day_zone(settings) == "UTC"
+        ]
+        table = focus_table(to_focus(result.frame, zone=zone, utc_sources=utc))
         rows = table.num_rows
         if kind == "parquet" and args.out == "-":
             stderr.write("error: a Parquet file is binary: give --out FILE.parquet\n")
@@ -373,7 +430,8 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "alerts",
         help="check budgets, the month-end forecast and spikes; notify through Apprise",
         description=(
-            "Evaluate the month of --as-of (default: yesterday, UTC) against budgets, forecast "
+            "Evaluate the month of --as-of (default: yesterday, in --timezone) against budgets, "
+            "forecast "
             "the month end, find spikes, and send each new alert once to every --notify URL."
         ),
     )
@@ -382,8 +440,9 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "--as-of",
         type=parse_day,
         default=None,
-        help="the last complete UTC day (default: yesterday)",
+        help="the last complete day in --timezone (default: yesterday there)",
     )
+    add_timezone(command)
     command.add_argument(
         "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"
     )
@@ -428,6 +487,7 @@ def _load_for_alerts(
     source_name: str | None,
     budgets_file: str | None,
     secrets_file: str | None = None,
+    timezone: str | None = None,
     start,
     end,
     clock: Callable[[], float],
@@ -439,6 +499,8 @@ def _load_for_alerts(
     source that fails is a notice when others stand; when every source fails, that is the
     command's error."""
     settings = Settings.from_env(environ)
+    if timezone:
+        settings = settings.with_(timezone=timezone)
     if source_name:
         settings = settings.with_(source=source_name)
     budgets_file = budgets_file or settings.budgets_file
@@ -490,9 +552,10 @@ def run_alerts(
 ) -> int:
     """Run ``python -m spend alerts`` with parsed ``args``; return the exit code.
 
-    One run evaluates the month of ``--as-of`` (default: yesterday, UTC; it counts as the last
-    complete day) into a report (``spend.report``; ``--json`` prints it), then sends what is new to
-    each ``--notify`` Apprise URL (``spend.notify``). The URLs are checked before anything is
+    One run evaluates the month of ``--as-of`` (a date in ``--timezone``, else
+    ``SPEND_TIMEZONE``; default: yesterday there; it counts as the last complete day) into a
+    report (``spend.report``; ``--json`` prints it), then sends what is new to each ``--notify``
+    Apprise URL (``spend.notify``). The URLs are checked before anything is
     fetched. Budgets come from ``--budgets``, else ``SPEND_BUDGETS_FILE``, and from the
     ``[[budget]]`` entries of the app's secrets file (``--secrets``, else
     ``.streamlit/secrets.toml`` when it exists; a broken one is an error); with an admin key,
@@ -507,13 +570,20 @@ def run_alerts(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     environ = os.environ if environ is None else environ
+    problem = zone_error(args, environ)
+    if problem:  # a bad argument (or setting): one line, exit 2
+        stderr.write(f"error: {problem}\n")
+        return 2
+    given = getattr(args, "timezone", None)
+    zone = zone_of(given if given is not None else environ.get("SPEND_TIMEZONE"))
     try:
         targets = notify.make_targets(args.notify)
         now = datetime.fromtimestamp(clock(), tz=UTC)
-        as_of = dates.check_day(args.as_of or now.date() - timedelta(days=1), "--as-of")
-        if as_of >= now.date():
+        today = local_today(now, zone)
+        as_of = dates.check_day(args.as_of or today - timedelta(days=1), "--as-of")
+        if as_of >= today:
             raise errors.ConfigError(
-                f"--as-of {as_of} is not a complete day yet; pick a day before {now.date()} (UTC)"
+                f"--as-of {as_of} is not a complete day yet; pick a day before {today} ({zone.key})"
             )
         if args.history_days < 0:
             raise errors.ConfigError("--history-days must be 0 or more")
@@ -523,6 +593,7 @@ def run_alerts(
             source_name=args.source,
             budgets_file=args.budgets,
             secrets_file=args.secrets,
+            timezone=given,
             start=start,
             end=as_of,
             clock=clock,

@@ -8,8 +8,11 @@ reads). The columns, in file order, with the FOCUS data type of each (``FOCUS_CO
 
 - ``BillingAccountId``/``BillingAccountName``: the organization (``accounts``, else the provider:
   "openai", "OpenAI organization"); ``SubAccountId``/``SubAccountName``: the project or workspace;
-- ``BillingPeriodStart``/``End``: the UTC calendar month; ``ChargePeriodStart``/``End``: the UTC day
-  (Date/Time, inclusive start and exclusive end);
+- ``BillingPeriodStart``/``End``: the calendar month; ``ChargePeriodStart``/``End``: the day
+  (Date/Time, inclusive start and exclusive end), in UTC as FOCUS asks: a day of the team's zone
+  (``SPEND_TIMEZONE``) is the UTC instants of its local midnights, e.g. 2026-11-02 in Los Angeles
+  -> ``2026-11-02T08:00:00Z`` to ``2026-11-03T08:00:00Z`` (23 or 25 hours on daylight-saving
+  days);
 - ``ChargeCategory`` "Usage"; ``ChargeClass`` null (no row corrects a closed billing period);
   ``ChargeDescription``, e.g. "gpt-4o-2024-08-06 cached text input tokens (batch)";
 - ``BilledCost``: the billed money allocated to the row (``spend.allocate``), 0 where only an
@@ -42,7 +45,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -52,6 +56,7 @@ from pyarrow import csv
 
 from spend.allocate import UNATTRIBUTED_OPERATION, UNITS_PER_USD
 from spend.export import safe_for_spreadsheet
+from spend.localdays import day_bounds, is_utc
 from spend.pricing import (
     BATCH_DISCOUNT,
     COMPONENT_LABELS,
@@ -171,11 +176,20 @@ def _split_money(units: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return parts
 
 
+def _midnights(days: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Dates (naive midnights) into the UTC instants (naive) their local midnight in ``zone`` is,
+    e.g. 2026-11-02 in America/Los_Angeles -> 2026-11-02 08:00."""
+    starts = {d: day_bounds(d.date(), zone)[0].replace(tzinfo=None) for d in days.unique()}
+    return days.map(starts).astype("datetime64[ns]")
+
+
 def to_focus(
     frame: pd.DataFrame,
     *,
     accounts: Mapping[str, tuple[str, str]] | None = None,
     overrides: PriceTable | None = None,
+    zone: ZoneInfo | None = None,
+    utc_sources: Collection[str] = (),
 ) -> pd.DataFrame:
     """The usage table into FOCUS rows (``FOCUS_COLUMNS``; money in ``BilledCost`` etc. as float,
     typed exactly by ``focus_table``), e.g. one gpt-4o row with 1M input (400k cached) and 10k
@@ -185,6 +199,10 @@ def to_focus(
         ``billed_usd``; without that column every BilledCost is 0)
     :param accounts: provider -> (BillingAccountId, BillingAccountName), e.g. the organization
     :param overrides: the user's prices (how a row's estimate is split over its charges)
+    :param zone: the zone the table's dates are days of (None: UTC); periods are the UTC
+        instants of their local midnights
+    :param utc_sources: sources whose rows are UTC days whatever the zone (``Source.day_zone``,
+        the legacy endpoint)
     """
     basis = frame["cost_basis"].astype("string").fillna("")
     usage = frame.loc[~basis.eq("billed").to_numpy(dtype=bool)].reset_index(drop=True)
@@ -229,6 +247,14 @@ def to_focus(
 
     day = pd.to_datetime(usage["date"]).dt.tz_localize(None).dt.normalize()
     month = day.dt.to_period("M").dt.start_time
+    charge_start, charge_end = day, day + pd.Timedelta(days=1)
+    month_end = month + pd.offsets.MonthBegin(1)
+    if zone is not None and not is_utc(zone):
+        local = ~_text(usage, "source").isin(list(utc_sources)).fillna(False).to_numpy(bool)
+        charge_start = charge_start.where(~local, _midnights(day, zone))
+        charge_end = charge_end.where(~local, _midnights(charge_end, zone))
+        month_end = month_end.where(~local, _midnights(month_end, zone))
+        month = month.where(~local, _midnights(month, zone))
     provider = _text(usage, "provider").fillna("openai")  # a table without one is OpenAI's
     names = provider.map({p: provider_name(p) for p in provider.unique()})
     account = {
@@ -285,9 +311,9 @@ def to_focus(
             "SubAccountId": _text(usage, "project_id").iloc[rows].to_numpy(),
             "SubAccountName": _text(usage, "project_name").iloc[rows].to_numpy(),
             "BillingPeriodStart": month.iloc[rows].to_numpy(),
-            "BillingPeriodEnd": (month + pd.offsets.MonthBegin(1)).iloc[rows].to_numpy(),
-            "ChargePeriodStart": day.iloc[rows].to_numpy(),
-            "ChargePeriodEnd": (day + pd.Timedelta(days=1)).iloc[rows].to_numpy(),
+            "BillingPeriodEnd": month_end.iloc[rows].to_numpy(),
+            "ChargePeriodStart": charge_start.iloc[rows].to_numpy(),
+            "ChargePeriodEnd": charge_end.iloc[rows].to_numpy(),
             "ChargeCategory": "Usage",
             "ChargeClass": pd.NA,
             "ChargeDescription": description.to_numpy(),

@@ -80,6 +80,23 @@ def range_bounds(start: date, end: date, zone: ZoneInfo) -> tuple[int, int]:
     return int(first.timestamp()), int(last.timestamp())
 
 
+def utc_days(start: date, end: date, zone: ZoneInfo) -> tuple[date, date]:
+    """Inclusive local dates into the first and last UTC days they touch, e.g. Nov 1-2 in Los
+    Angeles -> (Nov 1, Nov 3): the days a cost report (per UTC day) must answer for them."""
+    t0, t1 = range_bounds(start, end, zone)
+    first = datetime.fromtimestamp(t0, tz=UTC).date()
+    last = datetime.fromtimestamp(t1 - 1, tz=UTC).date()
+    return first, last
+
+
+def local_today(moment: datetime, zone: ZoneInfo) -> date:
+    """An instant into the date it is in ``zone``, e.g. 2026-11-03 03:00Z in Los Angeles ->
+    2026-11-02."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).date()
+
+
 def local_dates(starts: pd.Series, zone: ZoneInfo) -> pd.Series:
     """UTC hour starts (tz-naive UTC or tz-aware) into the local dates they belong to, as
     tz-naive midnights like the usage table's ``date``, e.g. 2026-11-03 07:00 UTC in Los Angeles
@@ -157,6 +174,8 @@ __all__ = [
     "is_utc",
     "whole_hours",
     "local_dates",
+    "local_today",
+    "utc_days",
     "range_bounds",
     "split_utc_day",
     "utc_day_parts",

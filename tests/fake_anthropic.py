@@ -21,7 +21,9 @@ Behaviour, in the order a request meets it:
    ``service_tier``, ``context_window`` (``group_by[]``, repeated; another value -> 400), sums
    what is not grouped and leaves it ``null``; the default workspace is always ``workspace_id:
    null``, Console usage ``api_key_id: null``. Buckets are UTC days from ``starting_at`` to
-   ``ending_at`` (a day that has begun is answered, partial), ``limit`` above 31 -> 400;
+   ``ending_at`` (a day that has begun is answered, partial), ``limit`` above 31 -> 400; the
+   usage report also answers ``bucket_width=1h`` (up to 168 a page; a day's usage spread over
+   03:00, 13:00 and 22:00 UTC, ``HOURLY_SPREAD``, adding up to the day exactly);
    ``page_buckets`` buckets a page (default 31) with ``has_more``/``next_page``; days without
    usage are empty buckets (``results: []``). The cost report groups by ``workspace_id`` and
    ``description``; ``amount`` is a decimal string in cents; an ``ending_at`` that is not midnight
@@ -42,10 +44,10 @@ import base64
 import json
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -199,6 +201,41 @@ def rfc3339(day: date) -> str:
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def stamp(moment: datetime) -> str:
+    """An instant into RFC 3339 text, e.g. ``"2026-11-03T13:00:00Z"``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+DAY = timedelta(days=1)
+#: bucket_width -> (length, most buckets a request, default limit) (API-NOTES §6)
+BUCKET_WIDTHS = {"1d": (DAY, 31, 7), "1h": (timedelta(hours=1), 168, 24)}
+#: Hourly buckets: a day's usage is spread over these UTC hours by these weights (whole tokens,
+#: the last hour takes the rest), so the hours of a day add up to its daily bucket exactly; the
+#: cost report stays daily.
+HOURLY_SPREAD = ((3, 1), (13, 2), (22, 1))
+_COUNTS = ("uncached", "write_5m", "write_1h", "read", "output", "web_searches")
+
+
+def hourly_parts(usage: Usage) -> list[tuple[int, Usage]]:
+    """A day's usage into (UTC hour, its part) by ``HOURLY_SPREAD``, adding up to it exactly."""
+    total = sum(w for _, w in HOURLY_SPREAD)
+    parts: list[dict[str, int]] = [{} for _ in HOURLY_SPREAD]
+    for name in _COUNTS:
+        value, done = getattr(usage, name), 0
+        for i, (_, weight) in enumerate(HOURLY_SPREAD):
+            share = value - done if i == len(HOURLY_SPREAD) - 1 else value * weight // total
+            parts[i][name] = share
+            done += share
+    return [(h, replace(usage, **part)) for (h, _), part in zip(HOURLY_SPREAD, parts, strict=True)]
+
+
+class Window(NamedTuple):
+    starts: list[datetime]
+    offset: int
+    size: int
+    width: timedelta
+
+
 def _parse(text: str | None) -> datetime:
     if not text:
         raise ValueError("missing")
@@ -324,45 +361,54 @@ class FakeAnthropic:
             raise Refusal(404, "not_found_error", f"Not found: {request.path}")
         return route(request)
 
-    def _window(self, request: Request) -> tuple[list[date], int, int]:
-        """The request's days (bucket starts before ``ending_at``), the page's first index and
-        the buckets a page holds."""
+    def _window(self, request: Request, widths: tuple[str, ...] = ("1d",)) -> Window:
+        """The request's bucket starts (aligned, before ``ending_at``), the page's first index,
+        the buckets a page holds and the bucket's length (``1d``; the usage report: ``1h`` too,
+        168 a page)."""
+        width_name = request.args.get("bucket_width", "1d")
+        if width_name not in widths:
+            raise Refusal(400, "invalid_request_error", f"bucket_width must be {widths}")
+        width, most, default = BUCKET_WIDTHS[width_name]
         try:
-            first = _parse(request.args.get("starting_at")).date()
-            end = _parse(request.args.get("ending_at") or rfc3339(first + timedelta(days=7)))
-            limit = int(request.args.get("limit") or 7)
+            first = _parse(request.args.get("starting_at"))
+            end = _parse(request.args.get("ending_at") or stamp(first + default * width))
+            limit = int(request.args.get("limit") or default)
         except ValueError as exc:
             raise Refusal(400, "invalid_request_error", "starting_at/ending_at/limit") from exc
-        if not 1 <= limit <= 31 or request.args.get("bucket_width", "1d") != "1d":
-            raise Refusal(400, "invalid_request_error", "limit must be 1-31 for 1d buckets")
-        days = []
-        day = first
-        while datetime.combine(day, datetime.min.time(), tzinfo=UTC) < end:
-            days.append(day)
-            day += timedelta(days=1)
+        if not 1 <= limit <= most:
+            raise Refusal(
+                400, "invalid_request_error", f"limit must be 1-{most} for {width_name} buckets"
+            )
+        origin = datetime(1970, 1, 1, tzinfo=UTC)
+        at = origin + (first - origin) // width * width
+        starts = []
+        while at < end:
+            starts.append(at)
+            at += width
         page = request.args.get("page")
         offset = 0
         if page:
             start = base64.b64decode(page.removeprefix("page_")).decode()
-            offset = days.index(_parse(start).date())
-        return days, offset, min(limit, self.page_buckets)
+            offset = starts.index(_parse(start))
+        size = min(limit, self.page_buckets if width_name == "1d" else most)
+        return Window(starts, offset, size, width)
 
-    def _paged(self, window: tuple[list[date], int, int], results_of: Any) -> dict:
-        days, offset, size = window
-        chunk = days[offset : offset + size]
-        more = offset + len(chunk) < len(days)
-        following = days[offset + len(chunk)] if more else None
+    def _paged(self, window: Window, results_of: Any) -> dict:
+        starts, offset, size, width = window
+        chunk = starts[offset : offset + size]
+        more = offset + len(chunk) < len(starts)
+        following = starts[offset + len(chunk)] if more else None
         return {
             "data": [
                 {
-                    "starting_at": rfc3339(day),
-                    "ending_at": rfc3339(day + timedelta(days=1)),
-                    "results": results_of(day),
+                    "starting_at": stamp(at),
+                    "ending_at": stamp(at + width),
+                    "results": results_of(at, width),
                 }
-                for day in chunk
+                for at in chunk
             ],
             "has_more": more,
-            "next_page": "page_" + base64.b64encode(rfc3339(following).encode()).decode()
+            "next_page": "page_" + base64.b64encode(stamp(following).encode()).decode()
             if following
             else None,
         }
@@ -372,13 +418,21 @@ class FakeAnthropic:
         unknown = set(group_by) - set(USAGE_DIMS) - {"inference_geo"}
         if unknown:
             raise Refusal(400, "invalid_request_error", f"group_by: {sorted(unknown)}")
-        window = self._window(request)
+        window = self._window(request, ("1d", "1h"))
 
-        def results(day: date) -> list[dict]:
+        def results(at: datetime, width: timedelta) -> list[dict]:
             groups: dict[tuple, dict] = {}
-            for u in self.usage:
-                if u.day != day:
-                    continue
+            if width == DAY:
+                facts = [u for u in self.usage if u.day == at.date()]
+            else:
+                facts = [
+                    part
+                    for u in self.usage
+                    if u.day == at.date()
+                    for hour, part in hourly_parts(u)
+                    if hour == at.hour
+                ]
+            for u in facts:
                 key = tuple(getattr(u, d) if d in group_by else None for d in USAGE_DIMS)
                 row = groups.setdefault(
                     key,
@@ -420,10 +474,10 @@ class FakeAnthropic:
             )
         window = self._window(request)
 
-        def results(day: date) -> list[dict]:
+        def results(at: datetime, width: timedelta) -> list[dict]:
             groups: dict[tuple, Decimal] = {}
             for u in self.usage:
-                if u.day != day:
+                if u.day != at.date():
                     continue
                 for description, cents in u.cost_lines():
                     key = (

@@ -60,8 +60,10 @@ Admin quirks kept: ``amount.value`` is a JSON string (``costs_amount_as="number"
 number); buckets are aligned to UTC midnight (1d), empty days have ``results: []``; an ``end_time``
 later than the fake's wall clock (+60 s) -> 400 (``reject_future_end_time``); ``limit`` above the
 max (usage 1d 31, 1h 168, 1m 1440; costs 180) -> 400; unknown ``group_by`` values -> 400 (both
-``group_by`` and ``group_by[]`` spellings, repeated, are read; a comma list is refused). For 1h/1m
-buckets a day's usage sits in the bucket holding 12:00 UTC. Project API keys whose owner left the
+``group_by`` and ``group_by[]`` spellings, repeated, are read; a comma list is refused). For 1h
+buckets a day's usage is spread over 02:00, 12:00 and 23:00 UTC (``HOURLY_SPREAD``: the hours of a
+day add up to its daily bucket exactly; costs stay daily); for 1m buckets it sits in the bucket
+holding 12:00 UTC. Project API keys whose owner left the
 project (``owner_project_access: inactive``) are hidden unless asked for with
 ``owner_project_access=any|inactive``.
 
@@ -897,6 +899,44 @@ def by_bucket(records: Iterable[Record], width: int, offset: int) -> dict[int, l
     return out
 
 
+#: Hourly buckets (``bucket_width=1h``): a day's usage is spread over these UTC hours by these
+#: weights, so a business time zone's date boundary cuts through a UTC day's usage (02:00 is the
+#: evening before in the Americas, 23:00 the next morning in Europe and Asia). Each metric is split
+#: in whole units, the last hour takes the rest: the hours of a day add up to its daily bucket
+#: exactly. A level (``usage_bytes``) is the same in each hour, as the day's peak.
+HOURLY_SPREAD = ((2, 1), (12, 2), (23, 1))
+HOUR = 3_600
+LEVEL_METRICS = frozenset({"usage_bytes"})
+
+
+def hourly_parts(metrics: Mapping[str, int]) -> list[tuple[int, dict[str, int]]]:
+    """A day's metrics into (UTC hour of the day, metrics) that add up to it exactly, e.g.
+    ``{"input_tokens": 10}`` -> [(2, 2), (12, 5), (23, 3)] by ``HOURLY_SPREAD``."""
+    total = sum(w for _, w in HOURLY_SPREAD)
+    parts: list[tuple[int, dict[str, int]]] = [(h, {}) for h, _ in HOURLY_SPREAD]
+    for name, value in metrics.items():
+        done = 0
+        for i, (_, weight) in enumerate(HOURLY_SPREAD):
+            if name in LEVEL_METRICS:
+                share = value
+            elif i == len(HOURLY_SPREAD) - 1:
+                share = value - done
+            else:
+                share = value * weight // total
+            parts[i][1][name] = share
+            done += share
+    return parts
+
+
+def by_hour(records: Iterable[Record]) -> dict[int, list[tuple[Record, Mapping[str, int]]]]:
+    """Records into (record, its part) per UTC hour start (``hourly_parts``)."""
+    out: dict[int, list[tuple[Record, Mapping[str, int]]]] = {}
+    for record in records:
+        for hour, part in hourly_parts(record.metrics):
+            out.setdefault(day_start(record.day) + hour * HOUR, []).append((record, part))
+    return out
+
+
 def bucket_starts(start_time: int, end_time: int, width: int) -> list[int]:
     """A time range into aligned bucket starts, e.g. (noon day 1, day 3, 1d) -> [day 1, day 2]."""
     first = start_time - start_time % width
@@ -1374,6 +1414,16 @@ class FakeOpenAI:
                     totals[name] += value
         return totals
 
+    def admin_hourly(self, kind: str) -> list[tuple[int, dict[str, int]]]:
+        """An admin usage kind into its hourly facts (hour start, metrics), one per record and
+        hour, as ``bucket_width=1h`` answers them ungrouped."""
+        return [
+            (day_start(record.day) + hour * HOUR, part)
+            for record in self.world.records
+            if record.kind == kind
+            for hour, part in hourly_parts(record.metrics)
+        ]
+
     def costs_total(
         self,
         start: date | None = None,
@@ -1746,18 +1796,21 @@ class FakeOpenAI:
             for name in (*COMMON_FILTERS, *USAGE_KINDS[kind][3], "batch")
         }
         wanted = self._filters(kind, lists)
-        records = by_bucket(
-            (r for r in world.records if r.kind == kind and record_matches(r, wanted)),
-            width,
-            DAY // 2,
-        )
+        chosen = (r for r in world.records if r.kind == kind and record_matches(r, wanted))
+        if width == HOUR:
+            facts = by_hour(chosen)
+        else:
+            facts = {
+                start: [(record, record.metrics) for record in records]
+                for start, records in by_bucket(chosen, width, DAY // 2).items()
+            }
 
         def results(bucket: int) -> list[dict[str, Any]]:
             groups: dict[tuple[Any, ...], dict[str, int]] = {}
-            for record in records.get(bucket, ()):
+            for record, values in facts.get(bucket, ()):
                 key = tuple(record.dims[g] for g in group_by)
                 sums = groups.setdefault(key, dict.fromkeys(metrics, 0))
-                for name, value in record.metrics.items():
+                for name, value in values.items():
                     sums[name] += value
             out = []
             for key in sorted(groups, key=lambda k: [(v is None, str(v)) for v in k]):

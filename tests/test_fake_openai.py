@@ -659,9 +659,10 @@ def test_admin_totals__date_range_is_inclusive(fake):
 
 
 @pytest.mark.parametrize(
-    ("width", "seconds", "limit", "days"), [("1h", 3600, 168, 3), ("1m", 60, 1440, 2)]
+    ("width", "seconds", "limit", "days", "hours"),
+    [("1h", 3600, 168, 3, [7_200, 43_200, 82_800]), ("1m", 60, 1440, 2, [43_200])],
 )
-def test_admin_usage__sub_day_buckets_keep_the_totals(fake, width, seconds, limit, days):
+def test_admin_usage__sub_day_buckets_keep_the_totals(fake, width, seconds, limit, days, hours):
     first = END - timedelta(days=days - 1)
     pages = all_pages(
         fake,
@@ -672,9 +673,8 @@ def test_admin_usage__sub_day_buckets_keep_the_totals(fake, width, seconds, limi
     assert len(buckets) == days * 86_400 // seconds and all(
         b["end_time"] - b["start_time"] == seconds for b in buckets
     )
-    assert [b["start_time"] % 86_400 for b in buckets if b["results"]] == [
-        43_200
-    ] * days  # 12:00 UTC, once a day
+    # 1h: 02:00, 12:00 and 23:00 UTC (fake_openai.HOURLY_SPREAD); 1m: 12:00 UTC, once a day
+    assert [b["start_time"] % 86_400 for b in buckets if b["results"]] == hours * days
     results = [r for b in buckets for r in b["results"]]
     assert summed(results, USAGE_KINDS["completions"][1]) == fake.admin_totals(
         "completions", start=first

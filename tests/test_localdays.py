@@ -3,7 +3,7 @@ billed money apportioned to the cent. Table tests and a Hypothesis property."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -18,9 +18,11 @@ from spend.localdays import (
     hours_in_day,
     is_utc,
     local_dates,
+    local_today,
     range_bounds,
     split_utc_day,
     utc_day_parts,
+    utc_days,
     whole_hours,
     zone_of,
 )
@@ -148,3 +150,37 @@ def test_is_utc__utc_spellings():
 )
 def test_whole_hours__zones_whose_midnight_an_hourly_bucket_can_cut(zone, whole):
     assert whole_hours(zone, date(2026, 11, 3)) is whole
+
+
+@pytest.mark.parametrize(
+    "zone, start, end, first, last",
+    [
+        (LA, date(2026, 3, 8), date(2026, 3, 8), date(2026, 3, 8), date(2026, 3, 9)),  # 23 h
+        (LA, date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 1), date(2026, 11, 3)),
+        (BERLIN, date(2026, 3, 29), date(2026, 3, 29), date(2026, 3, 28), date(2026, 3, 29)),
+        (BERLIN, date(2026, 10, 25), date(2026, 10, 25), date(2026, 10, 24), date(2026, 10, 25)),
+        (KOLKATA, date(2026, 5, 1), date(2026, 5, 31), date(2026, 4, 30), date(2026, 5, 31)),
+        (KIRITIMATI, date(2026, 1, 1), date(2026, 1, 1), date(2025, 12, 31), date(2026, 1, 1)),
+        (zone_of("UTC"), date(2026, 1, 1), date(2026, 1, 31), date(2026, 1, 1), date(2026, 1, 31)),
+    ],
+)
+def test_utc_days__the_utc_days_a_cost_report_must_answer(zone, start, end, first, last):
+    assert utc_days(start, end, zone) == (first, last)
+
+
+@pytest.mark.parametrize(
+    "zone, moment, today",
+    [
+        (LA, "2026-11-03T07:59Z", date(2026, 11, 2)),  # 23:59 PST
+        (LA, "2026-11-03T08:00Z", date(2026, 11, 3)),
+        (LA, "2026-03-09T06:59Z", date(2026, 3, 8)),  # 23:59 PDT on the 23-hour day
+        (BERLIN, "2026-10-25T22:59Z", date(2026, 10, 25)),  # 23:59 CET on the 25-hour day
+        (KOLKATA, "2026-05-01T18:30Z", date(2026, 5, 2)),
+        (KIRITIMATI, "2026-01-01T10:00Z", date(2026, 1, 2)),
+        (zone_of(None), "2026-01-01T23:59Z", date(2026, 1, 1)),
+    ],
+)
+def test_local_today__the_date_an_instant_is_in_the_zone(zone, moment, today):
+    stamp = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    assert local_today(stamp, zone) == today
+    assert local_today(stamp.astimezone(UTC).replace(tzinfo=None), zone) == today  # naive is UTC

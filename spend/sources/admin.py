@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from spend import shapes
+from spend.allocate import apportioned_notice
 from spend.budgets import Budget
 from spend.config import ADMIN_RATE_LIMIT_PER_MIN, Settings, key_kind
+from spend.localdays import is_utc, range_bounds, utc_days
 from spend.normalize import (
     join_names,
 )
@@ -35,7 +38,13 @@ from spend.sources.admin_parse import (
 from spend.sources.base import PlannedRequest, Refused, Scale, Source
 from spend.sources.openai_api import OpenAICredential
 from spend.sources.spend_controls import parse_spend_alerts, parse_spend_limit
-from spend.sources.windows import time_windows, window_blocks
+from spend.sources.windows import (
+    HOURS_PER_PAGE,
+    hour_blocks,
+    hour_windows,
+    time_windows,
+    window_blocks,
+)
 
 #: Admin usage endpoints (API-NOTES §2) and the finest group_by each allows.
 ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
@@ -54,6 +63,7 @@ ADMIN_USAGE_GROUP_BY: dict[str, tuple[str, ...]] = {
 }
 COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
 USAGE_BUCKETS_PER_PAGE = 31  # usage, bucket_width=1d: the API's maximum
+USAGE_HOURS_PER_PAGE = HOURS_PER_PAGE  # usage, bucket_width=1h: the API's maximum (168)
 COST_BUCKETS_PER_PAGE = 180  # costs: the API's maximum
 LIST_PAGE_SIZE = 100
 #: Spend alerts per page (the spec's maximum).
@@ -74,7 +84,7 @@ class AdminSource(OpenAICredential, Source):
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
-        return cold_requests(start, end, projects=scale.projects, now=scale.now)
+        return cold_requests(start, end, projects=scale.projects, now=scale.now, zone=scale.zone)
 
     def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
         """[start, end] into (start_time, end_time, last day) windows: the aligned blocks of
@@ -99,14 +109,36 @@ class AdminSource(OpenAICredential, Source):
         params = (("limit", LIST_PAGE_SIZE), ("include_archived", True))
         return self._list("/organization/projects", params, "projects")
 
+    @property
+    def hourly(self) -> bool:
+        """Whether usage comes in hourly buckets: days are counted in a zone other than UTC."""
+        return not is_utc(self.settings.zone)
+
+    def zone_note(self, start: date, end: date) -> str | None:
+        if not self.hourly:
+            return None
+        end = min(end, self.today())
+        now = self.clock()
+        hourly = cold_requests(start, end, now=now, zone=self.settings.zone)
+        daily = cold_requests(start, end, now=now)
+        return (
+            f"{self.settings.zone.key} days from hourly usage: {hourly} requests cold where UTC "
+            f"days take {daily} (lists of projects' keys not counted)"
+        )
+
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         requests = [
             self._list("/organization/users", (("limit", LIST_PAGE_SIZE),), "users"),
             self._projects_request(),
         ]
+        zone = self.settings.zone
+        # costs answer per UTC day: the UTC days the local range touches (the range itself in UTC)
+        cost_days = utc_days(start, end, zone) if self.hourly else (start, end)
 
-        def windowed(path: str, kind: str, per_page: int, group_by: tuple) -> None:
-            for t0, t1, last in self._time_windows(start, end, per_page):
+        def windowed(
+            path: str, kind: str, per_page: int, group_by: tuple, days: tuple[date, date]
+        ) -> None:
+            for t0, t1, last in self._time_windows(*days, per_page):
                 params = (
                     ("start_time", t0),
                     ("end_time", t1),
@@ -122,10 +154,37 @@ class AdminSource(OpenAICredential, Source):
                     )
                 )
 
+        def hourly(path: str, kind: str, group_by: tuple) -> None:
+            t0, t1 = range_bounds(start, end, zone)
+            after = self.final_after.total_seconds()
+            for w0, w1, final in hour_windows(t0, t1, now=self.clock(), final_after=after):
+                params = (
+                    ("start_time", w0),
+                    ("end_time", w1),
+                    ("bucket_width", "1h"),
+                    ("limit", USAGE_HOURS_PER_PAGE),
+                    ("group_by[]", group_by),
+                )
+                requests.append(
+                    PlannedRequest(
+                        path,
+                        params,
+                        final=final,
+                        kind=kind,
+                        paged="page",
+                        validate=shapes.usage_page,
+                    )
+                )
+
         for kind, group_by in ADMIN_USAGE_GROUP_BY.items():
             path = f"/organization/usage/{kind}"
-            windowed(path, f"usage:{kind}", USAGE_BUCKETS_PER_PAGE, tuple(group_by))
-        windowed("/organization/costs", "costs", COST_BUCKETS_PER_PAGE, COSTS_GROUP_BY)
+            if self.hourly:
+                hourly(path, f"usage:{kind}", tuple(group_by))
+            else:
+                windowed(
+                    path, f"usage:{kind}", USAGE_BUCKETS_PER_PAGE, tuple(group_by), (start, end)
+                )
+        windowed("/organization/costs", "costs", COST_BUCKETS_PER_PAGE, COSTS_GROUP_BY, cost_days)
         requests.extend(self.dependent_requests(start, end))
         return requests
 
@@ -152,6 +211,8 @@ class AdminSource(OpenAICredential, Source):
             )
         users = projects = None
         key_pages: dict[str, list[Any]] = {}
+        zone = self.settings.zone if self.hourly else None
+        cost_days = utc_days(start, end, zone) if zone is not None else (start, end)
         for request, pages in bodies.items():
             if isinstance(pages, Refused):
                 continue
@@ -162,7 +223,8 @@ class AdminSource(OpenAICredential, Source):
             elif request.kind == "api_keys":
                 key_pages[request.label] = pages
             elif request.kind == "costs":
-                frames.append(admin_costs_to_frame(pages, days=(start, end)))
+                # per UTC day: Source.assemble apportions them to local dates (allocate)
+                frames.append(admin_costs_to_frame(pages, days=cost_days))
                 currencies = frames[-1].attrs.get("non_usd_currencies") or {}
                 if currencies:
                     notices.append(
@@ -176,7 +238,7 @@ class AdminSource(OpenAICredential, Source):
                     )
             elif request.kind.startswith("usage:"):
                 kind = request.kind.split(":", 1)[1]
-                frames.append(admin_usage_to_frame(kind, pages, days=(start, end)))
+                frames.append(admin_usage_to_frame(kind, pages, days=(start, end), zone=zone))
                 if frames[-1].attrs.get("skipped"):
                     notices.append(
                         f"{frames[-1].attrs['skipped']} {kind} results of a shape this app does "
@@ -193,7 +255,27 @@ class AdminSource(OpenAICredential, Source):
                 f"OpenAI's Usage and Costs APIs returned nothing for {start} to {end}: the "
                 "organization had no API usage in that range."
             )
+        if zone is not None and frame["cost_basis"].eq("billed").fillna(False).any():
+            notices.append(apportioned_notice(zone.key))
         return frame, notices
+
+    def hourly_usage(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
+    ) -> pd.DataFrame | None:
+        """Outside UTC: the usage of every UTC hour (``hour``; ``date`` its UTC day) that
+        apportions each UTC day's billed lines to the local dates it touches; None in UTC."""
+        if not self.hourly:
+            return None
+        first, last = utc_days(start, end, self.settings.zone)
+        frames = [
+            admin_usage_to_frame(
+                request.kind.split(":", 1)[1], pages, days=(first, last), hours=True
+            )
+            for request, pages in bodies.items()
+            if request.kind.startswith("usage:") and not isinstance(pages, Refused)
+        ]
+        filled = [f for f in frames if len(f)]
+        return conform(pd.concat(filled, ignore_index=True)) if filled else None
 
     def _control(self, path: str, kind: str, owner: str, paged: bool) -> PlannedRequest:
         """A spend limit or alert list: optional, and only a 403 or 404 means "none set, or not
@@ -268,13 +350,32 @@ class AdminSource(OpenAICredential, Source):
         return budgets, notices
 
 
-def cold_requests(start: date, end: date, *, projects: int = 0, now: float | None = None) -> int:
+def cold_requests(
+    start: date,
+    end: date,
+    *,
+    projects: int = 0,
+    now: float | None = None,
+    zone: ZoneInfo | None = None,
+) -> int:
     """A range into the requests a cold fetch needs, e.g. 30 days inside one block of 31 ->
-    ``13`` (2 lists, 10 usage, 1 costs); 30 days across two -> ``23``.
+    ``13`` (2 lists, 10 usage, 1 costs); 30 days across two -> ``23``. In a zone other than UTC
+    usage is hourly: blocks of 168 hours (about 4.4 times the daily windows over a long range).
 
     :param now: the planner's clock (Unix seconds); a block that has not begun by then is not
         asked for (only in the first 10 minutes of a block's first day)
+    :param zone: the zone days are counted in (None: UTC)
     """
+    if zone is not None and not is_utc(zone):
+        t0, t1 = range_bounds(start, end, zone)
+        first, last = utc_days(start, end, zone)
+        if now is None:
+            usage = len(hour_blocks(t0, t1))
+            costs = len(window_blocks(first, last, COST_BUCKETS_PER_PAGE))
+        else:
+            usage = len(hour_windows(t0, t1, now=now))
+            costs = len(time_windows(first, last, COST_BUCKETS_PER_PAGE, now=now))
+        return 2 + len(ADMIN_USAGE_GROUP_BY) * usage + costs + projects
     if now is None:
         usage = len(window_blocks(start, end, USAGE_BUCKETS_PER_PAGE))
         costs = len(window_blocks(start, end, COST_BUCKETS_PER_PAGE))
@@ -292,5 +393,6 @@ __all__ = [
     "COST_BUCKETS_PER_PAGE",
     "LIST_PAGE_SIZE",
     "USAGE_BUCKETS_PER_PAGE",
+    "USAGE_HOURS_PER_PAGE",
     "cold_requests",
 ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -150,11 +151,35 @@ def _to_flag(value: Any) -> bool | None:
     return {"true": True, "1": True, "false": False, "0": False}.get(text)
 
 
+def bucket_key(
+    seconds: Any, zone: ZoneInfo | None = None, hours: bool = False
+) -> pd.Timestamp | None:
+    """A bucket's ``start_time`` into what it is counted under: its UTC day (default), its local
+    date in ``zone`` (hourly buckets summed into the team's days), or its UTC hour (``hours``),
+    each a naive Timestamp, e.g. 1730419200 in America/Los_Angeles -> 2024-10-31; None when
+    unreadable."""
+    if zone is None and not hours:
+        return utc_day(seconds)
+    try:
+        if isinstance(seconds, bool):
+            return None
+        moment = datetime.fromtimestamp(float(seconds), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    if hours:
+        return pd.Timestamp(moment.replace(tzinfo=None))
+    assert zone is not None
+    return pd.Timestamp(moment.astimezone(zone).date())
+
+
 def iter_buckets(
     pages: Iterable[dict],
     what: str,
     errors: Errors = "coerce",
     days: tuple[date, date] | None = None,
+    *,
+    zone: ZoneInfo | None = None,
+    hours: bool = False,
 ) -> Iterable[tuple[pd.Timestamp, list]]:
     """Admin ``page`` bodies into (UTC day, results) per bucket, e.g. one page of 2 buckets -> 2
     pairs.
@@ -168,6 +193,9 @@ def iter_buckets(
     :param days: only the buckets of these days (first, last) are read: a window is a fixed block
         that may reach beyond the range asked for, and what lies outside is neither shown nor
         counted in a notice
+    :param zone: count each bucket (an hour) on its local date in this zone instead of its UTC
+        day (``bucket_key``); ``days`` are then local dates
+    :param hours: yield each bucket's UTC hour instead (``days`` are then UTC days)
     """
     first, last = (pd.Timestamp(d) for d in days) if days else (None, None)
     for page in pages:
@@ -182,14 +210,15 @@ def iter_buckets(
                 )
             continue
         for bucket in buckets:
-            day = utc_day(bucket.get("start_time")) if isinstance(bucket, dict) else None
+            stamp = bucket.get("start_time") if isinstance(bucket, dict) else None
+            day = bucket_key(stamp, zone, hours) if isinstance(bucket, dict) else None
             if day is None:
                 if errors == "raise":
                     raise MalformedResponseError(
                         f"{what} page holds a bucket without a readable start_time: {bucket!r:.80}"
                     )
                 continue
-            if first is not None and not first <= day <= last:
+            if first is not None and not first <= day.normalize() <= last:
                 continue
             results = bucket.get("results")
             yield day, results if isinstance(results, list) else []
@@ -259,12 +288,17 @@ def admin_usage_to_frame(
     *,
     errors: Errors = "coerce",
     days: tuple[date, date] | None = None,
+    zone: ZoneInfo | None = None,
+    hours: bool = False,
 ) -> pd.DataFrame:
     """Admin ``/organization/usage/{kind}`` pages into the usage table, e.g. completions buckets ->
     one row per day x group.
 
-    ``date`` is the bucket's UTC day; hourly/minute buckets of one day are added up (storage,
-    a level, keeps the day's peak). Empty buckets give no rows. Results whose ``object`` names
+    ``date`` is the bucket's UTC day, or with ``zone`` the local date its hour falls on; hourly
+    or minute buckets of one day are added up (storage, a level, keeps the day's peak). With
+    ``hours`` every UTC hour keeps its own rows: ``date`` is its UTC day and ``hour`` its start
+    (what apportions a UTC day's billed money to the local dates it touches). Empty buckets give
+    no rows. Results whose ``object`` names
     another type are skipped and counted: ``attrs["skipped"]`` (total) and
     ``attrs["skipped_objects"]`` ({object: count}); a result without ``object`` is read.
     Completions answers that split their tokens by modality (spec 2026-07) also fill
@@ -277,6 +311,8 @@ def admin_usage_to_frame(
     :param pages: decoded page bodies
     :param errors: ``"coerce"`` or ``"raise"`` (unreadable numbers/buckets, unknown result objects)
     :param days: only these days (first, last) are read (``iter_buckets``)
+    :param zone: the team's zone: hourly buckets into local dates (``iter_buckets``)
+    :param hours: one row per UTC hour x group, with an ``hour`` column
     """
     check_errors(errors)
     if kind not in ADMIN_KINDS:
@@ -290,7 +326,7 @@ def admin_usage_to_frame(
     per_bucket: dict[tuple, list] = {}
     splits: dict[tuple, list] = {}  # (day, *dims) -> ADMIN_SPLIT_FIELDS sums (None: never given)
     skipped: Counter[str] = Counter()
-    buckets = iter_buckets(pages, f"usage/{kind}", errors, days)
+    buckets = iter_buckets(pages, f"usage/{kind}", errors, days, zone=zone, hours=hours)
     for bucket_index, (day, results) in enumerate(buckets):
         for result in results:
             if not isinstance(result, dict):
@@ -329,6 +365,8 @@ def admin_usage_to_frame(
         unit=[spec.get("unit")] * n_rows,
         cost_basis=["unpriced"] * n_rows,
     )
+    if hours:  # the hour stays; conform makes ``date`` its UTC day
+        columns["hour"] = pd.to_datetime(pd.Series(columns["date"], dtype="datetime64[ns]"))
     frame = finish_usage(columns, n_rows)
     frame.attrs["skipped"] = sum(skipped.values())
     frame.attrs["skipped_objects"] = dict(skipped)
@@ -517,6 +555,7 @@ __all__ = [
     "admin_split",
     "admin_usage_to_frame",
     "admin_users_to_frame",
+    "bucket_key",
     "iter_buckets",
     "iter_list_items",
 ]

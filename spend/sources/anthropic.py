@@ -30,13 +30,16 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from spend import errors
+from spend.allocate import apportioned_notice
 from spend.client import Api
 from spend.config import Settings, check_base_url
 from spend.errors import MalformedResponseError, redact
+from spend.localdays import is_utc, range_bounds, utc_days
 from spend.normalize import (
     API_KEY_COLUMNS,
     PROJECT_COLUMNS,
@@ -51,7 +54,13 @@ from spend.normalize import (
 from spend.schema import conform, empty_frame
 from spend.shapes import check_amount
 from spend.sources.base import PlannedRequest, Refused, Scale, Source
-from spend.sources.windows import time_windows, window_blocks
+from spend.sources.windows import (
+    HOURS_PER_PAGE,
+    hour_blocks,
+    hour_windows,
+    time_windows,
+    window_blocks,
+)
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -178,13 +187,18 @@ def describe_request(path: str, params: Any = None) -> str:
     return f"{path} for {span}" if span else path
 
 
+#: Seconds in a bucket of each ``bucket_width`` (API-NOTES §6).
+BUCKET_SECONDS = {"1d": 86_400, "1h": 3_600, "1m": 60}
+
+
 def bucket_count(params: Mapping[str, Any]) -> int | None:
-    """A report GET's params into how many daily buckets its answer can hold, e.g. 31 days -> 31;
-    None for a list."""
+    """A report GET's params into how many buckets its answer can hold, e.g. 31 days of ``1d``
+    -> 31, 168 hours of ``1h`` -> 168; None for a list."""
     first, end = parse_time(params.get("starting_at")), parse_time(params.get("ending_at"))
     if first is None or end is None or end <= first:
         return None
-    return math.ceil((end - first).total_seconds() / 86_400)
+    width = BUCKET_SECONDS.get(str(params.get("bucket_width") or "1d"), 86_400)
+    return math.ceil((end - first).total_seconds() / width)
 
 
 def check_key(key: str | None) -> str:
@@ -328,21 +342,31 @@ def list_page(body: Any) -> None:
 # Payloads into frames
 
 
-def _day(bucket: dict) -> pd.Timestamp | None:
+def _day(bucket: dict, zone: ZoneInfo | None = None, hours: bool = False) -> pd.Timestamp | None:
+    """A bucket into what it counts under: its UTC day, its local date in ``zone``, or its UTC
+    hour (``hours``), each a naive Timestamp."""
     moment = parse_time(bucket.get("starting_at"))
-    return None if moment is None else pd.Timestamp(moment.date())
+    if moment is None:
+        return None
+    if hours:
+        return pd.Timestamp(moment.replace(tzinfo=None))
+    return pd.Timestamp((moment.astimezone(zone) if zone is not None else moment).date())
 
 
 def _results(
-    pages: Iterable[Any], days: tuple[date, date] | None
+    pages: Iterable[Any],
+    days: tuple[date, date] | None,
+    zone: ZoneInfo | None = None,
+    hours: bool = False,
 ) -> Iterable[tuple[pd.Timestamp, dict]]:
-    """Report pages into (UTC day, result) for the buckets of ``days`` (first, last)."""
+    """Report pages into (UTC day, result) for the buckets of ``days`` (first, last); with
+    ``zone`` each (hourly) bucket counts on its local date, with ``hours`` on its UTC hour."""
     first, last = (pd.Timestamp(d) for d in days) if days else (None, None)
     for page in pages:
         buckets = page.get("data") if isinstance(page, dict) else None
         for bucket in buckets if isinstance(buckets, list) else []:
-            day = _day(bucket) if isinstance(bucket, dict) else None
-            if day is None or (first is not None and not first <= day <= last):
+            day = _day(bucket, zone, hours) if isinstance(bucket, dict) else None
+            if day is None or (first is not None and not first <= day.normalize() <= last):
                 continue
             for result in bucket.get("results") or []:
                 if isinstance(result, dict):
@@ -368,12 +392,20 @@ def _nested(result: dict, parent: str, name: str) -> int:
 _USAGE_KEY = ("date", "project_id", "api_key_id", "model", "service_tier", "context_window")
 
 
-def usage_to_frame(pages: Iterable[Any], *, days: tuple[date, date] | None = None) -> pd.DataFrame:
+def usage_to_frame(
+    pages: Iterable[Any],
+    *,
+    days: tuple[date, date] | None = None,
+    zone: ZoneInfo | None = None,
+    hours: bool = False,
+) -> pd.DataFrame:
     """Usage report pages into the usage table, e.g. one result with 100 uncached, 20 + 10 cache
     writes, 50 cache reads, 40 output and 2 web searches -> a completion row (input 180, cached 50,
-    output 40, cache_write 30) and a web search row (2 calls). Empty buckets give no rows."""
+    output 40, cache_write 30) and a web search row (2 calls). Empty buckets give no rows. With
+    ``zone``, hourly buckets are summed into their local dates; with ``hours`` each UTC hour keeps
+    its rows (``hour``; ``date`` its UTC day)."""
     groups: dict[tuple, list[int]] = {}
-    for day, result in _results(pages, days):
+    for day, result in _results(pages, days, zone, hours):
         key = (
             day,
             _workspace(result.get("workspace_id")),
@@ -422,7 +454,13 @@ def usage_to_frame(pages: Iterable[Any], *, days: tuple[date, date] | None = Non
                     "unit": "calls",
                 }
             )
-    return _finish(rows)
+    if hours:
+        for row in rows:
+            row["hour"] = row["date"]
+    frame = _finish(rows)
+    if hours and len(frame):
+        frame["hour"] = pd.to_datetime(frame["hour"])
+    return frame
 
 
 def _finish(rows: list[dict]) -> pd.DataFrame:
@@ -551,9 +589,32 @@ def day_windows(start: date, end: date, *, now: float) -> list[tuple[int, int, d
     ]
 
 
-def cold_requests(start: date, end: date, *, now: float | None = None) -> int:
+def hourly_windows(start: date, end: date, zone: ZoneInfo, *, now: float, final_after: float):
+    """A local range into the (start, end, final) of its hourly usage windows: aligned blocks of
+    168 hours (``windows.hour_windows``), each end rounded up to the hour, so a window's key stays
+    the same all hour."""
+    t0, t1 = range_bounds(start, end, zone)
+    return [
+        (w0, math.ceil(w1 / 3_600) * 3_600, final)
+        for w0, w1, final in hour_windows(t0, t1, now=now, final_after=final_after)
+    ]
+
+
+def cold_requests(
+    start: date, end: date, *, now: float | None = None, zone: ZoneInfo | None = None
+) -> int:
     """A range into the requests a cold fetch needs, e.g. 30 days inside one 31-day block -> 4
-    (workspaces, API keys, one usage window, one cost window)."""
+    (workspaces, API keys, one usage window, one cost window). In a zone other than UTC usage is
+    hourly, in blocks of 168 hours; costs stay daily over the UTC days the range touches."""
+    if zone is not None and not is_utc(zone):
+        first, last = utc_days(start, end, zone)
+        if now is None:
+            usage = len(hour_blocks(*range_bounds(start, end, zone)))
+            costs = len(window_blocks(first, last, BUCKETS_PER_PAGE))
+        else:
+            usage = len(hourly_windows(start, end, zone, now=now, final_after=2 * 86_400))
+            costs = len(day_windows(first, last, now=now))
+        return 2 + usage + costs
     if now is None:
         windows = len(window_blocks(start, end, BUCKETS_PER_PAGE))
     else:
@@ -586,11 +647,28 @@ class AnthropicSource(Source):
         material = "\0".join(
             ["anthropic", settings.value(KEY_SETTING) or "", settings.value(URL_SETTING) or ""]
         )
-        return hashlib.sha256(material.encode()).hexdigest()[:24]
+        return cls.zoned(settings, hashlib.sha256(material.encode()).hexdigest()[:24])
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
-        return cold_requests(start, end, now=scale.now)
+        return cold_requests(start, end, now=scale.now, zone=scale.zone)
+
+    @property
+    def hourly(self) -> bool:
+        """Whether usage comes in hourly buckets: days are counted in a zone other than UTC."""
+        return not is_utc(self.settings.zone)
+
+    def zone_note(self, start: date, end: date) -> str | None:
+        if not self.hourly:
+            return None
+        end = min(end, self.today())
+        now = self.clock()
+        hourly = cold_requests(start, end, now=now, zone=self.settings.zone)
+        daily = cold_requests(start, end, now=now)
+        return (
+            f"{self.settings.zone.key} days from hourly usage: {hourly} requests cold where UTC "
+            f"days take {daily}"
+        )
 
     @staticmethod
     def _list(path: str, kind: str, params: tuple = ()) -> PlannedRequest:
@@ -609,7 +687,10 @@ class AnthropicSource(Source):
             self._list(WORKSPACES_PATH, "workspaces", (("include_archived", True),)),
             self._list(API_KEYS_PATH, "api_keys"),
         ]
+        zone = self.settings.zone
         windows = day_windows(start, end, now=self.clock())
+        if self.hourly:  # costs per UTC day: the UTC days the local range touches
+            windows = day_windows(*utc_days(start, end, zone), now=self.clock())
         # The cost report lags the usage report (about a day) and has been seen refusing a window
         # with no complete day yet (400, langwatch/langwatch PR 7178): a refused cost window is a
         # notice, and the usage stands.
@@ -617,6 +698,24 @@ class AnthropicSource(Source):
             (USAGE_PATH, "usage", USAGE_GROUP_BY, usage_page, False),
             (COST_PATH, "costs", COST_GROUP_BY, cost_page, True),
         ):
+            if kind == "usage" and self.hourly:
+                after = self.final_after.total_seconds()
+                for w0, w1, final in hourly_windows(
+                    start, end, zone, now=self.clock(), final_after=after
+                ):
+                    params = (
+                        ("starting_at", rfc3339(w0)),
+                        ("ending_at", rfc3339(w1)),
+                        ("bucket_width", "1h"),
+                        ("limit", HOURS_PER_PAGE),
+                        ("group_by[]", group_by),
+                    )
+                    requests.append(
+                        PlannedRequest(
+                            path, params, final=final, kind=kind, paged="page", validate=shape
+                        )
+                    )
+                continue
             for t0, t1, last in windows:
                 params = (
                     ("starting_at", rfc3339(t0)),
@@ -657,6 +756,8 @@ class AnthropicSource(Source):
                 )
         workspaces = api_keys = None
         foreign: set[str] = set()
+        zone = self.settings.zone if self.hourly else None
+        cost_days = utc_days(start, end, zone) if zone is not None else (start, end)
         for request, pages in bodies.items():
             if isinstance(pages, Refused):
                 continue
@@ -665,9 +766,9 @@ class AnthropicSource(Source):
             elif request.kind == "api_keys":
                 api_keys = api_keys_to_frame(pages)
             elif request.kind == "usage":
-                frames.append(usage_to_frame(pages, days=(start, end)))
-            elif request.kind == "costs":
-                frames.append(costs_to_frame(pages, days=(start, end)))
+                frames.append(usage_to_frame(pages, days=(start, end), zone=zone))
+            elif request.kind == "costs":  # per UTC day: Source.assemble apportions them
+                frames.append(costs_to_frame(pages, days=cost_days))
                 foreign |= set(frames[-1].attrs.get("non_usd_currencies") or {})
         filled = [f for f in frames if len(f)]
         frame = conform(pd.concat(filled, ignore_index=True)) if filled else empty_frame()
@@ -680,12 +781,30 @@ class AnthropicSource(Source):
         billed = frame["cost_basis"].eq("billed").fillna(False)
         if billed.any():
             notices.append(PRIORITY_NOTICE)
+            if zone is not None:
+                notices.append(apportioned_notice(zone.key))
         if not len(frame) and bodies:
             notices.append(
                 f"Anthropic's usage and cost reports returned nothing for {start} to {end}: the "
                 "organization had no API usage in that range."
             )
         return frame, notices
+
+    def hourly_usage(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
+    ) -> pd.DataFrame | None:
+        """Outside UTC: the usage of every UTC hour of the UTC days the range touches, which
+        apportions each day's billed lines to local dates (``allocate.apportion_billed``)."""
+        if not self.hourly:
+            return None
+        days = utc_days(start, end, self.settings.zone)
+        frames = [
+            usage_to_frame(pages, days=days, hours=True)
+            for request, pages in bodies.items()
+            if request.kind == "usage" and not isinstance(pages, Refused)
+        ]
+        filled = [f for f in frames if len(f)]
+        return conform(pd.concat(filled, ignore_index=True)) if filled else None
 
 
 __all__ = [

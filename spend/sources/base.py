@@ -29,16 +29,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from spend import errors, pricing
-from spend.allocate import allocate_billed
+from spend.allocate import allocate_billed, apportion_billed
 from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
 from spend.client import Api, HttpClient
 from spend.config import Settings
 from spend.dates import FINAL_AFTER, is_final
+from spend.localdays import is_utc, local_today
 from spend.schema import with_provider
 
 Progress = Callable[["FetchProgress"], None]
@@ -97,6 +99,9 @@ class Plan:
     #: what still decides the count when an answer names further requests (the users list of a
     #: per-user fetch), e.g. "the users list decides the rest: ..."; None when the count is known
     undecided: str | None = None
+    #: what counting days in the team's zone costs or means for this source, e.g. "America/
+    #: Los_Angeles days from hourly usage: 63 requests where UTC days take 23"; None in UTC
+    zone_note: str | None = None
     #: the requests that answers stored so far name (None: the source's ``dependent_requests``)
     dependents: Callable[[], list[PlannedRequest]] | None = field(default=None, repr=False)
 
@@ -165,6 +170,7 @@ class Scale(NamedTuple):
     per_user: bool = False
     projects: int = 0
     now: float | None = None  # the planner's clock (Unix seconds)
+    zone: ZoneInfo | None = None  # the zone days are counted in (None: UTC)
 
 
 @dataclass
@@ -275,9 +281,26 @@ class Source:
     @classmethod
     def fingerprint(cls, settings: Settings) -> str:
         """A one-way hash naming its credential's cache entries and limiter state: by default its
-        name and the values of its own settings (``setting_names``), so two keys never share."""
+        name and the values of its own settings (``setting_names``), so two keys never share;
+        outside UTC also the zone its days are counted in (``zoned``)."""
         material = "\0".join([cls.name, *(settings.value(n) or "" for n in cls.setting_names)])
-        return hashlib.sha256(material.encode()).hexdigest()[:24]
+        return cls.zoned(settings, hashlib.sha256(material.encode()).hexdigest()[:24])
+
+    @classmethod
+    def day_zone(cls, settings: Settings) -> str:
+        """The IANA zone this source's dates are in: the deployment's (``SPEND_TIMEZONE``) for a
+        source that can count the team's days, "UTC" for one that answers per UTC day only (the
+        legacy endpoint), whatever the setting says."""
+        return settings.zone.key
+
+    @classmethod
+    def zoned(cls, settings: Settings, digest: str) -> str:
+        """A fingerprint with the zone the source counts days in, outside UTC: tables and answers
+        of two zones are never mixed (the key stays unrecoverable); unchanged in UTC."""
+        zone = cls.day_zone(settings)
+        if is_utc(ZoneInfo(zone)):
+            return digest
+        return hashlib.sha256(f"{digest}\0zone\0{zone}".encode()).hexdigest()[:24]
 
     @classmethod
     def cold_requests(
@@ -289,11 +312,13 @@ class Source:
         per_user: bool = False,
         projects: int = 0,
         now: float | None = None,
+        zone: ZoneInfo | None = None,
     ) -> int:
         """The request count a cold fetch of [start, end] needs (0: no network), knowing how many
-        users and projects the organization has (``per_user``: a user-by-user fetch) and the
-        planner's clock ``now``; a source counts in ``count_cold``."""
-        return cls.count_cold(start, end, Scale(users, per_user, projects, now))
+        users and projects the organization has (``per_user``: a user-by-user fetch), the
+        planner's clock ``now`` and the zone days are counted in (hourly usage outside UTC); a
+        source counts in ``count_cold``."""
+        return cls.count_cold(start, end, Scale(users, per_user, projects, now, zone))
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
@@ -308,7 +333,36 @@ class Source:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
 
     def today(self) -> date:
-        return self.now().date()
+        """Today in the zone this source's dates are in (``day_zone``), e.g. the UTC date for
+        the legacy endpoint."""
+        return local_today(self.now(), ZoneInfo(self.day_zone(self.settings)))
+
+    def zone_note(self, start: date, end: date) -> str | None:
+        """What counting days in ``SPEND_TIMEZONE`` costs this source for [start, end] (hourly
+        usage: more requests), or that it cannot (UTC days kept); None in UTC or when nothing
+        changes (the default)."""
+        zone = self.settings.zone
+        if is_utc(zone):
+            return None
+        if is_utc(ZoneInfo(self.day_zone(self.settings))):
+            return f"answers per UTC day only: its dates stay UTC days, not {zone.key} days"
+        return None
+
+    def hourly_billed(self, frame: pd.DataFrame) -> bool:
+        """Whether ``frame`` holds billed lines per UTC day to apportion to other dates: its
+        dates are not UTC days, and it has billed rows."""
+        if is_utc(ZoneInfo(self.day_zone(self.settings))) or "cost_basis" not in frame.columns:
+            return False
+        return bool(frame["cost_basis"].astype("string").eq("billed").fillna(False).any())
+
+    def hourly_usage(
+        self, start: date, end: date, bodies: dict[PlannedRequest, list[Any] | Refused]
+    ) -> pd.DataFrame | None:
+        """The usage of every UTC hour of the UTC days the range touches (``date``: the UTC day,
+        ``hour``: the hour's start), which apportions a UTC day's billed lines to the local dates
+        it touches (``allocate.apportion_billed``); None (the default) when the dates are UTC
+        days or the source has no billed money."""
+        return None
 
     @property
     def generation(self) -> int:
@@ -378,6 +432,7 @@ class Source:
         rate = self.rate_limit(self.settings)
         plan = Plan(self.name, start, end, requests, cached, rate_per_min=rate)
         plan.undecided = self.undecided(start, end)
+        plan.zone_note = self.zone_note(start, end)
         limiter = self.client.limiter if self.client is not None else None
         if limiter is not None and plan.missing:
             status = limiter.status()
@@ -558,6 +613,19 @@ class Source:
                 bodies[request] = pages
         frame, notices = self.build(plan.start, plan.end, bodies)
         frame = with_provider(pricing.attach_prices(frame, overrides=self.prices), self.provider)
+        hours = self.hourly_usage(plan.start, plan.end, bodies)
+        if hours is not None or self.hourly_billed(frame):
+            # billed lines per UTC day into the team's dates, by the usage of each hour
+            if hours is not None:
+                hours = pricing.attach_prices(hours, overrides=self.prices)
+                hours = with_provider(hours, self.provider)
+            frame = apportion_billed(
+                frame,
+                hours,
+                ZoneInfo(self.day_zone(self.settings)),
+                days=(plan.start, plan.end),
+                overrides=self.prices,
+            )
         frame = allocate_billed(frame, overrides=self.prices)  # billed_usd (spend.allocate)
         if finish is not None:
             frame = finish(frame)

@@ -19,6 +19,7 @@ from spend import errors, shapes
 from spend.config import LEGACY_RATE_LIMIT_PER_MIN, Settings, key_kind
 from spend.dates import as_day
 from spend.errors import MalformedResponseError
+from spend.localdays import is_utc
 from spend.normalize import (
     MAX_COUNT,
     USER_COLUMNS,
@@ -423,6 +424,14 @@ def unattributed(org_wide: pd.DataFrame, per_user: pd.DataFrame) -> pd.DataFrame
     return conform(left)
 
 
+def utc_days_notice(zone: str) -> str:
+    """What the legacy source says outside UTC, e.g. for ``"Europe/Berlin"``."""
+    return (
+        f"The legacy usage endpoint answers per UTC day only: its dates are UTC days, not "
+        f"{zone} days (an admin key counts your own days)."
+    )
+
+
 class LegacySource(OpenAICredential, Source):
     """``/v1/organizations/{org}/users`` and ``/v1/usage?date=`` (one request per day, or per user
     and day)."""
@@ -436,6 +445,12 @@ class LegacySource(OpenAICredential, Source):
     @classmethod
     def claims(cls, settings: Settings) -> bool:
         return bool(settings.api_key) and key_kind(settings.api_key) != "admin"
+
+    @classmethod
+    def day_zone(cls, settings: Settings) -> str:
+        """Always "UTC": ``/v1/usage?date=`` answers per UTC day and has no hours, so in another
+        ``SPEND_TIMEZONE`` its dates stay UTC days (the sidebar says so; never a silent mix)."""
+        return "UTC"
 
     @classmethod
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
@@ -567,6 +582,8 @@ class LegacySource(OpenAICredential, Source):
                 "key (sk-admin-...) from "
                 "https://platform.openai.com/settings/organization/admin-keys."
             )
+        if not is_utc(self.settings.zone):
+            notices.append(utc_days_notice(self.settings.zone.key))
         return frame, notices
 
 

@@ -152,7 +152,8 @@ class OpenAICredential:
 
     @classmethod
     def fingerprint(cls, settings: Settings) -> str:
-        return settings.fingerprint
+        # the zone joins it outside UTC where the source counts the team's days (Source.zoned)
+        return cls.zoned(settings, settings.fingerprint)  # type: ignore[attr-defined]
 
 
 def openai_api(api_key: str | None, org_id: str | None, base_url: str) -> Api:

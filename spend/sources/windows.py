@@ -60,4 +60,53 @@ def time_windows(start: date, end: date, size: int, *, now: float) -> list[tuple
     return windows
 
 
-__all__ = ["END_TIME_GRANULARITY", "WINDOW_EPOCH", "time_windows", "window_blocks"]
+#: Hourly windows (a business time zone's days are built from UTC hours) are blocks of this many
+#: hours counted from ``WINDOW_EPOCH`` (OpenAI's and Anthropic's most ``1h`` buckets a page).
+HOURS_PER_PAGE = 168
+
+
+def hour_blocks(t0: int, t1: int, size: int = HOURS_PER_PAGE) -> list[tuple[int, int]]:
+    """UTC instants [t0, t1) (Unix seconds on whole hours) into the aligned blocks of ``size``
+    hours that cover them, e.g. one local day in Los Angeles -> one block of 168 hours (two when
+    the day straddles a block's edge)."""
+    origin = epoch(WINDOW_EPOCH)
+    span = size * 3600
+    first = (t0 - origin) // span
+    last = (t1 - 1 - origin) // span
+    return [(origin + k * span, origin + (k + 1) * span) for k in range(first, last + 1)]
+
+
+def hour_windows(
+    t0: int, t1: int, *, now: float, size: int = HOURS_PER_PAGE, final_after: float = 2 * 86_400
+) -> list[tuple[int, int, bool]]:
+    """UTC instants [t0, t1) (a local range's bounds, ``localdays.range_bounds``) into the
+    (start_time, end_time, final) of its hourly windows: aligned blocks of ``size`` hours, so a
+    rolling range asks again for the same finished windows and finds them in the cache.
+
+    Cut as ``time_windows`` cuts daily ones: at ``now`` (rounded down to
+    ``END_TIME_GRANULARITY``; a block not begun is left out), and at ``t1`` when the range is over
+    and final (``final_after`` seconds after its end). A window is final once ``final_after``
+    seconds have passed since its end, as a day's answer is 48 hours after the day.
+    """
+    clamp = int(now // END_TIME_GRANULARITY * END_TIME_GRANULARITY)
+    over = now - t1 >= final_after
+    windows = []
+    for first, last in hour_blocks(t0, t1, size):
+        if over and last > t1:
+            last = t1
+        end = min(last, clamp)
+        if end <= first:
+            continue
+        windows.append((first, end, now - last >= final_after and end == last))
+    return windows
+
+
+__all__ = [
+    "END_TIME_GRANULARITY",
+    "HOURS_PER_PAGE",
+    "WINDOW_EPOCH",
+    "hour_blocks",
+    "hour_windows",
+    "time_windows",
+    "window_blocks",
+]
