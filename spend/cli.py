@@ -85,6 +85,19 @@ def zone_error(args: argparse.Namespace, environ) -> str | None:
     return None
 
 
+def complete_day(given: date | None, now: datetime, timezone: str | None, environ) -> date:
+    """``--as-of`` (a day in ``--timezone``, else ``SPEND_TIMEZONE``), by default yesterday
+    there; a ConfigError when it is not a complete day yet."""
+    zone = zone_of(timezone if timezone is not None else environ.get("SPEND_TIMEZONE"))
+    today = local_today(now, zone)
+    as_of = dates.check_day(given or today - timedelta(days=1), "--as-of")
+    if as_of >= today:
+        raise errors.ConfigError(
+            f"--as-of {as_of} is not a complete day yet; pick a day before {today} ({zone.key})"
+        )
+    return as_of
+
+
 def zoned(settings: Settings, args: argparse.Namespace) -> Settings:
     """Settings with ``--timezone`` when given."""
     given = getattr(args, "timezone", None)
@@ -575,16 +588,10 @@ def run_alerts(
         stderr.write(f"error: {problem}\n")
         return 2
     given = getattr(args, "timezone", None)
-    zone = zone_of(given if given is not None else environ.get("SPEND_TIMEZONE"))
     try:
         targets = notify.make_targets(args.notify)
         now = datetime.fromtimestamp(clock(), tz=UTC)
-        today = local_today(now, zone)
-        as_of = dates.check_day(args.as_of or today - timedelta(days=1), "--as-of")
-        if as_of >= today:
-            raise errors.ConfigError(
-                f"--as-of {as_of} is not a complete day yet; pick a day before {today} ({zone.key})"
-            )
+        as_of = complete_day(args.as_of, now, given, environ)
         if args.history_days < 0:
             raise errors.ConfigError("--history-days must be 0 or more")
         start = dates.days_before(month_start(as_of), args.history_days, "--history-days")
@@ -682,6 +689,7 @@ def add_digest_parser(subparsers) -> argparse.ArgumentParser:
         f"'{ALL_TEAMS}': each team its own digest",
     )
     command.add_argument("--each-team", action="store_true", help=f"the same as --team {ALL_TEAMS}")
+    add_timezone(command)
     command.add_argument("--json", action="store_true", help="print the digest as JSON")
     command.add_argument(
         "--history-days",
@@ -724,9 +732,10 @@ def run_digest(
 ) -> int:
     """Run ``python -m spend digest`` with parsed ``args``; return the exit code.
 
-    One digest (``spend.digest.build_digest``) for ``--period`` ending ``--as-of`` (default:
-    yesterday, UTC), printed (``--json``: as JSON) and sent once to every ``--notify`` URL
-    (``spend.notify.send_digest``), each in its format. With ``--team NAME`` only that team's
+    One digest (``spend.digest.build_digest``) for ``--period`` ending ``--as-of`` (a day in
+    ``--timezone``, else ``SPEND_TIMEZONE``; default: yesterday there), printed (``--json``: as
+    JSON) and sent once to every ``--notify`` URL (``spend.notify.send_digest``), each in its
+    format. With ``--team NAME`` only that team's
     usage counts and the team's own targets (``notify`` in the teams file) get it too; with
     ``--team all`` (``--each-team``) every team gets its own. The URLs are checked before
     anything is fetched. Nothing is kept: each run sends.
@@ -739,14 +748,15 @@ def run_digest(
     stderr = stderr or sys.stderr
     environ = os.environ if environ is None else environ
     wanted = ALL_TEAMS if args.each_team else args.team
+    problem = zone_error(args, environ)
+    if problem:  # a bad argument (or setting): one line, exit 2
+        stderr.write(f"error: {problem}\n")
+        return 2
+    given = getattr(args, "timezone", None)
     try:
         targets = notify.make_targets(args.notify)
         now = datetime.fromtimestamp(clock(), tz=UTC)
-        as_of = dates.check_day(args.as_of or now.date() - timedelta(days=1), "--as-of")
-        if as_of >= now.date():
-            raise errors.ConfigError(
-                f"--as-of {as_of} is not a complete day yet; pick a day before {now.date()} (UTC)"
-            )
+        as_of = complete_day(args.as_of, now, given, environ)
         if args.history_days < 0:
             raise errors.ConfigError("--history-days must be 0 or more")
         start, _ = period_bounds(args.period, as_of)
@@ -768,6 +778,7 @@ def run_digest(
             source_name=args.source,
             budgets_file=args.budgets,
             secrets_file=args.secrets,
+            timezone=given,
             start=first,
             end=as_of,
             clock=clock,

@@ -408,6 +408,8 @@ def test_legacy__keeps_utc_days_and_says_so(fake, tmp_path):
         (["plan"], {"SPEND_TIMEZONE": "Nowhere/City"}, "SPEND_TIMEZONE"),
         (["alerts", "--timezone", "Mars/Olympus"], {}, "--timezone"),
         (["alerts"], {"SPEND_TIMEZONE": "Nowhere/City"}, "SPEND_TIMEZONE"),
+        (["digest", "--timezone", "Mars/Olympus"], {}, "--timezone"),
+        (["digest"], {"SPEND_TIMEZONE": "Nowhere/City"}, "SPEND_TIMEZONE"),
     ],
 )
 def test_cli__an_unknown_zone_is_one_line_and_exit_2(tmp_path, argv, env, named):
@@ -416,6 +418,7 @@ def test_cli__an_unknown_zone_is_one_line_and_exit_2(tmp_path, argv, env, named)
     assert err.count("\n") == 1 and err.startswith(f"error: {named} must be an IANA time zone")
 
 
+@pytest.mark.parametrize("command", ["alerts", "digest"])
 @pytest.mark.parametrize(
     "zone, as_of",
     [
@@ -424,10 +427,11 @@ def test_cli__an_unknown_zone_is_one_line_and_exit_2(tmp_path, argv, env, named)
         ("Pacific/Kiritimati", "2026-11-24"),  # 17:00 on Nov 25 there
     ],
 )
-def test_alerts__as_of_defaults_to_yesterday_in_the_zone(tmp_path, zone, as_of):
+def test_alerts__as_of_defaults_to_yesterday_in_the_zone(tmp_path, zone, as_of, command):
+    """``alerts`` and ``digest`` count their day in ``--timezone``."""
     clock = FakeClock(datetime(2026, 11, 25, 3, tzinfo=UTC).timestamp())
     env = {"SPEND_SOURCE": "demo", "SPEND_CACHE_DIR": str(tmp_path)}
-    argv = ["alerts", "--json", "--timezone", zone, "--history-days", "0"]
+    argv = [command, "--json", "--timezone", zone, "--history-days", "0"]
     code, out, err = run(argv, env, clock)
     assert code == 0, err
     assert json.loads(out)["as_of"] == as_of
