@@ -16,9 +16,9 @@ steering = steer.steering(view)
 report = steering.report
 month = steering.as_of.strftime("%B %Y")
 st.caption(
-    f"Calendar month {month} in UTC, counted through {steering.as_of:%b %d} (the last complete "
-    "day). Billed money where OpenAI's Costs API gives it (organization, project, key), estimated "
-    "from usage otherwise (user, model). The sidebar's filters do not apply here."
+    f"Calendar month {month} in {view.zone_name}, counted through {steering.as_of:%b %d} (the "
+    "last complete day). Billed money where OpenAI's Costs API gives it (organization, project, "
+    "key), estimated from usage otherwise (user, model). The sidebar's filters do not apply here."
 )
 for problem in steering.errors:
     st.warning(fmt.escape_markdown(problem), icon=":material/error:")

@@ -42,7 +42,8 @@ def _metric(column, label: str, value: str, compared_as: str, **kw) -> None:
 
 if compared.today is not None and compared.current is None:
     st.info(
-        "Today is the only day in this range and it is not over yet (UTC): figures are today's so "
+        f"Today is the only day in this range and it is not over yet ({view.zone_name}): figures "
+        "are today's so "
         "far, with no comparison until a day is complete.",
         icon=":material/today:",
     )
@@ -84,7 +85,8 @@ _metric(
     fmt.usd(complete.avg_spend_per_day) if complete is not None else fmt.DASH,
     "avg_spend_per_day",
     delta_color="inverse",
-    help="Spend per UTC day over the range's complete days (today, still running, is not in it).",
+    help=f"Spend per {view.zone_name} day over the range's complete days (today, still running, "
+    "is not in it).",
 )
 if show_today:
     today = derive(view, analysis.totals, of="history", start=compared.today, end=compared.today)
@@ -92,7 +94,8 @@ if show_today:
         "Today so far",
         fmt.usd(today.spend),
         border=True,
-        help="Today's spend so far (UTC): a partial day, shown apart and left out of every "
+        help=f"Today's spend so far ({view.zone_name}): a partial day, shown apart and left out "
+        "of every "
         "average and change.",
     )
 if compared.previous is not None:
@@ -138,7 +141,8 @@ with st.container(border=True):
     # the month as of yesterday, whatever the range's end; budgets are the organization's
     st.caption(
         f":material/domain: Whole organization, {steering.as_of:%B} 1–{steering.as_of.day} "
-        "(UTC, complete days): the sidebar's range and filters do not apply to this card."
+        f"({view.zone_name}, complete days): the sidebar's range and filters do not apply to "
+        "this card."
     )
     st.page_link(
         "app_pages/budgets.py",
@@ -230,7 +234,8 @@ bucket = (
         format_func={"day": "Day", "week": "Week", "month": "Month"}.get,
         horizontal=True,
         key=f"time_bucket_{suggested}",
-        help="Weeks start on Monday (UTC); a first or last week or month cut by the range holds "
+        help=f"Weeks start on Monday ({view.zone_name}); a first or last week or month cut by "
+        "the range holds "
         "only its days in the range.",
     )
     or suggested
@@ -311,4 +316,4 @@ with right:
         )
     )
 
-st.caption(analysis.freshness(view.full, now=view.now).text + " (UTC days).")
+st.caption(analysis.freshness(view.full, now=view.wall_now).text + f" ({view.zone_name} days).")

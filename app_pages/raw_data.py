@@ -14,7 +14,8 @@ view = open_page("Raw data", require_rows=False)
 
 rows = view.frame
 st.caption(
-    f"**{len(rows):,} rows** · {view.start} to {view.end} (UTC) · one row per day x project x user "
+    f"**{len(rows):,} rows** · {view.start} to {view.end} ({view.zone_name}) · one row per day x "
+    "project x user "
     "x key x "
     "model x kind of usage. Unpriced rows have an empty cost, never $0. The CSV's header is the "
     "usage "

@@ -40,11 +40,12 @@ from spend.budgets import (
     secrets_budgets,
 )
 from spend.config import Settings
+from spend.dates import local_today
 from spend.digest import build_digest, period_bounds
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
 from spend.formatting import format_duration
-from spend.localdays import is_utc, local_today, zone_of
+from spend.localdays import is_utc, zone_of
 from spend.report import evaluate
 from spend.runner import Part, Run
 from spend.sources import SOURCES, FetchProgress, LoadResult, Plan, selected, source_choices
@@ -89,7 +90,7 @@ def complete_day(given: date | None, now: datetime, timezone: str | None, enviro
     """``--as-of`` (a day in ``--timezone``, else ``SPEND_TIMEZONE``), by default yesterday
     there; a ConfigError when it is not a complete day yet."""
     zone = zone_of(timezone if timezone is not None else environ.get("SPEND_TIMEZONE"))
-    today = local_today(now, zone)
+    today = local_today(zone, now)
     as_of = dates.check_day(given or today - timedelta(days=1), "--as-of")
     if as_of >= today:
         raise errors.ConfigError(
@@ -250,7 +251,7 @@ def main(
         settings = zoned(Settings.from_env(environ), args)
         if args.source:
             settings = settings.with_(source=args.source)
-        today = local_today(datetime.fromtimestamp(clock(), tz=UTC), settings.zone)
+        today = local_today(settings.zone, datetime.fromtimestamp(clock(), tz=UTC))
         end = args.end or today
         if end < dates.FIRST_DAY:  # the 30 days before it might not exist (a later end is capped)
             dates.check_day(end, "--end")

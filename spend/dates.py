@@ -1,10 +1,14 @@
 """Date-range presets for the sidebar, e.g. "last_30_days" on 2026-11-25 ->
-2026-10-27..2026-11-25."""
+2026-10-27..2026-11-25.
+
+Days are the deployment's own (``SPEND_TIMEZONE``): "today" is the date in that zone
+(``local_today``), and every preset counts back from it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
@@ -27,6 +31,40 @@ DEFAULT_PRESET = "last_30_days"
 FINAL_AFTER = timedelta(hours=48)
 
 
+def utc_now() -> datetime:
+    """The app's one clock: now, in UTC (AppTests replace it to run the app at another instant)."""
+    return datetime.now(UTC)
+
+
+def local_today(zone: tzinfo, now: datetime) -> date:
+    """An instant into the date it is in ``zone``, e.g. 2026-12-05 03:00 UTC in
+    America/Los_Angeles -> 2026-12-04 (19:00 the evening before); in Pacific/Kiritimati
+    (UTC+14) -> 2026-12-05. A naive ``now`` is UTC."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(zone).date()
+
+
+def wall_clock(zone: tzinfo, now: datetime) -> datetime:
+    """An instant into the naive local time it is in ``zone``, e.g. 2026-12-05 03:00 UTC in
+    America/Los_Angeles -> 2026-12-04 19:00: what a function counting naive days (as the usage
+    table's local dates are) takes for "now"."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(zone).replace(tzinfo=None)
+
+
+def zone_label(zone: tzinfo | str) -> str:
+    """A zone into the name the pages show, e.g. ``ZoneInfo("America/Los_Angeles")`` ->
+    "America/Los_Angeles"; every spelling of UTC ("Etc/UTC", "Zulu") -> "UTC"."""
+    name = zone if isinstance(zone, str) else getattr(zone, "key", None) or str(zone)
+    return "UTC" if name in UTC_NAMES else name
+
+
+#: The names of UTC itself (``zone_label`` shows each as "UTC").
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
+
+
 def is_final(last_day: date, now: datetime, *, after: timedelta = FINAL_AFTER) -> bool:
     """A UTC day into whether its data is final at ``now`` (``after`` its end), e.g.
     ``is_final(date(2024,1,1), datetime(2024,1,4, tzinfo=utc)) -> True``."""
@@ -37,8 +75,8 @@ def is_final(last_day: date, now: datetime, *, after: timedelta = FINAL_AFTER) -
 
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:
-    """A preset id and today (UTC) into an inclusive (start, end), e.g. ``("last_7_days", Nov 25) ->
-    (Nov 19, Nov 25)``.
+    """A preset id and today (in the deployment's zone: ``local_today``) into an inclusive
+    (start, end), e.g. ``("last_7_days", Nov 25) -> (Nov 19, Nov 25)``.
 
     Raises ValueError for "custom" or an unknown id (the caller supplies custom dates).
     """

@@ -14,6 +14,11 @@ normalize path::
 The range covers ``days`` full UTC days ending **yesterday**; today is left out (a real day-so-far
 would be partial and still being revised). Days outside the range answer with every array empty.
 
+In a zone of the team's own (``zone``, ``SPEND_TIMEZONE``) the range's days are that zone's dates
+ending yesterday there, and ``payloads`` answers per local date: each date's body holds the
+windows that start on it in the zone (cut from the UTC days it touches), as hourly buckets summed
+into local dates would. The Claude share, which has no hours, is dated by local date directly.
+
 What the data contains, on purpose:
 
 - 3-5 projects with two keys each (``-prod``/``-staging``); each user works in one or two.
@@ -44,9 +49,12 @@ import random
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import numpy as np
+
+from spend.dates import zone_label
+from spend.localdays import day_bounds
 
 __all__ = [
     "ARRAYS",
@@ -330,19 +338,33 @@ class DemoOrg:
 
     :param size: a key of ``DEMO_SIZES`` (``"small"``, ``"large"`` or ``"huge"``)
     :param seed: everything random derives from it
-    :param today: the range ends the day before; defaults to today in UTC
+    :param today: the range ends the day before; defaults to today in UTC (in ``zone``)
+    :param zone: the zone whose dates the range and ``payloads`` count (None or UTC: UTC days)
     """
 
-    def __init__(self, size: str = "small", *, seed: int = 7, today: date | None = None) -> None:
+    def __init__(
+        self,
+        size: str = "small",
+        *,
+        seed: int = 7,
+        today: date | None = None,
+        zone: tzinfo | None = None,
+    ) -> None:
         if size not in DEMO_SIZES:
             raise ValueError(f"unknown demo size {size!r}; expected one of {sorted(DEMO_SIZES)}")
         self.size = size
         self.spec = DEMO_SIZES[size]
         self.seed = seed
-        today = today if today is not None else datetime.now(UTC).date()
+        self.zone = None if zone is None or zone_label(zone) == "UTC" else zone
+        today = today if today is not None else datetime.now(self.zone or UTC).date()
         self.today = _as_date(today)
         self.end = self.today - timedelta(days=1)
         self.start = self.today - timedelta(days=self.spec.days)
+        # the UTC days generated: the range's own, or in a zone every UTC day its dates touch
+        self._first_utc, self._last_utc = self.start, self.end
+        if self.zone is not None:
+            self._first_utc = day_bounds(self.start, self.zone)[0].date()
+            self._last_utc = (day_bounds(self.end, self.zone)[1] - timedelta(seconds=1)).date()
         self.spike_day = _spike_day(self.start, self.spec.days)
         self.models = CATALOG[: self.spec.models]
         self.projects = PROJECTS[: self.spec.projects]
@@ -528,11 +550,41 @@ class DemoOrg:
     def payloads(
         self, start: date | str | None = None, end: date | str | None = None
     ) -> Iterator[tuple[date, None, dict]]:
-        """A date range into org-wide ``(day, None, body)`` triples, e.g. all days by default."""
+        """A date range into org-wide ``(day, None, body)`` triples, e.g. all days by default; in
+        a zone, its local dates, each holding the windows that start on it there."""
         day = _as_date(start) if start is not None else self.start
         last = _as_date(end) if end is not None else self.end
+        if self.zone is not None:
+            yield from self._local_payloads(day, last, self.zone)
+            return
         while day <= last:
             yield day, None, self._day_payload(day)
+            day += timedelta(days=1)
+
+    def _local_payloads(
+        self, day: date, last: date, zone: tzinfo
+    ) -> Iterator[tuple[date, None, dict]]:
+        """Local dates into bodies cut from the UTC days they touch (each generated once)."""
+        generated: dict[date, dict] = {}
+        while day <= last:
+            if not (self.start <= day <= self.end):  # outside the range (today): empty
+                yield day, None, empty_usage_payload()
+                day += timedelta(days=1)
+                continue
+            begin, end = day_bounds(day, zone)
+            low, high = int(begin.timestamp()), int(end.timestamp())
+            out = empty_usage_payload()
+            utc_day = begin.date()
+            while utc_day <= (end - timedelta(seconds=1)).date():
+                if utc_day not in generated:
+                    generated[utc_day] = self._day_payload(utc_day)
+                body = generated[utc_day]
+                for name in ARRAYS:
+                    out[name] += [row for row in body[name] if low <= _window_start(row) < high]
+                utc_day += timedelta(days=1)
+            for older in [d for d in generated if d < begin.date()]:
+                del generated[older]  # a UTC day behind the dates still to come: done with it
+            yield day, None, out
             day += timedelta(days=1)
 
     def describe(self) -> dict:
@@ -667,7 +719,7 @@ class DemoOrg:
     def _day_payload(self, day: date) -> dict:
         """A day into its org-wide usage body: fresh dicts on every call."""
         out = empty_usage_payload()
-        if not (self.start <= day <= self.end):
+        if not (self._first_utc <= day <= self._last_utc):
             return out
         spec = self.spec
         rng = np.random.default_rng([self.seed, day.toordinal()])
@@ -821,6 +873,12 @@ _ROW_BUILDERS = {
     "whisper_api_data": _unit_rows("num_seconds"),
     "tts_api_data": _unit_rows("num_characters"),
 }
+
+
+def _window_start(row: dict) -> int:
+    """A usage row into the Unix second its window starts (``aggregation_timestamp`` on token
+    rows, ``timestamp`` on image and audio rows)."""
+    return int(row.get("aggregation_timestamp", row.get("timestamp", 0)))
 
 
 def _email(first: str, last: str) -> str:

@@ -89,14 +89,6 @@ def utc_days(start: date, end: date, zone: ZoneInfo) -> tuple[date, date]:
     return first, last
 
 
-def local_today(moment: datetime, zone: ZoneInfo) -> date:
-    """An instant into the date it is in ``zone``, e.g. 2026-11-03 03:00Z in Los Angeles ->
-    2026-11-02."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).date()
-
-
 def local_dates(starts: pd.Series, zone: ZoneInfo) -> pd.Series:
     """UTC hour starts (tz-naive UTC or tz-aware) into the local dates they belong to, as
     tz-naive midnights like the usage table's ``date``, e.g. 2026-11-03 07:00 UTC in Los Angeles
@@ -174,7 +166,6 @@ __all__ = [
     "is_utc",
     "whole_hours",
     "local_dates",
-    "local_today",
     "utc_days",
     "range_bounds",
     "split_utc_day",

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from spend.dates import comparison, like_for_like, preset_range, span
+from spend.dates import (
+    comparison,
+    like_for_like,
+    local_today,
+    preset_range,
+    span,
+    wall_clock,
+    zone_label,
+)
 from spend.errors import ConfigError
 
 D = date
@@ -194,3 +203,147 @@ def test_comparison__every_caption_is_short_and_like_for_like(preset, today):
         assert not got.per_day and got.previous[1] < got.current[0]
         assert (got.current[0] - got.previous[0]).days % 7 == 0
         assert got.label.startswith(f"{span(*got.current)} vs {span(*got.previous)}: ")
+
+
+# --- the deployment's own days (issue 21) -----------------------------------------------------
+
+UTC_ = UTC
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "today"),
+    [
+        # UTC: the UTC date, whatever the hour
+        ("UTC", datetime(2026, 12, 5, 0, 0, tzinfo=UTC_), D(2026, 12, 5)),
+        ("UTC", datetime(2026, 12, 5, 23, 59, tzinfo=UTC_), D(2026, 12, 5)),
+        # Los Angeles in winter (UTC-8): until 08:00 UTC it is still the day before
+        ("America/Los_Angeles", datetime(2026, 12, 5, 7, 59, tzinfo=UTC_), D(2026, 12, 4)),
+        ("America/Los_Angeles", datetime(2026, 12, 5, 8, 0, tzinfo=UTC_), D(2026, 12, 5)),
+        # in summer (UTC-7): until 07:00 UTC
+        ("America/Los_Angeles", datetime(2026, 7, 1, 6, 59, tzinfo=UTC_), D(2026, 6, 30)),
+        ("America/Los_Angeles", datetime(2026, 7, 1, 7, 0, tzinfo=UTC_), D(2026, 7, 1)),
+        # spring forward (Mar 8, 2026: 23 hours): midnight was 08:00 UTC, the next one 07:00 UTC
+        ("America/Los_Angeles", datetime(2026, 3, 8, 7, 59, tzinfo=UTC_), D(2026, 3, 7)),
+        ("America/Los_Angeles", datetime(2026, 3, 9, 6, 59, tzinfo=UTC_), D(2026, 3, 8)),
+        ("America/Los_Angeles", datetime(2026, 3, 9, 7, 0, tzinfo=UTC_), D(2026, 3, 9)),
+        # fall back (Nov 1, 2026: 25 hours): from 07:00 UTC to 08:00 UTC the next day
+        ("America/Los_Angeles", datetime(2026, 11, 1, 6, 59, tzinfo=UTC_), D(2026, 10, 31)),
+        ("America/Los_Angeles", datetime(2026, 11, 2, 7, 59, tzinfo=UTC_), D(2026, 11, 1)),
+        ("America/Los_Angeles", datetime(2026, 11, 2, 8, 0, tzinfo=UTC_), D(2026, 11, 2)),
+        # Berlin's spring forward (Mar 29, 2026) and fall back (Oct 25, 2026)
+        ("Europe/Berlin", datetime(2026, 3, 28, 22, 59, tzinfo=UTC_), D(2026, 3, 28)),
+        ("Europe/Berlin", datetime(2026, 3, 28, 23, 0, tzinfo=UTC_), D(2026, 3, 29)),
+        ("Europe/Berlin", datetime(2026, 3, 29, 22, 0, tzinfo=UTC_), D(2026, 3, 30)),
+        ("Europe/Berlin", datetime(2026, 10, 25, 22, 59, tzinfo=UTC_), D(2026, 10, 25)),
+        ("Europe/Berlin", datetime(2026, 10, 25, 23, 0, tzinfo=UTC_), D(2026, 10, 26)),
+        # UTC+5:30: the date turns at 18:30 UTC
+        ("Asia/Kolkata", datetime(2026, 12, 4, 18, 29, tzinfo=UTC_), D(2026, 12, 4)),
+        ("Asia/Kolkata", datetime(2026, 12, 4, 18, 30, tzinfo=UTC_), D(2026, 12, 5)),
+        # UTC+14: a day ahead from 10:00 UTC
+        ("Pacific/Kiritimati", datetime(2026, 12, 4, 9, 59, tzinfo=UTC_), D(2026, 12, 4)),
+        ("Pacific/Kiritimati", datetime(2026, 12, 4, 10, 0, tzinfo=UTC_), D(2026, 12, 5)),
+        # UTC-10 (Honolulu, no daylight saving): a day behind until 10:00 UTC
+        ("Pacific/Honolulu", datetime(2026, 12, 5, 9, 59, tzinfo=UTC_), D(2026, 12, 4)),
+        ("Pacific/Honolulu", datetime(2026, 12, 5, 10, 0, tzinfo=UTC_), D(2026, 12, 5)),
+        # a naive instant is UTC
+        ("America/Los_Angeles", datetime(2026, 12, 5, 3, 0), D(2026, 12, 4)),
+    ],
+)
+def test_local_today__is_the_date_in_the_zone(zone, now, today):
+    assert local_today(ZoneInfo(zone), now) == today
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "preset", "start", "end"),
+    [
+        # Dec 1, 03:00 UTC: still Nov 30 in Los Angeles, so month to date is November's, and last
+        # month is October; in UTC it is December's first day
+        (
+            "UTC",
+            datetime(2026, 12, 1, 3, tzinfo=UTC_),
+            "month_to_date",
+            D(2026, 12, 1),
+            D(2026, 12, 1),
+        ),
+        (
+            "America/Los_Angeles",
+            datetime(2026, 12, 1, 3, tzinfo=UTC_),
+            "month_to_date",
+            D(2026, 11, 1),
+            D(2026, 11, 30),
+        ),
+        (
+            "America/Los_Angeles",
+            datetime(2026, 12, 1, 3, tzinfo=UTC_),
+            "last_month",
+            D(2026, 10, 1),
+            D(2026, 10, 31),
+        ),
+        (
+            "UTC",
+            datetime(2026, 12, 1, 3, tzinfo=UTC_),
+            "last_month",
+            D(2026, 11, 1),
+            D(2026, 11, 30),
+        ),
+        # Nov 30, 11:00 UTC: already Dec 1 in Kiritimati (UTC+14), still Nov 30 in Honolulu
+        (
+            "Pacific/Kiritimati",
+            datetime(2026, 11, 30, 11, tzinfo=UTC_),
+            "month_to_date",
+            D(2026, 12, 1),
+            D(2026, 12, 1),
+        ),
+        (
+            "Pacific/Honolulu",
+            datetime(2026, 11, 30, 9, tzinfo=UTC_),
+            "last_7_days",
+            D(2026, 11, 23),
+            D(2026, 11, 29),
+        ),
+        # across spring forward in Los Angeles: 7 dates, one of them 23 hours long
+        (
+            "America/Los_Angeles",
+            datetime(2026, 3, 11, 6, 30, tzinfo=UTC_),
+            "last_7_days",
+            D(2026, 3, 4),
+            D(2026, 3, 10),
+        ),
+        # Berlin's new year begins at 23:00 UTC on Dec 31: last month is then December
+        (
+            "Europe/Berlin",
+            datetime(2026, 12, 31, 23, 0, tzinfo=UTC_),
+            "last_month",
+            D(2026, 12, 1),
+            D(2026, 12, 31),
+        ),
+    ],
+)
+def test_presets__count_back_from_the_zones_today(zone, now, preset, start, end):
+    assert preset_range(preset, local_today(ZoneInfo(zone), now)) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "wall"),
+    [
+        ("UTC", datetime(2026, 12, 5, 3, tzinfo=UTC_), datetime(2026, 12, 5, 3)),
+        ("America/Los_Angeles", datetime(2026, 12, 5, 3, tzinfo=UTC_), datetime(2026, 12, 4, 19)),
+        ("Pacific/Kiritimati", datetime(2026, 12, 5, 3, tzinfo=UTC_), datetime(2026, 12, 5, 17)),
+    ],
+)
+def test_wall_clock__is_the_naive_local_time(zone, now, wall):
+    assert wall_clock(ZoneInfo(zone), now) == wall
+
+
+@pytest.mark.parametrize(
+    ("zone", "label"),
+    [
+        (ZoneInfo("UTC"), "UTC"),
+        (ZoneInfo("Etc/UTC"), "UTC"),
+        (UTC, "UTC"),
+        (ZoneInfo("America/Los_Angeles"), "America/Los_Angeles"),
+        ("Asia/Kolkata", "Asia/Kolkata"),
+    ],
+)
+def test_zone_label__names_the_zone(zone, label):
+    assert zone_label(zone) == label

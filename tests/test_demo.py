@@ -781,3 +781,96 @@ def test_demo_source__claude_weekends_are_quieter_and_spend_grows():
     weekday = daily[daily.index.day_of_week < 5].mean()
     assert 0.25 < weekend / weekday < 0.5
     assert daily.iloc[-28:].sum() > daily.iloc[:28].sum()
+
+
+# -- the team's own days (issue 21) -------------------------------------------------------------
+
+
+def _window_starts(body: dict) -> list[tuple[int, int]]:
+    """A usage body into (window start, requests) per row of every array the demo fills."""
+    out = []
+    for name in ("data", "dalle_api_data", "whisper_api_data", "tts_api_data"):
+        for row in body[name]:
+            start = row.get("aggregation_timestamp", row.get("timestamp"))
+            out.append((int(start), int(row.get("n_requests", row.get("num_requests", 0)))))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "last"),
+    [
+        # fall back (Nov 1, 2026 has 25 hours) and spring forward (Mar 8, 2026 has 23)
+        ("America/Los_Angeles", date(2026, 10, 31), date(2026, 11, 2)),
+        ("America/Los_Angeles", date(2026, 3, 7), date(2026, 3, 9)),
+        ("Europe/Berlin", date(2026, 10, 24), date(2026, 10, 26)),
+        ("Asia/Kolkata", date(2026, 11, 10), date(2026, 11, 11)),  # UTC+5:30
+        ("Pacific/Kiritimati", date(2026, 11, 10), date(2026, 11, 11)),  # UTC+14
+    ],
+)
+def test_demo_org__in_a_zone_each_window_lands_on_its_local_date(zone, first, last):
+    """Every window the UTC days hold between the first date's midnight and the midnight after
+    the last lands on exactly one local date, the one it starts on there: nothing lost, nothing
+    counted twice."""
+    from zoneinfo import ZoneInfo
+
+    from spend.localdays import day_bounds
+
+    tz = ZoneInfo(zone)
+    org = DemoOrg("small", today=last + timedelta(days=5), zone=tz)
+    got = {day: _window_starts(body) for day, _, body in org.payloads(first, last)}
+    assert list(got) == [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    for day, rows in got.items():
+        assert rows, day
+        assert {datetime.fromtimestamp(ts, tz).date() for ts, _ in rows} == {day}
+    low, high = (int(b.timestamp()) for b in (day_bounds(first, tz)[0], day_bounds(last, tz)[1]))
+    utc_days = (day_bounds(first, tz)[0].date(), (day_bounds(last, tz)[1]).date())
+    expected = []
+    day = utc_days[0]
+    while day <= utc_days[1]:  # the UTC days as the generator makes them, cut to the interval
+        expected += [r for r in _window_starts(org.usage_payload(day)) if low <= r[0] < high]
+        day += timedelta(days=1)
+    assert sorted(r for rows in got.values() for r in rows) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "today"),
+    [
+        # 03:00 UTC on Dec 1 is Nov 30 in Los Angeles, already Dec 1 in Kiritimati and in UTC
+        ("UTC", datetime(2026, 12, 1, 3, tzinfo=UTC), date(2026, 12, 1)),
+        ("America/Los_Angeles", datetime(2026, 12, 1, 3, tzinfo=UTC), date(2026, 11, 30)),
+        ("Pacific/Kiritimati", datetime(2026, 11, 30, 11, tzinfo=UTC), date(2026, 12, 1)),
+    ],
+)
+def test_demo_source__days_end_yesterday_in_the_zone(zone, now, today):
+    from spend.config import Settings
+    from spend.sources.demo import DemoSource
+
+    source = DemoSource(Settings(source="demo", timezone=zone), clock=now.timestamp)
+    assert source.today() == today
+    assert (source.org.today, source.org.end) == (today, today - timedelta(days=1))
+    frame = source.assemble(source.plan(today - timedelta(days=9), today)).frame
+    assert frame["date"].max().date() == today - timedelta(days=1)  # today: nothing yet
+    assert frame["date"].min().date() == today - timedelta(days=9)
+    assert set(frame["provider"]) == {"openai", "anthropic"}
+
+
+def test_demo_source__a_zone_names_its_own_tables():
+    """The demo's tables in two zones are two tables (the app caches them by fingerprint); in UTC
+    the fingerprint is what it always was."""
+    from spend.config import Settings
+    from spend.sources.demo import DemoSource
+
+    assert DemoSource.fingerprint(Settings(source="demo")) == "demo-small"
+    assert DemoSource.fingerprint(Settings(source="demo", timezone="Etc/UTC")) == "demo-small"
+    la = DemoSource.fingerprint(Settings(source="demo", timezone="America/Los_Angeles"))
+    assert la == "demo-small-America/Los_Angeles"
+
+
+def test_demo_source__in_utc_is_what_it_always_was():
+    """A zone of None and UTC generate the same payloads, day for day."""
+    from zoneinfo import ZoneInfo
+
+    plain = DemoOrg("small", today=TODAY)
+    utc = DemoOrg("small", today=TODAY, zone=ZoneInfo("UTC"))
+    start = TODAY - timedelta(days=4)
+    assert list(plain.payloads(start, TODAY)) == list(utc.payloads(start, TODAY))

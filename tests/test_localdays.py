@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from spend.dates import local_today
 from spend.errors import ConfigError
 from spend.localdays import (
     apportion,
@@ -18,7 +19,6 @@ from spend.localdays import (
     hours_in_day,
     is_utc,
     local_dates,
-    local_today,
     range_bounds,
     split_utc_day,
     utc_day_parts,
@@ -182,5 +182,5 @@ def test_utc_days__the_utc_days_a_cost_report_must_answer(zone, start, end, firs
 )
 def test_local_today__the_date_an_instant_is_in_the_zone(zone, moment, today):
     stamp = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    assert local_today(stamp, zone) == today
-    assert local_today(stamp.astimezone(UTC).replace(tzinfo=None), zone) == today  # naive is UTC
+    assert local_today(zone, stamp) == today
+    assert local_today(zone, stamp.astimezone(UTC).replace(tzinfo=None)) == today  # naive is UTC

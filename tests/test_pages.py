@@ -675,6 +675,11 @@ def test_filters__the_active_filters_show_at_the_top_of_every_page():
         assert fmt.escape_markdown(model) in lines[0]
 
 
+def noon(day: date) -> datetime:
+    """The app's clock (``dates.utc_now``) at noon UTC of ``day``."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC).replace(hour=12)
+
+
 def test_month_to_date__on_the_first_the_month_has_just_begun(monkeypatch, fake_openai):
     """On the 1st no day of the month is complete: say so, not "widen the filters"."""
     from spend.ui import view
@@ -682,7 +687,7 @@ def test_month_to_date__on_the_first_the_month_has_just_begun(monkeypatch, fake_
     first = today().replace(day=1) - timedelta(days=31)
     first = first.replace(day=1)  # a 1st in the past, whose month the fake has no usage for
     fake_openai.reset(days=20, end_date=first - timedelta(days=1))
-    monkeypatch.setattr("spend.ui.data.utc_today", lambda: first)
+    monkeypatch.setattr("spend.dates.utc_now", lambda: noon(first))
     at = app(
         **legacy_secrets(fake_openai),
     )
@@ -745,7 +750,7 @@ def test_overview__deltas_compare_like_with_like(
     monkeypatch, fake_openai, preset, current, previous, caption, old_previous
 ):
     fake_openai.reset(days=80, end_date=DEC_5 - timedelta(days=1))
-    monkeypatch.setattr("spend.ui.data.utc_today", lambda: DEC_5)
+    monkeypatch.setattr("spend.dates.utc_now", lambda: noon(DEC_5))
     at = app(**admin_secrets(fake_openai))
     at.query_params["range"] = preset
     run_until_complete(at)
@@ -769,7 +774,7 @@ def test_overview__deltas_compare_like_with_like(
 def test_overview__no_change_when_the_compared_days_are_not_loaded(monkeypatch, fake_openai):
     # The organization's data begins Nov 30: Dec 1-4 has nothing whole to compare with.
     fake_openai.reset(days=5, end_date=DEC_5 - timedelta(days=1))
-    monkeypatch.setattr("spend.ui.data.utc_today", lambda: DEC_5)
+    monkeypatch.setattr("spend.dates.utc_now", lambda: noon(DEC_5))
     at = app(**admin_secrets(fake_openai))
     at.query_params["range"] = "month_to_date"
     run_until_complete(at)

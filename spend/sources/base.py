@@ -39,8 +39,8 @@ from spend.budgets import Budget
 from spend.cache import NON_FINAL_TTL
 from spend.client import Api, HttpClient
 from spend.config import Settings
-from spend.dates import FINAL_AFTER, is_final
-from spend.localdays import is_utc, local_today
+from spend.dates import FINAL_AFTER, is_final, local_today
+from spend.localdays import is_utc
 from spend.schema import with_provider
 
 Progress = Callable[["FetchProgress"], None]
@@ -335,7 +335,7 @@ class Source:
     def today(self) -> date:
         """Today in the zone this source's dates are in (``day_zone``), e.g. the UTC date for
         the legacy endpoint."""
-        return local_today(self.now(), ZoneInfo(self.day_zone(self.settings)))
+        return local_today(ZoneInfo(self.day_zone(self.settings)), self.now())
 
     def zone_note(self, start: date, end: date) -> str | None:
         """What counting days in ``SPEND_TIMEZONE`` costs this source for [start, end] (hourly

@@ -3,16 +3,21 @@
 It emits legacy-shaped payloads, so the demo's OpenAI usage goes through the legacy source's real
 parsing, and Anthropic-shaped ones for its Claude share, parsed by the Anthropic source's own
 functions (``provider`` "anthropic" on those rows): a visitor with no key sees both providers.
+
+It honours the deployment's zone (``SPEND_TIMEZONE``): its days end yesterday there and its rows are
+dated by local date (``DemoOrg``'s ``zone``), so the setting can be tried without a key.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from spend import pricing
+from spend import dates, pricing
 from spend.config import Settings
 from spend.normalize import join_names, join_users
 from spend.schema import concat_categorical, conform, empty_frame, with_provider
@@ -38,8 +43,9 @@ class DemoSource(Source):
 
     @classmethod
     def fingerprint(cls, settings: Settings) -> str:
-        """The demo has no credential: its size names its tables."""
-        return f"demo-{settings.demo_size}"
+        """The demo has no credential: its size (and a zone other than UTC) names its tables."""
+        zone = dates.zone_label(settings.zone)
+        return f"demo-{settings.demo_size}" + ("" if zone == "UTC" else f"-{zone}")
 
     #: Rows (at most) normalized at a time: the raw rows of a chunk are dropped before the next is
     #: built, which keeps the huge demo's peak memory low (~5,500 rows a day, 2 M in a year), while
@@ -47,10 +53,16 @@ class DemoSource(Source):
     CHUNK_ROWS = 100_000
 
     def __init__(self, settings: Settings, **kw: Any) -> None:
+        if kw.get("clock") in (None, time.time):  # the default clock: the app's (the same time)
+            kw["clock"] = _app_clock
         super().__init__(settings, **kw)
         from spend.demo_org import DemoOrg
 
-        self.org = DemoOrg(settings.demo_size, today=self.today())
+        self.org = DemoOrg(settings.demo_size, today=self.today(), zone=settings.zone)
+
+    def today(self) -> date:
+        """Today in the deployment's zone: the demo's days are its dates."""
+        return dates.local_today(self.settings.zone, self.now())
 
     def plan(self, start, end) -> Plan:
         check_range(start, end, today=self.today())
@@ -92,6 +104,11 @@ class DemoSource(Source):
     def _priced(self, frame: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
         priced = pricing.attach_prices(join_users(frame, users), overrides=self.prices)
         return with_provider(priced, self.provider)
+
+
+def _app_clock() -> float:
+    """The app's clock (``dates.utc_now``, which AppTests replace) in Unix seconds."""
+    return dates.utc_now().timestamp()
 
 
 def claude_payloads(org, start, end) -> tuple[dict, dict, dict]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import streamlit as st
 
 from spend import errors
 from spend.config import Settings
+from spend.dates import local_today, utc_now
 from spend.jobs import REGISTRY, FetchJob
 from spend.ratelimit import RequestBudget
 from spend.runner import Part, Run, combine
@@ -212,13 +213,10 @@ def shared(result: LoadResult) -> LoadResult:
     return replace(result, frame=compact(result.frame))
 
 
-def utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
 def today_in(settings: Settings) -> date:
-    """Today's date where the deployment counts its days (``SPEND_TIMEZONE``)."""
-    return datetime.now(settings.zone).date()
+    """Today's date where the deployment counts its days (``SPEND_TIMEZONE``), by the app's one
+    clock (``dates.utc_now``, which AppTests set)."""
+    return local_today(settings.zone, utc_now())
 
 
 #: The tables below are shared objects (``st.cache_resource``), not per-session copies: a large

@@ -1,9 +1,10 @@
-"""Mirror the view (date range and filters, never a key) in the URL so a shared link shows the same
-view."""
+"""Mirror the view (date range, the zone its days are in, and filters, never a key) in the URL so a
+shared link shows the same view."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import date
 
 import streamlit as st
 
@@ -12,7 +13,8 @@ from spend.errors import ConfigError
 from spend.sources.base import check_range
 
 #: Filter widget key -> query-string name (repeated for several values); the range travels as
-#: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``.
+#: ``range`` (a preset id) and, for a custom range, ``start`` and ``end``; UTC days chosen over the
+#: deployment's zone as ``tz=utc`` (``DAYS_IN``).
 LISTS = {
     "filter_providers": "provider",
     "filter_teams": "team",
@@ -34,20 +36,40 @@ FILTERS = {
 }
 
 
+#: Session state (and the widget's key): whose days the view counts, "local" (the deployment's
+#: zone, ``SPEND_TIMEZONE``) or "utc"; the URL carries ``tz=utc`` for the second.
+DAYS_IN = "days_in"
+DAYS_CHOICES = ("local", "utc")
+TZ_PARAM = "tz"
+
+
+def days_in() -> str:
+    """Whose days this session shows: "local" or "utc" (a link's ``tz=utc`` before the widget is
+    drawn)."""
+    choice = st.session_state.get(DAYS_IN)
+    if choice is None and not st.session_state.get("_seeded_from_url"):
+        choice = "utc" if str(st.query_params.get(TZ_PARAM, "")).lower() == "utc" else None
+    return choice if choice in DAYS_CHOICES else "local"
+
+
 #: Session state: the notice about a link's range that was not used, and the range it was shown
 #: with (it goes once the viewer picks another range).
 NOTICE = "_url_notice"
 
 
-def seed_state_from_url() -> None:
+def seed_state_from_url(today_in: Callable[[str], date]) -> None:
     """On a session's first run, copy the URL's view into widget state. A range that cannot be
     shown (not a date, before OpenAI's API, in the future, ending before it starts) is a notice
-    at the top of the page, never a traceback, and the default range is shown instead."""
+    at the top of the page, never a traceback, and the default range is shown instead.
+
+    ``today_in``: "local" or "utc" into today's date in that zone (a link's range is checked
+    against the today of the days it asks for)."""
     if st.session_state.get("_seeded_from_url"):
         _show_notice()
         return
-    st.session_state["_seeded_from_url"] = True
     params = st.query_params
+    st.session_state[DAYS_IN] = days_in()
+    st.session_state["_seeded_from_url"] = True
     problems: list[str] = []
     preset = params.get("range")
     if preset in PRESETS:
@@ -61,7 +83,7 @@ def seed_state_from_url() -> None:
         for name, text in texts.items()
         if text and parse_iso(text) is None
     ]
-    today = datetime.now(UTC).date()
+    today = today_in(st.session_state[DAYS_IN])
     end = min(end, today) if end else end  # a link made "tomorrow" in another timezone still opens
     if start and end:
         try:
@@ -119,12 +141,17 @@ def pending_filters() -> dict[str, list[str]]:
     return {key: st.session_state.get(f"_url_{key}", []) for key in LISTS}
 
 
-def write_state_to_url(preset: str, start, end, filters: dict[str, list[str]]) -> None:
-    """The current view into the query string (replacing what was there)."""
+def write_state_to_url(
+    preset: str, start, end, filters: dict[str, list[str]], *, utc: bool = False
+) -> None:
+    """The current view into the query string (replacing what was there); ``utc``: the viewer
+    chose UTC days over the deployment's zone (``tz=utc``)."""
     wanted: dict[str, str | list[str]] = {"range": preset}
     if preset == "custom":
         wanted["start"] = start.isoformat()
         wanted["end"] = end.isoformat()
+    if utc:
+        wanted[TZ_PARAM] = "utc"
     for state_key, name in LISTS.items():
         if filters.get(state_key):
             wanted[name] = list(filters[state_key])

@@ -1,5 +1,6 @@
-"""The sidebar every page shares, composed of small parts: connection, date range, fetch status,
-filters, and the view they build.
+"""The sidebar every page shares, composed of small parts: connection, date range (in the
+deployment's zone, ``SPEND_TIMEZONE``, or UTC at the viewer's choice), fetch status, filters, and
+the view they build.
 
 Its widgets have explicit keys and are drawn by the frame on every run, so choices survive page
 switches; the range and filters (never the key) are mirrored in the URL (``spend.ui.query``).
@@ -9,14 +10,21 @@ before the rerun it causes.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 import pandas as pd
 import streamlit as st
 
-from spend import analysis
+from spend import analysis, dates
 from spend.config import Settings, key_kind
-from spend.dates import DEFAULT_PRESET, PRESETS, comparison, preset_range
+from spend.dates import (
+    DEFAULT_PRESET,
+    PRESETS,
+    comparison,
+    local_today,
+    preset_range,
+    zone_label,
+)
 from spend.errors import ApiConnectionError, SpendError, redact
 from spend.formatting import escape_markdown, format_duration
 from spend.jobs import REGISTRY
@@ -174,15 +182,61 @@ def source_badges(loaded: data.Loaded) -> None:
 # --- date range --------------------------------------------------------------------------------
 
 
-def date_range(today: date) -> tuple[str, date, date]:
-    """Preset and custom-date widgets into (preset id, start, end)."""
+def days_in(zone: tzinfo) -> tzinfo:
+    """The deployment's zone into the zone this view's days are in: a choice between it and UTC
+    (kept in the URL as ``tz=utc``); no choice when the deployment counts UTC days."""
+    if zone_label(zone) == "UTC":
+        return zone
+    choice = st.radio(
+        "Days in",
+        query.DAYS_CHOICES,
+        key=query.DAYS_IN,
+        horizontal=True,
+        format_func=lambda c: zone_label(zone) if c == "local" else "UTC",
+        help="Every date, day and month on the pages counts in this zone: the team's own "
+        "(SPEND_TIMEZONE), or UTC as the providers' dashboards count.",
+    )
+    return UTC if choice == "utc" else zone
+
+
+def utc_days_only(name: str, settings: Settings) -> bool:
+    """Whether a source answers per UTC day only, whatever the zone (the legacy endpoint): its
+    ``day_zone`` is UTC though ``settings`` count another zone's days."""
+    cls = SOURCES.get(name)
+    return cls is not None and cls.day_zone(settings) == "UTC"
+
+
+def utc_days_note(loaded: data.Loaded, zone: tzinfo, settings: Settings) -> str | None:
+    """What the sidebar says when a source keeps UTC days in a view counted in another zone,
+    e.g. the legacy endpoint's in America/Los_Angeles; None when every source counts the view's
+    days."""
+    if zone_label(zone) == "UTC":
+        return None
+    kept = [part for part in loaded.sources if utc_days_only(part.source_name, settings)]
+    if not kept:
+        return None
+    names = ", ".join(escape_markdown(part.title) for part in kept)
+    others = " (the other sources' are in " + zone_label(zone) + ")" if loaded.parts else ""
+    return (
+        f":material/schedule: {names} answers per UTC day only: its days stay UTC days{others}, "
+        "each counted on the date it has in UTC."
+    )
+
+
+def date_range(today: date, zone: str = "UTC") -> tuple[str, date, date]:
+    """Preset and custom-date widgets into (preset id, start, end); ``today`` and the dates are
+    in ``zone`` (named beside them)."""
     st.session_state.setdefault("range_preset", DEFAULT_PRESET)
     preset = st.selectbox("Date range", list(PRESETS), key="range_preset", format_func=PRESETS.get)
     last = st.session_state.get(LAST_RANGE) or preset_range(DEFAULT_PRESET, today)
     if preset == "custom":
         st.session_state.setdefault("range_custom", last)  # Custom starts from the range on screen
+        picked = st.session_state["range_custom"]
+        if isinstance(picked, (tuple, list)) and picked and max(picked) > today:
+            # days switched to a zone where today is earlier (UTC -> Los Angeles): end today
+            st.session_state["range_custom"] = tuple(min(day, today) for day in picked)
         picked = st.date_input(
-            "From – to (UTC)", key="range_custom", max_value=today, format="YYYY-MM-DD"
+            f"From – to ({zone})", key="range_custom", max_value=today, format="YYYY-MM-DD"
         )
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
             st.session_state[LAST_RANGE] = (picked[0], picked[1])
@@ -194,7 +248,7 @@ def date_range(today: date) -> tuple[str, date, date]:
         return preset, last[0], last[1]
     start, end = preset_range(preset, today)
     st.session_state[LAST_RANGE] = (start, end)
-    st.caption(f"{start:%b %d, %Y} – {end:%b %d, %Y} (UTC)")
+    st.caption(f"{start:%b %d, %Y} – {end:%b %d, %Y} ({zone})")
     return preset, start, end
 
 
@@ -385,14 +439,18 @@ def build_view(
     *,
     today: date,
     names: dict[str, str] | None = None,
+    now: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> View:
-    """The loaded table, the range and the chosen filters into the View every page reads."""
+    """The loaded table, the range and the chosen filters into the View every page reads;
+    ``today`` is the date in ``zone`` at ``now``."""
     full = loaded.result.frame
     compared = comparison(preset, start, end, today)
     loaded_from = load_start(compared, start)
     chosen_key = tuple((key, tuple(ids)) for key, ids in sorted(chosen.items()))
-    history = window(loaded.token, loaded_from, end, chosen_key, _frame=full)
-    frame = window(loaded.token, start, end, chosen_key, _frame=full)
+    table = (*loaded.token, zone_label(zone))  # the same source in two zones: two tables
+    history = window(table, loaded_from, end, chosen_key, _frame=full)
+    frame = window(table, start, end, chosen_key, _frame=full)
     return View(
         loaded=loaded,
         preset=preset,
@@ -405,7 +463,8 @@ def build_view(
         frame=frame,
         history=history,
         full=full,
-        now=datetime.now(UTC),
+        now=now if now is not None else dates.utc_now(),
+        zone=zone,
     )
 
 
@@ -425,15 +484,32 @@ def load_start(compared, start: date) -> date:
     return min(start, compared.first_day or start)
 
 
+def today_in(zone: tzinfo, now: datetime) -> date:
+    """Today's date in ``zone`` at ``now`` (the app's clock, ``dates.utc_now``)."""
+    return local_today(zone, now)
+
+
 def render() -> View | None:
     """Draw the sidebar, load the data it selects, publish the View; None when loading failed
     (the message is shown)."""
-    query.seed_state_from_url()
-    today = data.utc_today()
+    now = dates.utc_now()  # the app's clock (an AppTest sets it)
+    try:
+        base = base_settings()
+    except SpendError as exc:  # e.g. an unknown SPEND_TIMEZONE: one line naming the setting
+        set_view(None)
+        st.error(escape_markdown(str(exc)), icon=":material/error:")
+        return None
+    local = base.zone
+    query.seed_state_from_url(lambda days: today_in(UTC if days == "utc" else local, now))
     with st.sidebar:
-        settings, per_user = connection(base_settings())
+        settings, per_user = connection(base)
         badge_slot = st.empty()  # drawn once loading tells whether the source works
-        preset, start, end = date_range(today)
+        zone = days_in(local)
+        utc_view = zone is not local
+        if utc_view:  # the viewer's choice: the same sources, their UTC days
+            settings = settings.with_(timezone="UTC")
+        today = today_in(zone, now)
+        preset, start, end = date_range(today, zone_label(zone))
         prev_start = load_start(comparison(preset, start, end, today), start)
         own_key = bool(typed_keys())
         controls = own_key or auth.can_control_fetches()
@@ -447,20 +523,25 @@ def render() -> View | None:
         loaded = loaded if failed else teamed(loaded)  # the team column, with teams configured
         with badge_slot.container():  # one badge per source (an empty slot holds one)
             source_badges(loaded)
+        note = utc_days_note(loaded, zone, settings)
+        if note:
+            st.caption(note)
         if failed:
             kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
-            query.write_state_to_url(preset, start, end, kept)
+            query.write_state_to_url(preset, start, end, kept, utc=utc_view)
         else:
             fetch_statuses(loaded, controls=controls)
             st.divider()
             chosen, names = filters(loaded.result.frame, loaded.token)
             st.session_state[KEPT_FILTERS] = chosen
-            query.write_state_to_url(preset, start, end, chosen)
+            query.write_state_to_url(preset, start, end, chosen, utc=utc_view)
     if failed:
         set_view(None)
         _show_error(loaded, secrets=settings.secrets, own_key=own_key)
         return None
-    view = build_view(loaded, preset, start, end, chosen, today=today, names=names)
+    view = build_view(
+        loaded, preset, start, end, chosen, today=today, names=names, now=now, zone=zone
+    )
     set_view(view)
     return view
 

@@ -43,7 +43,7 @@ from spend.ui.view import View, teamed
 class MonthEnd:
     """What the Overview's month-end card shows (and the top of the Budgets page)."""
 
-    as_of: date  # the last complete UTC day the figures count
+    as_of: date  # the last complete day (in the view's zone) the figures count
     budgets: list[BudgetEntry]  # each budget's month so far and forecast (the report's)
     organization: Forecast  # the organization's month-end forecast (on its money basis)
     basis: str  # "billed" or "estimated": where the organization's figure comes from
@@ -62,19 +62,20 @@ class Steering(MonthEnd):
 
 
 def as_of_day(view: View) -> date:
-    """The last complete UTC day with data loaded, e.g. yesterday for a range ending today."""
-    yesterday = view.now.date() - timedelta(days=1)
+    """The last complete day (in the view's zone) with data loaded, e.g. yesterday for a range
+    ending today."""
+    yesterday = view.today - timedelta(days=1)
     if view.full.empty:
         return min(view.end, yesterday)
     return min(view.end, yesterday, view.full["date"].max().date())
 
 
 def card_day(view: View) -> date:
-    """The day the month card counts through: yesterday (UTC, the last complete day) while the
-    range reaches into this month, never the range's own end (a range ending Dec 3 still shows
-    December to Dec 4 on the 5th); the last day of the range's month when that month is over
-    (a range in November shows November's total)."""
-    yesterday = view.now.date() - timedelta(days=1)
+    """The day the month card counts through: yesterday (in the view's zone, the last complete
+    day) while the range reaches into this month, never the range's own end (a range ending Dec 3
+    still shows December to Dec 4 on the 5th); the last day of the range's month when that month
+    is over (a range in November shows November's total)."""
+    yesterday = view.today - timedelta(days=1)
     following = (view.end.replace(day=28) + timedelta(days=4)).replace(day=1)
     return min(following - timedelta(days=1), yesterday)
 

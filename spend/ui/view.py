@@ -6,14 +6,14 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from spend.config import Settings
-from spend.dates import Comparison
+from spend.dates import Comparison, local_today, wall_clock, zone_label
 from spend.errors import ConfigError
 from spend.formatting import escape_markdown
 from spend.sources import SOURCES
@@ -40,13 +40,32 @@ class View:
     frame: pd.DataFrame  # filtered rows in [start, end]
     history: pd.DataFrame  # filtered rows in [loaded_from, end], for period comparisons
     full: pd.DataFrame  # every loaded row, unfiltered (sidebar options, freshness)
-    now: datetime
+    now: datetime  # the instant the view was built (tz-aware)
+    #: the zone the view's dates are in: the deployment's (``SPEND_TIMEZONE``), or UTC when the
+    #: viewer chose UTC days
+    zone: tzinfo = UTC
 
     @property
     def token(self) -> tuple:
-        """Names what this view shows (table, range, filters): equal tokens, equal figures."""
+        """Names what this view shows (table, range, filters, zone): equal tokens, equal figures."""
         chosen = tuple((key, tuple(ids)) for key, ids in sorted(self.filters.items()))
-        return (self.loaded.token, self.start, self.end, self.loaded_from, chosen)
+        return (self.loaded.token, self.start, self.end, self.loaded_from, chosen, self.zone_name)
+
+    @property
+    def zone_name(self) -> str:
+        """The zone the figures are in, as the pages name it, e.g. "America/Los_Angeles", "UTC"."""
+        return zone_label(self.zone)
+
+    @property
+    def today(self) -> date:
+        """Today's date in the view's zone (it may differ from UTC's)."""
+        return local_today(self.zone, self.now)
+
+    @property
+    def wall_now(self) -> datetime:
+        """The view's instant as naive local time in its zone, for functions that count naive days
+        (the usage table's dates), e.g. ``analysis.freshness``."""
+        return wall_clock(self.zone, self.now)
 
     @property
     def source(self) -> str:
@@ -88,7 +107,9 @@ JUST_BEGUN = (
     "The month has just begun: no usage is recorded for today yet. Figures and comparisons fill "
     "in as the day goes on; pick *Last month* to see the month that ended."
 )
-NO_USAGE_TODAY = "No usage recorded for today yet (UTC). Pick a longer range to see earlier days."
+NO_USAGE_TODAY = (
+    "No usage recorded for today yet ({zone}). Pick a longer range to see earlier days."
+)
 NO_ROWS = "No usage in this range with these filters. Widen the date range or clear the filters."
 
 
@@ -105,7 +126,7 @@ def open_page(title: str, *, require_rows: bool = True) -> View:
         elif view.comparison.current is None and view.preset == "month_to_date":
             st.info(JUST_BEGUN, icon=":material/calendar_today:")
         elif view.comparison.current is None:
-            st.info(NO_USAGE_TODAY, icon=":material/today:")
+            st.info(NO_USAGE_TODAY.format(zone=view.zone_name), icon=":material/today:")
         else:
             st.info(NO_ROWS, icon=":material/search_off:")
         st.stop()
