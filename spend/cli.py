@@ -35,6 +35,7 @@ from spend.budgets import (
 from spend.config import Settings
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
+from spend.forecast import history_window
 from spend.formatting import format_duration
 from spend.report import evaluate
 from spend.runner import Part, Run
@@ -424,7 +425,9 @@ def _load_for_alerts(
     price file, every budget (the file's, the secrets file's ``[[budget]]`` entries, and each
     source's own spend controls) and notices: ``(settings, frame, prices, budgets, notices)``. A
     source that fails is a notice when others stand; when every source fails, that is the
-    command's error."""
+    command's error. The load reaches back at least to the forecast's own window
+    (``forecast.history_window(end)``), as the app's month card loads it."""
+    start = min(start, history_window(end)[0])
     settings = Settings.from_env(environ)
     if source_name:
         settings = settings.with_(source=source_name)
