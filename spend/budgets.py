@@ -57,7 +57,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -555,10 +555,8 @@ class Measure:
     known: bool  # the id has usage in the table (the organization always does)
     name: str | None
     #: the month's money in two parts (``money_parts``): billed, and estimated where the Costs
-    #: API has not reported a day or a provider has no cost report; ``pending`` those late days
-    billed_usd: float = 0.0
-    estimated_usd: float = 0.0
-    pending: tuple[date, ...] = ()
+    #: API has not reported a day or a provider has no cost report
+    parts: MoneyParts | None = None
 
     @property
     def percent(self) -> float:
@@ -598,31 +596,74 @@ def scope_daily(
     return daily, unknown
 
 
+class MoneyParts(NamedTuple):
+    """A figure's money in its two parts (``money_parts``), e.g. billed $1,200 + estimated $45.50
+    for Dec 4, which the Costs API has not reported yet."""
+
+    billed: float
+    estimated: float
+    #: days a provider with a cost report has not reported yet (their money is estimated)
+    pending: tuple[date, ...] = ()
+    #: providers (names, e.g. "Anthropic") whose money is all estimated: no cost report at all
+    unbilled: tuple[str, ...] = ()
+
+    @property
+    def basis(self) -> str:
+        """``"billed"``, ``"estimated"`` (also when there is no money) or ``MIXED``."""
+        return basis_of(self.billed != 0, self.estimated != 0)
+
+    def note(self, usd: Any) -> str | None:
+        """What a figure says of its parts when some of it is estimated beside a bill, e.g.
+        "billed $1,200.00 + estimated $45.50 (days the Costs API has not reported yet: Dec 4)",
+        or "estimated $8.00 (days the Costs API has not reported yet: Dec 5)" for a day with no
+        bill yet; None for a figure of one basis by nature (all billed; no cost report at all).
+        ``usd`` formats money (``spend.formatting.usd``)."""
+        if self.basis == "billed" or not (self.pending or self.unbilled):
+            return None
+        why = []
+        if self.pending:
+            days = ", ".join(f"{day:%b} {day.day}" for day in self.pending[:5])
+            more = f" and {len(self.pending) - 5} more" if len(self.pending) > 5 else ""
+            why.append(f"days the Costs API has not reported yet: {days}{more}")
+        if self.unbilled:
+            names = " and ".join(self.unbilled)
+            verb = "gives" if len(self.unbilled) == 1 else "give"
+            why.append(f"{names} {verb} no bill")
+        reason = f" ({'; '.join(why)})"
+        if self.basis == MIXED:
+            return f"billed {usd(self.billed)} + estimated {usd(self.estimated)}{reason}"
+        return f"estimated {usd(self.estimated)}{reason}"
+
+
 def money_parts(
     frame: pd.DataFrame, scope: str, budget_id: str | None, *, start: date, end: date
-) -> tuple[float, float, tuple[date, ...]]:
-    """A scope's money over [start, end] into ``(billed, estimated, days not reported)``: the two
-    parts of its figure (``headline_rows``) and the days whose money is estimated because the
-    Costs API has not reported them for a provider that has a cost report, e.g.
-    ``(1200.0, 45.5, (date(2026, 12, 4),))``."""
+) -> MoneyParts:
+    """A scope's money over [start, end] into its billed and estimated parts (``headline_rows``),
+    the days estimated because a provider's cost report has not reached them yet, and the
+    providers without a cost report anywhere in ``frame``, e.g. ``MoneyParts(1200.0, 45.5,
+    (date(2026, 12, 4),), ())``. Pass the whole loaded table: a provider billed on other days is
+    late on these, not without a bill."""
     dates = frame["date"]
     within = ((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))).to_numpy(dtype=bool)
     billed, estimated = headline_rows(frame)
     mask = scope_mask(frame, scope, budget_id) & within
     cost = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    counted = estimated & mask & (cost != 0)  # unpriced rows too: their money is unknown
     billed_usd = float(np.nansum(cost[billed & mask]))
     estimated_usd = float(np.nansum(cost[estimated & mask]))
-    pending: tuple[date, ...] = ()
     kinds = frame["cost_basis"].astype("string")
     is_billed = kinds.eq("billed").to_numpy(dtype=bool, na_value=False)
-    if is_billed.any():
-        billing = np.ones(len(frame), dtype=bool)
-        if "provider" in frame.columns:  # providers with a cost report somewhere in the table
-            providers = frame["provider"].astype("string")
-            billing = providers.isin(set(providers[is_billed].dropna())).to_numpy(dtype=bool)
-        late = estimated & mask & billing
-        pending = tuple(sorted({stamp.date() for stamp in dates[late].unique()}))
-    return billed_usd, estimated_usd, pending
+    if not is_billed.any():
+        return MoneyParts(billed_usd, estimated_usd)
+    billing = np.ones(len(frame), dtype=bool)
+    unbilled: tuple[str, ...] = ()
+    if "provider" in frame.columns:  # providers with a cost report somewhere in the table
+        providers = frame["provider"].astype("string")
+        billing = providers.isin(set(providers[is_billed].dropna())).to_numpy(dtype=bool)
+        others = providers[counted & ~billing].dropna().unique()
+        unbilled = tuple(sorted(provider_name(str(p)) for p in others))
+    pending = tuple(sorted({stamp.date() for stamp in dates[counted & billing].unique()}))
+    return MoneyParts(billed_usd, estimated_usd, pending, unbilled)
 
 
 def measure_budget(
@@ -650,11 +691,9 @@ def measure_budget(
     )
     in_month = daily.index >= pd.Timestamp(month_start(as_of))
     known = budget.scope == "organization" or bool(scope_mask(until, budget.scope, budget.id).any())
-    billed_usd, estimated_usd, pending = (0.0, float(daily[in_month].sum()), ())
+    parts = MoneyParts(0.0, float(daily[in_month].sum()))
     if basis != "estimated":
-        billed_usd, estimated_usd, pending = money_parts(
-            until, budget.scope, budget.id, start=month_start(as_of), end=as_of
-        )
+        parts = money_parts(until, budget.scope, budget.id, start=month_start(as_of), end=as_of)
     return Measure(
         budget=budget,
         month=as_of.strftime("%Y-%m"),
@@ -665,9 +704,7 @@ def measure_budget(
         unpriced_rows=int(unknown[in_month].sum()),
         known=known,
         name=budget.name or scope_name(until, budget.scope, budget.id),
-        billed_usd=billed_usd,
-        estimated_usd=estimated_usd,
-        pending=pending,
+        parts=parts,
     )
 
 
