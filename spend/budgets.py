@@ -458,16 +458,19 @@ def reported_days(frame: pd.DataFrame) -> np.ndarray:
     """The usage table into a row mask: rows of a (provider, day) that has billed money, e.g. a
     day the Costs API has not reported yet -> False on every row of it (and on every row of a
     provider with no cost report at all). Billed rows without an amount report nothing."""
-    kinds = frame["cost_basis"].astype("string")
-    billed = kinds.eq("billed").to_numpy(dtype=bool, na_value=False)
-    billed &= frame["cost_usd"].notna().to_numpy(dtype=bool)
+    billed = _is_billed(frame) & frame["cost_usd"].notna().to_numpy(dtype=bool)
     if not billed.any():
         return billed
     days = frame["date"].to_numpy(dtype="datetime64[D]").astype("int64")
     if "provider" in frame.columns:
-        codes, _ = pd.factorize(frame["provider"].astype("string"), use_na_sentinel=True)
+        codes, _ = pd.factorize(frame["provider"], use_na_sentinel=True)
         days = days * 1024 + (np.asarray(codes, dtype="int64") + 1)
     return np.isin(days, np.unique(days[billed]))
+
+
+def _is_billed(frame: pd.DataFrame) -> np.ndarray:
+    """Costs API rows, e.g. ``[True, False]`` (categorical or text ``cost_basis`` alike)."""
+    return frame["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
 
 
 def headline_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -479,12 +482,13 @@ def headline_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     yet, Anthropic without a cost report -> OpenAI's bill to Dec 3, OpenAI's estimate of Dec 4
     and Anthropic's estimate of every day.
     """
-    kinds = frame["cost_basis"].astype("string")
-    is_billed = kinds.eq("billed").to_numpy(dtype=bool, na_value=False)
+    is_billed = _is_billed(frame)
+    usage = ~is_billed & frame["cost_basis"].notna().to_numpy(dtype=bool)
+    if not is_billed.any():  # no bill at all (the demo, a legacy key): every usage row counts
+        return is_billed, usage
     reported = reported_days(frame)
     billed = is_billed & reported & frame["cost_usd"].notna().to_numpy(dtype=bool)
-    estimated = ~is_billed & ~reported & kinds.notna().to_numpy(dtype=bool)
-    return billed, estimated
+    return billed, usage & ~reported
 
 
 def basis_of(billed: bool, estimated: bool) -> str:
@@ -582,7 +586,7 @@ def scope_daily(
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
     mask = scope_mask(frame, scope, budget_id)
     if basis == "estimated":
-        kinds = frame["cost_basis"].astype("string")
+        kinds = frame["cost_basis"]
         wanted = kinds.isin(["estimated", "unpriced"]).to_numpy(dtype=bool, na_value=False)
     else:
         billed, estimated = headline_rows(frame)
@@ -651,8 +655,7 @@ def money_parts(
     counted = estimated & mask & (cost != 0)  # unpriced rows too: their money is unknown
     billed_usd = float(np.nansum(cost[billed & mask]))
     estimated_usd = float(np.nansum(cost[estimated & mask]))
-    kinds = frame["cost_basis"].astype("string")
-    is_billed = kinds.eq("billed").to_numpy(dtype=bool, na_value=False)
+    is_billed = _is_billed(frame)
     if not is_billed.any():
         return MoneyParts(billed_usd, estimated_usd)
     billing = np.ones(len(frame), dtype=bool)
