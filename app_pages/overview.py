@@ -192,7 +192,13 @@ if now.billed is not None:
     b = st.columns(3)
     b[0].metric("Billed (authoritative)", fmt.usd(now.billed), border=True)
     b[1].metric("Estimated from usage", fmt.usd(now.estimated), border=True)
-    b[2].metric("Gap (billed − estimated)", fmt.usd(now.gap), border=True)
+    b[2].metric(
+        "Gap (billed − estimated)",
+        fmt.usd(now.gap),
+        border=True,
+        help="The bill against the estimate of the same days and providers: a day the Costs API "
+        "has not reported yet, or a provider without a bill, is on neither side.",
+    )
     st.altair_chart(
         charts.billed_vs_estimated_chart(
             derive(view, analysis.billed_vs_estimated, start=view.start, end=view.end)

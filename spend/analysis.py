@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spend.budgets import MoneyParts, basis_of, headline_rows, money_parts
+from spend.budgets import MoneyParts, basis_of, headline_rows, money_parts, reported_days
 from spend.dates import FINAL_AFTER, as_day, previous_period
 from spend.formatting import provider_name
 
@@ -446,7 +446,8 @@ class Totals:
     basis: str
     estimated: float
     billed: float | None
-    #: ``billed - estimated`` (None without billed rows)
+    #: ``billed`` minus the estimate of the same provider-days (a day not billed yet, a provider
+    #: without a bill, is on neither side); None without billed rows
     gap: float | None
     requests: int
     input_tokens: int
@@ -477,6 +478,15 @@ class Totals:
         """Whether ``requests`` counts anything: False when no usage row has a request count
         (an Anthropic-only table), where the figure is "–", never 0."""
         return self.requests_cover.known
+
+
+def _estimated_where_billed(df: pd.DataFrame, first: Any, last: Any) -> float:
+    """The estimate of the provider-days the Costs API reported in [first, last], e.g. Dec 1-3
+    of Dec 1-4 when Dec 4 is not billed yet: what the bill compares with."""
+    period = df.loc[_in_range(df, first, last)]
+    usage = ~period["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
+    cost = period["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    return float(np.nansum(cost[usage & reported_days(period)]))
 
 
 def _share(part: float, whole: float) -> float:
@@ -521,7 +531,7 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
         basis=parts.basis,
         estimated=estimated,
         billed=billed,
-        gap=None if billed is None else billed - estimated,
+        gap=None if billed is None else billed - _estimated_where_billed(df, first, last),
         requests=requests,
         input_tokens=int(usage["input_tokens"].sum()),
         cached_input_tokens=int(usage["cached_input_tokens"].sum()),

@@ -316,3 +316,13 @@ def test_overview__a_provider_without_a_bill_keeps_its_estimate_beside_the_other
     assert len(notes) == 1 and fmt.escape_markdown("(Anthropic gives no bill)") in notes[0]
     assert fmt.escape_markdown(f"estimated {fmt.usd(claude_estimate)}") in notes[0]
     assert metric(at, "Anthropic (estimated)").value == fmt.usd(claude_estimate)
+
+
+def test_totals__the_gap_compares_the_bill_with_the_estimate_of_the_same_days():
+    """Dec 6 not billed yet: the gap is the bill of Dec 1-5 against their estimate (3 %), not
+    against six days' estimate."""
+    frame = six_day_table(missing=(DEC_6,))
+    now = analysis.totals(frame, start=CURRENT[0], end=CURRENT[1])
+    assert now.billed == pytest.approx(5 * 114.4)
+    assert now.gap == pytest.approx(5 * 114.4 * 0.03)
+    assert now.estimated == pytest.approx(6 * 114.4 * 0.97)  # the whole estimate still shown
