@@ -17,8 +17,10 @@ report = steering.report
 month = steering.as_of.strftime("%B %Y")
 st.caption(
     f"Calendar month {month} in {view.zone_name}, counted through {steering.as_of:%b %d} (the "
-    "last complete day). Billed money where OpenAI's Costs API gives it (organization, project, "
-    "key), estimated from usage otherwise (user, model). The sidebar's filters do not apply here."
+    "last complete day). Billed money where the Costs API gives it (organization, project, key) "
+    "for the days it has reported, estimated from usage otherwise (user, model, team, days not "
+    "billed yet). The sidebar's range and filters do not apply here; the forecast learns from "
+    f"the 56 days to {steering.as_of:%b %d}."
 )
 for problem in steering.errors:
     st.warning(fmt.escape_markdown(problem), icon=":material/error:")
@@ -67,6 +69,9 @@ else:
         f"Not enough history for a forecast yet ({organization.history_days} complete days; it "
         "needs 7)."
     )
+month_note = steering.measure.parts.note(fmt.usd) if steering.measure.parts else None
+if month_note:  # a figure that mixes billed and estimated money says which part is which
+    st.caption(f":material/receipt_long: Spent this month: {fmt.escape_markdown(month_note)}.")
 if nearest is not None:
     with cols[2]:
         st.metric(

@@ -58,8 +58,9 @@ _metric(
     fmt.usd(now.spend),
     "spend",
     delta_color="inverse",
-    help="Billed money from OpenAI's Costs API when available; otherwise estimated from tokens x "
-    "prices. The change compares complete days only.",
+    help="Billed money from the Costs API for the days it has reported; estimated from tokens x "
+    "prices for the days it has not (yet) and for providers without a bill. The change compares "
+    "complete days only, on the same basis on both sides.",
 )
 requests_note = now.requests_cover.note  # Anthropic counts tokens, not requests
 _metric(
@@ -90,17 +91,26 @@ _metric(
 )
 if show_today:
     today = derive(view, analysis.totals, of="history", start=compared.today, end=compared.today)
+    today_note = today.parts.note(fmt.usd)
     cols[4].metric(
-        "Today so far",
+        f"Today so far ({today.basis})",
         fmt.usd(today.spend),
         border=True,
         help=f"Today's spend so far ({view.zone_name}): a partial day, shown apart and left out "
-        "of every "
-        "average and change.",
+        "of every average and change." + (f" Its money: {today_note}." if today_note else ""),
     )
+parts_note = now.parts.note(fmt.usd)
+if parts_note:  # a figure that mixes billed and estimated money says which part is which
+    st.caption(f":material/receipt_long: Spend: {fmt.escape_markdown(parts_note)}.")
 if compared.previous is not None:
+    spend_basis = deltas["spend"].basis if "spend" in deltas else now.basis
+    on_estimates = (
+        " Spend changes compare the estimate on both sides (part of the bill is not in yet)."
+        if view.previous_complete and spend_basis != now.basis
+        else ""
+    )
     st.caption(
-        f":material/compare_arrows: Changes: {compared.label}."
+        f":material/compare_arrows: Changes: {compared.label}.{on_estimates}"
         if view.previous_complete
         else f":material/compare_arrows: No changes: {span(*compared.previous)}, what "
         f"{span(*compared.current)} compares with, is not all in the data."
@@ -138,6 +148,11 @@ with st.container(border=True):
         month[2].caption(fmt.escape_markdown(steer.budget_label(nearest)))
     else:
         month[2].caption("No budget set: see *Budgets & alerts* to add one.")
+    month_note = steering.measure.parts.note(fmt.usd) if steering.measure.parts else None
+    if month_note:
+        st.caption(
+            f":material/receipt_long: {steering.as_of:%B}: {fmt.escape_markdown(month_note)}."
+        )
     # the month as of yesterday, whatever the range's end; budgets are the organization's
     st.caption(
         f":material/domain: Whole organization, {steering.as_of:%B} 1–{steering.as_of.day} "
@@ -180,7 +195,13 @@ if now.billed is not None:
     b = st.columns(3)
     b[0].metric("Billed (authoritative)", fmt.usd(now.billed), border=True)
     b[1].metric("Estimated from usage", fmt.usd(now.estimated), border=True)
-    b[2].metric("Gap (billed − estimated)", fmt.usd(now.gap), border=True)
+    b[2].metric(
+        "Gap (billed − estimated)",
+        fmt.usd(now.gap),
+        border=True,
+        help="The bill against the estimate of the same days and providers: a day the Costs API "
+        "has not reported yet, or a provider without a bill, is on neither side.",
+    )
     st.altair_chart(
         charts.billed_vs_estimated_chart(
             derive(view, analysis.billed_vs_estimated, start=view.start, end=view.end)

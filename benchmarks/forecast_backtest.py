@@ -22,7 +22,12 @@ it, added to that day (and so to the month's actual total). Forecasts from day 1
 their level window. Each such organization is backtested twice: with the robust level the app
 uses (spikes capped, ``spend.forecast.spike_limits``) and with the plain trailing mean the
 forecast had before (``robust=False``), which carries the spike forward. The spiked rows are
-reported and judged, but only the unspiked rows set the exit status.
+reported and judged, but only the unspiked rows set the exit status. A second planted case adds
+``RUNAWAY_FACTOR`` (6) median days instead: one user's runaway day making the day about 7 times
+the usual total, as in the held-out organization.
+
+Every forecast learns from its own window only (``spend.forecast.history_window``: the 56 days up
+to its as-of day), as the app and ``alerts`` do, however long the series is.
 
 Organizations: the demo, small (120 days) and large (a year), as of ``--today``; and the fake
 OpenAI server (``tests/fake_openai.py``, in-process on 127.0.0.1, admin key) with ``--fake-days``
@@ -58,6 +63,9 @@ FAKE_SEED = 3
 #: The planted spike: on this day of every month, this many times the median of the 28 days before.
 SPIKE_DAY = 8
 SPIKE_FACTOR = 10.0
+#: The held-out organization's case (issue 19): one user's runaway day at about 7 times the usual
+#: day's total, i.e. 6 median days added.
+RUNAWAY_FACTOR = 6.0
 
 
 def fixed_clock(day: date) -> Callable[[], float]:
@@ -223,13 +231,14 @@ def main(argv: list[str] | None = None, *, out=sys.stdout) -> int:
         if args.per_month:
             for month, month_summary in per_month:
                 out.write(line(f"  {month:%Y-%m}", 0, 1, month_summary, judged=False) + "\n")
-    if not args.no_spike:
+    for factor in () if args.no_spike else (SPIKE_FACTOR, RUNAWAY_FACTOR):
         out.write(
-            f"\nWith a planted spike ({SPIKE_FACTOR:g} median days added on day {SPIKE_DAY} of "
-            "every month): the robust level (the app's) against the plain trailing mean (before).\n"
+            f"\nWith a planted spike ({factor:g} median days added on day {SPIKE_DAY} of "
+            f"every month: that day at about {factor + 1:g} times the usual): the robust level "
+            "(the app's) against the plain trailing mean (before).\n"
         )
         for label, group in organizations:
-            spiked = [plant_spikes(series) for series in group]
+            spiked = [plant_spikes(series, factor=factor) for series in group]
             days = sum(len(series) for series in spiked)
             for robust, how in ((True, "robust"), (False, "plain")):
                 summary, per_month = evaluate(spiked, robust=robust)

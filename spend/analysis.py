@@ -10,19 +10,23 @@ Money rules (see ``spend.schema``):
   usage row without a ``cost_usd`` counts as unpriced whatever its basis says: never a silent 0;
 - breakdowns per model, user, key, operation use usage rows (estimated money); per project and key
   they also carry the billed money when the Costs API gave it;
-- the headline spend is the billed total when the period has billed rows, else the estimated total.
+- the headline spend has one basis per provider and day (``spend.budgets.headline_rows``): billed
+  money where the Costs API reported the day, the estimate where it has not yet (or where a
+  provider gives no bill); a figure with both says so (``Totals.parts``), and a change compares
+  like with like (``compare``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from spend.budgets import MoneyParts, basis_of, headline_rows, money_parts, reported_days
 from spend.dates import FINAL_AFTER, as_day, previous_period
 from spend.formatting import provider_name
 
@@ -447,13 +451,15 @@ class Totals:
 
     start: pd.Timestamp | None
     end: pd.Timestamp | None
-    #: the headline: ``billed`` when the period has billed rows, else ``estimated``
+    #: the headline: billed money where the Costs API reported the provider's day, else the
+    #: estimate (``parts`` says how much of each)
     spend: float
-    #: ``"billed"`` or ``"estimated"``: where ``spend`` comes from
+    #: ``"billed"``, ``"estimated"`` or ``"billed + estimated"``: where ``spend`` comes from
     basis: str
     estimated: float
     billed: float | None
-    #: ``billed - estimated`` (None without billed rows)
+    #: ``billed`` minus the estimate of the same provider-days (a day not billed yet, a provider
+    #: without a bill, is on neither side); None without billed rows
     gap: float | None
     requests: int
     input_tokens: int
@@ -475,12 +481,24 @@ class Totals:
     #: which providers' request counts ``requests`` holds, and which providers' usage it leaves
     #: out because their API reports no request count (Anthropic); see ``RequestCoverage``
     requests_cover: RequestCoverage = RequestCoverage()
+    #: ``spend`` in its billed and estimated parts, the days the Costs API has not reported yet
+    #: and the providers that give no bill (``spend.budgets.money_parts``)
+    parts: MoneyParts = MoneyParts(0.0, 0.0)
 
     @property
     def requests_known(self) -> bool:
         """Whether ``requests`` counts anything: False when no usage row has a request count
         (an Anthropic-only table), where the figure is "–", never 0."""
         return self.requests_cover.known
+
+
+def _estimated_where_billed(df: pd.DataFrame, first: Any, last: Any) -> float:
+    """The estimate of the provider-days the Costs API reported in [first, last], e.g. Dec 1-3
+    of Dec 1-4 when Dec 4 is not billed yet: what the bill compares with."""
+    period = df.loc[_in_range(df, first, last)]
+    usage = ~period["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
+    cost = period["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    return float(np.nansum(cost[usage & reported_days(period)]))
 
 
 def _share(part: float, whole: float) -> float:
@@ -492,7 +510,10 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
     """The usage table and a period into its headline numbers, e.g. ``Totals(spend=12.5, ...)``.
 
     Rows outside [start, end] are ignored; ``None`` bounds default to the data's first/last day.
-    Tokens and requests count usage rows only (billed rows carry money alone).
+    Tokens and requests count usage rows only (billed rows carry money alone). ``spend`` counts
+    one basis per provider and day (``parts``): a day the Costs API has not reported yet counts
+    its estimate, and a provider without a bill its estimate, never $0; pass the whole loaded
+    table, so a provider billed on other days reads as late, not as billless.
     """
     first, last = _span(df, start, end)
     lean = _lean(df.loc[_in_range(df, first, last)])
@@ -500,7 +521,12 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
     is_billed = lean["is_billed"].to_numpy()
     estimated = float(usage["estimated"].sum())
     billed = float(lean["billed"].sum()) if is_billed.any() else None
-    spend = billed if billed is not None else estimated
+    parts = (
+        money_parts(df, "organization", None, start=first, end=last)
+        if first is not None
+        else MoneyParts(0.0, estimated)
+    )
+    spend = parts.billed + parts.estimated
     days = len(_days(first, last))
     unpriced = usage["unpriced"].to_numpy() == 1
     requests = int(usage["requests"].sum())
@@ -514,10 +540,10 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
         start=first,
         end=last,
         spend=spend,
-        basis="billed" if billed is not None else "estimated",
+        basis=parts.basis,
         estimated=estimated,
         billed=billed,
-        gap=None if billed is None else billed - estimated,
+        gap=None if billed is None else billed - _estimated_where_billed(df, first, last),
         requests=requests,
         input_tokens=int(usage["input_tokens"].sum()),
         cached_input_tokens=int(usage["cached_input_tokens"].sum()),
@@ -533,6 +559,7 @@ def totals(df: pd.DataFrame, *, start: Any, end: Any) -> Totals:
         unpriced_share=unpriced_share,
         priced_share=1.0 - unpriced_share,
         requests_cover=request_coverage(df.loc[_in_range(df, first, last)]),
+        parts=parts,
     )
 
 
@@ -544,6 +571,9 @@ class Delta:
     previous: float
     abs_change: float
     pct_change: float | None
+    #: for money: the basis both sides are on, e.g. "estimated" when the headline is partly
+    #: billed and the change compares the estimate on both sides instead ("" for other figures)
+    basis: str = ""
 
 
 #: ``Totals`` fields that add up over days: periods of different lengths compare them per day.
@@ -567,6 +597,15 @@ def _delta(current: float, previous: float) -> Delta:
     )
 
 
+def like_for_like_money(now: Totals, then: Totals) -> bool:
+    """Whether two periods' headline money has the same make-up: each all billed, all estimated,
+    or billed beside the same providers' estimates, with no day the Costs API has not reported
+    yet on either side. E.g. Dec 1-6 with Dec 6 not billed yet against Nov 24-29 -> False."""
+    if now.parts.pending or then.parts.pending:
+        return False
+    return now.basis == then.basis and now.parts.unbilled == then.parts.unbilled
+
+
 def compare(
     df_all: pd.DataFrame, *, start: Any, end: Any, previous: tuple[Any, Any] | None = None
 ) -> dict[str, Delta]:
@@ -577,19 +616,31 @@ def compare(
     before a calendar month). Periods of different lengths (February against March) compare the
     ``ADDITIVE`` figures per day: then ``current`` and ``previous`` of those deltas are averages
     per day, e.g. $3,100 in 31 days against $2,800 in 28 -> 100 against 100, +0 %. ``df_all`` must
-    reach back far enough to hold it (filter it by everything but dates). ``spend`` compares each
-    period's headline (billed or estimated, see ``Totals.basis``); ``estimated`` is always like
-    for like.
+    reach back far enough to hold it (filter it by everything but dates). ``spend`` and
+    ``avg_spend_per_day`` compare like with like: each period's headline when both have the same
+    make-up (``like_for_like_money``), else the estimate on both sides (a bill missing a day
+    against a whole one would read as a drop), said by the delta's ``basis``; ``estimated`` is
+    always like for like.
     """
     before = previous or previous_period(start, end)
     now, then = totals(df_all, start=start, end=end), totals(df_all, start=before[0], end=before[1])
     per_day = now.days != then.days and now.days > 0 and then.days > 0
+    same = like_for_like_money(now, then)
 
     def value(period: Totals, name: str) -> float:
         figure = getattr(period, name)
+        if not same and name == "spend":
+            figure = period.estimated
+        elif not same and name == "avg_spend_per_day":
+            figure = period.estimated / period.days if period.days else 0.0
         return figure / period.days if per_day and name in ADDITIVE else figure
 
-    return {name: _delta(value(now, name), value(then, name)) for name in COMPARED}
+    deltas = {name: _delta(value(now, name), value(then, name)) for name in COMPARED}
+    basis = now.basis if same else "estimated"
+    for name in ("spend", "avg_spend_per_day"):
+        deltas[name] = replace(deltas[name], basis=basis)
+    deltas["estimated"] = replace(deltas["estimated"], basis="estimated")
+    return deltas
 
 
 # --- daily series --------------------------------------------------------------------------------
@@ -964,10 +1015,11 @@ def by_provider(df: pd.DataFrame) -> pd.DataFrame:
     """The usage table into one row per provider, e.g. ``openai | OpenAI | 12.5 | billed | ...``.
 
     Columns: ``provider, label, spend, basis, estimated, billed, requests, total_tokens, share``.
-    ``spend`` is each provider's headline, as ``totals`` has it: its billed money when it has billed
-    rows, else its estimate (so one provider's bill sits beside the other's estimate, each marked
-    by ``basis``); ``requests`` is NA for a provider whose usage has no request count
-    (Anthropic); ``share`` is of the summed spend. Sorted by spend desc. A table without a
+    ``spend`` is each provider's headline, as ``totals`` has it: its billed money on the days its
+    bill has reached, its estimate on the others (so one provider's bill sits beside the other's
+    estimate, each marked by ``basis``: billed, estimated or "billed + estimated"); ``requests``
+    is NA for a provider whose usage has no request count (Anthropic); ``share`` is of the summed
+    spend. Sorted by spend desc. A table without a
     ``provider`` column is one row, ``"(unknown)"``.
     """
     frame = df if "provider" in df.columns else df.assign(provider=pd.NA)
@@ -985,8 +1037,19 @@ def by_provider(df: pd.DataFrame) -> pd.DataFrame:
     billed_usd = billed.reindex(providers).to_numpy(dtype="float64", na_value=np.nan)
     out["estimated"] = pd.array(estimated, dtype="Float64")
     out["billed"] = pd.array(np.where(has_billed, billed_usd, np.nan), dtype="Float64")
-    out["spend"] = pd.array(np.where(has_billed, billed_usd, estimated), dtype="Float64")
-    out["basis"] = pd.array(np.where(has_billed, "billed", "estimated"), dtype="string")
+    # one basis per provider and day: a day its bill has not reached counts its estimate
+    counted_billed, counted_estimated = headline_rows(frame)
+    cost = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    keys = frame["provider"].astype("string").fillna(UNKNOWN).to_numpy(dtype=object)
+    spend, basis = [], []
+    for provider, billed_here, priced_here in zip(providers, has_billed, priced, strict=True):
+        rows = keys == str(provider)
+        late = rows & counted_estimated & (cost != 0)
+        money = np.nansum(cost[rows & (counted_billed | counted_estimated)])
+        spend.append(money if billed_here or priced_here else np.nan)
+        basis.append(basis_of(bool(billed_here), bool(late.any())))
+    out["spend"] = pd.array(np.asarray(spend, dtype="float64"), dtype="Float64")
+    out["basis"] = pd.array(basis, dtype="string")
     counts = _requests_or_na(usage.fillna(0).astype({"counted": "int64", "uncounted": "int64"}))
     out["requests"] = pd.array(counts["requests"].to_numpy(), dtype="Int64")
     out["total_tokens"] = usage["total_tokens"].fillna(0).to_numpy(dtype="int64")

@@ -44,11 +44,13 @@ Two places define budgets:
    ``parse_spend_alerts`` turn their bodies (integer cents, monthly, USD) into read-only
    ``Budget`` records with ``origin="openai"``.
 
-Which money counts (``measure_budget``): budgets are calendar months in UTC, measured on billed
-money (Costs API rows) for the organization, a provider, a project or a key when the table has
-billed rows (for a provider, project or key: billed rows of its own provider), and on estimated
-money (usage rows x prices) otherwise, always for users, models and teams (a team's rules may name
-users, whom billed rows never name). The basis is
+Which money counts (``measure_budget``): budgets are calendar months in the deployment's days
+(``SPEND_TIMEZONE``, UTC by default). The organization, a provider, a project or a key count one
+basis per provider and day (``headline_rows``): billed money (Costs API rows) where the provider's
+cost report has the day, estimated money (usage rows x prices) where it has not yet, or where the
+provider has no cost report; users, models and teams always count estimated money (a team's rules
+may name users, whom billed rows never name). The basis ("billed", "estimated" or ``MIXED``) and
+the two parts are
 returned with the figure; usage rows without a price are counted, never summed as $0.
 """
 
@@ -62,7 +64,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -457,23 +459,73 @@ def closest_ids(frame: pd.DataFrame, scope: str, budget_id: str | None, *, n: in
     return [by_folded[match] for match in matches]
 
 
+#: A figure that counts billed money where the Costs API reported the day and estimated money
+#: where it has not (or where a provider gives no bill): ``Measure.basis`` and ``Totals.basis``.
+MIXED = "billed + estimated"
+
+
+def reported_days(frame: pd.DataFrame) -> np.ndarray:
+    """The usage table into a row mask: rows of a (provider, day) that has billed money, e.g. a
+    day the Costs API has not reported yet -> False on every row of it (and on every row of a
+    provider with no cost report at all). Billed rows without an amount report nothing."""
+    billed = _is_billed(frame) & frame["cost_usd"].notna().to_numpy(dtype=bool)
+    if not billed.any():
+        return billed
+    days = frame["date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    if "provider" in frame.columns:
+        codes, _ = pd.factorize(frame["provider"], use_na_sentinel=True)
+        days = days * 1024 + (np.asarray(codes, dtype="int64") + 1)
+    return np.isin(days, np.unique(days[billed]))
+
+
+def _is_billed(frame: pd.DataFrame) -> np.ndarray:
+    """Costs API rows, e.g. ``[True, False]`` (categorical or text ``cost_basis`` alike)."""
+    return frame["cost_basis"].eq("billed").to_numpy(dtype=bool, na_value=False)
+
+
+def headline_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The usage table into the rows its money counts: ``(billed rows, estimated rows)`` masks.
+
+    One basis per provider and day: a (provider, day) the Costs API reported counts its billed
+    rows; any other counts its usage rows' estimate (priced or not: an unpriced row is counted
+    as missing money, never as $0). E.g. OpenAI billed through Dec 3, its Dec 4 not reported
+    yet, Anthropic without a cost report -> OpenAI's bill to Dec 3, OpenAI's estimate of Dec 4
+    and Anthropic's estimate of every day.
+    """
+    is_billed = _is_billed(frame)
+    usage = ~is_billed & frame["cost_basis"].notna().to_numpy(dtype=bool)
+    if not is_billed.any():  # no bill at all (the demo, a legacy key): every usage row counts
+        return is_billed, usage
+    reported = reported_days(frame)
+    billed = is_billed & reported & frame["cost_usd"].notna().to_numpy(dtype=bool)
+    return billed, usage & ~reported
+
+
+def basis_of(billed: bool, estimated: bool) -> str:
+    """Whether a figure counts billed money, estimated money or both, e.g. ``(True, True)`` ->
+    ``MIXED``; nothing at all reads "estimated" (no bill to speak of)."""
+    if billed and estimated:
+        return MIXED
+    return "billed" if billed else "estimated"
+
+
 def basis_for(frame: pd.DataFrame, scope: str, budget_id: str | None = None) -> str:
     """A table and a scope into the money a budget counts, e.g. project + billed rows -> billed.
 
-    ``"billed"`` for organization, provider, project and key when the table has billed rows with
-    an amount (the Costs API gives money only per project, key and line item); ``"estimated"``
-    otherwise. With ``budget_id`` and a ``provider`` column, only the billed rows of the scope's
-    own provider count: an Anthropic workspace is not measured on billed money because OpenAI
-    has some (its own would be $0 where Anthropic's cost report gave nothing).
+    Organization, provider, project and key count their money as ``headline_rows`` has it:
+    billed where the Costs API reported the provider's day, estimated elsewhere: ``"billed"``,
+    ``"estimated"`` or ``MIXED`` when the month has both (a day not reported yet, or a provider
+    without a cost report beside one with). Users and models are always ``"estimated"`` (the
+    Costs API gives money only per project, key and line item). A billed row without an amount
+    makes nothing billed.
     """
     if scope not in BILLED_SCOPES:
         return "estimated"
-    if budget_id is not None and scope != "organization" and "provider" in frame.columns:
-        providers = frame.loc[scope_mask(frame, scope, budget_id), "provider"].dropna().unique()
-        if len(providers):
-            frame = frame.loc[frame["provider"].isin(list(providers)).to_numpy(dtype=bool)]
-    billed = frame["cost_basis"].astype("string").eq("billed") & frame["cost_usd"].notna()
-    return "billed" if bool(billed.any()) else "estimated"
+    billed, estimated = headline_rows(frame)
+    mask = scope_mask(frame, scope, budget_id)
+    cost = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    counted = estimated & mask & (cost != 0)  # a free usage row on an unbilled day is no estimate
+    return basis_of(bool((billed & mask).any()), bool(counted.any()))
 
 
 def scope_name(frame: pd.DataFrame, scope: str, budget_id: str | None) -> str | None:
@@ -518,6 +570,9 @@ class Measure:
     unpriced_rows: int  # rows of the scope this month whose money is unknown (not in spent_usd)
     known: bool  # the id has usage in the table (the organization always does)
     name: str | None
+    #: the month's money in two parts (``money_parts``): billed, and estimated where the Costs
+    #: API has not reported a day or a provider has no cost report
+    parts: MoneyParts | None = None
 
     @property
     def percent(self) -> float:
@@ -536,20 +591,94 @@ def scope_daily(
     """The table into (USD per day, rows without money per day) for a scope on a basis.
 
     E.g. ``("organization", None, basis="billed")`` -> the Costs API total per day. Every day of
-    [start, end] is present (0 where there was none); billed rows count only on the billed basis,
-    priced usage rows only on the estimated one.
+    [start, end] is present (0 where there was none). On the ``"estimated"`` basis only usage
+    rows count; on any other (``"billed"``, ``MIXED``) the rows ``headline_rows`` counts: billed
+    money where the Costs API reported the day, the estimate where it has not.
     """
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
     mask = scope_mask(frame, scope, budget_id)
-    kinds = frame["cost_basis"].astype("string")
-    wanted = kinds.eq("billed") if basis == "billed" else kinds.isin(["estimated", "unpriced"])
-    rows = frame.loc[mask & wanted.to_numpy(dtype=bool, na_value=False), ["date", "cost_usd"]]
+    if basis == "estimated":
+        kinds = frame["cost_basis"]
+        wanted = kinds.isin(["estimated", "unpriced"]).to_numpy(dtype=bool, na_value=False)
+    else:
+        billed, estimated = headline_rows(frame)
+        wanted = billed | estimated
+    rows = frame.loc[mask & wanted, ["date", "cost_usd"]]
     cost = rows["cost_usd"].astype("Float64")
     money = cost.fillna(0.0).groupby(rows["date"]).sum()
     missing = cost.isna().groupby(rows["date"]).sum()
     daily = money.reindex(days, fill_value=0.0).astype("float64").rename("cost_usd")
     unknown = missing.reindex(days, fill_value=0).astype("int64").rename("unpriced_rows")
     return daily, unknown
+
+
+class MoneyParts(NamedTuple):
+    """A figure's money in its two parts (``money_parts``), e.g. billed $1,200 + estimated $45.50
+    for Dec 4, which the Costs API has not reported yet."""
+
+    billed: float
+    estimated: float
+    #: days a provider with a cost report has not reported yet (their money is estimated)
+    pending: tuple[date, ...] = ()
+    #: providers (names, e.g. "Anthropic") whose money is all estimated: no cost report at all
+    unbilled: tuple[str, ...] = ()
+
+    @property
+    def basis(self) -> str:
+        """``"billed"``, ``"estimated"`` (also when there is no money) or ``MIXED``."""
+        return basis_of(self.billed != 0, self.estimated != 0)
+
+    def note(self, usd: Any) -> str | None:
+        """What a figure says of its parts when some of it is estimated beside a bill, e.g.
+        "billed $1,200.00 + estimated $45.50 (days the Costs API has not reported yet: Dec 4)",
+        or "estimated $8.00 (days the Costs API has not reported yet: Dec 5)" for a day with no
+        bill yet; None for a figure of one basis by nature (all billed; no cost report at all).
+        ``usd`` formats money (``spend.formatting.usd``)."""
+        if self.basis == "billed" or not (self.pending or self.unbilled):
+            return None
+        why = []
+        if self.pending:
+            days = ", ".join(f"{day:%b} {day.day}" for day in self.pending[:5])
+            more = f" and {len(self.pending) - 5} more" if len(self.pending) > 5 else ""
+            why.append(f"days the Costs API has not reported yet: {days}{more}")
+        if self.unbilled:
+            names = " and ".join(self.unbilled)
+            verb = "gives" if len(self.unbilled) == 1 else "give"
+            why.append(f"{names} {verb} no bill")
+        reason = f" ({'; '.join(why)})"
+        if self.basis == MIXED:
+            return f"billed {usd(self.billed)} + estimated {usd(self.estimated)}{reason}"
+        return f"estimated {usd(self.estimated)}{reason}"
+
+
+def money_parts(
+    frame: pd.DataFrame, scope: str, budget_id: str | None, *, start: date, end: date
+) -> MoneyParts:
+    """A scope's money over [start, end] into its billed and estimated parts (``headline_rows``),
+    the days estimated because a provider's cost report has not reached them yet, and the
+    providers without a cost report anywhere in ``frame``, e.g. ``MoneyParts(1200.0, 45.5,
+    (date(2026, 12, 4),), ())``. Pass the whole loaded table: a provider billed on other days is
+    late on these, not without a bill."""
+    dates = frame["date"]
+    within = ((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))).to_numpy(dtype=bool)
+    billed, estimated = headline_rows(frame)
+    mask = scope_mask(frame, scope, budget_id) & within
+    cost = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    counted = estimated & mask & (cost != 0)  # unpriced rows too: their money is unknown
+    billed_usd = float(np.nansum(cost[billed & mask]))
+    estimated_usd = float(np.nansum(cost[estimated & mask]))
+    is_billed = _is_billed(frame)
+    if not is_billed.any():
+        return MoneyParts(billed_usd, estimated_usd)
+    billing = np.ones(len(frame), dtype=bool)
+    unbilled: tuple[str, ...] = ()
+    if "provider" in frame.columns:  # providers with a cost report somewhere in the table
+        providers = frame["provider"].astype("string")
+        billing = providers.isin(set(providers[is_billed].dropna())).to_numpy(dtype=bool)
+        others = providers[counted & ~billing].dropna().unique()
+        unbilled = tuple(sorted(provider_name(str(p)) for p in others))
+    pending = tuple(sorted({stamp.date() for stamp in dates[counted & billing].unique()}))
+    return MoneyParts(billed_usd, estimated_usd, pending, unbilled)
 
 
 def measure_budget(
@@ -570,12 +699,16 @@ def measure_budget(
     first = history_start or (dates.min().date() if len(frame) else month_start(as_of))
     first = min(first, month_start(as_of))
     until = frame.loc[(dates <= pd.Timestamp(as_of)).to_numpy(dtype=bool)]
-    basis = basis_for(until, budget.scope, budget.id)
+    month = until.loc[(until["date"] >= pd.Timestamp(month_start(as_of))).to_numpy(dtype=bool)]
+    basis = basis_for(month, budget.scope, budget.id)  # this month's money says its basis
     daily, unknown = scope_daily(
         until, budget.scope, budget.id, basis=basis, start=first, end=as_of
     )
     in_month = daily.index >= pd.Timestamp(month_start(as_of))
     known = budget.scope == "organization" or bool(scope_mask(until, budget.scope, budget.id).any())
+    parts = MoneyParts(0.0, float(daily[in_month].sum()))
+    if basis != "estimated":
+        parts = money_parts(until, budget.scope, budget.id, start=month_start(as_of), end=as_of)
     return Measure(
         budget=budget,
         month=as_of.strftime("%Y-%m"),
@@ -586,6 +719,7 @@ def measure_budget(
         unpriced_rows=int(unknown[in_month].sum()),
         known=known,
         name=budget.name or scope_name(until, budget.scope, budget.id),
+        parts=parts,
     )
 
 

@@ -44,6 +44,7 @@ from spend.dates import local_today
 from spend.digest import build_digest, period_bounds
 from spend.export import to_csv
 from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
+from spend.forecast import history_window
 from spend.formatting import format_duration
 from spend.localdays import is_utc, zone_of
 from spend.report import evaluate
@@ -511,7 +512,9 @@ def _load_for_alerts(
     price file, every budget (the file's, the secrets file's ``[[budget]]`` entries, and each
     source's own spend controls) and notices: ``(settings, frame, prices, budgets, notices)``. A
     source that fails is a notice when others stand; when every source fails, that is the
-    command's error."""
+    command's error. The load reaches back at least to the forecast's own window
+    (``forecast.history_window(end)``), as the app's month card loads it."""
+    start = min(start, history_window(end)[0])
     settings = Settings.from_env(environ)
     if timezone:
         settings = settings.with_(timezone=timezone)

@@ -24,7 +24,11 @@ month of ``as_of`` (the last complete day) comes out as::
 - **band**: the same method run from earlier days of the series over the same number of remaining
   days (a rolling-origin backtest); the 10th and 90th percentiles of actual / forecast scale the
   remaining part, so a noisy series gets a wide band and a steady one a narrow band;
-- **not enough history**: under ``MIN_HISTORY_DAYS`` days, no forecast at all (``None``).
+- **not enough history**: under ``MIN_HISTORY_DAYS`` days, no forecast at all (``None``);
+- **its own history**: only the ``HISTORY_DAYS`` (56) days up to ``as_of`` count
+  (``history_window``), however much the caller passes: the Overview's card, the Budgets page and
+  ``python -m spend alerts`` give the same figure and band for the same day, whatever range
+  each loaded.
 
 ``backtest`` runs the forecast from every day of a past month against the month's actual total;
 ``backtest_summary`` turns that into the median absolute percentage error from day 10 and the
@@ -42,6 +46,9 @@ import pandas as pd
 from spend.dates import month_bounds
 from spend.spikes import MIN_PRIOR_DAYS, WINDOW_DAYS, Z_THRESHOLD, robust_scale
 
+#: The forecast's own history: the eight weeks up to ``as_of`` (which hold the month so far),
+#: whatever a caller loaded (``history_window``), so a page's range never moves the forecast.
+HISTORY_DAYS = 56
 #: Under this many days of history there is no forecast ("not enough history yet").
 MIN_HISTORY_DAYS = 7
 #: Weekday factors need this much history (3 weeks: every weekday seen three times).
@@ -88,6 +95,13 @@ class Forecast:
     path: tuple[float, ...] = ()  # forecast per remaining day, as_of + 1 .. month end
     band_from: str = "none"  # "backtest" (residual ratios) | "noise" (too few) | "none"
     damped: tuple[date, ...] = ()  # spike days the level counts at their weekday limit, not in full
+
+
+def history_window(as_of: date) -> tuple[date, date]:
+    """A forecast's as-of day into the days its forecast learns from, ``HISTORY_DAYS`` up to it,
+    e.g. 2026-12-04 -> (2026-10-10, 2026-12-04). They always hold the month so far."""
+    first = min(as_of - timedelta(days=HISTORY_DAYS - 1), month_bounds(as_of)[0])
+    return first, as_of
 
 
 def complete_series(daily: pd.Series, as_of: date) -> pd.Series:
@@ -325,8 +339,8 @@ def forecast_month(
     in the level at most as a typical day of its weekday (``spike_limits``; listed in
     ``damped``), so a one-day runaway does not become the rest of the month's daily rate.
 
-    :param daily: USD per UTC day, indexed by day: the whole history the forecast learns from
-        (the caller chooses it; days before the month count only in the level and the band)
+    :param daily: USD per UTC day, indexed by day; only ``history_window(as_of)`` counts (days
+        before the month count only in the level and the band)
     :param as_of: the last complete day
     :param coverage: the band's coverage (0.8: the 10th to 90th percentile)
     :param robust: cap spike days in the level (False: every day counts in full, as before
@@ -334,6 +348,7 @@ def forecast_month(
     """
     first, last = month_bounds(as_of)
     series = complete_series(daily, as_of)
+    series = series[series.index >= pd.Timestamp(history_window(as_of)[0])]
     in_month = series.index >= pd.Timestamp(first)
     to_date = float(series[in_month].sum())
     history = len(series)

@@ -88,7 +88,11 @@ _SLACK_SPECIAL = re.compile(r"([\\<>\[\]()])")
 
 
 #: A money basis in plain words for messages, e.g. "(66.7%, estimated from token prices)".
-BASIS_WORDS = {"billed": "as billed", "estimated": "estimated from token prices"}
+BASIS_WORDS = {
+    "billed": "as billed",
+    "estimated": "estimated from token prices",
+    "billed + estimated": "as billed, estimated for days not billed yet",
+}
 
 
 def _one_line(text: str) -> str:

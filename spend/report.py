@@ -19,7 +19,7 @@ import pandas as pd
 
 from spend.analysis import filter_usage
 from spend.budgets import SCOPES, Budget, Measure, measure_budget, month_start, scope_mask
-from spend.forecast import Forecast, crossing_date, forecast_month
+from spend.forecast import Forecast, crossing_date, forecast_month, history_window
 from spend.pricing import PriceTable
 from spend.routes import view_url
 from spend.savings import savings
@@ -277,7 +277,8 @@ def evaluate(
     """The usage table and budgets into the report for ``as_of``'s month. Only days up to
     ``as_of`` count.
 
-    :param frame: the priced usage table, with history before the month (forecast, spikes)
+    :param frame: the priced usage table, holding ``history_window(as_of)`` (forecasts) and the
+        28 days before the spike days
     :param budgets: file, secrets and OpenAI budgets
     :param as_of: the last complete UTC day
     :param overrides: the price file the table was priced with (for savings)
@@ -293,6 +294,38 @@ def evaluate(
     )
 
 
+#: The organization as a scope (its amount is never shown: ``organization_month`` measures it).
+ORGANIZATION = Budget("organization", None, math.inf)
+
+
+def history_start(frame: pd.DataFrame, as_of: date) -> date:
+    """The first day of a forecast's history in a table: the table's first day within
+    ``history_window(as_of)``, e.g. a table from Aug 1 and as_of Dec 4 -> Oct 10; a younger
+    organization's first day; the month's first day when the window has no rows. The same for
+    any table that holds the window, however much earlier it starts."""
+    first, _ = history_window(as_of)
+    dates = frame["date"]
+    within = dates[((dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(as_of))).to_numpy()]
+    return within.min().date() if len(within) else month_start(as_of)
+
+
+def month_forecast(frame: pd.DataFrame, budget: Budget, as_of: date) -> tuple[Measure, Forecast]:
+    """A budget's month so far and its month-end forecast at ``as_of``, on the forecast's own
+    history (``history_window``): what ``alerts``, the Budgets page and the Overview's card
+    show, the same for any table that holds the window.
+
+    :param frame: the usage table, cut at ``as_of``, holding at least ``history_window(as_of)``
+    """
+    measure = measure_budget(frame, budget, as_of=as_of, history_start=history_start(frame, as_of))
+    return measure, forecast_month(measure.daily, as_of)
+
+
+def organization_month(frame: pd.DataFrame, as_of: date) -> tuple[Measure, Forecast]:
+    """The whole organization's month so far and forecast (``month_forecast``): the month card's
+    figures, on the basis an organization budget counts."""
+    return month_forecast(frame, ORGANIZATION, as_of)
+
+
 def budget_entries(
     frame: pd.DataFrame, budgets: Sequence[Budget], as_of: date, *, app_url: str | None = None
 ) -> list[BudgetEntry]:
@@ -300,8 +333,7 @@ def budget_entries(
     ``budgets``, which is all the Overview's month-end card needs."""
     entries = []
     for budget in budgets:
-        measure = measure_budget(frame, budget, as_of=as_of)
-        forecast = forecast_month(measure.daily, as_of)
+        measure, forecast = month_forecast(frame, budget, as_of)
         entries.append(budget_entry(frame, measure, forecast, app_url=app_url))
     return entries
 

@@ -1191,6 +1191,7 @@ class Options:
     project_spend_limit_cents: tuple[tuple[str, int], ...] = ()  # (project id or name, cents)
     project_spend_alert_cents: tuple[tuple[str, int], ...] = ()  # (project id or name, cents), ...
     realtime: bool = False  # a voice app: realtime audio completions split by modality
+    costs_missing_days: tuple[date, ...] = ()  # days the Costs API has not reported yet (no money)
 
 
 _WORLD_FIELDS = ("seed", "days", "users", "end_date", "org_id", "realtime")
@@ -1830,8 +1831,15 @@ class FakeOpenAI:
         wanted = self._filters(
             "costs", {n: arg_list(request.args, n) for n in ("project_ids", "api_key_ids")}
         )
+        missing = set(options.costs_missing_days)
         records = by_bucket(
-            (r for r in world.records if r.costs and record_matches(r, wanted)), width, 0
+            (
+                r
+                for r in world.records
+                if r.costs and r.day not in missing and record_matches(r, wanted)
+            ),
+            width,
+            0,
         )
         as_string = options.costs_amount_as == "string"
 

@@ -11,12 +11,14 @@ import pytest
 
 from spend.dates import month_bounds
 from spend.forecast import (
+    HISTORY_DAYS,
     MIN_HISTORY_DAYS,
     backtest,
     backtest_summary,
     complete_series,
     crossing_date,
     forecast_month,
+    history_window,
     ratio_band,
     spike_limits,
     t_quantile,
@@ -338,3 +340,133 @@ def test_crossing_date__a_spike_alone_does_not_cross():
     result = forecast_month(history, AS_OF)
     assert crossing_date(history, result, 50.0) is None
     assert result.forecast_usd < 50.0
+
+
+# --- the forecast does not depend on the view (issue 19) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "as_of, window",
+    [
+        (date(2026, 12, 4), (date(2026, 10, 10), date(2026, 12, 4))),
+        (date(2025, 3, 31), (date(2025, 2, 4), date(2025, 3, 31))),  # a whole month inside
+        (date(2024, 3, 1), (date(2024, 1, 6), date(2024, 3, 1))),  # leap year
+    ],
+)
+def test_history_window__eight_weeks_to_as_of(as_of, window):
+    assert history_window(as_of) == window
+    assert (window[1] - window[0]).days + 1 == HISTORY_DAYS
+    assert window[0] <= month_bounds(as_of)[0]  # the month so far is always inside
+
+
+@pytest.mark.parametrize("value", [noisy, weekly, planted(noisy, {"2025-03-03": 900.0})])
+def test_forecast_month__learns_from_its_own_window_only(value):
+    """Whatever history a caller passes (a 7-, 30- or 90-day view, the command's 90 days before
+    the month), the forecast and its band are the same: only ``history_window`` counts."""
+    first, _ = history_window(AS_OF)
+    whole = series("2024-10-01", AS_OF.isoformat(), value)
+    reference = forecast_month(whole[whole.index >= pd.Timestamp(first)], AS_OF)
+    for start in ("2024-10-01", "2024-12-01", str(first)):
+        result = forecast_month(whole[whole.index >= pd.Timestamp(start)], AS_OF)
+        assert result == reference, start
+    # a day before the window, however large, moves nothing; one inside it does
+    before = whole.copy()
+    before[pd.Timestamp(first) - pd.Timedelta(days=1)] = 10_000.0
+    assert forecast_month(before, AS_OF) == reference
+    inside = whole.copy()
+    inside[pd.Timestamp(first) + pd.Timedelta(days=3)] *= 3
+    assert forecast_month(inside, AS_OF).low_usd != reference.low_usd
+
+
+def usage_table(start: str, end: str, per_user, users=("user-a", "user-b", "user-c")):
+    """Days x users into a priced usage table, ``per_user(user, day, t)`` USD each."""
+    from spend.schema import conform
+
+    rows = []
+    for t, day in enumerate(pd.date_range(start, end, freq="D")):
+        for user_id in users:
+            rows.append(
+                {
+                    "date": day,
+                    "cost_usd": float(per_user(user_id, day, t)),
+                    "cost_basis": "estimated",
+                    "user_id": user_id,
+                    "model": "gpt-4o-2024-08-06",
+                    "model_family": "gpt-4o",
+                    "project_id": "proj_a",
+                }
+            )
+    return conform(pd.DataFrame(rows))
+
+
+def steady(user_id, day, t):
+    scale, seed = {"user-a": (60.0, 1), "user-b": (30.0, 2), "user-c": (10.0, 3)}[user_id]
+    weekday = 1.0 if day.day_of_week < 5 else 0.4
+    return scale * weekday * np.exp(np.random.default_rng([seed, t]).normal(0, 0.1))
+
+
+def test_report__the_same_forecast_whatever_the_table_holds_before_the_window():
+    """The command loads 90 days before the month, the app the window alone (or a longer view):
+    the organization's and each budget's forecast, band and crossing date are the same."""
+    from spend.budgets import Budget
+    from spend.report import evaluate, history_start, organization_month
+
+    as_of = date(2026, 12, 4)
+    first, _ = history_window(as_of)
+    table = usage_table("2026-08-01", "2026-12-04", steady)
+    budgets = [Budget("organization", None, 3000.0), Budget("user", "user-c", 250.0)]
+    reports = []
+    for start in ("2026-08-01", "2026-09-02", str(first)):
+        cut = table[table["date"] >= pd.Timestamp(start)].reset_index(drop=True)
+        assert history_start(cut, as_of) == first
+        reports.append(evaluate(cut, budgets, as_of))
+        _, forecast = organization_month(cut, as_of)  # the month card's figure
+        assert round(forecast.forecast_usd, 2) == reports[-1].budgets[0].forecast_usd
+    figures = [[entry.to_dict() for entry in report.budgets] for report in reports]
+    assert figures[0] == figures[1] == figures[2]
+    assert figures[0][0]["forecast_usd"] is not None
+
+
+def test_report__a_younger_table_starts_its_history_at_its_first_day():
+    """An organization that began inside the window: its forecast starts at its first day in
+    any table (no zeros invented before it), so the app's window and the command agree."""
+    from spend.report import history_start, organization_month
+
+    as_of = date(2026, 12, 4)
+    table = usage_table("2026-11-10", "2026-12-04", steady)
+    assert history_start(table, as_of) == date(2026, 11, 10)
+    measure, forecast = organization_month(table, as_of)
+    assert forecast.history_days == 25 and measure.daily.index[0] == pd.Timestamp("2026-11-10")
+
+
+def test_report__one_users_runaway_day_is_not_the_organizations_new_level():
+    """One user's runaway day at about 7 times the organization's usual total: the report flags
+    it as a spike, and neither the organization's forecast nor the user's carries it forward."""
+    from spend.budgets import Budget
+    from spend.report import evaluate
+
+    as_of = date(2026, 12, 10)
+    runaway = pd.Timestamp("2026-12-08")  # a Tuesday, two days before as_of
+
+    def spiked(user_id, day, t):
+        usual = steady(user_id, day, t)
+        return usual + (620.0 if user_id == "user-c" and day == runaway else 0.0)
+
+    calm = usage_table("2026-09-01", "2026-12-10", steady)
+    table = usage_table("2026-09-01", "2026-12-10", spiked)
+    day_total = table[table["date"] == runaway]["cost_usd"].sum()
+    usual_total = calm[calm["date"] == runaway]["cost_usd"].sum()
+    assert 6.5 < day_total / usual_total < 8  # about 7 times the usual day's total
+    budgets = [Budget("organization", None, 10_000.0), Budget("user", "user-c", 400.0)]
+    report, before = evaluate(table, budgets, as_of), evaluate(calm, budgets, as_of)
+    assert any(s.id == "user-c" and s.date == runaway.date() for s in report.spikes)
+    for entry, usual in zip(report.budgets, before.budgets, strict=True):
+        spike_left = entry.spent_usd - usual.spent_usd  # the spike counts once, in the month so far
+        assert spike_left == pytest.approx(620.0, abs=0.02)
+        carried = entry.forecast_usd - usual.forecast_usd - spike_left
+        remaining = usual.forecast_usd - usual.spent_usd
+        assert abs(carried) < 0.05 * remaining, entry.scope  # the rest of the month unchanged
+    plain = forecast_month(  # the plain trailing mean spreads it over the rest of the month
+        table.groupby("date")["cost_usd"].sum(), as_of, robust=False
+    )
+    assert plain.forecast_usd - before.budgets[0].forecast_usd - 620.0 > 0.5 * remaining

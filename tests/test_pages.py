@@ -21,7 +21,14 @@ from spend.dates import preset_range
 from spend.export import to_csv
 from spend.jobs import REGISTRY
 from spend.sources import make_source
-from tests.apptest_support import ROOT, admin_secrets, app, legacy_secrets, no_exceptions
+from tests.apptest_support import (
+    ROOT,
+    admin_secrets,
+    app,
+    legacy_secrets,
+    no_exceptions,
+    settled,
+)
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 PAGES = [
@@ -359,7 +366,7 @@ def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_ope
         **legacy_secrets(fake_openai),
     )
     at.query_params["range"] = "last_7_days"
-    run_until_complete(at)
+    settled(at)  # the view and the month card's own window (issue 19) both fetched
     view = at.session_state["_spend_view"]
     now = datetime.now(UTC)
     final_through = (now - timedelta(hours=48)).date() - timedelta(days=1)
@@ -368,12 +375,17 @@ def test_pages__refresh_refetches_recent_days_and_shows_the_new_answers(fake_ope
     made = fake_openai.count()
     fake_openai.configure(legacy_empty=True)  # OpenAI revised the recent days (here: to nothing)
     at.sidebar.button(key="refresh").click()
-    run_until_complete(at)
+    settled(at)
     no_exceptions(at)
     refreshed = at.session_state["_spend_view"]
-    assert (
-        fake_openai.count() - made == 1 + (view.end - final_through).days
-    )  # users list + the non-final days
+    # the view's requests: the month card loads its own window further back (issue 19), and when
+    # the revised days leave its last day earlier, that window starts earlier too
+    asked = [
+        r
+        for r in fake_openai.requests[made:]
+        if r.path != "/v1/usage" or date.fromisoformat(r.query["date"]) >= view.loaded_from
+    ]
+    assert len(asked) == 1 + (view.end - final_through).days  # users list + the non-final days
     assert refreshed.history["n_requests"].sum() == kept
 
 

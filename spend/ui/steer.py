@@ -21,18 +21,17 @@ from spend import errors
 from spend.analysis import filter_usage
 from spend.budgets import (
     Budget,
-    basis_for,
+    Measure,
     closest_ids,
     load_budgets,
     month_start,
-    scope_daily,
     secrets_budgets,
 )
 from spend.cache import NON_FINAL_TTL
 from spend.errors import redact
-from spend.forecast import Forecast, forecast_month
+from spend.forecast import Forecast, history_window
 from spend.jobs import REGISTRY
-from spend.report import BudgetEntry, Report, Watch, budget_entries, watch
+from spend.report import BudgetEntry, Report, Watch, budget_entries, organization_month, watch
 from spend.ui import data
 from spend.ui.data import INLINE_WAIT_SECONDS, Loaded
 from spend.ui.settings import read_secrets
@@ -46,12 +45,13 @@ class MonthEnd:
     as_of: date  # the last complete day (in the view's zone) the figures count
     budgets: list[BudgetEntry]  # each budget's month so far and forecast (the report's)
     organization: Forecast  # the organization's month-end forecast (on its money basis)
-    basis: str  # "billed" or "estimated": where the organization's figure comes from
+    basis: str  # "billed", "estimated" or budgets.MIXED: where the organization's figure comes from
     daily: pd.Series  # the organization's spend per day, this month, up to as_of
     errors: list[str]  # budgets that could not be read (a clear message each)
-    frame: pd.DataFrame  # the unfiltered table the figures count (the view's, or the month's)
+    frame: pd.DataFrame  # the unfiltered table the figures count: the forecast's window
     first_day: date  # the first day that table holds (history for the forecast)
     token: tuple  # names that table (cache key)
+    measure: Measure  # the organization's month: its billed and estimated parts, late days
 
 
 @dataclass
@@ -80,22 +80,29 @@ def card_day(view: View) -> date:
     return min(following - timedelta(days=1), yesterday)
 
 
-def month_table(view: View, day: date) -> tuple[pd.DataFrame, tuple, date]:
-    """The unfiltered table, its token and first day for a month card through ``day``: the view's
-    own when it holds the month from its first day, else the month loaded apart (the same cache,
-    the same source and per-user choice; e.g. a range of Dec 1-3 viewed on Dec 5 loads Dec 1-4).
-    A load that fails or is not ready falls back to the view's table."""
-    first = min(view.loaded_from, month_start(day))
+def month_table(view: View, start: date, day: date) -> tuple[pd.DataFrame, tuple, date]:
+    """The unfiltered table of [start, day], its token and first day, for the month card and
+    its forecast (``start``: ``history_window``'s first day, whatever the sidebar's range): the
+    view's table cut to it when it holds it, else the window loaded apart (the same cache, the
+    same source and per-user choice; e.g. a 7-day range viewed on Dec 5 loads Oct 10-Dec 4). A
+    load that fails or is not ready falls back to the view's table."""
     settings = view.loaded.settings
-    if (view.end >= day and view.loaded_from <= month_start(day)) or settings is None:
-        return view.full, view.loaded.token, view.loaded_from
+    if (view.end >= day and view.loaded_from <= start) or settings is None:
+        token = (view.loaded.token, start, day)
+        return _cut(token, start, day, _frame=view.full), token, max(start, view.loaded_from)
     per_user = next((bool(p.job_key[2]) for p in view.loaded.sources if p.job_key), False)
     loaded = teamed(
-        data.load(settings, first, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
+        data.load(settings, start, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
     )
     if loaded.result is None or loaded.result.partial:
         return view.full, view.loaded.token, view.loaded_from
-    return loaded.result.frame, loaded.token, first
+    return loaded.result.frame, loaded.token, start
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cut(token: tuple, start: date, day: date, *, _frame: pd.DataFrame) -> pd.DataFrame:
+    """A shared table cut to [start, day], once for every session (read-only, like the table)."""
+    return data.freeze(filter_usage(_frame, start=start, end=day))
 
 
 def _secrets_budgets() -> list[Budget]:
@@ -173,13 +180,22 @@ def _stored_controls(
 
 def month_end(view: View) -> MonthEnd:
     """The whole organization's month (the sidebar's filters do not apply) into budgets and the
-    month-end forecast, as of yesterday (``card_day``): never cut at the range's end."""
+    month-end forecast, as of yesterday (``card_day``): never cut at the range's end. The
+    forecast learns from its own window (``history_window``), whatever the sidebar's range, so
+    every range, the Budgets page and ``python -m spend alerts`` show the same figure."""
     day = card_day(view)
-    frame, token, first = month_table(view, day)
+    start = history_window(day)[0]
+    frame, token, first = month_table(view, start, day)
     as_of = day if frame.empty else min(day, frame["date"].max().date())
+    if history_window(as_of)[0] < start:  # the data ends before ``day``: its window is earlier
+        start = history_window(as_of)[0]
+        frame, token, first = month_table(view, start, day)
     budgets, problems = configured_budgets(view)
-    entries, forecast, basis, daily = _month(token, tuple(budgets), as_of, first, _frame=frame)
-    return MonthEnd(as_of, entries, forecast, basis, daily, problems, frame, first, token)
+    entries, measure, forecast = _month(token, tuple(budgets), as_of, _frame=frame)
+    month = measure.daily[measure.daily.index >= pd.Timestamp(month_start(as_of))]
+    return MonthEnd(
+        as_of, entries, forecast, measure.basis, month, problems, frame, first, token, measure
+    )
 
 
 def steering(view: View) -> Steering:
@@ -196,22 +212,14 @@ def steering(view: View) -> Steering:
 # Overview needs only the first.
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _month(
-    token: tuple,
-    budgets: tuple[Budget, ...],
-    as_of: date,
-    loaded_from: date,
-    *,
-    _frame: pd.DataFrame,
-) -> tuple[list[BudgetEntry], Forecast, str, pd.Series]:
-    """The budgets' entries, the organization's month-end forecast, its money basis and this
-    month's spend per day."""
+    token: tuple, budgets: tuple[Budget, ...], as_of: date, *, _frame: pd.DataFrame
+) -> tuple[list[BudgetEntry], Measure, Forecast]:
+    """The budgets' entries, the organization's month (its money, basis and parts) and its
+    month-end forecast: ``spend.report``'s, as ``alerts`` computes them."""
     until = filter_usage(_frame, end=as_of)
     entries = budget_entries(until, list(budgets), as_of, app_url="/")
-    basis = basis_for(until, "organization")  # the card counts what an org budget counts
-    first = min(loaded_from, month_start(as_of))
-    daily, _ = scope_daily(until, "organization", None, basis=basis, start=first, end=as_of)
-    month = daily[daily.index >= pd.Timestamp(month_start(as_of))]
-    return entries, forecast_month(daily, as_of), basis, month
+    measure, forecast = organization_month(until, as_of)
+    return entries, measure, forecast
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
