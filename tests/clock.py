@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, date, datetime, time
 
 
 class FakeClock:
@@ -23,3 +24,8 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self.now += seconds
+
+
+def noon(day: date) -> datetime:
+    """The app's clock (``spend.dates.utc_now``, which AppTests set) at noon UTC of ``day``."""
+    return datetime.combine(day, time(12), tzinfo=UTC)

@@ -14,6 +14,7 @@ from spend import formatting as fmt
 from spend.budgets import MIXED, Budget, MoneyParts, measure_budget, money_parts
 from spend.schema import conform
 from tests.apptest_support import admin_secrets, app, no_exceptions
+from tests.clock import noon
 from tests.test_pages import BUDGETS, metric, run_until_complete
 
 FIRST = date(2026, 11, 16)  # a Monday; three weeks to Dec 6
@@ -239,7 +240,7 @@ def test_pages__days_the_costs_api_has_not_reported_are_estimated_and_said(
     from datetime import UTC, datetime
 
     fake_openai.reset(days=40, end_date=DEC_5, costs_missing_days=(DEC_4, DEC_5))
-    monkeypatch.setattr("spend.ui.data.utc_today", lambda: DEC_5)
+    monkeypatch.setattr("spend.dates.utc_now", lambda: noon(DEC_5))
     at = app(**admin_secrets(fake_openai))
     at.query_params["range"] = "last_7_days"  # Nov 29 - Dec 5: six complete days, then today
     run_until_complete(at)

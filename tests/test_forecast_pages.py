@@ -14,7 +14,7 @@ import pytest
 from spend import formatting as fmt
 from spend.cli import add_alerts_parser, run_alerts
 from tests.apptest_support import UNTHROTTLED, admin_secrets, app, no_exceptions
-from tests.clock import FakeClock
+from tests.clock import FakeClock, noon
 from tests.fake_openai import ADMIN_KEY
 from tests.test_pages import BUDGETS, PAGES, metric, run_until_complete
 
@@ -55,7 +55,7 @@ def test_forecast__the_same_on_every_range_page_and_in_the_command(
     and the Budgets page, the figure ``alerts --json`` gives for the same as-of day. (Before,
     the forecast learnt from whatever the view had loaded: 13 to 80 days here.)"""
     fake_openai.reset(days=80, end_date=AS_OF)
-    monkeypatch.setattr("spend.ui.data.utc_today", lambda: DEC_5)
+    monkeypatch.setattr("spend.dates.utc_now", lambda: noon(DEC_5))
     (entry,) = alerts_json(fake_openai, tmp_path)["budgets"]
     assert entry["basis"] == "billed" and entry["forecast_usd"] is not None
     forecast = fmt.usd(entry["forecast_usd"])

@@ -29,6 +29,7 @@ from tests.apptest_support import (
     no_exceptions,
     settled,
 )
+from tests.clock import noon
 from tests.fake_openai import ADMIN_KEY, LEGACY_KEY, ORG_ID
 
 PAGES = [
@@ -685,11 +686,6 @@ def test_filters__the_active_filters_show_at_the_top_of_every_page():
         lines = [c.value for c in at.caption if "Filtered" in c.value]
         assert lines and "**Models:**" in lines[0], page
         assert fmt.escape_markdown(model) in lines[0]
-
-
-def noon(day: date) -> datetime:
-    """The app's clock (``dates.utc_now``) at noon UTC of ``day``."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC).replace(hour=12)
 
 
 def test_month_to_date__on_the_first_the_month_has_just_begun(monkeypatch, fake_openai):
