@@ -446,10 +446,21 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         help="check budgets, the month-end forecast and spikes; notify through Apprise",
         description=(
             "Evaluate the month of --as-of (default: yesterday, in --timezone) against budgets, "
-            "forecast "
-            "the month end, find spikes, and send each new alert once to every --notify URL."
+            "forecast the month end, find spikes, and send each new alert once to every --notify "
+            "URL."
         ),
     )
+    _report_options(command, secrets="whose [[budget]] entries count too")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument(
+        "--fail-on-overrun", action="store_true", help="exit 3 when a budget has crossed 100%%"
+    )
+    return _one_line_errors(command)
+
+
+def _report_options(command: argparse.ArgumentParser, *, secrets: str) -> None:
+    """The options ``alerts`` and ``digest`` share: source, day and zone, budgets, secrets,
+    targets, history and logging."""
     command.add_argument("--source", choices=source_choices(), default=None, help="default: auto")
     command.add_argument(
         "--as-of",
@@ -465,8 +476,7 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "--secrets",
         default=None,
         metavar="FILE",
-        help="the app's secrets file, whose [[budget]] entries count too "
-        "(default: .streamlit/secrets.toml when it exists)",
+        help=f"the app's secrets file, {secrets} (default: .streamlit/secrets.toml when it exists)",
     )
     command.add_argument(
         "--notify",
@@ -474,10 +484,6 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         default=[],
         metavar="URL",
         help="an Apprise URL (slack://, mailto://, json://, ...); repeat for several",
-    )
-    command.add_argument("--json", action="store_true", help="print the report as JSON")
-    command.add_argument(
-        "--fail-on-overrun", action="store_true", help="exit 3 when a budget has crossed 100%%"
     )
     command.add_argument(
         "--history-days",
@@ -489,7 +495,11 @@ def add_alerts_parser(subparsers) -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
     )
 
-    def one_line(message: str) -> None:  # a bad argument: one "error:" line, exit 2
+
+def _one_line_errors(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """A command whose bad argument is one "error:" line and exit 2 (not argparse's usage)."""
+
+    def one_line(message: str) -> None:
         command.exit(2, f"error: {command.prog}: {message}\n")
 
     command.error = one_line  # type: ignore[method-assign]
@@ -659,32 +669,13 @@ def add_digest_parser(subparsers) -> argparse.ArgumentParser:
         help="send one message: the week's (or month's) spend, movers, spike, savings, budgets",
         description=(
             "Sum up the week (the 7 days ending --as-of) or the month to --as-of (default: "
-            "yesterday, UTC) against the period before, like for like, with the month's forecast "
-            "and budgets, the top movers, the largest spike and the savings, and send it as one "
-            "message to every --notify URL."
+            "yesterday, in --timezone) against the period before, like for like, with the "
+            "month's forecast and budgets, the top movers, the largest spike and the savings, and "
+            "send it as one message to every --notify URL."
         ),
     )
     command.add_argument("--period", choices=("week", "month"), default="week")
-    command.add_argument("--source", choices=source_choices(), default=None, help="default: auto")
-    command.add_argument(
-        "--as-of", type=parse_day, default=None, help="the last day (default: yesterday, UTC)"
-    )
-    command.add_argument(
-        "--budgets", default=None, help="a budgets TOML file (default: SPEND_BUDGETS_FILE)"
-    )
-    command.add_argument(
-        "--secrets",
-        default=None,
-        metavar="FILE",
-        help="the app's secrets file (budgets, teams; default: .streamlit/secrets.toml)",
-    )
-    command.add_argument(
-        "--notify",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="an Apprise URL (slack://, mailto://, json://, ...); repeat for several",
-    )
+    _report_options(command, secrets="whose budgets and teams count too")
     command.add_argument(
         "--team",
         default=None,
@@ -693,23 +684,8 @@ def add_digest_parser(subparsers) -> argparse.ArgumentParser:
         f"'{ALL_TEAMS}': each team its own digest",
     )
     command.add_argument("--each-team", action="store_true", help=f"the same as --team {ALL_TEAMS}")
-    add_timezone(command)
     command.add_argument("--json", action="store_true", help="print the digest as JSON")
-    command.add_argument(
-        "--history-days",
-        type=int,
-        default=HISTORY_DAYS,
-        help=f"days loaded before the periods for the forecast and spikes (default {HISTORY_DAYS})",
-    )
-    command.add_argument(
-        "-v", "--verbose", action="store_true", help="log each request (never a key or token)"
-    )
-
-    def one_line(message: str) -> None:  # a bad argument: one "error:" line, exit 2
-        command.exit(2, f"error: {command.prog}: {message}\n")
-
-    command.error = one_line  # type: ignore[method-assign]
-    return command
+    return _one_line_errors(command)
 
 
 def _teams_for_digest(settings: Settings, secrets_file: str | None, wanted: str):

@@ -516,8 +516,8 @@ def _at(text: str) -> int:
 @pytest.mark.parametrize(
     "start, end, zone, now, expected",
     [
-        # a week of Los Angeles days, long over: two aligned blocks, the last cut at the range's
-        # end (final, kept for good)
+        # a week of Los Angeles days, long over: two aligned blocks, the last cut at the end of
+        # the UTC day the range ends in (its other hours weigh that day's bill; final, kept)
         (
             date(2026, 10, 5),
             date(2026, 10, 11),
@@ -525,7 +525,7 @@ def _at(text: str) -> int:
             "2026-11-25T12:00Z",
             [
                 ("2026-09-30T00:00Z", "2026-10-07T00:00Z", True),
-                ("2026-10-07T00:00Z", "2026-10-12T07:00Z", True),
+                ("2026-10-07T00:00Z", "2026-10-13T00:00Z", True),
             ],
         ),
         # a range running today: the last block cut at now (rounded down to 10 minutes), not final
@@ -545,3 +545,26 @@ def test_hour_windows__aligned_blocks_cut_at_now_or_a_final_end(start, end, zone
     t0, t1 = range_bounds(start, end, zone)
     windows = hour_windows(t0, t1, now=_at(now))
     assert windows == [(_at(a), _at(b), final) for a, b, final in expected]
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Europe/Berlin"])
+def test_export_in_a_zone__a_date_has_the_same_bill_whether_it_ends_the_range_or_not(
+    fake, tmp_path, zone
+):
+    """A finished range's last local date shares its UTC day's bill with the next date by that
+    day's hours: all of them are fetched, so the date's billed money does not depend on where the
+    range ends (it once took the whole UTC day's bill when the range ended there)."""
+    last = date(2026, 11, 5)
+
+    def billed_on(end: date) -> tuple[float, float]:
+        code, out, err = export(
+            fake, tmp_path / str(end), date(2026, 10, 20), end, "--timezone", zone
+        )
+        assert code == 0, err
+        table = read(out)
+        day = table[table["date"] == str(last)]
+        bill = day.loc[day["cost_basis"] == "billed", "cost_usd"].sum()
+        return round(float(bill), 2), round(float(day["billed_usd"].fillna(0).sum()), 2)
+
+    ends_there, goes_on = billed_on(last), billed_on(last + timedelta(days=5))
+    assert ends_there == goes_on and ends_there[0] > 0

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from spend import pricing
 from spend.cache import ResponseCache
@@ -153,12 +154,14 @@ def requests_for_range(
     per_user: bool = False,
     projects: int = 0,
     now: float | None = None,
+    zone: ZoneInfo | None = None,
 ) -> int:
     """The request count a cold fetch of [start, end] needs, e.g. legacy 30 days org-wide -> 31
     (users list + 30 days); admin windows are aligned blocks (``windows.time_windows``; ``now``,
-    the planner's clock, leaves out a block not begun yet)."""
+    the planner's clock, leaves out a block not begun yet); ``zone``: days of that zone (hourly
+    usage outside UTC)."""
     return SOURCES[source].cold_requests(
-        start, end, users=users, per_user=per_user, projects=projects, now=now
+        start, end, users=users, per_user=per_user, projects=projects, now=now, zone=zone
     )
 
 

@@ -86,6 +86,8 @@ class AdminSource(OpenAICredential, Source):
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
         return cold_requests(start, end, projects=scale.projects, now=scale.now, zone=scale.zone)
 
+    cold_note = "(lists of projects' keys not counted)"
+
     def _time_windows(self, start: date, end: date, per_page: int) -> list[tuple[int, int, date]]:
         """[start, end] into (start_time, end_time, last day) windows: the aligned blocks of
         ``per_page`` days that cover it (``time_windows``)."""
@@ -108,23 +110,6 @@ class AdminSource(OpenAICredential, Source):
     def _projects_request(self) -> PlannedRequest:
         params = (("limit", LIST_PAGE_SIZE), ("include_archived", True))
         return self._list("/organization/projects", params, "projects")
-
-    @property
-    def hourly(self) -> bool:
-        """Whether usage comes in hourly buckets: days are counted in a zone other than UTC."""
-        return not is_utc(self.settings.zone)
-
-    def zone_note(self, start: date, end: date) -> str | None:
-        if not self.hourly:
-            return None
-        end = min(end, self.today())
-        now = self.clock()
-        hourly = cold_requests(start, end, now=now, zone=self.settings.zone)
-        daily = cold_requests(start, end, now=now)
-        return (
-            f"{self.settings.zone.key} days from hourly usage: {hourly} requests cold where UTC "
-            f"days take {daily} (lists of projects' keys not counted)"
-        )
 
     def plan_requests(self, start: date, end: date) -> list[PlannedRequest]:
         requests = [

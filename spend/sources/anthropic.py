@@ -653,23 +653,6 @@ class AnthropicSource(Source):
     def count_cold(cls, start: date, end: date, scale: Scale) -> int:
         return cold_requests(start, end, now=scale.now, zone=scale.zone)
 
-    @property
-    def hourly(self) -> bool:
-        """Whether usage comes in hourly buckets: days are counted in a zone other than UTC."""
-        return not is_utc(self.settings.zone)
-
-    def zone_note(self, start: date, end: date) -> str | None:
-        if not self.hourly:
-            return None
-        end = min(end, self.today())
-        now = self.clock()
-        hourly = cold_requests(start, end, now=now, zone=self.settings.zone)
-        daily = cold_requests(start, end, now=now)
-        return (
-            f"{self.settings.zone.key} days from hourly usage: {hourly} requests cold where UTC "
-            f"days take {daily}"
-        )
-
     @staticmethod
     def _list(path: str, kind: str, params: tuple = ()) -> PlannedRequest:
         return PlannedRequest(

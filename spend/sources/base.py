@@ -337,16 +337,35 @@ class Source:
         the legacy endpoint."""
         return local_today(ZoneInfo(self.day_zone(self.settings)), self.now())
 
+    #: what a cold fetch's count in ``zone_note`` leaves out, e.g. "(lists of projects' keys
+    #: not counted)"
+    cold_note: str = ""
+
+    @property
+    def hourly(self) -> bool:
+        """Whether usage comes in hourly buckets: a source that can count the deployment's days
+        (``day_zone``), in a zone other than UTC."""
+        return not is_utc(ZoneInfo(self.day_zone(self.settings)))
+
     def zone_note(self, start: date, end: date) -> str | None:
         """What counting days in ``SPEND_TIMEZONE`` costs this source for [start, end] (hourly
-        usage: more requests), or that it cannot (UTC days kept); None in UTC or when nothing
-        changes (the default)."""
+        usage: more requests, from ``count_cold``), or that it cannot (UTC days kept); None in
+        UTC."""
         zone = self.settings.zone
         if is_utc(zone):
             return None
-        if is_utc(ZoneInfo(self.day_zone(self.settings))):
+        if not self.hourly:
             return f"answers per UTC day only: its dates stay UTC days, not {zone.key} days"
-        return None
+        if not self.count_cold(start, start, Scale()):  # no network: nothing to count
+            return None
+        end, now = min(end, self.today()), self.clock()
+        hourly = self.count_cold(start, end, Scale(now=now, zone=zone))
+        daily = self.count_cold(start, end, Scale(now=now))
+        tail = f" {self.cold_note}" if self.cold_note else ""
+        return (
+            f"{zone.key} days from hourly usage: {hourly} requests cold where UTC days take "
+            f"{daily}{tail}"
+        )
 
     def hourly_billed(self, frame: pd.DataFrame) -> bool:
         """Whether ``frame`` holds billed lines per UTC day to apportion to other dates: its

@@ -84,16 +84,20 @@ def hour_windows(
     rolling range asks again for the same finished windows and finds them in the cache.
 
     Cut as ``time_windows`` cuts daily ones: at ``now`` (rounded down to
-    ``END_TIME_GRANULARITY``; a block not begun is left out), and at ``t1`` when the range is over
-    and final (``final_after`` seconds after its end). A window is final once ``final_after``
-    seconds have passed since its end, as a day's answer is 48 hours after the day.
+    ``END_TIME_GRANULARITY``; a block not begun is left out), and when the range is over and
+    final (``final_after`` seconds after its end) at the end of the UTC day ``t1`` falls in, never
+    inside it: the hours of a UTC day's other local date weigh its billed lines
+    (``allocate.apportion_billed``), so without them the range's last date would take the whole
+    day's bill. A window is final once ``final_after`` seconds have passed since its end, as a
+    day's answer is 48 hours after the day.
     """
     clamp = int(now // END_TIME_GRANULARITY * END_TIME_GRANULARITY)
-    over = now - t1 >= final_after
+    day_end = -(-t1 // 86_400) * 86_400  # blocks begin at UTC midnights: inside t1's block
+    over = now - day_end >= final_after
     windows = []
     for first, last in hour_blocks(t0, t1, size):
-        if over and last > t1:
-            last = t1
+        if over and last > day_end:
+            last = day_end
         end = min(last, clamp)
         if end <= first:
             continue
