@@ -37,18 +37,18 @@ if view.frame.empty:
     st.info(NO_ROWS, icon=":material/search_off:")
     st.stop()
 
-basis = teams_.money_basis(view.frame)
-billed = basis == "billed"
-money_column = "billed_usd" if billed else "cost_usd"
+basis = teams_.money_basis(view.frame)  # billed, estimated, or billed + estimated
+billed = basis != "estimated"
+money_column = "billed_usd" if basis == "billed" else "cost_usd"
 per_team = derive(view, teams_.by_team, configured)
 chosen = view.filters.get("filter_teams") or []
 if chosen:  # the sidebar's team filter: only those teams (the others would all read $0)
     per_team = per_team.loc[per_team["team"].isin(chosen)].reset_index(drop=True)
 
-st.subheader("Spend per team over time" + ("" if billed else " (estimated)"))
+st.subheader("Spend per team over time" + ("" if basis == "billed" else f" ({basis})"))
 st.altair_chart(
     charts.over_time(
-        derive(view, teams_.team_daily, start=view.start, end=view.end, basis=basis),
+        derive(view, teams_.team_daily, start=view.start, end=view.end),
         value=money_column,
         color_title="Team",
         other_label=teams_.NO_TEAM,
@@ -59,7 +59,8 @@ if billed:
     st.caption(
         "Billed money: each cost report line allocated to the usage it covers (money that covers "
         "no usage is on its project's team, or "
-        f"{teams_.NO_TEAM}). Billed through {through:%Y-%m-%d}; later days are not billed yet."
+        f"{teams_.NO_TEAM}). Billed through {through:%Y-%m-%d}; later days, and a provider "
+        "without a cost report, count their estimate until billed."
         if through is not None
         else "Billed money."
     )
@@ -74,7 +75,9 @@ st.altair_chart(
     charts.share_bars(
         per_team,
         label="team",
-        title="Billed (USD)" if billed else "Cost, estimated (USD)",
+        title={"billed": "Billed (USD)", "estimated": "Cost, estimated (USD)"}.get(
+            basis, "Billed + estimated (USD)"
+        ),
         other_label=teams_.NO_TEAM,
     )
 )

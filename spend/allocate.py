@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -454,6 +455,38 @@ APPORTIONED = (
 def apportioned_notice(zone: str) -> str:
     """The words that label apportioned billed money, e.g. for ``"America/Los_Angeles"``."""
     return APPORTIONED.format(zone=zone)
+
+
+class RowMoney(NamedTuple):
+    """Each row's own money (``row_money``), as masks and values aligned with the table's rows."""
+
+    usage: np.ndarray  # usage rows (not Costs API rows: their money is on the usage rows)
+    money: np.ndarray  # USD: allocated billed money, else the estimate (0 where unpriced)
+    billed: np.ndarray  # the row counts billed money allocated to it
+    unpriced: np.ndarray  # the row counts an estimate it has not got (no price): never $0
+
+
+def row_money(frame: pd.DataFrame) -> RowMoney:
+    """Each usage row's money, one basis per provider and day: the billed money allocated to it
+    (``billed_usd``) where the cost report covers its day, else its estimate (``cost_usd``), e.g.
+    a row of a billed day estimated at $1 and allocated $1.20 -> $1.20; the same row a day the
+    Costs API has not reported yet -> $1.00 (estimated). ``billed_usd`` is NA exactly on the days
+    no line covers (``allocate_billed``), so a slice of the table (a team, a user) keeps the rule.
+    Costs API rows count 0 here: their money is on the usage rows."""
+    is_billed = (
+        frame["cost_basis"].astype("string").eq("billed").to_numpy(dtype=bool, na_value=False)
+    )
+    usage = ~is_billed
+    estimate = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    if "billed_usd" in frame.columns:
+        allocated = frame["billed_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        allocated = np.full(len(frame), np.nan)
+    billed = usage & ~np.isnan(allocated)
+    unpriced = usage & ~billed & np.isnan(estimate)
+    money = np.where(billed, np.nan_to_num(allocated), np.nan_to_num(estimate))
+    money[~usage] = 0.0
+    return RowMoney(usage, money, billed, unpriced)
 
 
 def apportion_billed(

@@ -48,8 +48,9 @@ Which money counts (``measure_budget``): budgets are calendar months in the depl
 (``SPEND_TIMEZONE``, UTC by default). The organization, a provider, a project or a key count one
 basis per provider and day (``headline_rows``): billed money (Costs API rows) where the provider's
 cost report has the day, estimated money (usage rows x prices) where it has not yet, or where the
-provider has no cost report; users, models and teams always count estimated money (a team's rules
-may name users, whom billed rows never name). The basis ("billed", "estimated" or ``MIXED``) and
+provider has no cost report; a team counts the billed money allocated to its usage rows where the
+day is billed, else their estimate (its rules may name users, whom billed rows never name); users
+and models always count estimated money. The basis ("billed", "estimated" or ``MIXED``) and
 the two parts are
 returned with the figure; usage rows without a price are counted, never summed as $0.
 """
@@ -69,6 +70,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from spend.allocate import row_money
 from spend.errors import ConfigError
 from spend.formatting import provider_name
 
@@ -84,6 +86,9 @@ SCOPES: dict[str, str | None] = {
 }
 #: Scopes the Costs API groups money by (API-NOTES §2), so billed money exists for them.
 BILLED_SCOPES = ("organization", "provider", "project", "api_key")
+#: Scopes measured on the billed money allocated to their usage rows (``allocate.row_money``):
+#: a team's rules may name users, whom the Costs API rows never name.
+ALLOCATED_SCOPES = ("team",)
 #: Percent thresholds when a budget names none.
 DEFAULT_ALERT_AT: tuple[int, ...] = (50, 80, 100)
 #: Keys a ``[[budget]]`` entry may have.
@@ -501,6 +506,19 @@ def headline_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return billed, usage & ~reported
 
 
+def counted_rows(frame: pd.DataFrame, scope: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows a scope's money counts and their money: ``(billed, estimated, usd)``, ``usd``
+    NaN where a counted estimate has no price. Billed scopes count ``headline_rows`` (the Costs
+    API's rows, or the estimate where a day is not billed yet); ``ALLOCATED_SCOPES`` each usage
+    row's allocated billed money, else its estimate (``allocate.row_money``)."""
+    if scope in ALLOCATED_SCOPES:
+        found = row_money(frame)
+        usd = np.where(found.unpriced, np.nan, found.money)
+        return found.billed, found.usage & ~found.billed, usd
+    billed, estimated = headline_rows(frame)
+    return billed, estimated, frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
+
+
 def basis_of(billed: bool, estimated: bool) -> str:
     """Whether a figure counts billed money, estimated money or both, e.g. ``(True, True)`` ->
     ``MIXED``; nothing at all reads "estimated" (no bill to speak of)."""
@@ -519,11 +537,10 @@ def basis_for(frame: pd.DataFrame, scope: str, budget_id: str | None = None) -> 
     Costs API gives money only per project, key and line item). A billed row without an amount
     makes nothing billed.
     """
-    if scope not in BILLED_SCOPES:
+    if scope not in BILLED_SCOPES + ALLOCATED_SCOPES:
         return "estimated"
-    billed, estimated = headline_rows(frame)
+    billed, estimated, cost = counted_rows(frame, scope)
     mask = scope_mask(frame, scope, budget_id)
-    cost = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
     counted = estimated & mask & (cost != 0)  # a free usage row on an unbilled day is no estimate
     return basis_of(bool((billed & mask).any()), bool(counted.any()))
 
@@ -600,11 +617,13 @@ def scope_daily(
     if basis == "estimated":
         kinds = frame["cost_basis"]
         wanted = kinds.isin(["estimated", "unpriced"]).to_numpy(dtype=bool, na_value=False)
+        usd = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
     else:
-        billed, estimated = headline_rows(frame)
+        billed, estimated, usd = counted_rows(frame, scope)
         wanted = billed | estimated
-    rows = frame.loc[mask & wanted, ["date", "cost_usd"]]
-    cost = rows["cost_usd"].astype("Float64")
+    keep = mask & wanted
+    rows = frame.loc[keep, ["date"]]
+    cost = pd.Series(usd[keep], index=rows.index, dtype="Float64")
     money = cost.fillna(0.0).groupby(rows["date"]).sum()
     missing = cost.isna().groupby(rows["date"]).sum()
     daily = money.reindex(days, fill_value=0.0).astype("float64").rename("cost_usd")
@@ -661,9 +680,8 @@ def money_parts(
     late on these, not without a bill."""
     dates = frame["date"]
     within = ((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))).to_numpy(dtype=bool)
-    billed, estimated = headline_rows(frame)
+    billed, estimated, cost = counted_rows(frame, scope)
     mask = scope_mask(frame, scope, budget_id) & within
-    cost = frame["cost_usd"].to_numpy(dtype="float64", na_value=np.nan)
     counted = estimated & mask & (cost != 0)  # unpriced rows too: their money is unknown
     billed_usd = float(np.nansum(cost[billed & mask]))
     estimated_usd = float(np.nansum(cost[estimated & mask]))

@@ -35,12 +35,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spend.allocate import row_money
 from spend.analysis import filter_usage
-from spend.budgets import Budget, month_start
+from spend.budgets import MIXED, Budget, month_start
 from spend.dates import comparison, month_bounds
-from spend.forecast import forecast_month
 from spend.pricing import PriceTable
-from spend.report import BudgetEntry, SpikeEntry, budget_entries, watch
+from spend.report import (
+    ORGANIZATION,
+    BudgetEntry,
+    SpikeEntry,
+    budget_entries,
+    month_forecast,
+    watch,
+)
 from spend.routes import view_url
 
 #: The periods a digest covers.
@@ -294,20 +301,9 @@ class _Rows:
 
 def _usage_rows(frame: pd.DataFrame) -> _Rows:
     """The table into its usage rows (billed rows dropped: their money is on the usage rows)."""
-    usage = frame.loc[~frame["cost_basis"].astype("string").eq("billed").fillna(False).to_numpy()]
-    estimate = usage["cost_usd"].astype("Float64")
-    if "billed_usd" in usage.columns:
-        allocated = usage["billed_usd"].astype("Float64")
-    else:
-        allocated = pd.Series(pd.NA, index=usage.index, dtype="Float64")
-    billed = allocated.notna().to_numpy(dtype=bool)
-    unpriced = ~billed & estimate.isna().to_numpy(dtype=bool)
-    money = np.where(
-        billed,
-        allocated.to_numpy(dtype="float64", na_value=0.0),
-        estimate.to_numpy(dtype="float64", na_value=0.0),
-    )
-    return _Rows(usage, money, billed, unpriced)
+    found = row_money(frame)
+    rows = found.usage
+    return _Rows(frame.loc[rows], found.money[rows], found.billed[rows], found.unpriced[rows])
 
 
 def _combined(*parts: _Rows) -> str:
@@ -373,19 +369,21 @@ def _spend(rows: _Rows, period: str, as_of: date, *, app_url: str | None) -> Spe
     )
 
 
-def _month(rows: _Rows, as_of: date, *, app_url: str | None) -> MonthToDate:
-    """The month to date and its forecast, on the digest's money (billed where billed)."""
+def _month(
+    frame: pd.DataFrame, as_of: date, *, team: str | None, app_url: str | None
+) -> MonthToDate:
+    """The month to date and its forecast: the organization's exactly as the Overview's card,
+    the Budgets page and ``alerts`` give it (``report.month_forecast``, its own 56-day history);
+    a team's as its team budget counts it (``frame``: the team's rows)."""
     first = month_start(as_of)
-    history = rows.frame["date"]
-    daily = pd.Series(rows.money, index=pd.DatetimeIndex(history)).groupby(level=0).sum()
-    forecast = forecast_month(daily, as_of)
-    in_month = rows.within(first, as_of)
+    budget = ORGANIZATION if team is None else Budget("team", team, math.inf)
+    measure, forecast = month_forecast(frame, budget, as_of)
     return MonthToDate(
         month=as_of.strftime("%Y-%m"),
         start=first,
         end=as_of,
-        spent_usd=_money(forecast.month_to_date) or 0.0,
-        basis=in_month.basis,
+        spent_usd=_money(measure.spent_usd) or 0.0,
+        basis="mixed" if measure.basis == MIXED else measure.basis,
         enough_history=forecast.enough_history,
         forecast_usd=_money(forecast.forecast_usd),
         forecast_low=_money(forecast.low_usd),
@@ -519,7 +517,7 @@ def build_digest(
         as_of=as_of,
         team=team,
         spend=spend,
-        month=_month(rows, as_of, app_url=app_url),
+        month=_month(frame, as_of, team=team, app_url=app_url),
         budgets=budget_entries(frame, budgets, as_of, app_url=app_url),
         movers=movers(now, then, spend, top=top, skip=("team",) if team else (), app_url=app_url),
         movers_basis=_combined(now, then),

@@ -317,6 +317,10 @@ def month_forecast(frame: pd.DataFrame, budget: Budget, as_of: date) -> tuple[Me
     :param frame: the usage table, cut at ``as_of``, holding at least ``history_window(as_of)``
     """
     measure = measure_budget(frame, budget, as_of=as_of, history_start=history_start(frame, as_of))
+    first, _ = history_window(as_of)
+    dates = frame["date"]
+    if not ((dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(as_of))).any():
+        return measure, forecast_month(measure.daily.iloc[:0], as_of)  # no usage: no forecast
     return measure, forecast_month(measure.daily, as_of)
 
 

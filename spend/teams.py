@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from spend import allocate, analysis
+from spend.budgets import basis_of
 from spend.errors import ConfigError
 
 #: The team of rows that match no rule.
@@ -421,30 +422,34 @@ def _usage(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def money_basis(frame: pd.DataFrame) -> str:
-    """The money the Teams page shows: ``"billed"`` when usage rows carry allocated billed money
-    (``billed_usd``, an admin key), else ``"estimated"`` (tokens x list prices), as the Users
-    page and the Overview's top users do."""
-    if "billed_usd" not in frame.columns:
-        return "estimated"
-    return "billed" if bool(_usage(frame)["billed_usd"].notna().any()) else "estimated"
+    """The money the Teams page shows (``allocate.row_money``: each usage row's allocated billed
+    money where the cost report covers its day, else its estimate): ``"billed"``,
+    ``"estimated"`` (no bill: the demo, a legacy key) or ``budgets.MIXED`` (days not billed yet,
+    or a provider without a cost report beside one with)."""
+    found = allocate.row_money(frame)
+    estimated = found.usage & ~found.billed & (found.money != 0)
+    return basis_of(bool(found.billed.any()), bool(estimated.any()))
 
 
-def _money(rows: pd.DataFrame, basis: str) -> pd.Series:
-    column = "billed_usd" if basis == "billed" else "cost_usd"
-    return rows[column].astype("Float64")
+def _money(rows: pd.DataFrame) -> np.ndarray:
+    """The usage rows' money per row (``allocate.row_money``)."""
+    return allocate.row_money(rows).money
 
 
 def by_team(frame: pd.DataFrame, teams: Teams) -> pd.DataFrame:
     """The usage table (with its ``team`` column) into one row per team, e.g. ``Research |
     1234.5 | billed | 0.62 | ...``.
 
-    Columns: ``team, money`` (on ``money_basis``), ``basis, estimated, billed`` (NA without
-    billed money), ``unpriced_rows`` (usage rows without a price: not in ``estimated``),
-    ``users, total_tokens, share`` (of ``money``). Every configured team is a row, one without
-    usage at 0; ``NO_TEAM`` only when rows fall in it. Sorted by money, ``NO_TEAM`` last.
+    Columns: ``team, money`` (``allocate.row_money``: billed where billed, else estimated;
+    ``basis`` says which), ``basis, estimated`` (every usage row's estimate), ``billed`` (the
+    allocated billed part; NA without billed money), ``unpriced_rows`` (usage rows without a
+    price: not in ``estimated``), ``users, total_tokens, share`` (of ``money``). Every
+    configured team is a row, one without usage at 0; ``NO_TEAM`` only when rows fall in it.
+    Sorted by money, ``NO_TEAM`` last.
     """
     basis = money_basis(frame)
     usage = _usage(frame)
+    found = allocate.row_money(usage)
     team = usage["team"].astype("string").to_numpy(dtype=object)
     cost = usage["cost_usd"].astype("Float64")
     grouped = pd.DataFrame(
@@ -452,11 +457,8 @@ def by_team(frame: pd.DataFrame, teams: Teams) -> pd.DataFrame:
             "team": team,
             "estimated": cost.fillna(0.0).to_numpy(dtype="float64"),
             "unpriced_rows": cost.isna().to_numpy(dtype="int64"),
-            "billed": (
-                usage["billed_usd"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-                if basis == "billed"
-                else np.full(len(usage), np.nan)
-            ),
+            "billed": np.where(found.billed, found.money, np.nan),
+            "money": found.money,
             "total_tokens": usage["input_tokens"].to_numpy(dtype="int64", na_value=0)
             + usage["output_tokens"].to_numpy(dtype="int64", na_value=0),
             "user": usage["user_id"].astype("string").to_numpy(dtype=object, na_value=None),
@@ -466,13 +468,16 @@ def by_team(frame: pd.DataFrame, teams: Teams) -> pd.DataFrame:
         estimated=("estimated", "sum"),
         unpriced_rows=("unpriced_rows", "sum"),
         billed=("billed", lambda v: v.sum(min_count=1)),
+        money=("money", "sum"),
         total_tokens=("total_tokens", "sum"),
         users=("user", "nunique"),
     )
     names = list(teams.names) + ([NO_TEAM] if NO_TEAM in sums.index else [])
     names += [n for n in sums.index if n not in names]
     out = sums.reindex(names)
-    out = out.fillna({"estimated": 0.0, "unpriced_rows": 0, "total_tokens": 0, "users": 0})
+    out = out.fillna(
+        {"estimated": 0.0, "money": 0.0, "unpriced_rows": 0, "total_tokens": 0, "users": 0}
+    )
     out.index.name = "team"
     out = out.reset_index()
     out["team"] = out["team"].astype("string")
@@ -480,7 +485,7 @@ def by_team(frame: pd.DataFrame, teams: Teams) -> pd.DataFrame:
     out["billed"] = out["billed"].astype("Float64")
     for column in ("unpriced_rows", "total_tokens", "users"):
         out[column] = out[column].astype("int64")
-    out["money"] = (out["billed"] if basis == "billed" else out["estimated"]).fillna(0.0)
+    out["money"] = out["money"].astype("float64")
     out["basis"] = pd.Series(basis, index=out.index, dtype="string")
     whole = float(out["money"].sum())
     out["share"] = (out["money"] / whole if whole else out["money"] * 0.0).astype("Float64")
@@ -492,18 +497,15 @@ def by_team(frame: pd.DataFrame, teams: Teams) -> pd.DataFrame:
     return out[[*columns, "total_tokens", "share"]].reset_index(drop=True)
 
 
-def team_daily(
-    frame: pd.DataFrame, *, start: Any = None, end: Any = None, basis: str | None = None
-) -> pd.DataFrame:
+def team_daily(frame: pd.DataFrame, *, start: Any = None, end: Any = None) -> pd.DataFrame:
     """The usage table into a tidy ``date, group, value`` frame of money per day and team (the
     shape ``spend.charts.over_time`` draws), every day of [start, end] present, zeros where a
-    team had nothing (or its day is not billed yet, on the billed basis)."""
-    basis = basis or money_basis(frame)
+    team had nothing; money as ``by_team`` counts it."""
     usage = _usage(frame)
     first = pd.Timestamp(start) if start is not None else usage["date"].min()
     last = pd.Timestamp(end) if end is not None else usage["date"].max()
     days = pd.date_range(first, last, freq="D", name="date") if len(usage) else []
-    money = _money(usage, basis).fillna(0.0).to_numpy(dtype="float64")
+    money = _money(usage)
     sums = (
         pd.DataFrame(
             {"date": usage["date"].to_numpy(), "group": usage["team"].astype(str), "value": money}
@@ -537,22 +539,23 @@ def top_of_team(frame: pd.DataFrame, team: str, by: str, *, n: int = 5) -> pd.Da
     """One team's top users or models by money, e.g. ``("Research", "user")`` -> ``label,
     money, share`` for its 5 biggest users (billed money where there is, else estimated;
     ``share`` of the team's money)."""
-    rows = team_rows(frame, team)
-    basis = money_basis(frame)
+    rows = _usage(team_rows(frame, team))
+    money = pd.Series(_money(rows), index=rows.index)
     if by == "user":
-        table = analysis.by_user(rows)
-        table = allocate.beside(
-            table, allocate.billed_by(rows, "user_id", missing=analysis.NO_USER), on="user_id"
+        ids = rows["user_id"].astype("string").fillna(analysis.NO_USER)
+        labels = analysis.by_user(rows).set_index("user_id")["short_label"].astype("string")
+        sums = money.groupby(ids.to_numpy(dtype=object)).sum()
+        label = (
+            pd.Series(sums.index, dtype="string")
+            .map(labels)
+            .fillna(pd.Series(sums.index, dtype="string"))
         )
-        label = table["short_label"]
     else:
-        table = analysis.by_dimension(rows, "model").rename(columns={"id": "model"})
-        table = table.drop(columns=["billed_usd"])
-        table = allocate.beside(table, allocate.billed_by(rows, "model"), on="model")
-        label = table["model"]
-    money = table["billed_usd"] if basis == "billed" and "billed_usd" in table else None
-    money = (money if money is not None else table["cost_usd"]).astype("Float64")
-    out = pd.DataFrame({"label": label.astype("string"), "money": money})
+        sums = money.groupby(rows["model"].astype("string").to_numpy(dtype=object)).sum()
+        label = pd.Series(sums.index, dtype="string")
+    out = pd.DataFrame({"label": label.to_numpy(), "money": sums.to_numpy(dtype="float64")})
+    out["label"] = out["label"].astype("string")
+    out["money"] = out["money"].astype("Float64")
     out = out.dropna(subset=["money"])
     out = out.loc[out["money"] > 0].sort_values("money", ascending=False, kind="stable")
     whole = float(out["money"].sum())

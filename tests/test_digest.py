@@ -20,7 +20,7 @@ from spend.budgets import Budget
 from spend.cli import add_digest_parser, build_parser, main, run_digest
 from spend.digest import Digest, build_digest, period_bounds
 from spend.notify import digest_message, digest_text, make_targets, send_digest
-from spend.report import evaluate, watch
+from spend.report import evaluate, organization_month, watch
 from spend.schema import conform
 from tests.clock import FakeClock
 from tests.fake_openai import ADMIN_KEY
@@ -660,3 +660,36 @@ def test_main__digest_of_the_demo_month_per_day(tmp_path):
     assert digest["spend"]["label"] == "November vs October, per day"
     assert digest["spend"]["per_day"] and digest["spend"]["basis"] == "estimated"
     assert digest["spend"]["spend_usd"] > 0 and digest["movers"]
+
+
+def test_build_digest__the_month_forecast_is_the_overviews():
+    """The digest's month-end forecast and band are the Overview card's, the Budgets page's and
+    ``alerts``' (``report.organization_month``), also on a table with a quiet fortnight."""
+    days = [
+        day
+        for day in pd.date_range("2026-09-01", "2026-12-04")
+        if not pd.Timestamp("2026-10-06") <= day <= pd.Timestamp("2026-10-20")
+    ]
+    spend = [50.0 + (i * 37) % 100 for i in range(len(days))]
+    table = conform(
+        pd.DataFrame(
+            {
+                "date": days,
+                "cost_basis": "estimated",
+                "cost_usd": spend,
+                "model": "gpt-4o",
+                "project_id": "proj_1",
+                "user_id": "user-1",
+                "input_tokens": 1,
+                "output_tokens": 1,
+                "num_model_requests": 1,
+            }
+        )
+    )
+    as_of = date(2026, 12, 4)
+    measure, forecast = organization_month(table, as_of)
+    month = build_digest(table, "week", as_of).month
+    assert month.spent_usd == round(measure.spent_usd, 2)
+    assert (month.forecast_usd, month.forecast_low, month.forecast_high) == tuple(
+        round(v, 2) for v in (forecast.forecast_usd, forecast.low_usd, forecast.high_usd)
+    )

@@ -27,6 +27,8 @@ from spend.teams import (
     load_teams,
     parse_teams,
     team_column,
+    team_daily,
+    top_of_team,
     unseen,
     with_teams,
 )
@@ -322,3 +324,37 @@ def test_alerts_command__a_team_budget_counts_its_teams_rows(tmp_path, monkeypat
     assert code == 0, err.getvalue()
     (entry,) = json.loads(out.getvalue())["budgets"]
     assert entry["scope"] == "team" and entry["known"] and entry["spent_usd"] > 0
+
+
+def test_team_money__billed_where_billed_and_a_provider_without_a_bill_keeps_its_estimate():
+    """One team, one day: OpenAI usage estimated $10 and allocated $12 of its bill; Anthropic
+    usage estimated $30 with no cost report. The Teams page, its chart, its top lists and a team
+    budget all count $42 (billed $12 + estimated $30), never $12 (the bill alone) or $40."""
+    day = pd.Timestamp("2026-11-03")
+    rows = conform(
+        pd.DataFrame(
+            {
+                "date": [day, day, day],
+                "provider": ["openai", "openai", "anthropic"],
+                "source": ["admin", "admin", "anthropic"],
+                "model": ["gpt-4o", None, "claude-sonnet-4-5"],
+                "user_id": ["user-ada", None, "user-ada"],
+                "project_id": ["proj_a", "proj_a", "wrkspc_1"],
+                "cost_basis": ["estimated", "billed", "estimated"],
+                "cost_usd": [10.0, 12.0, 30.0],
+                "billed_usd": [12.0, None, None],
+            }
+        )
+    )
+    teams = parse_teams('[[team]]\nname = "Research"\nusers = ["user-ada"]\n')
+    table = with_teams(rows, teams)
+    [research] = by_team(table, teams).to_dict("records")
+    assert (research["money"], research["basis"]) == (42.0, "billed + estimated")
+    assert (research["billed"], research["estimated"]) == (12.0, 40.0)
+    assert team_daily(table)["value"].sum() == 42.0
+    assert top_of_team(table, "Research", "model")["money"].sum() == 42.0
+    budget = Budget("team", "Research", 100.0)
+    measure = measure_budget(table, budget, as_of=date(2026, 11, 3))
+    assert (measure.spent_usd, measure.basis) == (42.0, "billed + estimated")
+    assert (measure.parts.billed, measure.parts.estimated) == (12.0, 30.0)
+    assert measure.parts.unbilled == ("Anthropic",)
