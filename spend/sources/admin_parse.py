@@ -154,10 +154,11 @@ def _to_flag(value: Any) -> bool | None:
 def bucket_key(
     seconds: Any, zone: ZoneInfo | None = None, hours: bool = False
 ) -> pd.Timestamp | None:
-    """A bucket's ``start_time`` into what it is counted under: its UTC day (default), its local
-    date in ``zone`` (hourly buckets summed into the team's days), or its UTC hour (``hours``),
-    each a naive Timestamp, e.g. 1730419200 in America/Los_Angeles -> 2024-10-31; None when
-    unreadable."""
+    """A bucket's ``start_time`` into its day, e.g. 1730419200 in America/Los_Angeles -> 2024-10-31.
+
+    What it is counted under, a naive Timestamp: its UTC day (default), its local date in
+    ``zone`` (hourly buckets summed into the team's days), or its UTC hour (``hours``); None
+    when unreadable."""
     if zone is None and not hours:
         return utc_day(seconds)
     try:

@@ -92,11 +92,22 @@ def month_table(view: View, start: date, day: date) -> tuple[pd.DataFrame, tuple
         return _cut(token, start, day, _frame=view.full), token, max(start, view.loaded_from)
     per_user = next((bool(p.job_key[2]) for p in view.loaded.sources if p.job_key), False)
     loaded = teamed(
-        data.load(settings, start, day, per_user=per_user, may_fetch=view.loaded.may_fetch)
+        data.load(settings, start, day, per_user=per_user, may_fetch=may_fetch_window(view))
     )
     if loaded.result is None or loaded.result.partial:
         return view.full, view.loaded.token, view.loaded_from
     return loaded.result.frame, loaded.token, start
+
+
+def may_fetch_window(view: View) -> bool:
+    """Whether the month card may fetch its own window: only once the view's own fetch is
+    done (complete, nothing running, not stopped by someone), so it never competes with it on
+    the same key nor restarts what a viewer stopped; until then the card reads what is stored."""
+    if not view.loaded.may_fetch or view.loaded.result is None or view.loaded.result.partial:
+        return False
+    return not any(
+        p.job is not None and (p.job.running or p.job.stopped) for p in view.loaded.sources
+    )
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
