@@ -18,7 +18,7 @@ from tests import browser_support as bs
 TIMEOUT_MS = 30_000
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 #: Every page of the frame by its own link, as a shared link opens it.
-PATHS = ("/", "/models", "/users", "/projects", "/budgets", "/raw-data?range=last_7_days")
+PATHS = ("/", "/models", "/users", "/projects", "/teams", "/budgets", "/raw-data?range=last_7_days")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 browser_test = pytest.mark.browser
