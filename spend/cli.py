@@ -100,6 +100,19 @@ def complete_day(given: date | None, now: datetime, timezone: str | None, enviro
     return as_of
 
 
+def _report_args(
+    args: argparse.Namespace, environ, clock: Callable[[], float]
+) -> tuple[list[notify.Target], datetime, date]:
+    """What ``alerts`` and ``digest`` check before anything is fetched: their targets, the
+    clock's now and ``--as-of``; a ConfigError naming a bad one."""
+    targets = notify.make_targets(args.notify)
+    now = datetime.fromtimestamp(clock(), tz=UTC)
+    as_of = complete_day(args.as_of, now, getattr(args, "timezone", None), environ)
+    if args.history_days < 0:
+        raise errors.ConfigError("--history-days must be 0 or more")
+    return targets, now, as_of
+
+
 def zoned(settings: Settings, args: argparse.Namespace) -> Settings:
     """Settings with ``--timezone`` when given."""
     given = getattr(args, "timezone", None)
@@ -603,11 +616,7 @@ def run_alerts(
         return 2
     given = getattr(args, "timezone", None)
     try:
-        targets = notify.make_targets(args.notify)
-        now = datetime.fromtimestamp(clock(), tz=UTC)
-        as_of = complete_day(args.as_of, now, given, environ)
-        if args.history_days < 0:
-            raise errors.ConfigError("--history-days must be 0 or more")
+        targets, now, as_of = _report_args(args, environ, clock)
         start = dates.days_before(month_start(as_of), args.history_days, "--history-days")
         settings, frame, prices, budgets, notices = _load_for_alerts(
             environ,
@@ -734,11 +743,7 @@ def run_digest(
         return 2
     given = getattr(args, "timezone", None)
     try:
-        targets = notify.make_targets(args.notify)
-        now = datetime.fromtimestamp(clock(), tz=UTC)
-        as_of = complete_day(args.as_of, now, given, environ)
-        if args.history_days < 0:
-            raise errors.ConfigError("--history-days must be 0 or more")
+        targets, now, as_of = _report_args(args, environ, clock)
         start, _ = period_bounds(args.period, as_of)
         first = min(start - timedelta(days=35), month_start(as_of))  # the period compared with
         first = dates.days_before(first, args.history_days, "--history-days")
