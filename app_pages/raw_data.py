@@ -3,7 +3,7 @@
 import streamlit as st
 
 from spend.export import to_csv
-from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
+from spend.focus import focus_csv, focus_of, focus_parquet
 from spend.ui import tables
 from spend.ui.view import open_page
 
@@ -34,10 +34,11 @@ FOCUS_HELP = (
     "The same rows in FOCUS 1.3, the FinOps Foundation's cost format: one row per day x project x "
     "key x model x charge, BilledCost (billed money allocated to usage), ListCost (the estimate)."
 )
+settings = view.loaded.settings  # the zone the view's dates are days of (UTC when chosen)
 focus_left, focus_right = st.columns(2)
 focus_left.download_button(
     "Download FOCUS (CSV)",
-    lambda: focus_csv(focus_table(to_focus(rows))),
+    lambda: focus_csv(focus_of(rows, settings)),
     file_name=f"ai-spend-focus-{view.start}-{view.end}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -47,7 +48,7 @@ focus_left.download_button(
 )
 focus_right.download_button(
     "Download FOCUS (Parquet)",
-    lambda: focus_parquet(focus_table(to_focus(rows))),
+    lambda: focus_parquet(focus_of(rows, settings)),
     file_name=f"ai-spend-focus-{view.start}-{view.end}.parquet",
     mime="application/vnd.apache.parquet",
     icon=":material/download:",

@@ -43,13 +43,20 @@ from spend.config import Settings
 from spend.dates import local_today
 from spend.digest import build_digest, period_bounds
 from spend.export import to_csv
-from spend.focus import focus_csv, focus_parquet, focus_table, to_focus
+from spend.focus import focus_csv, focus_of, focus_parquet
 from spend.forecast import history_window
 from spend.formatting import format_duration
 from spend.localdays import is_utc, zone_of
 from spend.report import evaluate
 from spend.runner import Part, Run
-from spend.sources import SOURCES, FetchProgress, LoadResult, Plan, selected, source_choices
+from spend.sources import (
+    SOURCES,
+    FetchProgress,
+    LoadResult,
+    Plan,
+    selected,
+    source_choices,
+)
 from spend.teams import Teams, load_teams, with_teams
 
 
@@ -414,11 +421,7 @@ def _write(
     rows = len(result.frame)
     if getattr(args, "format", "csv") == "focus":
         kind = args.focus_format or ("parquet" if args.out.endswith(".parquet") else "csv")
-        zone = settings.zone if settings is not None else None
-        utc = [
-            n for n in SOURCES if settings is not None and SOURCES[n].day_zone(settings) == "UTC"
-        ]
-        table = focus_table(to_focus(result.frame, zone=zone, utc_sources=utc))
+        table = focus_of(result.frame, settings)
         rows = table.num_rows
         if kind == "parquet" and args.out == "-":
             stderr.write("error: a Parquet file is binary: give --out FILE.parquet\n")

@@ -55,6 +55,7 @@ import pyarrow.parquet as pq
 from pyarrow import csv
 
 from spend.allocate import UNATTRIBUTED_OPERATION, UNITS_PER_USD
+from spend.config import Settings
 from spend.export import safe_for_spreadsheet
 from spend.localdays import day_bounds, is_utc
 from spend.pricing import (
@@ -66,6 +67,7 @@ from spend.pricing import (
     component_counts,
     rates_per_row,
 )
+from spend.sources import utc_day_sources
 
 FOCUS_VERSION = "1.3"
 #: Decimal columns: 38 digits, 10 after the point (exact for money split in 10^-8 USD).
@@ -374,6 +376,17 @@ def focus_table(focus: pd.DataFrame) -> pa.Table:
         else:
             arrays.append(pa.array(column.astype(object).where(column.notna(), None), type=kind))
     return pa.Table.from_arrays(arrays, names=list(FOCUS_COLUMNS))
+
+
+def focus_of(frame: pd.DataFrame, settings: Settings | None) -> pa.Table:
+    """The usage table into its typed FOCUS table, e.g. a Los Angeles Nov 2 row -> periods
+    from 2026-11-02T08:00Z: the days of ``settings``' zone, a source that keeps UTC days (the
+    legacy endpoint) as UTC days. What ``python -m spend export --format focus`` and the Raw data
+    page hand over; no settings: UTC days."""
+    if settings is None:
+        return focus_table(to_focus(frame))
+    zone, utc = settings.zone, utc_day_sources(settings)
+    return focus_table(to_focus(frame, zone=zone, utc_sources=utc))
 
 
 def focus_parquet(table: pa.Table) -> bytes:

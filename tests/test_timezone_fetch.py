@@ -16,7 +16,7 @@ import pytest
 from spend import cli
 from spend.allocate import apportion_billed
 from spend.config import Settings
-from spend.focus import to_focus
+from spend.focus import focus_of, to_focus
 from spend.localdays import range_bounds, zone_of
 from spend.pricing import attach_prices
 from spend.schema import conform
@@ -471,6 +471,11 @@ def test_focus__charge_periods_are_the_utc_instants_of_local_midnights():
     ]
     utc = to_focus(attach_prices(usage))
     assert {str(pd.Timestamp(t)) for t in utc["ChargePeriodStart"]} == {"2026-11-01 00:00:00"}
+    # what the export command and the Raw data page hand over: the same, from the settings
+    settings = Settings.from_mapping({"SPEND_TIMEZONE": "America/Los_Angeles"})
+    table = focus_of(attach_prices(usage), settings).to_pandas()
+    starts = sorted(str(pd.Timestamp(t).tz_localize(None)) for t in table["ChargePeriodStart"])
+    assert starts == ["2026-11-01 00:00:00", "2026-11-01 07:00:00"]
 
 
 # --- Anthropic ------------------------------------------------------------------------------------

@@ -145,6 +145,12 @@ def make_source(
     return cls(settings, client=client, clock=clock, prices=prices, per_user=per_user)
 
 
+def utc_day_sources(settings: Settings) -> list[str]:
+    """The sources whose dates stay UTC days in ``settings``' zone (``Source.day_zone``), e.g.
+    ``["legacy"]`` in America/Los_Angeles: their rows' FOCUS periods are UTC days."""
+    return [name for name, cls in SOURCES.items() if cls.day_zone(settings) == "UTC"]
+
+
 def requests_for_range(
     start: date,
     end: date,
@@ -181,4 +187,5 @@ __all__ = [
     "selected",
     "setting_names",
     "source_choices",
+    "utc_day_sources",
 ]
