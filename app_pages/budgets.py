@@ -1,6 +1,8 @@
 """Budgets & alerts: each budget's month so far, forecast and band; spikes; what caching and batch
 saved. The same figures ``python -m spend alerts`` sends from cron."""
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -8,8 +10,26 @@ from spend import charts
 from spend import formatting as fmt
 from spend.forecast import cumulative_frame
 from spend.report import SpikeEntry
-from spend.ui import steer
+from spend.ui import draw, steer
 from spend.ui.view import open_page
+
+#: The budgets an organization might start with, in the secrets' (or SPEND_BUDGETS_FILE's) TOML.
+BUDGETS_EXAMPLE = """[[budget]]
+scope = "organization"
+monthly_usd = 1500
+alert_at = [50, 80, 100]
+
+[[budget]]
+scope = "user"
+id = "ana@acme.com"   # a user id or e-mail
+monthly_usd = 200
+"""
+#: The example drawn like a code block (its colours and font), without a code block's highlighter.
+EXAMPLE_HTML = (
+    "<style>pre.spend-example{background:#f5f7f6;border-radius:0.5rem;padding:0.75rem 1rem;"
+    "font-size:0.85rem;line-height:1.5;margin:0;white-space:pre-wrap}</style>"
+    f'<pre class="spend-example">{html.escape(BUDGETS_EXAMPLE)}</pre>'
+)
 
 view = open_page("Budgets & alerts", require_rows=False)
 steering = steer.steering(view)
@@ -84,7 +104,7 @@ if nearest is not None:
             fmt.escape_markdown(steer.budget_label(nearest))
             + f": {fmt.usd(nearest.spent_usd)} of {fmt.usd(nearest.budget_usd)}"
         )
-st.altair_chart(
+draw.chart(
     charts.month_end_chart(
         cumulative_frame(steering.daily, organization),
         org_budget.budget_usd if org_budget else None,
@@ -98,14 +118,14 @@ if not report.budgets:
     st.info(
         "No budgets yet. Add them to the app's secrets (Community Cloud: *Settings → Secrets*; "
         "after the `NAME = value` lines, before `[auth]`) or to a file named by "
-        "`SPEND_BUDGETS_FILE`, the same entries in both, for example:\n\n"
-        '```toml\n[[budget]]\nscope = "organization"\nmonthly_usd = 1500\n'
-        'alert_at = [50, 80, 100]\n\n[[budget]]\nscope = "user"\nid = "ana@acme.com"   '
-        "# a user id or e-mail\nmonthly_usd = 200\n```\n\nThe Users page shows each user's id. "
-        "`python -m spend alerts` reads the same secrets file. With an admin key, OpenAI's own "
-        "spend limits and alerts show here too.",
+        "`SPEND_BUDGETS_FILE`, the same entries in both (an example is below). The Users page "
+        "shows each user's id. `python -m spend alerts` reads the same secrets file. With an admin "
+        "key, OpenAI's own spend limits and alerts show here too.",
         icon=":material/savings:",
     )
+    # Plain preformatted text: a code block would load and run the syntax highlighter, half a
+    # second of this page's first visit in a session (BENCHMARKS.md, issue 19).
+    st.html(EXAMPLE_HTML)
 else:
     rows = pd.DataFrame(
         [

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from spend import allocate, analysis, charts
-from spend.ui import tables
+from spend.ui import draw, tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Models")
@@ -63,14 +63,14 @@ if per_model["any_unpriced"].any():
 
 ranking = list(per_model["model"].dropna().unique())  # one colour per model in both charts
 st.subheader("Cost over time per model")
-st.altair_chart(
+draw.chart(
     charts.over_time(
         derive(view, analysis.daily, by="model", start=view.start, end=view.end, top_n=8),
         order=ranking,
     )
 )
 st.subheader("Tokens over time per model")
-st.altair_chart(
+draw.chart(
     charts.over_time(
         derive(
             view,

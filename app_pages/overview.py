@@ -7,7 +7,7 @@ import streamlit as st
 from spend import allocate, analysis, charts, pricing
 from spend import formatting as fmt
 from spend.dates import span
-from spend.ui import steer
+from spend.ui import draw, steer
 from spend.ui.view import derive, open_page
 
 view = open_page("Overview")
@@ -178,7 +178,7 @@ if len(providers) > 1:
             help=f"{fmt.pct(row.share) if not pd.isna(row.share) else fmt.DASH} of the spend; "
             f"{requests} requests, {fmt.tokens_compact(row.total_tokens)} tokens.",
         )
-    st.altair_chart(charts.provider_bars(providers))
+    draw.chart(charts.provider_bars(providers))
     if (providers["basis"] == "billed").any() and (providers["basis"] == "estimated").any():
         st.caption(
             "Each provider's spend is its bill where its API gives one, else the estimate from "
@@ -202,7 +202,7 @@ if now.billed is not None:
         help="The bill against the estimate of the same days and providers: a day the Costs API "
         "has not reported yet, or a provider without a bill, is on neither side.",
     )
-    st.altair_chart(
+    draw.chart(
         charts.billed_vs_estimated_chart(
             derive(view, analysis.billed_vs_estimated, start=view.start, end=view.end)
         )
@@ -262,7 +262,7 @@ bucket = (
     or suggested
 )
 spend_daily = derive(view, analysis.daily, by="model_family", start=view.start, end=view.end)
-st.altair_chart(
+draw.chart(
     charts.over_time(
         analysis.bucketed(spend_daily, bucket), order=list(families["id"]), bucket=bucket
     )
@@ -286,7 +286,7 @@ if bucket == "month":
     )
 st.subheader("Requests over time")
 if now.requests_known:
-    st.altair_chart(
+    draw.chart(
         charts.over_time(
             analysis.bucketed(
                 derive(
@@ -310,7 +310,7 @@ if requests_note:
 left, right = st.columns(2)
 with left:
     st.subheader("Top models")
-    st.altair_chart(
+    draw.chart(
         charts.bar_ranking(
             derive(view, analysis.by_dimension, "model"),
             value="cost_usd",
@@ -327,7 +327,7 @@ with right:
         derive(view, allocate.billed_by, "user_id", missing=analysis.NO_USER),
         on="user_id",
     )
-    st.altair_chart(
+    draw.chart(
         charts.bar_ranking(
             top_users,
             value="billed_usd" if "billed_usd" in top_users.columns else "cost_usd",

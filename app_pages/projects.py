@@ -3,7 +3,7 @@
 import streamlit as st
 
 from spend import analysis, charts
-from spend.ui import tables
+from spend.ui import draw, tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Projects & API keys")
@@ -19,7 +19,7 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
         st.info(f"This source reports no {title.lower()} for this range.", icon=":material/info:")
         continue
     tables.show(table, columns=columns)
-    st.altair_chart(
+    draw.chart(
         charts.over_time(
             derive(
                 view,

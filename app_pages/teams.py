@@ -6,7 +6,7 @@ import streamlit as st
 from spend import charts
 from spend import formatting as fmt
 from spend import teams as teams_
-from spend.ui import tables
+from spend.ui import draw, tables
 from spend.ui.view import NO_ROWS, configured_teams, derive, open_page
 
 #: What the page says when no teams are configured (Markdown: our words only).
@@ -46,7 +46,7 @@ if chosen:  # the sidebar's team filter: only those teams (the others would all 
     per_team = per_team.loc[per_team["team"].isin(chosen)].reset_index(drop=True)
 
 st.subheader("Spend per team over time" + ("" if basis == "billed" else f" ({basis})"))
-st.altair_chart(
+draw.chart(
     charts.over_time(
         derive(view, teams_.team_daily, start=view.start, end=view.end),
         value=money_column,
@@ -71,7 +71,7 @@ else:
     )
 
 st.subheader("Each team's share")
-st.altair_chart(
+draw.chart(
     charts.share_bars(
         per_team,
         label="team",

@@ -4,7 +4,7 @@ import streamlit as st
 
 from spend import allocate, analysis, charts
 from spend import formatting as fmt
-from spend.ui import tables
+from spend.ui import draw, tables
 from spend.ui.view import derive, open_page
 
 view = open_page("Users")
@@ -58,7 +58,7 @@ st.caption(
 
 TOP_USERS = 8
 st.subheader(f"Cost over time, top {TOP_USERS} users")
-st.altair_chart(
+draw.chart(
     charts.over_time(
         derive(
             view,
@@ -87,7 +87,7 @@ ranking = list(
 )  # the same colour per model as elsewhere
 chosen = st.selectbox("User", list(labels), format_func=labels.get, key="user_detail")
 series, models = derive(view, analysis.user_detail, chosen, start=view.start, end=view.end)
-st.altair_chart(charts.over_time(series, order=ranking))
+draw.chart(charts.over_time(series, order=ranking))
 tables.show(
     models,
     columns=[

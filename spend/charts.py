@@ -268,8 +268,9 @@ def over_time(
             color=alt.Color(
                 "group:N",
                 title=color_title,
+                # the scale's domain orders the legend: a ``sort`` too would make Vega-Lite rank
+                # every bar by a chain of comparisons, interpreted bar by bar in the browser
                 scale=color_scale(ranked, other_label, order=order),
-                sort=ranked,
                 legend=alt.Legend(
                     orient="bottom", labelLimit=LEGEND_LABEL_LIMIT, columns=LEGEND_COLUMNS
                 ),
@@ -289,10 +290,14 @@ def over_time(
 
 def drawn(chart: alt.Chart, *, marks: int) -> alt.Chart:
     """A chart with how the browser draws it: on a canvas when it has more than CANVAS_MARKS
-    marks (Vega-Embed's ``renderer``, read from the spec's ``usermeta``), else as SVG."""
+    marks (Vega-Embed's ``renderer``, read from the spec's ``usermeta``), else as SVG.
+
+    A canvas has no ARIA labels to hang a description on, so such a chart's marks get none
+    (``aria: false``): Vega-Lite would otherwise build a text of every field for every bar, which
+    Streamlit's expression interpreter evaluates bar by bar while drawing."""
     if marks <= CANVAS_MARKS:
         return chart
-    return chart.properties(usermeta={"embedOptions": {"renderer": "canvas"}})
+    return chart.properties(usermeta={"embedOptions": {"renderer": "canvas"}}).configure(aria=False)
 
 
 def bar_ranking(

@@ -21,6 +21,7 @@ def fresh(monkeypatch):
     """A fresh warm-up in place of the process's, for one test."""
     monkeypatch.setattr(startup, "WARMUP", startup.Warmup())
     monkeypatch.setattr(startup, "limit_malloc_arenas", lambda: True)  # not this test process
+    monkeypatch.setattr(startup, "settle", lambda: None)  # nor freeze this process's objects
     return startup
 
 
@@ -73,6 +74,20 @@ def test_warmup__a_failing_import_is_logged_and_never_blocks_the_frame(fresh, mo
     thread.join(5)
     assert fresh.wait(timeout=0) is True
     assert "warm-up import failed" in caplog.text
+
+
+def test_warmup__freezes_what_it_imported_so_a_full_collection_skips_it():
+    """After the warm-up, Streamlit's collection after every run no longer walks the imported
+    modules (issue 19: 80-180 ms a page switch before, 10-20 ms after)."""
+    code = (
+        "import gc; from spend.ui import startup; startup.start().join(120); "
+        "print(gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    frozen, tracked = map(int, out.stdout.split())
+    assert frozen > 50_000 and tracked < frozen / 2
 
 
 def test_warmup__the_modules_exist_and_load_in_a_fresh_process():

@@ -30,6 +30,7 @@ unwatched) and count against nobody's budget.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import logging
 import os
@@ -67,6 +68,7 @@ class Warmup:
         try:
             for name in modules:
                 importlib.import_module(name)
+            settle()
         except Exception:  # the first run imports again and shows the real error
             _LOGGER.exception("warm-up import failed")
         finally:
@@ -89,6 +91,21 @@ class Warmup:
         if not self.started.is_set():
             return True
         return self.done.wait(timeout)
+
+
+def settle() -> None:
+    """Move everything imported so far out of the garbage collector's sight (``gc.freeze``).
+
+    Streamlit collects all three generations after every script run (``runner.postScriptGC``),
+    and a full collection walks every tracked object: with pandas, Altair and the app imported,
+    ~190,000 of them, 80-180 ms holding the GIL after each page switch of every session, while
+    the page's last messages and "finished" wait to be sent. Modules, classes and functions live
+    as long as the process, so the warm-up freezes them once it has imported them (after one
+    collection, so no garbage is frozen): a full collection then walks ~40,000 objects, 10-20 ms
+    (BENCHMARKS.md, issue 19). What sessions create later is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 #: This process's warm-up (a test puts a fresh one in its place).
