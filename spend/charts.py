@@ -256,12 +256,14 @@ def over_time(
     title, axis_format, number_format = VALUES[value]
     ranked = group_order(daily_frame, other_label)
     rank = {group: index for index, group in enumerate(ranked)}
-    data = _plain(daily_frame[["date", "group", "value"]])
+    # A bar without a number draws nothing: dropped here, so Vega-Lite needs no filter of its own
+    # (``invalid``), evaluated bar by bar in the browser. The day's total is summed here too.
+    data = _plain(daily_frame[["date", "group", "value"]]).dropna(subset=["value"])
     data["order"] = data["group"].map(rank).astype("int64")
+    data["day_total"] = data.groupby("date")["value"].transform("sum")
     return drawn(
         alt.Chart(data)
-        .transform_joinaggregate(day_total="sum(value)", groupby=["date"])
-        .mark_bar()
+        .mark_bar(invalid=None)
         .encode(
             x=_time_axis(data["date"].nunique(), bucket),
             y=alt.Y("value:Q", title=title, stack="zero", axis=_axis(axis_format)),
