@@ -6,29 +6,19 @@ import html
 import pandas as pd
 import streamlit as st
 
-from spend import charts
+from spend import budgets, charts
 from spend import formatting as fmt
 from spend.forecast import cumulative_frame
 from spend.report import SpikeEntry
 from spend.ui import draw, steer
 from spend.ui.view import open_page
 
-#: The budgets an organization might start with, in the secrets' (or SPEND_BUDGETS_FILE's) TOML.
-BUDGETS_EXAMPLE = """[[budget]]
-scope = "organization"
-monthly_usd = 1500
-alert_at = [50, 80, 100]
-
-[[budget]]
-scope = "user"
-id = "ana@acme.com"   # a user id or e-mail
-monthly_usd = 200
-"""
 #: The example drawn like a code block (its colours and font), without a code block's highlighter.
 EXAMPLE_HTML = (
-    "<style>pre.spend-example{background:#f5f7f6;border-radius:0.5rem;padding:0.75rem 1rem;"
+    "<style>pre.spend-example{background:rgba(128,128,128,0.12);border-radius:0.5rem;"
+    "padding:0.75rem 1rem;"
     "font-size:0.85rem;line-height:1.5;margin:0;white-space:pre-wrap}</style>"
-    f'<pre class="spend-example">{html.escape(BUDGETS_EXAMPLE)}</pre>'
+    f'<pre class="spend-example">{html.escape(budgets.EXAMPLE)}</pre>'
 )
 
 view = open_page("Budgets & alerts", require_rows=False)

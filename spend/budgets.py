@@ -284,6 +284,20 @@ def _check_duplicates(budgets: list[Budget], head: str, wheres: list[str]) -> No
         seen[target] = where
 
 
+#: The budgets an organization might start with, as the secrets (or SPEND_BUDGETS_FILE) hold
+#: them: the Budgets page shows it while there are none.
+EXAMPLE = """[[budget]]
+scope = "organization"
+monthly_usd = 1500
+alert_at = [50, 80, 100]
+
+[[budget]]
+scope = "user"
+id = "ana@acme.com"   # a user id or e-mail
+monthly_usd = 200
+"""
+
+
 def parse_budgets(text: str, *, source: str = "<budgets>") -> list[Budget]:
     """A budgets TOML text into budgets in file order, e.g. one ``[[budget]]`` -> ``[Budget(...)]``.
 

@@ -299,7 +299,10 @@ def drawn(chart: alt.Chart, *, marks: int) -> alt.Chart:
     Streamlit's expression interpreter evaluates bar by bar while drawing."""
     if marks <= CANVAS_MARKS:
         return chart
-    return chart.properties(usermeta={"embedOptions": {"renderer": "canvas"}}).configure(aria=False)
+    # on the mark, not the chart's ``config``: a chart with a config cannot be layered any more
+    canvas = chart.properties(usermeta={"embedOptions": {"renderer": "canvas"}})
+    canvas.mark = alt.MarkDef(**{**canvas.mark.to_dict(), "aria": False})
+    return canvas
 
 
 def bar_ranking(

@@ -13,6 +13,7 @@ import pytest
 
 from spend.budgets import (
     DEFAULT_ALERT_AT,
+    EXAMPLE,
     MIXED,
     Budget,
     budgets_from_secrets,
@@ -801,3 +802,15 @@ def test_measure_budget__an_unseen_provider_is_kept_unknown():
     table = two_providers(anthropic_billed=True)
     measure = measure_budget(table, Budget("provider", "ledger", 10.0), as_of=date(2025, 3, 3))
     assert (measure.known, measure.name, measure.spent_usd) == (False, None, 0.0)
+
+
+def test_example__the_budgets_page_shows_entries_the_loader_reads():
+    """The example the Budgets page shows while there are none is itself valid."""
+    org, user = parse_budgets(EXAMPLE, source="the example")
+    assert (org.scope, org.id, org.monthly_usd, org.alert_at) == (
+        "organization",
+        None,
+        1500,
+        (50, 80, 100),
+    )
+    assert (user.scope, user.id, user.monthly_usd) == ("user", "ana@acme.com", 200)

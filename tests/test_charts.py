@@ -433,4 +433,5 @@ def test_over_time__many_bars_are_drawn_on_a_canvas(days, models, renderer):
     assert (days * models > charts.CANVAS_MARKS) == (renderer == "canvas")
     assert spec.get("usermeta", {}).get("embedOptions", {}).get("renderer") == renderer
     # no per-bar ARIA description on a canvas (nothing to attach it to), SVG keeps them
-    assert (spec.get("config", {}).get("aria") is False) == (renderer == "canvas")
+    assert (spec["mark"].get("aria") is False) == (renderer == "canvas")
+    assert "aria" not in spec.get("config", {})  # on the mark: a chart with a config can't layer
