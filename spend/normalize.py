@@ -217,19 +217,25 @@ def looks_like_email(text: str | None) -> bool:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def utc_moment(seconds: Any) -> datetime | None:
+    """Unix seconds into an aware UTC datetime, e.g. ``1730419200 -> 2024-11-01 00:00+00:00``;
+    None for an unreadable value (a bool, text, out of range)."""
+    try:
+        if isinstance(seconds, bool):
+            return None
+        return datetime.fromtimestamp(float(seconds), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def utc_day(seconds: Any) -> pd.Timestamp | None:
     """Unix seconds into the UTC day as a naive Timestamp, e.g. ``1730419200 ->
     Timestamp("2024-11-01")``.
 
     Unreadable values -> None.
     """
-    try:
-        if isinstance(seconds, bool):
-            return None
-        moment = datetime.fromtimestamp(float(seconds), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-    return pd.Timestamp(moment.date())
+    moment = utc_moment(seconds)
+    return None if moment is None else pd.Timestamp(moment.date())
 
 
 # --------------------------------------------------------------------------------------------

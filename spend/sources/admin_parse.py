@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from spend.normalize import (
     to_quantity,
     to_text,
     utc_day,
+    utc_moment,
 )
 
 #: Admin usage endpoint -> how its results read: ``operation`` and ``object`` (the result type it
@@ -161,11 +162,8 @@ def bucket_key(
     when unreadable."""
     if zone is None and not hours:
         return utc_day(seconds)
-    try:
-        if isinstance(seconds, bool):
-            return None
-        moment = datetime.fromtimestamp(float(seconds), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+    moment = utc_moment(seconds)
+    if moment is None:
         return None
     if hours:
         return pd.Timestamp(moment.replace(tzinfo=None))
