@@ -8,12 +8,14 @@ it is given, so callers keep it under Altair's 5,000-row limit (``analysis.daily
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 
 import altair as alt
 import pandas as pd
 
+from spend import formatting as fmt
 from spend.analysis import OTHERS
 
 WIDTH = "container"
@@ -208,31 +210,53 @@ def _day_axis(days: int) -> alt.X:
     )
 
 
-#: Per time bucket: the x field's time unit, its label format, and what a tooltip calls the
+#: Per time bucket: its axis label's format, its tooltip's format, and what a tooltip calls the
 #: bucket and its total (``over_time``'s ``bucket``; ``analysis.bucketed`` sums the frame).
 TIME_UNITS = {
-    "day": ("yearmonthdate", "%b %d", "%Y-%m-%d", "Date", "Day total"),
-    "week": ("yearmonthdate", "%b %d", "%Y-%m-%d", "Week of", "Week total"),
-    "month": ("yearmonth", "%b %Y", "%B %Y", "Month", "Month total"),
+    "day": ("%b %d", "%Y-%m-%d", "Date", "Day total"),
+    "week": ("%b %d", "%Y-%m-%d", "Week of", "Week total"),
+    "month": ("%b %Y", "%B %Y", "Month", "Month total"),
 }
+#: A tooltip's d3 format -> the same text made in Python (``over_time`` writes its tooltips).
+TEXTS = {USD_FORMAT: fmt.usd, COUNT_FORMAT: fmt.integer}
+#: ``over_time``'s x field: a bucket's first day as ISO text, e.g. "2026-09-01".
+BUCKET_KEY = "%Y-%m-%d"
 
 
 def _time_axis(buckets: int, bucket: str) -> alt.X:
-    """The x encoding of a chart over time in days, weeks (labelled by their Monday) or months."""
-    if bucket == "day":
-        return _day_axis(buckets)
-    unit, label_format = TIME_UNITS[bucket][:2]
+    """The x encoding of ``over_time``: one band per day, week (labelled by its Monday) or month,
+    over the bucket's ISO key (``BUCKET_KEY``), labels thinned to fit.
+
+    The key is text, so the browser parses no date for every bar (``toDate``) and runs no time
+    unit over them: only each axis label is formatted there, from its key as a UTC day."""
+    label_format = TIME_UNITS[bucket][0]
     return alt.X(
-        f"{unit}(date):O",
+        "key:O",
         title=None,
         axis=alt.Axis(
-            format=label_format,
+            labelExpr=f"utcFormat(toDate(datum.value), '{label_format}')",
             labelAngle=0,
             labelOverlap="greedy",
             labelSeparation=8,
             ticks=buckets <= 62,
         ),
     )
+
+
+def _texts(fields: dict[str, str]) -> dict[str, alt.ExprRef]:
+    """Titles -> data fields into a bar's tooltip and its description for screen readers, e.g.
+    ``{"Model": "group"}`` -> ``{"Model": datum["group"]}`` and ``"Model: " + datum["group"]``.
+
+    Each bar's texts are made in pandas, where Vega-Lite's own would format every number of every
+    bar in the browser; the description also names no internal field (``order``, ``key``)."""
+    # JSON's string literals are the expression language's: a title is never code
+    read = {title: f"datum[{json.dumps(field)}]" for title, field in fields.items()}
+    tooltip = ", ".join(f"{json.dumps(title)}: {value}" for title, value in read.items())
+    description = " + ".join(
+        f"{json.dumps(('; ' if index else '') + title + ': ')} + {value}"
+        for index, (title, value) in enumerate(read.items())
+    )
+    return {"tooltip": alt.ExprRef("{" + tooltip + "}"), "description": alt.ExprRef(description)}
 
 
 def over_time(
@@ -247,25 +271,50 @@ def over_time(
     """A tidy ``date, group, value`` frame (``analysis.daily``) into stacked bars per day, e.g. a
     colour per model, the biggest group lowest.
 
+    Everything a bar needs but its height is made here, not in the browser, where Streamlit's
+    Vega evaluates each bar's expressions one by one: the bucket's key (text), the stack's order,
+    and the tooltip's texts, the bucket's total among them. A bar without a number draws nothing:
+    it is dropped here, so Vega-Lite needs no filter of its own (``invalid``).
+
     :param value: what the frame sums: ``cost_usd``, ``n_requests`` or ``total_tokens``
     :param order: the page's model order, so a model keeps its colour across the page's charts
     :param bucket: ``day``, ``week`` or ``month``: what one bar is (the frame already summed so,
         ``analysis.bucketed``), for the time axis and the tooltip's words
     """
-    unit, _, when_format, when_title, total_title = TIME_UNITS[bucket]
+    _, when_format, when_title, total_title = TIME_UNITS[bucket]
     title, axis_format, number_format = VALUES[value]
+    text = TEXTS[number_format]
     ranked = group_order(daily_frame, other_label)
     rank = {group: index for index, group in enumerate(ranked)}
-    # A bar without a number draws nothing: dropped here, so Vega-Lite needs no filter of its own
-    # (``invalid``), evaluated bar by bar in the browser. The day's total is summed here too.
-    data = _plain(daily_frame[["date", "group", "value"]]).dropna(subset=["value"])
-    data["order"] = data["group"].map(rank).astype("int64")
-    data["day_total"] = data.groupby("date")["value"].transform("sum")
+    rows = _plain(daily_frame[["date", "group", "value"]]).dropna(subset=["value"])
+    dates = pd.to_datetime(rows["date"])
+    data = pd.DataFrame(
+        {
+            "key": dates.dt.strftime(BUCKET_KEY),
+            "group": rows["group"],
+            "value": rows["value"],
+            "order": rows["group"].map(rank).astype("int64"),
+            "value_text": rows["value"].map(text),
+            "total_text": rows.groupby("date")["value"].transform("sum").map(text),
+        }
+    )
+    when = "key"
+    if when_format != BUCKET_KEY:  # a month reads "September 2026" in its tooltip
+        data["when"] = dates.dt.strftime(when_format)
+        when = "when"
+    texts = _texts(
+        {
+            when_title: when,
+            color_title: "group",
+            title: "value_text",
+            total_title: "total_text",
+        }
+    )
     return drawn(
         alt.Chart(data)
-        .mark_bar(invalid=None)
+        .mark_bar(invalid=None, **texts)
         .encode(
-            x=_time_axis(data["date"].nunique(), bucket),
+            x=_time_axis(data["key"].nunique(), bucket),
             y=alt.Y("value:Q", title=title, stack="zero", axis=_axis(axis_format)),
             color=alt.Color(
                 "group:N",
@@ -278,12 +327,6 @@ def over_time(
                 ),
             ),
             order=alt.Order("order:Q", sort="ascending"),
-            tooltip=[
-                alt.Tooltip(f"{unit}(date):T", title=when_title, format=when_format),
-                alt.Tooltip("group:N", title=color_title),
-                alt.Tooltip("value:Q", title=title, format=number_format),
-                alt.Tooltip("day_total:Q", title=total_title, format=number_format),
-            ],
         )
         .properties(width=WIDTH, height=HEIGHT),
         marks=len(data),
@@ -301,7 +344,9 @@ def drawn(chart: alt.Chart, *, marks: int) -> alt.Chart:
         return chart
     # on the mark, not the chart's ``config``: a chart with a config cannot be layered any more
     canvas = chart.properties(usermeta={"embedOptions": {"renderer": "canvas"}})
-    canvas.mark = alt.MarkDef(**{**canvas.mark.to_dict(), "aria": False})
+    mark = {**canvas.mark.to_dict(), "aria": False}
+    mark.pop("description", None)  # a bar's text for screen readers: nowhere to go on a canvas
+    canvas.mark = alt.MarkDef(**mark)
     return canvas
 
 

@@ -71,11 +71,11 @@ def test_over_time__encoding(value, title, number_format):
     spec = charts.over_time(frame, value=value).to_dict()
     encoding = spec["encoding"]
     assert spec["mark"]["type"] == "bar"
-    assert (encoding["x"]["field"], encoding["x"]["type"], encoding["x"]["timeUnit"]) == (
-        "date",
-        "ordinal",  # one band per day: no half-empty band after the last day
-        "yearmonthdate",
-    )
+    # one band per day, keyed by its ISO day: no half-empty band after the last day, and no date
+    # parsed for every bar in the browser (only each axis label is formatted there)
+    assert (encoding["x"]["field"], encoding["x"]["type"]) == ("key", "ordinal")
+    assert "timeUnit" not in encoding["x"]
+    assert "toDate(datum.value)" in encoding["x"]["axis"]["labelExpr"]
     assert (encoding["y"]["field"], encoding["y"]["type"], encoding["y"]["stack"]) == (
         "value",
         "quantitative",
@@ -93,20 +93,28 @@ def test_over_time__encoding(value, title, number_format):
         charts.OTHERS_COLOR,
     ]
     assert encoding["order"]["field"] == "order"
-    # the segment and the whole day, and no internal field name as a title
-    assert [(t["field"], t.get("format"), t["title"]) for t in encoding["tooltip"]] == [
-        ("date", "%Y-%m-%d", "Date"),
-        ("group", None, "Model"),
-        ("value", number_format, title),
-        ("day_total", number_format, "Day total"),
-    ]
+    # the tooltip: the segment and the whole day, its texts made here, and no internal field name
+    # as a title; Vega-Lite formats nothing per bar
+    assert "tooltip" not in encoding
+    assert spec["mark"]["tooltip"]["expr"] == (
+        '{"Date": datum["key"], "Model": datum["group"], '
+        f'"{title}": datum["value_text"], "Day total": datum["total_text"]}}'
+    )
     # the day's total is summed here, not in the browser, and no bar needs Vega-Lite's own filter
     assert "transform" not in spec and spec["mark"]["invalid"] is None
     (rows,) = data_values(spec)
+    text = charts.TEXTS[number_format]
     totals = {}
     for row in rows:
-        totals[row["date"]] = totals.get(row["date"], 0) + row["value"]
-    assert all(row["day_total"] == pytest.approx(totals[row["date"]]) for row in rows)
+        totals[row["key"]] = totals.get(row["key"], 0) + row["value"]
+        assert row["value_text"] == text(row["value"])
+    assert {row["key"]: row["total_text"] for row in rows} == {
+        "2026-01-01": text(15.0),
+        "2026-01-02": text(15.0),
+        "2026-01-03": text(18.0),
+    }
+    assert all(row["total_text"] == text(totals[row["key"]]) for row in rows)
+    assert set(rows[0]) == {"key", "group", "value", "order", "value_text", "total_text"}
     legend = encoding["color"]["legend"]
     assert legend["orient"] == "bottom"
     # two columns of labels fit a 390 px phone (about 350 px of chart)
@@ -118,7 +126,7 @@ def test_cost_over_time__dollar_axis_and_custom_title():
     spec = charts.over_time(daily_frame({"a": [1.0]}), color_title="User").to_dict()
     assert spec["encoding"]["y"]["axis"]["format"].startswith("$")
     assert spec["encoding"]["color"]["title"] == "User"
-    assert spec["encoding"]["tooltip"][1]["title"] == "User"
+    assert '"User": datum["group"]' in spec["mark"]["tooltip"]["expr"]
 
 
 def test_cost_over_time__stack_order_column_follows_the_legend():
@@ -435,3 +443,10 @@ def test_over_time__many_bars_are_drawn_on_a_canvas(days, models, renderer):
     # no per-bar ARIA description on a canvas (nothing to attach it to), SVG keeps them
     assert (spec["mark"].get("aria") is False) == (renderer == "canvas")
     assert "aria" not in spec.get("config", {})  # on the mark: a chart with a config can't layer
+    # an SVG bar's description reads like its tooltip, naming no internal field (key, order)
+    assert ("description" in spec["mark"]) == (renderer is None)
+    if renderer is None:
+        assert spec["mark"]["description"]["expr"] == (
+            '"Date: " + datum["key"] + "; Model: " + datum["group"] + "; Cost (USD): " + '
+            'datum["value_text"] + "; Day total: " + datum["total_text"]'
+        )

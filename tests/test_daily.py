@@ -113,19 +113,23 @@ def test_month_over_month__change_only_between_whole_months():
 
 
 @pytest.mark.parametrize(
-    "bucket, field, label, total",
+    "bucket, axis_format, label, total, when",
     [
-        ("day", "yearmonthdate", "Date", "Day total"),
-        ("week", "yearmonthdate", "Week of", "Week total"),
-        ("month", "yearmonth", "Month", "Month total"),
+        ("day", "%b %d", "Date", "Day total", "2026-01-01"),
+        ("week", "%b %d", "Week of", "Week total", "2025-12-29"),  # the Monday before
+        ("month", "%b %Y", "Month", "Month total", "January 2026"),
     ],
 )
-def test_over_time__time_axis_follows_the_bucket(bucket, field, label, total):
+def test_over_time__time_axis_follows_the_bucket(bucket, axis_format, label, total, when):
     frame = an.bucketed(_tidy("2026-01-01", 200), bucket)
     spec = charts.over_time(frame, bucket=bucket).to_dict()
-    assert spec["encoding"]["x"]["timeUnit"] == field
-    titles = [t.get("title") for t in spec["encoding"]["tooltip"]]
-    assert label in titles and total in titles
+    assert spec["encoding"]["x"]["field"] == "key"
+    assert f"'{axis_format}'" in spec["encoding"]["x"]["axis"]["labelExpr"]
+    tooltip = spec["mark"]["tooltip"]["expr"]
+    assert f'"{label}": ' in tooltip and f'"{total}": ' in tooltip
+    (rows,) = spec["datasets"].values()
+    first = min(rows, key=lambda row: row["key"])
+    assert first.get("when", first["key"]) == when
 
 
 # ---- the command gives up on an unreachable host within a few seconds
