@@ -218,7 +218,7 @@ TIME_UNITS = {
     "month": ("%b %Y", "%B %Y", "Month", "Month total"),
 }
 #: A tooltip's d3 format -> the same text made in Python (``over_time`` writes its tooltips).
-TEXTS = {USD_FORMAT: fmt.usd, COUNT_FORMAT: fmt.integer}
+TEXTS = {USD_FORMAT: fmt.usd, COUNT_FORMAT: fmt.integer, ".1%": fmt.pct}
 #: ``over_time``'s x field: a bucket's first day as ISO text, e.g. "2026-09-01".
 BUCKET_KEY = "%Y-%m-%d"
 
@@ -288,14 +288,16 @@ def over_time(
     rank = {group: index for index, group in enumerate(ranked)}
     rows = _plain(daily_frame[["date", "group", "value"]]).dropna(subset=["value"])
     dates = pd.to_datetime(rows["date"])
+    keys = dates.dt.strftime(BUCKET_KEY)
     data = pd.DataFrame(
         {
-            "key": dates.dt.strftime(BUCKET_KEY),
+            "key": keys,
             "group": rows["group"],
             "value": rows["value"],
             "order": rows["group"].map(rank).astype("int64"),
             "value_text": rows["value"].map(text),
-            "total_text": rows.groupby("date")["value"].transform("sum").map(text),
+            # per bar as drawn (its key), so a stack shows one total whatever time its rows carry
+            "total_text": rows["value"].groupby(keys).transform("sum").map(text),
         }
     )
     when = "key"

@@ -135,6 +135,30 @@ def test_cost_over_time__stack_order_column_follows_the_legend():
     assert {row["group"]: row["order"] for row in rows} == {"big": 0, "small": 1, an.OTHERS: 2}
 
 
+def test_over_time__a_day_total_per_bar_whatever_the_rows_time():
+    """Rows of one day at different times are one bar: one total, on every segment."""
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-01 00:00", "2026-01-01 13:00", "2026-01-02 00:00"]),
+            "group": ["a", "b", "a"],
+            "value": [1.0, 2.0, 4.0],
+        }
+    )
+    (rows,) = data_values(charts.over_time(frame).to_dict())
+    assert [(row["key"], row["total_text"]) for row in rows] == [
+        ("2026-01-01", "$3.00"),
+        ("2026-01-01", "$3.00"),
+        ("2026-01-02", "$4.00"),
+    ]
+
+
+@pytest.mark.parametrize("value", list(charts.VALUES))
+def test_over_time__every_value_has_its_tooltip_text(value):
+    spec = charts.over_time(daily_frame({"a": [0.25]}), value=value).to_dict()
+    (rows,) = data_values(spec)
+    assert rows[0]["value_text"] == charts.TEXTS[charts.VALUES[value][2]](0.25)
+
+
 def test_cost_over_time__input_frame_untouched():
     frame = daily_frame({"a": [1.0, 2.0]})
     before = frame.copy()
