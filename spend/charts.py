@@ -250,11 +250,10 @@ def _texts(fields: dict[str, str]) -> dict[str, alt.ExprRef]:
     Each bar's texts are made in pandas, where Vega-Lite's own would format every number of every
     bar in the browser; the description also names no internal field (``order``, ``key``)."""
     # JSON's string literals are the expression language's: a title is never code
-    read = {title: f"datum[{json.dumps(field)}]" for title, field in fields.items()}
-    tooltip = ", ".join(f"{json.dumps(title)}: {value}" for title, value in read.items())
-    description = " + ".join(
-        f"{json.dumps(('; ' if index else '') + title + ': ')} + {value}"
-        for index, (title, value) in enumerate(read.items())
+    read = [(title, f"datum[{json.dumps(field)}]") for title, field in fields.items()]
+    tooltip = ", ".join(f"{json.dumps(title)}: {value}" for title, value in read)
+    description = ' + "; " + '.join(
+        f"{json.dumps(title + ': ')} + {value}" for title, value in read
     )
     return {"tooltip": alt.ExprRef("{" + tooltip + "}"), "description": alt.ExprRef(description)}
 

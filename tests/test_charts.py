@@ -471,6 +471,6 @@ def test_over_time__many_bars_are_drawn_on_a_canvas(days, models, renderer):
     assert ("description" in spec["mark"]) == (renderer is None)
     if renderer is None:
         assert spec["mark"]["description"]["expr"] == (
-            '"Date: " + datum["key"] + "; Model: " + datum["group"] + "; Cost (USD): " + '
-            'datum["value_text"] + "; Day total: " + datum["total_text"]'
+            '"Date: " + datum["key"] + "; " + "Model: " + datum["group"] + "; " + '
+            '"Cost (USD): " + datum["value_text"] + "; " + "Day total: " + datum["total_text"]'
         )
