@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from datetime import date
 
 import altair as alt
 import pandas as pd
@@ -223,13 +224,36 @@ TEXTS = {USD_FORMAT: fmt.usd, COUNT_FORMAT: fmt.integer, ".1%": fmt.pct}
 BUCKET_KEY = "%Y-%m-%d"
 
 
-def _time_axis(buckets: int, bucket: str) -> alt.X:
+#: A time axis over more buckets than this labels some of them only (``axis_keys``).
+ALL_LABELS_UP_TO = 31
+#: ... and at most this many: a 90-day chart labels its 13 Mondays.
+LABELS_AT_MOST = 16
+
+
+def axis_keys(keys: list[str], bucket: str) -> list[str] | None:
+    """The sorted bucket keys of a chart over time into those its axis labels; None for all.
+
+    Up to ``ALL_LABELS_UP_TO`` buckets every key is offered (Vega-Lite's greedy overlap removal
+    drops what does not fit). Beyond, a day chart labels its Mondays and any chart at most
+    ``LABELS_AT_MOST`` keys, evenly spaced, e.g. 90 days from a Wednesday -> the 13 Mondays: the
+    browser measures a dozen labels for overlap instead of 90, 6 ms a chart.
+    """
+    if len(keys) <= ALL_LABELS_UP_TO:
+        return None
+    if bucket == "day":
+        keys = [k for k in keys if date.fromisoformat(k).weekday() == 0] or keys
+    step = -(-len(keys) // LABELS_AT_MOST)  # ceiling division
+    return keys[::step]
+
+
+def _time_axis(keys: list[str], bucket: str) -> alt.X:
     """The x encoding of ``over_time``: one band per day, week (labelled by its Monday) or month,
-    over the bucket's ISO key (``BUCKET_KEY``), labels thinned to fit.
+    over the bucket's ISO key (``BUCKET_KEY``), labels thinned to fit (``axis_keys``).
 
     The key is text, so the browser parses no date for every bar (``toDate``) and runs no time
     unit over them: only each axis label is formatted there, from its key as a UTC day."""
     label_format = TIME_UNITS[bucket][0]
+    labelled = axis_keys(keys, bucket)
     return alt.X(
         "key:O",
         title=None,
@@ -238,7 +262,8 @@ def _time_axis(buckets: int, bucket: str) -> alt.X:
             labelAngle=0,
             labelOverlap="greedy",
             labelSeparation=8,
-            ticks=buckets <= 62,
+            ticks=len(keys) <= 62,
+            values=alt.Undefined if labelled is None else labelled,
         ),
     )
 
@@ -315,7 +340,7 @@ def over_time(
         alt.Chart(data)
         .mark_bar(invalid=None, **texts)
         .encode(
-            x=_time_axis(data["key"].nunique(), bucket),
+            x=_time_axis(sorted(data["key"].unique()), bucket),
             y=alt.Y("value:Q", title=title, stack="zero", axis=_axis(axis_format)),
             color=alt.Color(
                 "group:N",

@@ -474,3 +474,54 @@ def test_over_time__many_bars_are_drawn_on_a_canvas(days, models, renderer):
             '"Date: " + datum["key"] + "; " + "Model: " + datum["group"] + "; " + '
             '"Cost (USD): " + datum["value_text"] + "; " + "Day total: " + datum["total_text"]'
         )
+
+
+def iso_days(first: str, n: int) -> list[str]:
+    return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, periods=n)]
+
+
+@pytest.mark.parametrize("n", [1, 14, 30, 31])
+def test_axis_keys__a_month_or_less_offers_every_key(n):
+    assert charts.axis_keys(iso_days("2026-09-02", n), "day") is None
+
+
+def test_axis_keys__ninety_days_label_their_mondays():
+    keys = iso_days("2026-09-02", 90)  # a Wednesday
+    labelled = charts.axis_keys(keys, "day")
+    assert labelled == [k for k in keys if pd.Timestamp(k).day_of_week == 0]
+    assert len(labelled) == 13 and labelled[0] == "2026-09-07"
+
+
+@pytest.mark.parametrize(
+    ("bucket", "n"), [("day", 365), ("day", 1000), ("week", 60), ("month", 40)]
+)
+def test_axis_keys__long_ranges_label_at_most_sixteen_evenly(bucket, n):
+    freq = {"day": "D", "week": "W-MON", "month": "MS"}[bucket]
+    keys = [d.strftime("%Y-%m-%d") for d in pd.date_range("2024-01-01", periods=n, freq=freq)]
+    labelled = charts.axis_keys(keys, bucket)
+    assert 8 <= len(labelled) <= charts.LABELS_AT_MOST
+    assert set(labelled) <= set(keys) and labelled == sorted(labelled)
+    days = pd.to_datetime(labelled)
+    gaps = {b - a for a, b in zip(days[:-1], days[1:], strict=True)}
+    if bucket != "month":
+        assert len(gaps) == 1  # evenly spaced
+    if bucket == "day":
+        assert all(pd.Timestamp(k).day_of_week == 0 for k in labelled)
+
+
+def test_axis_keys__days_without_a_monday_are_thinned_as_they_are():
+    """Usage on Tuesdays only (a chart's keys are the days with usage): no Monday to label."""
+    tuesdays = [d.strftime("%Y-%m-%d") for d in pd.date_range("2026-01-06", periods=40, freq="7D")]
+    assert charts.axis_keys(tuesdays, "day") == tuesdays[::3]
+
+
+@pytest.mark.parametrize(("days", "labelled"), [(30, None), (90, 13)])
+def test_over_time__the_axis_names_its_labels_beyond_a_month(days, labelled):
+    frame = daily_frame({"a": [1.0] * days, "b": [2.0] * days})
+    axis = charts.over_time(frame).to_dict()["encoding"]["x"]["axis"]
+    assert axis["labelOverlap"] == "greedy"  # a phone still drops what does not fit
+    if labelled is None:
+        assert "values" not in axis
+    else:
+        assert len(axis["values"]) == labelled
+        assert all(pd.Timestamp(v).day_of_week == 0 for v in axis["values"])
