@@ -23,7 +23,7 @@ def test_column_config__money_counts_and_shares_are_printf_formats():
 
 
 def test_column_config__money_below_zero_keeps_the_dollar_format():
-    config = tables.column_config(["cost_usd", "gap"], negative=frozenset({"gap"}))
+    config = tables.column_config(["cost_usd", "gap"], named=frozenset({"gap"}))
     assert type_config(config, "gap")["format"] == "dollar"  # -$1.50, where printf says $-1.50
     assert type_config(config, "cost_usd")["format"] == tables.MONEY_FORMAT
 
@@ -38,13 +38,24 @@ def test_shown__share_as_a_percentage_and_the_negative_money_columns():
             "share": [0.75, 0.25],
         }
     )
-    out, negative = tables.shown(frame)
+    out, named = tables.shown(frame)
     assert list(out["share"]) == [75.0, 25.0]
     assert list(frame["share"]) == [0.75, 0.25]  # the caller's frame is left as it was
-    assert negative == {"gap"}  # a missing amount is not below zero
+    assert named == {"gap"}  # a missing amount is not below zero
+
+
+def test_shown__a_share_too_small_for_one_decimal_keeps_the_percent_format():
+    """0.04 % would read 0.0 % in printf: the column keeps "percent" (0.04%), as a fraction."""
+    frame = pd.DataFrame({"label": ["a", "b", "c"], "share": [0.9996, 0.0004, 0.0]})
+    out, named = tables.shown(frame)
+    assert named == {"share"} and list(out["share"]) == [0.9996, 0.0004, 0.0]
+    share = tables.column_config(["share"], named=named)["share"]["type_config"]
+    assert (share["format"], share["max_value"]) == ("percent", 1.0)
+    exact = pd.DataFrame({"label": ["a", "b"], "share": [0.9995, 0.0005]})  # reads 0.1 %: printf
+    assert tables.shown(exact)[1] == frozenset()
 
 
 def test_shown__no_share_column_is_left_as_it_is():
     frame = pd.DataFrame({"label": ["a"], "cost_usd": [1.0]})
-    out, negative = tables.shown(frame)
-    assert out is frame and negative == frozenset()
+    out, named = tables.shown(frame)
+    assert out is frame and named == frozenset()

@@ -64,17 +64,23 @@ LABELS = {
 MONEY_FORMAT = "$%,.2f"
 COUNT_FORMAT = "%,d"
 SHARE_FORMAT = "%.1f%%"
+#: A share below this (but not zero) would read 0.0% in ``SHARE_FORMAT``.
+SMALLEST_SHARE = 0.0005
 
 
-def column_config(columns, *, negative=frozenset()) -> dict:
+def column_config(columns, *, named=frozenset()) -> dict:
     """Column names into Streamlit column configs: money, counts, shares, dates, progress bars for
-    share. A money column named in ``negative`` (it holds an amount below zero) keeps the grid's
-    "dollar" format: it reads -$1.50 where the printf one would say $-1.50."""
+    share.
+
+    A column in ``named`` keeps the grid's named format, where the printf one would mislead
+    (``shown`` picks them): money with an amount below zero ("dollar": -$1.50, not $-1.50) and
+    a share column with a share too small for one decimal ("percent": 0.04%, never 0.0%; the
+    share then stays a fraction, 0-1)."""
     config: dict = {}
     for name in columns:
         label = LABELS.get(name, name)
         if name in MONEY:
-            money = "dollar" if name in negative else MONEY_FORMAT
+            money = "dollar" if name in named else MONEY_FORMAT
             config[name] = st.column_config.NumberColumn(label, format=money)
         elif name == "cost_per_1m_tokens":
             config[name] = st.column_config.NumberColumn(label, format="$%.4f")
@@ -82,6 +88,10 @@ def column_config(columns, *, negative=frozenset()) -> dict:
             config[name] = st.column_config.NumberColumn(label, format=COUNT_FORMAT)
         elif name == "units":  # fractional quantities (seconds, GB): the browser's own digits
             config[name] = st.column_config.NumberColumn(label, format="localized")
+        elif name == "share" and name in named:
+            config[name] = st.column_config.ProgressColumn(
+                label, format="percent", min_value=0.0, max_value=1.0
+            )
         elif name == "share":
             config[name] = st.column_config.ProgressColumn(
                 label, format=SHARE_FORMAT, min_value=0.0, max_value=100.0
@@ -94,14 +104,17 @@ def column_config(columns, *, negative=frozenset()) -> dict:
 
 
 def shown(frame):
-    """A readable frame into the numbers its grid draws (``column_config``'s formats): a share as
-    a percentage, e.g. 0.25 -> 25.0; and the money columns holding an amount below zero."""
-    negative = frozenset(
-        name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any())
-    )
+    """A readable frame into the numbers its grid draws and the columns that keep the grid's named
+    format (``column_config``): a share as a percentage, e.g. 0.25 -> 25.0, unless some share is
+    too small for one decimal; money columns holding an amount below zero."""
+    named = {name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any())}
     if "share" in frame.columns:
-        frame = frame.assign(share=frame["share"] * 100)
-    return frame, negative
+        share = frame["share"]
+        if bool((share.gt(0) & share.lt(SMALLEST_SHARE)).any()):
+            named.add("share")
+        else:
+            frame = frame.assign(share=share * 100)
+    return frame, frozenset(named)
 
 
 #: The raw table on screen: what people read first (the CSV keeps the schema's order).
@@ -156,11 +169,11 @@ def readable(frame, *, columns=None, drop_empty=True):
 
 def show(frame, *, columns=None, height="auto", key=None, drop_empty=True) -> None:
     """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
-    frame, negative = shown(readable(frame, columns=columns, drop_empty=drop_empty))
+    frame, named = shown(readable(frame, columns=columns, drop_empty=drop_empty))
     st.dataframe(
         frame,
         hide_index=True,
-        column_config=column_config(frame.columns, negative=negative),
+        column_config=column_config(frame.columns, named=named),
         height=height,
         key=key,
         placeholder="—",
