@@ -245,58 +245,14 @@ def test_teams__page_with_the_example_file_draws_and_screenshots(page, teams_app
     for team in ("Research", "Support", "Marketing", "Legal", "No team"):
         assert main.locator("h3", has_text=team).count() >= 1, team
     assert "(no usage seen)" in main.inner_text()
-    open_filters(page)
-    team_filter = page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Teams")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    team_filter = sidebar.locator('[data-testid="stMultiSelect"]', has_text="Teams")
     assert team_filter.count() == 1
-    page.locator("h1").first.click()  # the popover closed again (and unfocused) for the shot
-    page.locator(FILTERS_BODY).wait_for(state="detached")
     shot = screenshot(page, "teams")
     assert shot.stat().st_size > 10_000
     open_page(page, bs.page_url(teams_app, "/teams", {**RANGE, "team": "Support"}), "Teams")
     assert bs.query_values(page.url, "team") == ["Support"]
     assert main.locator("h3", has_text="Research").count() == 0
-
-
-FILTERS_BUTTON = '[data-testid="stSidebar"] [data-testid="stPopoverButton"]'
-FILTERS_BODY = '[data-testid="stPopoverBody"]'
-
-
-def open_filters(tab) -> None:
-    """Open the sidebar's filters popover and wait for its multiselects."""
-    tab.locator(FILTERS_BUTTON, has_text="Filters").first.click()  # (a hidden twin is measured)
-    tab.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]').first.wait_for()
-
-
-@browser_test
-def test_filters__a_model_chosen_in_the_popover_narrows_the_page_and_the_link(page, demo_app):
-    """The filters are behind one button: closed, no multiselect is drawn (that cost every page
-    switch); open, choosing a model reruns with the popover still open, counts it on the button,
-    says it at the page's top and puts it in the link; the next page keeps it."""
-    open_page(page, bs.page_url(demo_app, "/", RANGE), "Overview")
-    assert page.locator('[data-testid="stMultiSelect"]').count() == 0
-    assert "Filters" in page.locator(FILTERS_BUTTON).first.inner_text().splitlines()  # none on
-    open_filters(page)
-    labels = page.locator(f"{FILTERS_BODY} [data-testid='stWidgetLabel']").all_inner_texts()
-    assert [x.strip() for x in labels] == ["Providers", "Models", "Users", "Projects", "API keys"]
-    page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Models").click()
-    options = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
-    model = next(o for o in options if o and o != "Select all")
-    page.get_by_role("option", name=model, exact=True).click()
-    page.locator(FILTERS_BUTTON, has_text="Filters · 1 active").first.wait_for()
-    page.wait_for_selector(IDLE, state="attached")
-    main = page.locator('[data-testid="stMain"]')
-    main.locator('[data-testid="stCaptionContainer"]', has_text="Filtered").first.wait_for()
-    assert f"Models: {model}" in main.inner_text()
-    assert page.locator(FILTERS_BODY).count() == 1  # still open: more can be chosen
-    page.wait_for_function("() => new URL(location.href).searchParams.getAll('model').length")
-    assert bs.query_values(page.url, "model") == [model]
-    page.locator("h1").first.click()  # a click outside closes it
-    page.locator(FILTERS_BODY).wait_for(state="detached")
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Users").click()
-    page.locator("h1", has_text="Users").wait_for()
-    page.wait_for_selector(IDLE, state="attached")
-    assert f"Models: {model}" in main.inner_text()
-    assert "Filters · 1 active" in page.locator(FILTERS_BUTTON).first.inner_text()
 
 
 #: The grid's own number formatter, loaded from the page (the chunk the grid has loaded): the
@@ -331,6 +287,7 @@ def test_tables__money_counts_and_shares_read_like_the_rest_of_the_app(page, dem
         ((12, tables.COUNT_FORMAT), fmt.integer(12)),
         ((12.34, tables.SHARE_FORMAT), fmt.pct(0.1234)),
         ((100.0, tables.SHARE_FORMAT), fmt.pct(1.0)),
+        ((0.04, tables.FINE_SHARE_FORMAT), "0.04%"),  # a share too small for one decimal
         ((-1.5, "dollar"), fmt.usd(-1.5)),
     ]
     shown = page.evaluate(GRID_FORMAT_JS, [list(pair) for pair, _ in cases])

@@ -390,27 +390,12 @@ def _current(state_key: str, valid: set[str]) -> list[str]:
     return [v for v in values if v in valid]
 
 
-#: The filters' popover (its key: a stable element whose open state survives the label's change).
-FILTER_BOX = "filters_box"
-
-
-def filters_label(active: int) -> str:
-    """How many filters hold a choice into the filters button's label, e.g. ``2 -> "Filters · 2
-    active"``, ``0 -> "Filters"``."""
-    return f"Filters · {active} active" if active else "Filters"
-
-
 def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The filter multiselects (only those with something to choose) into the selected ids per
     filter and the names of every id offered; ``token`` names the table (it changes with it).
 
     Filters narrow each other: each offers only what the others' choices leave (a project's keys
     and users), and a choice the others rule out is dropped.
-
-    The multiselects are in a popover, drawn in the browser only while it is open: five of them,
-    the users' with hundreds of options, cost 10-30 ms of the browser's main thread on every page
-    switch when drawn in the sidebar. The button says how many filters are on, and every page says
-    which at its top (``view.active_filters``).
     """
     everything = _options(token, (), frame)
     selected = {
@@ -418,7 +403,6 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
         for key, (_, kind, _) in FILTERS.items()
     }
     names: dict[str, str] = {}
-    drawn = []
     for state_key, (label, kind, placeholder) in FILTERS.items():
         # Only the filters that hold something: with none chosen, every filter's options are the
         # first call's (one computation, not five).
@@ -433,26 +417,13 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
         ):
             selected[state_key] = []  # nothing to choose (one provider: no provider filter)
             continue
-        drawn.append((state_key, label, ids, dict(pairs), placeholder))
-    if not drawn:
-        return selected, names
-    active = sum(1 for state_key, *_ in drawn if selected[state_key])
-    with st.popover(
-        filters_label(active),
-        key=FILTER_BOX,
-        icon=":material/filter_alt:",
-        width="stretch",
-        help="Show part of the organization on every page: some models, users, projects or keys",
-    ):
-        for state_key, label, ids, offered, placeholder in drawn:
-            # it returns the choice set above: the other filters' options were computed from it
-            selected[state_key] = st.multiselect(
-                label,
-                ids,
-                key=state_key,
-                format_func=lambda i, n=offered: n.get(i, i),
-                placeholder=placeholder,
-            )
+        selected[state_key] = st.multiselect(
+            label,
+            ids,
+            key=state_key,
+            format_func=lambda i, n=dict(pairs): n.get(i, i),
+            placeholder=placeholder,
+        )
     return selected, names
 
 
