@@ -4,6 +4,7 @@ digits as ``spend.formatting``; money below zero keeps the grid's "dollar" forma
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from spend.ui import tables
 
@@ -38,24 +39,38 @@ def test_shown__share_as_a_percentage_and_the_negative_money_columns():
             "share": [0.75, 0.25],
         }
     )
-    out, named = tables.shown(frame)
+    out, how = tables.shown(frame)
     assert list(out["share"]) == [75.0, 25.0]
     assert list(frame["share"]) == [0.75, 0.25]  # the caller's frame is left as it was
-    assert named == {"gap"}  # a missing amount is not below zero
+    assert how == {"named": {"gap"}, "fine_share": False}  # a missing amount is not below zero
 
 
-def test_shown__a_share_too_small_for_one_decimal_keeps_the_percent_format():
-    """0.04 % would read 0.0 % in printf: the column keeps "percent" (0.04%), as a fraction."""
-    frame = pd.DataFrame({"label": ["a", "b", "c"], "share": [0.9996, 0.0004, 0.0]})
-    out, named = tables.shown(frame)
-    assert named == {"share"} and list(out["share"]) == [0.9996, 0.0004, 0.0]
-    share = tables.column_config(["share"], named=named)["share"]["type_config"]
-    assert (share["format"], share["max_value"]) == ("percent", 1.0)
-    exact = pd.DataFrame({"label": ["a", "b"], "share": [0.9995, 0.0005]})  # reads 0.1 %: printf
-    assert tables.shown(exact)[1] == frozenset()
+@pytest.mark.parametrize("tiny", [0.0004, -0.0004])
+def test_shown__a_share_too_small_for_one_decimal_shows_two(tiny):
+    """0.04 % would read 0.0 % with one decimal: the column shows two, still 0-100."""
+    frame = pd.DataFrame({"label": ["a", "b", "c"], "share": [1 - tiny, tiny, 0.0]})
+    out, how = tables.shown(frame)
+    assert how["fine_share"]
+    assert list(out["share"]) == pytest.approx([100 * (1 - tiny), 100 * tiny, 0.0])
+    share = tables.column_config(["share"], **how)["share"]["type_config"]
+    assert (share["format"], share["max_value"]) == ("%.2f%%", 100.0)
+    exact = pd.DataFrame({"label": ["a", "b"], "share": [0.9995, 0.0005]})  # reads 0.1 %
+    assert not tables.shown(exact)[1]["fine_share"]
 
 
 def test_shown__no_share_column_is_left_as_it_is():
     frame = pd.DataFrame({"label": ["a"], "cost_usd": [1.0]})
-    out, named = tables.shown(frame)
-    assert out is frame and named == frozenset()
+    out, how = tables.shown(frame)
+    assert out is frame and how == {"named": frozenset(), "fine_share": False}
+
+
+def test_show__the_grid_gets_the_scaled_share_with_its_format(monkeypatch):
+    """``show`` pairs the frame it draws with the configs ``shown`` asked for."""
+    drawn = {}
+    monkeypatch.setattr(tables.st, "dataframe", lambda data, **kw: drawn.update(data=data, **kw))
+    frame = pd.DataFrame({"label": ["a", "b"], "gap": [-2.0, 1.0], "share": [0.9996, 0.0004]})
+    tables.show(frame)
+    assert list(drawn["data"]["share"]) == pytest.approx([99.96, 0.04])
+    config = drawn["column_config"]
+    assert config["share"]["type_config"]["format"] == "%.2f%%"
+    assert config["gap"]["type_config"]["format"] == "dollar"

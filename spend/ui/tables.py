@@ -64,18 +64,18 @@ LABELS = {
 MONEY_FORMAT = "$%,.2f"
 COUNT_FORMAT = "%,d"
 SHARE_FORMAT = "%.1f%%"
-#: A share below this (but not zero) would read 0.0% in ``SHARE_FORMAT``.
+#: A share column with a share below this (not zero) shows two decimals: 0.04%, never 0.0%.
 SMALLEST_SHARE = 0.0005
+FINE_SHARE_FORMAT = "%.2f%%"
 
 
-def column_config(columns, *, named=frozenset()) -> dict:
+def column_config(columns, *, named=frozenset(), fine_share=False) -> dict:
     """Column names into Streamlit column configs: money, counts, shares, dates, progress bars for
-    share.
+    share (a percentage, 0-100: ``shown``).
 
-    A column in ``named`` keeps the grid's named format, where the printf one would mislead
-    (``shown`` picks them): money with an amount below zero ("dollar": -$1.50, not $-1.50) and
-    a share column with a share too small for one decimal ("percent": 0.04%, never 0.0%; the
-    share then stays a fraction, 0-1)."""
+    A money column in ``named`` keeps the grid's "dollar" format: it holds an amount below zero,
+    which reads -$1.50 there and $-1.50 in printf. ``fine_share``: the share column has a share
+    too small for one decimal, so it shows two (0.04%)."""
     config: dict = {}
     for name in columns:
         label = LABELS.get(name, name)
@@ -88,13 +88,12 @@ def column_config(columns, *, named=frozenset()) -> dict:
             config[name] = st.column_config.NumberColumn(label, format=COUNT_FORMAT)
         elif name == "units":  # fractional quantities (seconds, GB): the browser's own digits
             config[name] = st.column_config.NumberColumn(label, format="localized")
-        elif name == "share" and name in named:
-            config[name] = st.column_config.ProgressColumn(
-                label, format="percent", min_value=0.0, max_value=1.0
-            )
         elif name == "share":
             config[name] = st.column_config.ProgressColumn(
-                label, format=SHARE_FORMAT, min_value=0.0, max_value=100.0
+                label,
+                format=FINE_SHARE_FORMAT if fine_share else SHARE_FORMAT,
+                min_value=0.0,
+                max_value=100.0,
             )
         elif name == "date":
             config[name] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
@@ -103,18 +102,18 @@ def column_config(columns, *, named=frozenset()) -> dict:
     return config
 
 
-def shown(frame):
-    """A readable frame into the numbers its grid draws and the columns that keep the grid's named
-    format (``column_config``): a share as a percentage, e.g. 0.25 -> 25.0, unless some share is
-    too small for one decimal; money columns holding an amount below zero."""
-    named = {name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any())}
+def shown(frame) -> tuple:
+    """A readable frame into the numbers its grid draws and how (``column_config``'s arguments):
+    a share as a percentage, e.g. 0.25 -> 25.0 (always 0-100, also in the grid's own download);
+    the money columns holding an amount below zero; and whether a share is too small for one
+    decimal."""
+    named = frozenset(name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any()))
+    fine = False
     if "share" in frame.columns:
-        share = frame["share"]
-        if bool((share.gt(0) & share.lt(SMALLEST_SHARE)).any()):
-            named.add("share")
-        else:
-            frame = frame.assign(share=share * 100)
-    return frame, frozenset(named)
+        size = frame["share"].abs()
+        fine = bool((size.gt(0) & size.lt(SMALLEST_SHARE)).any())
+        frame = frame.assign(share=frame["share"] * 100)
+    return frame, {"named": named, "fine_share": fine}
 
 
 #: The raw table on screen: what people read first (the CSV keeps the schema's order).
@@ -169,11 +168,11 @@ def readable(frame, *, columns=None, drop_empty=True):
 
 def show(frame, *, columns=None, height="auto", key=None, drop_empty=True) -> None:
     """A frame as a readable, full-width table (only ``columns`` when given, in that order)."""
-    frame, named = shown(readable(frame, columns=columns, drop_empty=drop_empty))
+    frame, how = shown(readable(frame, columns=columns, drop_empty=drop_empty))
     st.dataframe(
         frame,
         hide_index=True,
-        column_config=column_config(frame.columns, named=named),
+        column_config=column_config(frame.columns, **how),
         height=height,
         key=key,
         placeholder="—",
