@@ -24,7 +24,7 @@ def test_column_config__money_counts_and_shares_are_printf_formats():
 
 
 def test_column_config__money_below_zero_keeps_the_dollar_format():
-    config = tables.column_config(["cost_usd", "gap"], named=frozenset({"gap"}))
+    config = tables.column_config(["cost_usd", "gap"], negative=frozenset({"gap"}))
     assert type_config(config, "gap")["format"] == "dollar"  # -$1.50, where printf says $-1.50
     assert type_config(config, "cost_usd")["format"] == tables.MONEY_FORMAT
 
@@ -42,7 +42,7 @@ def test_shown__share_as_a_percentage_and_the_negative_money_columns():
     out, how = tables.shown(frame)
     assert list(out["share"]) == [75.0, 25.0]
     assert list(frame["share"]) == [0.75, 0.25]  # the caller's frame is left as it was
-    assert how == {"named": {"gap"}, "fine_share": False}  # a missing amount is not below zero
+    assert how == {"negative": {"gap"}, "fine_share": False}  # a missing amount is not below zero
 
 
 @pytest.mark.parametrize("tiny", [0.0004, -0.0004])
@@ -61,7 +61,7 @@ def test_shown__a_share_too_small_for_one_decimal_shows_two(tiny):
 def test_shown__no_share_column_is_left_as_it_is():
     frame = pd.DataFrame({"label": ["a"], "cost_usd": [1.0]})
     out, how = tables.shown(frame)
-    assert out is frame and how == {"named": frozenset(), "fine_share": False}
+    assert out is frame and how == {"negative": frozenset(), "fine_share": False}
 
 
 def test_show__the_grid_gets_the_scaled_share_with_its_format(monkeypatch):

@@ -69,18 +69,18 @@ SMALLEST_SHARE = 0.0005
 FINE_SHARE_FORMAT = "%.2f%%"
 
 
-def column_config(columns, *, named=frozenset(), fine_share=False) -> dict:
+def column_config(columns, *, negative=frozenset(), fine_share=False) -> dict:
     """Column names into Streamlit column configs: money, counts, shares, dates, progress bars for
     share (a percentage, 0-100: ``shown``).
 
-    A money column in ``named`` keeps the grid's "dollar" format: it holds an amount below zero,
+    A money column in ``negative`` keeps the grid's "dollar" format: it holds an amount below zero,
     which reads -$1.50 there and $-1.50 in printf. ``fine_share``: the share column has a share
     too small for one decimal, so it shows two (0.04%)."""
     config: dict = {}
     for name in columns:
         label = LABELS.get(name, name)
         if name in MONEY:
-            money = "dollar" if name in named else MONEY_FORMAT
+            money = "dollar" if name in negative else MONEY_FORMAT
             config[name] = st.column_config.NumberColumn(label, format=money)
         elif name == "cost_per_1m_tokens":
             config[name] = st.column_config.NumberColumn(label, format="$%.4f")
@@ -107,13 +107,15 @@ def shown(frame) -> tuple:
     a share as a percentage, e.g. 0.25 -> 25.0 (always 0-100, also in the grid's own download);
     the money columns holding an amount below zero; and whether a share is too small for one
     decimal."""
-    named = frozenset(name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any()))
+    negative = frozenset(
+        name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any())
+    )
     fine = False
     if "share" in frame.columns:
         size = frame["share"].abs()
         fine = bool((size.gt(0) & size.lt(SMALLEST_SHARE)).any())
         frame = frame.assign(share=frame["share"] * 100)
-    return frame, {"named": named, "fine_share": fine}
+    return frame, {"negative": negative, "fine_share": fine}
 
 
 #: The raw table on screen: what people read first (the CSV keeps the schema's order).
