@@ -245,14 +245,100 @@ def test_teams__page_with_the_example_file_draws_and_screenshots(page, teams_app
     for team in ("Research", "Support", "Marketing", "Legal", "No team"):
         assert main.locator("h3", has_text=team).count() >= 1, team
     assert "(no usage seen)" in main.inner_text()
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    team_filter = sidebar.locator('[data-testid="stMultiSelect"]', has_text="Teams")
+    open_filters(page)
+    team_filter = page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Teams")
     assert team_filter.count() == 1
+    close_filters(page)  # for the screenshot
     shot = screenshot(page, "teams")
     assert shot.stat().st_size > 10_000
     open_page(page, bs.page_url(teams_app, "/teams", {**RANGE, "team": "Support"}), "Teams")
     assert bs.query_values(page.url, "team") == ["Support"]
     assert main.locator("h3", has_text="Research").count() == 0
+
+
+FILTERS_BUTTON = '[data-testid="stSidebar"] [data-testid="stPopoverButton"]'
+FILTERS_BODY = '[data-testid="stPopoverBody"]'
+
+
+def open_filters(tab) -> None:
+    """Open the sidebar's filters popover and wait for its multiselects."""
+    tab.locator(FILTERS_BUTTON, has_text="Filters").first.click()  # (a hidden twin is measured)
+    tab.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]').first.wait_for()
+
+
+@browser_test
+def test_filters__a_model_chosen_in_the_popover_narrows_the_page_and_the_link(page, demo_app):
+    """The filters are behind one button: closed, no multiselect is drawn (that cost every page
+    switch); open, choosing a model reruns with the popover still open, counts it on the button,
+    says it at the page's top and puts it in the link; the next page keeps it."""
+    open_page(page, bs.page_url(demo_app, "/", RANGE), "Overview")
+    assert page.locator('[data-testid="stMultiSelect"]').count() == 0
+    assert "Filters" in page.locator(FILTERS_BUTTON).first.inner_text().splitlines()  # none on
+    open_filters(page)
+    labels = page.locator(f"{FILTERS_BODY} [data-testid='stWidgetLabel']").all_inner_texts()
+    assert [x.strip() for x in labels] == ["Providers", "Models", "Users", "Projects", "API keys"]
+    page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Models").click()
+    options = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
+    model = next(o for o in options if o and o != "Select all")
+    page.get_by_role("option", name=model, exact=True).click()
+    page.locator(FILTERS_BUTTON, has_text="Filters · 1 active").first.wait_for()
+    page.wait_for_selector(IDLE, state="attached")
+    main = page.locator('[data-testid="stMain"]')
+    main.locator('[data-testid="stCaptionContainer"]', has_text="Filtered").first.wait_for()
+    assert f"Models: {model}" in main.inner_text()
+    assert page.locator(FILTERS_BODY).count() == 1  # still open: more can be chosen
+    page.wait_for_function("() => new URL(location.href).searchParams.getAll('model').length")
+    assert bs.query_values(page.url, "model") == [model]
+    page.locator("h1").first.click()  # a click outside closes it
+    page.locator(FILTERS_BODY).wait_for(state="detached")
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Users").click()
+    page.locator("h1", has_text="Users").wait_for()
+    page.wait_for_selector(IDLE, state="attached")
+    assert f"Models: {model}" in main.inner_text()
+    assert "Filters · 1 active" in page.locator(FILTERS_BUTTON).first.inner_text()
+
+
+def close_filters(tab) -> None:
+    """Close the filters popover with a click outside it (Escape only clears a focused
+    multiselect's search)."""
+    tab.locator("h1").first.click()
+    tab.locator(FILTERS_BODY).wait_for(state="detached")
+
+
+def filters_button(tab) -> str:
+    """The filters button's label, e.g. "Filters · 1 active" (its icons are text too)."""
+    lines = tab.locator(FILTERS_BUTTON).first.inner_text().splitlines()
+    return next(line.strip() for line in lines if line.strip().startswith("Filters"))
+
+
+def choose_filter(tab, label: str, option: str) -> None:
+    """In the open filters popover, pick ``option`` (the name shown) in the filter ``label`` and
+    wait for the run it causes."""
+    tab.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text=label).click()
+    tab.keyboard.type(option)
+    tab.get_by_role("option", name=option, exact=True).click()
+    tab.keyboard.press("Escape")  # the option list closes; the popover stays open
+    tab.wait_for_selector(IDLE, state="attached")
+
+
+def set_range(tab, label: str) -> None:
+    """Pick a range preset in the sidebar, e.g. "Last 7 days", and wait for the page."""
+    box = tab.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Date range")
+    option = tab.get_by_role("option", name=label, exact=True)
+    for _ in range(3):  # a click while the expander still opens only focuses the box
+        box.click()
+        try:
+            option.wait_for(timeout=3000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: click again
+            tab.keyboard.press("Escape")
+    option.click()
+    tab.wait_for_function(
+        "(label) => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+        ".some(i => i.value === label)",
+        arg=label,
+    )
+    tab.wait_for_selector(IDLE, state="attached")
 
 
 #: The grid's own number formatter, loaded from the page (the chunk the grid has loaded): the
@@ -753,6 +839,68 @@ def both_app(tmp_path_factory):
             bs.stop(proc)
     finally:
         bs.stop(fake)
+
+
+def choose_source(tab, label: str) -> None:
+    """Pick a source in the sidebar's Connection settings and wait for its data."""
+    box = tab.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Source")
+    if not box.is_visible():
+        tab.locator('[data-testid="stSidebar"] summary', has_text="Connection").click()
+    option = tab.get_by_role("option", name=label, exact=True)
+    for _ in range(3):  # a click while the expander still opens only focuses the box
+        box.click()
+        try:
+            option.wait_for(timeout=3000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: click again
+            tab.keyboard.press("Escape")
+    option.click()
+    tab.wait_for_function(
+        "(label) => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+        ".some(i => i.value === label)",
+        arg=label,
+    )
+    tab.wait_for_selector(IDLE, state="attached", timeout=ADMIN_TIMEOUT_MS)
+
+
+@browser_test
+def test_filters__a_choice_the_app_drops_stays_dropped_when_it_could_come_back(page, both_app):
+    """A closed popover's multiselects are not in the page, so the browser keeps the value it
+    last saw and sends it again: the widget is renewed whenever the app drops a choice. Pick a
+    Claude model, close Filters, read OpenAI alone (the model goes) and both again: the model
+    stays dropped, on the page, the button, the link and the widget."""
+    from spend.ui.sidebar import SOURCE_LABELS
+
+    open_page(page, bs.page_url(both_app, "/", RANGE), "Overview")
+    stored = page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]').filter(
+        has_text="answers for this range are stored"
+    )
+    stored.nth(1).wait_for(timeout=ADMIN_TIMEOUT_MS)  # both sources' answers are in
+    page.wait_for_selector(IDLE, state="attached", timeout=ADMIN_TIMEOUT_MS)
+    open_filters(page)
+    page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Models").click()
+    options = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
+    model = next(o for o in options if o.startswith("claude"))
+    page.keyboard.press("Escape")
+    choose_filter(page, "Models", model)
+    page.locator(FILTERS_BUTTON, has_text="Filters · 1 active").first.wait_for()
+    close_filters(page)
+    main = page.locator('[data-testid="stMain"]')
+    assert f"Models: {model}" in main.inner_text()
+    assert bs.query_values(page.url, "model") == [model]
+    choose_source(page, SOURCE_LABELS["admin"])
+    page.wait_for_function("() => !new URL(location.href).searchParams.has('model')")
+    assert filters_button(page) == "Filters"
+    assert f"Models: {model}" not in main.inner_text()
+    choose_source(page, SOURCE_LABELS["auto"])
+    stored.nth(1).wait_for(timeout=ADMIN_TIMEOUT_MS)  # both sources again
+    page.wait_for_selector(IDLE, state="attached", timeout=ADMIN_TIMEOUT_MS)
+    assert filters_button(page) == "Filters"
+    assert f"Models: {model}" not in main.inner_text()
+    assert bs.query_values(page.url, "model") == []
+    open_filters(page)  # the widget shows what the page uses
+    models = page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Models")
+    assert model not in models.inner_text()
 
 
 @browser_test

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pyarrow as pa
 import pytest
+from streamlit.proto.Block_pb2 import Block
 from streamlit.testing.v1 import AppTest
 
 from spend import analysis, charts
@@ -119,11 +120,25 @@ def test_overview__a_model_filter_changes_the_figures():
     frame = demo_frame()
     start, end = preset_range("last_30_days", today())
     model = "text-embedding-3-small"
+    assert filters_labels(at) == ["Filters"]
     at.sidebar.multiselect(key="filter_models").set_value([model]).run()
     no_exceptions(at)
     expected = analysis.totals(analysis.filter_usage(frame, models=[model]), start=start, end=end)
     assert metric(at, "Spend").value == fmt.usd(expected.spend) != before
     assert url_values(at, "model") == [model]
+    assert filters_labels(at) == ["Filters · 1 active"]  # the popover's button counts it
+
+
+def filters_labels(at: AppTest) -> list[str]:
+    """The labels of the sidebar's popovers (the filters are in one)."""
+    found, todo = [], [at.sidebar]
+    while todo:
+        node = todo.pop()
+        proto = getattr(node, "proto", None)
+        if isinstance(proto, Block) and proto.WhichOneof("type") == "popover":
+            found.append(proto.popover.label)
+        todo.extend(getattr(node, "children", {}).values())
+    return found
 
 
 def test_overview__the_range_preset_changes_the_figures_and_the_url():
@@ -851,6 +866,31 @@ def test_both_providers__every_page_renders_and_the_provider_filter_narrows_it(
     view = at.session_state["_spend_view"]
     assert set(view.frame["provider"]) == {"anthropic"}
     assert at.query_params["provider"] in ("anthropic", ["anthropic"])
+
+
+def test_filters__a_choice_the_app_drops_renews_its_widget(fake_openai, claude):
+    """The filters are in a popover, whose closed widgets keep in the browser the value they last
+    saw (and send it again): when the app drops a choice (here the source no longer has the
+    model), the widget gets a new key holding the app's choice; a choice the viewer makes keeps
+    the key."""
+    at = settle(app(**both_secrets(fake_openai, claude)))
+    model = next(m for m in at.multiselect(key="filter_models").options if m.startswith("claude"))
+    at.multiselect(key="filter_models").select(model)
+    settle(at)
+    assert at.multiselect(key="filter_models").value == [model]  # the viewer's choice: same key
+    assert url_values(at, "model") == [model]
+    at.sidebar.selectbox(key="source_choice").set_value("admin")
+    settle(at)
+    keys = [m.key for m in at.multiselect if m.key.startswith("filter_models")]
+    assert keys == ["filter_models.1"]  # renewed: the browser's copy of the old one is ignored
+    assert at.multiselect(key="filter_models.1").value == []
+    assert "model" not in at.query_params
+    at.sidebar.selectbox(key="source_choice").set_value("auto")
+    settle(at)
+    assert at.multiselect(key="filter_models.1").value == []  # not brought back
+    assert "model" not in at.query_params
+    assert model in at.multiselect(key="filter_models.1").options
+    assert filters_labels(at) == ["Filters"]
 
 
 def test_both_providers__overview_shows_spend_by_provider_and_requests_for_openai_only(

@@ -376,18 +376,58 @@ def _options(token: tuple, others: tuple, _frame: pd.DataFrame) -> dict[str, lis
     return analysis.options(analysis.filter_usage(_frame, **chosen) if chosen else _frame)
 
 
+#: Session state: filter -> how many times the app has taken a choice away from its widget (a
+#: choice another filter or the range rules out); part of the widget's key (``widget_key``).
+RENEWED = "_filter_renewed"
+
+#: The filters' popover (its key: a stable element whose open state survives the label's change).
+FILTER_BOX = "filters_box"
+
+
+def widget_key(state_key: str) -> str:
+    """The key of a filter's multiselect now: ``filter_models``, then ``filter_models.1``, ``.2``
+    ... each time the app takes a choice away from it.
+
+    The multiselects are in a popover, and a closed popover's widgets are not in the page: the
+    browser keeps the value it last saw and sends it back on every run, whatever the app set. A
+    widget under a new key starts from the app's value, and the browser forgets the old one."""
+    renewed = st.session_state.get(RENEWED, {}).get(state_key, 0)
+    return f"{state_key}.{renewed}" if renewed else state_key
+
+
 def _current(state_key: str, valid: set[str]) -> list[str]:
-    """A filter's selection before its widget is drawn: from the link, the widget, or the choice
-    kept through a failed run; limited to ``valid``."""
+    """A filter's selection before its widget is drawn: from the link, the widget, or the last
+    run's choice (kept also through a failed run, which draws no widget); limited to ``valid``."""
     from_url = query.url_selection(state_key, sorted(valid))
-    kept = st.session_state.get(KEPT_FILTERS, {}).get(state_key)
+    key = widget_key(state_key)
     if from_url is not None:
         values = from_url
-    elif state_key in st.session_state:
-        values = st.session_state[state_key]
-    else:  # the widget was not drawn on a run that failed: bring its choice back
-        values = kept or []
+    elif key in st.session_state:
+        values = st.session_state[key]
+    else:  # the widget was not drawn on the last run: bring its choice back
+        values = st.session_state.get(KEPT_FILTERS, {}).get(state_key) or []
     return [v for v in values if v in valid]
+
+
+def _set_widget(state_key: str, values: list[str]) -> str:
+    """Give a filter's widget the app's selection, under a new key when the widget holds something
+    else (``widget_key``); its key."""
+    key = widget_key(state_key)
+    held = st.session_state.get(key)
+    if held is not None and list(held) != values:
+        renewed = dict(st.session_state.get(RENEWED, {}))
+        renewed[state_key] = renewed.get(state_key, 0) + 1
+        st.session_state[RENEWED] = renewed
+        key = widget_key(state_key)
+    if st.session_state.get(key) != values:
+        st.session_state[key] = values
+    return key
+
+
+def filters_label(active: int) -> str:
+    """How many filters hold a choice into the filters button's label, e.g. ``2 -> "Filters · 2
+    active"``, ``0 -> "Filters"``."""
+    return f"Filters · {active} active" if active else "Filters"
 
 
 def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -396,6 +436,11 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
 
     Filters narrow each other: each offers only what the others' choices leave (a project's keys
     and users), and a choice the others rule out is dropped.
+
+    The multiselects are in a popover, drawn in the browser only while it is open: five of them,
+    the users' with hundreds of options, cost 10-30 ms of the browser's main thread on every page
+    switch when drawn in the sidebar. The button says how many filters are on, and every page says
+    which at its top (``view.active_filters``).
     """
     everything = _options(token, (), frame)
     selected = {
@@ -403,6 +448,7 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
         for key, (_, kind, _) in FILTERS.items()
     }
     names: dict[str, str] = {}
+    drawn = []
     for state_key, (label, kind, placeholder) in FILTERS.items():
         # Only the filters that hold something: with none chosen, every filter's options are the
         # first call's (one computation, not five).
@@ -411,19 +457,31 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
         ids = [i for i, _ in pairs]
         names.update(pairs)
         selected[state_key] = [v for v in selected[state_key] if v in ids]
-        st.session_state[state_key] = selected[state_key]
         if (kind in ("projects", "api_keys", "teams") and not ids) or (
             kind == "providers" and len(ids) < 2
         ):
             selected[state_key] = []  # nothing to choose (one provider: no provider filter)
             continue
-        selected[state_key] = st.multiselect(
-            label,
-            ids,
-            key=state_key,
-            format_func=lambda i, n=dict(pairs): n.get(i, i),
-            placeholder=placeholder,
-        )
+        drawn.append((state_key, label, ids, dict(pairs), placeholder))
+    if not drawn:
+        return selected, names
+    active = sum(1 for state_key, *_ in drawn if selected[state_key])
+    with st.popover(
+        filters_label(active),
+        key=FILTER_BOX,
+        icon=":material/filter_alt:",
+        width="stretch",
+        help="Show part of the organization on every page: some models, users, projects or keys",
+    ):
+        for state_key, label, ids, offered, placeholder in drawn:
+            # it returns the choice set above: the other filters' options were computed from it
+            selected[state_key] = st.multiselect(
+                label,
+                ids,
+                key=_set_widget(state_key, selected[state_key]),
+                format_func=lambda i, n=offered: n.get(i, i),
+                placeholder=placeholder,
+            )
     return selected, names
 
 
