@@ -65,8 +65,17 @@ ranking = list(per_model["model"].dropna().unique())  # one colour per model in 
 st.subheader("Cost over time per model")
 draw.chart(
     charts.over_time(
-        derive(view, analysis.daily, by="model", start=view.start, end=view.end, top_n=8),
+        derive(
+            view,
+            analysis.daily,
+            by="model",
+            start=view.start,
+            end=view.end,
+            top_n=8,
+            bucket=view.bucket,
+        ),
         order=ranking,
+        bucket=view.bucket,
     )
 )
 st.subheader("Tokens over time per model")
@@ -80,8 +89,10 @@ draw.chart(
             start=view.start,
             end=view.end,
             top_n=8,
+            bucket=view.bucket,
         ),
         value="total_tokens",
         order=ranking,
+        bucket=view.bucket,
     )
 )

@@ -244,31 +244,25 @@ if len(lower):
 
 families = derive(view, analysis.by_dimension, "model_family")
 st.subheader("Spend over time by model")
-# A bar per day up to about 3 months, per week up to a year, per month beyond; the reader may
-# switch (the widget's key carries the range's own choice, so a new range starts from its own).
-suggested = analysis.default_bucket(view.start, view.end)
-bucket = (
-    st.radio(
-        "Bars per",
-        analysis.BUCKETS,
-        index=analysis.BUCKETS.index(suggested),
-        format_func={"day": "Day", "week": "Week", "month": "Month"}.get,
-        horizontal=True,
-        key=f"time_bucket_{suggested}",
-        help=f"Weeks start on Monday ({view.zone_name}); a first or last week or month cut by "
-        "the range holds "
-        "only its days in the range.",
-    )
-    or suggested
-)
-spend_daily = derive(view, analysis.daily, by="model_family", start=view.start, end=view.end)
+bucket = view.bucket  # the sidebar's "Bars per": a day up to two months, a week to a year
 draw.chart(
     charts.over_time(
-        analysis.bucketed(spend_daily, bucket), order=list(families["id"]), bucket=bucket
+        derive(
+            view,
+            analysis.daily,
+            by="model_family",
+            start=view.start,
+            end=view.end,
+            bucket=bucket,
+        ),
+        order=list(families["id"]),
+        bucket=bucket,
     )
 )
 if bucket == "month":
-    months = analysis.month_over_month(spend_daily)
+    months = analysis.month_over_month(
+        derive(view, analysis.daily, by="model_family", start=view.start, end=view.end)
+    )
     st.dataframe(
         months.assign(month=months["month"].dt.strftime("%B %Y")),
         hide_index=True,
@@ -288,16 +282,14 @@ st.subheader("Requests over time")
 if now.requests_known:
     draw.chart(
         charts.over_time(
-            analysis.bucketed(
-                derive(
-                    view,
-                    analysis.daily,
-                    by="operation",
-                    value="n_requests",
-                    start=view.start,
-                    end=view.end,
-                ),
-                bucket,
+            derive(
+                view,
+                analysis.daily,
+                by="operation",
+                value="n_requests",
+                start=view.start,
+                end=view.end,
+                bucket=bucket,
             ),
             value="n_requests",
             color_title="Kind of usage",

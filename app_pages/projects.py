@@ -28,8 +28,10 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
                 start=view.start,
                 end=view.end,
                 labels=dict(zip(table["id"], table["label"], strict=True)),
+                bucket=view.bucket,
             ),
             color_title=title[:-1],
+            bucket=view.bucket,
         )
     )
 

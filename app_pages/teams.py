@@ -3,7 +3,7 @@ the teams come from ``SPEND_TEAMS_FILE`` or ``[teams]`` in the app's secrets).""
 
 import streamlit as st
 
-from spend import charts
+from spend import analysis, charts
 from spend import formatting as fmt
 from spend import teams as teams_
 from spend.ui import draw, tables
@@ -48,10 +48,13 @@ if chosen:  # the sidebar's team filter: only those teams (the others would all 
 st.subheader("Spend per team over time" + ("" if basis == "billed" else f" ({basis})"))
 draw.chart(
     charts.over_time(
-        derive(view, teams_.team_daily, start=view.start, end=view.end),
+        analysis.bucketed(
+            derive(view, teams_.team_daily, start=view.start, end=view.end), view.bucket
+        ),
         value=money_column,
         color_title="Team",
         other_label=teams_.NO_TEAM,
+        bucket=view.bucket,
     )
 )
 if billed:

@@ -69,8 +69,10 @@ draw.chart(
             top_n=TOP_USERS,
             others=False,  # a long tail summed into one band would dwarf the users compared
             labels=dict(zip(per_user["user_id"], per_user["short_label"], strict=True)),
+            bucket=view.bucket,
         ),
         color_title="User",
+        bucket=view.bucket,
     )
 )
 if len(per_user) > TOP_USERS:
@@ -87,7 +89,9 @@ ranking = list(
 )  # the same colour per model as elsewhere
 chosen = st.selectbox("User", list(labels), format_func=labels.get, key="user_detail")
 series, models = derive(view, analysis.user_detail, chosen, start=view.start, end=view.end)
-draw.chart(charts.over_time(series, order=ranking))
+draw.chart(
+    charts.over_time(analysis.bucketed(series, view.bucket), order=ranking, bucket=view.bucket)
+)
 tables.show(
     models,
     columns=[

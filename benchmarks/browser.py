@@ -566,6 +566,8 @@ class Config:
     first_render_runs: int = 3
     csv_runs: int = 3
     floor_sessions: int = FLOOR_SESSIONS
+    #: the app's "Bars per" in the floor part (``?bars=day``); None: what the 90 days suggest
+    floor_bars: str | None = None
     max_minutes: float = 60.0
     max_server_mb: float = 12_000.0  # the server is killed past this RSS (a shared machine)
     env: dict[str, str] = field(default_factory=dict)  # more environment for every server
@@ -960,6 +962,11 @@ def _drain(out: Any) -> int:
     return sum(_drain(part) for part in out)
 
 
+def _bars(bars: str | None) -> dict[str, str]:
+    """The floor part's ``--floor-bars`` into the app's query, e.g. ``"day" -> {"bars": "day"}``."""
+    return {"bars": bars} if bars else {}
+
+
 def measure_floor(bench: Bench) -> None:
     """Issue 19: the real app (``--size``, 90-day view) against the floor app, interleaved.
 
@@ -970,11 +977,13 @@ def measure_floor(bench: Bench) -> None:
     """
     size, report = bench.config.size, bench.report
     specs = {
-        "app": (APP_SCRIPT, PAGES, {"range": FLOOR_VIEW}),
+        "app": (APP_SCRIPT, PAGES, {"range": FLOOR_VIEW, **_bars(bench.config.floor_bars)}),
         "floor": (FLOOR_SCRIPT, FLOOR_PAGES, {}),
     }
     urls: dict[str, str] = {}
     procs = []
+    if bench.config.floor_bars:
+        report.notes.append(f"floor: the app's charts over time per {bench.config.floor_bars}")
     try:
         for app in ("floor", "app"):  # one at a time: each first render alone on the machine
             script, pages, query = specs[app]
@@ -1497,6 +1506,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         type=int,
         help="fresh sessions of each app in the floor part (default 8)",
     )
+    parser.add_argument(
+        "--floor-bars",
+        choices=("day", "week", "month"),
+        help="the app's Bars per in the floor part (default: what 90 days suggest, weeks)",
+    )
     parser.add_argument("--max-minutes", type=float, help="bound on the run (default 60)")
     parser.add_argument(
         "--max-server-mb", type=float, help="kill the server past this RSS (default 12000)"
@@ -1521,6 +1535,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         "first_render_runs",
         "csv_runs",
         "floor_sessions",
+        "floor_bars",
         "max_minutes",
         "max_server_mb",
     ):

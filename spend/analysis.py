@@ -667,6 +667,7 @@ def daily(
     end: Any = None,
     labels: Mapping[str, str] | None = None,
     others: bool = True,
+    bucket: str = "day",
 ) -> pd.DataFrame:
     """Usage rows into a tidy daily series, e.g. ``date, group, value`` with a row per day x group.
 
@@ -686,6 +687,8 @@ def daily(
     :param labels: names to show for group ids (e.g. user id -> "Ann"); ids stay the grouping key,
     so
         two users who share a name stay apart (the second gets its id appended)
+    :param bucket: ``week`` or ``month`` sums the days per bucket (``bucketed``, with its ``days``
+        column); ``day`` keeps them
     """
     if value not in DAILY_VALUES:
         raise ValueError(f"daily() sums one of {DAILY_VALUES}, not {value!r}")
@@ -712,20 +715,25 @@ def daily(
         sums = sums.assign(group=sums["group"].where(named, other_label)) if others else sums[named]
     sums = sums.groupby(["date", "group"], sort=False)["value"].sum()
     frame = _tidy_daily(days, order, sums)
-    return _relabel(frame, labels, other_label) if labels else frame
+    frame = _relabel(frame, labels, other_label) if labels else frame
+    return frame if bucket == "day" else bucketed(frame, bucket)
 
 
 #: Time buckets a chart over time can sum a tidy daily frame into (``bucketed``).
 BUCKETS = ("day", "week", "month")
 #: Ranges up to this many days read best per day; up to ``WEEKLY_UP_TO`` per week; beyond per month.
-DAILY_UP_TO = 92
+DAILY_UP_TO = 62
 WEEKLY_UP_TO = 366
 
 
 def default_bucket(start: Any, end: Any) -> str:
-    """A range into the time bucket its charts read best in: ``"day"`` up to about 3 months
-    (92 days), ``"week"`` up to a year (366 days), ``"month"`` beyond, e.g. 30 days -> day,
-    a year -> week, 400 days -> month (a year of daily bars reads like a barcode)."""
+    """A range into the time bucket its charts read best in: ``"day"`` up to about two months
+    (62 days), ``"week"`` up to a year (366 days), ``"month"`` beyond, e.g. 30 days -> day,
+    90 days or a year -> week, 400 days -> month.
+
+    Beyond two months a bar per day is a few pixels wide and the weekday-weekend swing is most of
+    what it shows (a year of them reads like a barcode); a bar per week shows the trend, and costs
+    the browser a seventh of the bars. The reader may still pick days (``Bars per``)."""
     days = (as_day(end) - as_day(start)).days + 1
     if days <= DAILY_UP_TO:
         return "day"

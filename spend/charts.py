@@ -303,14 +303,16 @@ def over_time(
     :param value: what the frame sums: ``cost_usd``, ``n_requests`` or ``total_tokens``
     :param order: the page's model order, so a model keeps its colour across the page's charts
     :param bucket: ``day``, ``week`` or ``month``: what one bar is (the frame already summed so,
-        ``analysis.bucketed``), for the time axis and the tooltip's words
+        ``analysis.bucketed``), for the time axis and the tooltip's words; a bucket the range
+        cuts says how many of its days it holds (the frame's ``days``)
     """
     _, when_format, when_title, total_title = TIME_UNITS[bucket]
     title, axis_format, number_format = VALUES[value]
     text = TEXTS[number_format]
     ranked = group_order(daily_frame, other_label)
     rank = {group: index for index, group in enumerate(ranked)}
-    rows = _plain(daily_frame[["date", "group", "value"]]).dropna(subset=["value"])
+    held = ["days"] if bucket != "day" and "days" in daily_frame.columns else []
+    rows = _plain(daily_frame[["date", "group", "value", *held]]).dropna(subset=["value"])
     dates = pd.to_datetime(rows["date"])
     keys = dates.dt.strftime(BUCKET_KEY)
     data = pd.DataFrame(
@@ -325,8 +327,15 @@ def over_time(
         }
     )
     when = "key"
-    if when_format != BUCKET_KEY:  # a month reads "September 2026" in its tooltip
-        data["when"] = dates.dt.strftime(when_format)
+    whens = dates.dt.strftime(when_format)  # a month reads "September 2026" in its tooltip
+    if held:  # a week or month cut by the range says so: "2026-11-30 (6 of 7 days)"
+        days = rows["days"].astype("int64")
+        full = dates.dt.days_in_month if bucket == "month" else pd.Series(7, index=rows.index)
+        cut = days < full
+        whens = whens.where(~cut, whens + " (" + days.astype(str) + " of " + full.astype(str))
+        whens = whens.where(~cut, whens + " days)")
+    if when_format != BUCKET_KEY or (held and bool(cut.any())):
+        data["when"] = whens
         when = "when"
     texts = _texts(
         {

@@ -237,7 +237,6 @@ def test_pages__days_the_costs_api_has_not_reported_are_estimated_and_said(
     estimate of Dec 4-5, said; the 6-day change compares estimates on both sides (the bill alone
     read five days against six); "Today so far" says it is estimated; the month card and the
     Budgets page say their parts."""
-    from datetime import UTC, datetime
 
     fake_openai.reset(days=40, end_date=DEC_5, costs_missing_days=(DEC_4, DEC_5))
     monkeypatch.setattr("spend.dates.utc_now", lambda: noon(DEC_5))
@@ -271,7 +270,8 @@ def test_pages__days_the_costs_api_has_not_reported_are_estimated_and_said(
     assert today.value == fmt.usd(estimated_on(table, DEC_5, DEC_5))
     assert "days the Costs API has not reported yet: Dec 5" in today.proto.help
     # the month card: December to its as-of day, billed to Dec 3, estimated after
-    as_of = min(datetime.now(UTC).date() - timedelta(days=1), DEC_5)
+    as_of = DEC_5 - timedelta(days=1)  # yesterday on the app's clock (noon, Dec 5), whatever
+    # the date on the machine running the test
     pending = ", ".join(f"Dec {d}" for d in range(4, as_of.day + 1))
     month_billed = float(fake_openai.costs_total(date(2026, 12, 1), date(2026, 12, 3)))
     month_note = fmt.escape_markdown(

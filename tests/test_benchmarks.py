@@ -957,6 +957,14 @@ def test_parse_args__the_floor_part_and_its_sessions(argv, quick, floor_sessions
     assert "floor" in config.parts
 
 
+@pytest.mark.parametrize(("argv", "query"), [([], {}), (["--floor-bars", "day"], {"bars": "day"})])
+def test_parse_args__the_floor_part_measures_the_bars_it_is_told(argv, query):
+    """By default the app's 90 days draw what they suggest (weeks); ``--floor-bars day`` measures
+    the bars per day a viewer may pick."""
+    config, _ = browser.parse_args(["--size", "large", "--parts", "floor", *argv])
+    assert browser._bars(config.floor_bars) == query
+
+
 def test_render__the_floor_tables_and_verdict():
     report = browser.Report(config=browser.default_config("large", quick=False))
     report.floor = _floor_switches()

@@ -52,14 +52,15 @@ def test_budget_status__near_from_80_over_from_100(percent, status):
     [
         ("2026-12-05", "2026-12-05", "day"),
         ("2026-11-06", "2026-12-05", "day"),  # 30 days
-        ("2026-09-05", "2026-12-05", "day"),  # 92 days: about 3 months
-        ("2026-09-04", "2026-12-05", "week"),
+        ("2026-10-05", "2026-12-05", "day"),  # 62 days: about two months
+        ("2026-10-04", "2026-12-05", "week"),
+        ("2026-09-07", "2026-12-05", "week"),  # the last 90 days
         ("2025-12-05", "2026-12-04", "week"),  # a year
         ("2025-12-04", "2026-12-05", "month"),  # 367 days
         ("2024-01-01", "2026-12-05", "month"),
     ],
 )
-def test_default_bucket__day_to_3_months_week_to_a_year_month_beyond(start, end, bucket):
+def test_default_bucket__day_to_2_months_week_to_a_year_month_beyond(start, end, bucket):
     assert an.default_bucket(date.fromisoformat(start), date.fromisoformat(end)) == bucket
 
 
@@ -116,7 +117,8 @@ def test_month_over_month__change_only_between_whole_months():
     "bucket, axis_format, label, total, when",
     [
         ("day", "%b %d", "Date", "Day total", "2026-01-01"),
-        ("week", "%b %d", "Week of", "Week total", "2025-12-29"),  # the Monday before
+        # the Monday before, holding Thursday to Sunday of the range
+        ("week", "%b %d", "Week of", "Week total", "2025-12-29 (4 of 7 days)"),
         ("month", "%b %Y", "Month", "Month total", "January 2026"),
     ],
 )
@@ -130,6 +132,33 @@ def test_over_time__time_axis_follows_the_bucket(bucket, axis_format, label, tot
     (rows,) = spec["datasets"].values()
     first = min(rows, key=lambda row: row["key"])
     assert first.get("when", first["key"]) == when
+    second = min((row for row in rows if row["key"] > first["key"]), key=lambda row: row["key"])
+    assert "days)" not in second.get("when", second["key"])  # a whole week or month: no count
+
+
+def test_over_time__a_bucket_the_range_cuts_says_how_many_of_its_days_it_holds():
+    """Sep 7 - Dec 5, 2026 (the last 90 days on Dec 5): 12 whole weeks from Monday Sep 7 and the
+    week of Nov 30 cut at Saturday; per month, September from the 7th and December to the 5th."""
+    daily = _tidy("2026-09-07", 90)
+    weeks = _when(charts.over_time(an.bucketed(daily, "week"), bucket="week"))
+    assert weeks["2026-11-30"] == "2026-11-30 (6 of 7 days)"
+    assert weeks["2026-09-07"] == "2026-09-07" and weeks["2026-11-23"] == "2026-11-23"
+    assert len(weeks) == 13
+    months = _when(charts.over_time(an.bucketed(daily, "month"), bucket="month"))
+    assert months == {
+        "2026-09-01": "September 2026 (24 of 30 days)",
+        "2026-10-01": "October 2026",
+        "2026-11-01": "November 2026",
+        "2026-12-01": "December 2026 (5 of 31 days)",
+    }
+    days = _when(charts.over_time(daily))
+    assert days["2026-12-05"] == "2026-12-05"  # a day is never cut
+
+
+def _when(chart) -> dict[str, str]:
+    """A chart over time into its bars' tooltip dates by key."""
+    (rows,) = chart.to_dict()["datasets"].values()
+    return {row["key"]: row.get("when", row["key"]) for row in rows}
 
 
 # ---- the command gives up on an unreachable host within a few seconds

@@ -646,6 +646,58 @@ def _colours(at: AppTest) -> list[dict[str, str]]:
     return found
 
 
+def _bar_keys(at: AppTest) -> list[list[str]]:
+    """Each chart over time's bar keys (the first day of each bucket), in order."""
+    import json
+
+    found = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec.get("encoding", {}).get("x", {}).get("field") != "key":
+            continue
+        (data,) = chart.proto.datasets
+        rows = pa.ipc.open_stream(data.data.data).read_all()
+        found.append(sorted(set(rows.column("key").to_pylist())))
+    return found
+
+
+def test_bars__90_days_in_weeks_on_every_page_until_the_viewer_picks_days():
+    """The sidebar's "Bars per" holds for every chart over time: 90 days suggest weeks (13 bars of
+    Mondays), 30 days days; a pick travels in the link, and the link brings it back."""
+    at = app()
+    at.query_params["range"] = "last_90_days"
+    at.run()
+    no_exceptions(at)
+    bars = at.sidebar.radio(key="time_bucket_week")
+    assert bars.value == "week" and bars.label == "Bars per"
+    for page in PAGES[:4]:
+        at.switch_page(page).run()
+        no_exceptions(at)
+        keys = _bar_keys(at)
+        assert len(keys) >= 2, page  # each page's charts over time
+        for chart in keys:
+            assert 12 <= len(chart) <= 14, page
+            assert all(date.fromisoformat(k).weekday() == 0 for k in chart), page
+        assert "bars" not in at.query_params  # the range's own suggestion: not in the link
+    at.sidebar.radio(key="time_bucket_week").set_value("day").run()
+    no_exceptions(at)
+    assert url_values(at, "bars") == ["day"]
+    assert all(len(chart) == 90 for chart in _bar_keys(at))  # Projects & keys, per day
+    at.switch_page(PAGES[1]).run()  # Models keeps the pick
+    assert all(len(chart) == 90 for chart in _bar_keys(at))
+    at.sidebar.selectbox(key="range_preset").set_value("last_30_days").run()
+    assert at.sidebar.radio(key="time_bucket_day").value == "day"  # 30 days: days
+    assert "bars" not in at.query_params
+    linked = app()
+    linked.query_params["range"] = "last_90_days"
+    linked.query_params["bars"] = "day"
+    linked.run()
+    no_exceptions(linked)
+    assert linked.sidebar.radio(key="time_bucket_week").value == "day"
+    assert all(len(chart) == 90 for chart in _bar_keys(linked))
+    assert url_values(linked, "bars") == ["day"]
+
+
 def test_colours__a_model_keeps_its_colour_across_ranges_and_pages():
     at = app()
     at.query_params["range"] = "last_30_days"

@@ -8,6 +8,7 @@ from datetime import date
 
 import streamlit as st
 
+from spend.analysis import BUCKETS
 from spend.dates import DEFAULT_PRESET, PRESETS, parse_iso
 from spend.errors import ConfigError
 from spend.sources.base import check_range
@@ -35,6 +36,11 @@ FILTERS = {
     "filter_keys": ("API keys", "api_keys", "All API keys"),
 }
 
+
+#: The query-string name of what one bar of a chart over time sums (``bars=day``), written only
+#: when it is not what the range suggests; the session state holding a link's until it is used.
+BARS_PARAM = "bars"
+URL_BARS = "_url_bars"
 
 #: Session state (and the widget's key): whose days the view counts, "local" (the deployment's
 #: zone, ``SPEND_TIMEZONE``) or "utc"; the URL carries ``tz=utc`` for the second.
@@ -107,6 +113,8 @@ def seed_state_from_url(today_in: Callable[[str], date]) -> None:
         values = params.get_all(name)
         if values:
             st.session_state[f"_url_{state_key}"] = values  # applied once options are known
+    if params.get(BARS_PARAM) in BUCKETS:  # applied once the range says which radio it is
+        st.session_state[URL_BARS] = params.get(BARS_PARAM)
     _show_notice()
 
 
@@ -135,6 +143,11 @@ def url_selection(state_key: str, options: list[str]) -> list[str] | None:
     return [v for v in values if v in options]
 
 
+def url_bars() -> str | None:
+    """The bucket a link's ``bars=`` asked for, once (None after, or when none came)."""
+    return st.session_state.pop(URL_BARS, None)
+
+
 def pending_filters() -> dict[str, list[str]]:
     """Filters a link brought that no run has applied yet (loading failed so far), to keep them in
     the URL."""
@@ -142,16 +155,25 @@ def pending_filters() -> dict[str, list[str]]:
 
 
 def write_state_to_url(
-    preset: str, start, end, filters: dict[str, list[str]], *, utc: bool = False
+    preset: str,
+    start,
+    end,
+    filters: dict[str, list[str]],
+    *,
+    utc: bool = False,
+    bars: str | None = None,
 ) -> None:
     """The current view into the query string (replacing what was there); ``utc``: the viewer
-    chose UTC days over the deployment's zone (``tz=utc``)."""
+    chose UTC days over the deployment's zone (``tz=utc``); ``bars``: the bucket of the charts
+    over time, when not the one the range suggests."""
     wanted: dict[str, str | list[str]] = {"range": preset}
     if preset == "custom":
         wanted["start"] = start.isoformat()
         wanted["end"] = end.isoformat()
     if utc:
         wanted[TZ_PARAM] = "utc"
+    if bars:
+        wanted[BARS_PARAM] = bars
     for state_key, name in LISTS.items():
         if filters.get(state_key):
             wanted[name] = list(filters[state_key])

@@ -252,6 +252,36 @@ def date_range(today: date, zone: str = "UTC") -> tuple[str, date, date]:
     return preset, start, end
 
 
+#: Session-state key of the "Bars per" radio: one per suggested bucket, so a range whose
+#: suggestion differs starts from its own (90 days in weeks, 30 in days), while the viewer's pick
+#: holds for every range with the same suggestion.
+BARS_KEY = "time_bucket_{}"
+BAR_WORDS = {"day": "Day", "week": "Week", "month": "Month"}
+
+
+def bars(start: date, end: date, zone: str = "UTC") -> tuple[str, str]:
+    """The "Bars per" radio into (the bucket every chart over time sums its days into, the one
+    the range suggests): a day up to about two months, a week up to a year, a month beyond
+    (``analysis.default_bucket``); a link's ``bars=`` is applied once."""
+    suggested = analysis.default_bucket(start, end)
+    key = BARS_KEY.format(suggested)
+    from_url = query.url_bars()
+    if from_url is not None:
+        st.session_state[key] = from_url
+    st.session_state.setdefault(key, suggested)
+    chosen = st.radio(
+        "Bars per",
+        analysis.BUCKETS,
+        format_func=BAR_WORDS.get,
+        horizontal=True,
+        key=key,
+        help=f"What one bar of every chart over time sums. Weeks start on Monday ({zone}); a "
+        "first or last week or month cut by the range holds only its days in the range, and "
+        "its tooltip says how many.",
+    )
+    return chosen or suggested, suggested
+
+
 # --- fetch status ------------------------------------------------------------------------------
 
 
@@ -499,9 +529,11 @@ def build_view(
     names: dict[str, str] | None = None,
     now: datetime | None = None,
     zone: tzinfo = UTC,
+    bucket: str = "day",
 ) -> View:
     """The loaded table, the range and the chosen filters into the View every page reads;
-    ``today`` is the date in ``zone`` at ``now``."""
+    ``today`` is the date in ``zone`` at ``now``; ``bucket``: what one bar of a chart over time
+    sums (``bars``)."""
     full = loaded.result.frame
     compared = comparison(preset, start, end, today)
     loaded_from = load_start(compared, start)
@@ -523,6 +555,7 @@ def build_view(
         full=full,
         now=now if now is not None else dates.utc_now(),
         zone=zone,
+        bucket=bucket,
     )
 
 
@@ -568,6 +601,8 @@ def render() -> View | None:
             settings = settings.with_(timezone="UTC")
         today = today_in(zone, now)
         preset, start, end = date_range(today, zone_label(zone))
+        bucket, suggested = bars(start, end, zone_label(zone))
+        shown_bars = None if bucket == suggested else bucket  # in the link when not the default
         prev_start = load_start(comparison(preset, start, end, today), start)
         own_key = bool(typed_keys())
         controls = own_key or auth.can_control_fetches()
@@ -586,19 +621,28 @@ def render() -> View | None:
             st.caption(note)
         if failed:
             kept = st.session_state.get(KEPT_FILTERS) or query.pending_filters()
-            query.write_state_to_url(preset, start, end, kept, utc=utc_view)
+            query.write_state_to_url(preset, start, end, kept, utc=utc_view, bars=shown_bars)
         else:
             fetch_statuses(loaded, controls=controls)
             st.divider()
             chosen, names = filters(loaded.result.frame, loaded.token)
             st.session_state[KEPT_FILTERS] = chosen
-            query.write_state_to_url(preset, start, end, chosen, utc=utc_view)
+            query.write_state_to_url(preset, start, end, chosen, utc=utc_view, bars=shown_bars)
     if failed:
         set_view(None)
         _show_error(loaded, secrets=settings.secrets, own_key=own_key)
         return None
     view = build_view(
-        loaded, preset, start, end, chosen, today=today, names=names, now=now, zone=zone
+        loaded,
+        preset,
+        start,
+        end,
+        chosen,
+        today=today,
+        names=names,
+        now=now,
+        zone=zone,
+        bucket=bucket,
     )
     set_view(view)
     return view

@@ -44,6 +44,8 @@ class View:
     #: the zone the view's dates are in: the deployment's (``SPEND_TIMEZONE``), or UTC when the
     #: viewer chose UTC days
     zone: tzinfo = UTC
+    #: what one bar of a chart over time sums: "day", "week" or "month" (the sidebar's "Bars per")
+    bucket: str = "day"
 
     @property
     def token(self) -> tuple:
