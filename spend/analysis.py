@@ -674,7 +674,7 @@ def daily(
     Every day in [start, end] is present (zeros where a group had nothing that day). Groups rank by
     their total; the first ``top_n`` keep their name, the rest are summed into ``other_label``
     (last). Groups whose total is 0 are left out (they add nothing; unpriced models have no cost).
-    ``top_n`` shrinks on long periods so that days x groups stays within ``MAX_CHART_ROWS``. Billed
+    ``top_n`` shrinks on long periods so that bars x groups stays within ``MAX_CHART_ROWS``. Billed
     rows are not in here (no model/user); ``billed_vs_estimated`` has them.
 
     :param by: column to group by (NA -> ``UNKNOWN``, or ``NO_USER`` for user columns); None for one
@@ -707,7 +707,8 @@ def daily(
     per_group = sums.groupby("group", sort=False)["value"].sum()
     per_group = per_group[per_group != 0]
     ranked = sorted(per_group.index, key=lambda group: (-per_group[group], group))
-    keep = min(top_n, max(MAX_CHART_ROWS // max(len(days), 1) - 1, 0))
+    bars = len(days) if bucket == "day" else bucket_start(pd.Series(days), bucket).nunique()
+    keep = min(top_n, max(MAX_CHART_ROWS // max(bars, 1) - 1, 0))
     order = ranked
     if len(ranked) > keep:
         order = [*ranked[:keep], other_label] if others else ranked[:keep]

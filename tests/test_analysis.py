@@ -559,6 +559,24 @@ def test_daily__bad_arguments(kwargs, error):
         an.daily(DAILY_ROWS, **kwargs)
 
 
+def test_daily__in_months_a_long_range_keeps_every_group_it_has_room_for():
+    """The limit counts bars, not days: 37 months of 9 groups are 333 bars' worth, so the 8
+    biggest keep their names (per day, 1127 days leave room for 3)."""
+    rows = [
+        {"date": f"2026-01-{1 + i % 28:02d}", "model_family": f"m{i}", "cost_usd": 1.0 + i}
+        for i in range(20)
+    ]
+    per_month = an.daily(
+        usage(*rows), top_n=8, start="2023-01-01", end="2026-01-31", bucket="month"
+    )
+    assert per_month["date"].nunique() == 37
+    assert list(dict.fromkeys(per_month["group"]))[-1] == OTHERS
+    assert per_month["group"].nunique() == 9  # 8 named and the others
+    per_day = an.daily(usage(*rows), top_n=8, start="2023-01-01", end="2026-01-31")
+    assert per_day["group"].nunique() == an.MAX_CHART_ROWS // 1127
+    assert per_month["value"].sum() == pytest.approx(per_day["value"].sum())
+
+
 def test_daily__long_ranges_stay_under_the_chart_row_limit():
     rows = [
         {"date": f"2026-01-{1 + i % 28:02d}", "model_family": f"m{i}", "cost_usd": 1.0 + i}

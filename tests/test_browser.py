@@ -341,6 +341,26 @@ def set_range(tab, label: str) -> None:
     tab.wait_for_selector(IDLE, state="attached")
 
 
+@browser_test
+def test_filters__a_model_from_a_link_shows_in_the_popover_after_other_runs(page, demo_app):
+    """A link's model filter is applied while Filters is closed; after another run (a new range)
+    the popover, opened, shows the model chosen, and opening it keeps the filter."""
+    model = "gpt-4o-2024-08-06"  # used every day of the demo
+    open_page(page, bs.page_url(demo_app, "/", {**RANGE, "model": model}), "Overview")
+    main = page.locator('[data-testid="stMain"]')
+    assert f"Models: {model}" in main.inner_text()
+    set_range(page, "Last 7 days")
+    assert filters_button(page) == "Filters · 1 active"
+    open_filters(page)
+    models = page.locator(f'{FILTERS_BODY} [data-testid="stMultiSelect"]', has_text="Models")
+    assert model in models.inner_text()
+    page.wait_for_selector(IDLE, state="attached")
+    close_filters(page)
+    set_range(page, "Last 30 days")  # another run after the popover was open: still filtered
+    assert f"Models: {model}" in main.inner_text()
+    assert bs.query_values(page.url, "model") == [model]
+
+
 #: The grid's own number formatter, loaded from the page (the chunk the grid has loaded): the
 #: export that formats ``(value, format)``, applied to each pair given; null if none does.
 GRID_FORMAT_JS = """async (pairs) => {

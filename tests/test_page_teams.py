@@ -124,3 +124,35 @@ def test_teams_page__admin_source_shows_billed_money_per_team(fake_openai, tmp_p
     assert f"{fmt.usd(core['money'])} billed · {fmt.pct(core['share'])} of the spend" in [
         c.value for c in at.caption
     ]
+
+
+def test_teams_page__90_days_in_weeks_like_every_page_and_days_on_request():
+    """The team chart follows the sidebar's "Bars per": 90 days in weeks (Mondays, the sums of
+    their days), days when picked."""
+    import json
+
+    import pyarrow as pa
+
+    def keys(at):
+        """The team chart's money per bar key (the first day of each bar's bucket)."""
+        specs = [
+            (c, json.loads(c.proto.spec).get("encoding", {})) for c in at.get("vega_lite_chart")
+        ]
+        (chart,) = [c for c, encoding in specs if encoding.get("x", {}).get("field") == "key"]
+        (data,) = chart.proto.datasets
+        table = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+        return table.groupby("key")["value"].sum()
+
+    at = app(SPEND_TEAMS_FILE=str(EXAMPLE))
+    at.query_params["range"] = "last_90_days"
+    at.run()
+    at.switch_page(TEAMS_PAGE).run()
+    no_exceptions(at)
+    weekly = keys(at)
+    assert 13 <= len(weekly) <= 14
+    assert all(datetime.fromisoformat(k).weekday() == 0 for k in weekly.index)
+    at.sidebar.radio(key="time_bucket_week").set_value("day").run()
+    no_exceptions(at)
+    daily = keys(at)
+    assert len(daily) == 90
+    assert weekly.sum() == pytest.approx(daily.sum())

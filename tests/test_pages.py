@@ -38,6 +38,7 @@ PAGES = [
     for name in ("overview.py", "models.py", "users.py", "projects.py", "raw_data.py")
 ]
 BUDGETS = str(ROOT / "app_pages" / "budgets.py")
+TEAMS = str(ROOT / "app_pages" / "teams.py")
 
 
 pytestmark = pytest.mark.usefixtures(
@@ -924,7 +925,9 @@ def test_filters__a_choice_the_app_drops_renews_its_widget(fake_openai, claude):
     """The filters are in a popover, whose closed widgets keep in the browser the value they last
     saw (and send it again): when the app drops a choice (here the source no longer has the
     model), the widget gets a new key holding the app's choice; a choice the viewer makes keeps
-    the key."""
+    the key. (AppTest sends the app's value back, never a stale one: the browser test
+    ``test_filters__a_choice_the_app_drops_stays_dropped_when_it_could_come_back`` shows what
+    the new key prevents.)"""
     at = settle(app(**both_secrets(fake_openai, claude)))
     model = next(m for m in at.multiselect(key="filter_models").options if m.startswith("claude"))
     at.multiselect(key="filter_models").select(model)
@@ -943,6 +946,43 @@ def test_filters__a_choice_the_app_drops_renews_its_widget(fake_openai, claude):
     assert "model" not in at.query_params
     assert model in at.multiselect(key="filter_models.1").options
     assert filters_labels(at) == ["Filters"]
+
+
+@pytest.mark.parametrize("page", [None, TEAMS], ids=["overview", "teams-without-teams"])
+def test_filters__a_filter_hidden_for_a_while_comes_back_empty(fake_openai, claude, page):
+    """Anthropic chosen, then OpenAI alone (one provider: no provider filter), then both again:
+    the provider filter is empty, also where every run ends in ``st.stop`` (the Teams page with no
+    teams), which skips Streamlit's clean-up of widgets not drawn."""
+    at = settle(app(**both_secrets(fake_openai, claude)))
+    if page:
+        settle(at.switch_page(page))
+    at.multiselect(key="filter_providers").select("anthropic")
+    settle(at)
+    assert at.session_state["_spend_view"].filters["filter_providers"] == ["anthropic"]
+    at.sidebar.selectbox(key="source_choice").set_value("admin")
+    settle(at)
+    assert not [m for m in at.multiselect if m.key.startswith("filter_providers")]
+    at.sidebar.selectbox(key="source_choice").set_value("auto")
+    settle(at)
+    assert at.session_state["_spend_view"].filters["filter_providers"] == []
+    assert "provider" not in at.query_params
+    [providers] = [m for m in at.multiselect if m.key.startswith("filter_providers")]
+    assert providers.value == []
+
+
+def test_filters__a_choice_the_app_sets_travels_with_its_widget_on_every_run():
+    """A link's model is the app's choice, not the browser's: the widget carries it (``set_value``)
+    on every run, so the popover, opened after a few runs, shows it (drawn without it, the widget
+    would start empty in the browser and send that back)."""
+    model = "text-embedding-3-small"
+    at = app()
+    at.query_params["model"] = model
+    for _ in range(3):
+        at.run()
+        no_exceptions(at)
+        widget = at.multiselect(key="filter_models")
+        assert widget.proto.set_value and list(widget.proto.raw_values) == [model]
+        assert at.session_state["_spend_view"].filters["filter_models"] == [model]
 
 
 def test_both_providers__overview_shows_spend_by_provider_and_requests_for_openai_only(

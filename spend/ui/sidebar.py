@@ -275,9 +275,10 @@ def bars(start: date, end: date, zone: str = "UTC") -> tuple[str, str]:
         format_func=BAR_WORDS.get,
         horizontal=True,
         key=key,
-        help=f"What one bar of every chart over time sums. Weeks start on Monday ({zone}); a "
-        "first or last week or month cut by the range holds only its days in the range, and "
-        "its tooltip says how many.",
+        help=f"What one bar of every bar chart over time sums, on every page (the billed "
+        f"against estimated lines stay per day). Weeks start on Monday ({zone}); a first or last "
+        "week or month cut by the range holds only its days in the range, and its tooltip says "
+        "how many.",
     )
     return chosen or suggested, suggested
 
@@ -439,19 +440,39 @@ def _current(state_key: str, valid: set[str]) -> list[str]:
     return [v for v in values if v in valid]
 
 
+def _renew(state_key: str) -> str:
+    """Give a filter's widget a new key (``widget_key``), so a value the browser kept for the old
+    one is ignored; the new key."""
+    renewed = dict(st.session_state.get(RENEWED, {}))
+    renewed[state_key] = renewed.get(state_key, 0) + 1
+    st.session_state[RENEWED] = renewed
+    return widget_key(state_key)
+
+
 def _set_widget(state_key: str, values: list[str]) -> str:
     """Give a filter's widget the app's selection, under a new key when the widget holds something
-    else (``widget_key``); its key."""
+    else (``widget_key``); its key.
+
+    The value is written on every run, also when unchanged: the widget then carries it to the
+    browser, which takes it when the popover is opened (a widget drawn without it would start
+    empty there and send that back)."""
     key = widget_key(state_key)
     held = st.session_state.get(key)
     if held is not None and list(held) != values:
-        renewed = dict(st.session_state.get(RENEWED, {}))
-        renewed[state_key] = renewed.get(state_key, 0) + 1
-        st.session_state[RENEWED] = renewed
-        key = widget_key(state_key)
-    if st.session_state.get(key) != values:
-        st.session_state[key] = values
+        key = _renew(state_key)
+    st.session_state[key] = values
     return key
+
+
+def _hide_widget(state_key: str) -> None:
+    """A filter with nothing to choose this run: its widget is not drawn and its choice is
+    dropped; renewed if it held one, so no copy (the browser's, or the server's after a run that
+    ended in ``st.stop``) brings it back when the filter returns."""
+    key = widget_key(state_key)
+    if st.session_state.get(key):
+        _renew(state_key)
+    if key in st.session_state:
+        del st.session_state[key]
 
 
 def filters_label(active: int) -> str:
@@ -491,6 +512,7 @@ def filters(frame: pd.DataFrame, token: tuple) -> tuple[dict[str, list[str]], di
             kind == "providers" and len(ids) < 2
         ):
             selected[state_key] = []  # nothing to choose (one provider: no provider filter)
+            _hide_widget(state_key)
             continue
         drawn.append((state_key, label, ids, dict(pairs), placeholder))
     if not drawn:
