@@ -4,7 +4,7 @@ import streamlit as st
 
 from spend import allocate, analysis, charts
 from spend.ui import draw, tables
-from spend.ui.view import derive, open_page
+from spend.ui.view import derive, open_page, time_series
 
 view = open_page("Models")
 
@@ -65,15 +65,7 @@ ranking = list(per_model["model"].dropna().unique())  # one colour per model in 
 st.subheader("Cost over time per model")
 draw.chart(
     charts.over_time(
-        derive(
-            view,
-            analysis.daily,
-            by="model",
-            start=view.start,
-            end=view.end,
-            top_n=8,
-            bucket=view.bucket,
-        ),
+        time_series(view, by="model", top_n=8),
         order=ranking,
         bucket=view.bucket,
     )
@@ -81,16 +73,7 @@ draw.chart(
 st.subheader("Tokens over time per model")
 draw.chart(
     charts.over_time(
-        derive(
-            view,
-            analysis.daily,
-            by="model",
-            value="total_tokens",
-            start=view.start,
-            end=view.end,
-            top_n=8,
-            bucket=view.bucket,
-        ),
+        time_series(view, by="model", value="total_tokens", top_n=8),
         value="total_tokens",
         order=ranking,
         bucket=view.bucket,

@@ -8,7 +8,7 @@ from spend import allocate, analysis, charts, pricing
 from spend import formatting as fmt
 from spend.dates import span
 from spend.ui import draw, steer
-from spend.ui.view import derive, open_page
+from spend.ui.view import derive, open_page, time_series
 
 view = open_page("Overview")
 
@@ -247,22 +247,13 @@ st.subheader("Spend over time by model")
 bucket = view.bucket  # the sidebar's "Bars per": a day up to two months, a week to a year
 draw.chart(
     charts.over_time(
-        derive(
-            view,
-            analysis.daily,
-            by="model_family",
-            start=view.start,
-            end=view.end,
-            bucket=bucket,
-        ),
+        time_series(view, by="model_family"),
         order=list(families["id"]),
         bucket=bucket,
     )
 )
 if bucket == "month":
-    months = analysis.month_over_month(
-        derive(view, analysis.daily, by="model_family", start=view.start, end=view.end)
-    )
+    months = analysis.month_over_month(time_series(view, by="model_family", bucket="day"))
     st.dataframe(
         months.assign(month=months["month"].dt.strftime("%B %Y")),
         hide_index=True,
@@ -282,15 +273,7 @@ st.subheader("Requests over time")
 if now.requests_known:
     draw.chart(
         charts.over_time(
-            derive(
-                view,
-                analysis.daily,
-                by="operation",
-                value="n_requests",
-                start=view.start,
-                end=view.end,
-                bucket=bucket,
-            ),
+            time_series(view, by="operation", value="n_requests"),
             value="n_requests",
             color_title="Kind of usage",
             bucket=bucket,

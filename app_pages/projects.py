@@ -4,7 +4,7 @@ import streamlit as st
 
 from spend import analysis, charts
 from spend.ui import draw, tables
-from spend.ui.view import derive, open_page
+from spend.ui.view import derive, open_page, time_series
 
 view = open_page("Projects & API keys")
 
@@ -21,14 +21,8 @@ for dim, title in (("project", "Projects"), ("api_key", "API keys")):
     tables.show(table, columns=columns)
     draw.chart(
         charts.over_time(
-            derive(
-                view,
-                analysis.daily,
-                by=f"{dim}_id",
-                start=view.start,
-                end=view.end,
-                labels=dict(zip(table["id"], table["label"], strict=True)),
-                bucket=view.bucket,
+            time_series(
+                view, by=f"{dim}_id", labels=dict(zip(table["id"], table["label"], strict=True))
             ),
             color_title=title[:-1],
             bucket=view.bucket,

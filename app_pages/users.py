@@ -5,7 +5,7 @@ import streamlit as st
 from spend import allocate, analysis, charts
 from spend import formatting as fmt
 from spend.ui import draw, tables
-from spend.ui.view import derive, open_page
+from spend.ui.view import derive, open_page, time_series
 
 view = open_page("Users")
 
@@ -60,16 +60,12 @@ TOP_USERS = 8
 st.subheader(f"Cost over time, top {TOP_USERS} users")
 draw.chart(
     charts.over_time(
-        derive(
+        time_series(
             view,
-            analysis.daily,
             by="user_id",
-            start=view.start,
-            end=view.end,
             top_n=TOP_USERS,
             others=False,  # a long tail summed into one band would dwarf the users compared
             labels=dict(zip(per_user["user_id"], per_user["short_label"], strict=True)),
-            bucket=view.bucket,
         ),
         color_title="User",
         bucket=view.bucket,

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from spend import analysis
 from spend.config import Settings
 from spend.dates import Comparison, local_today, wall_clock, zone_label
 from spend.errors import ConfigError
@@ -256,6 +257,17 @@ def derive(view: View, fn: Callable[..., Any], *args: Any, of: str = "frame", **
     """
     name = f"{fn.__module__}.{fn.__qualname__}"
     return _derived(view.token, of, name, args, kwargs, _data=getattr(view, of), _fn=fn)
+
+
+def time_series(view: View, **kwargs: Any) -> pd.DataFrame:
+    """The view's tidy series for a chart over time (``analysis.daily``): its range, summed per
+    the sidebar's "Bars per" (``View.bucket``), cached like ``derive``; ``kwargs`` go to
+    ``analysis.daily``, e.g. ``by="model", top_n=8``."""
+    return derive(
+        view,
+        analysis.daily,
+        **{"start": view.start, "end": view.end, "bucket": view.bucket, **kwargs},
+    )
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
