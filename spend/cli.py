@@ -177,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="the FOCUS file's format: parquet when --out ends in .parquet, else csv",
             )
+            cmd.add_argument(
+                "--secrets",
+                default=None,
+                metavar="FILE",
+                help="the app's secrets file, for its [teams] (the team column and FOCUS tag) "
+                "beside SPEND_TEAMS_FILE (default: .streamlit/secrets.toml when it exists)",
+            )
     add_alerts_parser(sub)
     add_digest_parser(sub)
     return parser
@@ -307,7 +314,11 @@ def _run_command(
     """``plan``, ``fetch`` or ``export`` over every source of ``run``: one line per source's plan,
     its fetch, then one table; a source that fails prints its error and leaves the others'."""
     settings = run.settings
-    teams = load_teams(settings) if args.command == "export" else Teams()  # SPEND_TEAMS_FILE
+    teams = (  # SPEND_TEAMS_FILE and the secrets' [teams], as the app and the alerts read them
+        load_teams(settings, read_secrets_file(args.secrets))
+        if args.command == "export"
+        else Teams()
+    )
     run.plan(start, end)
     for part in run.parts:
         if part.plan is not None:

@@ -250,9 +250,15 @@ EXAMPLE_TEAMS = '[[team]]\nname = "Core"\nprojects = ["Knowledge Search"]\n'
 
 
 def _export(tmp_path, *more: str, **env) -> bytes:
+    """``python -m spend export`` of the demo's Nov 20-25 into bytes; an empty secrets file unless
+    ``more`` names one (never the checkout's own)."""
     out = tmp_path / "usage.csv"
     environ = {"SPEND_SOURCE": "demo", "SPEND_CACHE_DIR": str(tmp_path / "cache"), **env}
     clock = FakeClock(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp())
+    if "--secrets" not in more:
+        empty = tmp_path / "no-secrets.toml"
+        empty.write_text("", encoding="utf-8")
+        more = (*more, "--secrets", str(empty))
     argv = ["export", "--start", "2026-11-20", "--end", "2026-11-25", "--out", str(out), *more]
     err = io.StringIO()
     code = main(argv, environ=environ, stdout=io.StringIO(), stderr=err, clock=clock)
@@ -273,6 +279,36 @@ def test_cli_export__a_team_column_only_with_teams(tmp_path):
     assert core.any() and frame.loc[core, "team"].eq("Core").all()
     assert frame.loc[~core, "team"].eq(NO_TEAM).all()
     assert _export(tmp_path) == plain  # unset again: byte for byte as before
+
+
+def test_cli_export__teams_from_the_secrets_file_as_the_app_reads_them(tmp_path):
+    """A deployment whose teams are in its secrets (``[[teams.team]]``) exports the same team
+    column as one with a teams file; a broken secrets file is one error line, never a value."""
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        'OPENAI_API_KEY = "sk-never-shown"\n\n[[teams.team]]\nname = "Core"\n'
+        'projects = ["Knowledge Search"]\n',
+        encoding="utf-8",
+    )
+    from_secrets = pd.read_csv(io.BytesIO(_export(tmp_path, "--secrets", str(secrets))))
+    teams_file = tmp_path / "teams.toml"
+    teams_file.write_text(EXAMPLE_TEAMS, encoding="utf-8")
+    from_file = pd.read_csv(io.BytesIO(_export(tmp_path, SPEND_TEAMS_FILE=str(teams_file))))
+    assert from_secrets["team"].tolist() == from_file["team"].tolist()
+    assert from_secrets["team"].eq("Core").any()
+    secrets.write_text('OPENAI_API_KEY = "sk-never-shown"\n[[teams.team]\n', encoding="utf-8")
+    err = io.StringIO()
+    code = main(
+        ["export", "--out", str(tmp_path / "u.csv"), "--secrets", str(secrets)],
+        environ={"SPEND_SOURCE": "demo", "SPEND_CACHE_DIR": str(tmp_path / "c")},
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert code == 1
+    said = err.getvalue()
+    assert said.count("\n") == 1 and "not valid TOML" in said and str(secrets) in said
+    assert "sk-never-shown" not in said
+    assert not (tmp_path / "u.csv").exists()
 
 
 def test_cli_export__focus_tags_name_the_team(tmp_path):
