@@ -10,7 +10,7 @@ from spend import budgets, charts
 from spend import formatting as fmt
 from spend.forecast import cumulative_frame
 from spend.report import SpikeEntry
-from spend.ui import draw, steer
+from spend.ui import draw, steer, tables
 from spend.ui.view import open_page
 
 #: The example drawn like a code block (its colours and font), without a code block's highlighter.
@@ -157,7 +157,7 @@ else:
     st.dataframe(
         rows.style.apply(lambda col: [styles[i] for i in col.index], subset=["status"]),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         # what a 1,400 px window shows beside the sidebar (about 940 px); "crossed" and "from"
         # stay in the data (the name says when a budget is OpenAI's, read-only)
         column_order=[
@@ -178,11 +178,15 @@ else:
             "used": st.column_config.ProgressColumn(
                 "Used", format="percent", min_value=0.0, width=80
             ),
-            "spent": st.column_config.NumberColumn("Spent", format="dollar", width=80),
-            "budget": st.column_config.NumberColumn("Budget", format="dollar", width=80),
+            "spent": st.column_config.NumberColumn(
+                "Spent", format=tables.money_format(rows["spent"]), width=80
+            ),
+            "budget": st.column_config.NumberColumn(
+                "Budget", format=tables.money_format(rows["budget"]), width=80
+            ),
             "forecast": st.column_config.NumberColumn(
                 "Forecast",
-                format="dollar",
+                format=tables.money_format(rows["forecast"]),
                 width=80,
                 help="Where the month should end at the recent daily rate",
             ),
@@ -237,13 +241,17 @@ def _spike_table(entries: tuple[SpikeEntry, ...]) -> None:
     st.dataframe(
         frame,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "date": st.column_config.DateColumn("Day"),
             "dimension": "Of",
             "name": "Who / what",
-            "cost_usd": st.column_config.NumberColumn("That day", format="dollar"),
-            "typical_usd": st.column_config.NumberColumn("Typical day", format="dollar"),
+            "cost_usd": st.column_config.NumberColumn(
+                "That day", format=tables.money_format(frame["cost_usd"])
+            ),
+            "typical_usd": st.column_config.NumberColumn(
+                "Typical day", format=tables.money_format(frame["typical_usd"])
+            ),
             "link": st.column_config.LinkColumn("View", display_text="explain"),
         },
     )

@@ -7,7 +7,7 @@ import streamlit as st
 from spend import allocate, analysis, charts, pricing
 from spend import formatting as fmt
 from spend.dates import span
-from spend.ui import draw, steer
+from spend.ui import draw, steer, tables
 from spend.ui.view import derive, open_page, time_series
 
 view = open_page("Overview")
@@ -259,7 +259,9 @@ if bucket == "month":
         hide_index=True,
         column_config={
             "month": st.column_config.TextColumn("Month"),
-            "value": st.column_config.NumberColumn("Spend (est.)", format="dollar"),
+            "value": st.column_config.NumberColumn(
+                "Spend (est.)", format=tables.money_format(months["value"])
+            ),
             "days": st.column_config.NumberColumn("Days in range", format="%d"),
             "change": st.column_config.NumberColumn(
                 "Change on the month before",

@@ -1130,3 +1130,24 @@ def test_budgets__a_provider_budget_on_the_demos_claude_share():
     ]
     assert table["spent"][0] == pytest.approx(round(float(month["cost_usd"].sum()), 2))
     assert table["basis"][0] == "estimated"
+
+
+def test_budgets__money_columns_read_like_every_other_table(tmp_path):
+    """The budgets and spikes tables format money as the other pages do ($1,234.56 with a printf
+    format the grid parses once)."""
+    import json
+
+    from spend.ui import tables
+
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('[[budget]]\nscope = "organization"\nmonthly_usd = 900\n', encoding="utf-8")
+    at = app(SPEND_BUDGETS_FILE=str(budgets))
+    at.run()
+    at.switch_page(BUDGETS).run()
+    no_exceptions(at)
+    formats = {}
+    for table in at.dataframe:
+        for name, config in json.loads(table.proto.columns or "{}").items():
+            formats[name] = config.get("type_config", {}).get("format")
+    for name in ("spent", "budget", "forecast", "cost_usd", "typical_usd"):
+        assert formats.get(name) == tables.MONEY_FORMAT, (name, formats)

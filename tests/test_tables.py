@@ -74,3 +74,16 @@ def test_show__the_grid_gets_the_scaled_share_with_its_format(monkeypatch):
     config = drawn["column_config"]
     assert config["share"]["type_config"]["format"] == "%.2f%%"
     assert config["gap"]["type_config"]["format"] == "dollar"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([12.5, 0.0, 1234.0], tables.MONEY_FORMAT),
+        ([12.5, None, float("nan")], tables.MONEY_FORMAT),  # a budget without a forecast yet
+        ([12.5, -3.0], "dollar"),  # a credit: -$3.00, never $-3.00
+        ([], tables.MONEY_FORMAT),
+    ],
+)
+def test_money_format__printf_unless_an_amount_is_below_zero(values, expected):
+    assert tables.money_format(values) == expected

@@ -3,6 +3,7 @@ separators)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 MONEY = {"cost_usd", "billed_usd", "estimated", "billed", "gap", "cost_per_1k_requests"}
@@ -100,6 +101,13 @@ def column_config(columns, *, negative=frozenset(), fine_share=False) -> dict:
         else:
             config[name] = st.column_config.Column(label)
     return config
+
+
+def money_format(values) -> str:
+    """A money column's values into its grid format: ``MONEY_FORMAT`` ("$1,234.56"), or the grid's
+    "dollar" when one is below zero (printf would read $-1.50), e.g. a month with a credit."""
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")  # no forecast yet: NaN, not < 0
+    return "dollar" if bool((numbers < 0).any()) else MONEY_FORMAT
 
 
 def shown(frame) -> tuple:
