@@ -332,8 +332,8 @@ def over_time(
         days = rows["days"].astype("int64")
         full = dates.dt.days_in_month if bucket == "month" else pd.Series(7, index=rows.index)
         cut = days < full
-        whens = whens.where(~cut, whens + " (" + days.astype(str) + " of " + full.astype(str))
-        whens = whens.where(~cut, whens + " days)")
+        held_of = " (" + days.astype(str) + " of " + full.astype(str) + " days)"
+        whens = whens.where(~cut, whens + held_of)
     if when_format != BUCKET_KEY or (held and bool(cut.any())):
         data["when"] = whens
         when = "when"

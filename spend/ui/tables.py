@@ -116,7 +116,7 @@ def shown(frame) -> tuple:
     the money columns holding an amount below zero; and whether a share is too small for one
     decimal."""
     negative = frozenset(
-        name for name in MONEY & set(frame.columns) if bool((frame[name] < 0).any())
+        name for name in MONEY & set(frame.columns) if money_format(frame[name]) != MONEY_FORMAT
     )
     fine = False
     if "share" in frame.columns:
